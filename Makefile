@@ -1,0 +1,41 @@
+# make demo: check the shipped rules, run the scenarios, validate a sample request.
+# make test: lint, type-check and run the test suite.
+# Both create and fill their own virtual environment (.venv) on first use.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	@echo "== redline check: the shipped rules =="
+	$(BIN)/redline check
+	@echo
+	@echo "== redline test: the scenarios =="
+	$(BIN)/redline test
+	@echo
+	@echo "== redline validate: a Network Operator corrects a wrong NO certificate on SMETS1 =="
+	-$(BIN)/redline validate --ruleset baseline --state examples/stuck-smets1/state.json examples/stuck-smets1/request.json
+	@echo
+	$(BIN)/redline validate --ruleset mp107 --state examples/stuck-smets1/state.json examples/stuck-smets1/request.json
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/mypy
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/validate.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,465 @@
+"""Surface AST: what the parser produces, before names are resolved.
+
+Nodes are frozen, slotted, keyword-only dataclasses; `span` does not take
+part in equality, so trees parsed from differently formatted text compare
+equal (this is what the `fmt` round-trip test relies on).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from redline.source import NO_SPAN, Span
+
+NODE = dict(frozen=True, slots=True, kw_only=True)
+
+
+@dataclass(**NODE)
+class Ident:
+    name: str
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+# ---- expressions ----------------------------------------------------------
+
+@dataclass(**NODE)
+class Name:
+    id: Ident
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**NODE)
+class Str:
+    value: str
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**NODE)
+class TimeLit:
+    text: str
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**NODE)
+class BoolLit:
+    value: bool
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**NODE)
+class NullLit:
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**NODE)
+class SetLit:
+    items: tuple[Expr, ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**NODE)
+class Field:
+    obj: Expr
+    name: Ident
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**NODE)
+class Index:
+    obj: Expr
+    key: Expr
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**NODE)
+class Call:
+    func: Ident
+    args: tuple[Expr, ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**NODE)
+class Compare:
+    op: str  # "==" or "!="
+    left: Expr
+    right: Expr
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**NODE)
+class In:
+    item: Expr
+    collection: Expr
+    negated: bool
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**NODE)
+class Throughout:
+    predicate: Expr
+    times: Expr
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**NODE)
+class And:
+    items: tuple[Expr, ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**NODE)
+class Or:
+    items: tuple[Expr, ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**NODE)
+class Not:
+    operand: Expr
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**NODE)
+class If:
+    cond: Expr
+    then: Expr
+    otherwise: Expr
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**NODE)
+class Binder:
+    name: Ident
+    type: Ident
+
+
+@dataclass(**NODE)
+class Quant:
+    kind: str  # "forall" or "exists"
+    binders: tuple[Binder, ...]
+    body: Expr
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+Expr = (
+    Name | Str | TimeLit | BoolLit | NullLit | SetLit | Field | Index | Call
+    | Compare | In | Throughout | And | Or | Not | If | Quant
+)
+
+
+# ---- vocabularies, world, catalogue ---------------------------------------
+
+@dataclass(**NODE)
+class Member:
+    name: Ident
+    label: str | None
+
+
+@dataclass(**NODE)
+class EnumDecl:
+    name: Ident
+    cite: str | None
+    members: tuple[Member, ...]
+
+
+@dataclass(**NODE)
+class GroupDecl:
+    name: Ident
+    enum: Ident
+    members: tuple[Ident, ...]
+    cite: str | None
+
+
+@dataclass(**NODE)
+class AssumptionDecl:
+    name: Ident
+    text: str
+    tag: str | None
+
+
+@dataclass(**NODE)
+class SimpleType:
+    name: Ident
+
+
+@dataclass(**NODE)
+class OptionalType:
+    inner: TypeExpr
+
+
+@dataclass(**NODE)
+class SetType:
+    elem: Ident
+
+
+@dataclass(**NODE)
+class MapType:
+    key: Ident
+    value: TypeExpr
+
+
+TypeExpr = SimpleType | OptionalType | SetType | MapType
+
+
+@dataclass(**NODE)
+class FieldDecl:
+    name: Ident
+    type: TypeExpr
+    rests: tuple[Ident, ...]
+
+
+@dataclass(**NODE)
+class RecordDecl:
+    name: Ident
+    cite: str | None
+    fields: tuple[FieldDecl, ...]
+
+
+@dataclass(**NODE)
+class RowField:
+    name: Ident
+    value: Expr
+
+
+@dataclass(**NODE)
+class Row:
+    srv: Str
+    fields: tuple[RowField, ...]
+
+
+@dataclass(**NODE)
+class CatalogueDecl:
+    name: Ident
+    cite: str | None
+    record: Ident
+    rests: tuple[Ident, ...]
+    rows: tuple[Row, ...]
+
+
+# ---- rule sets ------------------------------------------------------------
+
+@dataclass(**NODE)
+class DefineDecl:
+    name: Ident
+    cite: str | None
+    rests: tuple[Ident, ...]
+    value: Expr
+
+
+@dataclass(**NODE)
+class Except:
+    cite: str
+    when: Expr
+    rests: tuple[Ident, ...]
+
+
+@dataclass(**NODE)
+class CheckDecl:
+    name: Ident
+    cite: str
+    layer: Ident
+    code: str | None
+    applies: Expr | None
+    excepts: tuple[Except, ...]
+    requires: Expr | None
+    rests: tuple[Ident, ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**NODE)
+class EffectDecl:
+    name: Ident
+    cite: str
+    when: Expr
+    target: Expr
+    value: Expr
+    rests: tuple[Ident, ...]
+
+
+RuleItem = CheckDecl | EffectDecl | DefineDecl
+
+
+@dataclass(**NODE)
+class RulesetDecl:
+    name: Ident
+    cite: str
+    items: tuple[RuleItem, ...]
+
+
+@dataclass(**NODE)
+class AddCheck:
+    check: CheckDecl
+    position: tuple[str, Ident] | None  # ("before"|"after", check name)
+
+
+@dataclass(**NODE)
+class AddEffect:
+    effect: EffectDecl
+
+
+@dataclass(**NODE)
+class AddDefine:
+    define: DefineDecl
+
+
+@dataclass(**NODE)
+class RemoveCheck:
+    name: Ident
+    cite: str
+
+
+@dataclass(**NODE)
+class RemoveEffect:
+    name: Ident
+    cite: str
+
+
+@dataclass(**NODE)
+class AmendCheck:
+    name: Ident
+    excepts: tuple[Except, ...]
+    requires: Expr | None
+    applies: Expr | None
+
+
+@dataclass(**NODE)
+class AmendRow:
+    srv: Str
+    cite: str
+    fields: tuple[RowField, ...]
+
+
+Redline = AddCheck | AddEffect | AddDefine | RemoveCheck | RemoveEffect | AmendCheck | AmendRow
+
+
+@dataclass(**NODE)
+class ModificationDecl:
+    name: Ident
+    cite: str
+    base: Ident
+    redlines: tuple[Redline, ...]
+
+
+# ---- properties -----------------------------------------------------------
+
+@dataclass(**NODE)
+class Expectation:
+    ruleset: Ident
+    outcome: str  # "proved" | "refuted"
+
+
+@dataclass(**NODE)
+class PropertyDecl:
+    name: Ident
+    cite: str
+    expectations: tuple[Expectation, ...]
+    rests: tuple[Ident, ...]
+    body: Expr
+
+
+# ---- worlds and scenarios -------------------------------------------------
+
+@dataclass(**NODE)
+class NowItem:
+    time: TimeLit
+
+
+@dataclass(**NODE)
+class PartyItem:
+    alias: Ident
+    id: Str
+    roles: tuple[Ident, ...]
+    dcc_user: bool
+
+
+@dataclass(**NODE)
+class Anchor:
+    role: Ident
+    owner: Ident
+
+
+@dataclass(**NODE)
+class DeviceItem:
+    alias: Ident
+    id: Str
+    type: Ident
+    generation: Ident
+    smi_status: Ident
+    mpxn: Str | None
+    via: Ident | None
+    anchors: tuple[Anchor, ...]
+
+
+@dataclass(**NODE)
+class RegisteredItem:
+    mpxn: Str
+    role: Ident
+    party: Ident
+    start: TimeLit
+    end: TimeLit | None
+
+
+WorldItem = NowItem | PartyItem | DeviceItem | RegisteredItem
+
+
+@dataclass(**NODE)
+class WorldDecl:
+    name: Ident
+    cite: str | None
+    items: tuple[WorldItem, ...]
+
+
+@dataclass(**NODE)
+class Ref:
+    """A party or device: an alias from the world, or a literal identifier."""
+
+    name: str
+    literal: bool
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**NODE)
+class RequestSpec:
+    sender: Ref
+    role: Ident
+    srv: Str
+    device: Ref | None
+    replacing: tuple[Ident, Ref] | None
+    execution_time: TimeLit | None
+    date_range: tuple[TimeLit, TimeLit] | None
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**NODE)
+class ExpectAccept:
+    ruleset: Ident
+    effect: tuple[Ident, Ident, Ref] | None  # device alias, trust anchor role, owner
+
+
+@dataclass(**NODE)
+class ExpectReject:
+    ruleset: Ident
+    layer: Ident
+    code: str | None
+    check: Ident | None
+
+
+@dataclass(**NODE)
+class ScenarioDecl:
+    name: Ident
+    cite: str
+    world: Ident
+    items: tuple[WorldItem, ...]
+    request: RequestSpec
+    expects: tuple[ExpectAccept | ExpectReject, ...]
+
+
+Decl = (
+    EnumDecl | GroupDecl | AssumptionDecl | RecordDecl | CatalogueDecl | RulesetDecl
+    | ModificationDecl | PropertyDecl | WorldDecl | ScenarioDecl
+)
+
+
+@dataclass(**NODE)
+class Module:
+    decls: tuple[Decl, ...]

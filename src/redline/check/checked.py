@@ -1,0 +1,228 @@
+"""The checked IR: what `check()` produces and what every back end consumes.
+
+Expressions here are resolved and typed: enum members are constants, SRV
+strings are known catalogue entries, names are variables or definitions.
+The interpreter and the SMT compiler accept only these types, so nothing
+unchecked can reach them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from redline.check.types import Layer, Type
+from redline.source import NO_SPAN, Span
+
+IR = dict(frozen=True, slots=True, kw_only=True)
+
+
+@dataclass(**IR)
+class Const:
+    value: Any  # str for enum members and SRVs, frozenset for sets, bool, int (time), None
+    type: Type
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**IR)
+class Var:
+    name: str  # request, sender, role, srv, device, now
+    type: Type
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**IR)
+class Defined:
+    name: str
+    cite: str | None
+    rests: tuple[str, ...]
+    value: Expr
+    type: Type
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**IR)
+class GetField:
+    obj: Expr
+    record: str
+    name: str
+    type: Type
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**IR)
+class GetIndex:
+    obj: Expr
+    key: Expr
+    type: Type
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**IR)
+class Eq:
+    left: Expr
+    right: Expr
+    negated: bool
+    type: Type
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**IR)
+class Member:
+    item: Expr
+    collection: Expr
+    negated: bool
+    type: Type
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**IR)
+class AndE:
+    items: tuple[Expr, ...]
+    type: Type
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**IR)
+class OrE:
+    items: tuple[Expr, ...]
+    type: Type
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**IR)
+class NotE:
+    operand: Expr
+    type: Type
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**IR)
+class IfE:
+    cond: Expr
+    then: Expr
+    otherwise: Expr
+    type: Type
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**IR)
+class SetE:
+    items: tuple[Expr, ...]
+    type: Type
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**IR)
+class Registered:
+    """`registered(party, role, mpxn)`: a predicate of time over Registration Data."""
+
+    party: Expr
+    role: Expr
+    mpxn: Expr
+    type: Type
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**IR)
+class ThroughoutE:
+    """`P throughout T`: P holds at every instant of T (a time or a closed range)."""
+
+    predicate: Registered
+    times: Expr
+    type: Type
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+Expr = Const | Var | Defined | GetField | GetIndex | Eq | Member | AndE | OrE | NotE | IfE | SetE | Registered | ThroughoutE
+
+
+@dataclass(**IR)
+class Exception_:
+    """A waiver of a check: where `when` holds the check is skipped, citing `cite`."""
+
+    cite: str
+    when: Expr
+    rests: tuple[str, ...]
+    origin: str  # the rule set or modification that wrote it
+
+
+@dataclass(**IR)
+class Check:
+    name: str
+    cite: str
+    layer: Layer
+    code: str | None
+    applies: Expr | None
+    exceptions: tuple[Exception_, ...]
+    requires: Expr | None
+    rests: tuple[str, ...]
+    origin: str
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**IR)
+class Effect:
+    """On acceptance by every layer, where `when` holds: device cell `cell` := `owner`."""
+
+    name: str
+    cite: str
+    when: Expr
+    cell: Expr
+    owner: Expr
+    rests: tuple[str, ...]
+    origin: str
+
+
+@dataclass(**IR)
+class RuleSet:
+    name: str
+    cite: str
+    base: str | None  # the rule set a modification amends
+    checks: tuple[Check, ...]
+    effects: tuple[Effect, ...]
+    catalogue: Mapping[str, Mapping[str, Any]]  # SRV -> field -> value
+    redline_clauses: tuple[str, ...] = ()
+
+
+@dataclass(**IR)
+class Assumption:
+    name: str
+    text: str
+    tag: str | None
+
+
+@dataclass(**IR)
+class Property:
+    """Syntax and expectations only: the prover gives bodies their meaning."""
+
+    name: str
+    cite: str
+    expected: Mapping[str, str]  # rule set -> "proved" | "refuted"
+    rests: tuple[str, ...]
+    body: Any  # the surface expression, unchecked until the prover exists
+
+
+@dataclass(**IR)
+class Scenario:
+    name: str
+    cite: str
+    state: Mapping[str, Any]  # STATE.json
+    request: Mapping[str, Any]  # REQUEST.json
+    expected: Mapping[str, Mapping[str, Any]]  # rule set -> expected verdict fields
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**IR)
+class Program:
+    enums: Mapping[str, tuple[str, ...]]
+    groups: Mapping[str, tuple[str, frozenset[str]]]  # name -> (enum, members)
+    records: Mapping[str, Mapping[str, Type]]
+    assumptions: Mapping[str, Assumption]
+    rulesets: Mapping[str, RuleSet]
+    properties: tuple[Property, ...]
+    scenarios: tuple[Scenario, ...]
+
+    def ruleset(self, name: str) -> RuleSet | None:
+        return self.rulesets.get(name.lower())

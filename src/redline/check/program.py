@@ -1,0 +1,395 @@
+"""Check a whole program: declarations, vocabulary, catalogue, rule sets.
+
+Stages run in order and stop at the first stage with errors, reporting all
+of that stage's errors: (1) declarations and vocabulary, (2) catalogue,
+rule sets and modifications, (3) properties and scenarios.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from redline import ast
+from redline import diagnostics as diag
+from redline.check import checked as ir
+from redline.check.exprs import Env, check_bool, check_expr
+from redline.check.scenarios import check_scenarios
+from redline.check.types import (
+    KNOWN_FIELDS, PRIMS, RECORDS, TIME, EnumT, Layer, MapT, OptT, RecordT, SetT, Type, strip,
+)
+from redline.diagnostics import Diagnostic
+from redline.source import NO_SPAN
+
+
+class _Decls:
+    def __init__(self, modules: Sequence[ast.Module], out: list[Diagnostic]) -> None:
+        self.enums: dict[str, ast.EnumDecl] = {}
+        self.groups: dict[str, ast.GroupDecl] = {}
+        self.assumptions: dict[str, ast.AssumptionDecl] = {}
+        self.records: dict[str, ast.RecordDecl] = {}
+        self.catalogues: list[ast.CatalogueDecl] = []
+        self.rulesets: dict[str, ast.RulesetDecl | ast.ModificationDecl] = {}
+        self.properties: dict[str, ast.PropertyDecl] = {}
+        self.worlds: dict[str, ast.WorldDecl] = {}
+        self.scenarios: dict[str, ast.ScenarioDecl] = {}
+        for m in modules:
+            for d in m.decls:
+                self._add(d, out)
+
+    def _add(self, d: ast.Decl, out: list[Diagnostic]) -> None:
+        table: dict[str, Any]
+        match d:
+            case ast.EnumDecl():
+                table, kind = self.enums, "enum"
+            case ast.GroupDecl():
+                table, kind = self.groups, "group"
+            case ast.AssumptionDecl():
+                table, kind = self.assumptions, "assumption"
+            case ast.RecordDecl():
+                table, kind = self.records, "record"
+            case ast.CatalogueDecl():
+                self.catalogues.append(d)
+                return
+            case ast.RulesetDecl() | ast.ModificationDecl():
+                table, kind = self.rulesets, "rule set"
+            case ast.PropertyDecl():
+                table, kind = self.properties, "property"
+            case ast.WorldDecl():
+                table, kind = self.worlds, "world"
+            case ast.ScenarioDecl():
+                table, kind = self.scenarios, "scenario"
+        key = d.name.name.lower() if kind == "rule set" else d.name.name
+        if key in table:
+            out.append(diag.duplicate(d.name.span, kind, d.name.name))
+        else:
+            table[key] = d
+
+
+def check_program(modules: Sequence[ast.Module]) -> tuple[ir.Program | None, list[Diagnostic]]:
+    out: list[Diagnostic] = []
+    decls = _Decls(modules, out)
+    enums, groups, records, assumptions = _vocabulary(decls, out)
+    if any(d.is_error for d in out):
+        return None, out
+    srvs, catalogue = _catalogue(decls, enums, groups, records, out)
+    rulesets: dict[str, ir.RuleSet] = {}
+    if not any(d.is_error for d in out):
+        rulesets = _rulesets(decls, enums, groups, records, srvs, catalogue, out)
+    _check_rests(decls, out)
+    if any(d.is_error for d in out):
+        return None, out
+    properties = _properties(decls, rulesets, out)
+    scenarios = check_scenarios(decls.worlds, decls.scenarios, enums, records, rulesets, srvs, out)
+    if any(d.is_error for d in out):
+        return None, out
+    program = ir.Program(
+        enums=enums, groups=groups, records=records, assumptions=assumptions,
+        rulesets=rulesets, properties=properties, scenarios=scenarios,
+    )
+    return program, out
+
+
+# ---- stage 1: vocabulary and the shape of the world -----------------------
+
+def _vocabulary(decls: _Decls, out: list[Diagnostic]) -> tuple[
+    dict[str, tuple[str, ...]], dict[str, tuple[str, frozenset[str]]],
+    dict[str, dict[str, Type]], dict[str, ir.Assumption],
+]:
+    enums: dict[str, tuple[str, ...]] = {}
+    for e in decls.enums.values():
+        seen: list[str] = []
+        for m in e.members:
+            if m.name.name in seen:
+                out.append(diag.duplicate(m.name.span, f"member of `{e.name.name}`", m.name.name))
+            seen.append(m.name.name)
+        enums[e.name.name] = tuple(seen)
+    groups: dict[str, tuple[str, frozenset[str]]] = {}
+    for g in decls.groups.values():
+        if g.enum.name not in enums:
+            out.append(diag.unknown_name(g.enum.span, "enum", g.enum.name, enums))
+            continue
+        for m in g.members:
+            if m.name not in enums[g.enum.name]:
+                out.append(diag.unknown_name(m.span, f"{g.enum.name} value", m.name, enums[g.enum.name]))
+        groups[g.name.name] = (g.enum.name, frozenset(m.name for m in g.members))
+    assumptions = {
+        a.name.name: ir.Assumption(name=a.name.name, text=a.text, tag=a.tag) for a in decls.assumptions.values()
+    }
+    records: dict[str, dict[str, Type]] = {}
+    for r in decls.records.values():
+        if r.name.name not in RECORDS:
+            out.append(diag.unknown_name(r.name.span, "record (the interpreter supplies these)", r.name.name, RECORDS))
+            continue
+        fields: dict[str, Type] = {}
+        known = KNOWN_FIELDS[r.name.name]
+        for f in r.fields:
+            if known is not None and f.name.name not in known:
+                out.append(diag.unsupported_field(f.name.span, r.name.name, f.name.name))
+            t = _type(f.type, enums, out)
+            if t is not None:
+                fields[f.name.name] = t
+        records[r.name.name] = fields
+    for name in RECORDS:
+        if name not in records:
+            out.append(diag.missing_declaration(NO_SPAN, f"record `{name}`"))
+    return enums, groups, records, assumptions
+
+
+def _type(t: ast.TypeExpr, enums: dict[str, tuple[str, ...]], out: list[Diagnostic]) -> Type | None:
+    match t:
+        case ast.SimpleType(name=n):
+            if n.name in PRIMS:
+                return PRIMS[n.name]
+            if n.name in enums:
+                return EnumT(n.name)
+            if n.name in RECORDS:
+                return RecordT(n.name)
+            out.append(diag.unknown_name(n.span, "type", n.name, [*PRIMS, *enums, *RECORDS]))
+            return None
+        case ast.OptionalType(inner=i):
+            inner = _type(i, enums, out)
+            return None if inner is None else OptT(inner)
+        case ast.SetType(elem=n):
+            if n.name not in enums:
+                out.append(diag.unknown_name(n.span, "enum", n.name, enums))
+                return None
+            return SetT(EnumT(n.name))
+        case ast.MapType(key=k, value=v):
+            if k.name not in enums:
+                out.append(diag.unknown_name(k.span, "enum", k.name, enums))
+                return None
+            value = _type(v, enums, out)
+            return None if value is None else MapT(EnumT(k.name), value)
+    raise AssertionError("unhandled type")  # pragma: no cover
+
+
+# ---- stage 2: catalogue and rule sets -------------------------------------
+
+def _env(enums: Any, groups: Any, records: dict[str, dict[str, Type]], srvs: frozenset[str], out: list[Diagnostic]) -> Env:
+    request = records.get("Request", {})
+    variables: dict[str, Type] = {"request": RecordT("Request"), "now": TIME}
+    for short in ("sender", "role", "srv", "device"):
+        if short in request:
+            variables[short] = request[short]
+    return Env(enums=enums, groups=groups, records=records, srvs=srvs, variables=variables, diagnostics=out)
+
+
+def _catalogue(decls: _Decls, enums: Any, groups: Any, records: dict[str, dict[str, Type]], out: list[Diagnostic]) -> tuple[frozenset[str], dict[str, dict[str, Any]]]:
+    if len(decls.catalogues) != 1:
+        span = decls.catalogues[1].name.span if decls.catalogues else NO_SPAN
+        if decls.catalogues:
+            out.append(diag.duplicate(span, "catalogue", decls.catalogues[1].name.name))
+        elif decls.rulesets:
+            out.append(diag.missing_declaration(NO_SPAN, "catalogue of SRVs"))
+        if not decls.catalogues:
+            return frozenset(), {}
+    cat = decls.catalogues[0]
+    if cat.record.name != "Service":
+        out.append(diag.unknown_name(cat.record.span, "catalogue record", cat.record.name, ["Service"]))
+        return frozenset(), {}
+    srvs = frozenset(r.srv.value for r in cat.rows)
+    env = _env(enums, groups, records, srvs, out)
+    table: dict[str, dict[str, Any]] = {}
+    for row in cat.rows:
+        if row.srv.value in table:
+            out.append(diag.duplicate(row.srv.span, "catalogue row", row.srv.value))
+            continue
+        values = _row_fields(env, records["Service"], row.fields, out)
+        for fname in records["Service"]:
+            if fname not in values and not any(f.name.name == fname for f in row.fields):
+                out.append(diag.missing_field(row.srv.span, "Service", fname))
+        if values.get("eligible_roles") == frozenset():
+            out.append(diag.no_eligible_role(row.srv.span, row.srv.value))
+        table[row.srv.value] = values
+    return srvs, table
+
+
+def _row_fields(env: Env, fields: dict[str, Type], given: Sequence[ast.RowField], out: list[Diagnostic]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for f in given:
+        if f.name.name not in fields:
+            out.append(diag.no_field(f.name.span, "Service", f.name.name, fields))
+            continue
+        want = fields[f.name.name]
+        got = check_expr(env, f.value, want)
+        if got is None:
+            continue
+        if not isinstance(got, ir.Const):
+            out.append(diag.type_mismatch(f.value.span, f"row field `{f.name.name}`", "a literal", "an expression"))
+        elif strip(got.type) != strip(want):
+            out.append(diag.type_mismatch(f.value.span, f"row field `{f.name.name}`", str(want), str(got.type)))
+        else:
+            values[f.name.name] = got.value
+    return values
+
+
+def _rulesets(decls: _Decls, enums: Any, groups: Any, records: dict[str, dict[str, Type]], srvs: frozenset[str], catalogue: dict[str, dict[str, Any]], out: list[Diagnostic]) -> dict[str, ir.RuleSet]:
+    from redline.check.redlines import apply_modification
+
+    done: dict[str, ir.RuleSet] = {}
+    defines: dict[str, dict[str, ir.Defined]] = {}
+    for key, d in decls.rulesets.items():
+        if isinstance(d, ast.RulesetDecl):
+            env = _env(enums, groups, records, srvs, out)
+            done[key] = _base_ruleset(env, d, catalogue, out)
+            defines[key] = dict(env.defines)
+    pending = {k: d for k, d in decls.rulesets.items() if isinstance(d, ast.ModificationDecl)}
+    while pending:
+        progressed = False
+        for key, m in list(pending.items()):
+            base = m.base.name.lower()
+            if base not in decls.rulesets:
+                out.append(diag.unknown_ruleset(m.base.span, m.base.name, decls.rulesets))
+                del pending[key]
+                progressed = True
+            elif base in done:
+                env = _env(enums, groups, records, srvs, out)
+                env.defines.update(defines[base])
+                done[key] = apply_modification(env, m, done[base], out)
+                defines[key] = dict(env.defines)
+                del pending[key]
+                progressed = True
+        if not progressed:
+            for m in pending.values():
+                out.append(diag.cyclic_modification(m.name.span, m.name.name))
+            break
+    return done
+
+
+def _base_ruleset(env: Env, d: ast.RulesetDecl, catalogue: dict[str, dict[str, Any]], out: list[Diagnostic]) -> ir.RuleSet:
+    checks: list[ir.Check] = []
+    effects: list[ir.Effect] = []
+    for item in d.items:
+        match item:
+            case ast.DefineDecl():
+                add_define(env, item, out)
+            case ast.CheckDecl():
+                c = check_check(env, item, d.name.name, out)
+                if c is not None:
+                    if any(x.name == c.name for x in checks):
+                        out.append(diag.duplicate(item.name.span, "check", c.name))
+                    checks.append(c)
+            case ast.EffectDecl():
+                e = check_effect(env, item, d.name.name, out)
+                if e is not None:
+                    effects.append(e)
+    check_layer_order(checks, out)
+    return ir.RuleSet(name=d.name.name.lower(), cite=d.cite, base=None, checks=tuple(checks), effects=tuple(effects), catalogue=catalogue)
+
+
+def add_define(env: Env, d: ast.DefineDecl, out: list[Diagnostic]) -> None:
+    if d.name.name in env.defines or d.name.name in env.variables:
+        out.append(diag.duplicate(d.name.span, "definition", d.name.name))
+        return
+    value = check_expr(env, d.value)
+    if value is not None:
+        env.defines[d.name.name] = ir.Defined(
+            name=d.name.name, cite=d.cite, rests=tuple(r.name for r in d.rests), value=value, type=value.type, span=d.name.span,
+        )
+
+
+def check_layer_order(checks: Sequence[ir.Check], out: list[Diagnostic]) -> None:
+    highest = Layer.DSP
+    for c in checks:
+        if c.layer.order < highest.order:
+            out.append(diag.layer_order(c.span, c.name, c.layer.value, highest.value))
+        else:
+            highest = c.layer
+
+
+def check_except(env: Env, e: ast.Except, origin: str) -> ir.Exception_ | None:
+    when = check_bool(env, e.when)
+    if when is None:
+        return None
+    return ir.Exception_(cite=e.cite, when=when, rests=tuple(r.name for r in e.rests), origin=origin)
+
+
+def check_check(env: Env, c: ast.CheckDecl, origin: str, out: list[Diagnostic]) -> ir.Check | None:
+    try:
+        layer = Layer[c.layer.name]
+    except KeyError:
+        out.append(diag.unknown_name(c.layer.span, "layer", c.layer.name, [x.name for x in Layer]))
+        return None
+    applies = check_bool(env, c.applies) if c.applies is not None else None
+    requires = check_bool(env, c.requires) if c.requires is not None else None
+    excepts = [check_except(env, e, origin) for e in c.excepts]
+    if (c.applies is not None and applies is None) or (c.requires is not None and requires is None) or None in excepts:
+        return None
+    return ir.Check(
+        name=c.name.name, cite=c.cite, layer=layer, code=c.code, applies=applies,
+        exceptions=tuple(x for x in excepts if x is not None), requires=requires,
+        rests=tuple(r.name for r in c.rests), origin=origin, span=c.span,
+    )
+
+
+def check_effect(env: Env, e: ast.EffectDecl, origin: str, out: list[Diagnostic]) -> ir.Effect | None:
+    when = check_bool(env, e.when)
+    target = check_expr(env, e.target)
+    if target is None or when is None:
+        return None
+    ok = (
+        isinstance(target, ir.GetIndex) and isinstance(target.obj, ir.GetField)
+        and target.obj.name == "trust_anchors" and isinstance(target.obj.obj, ir.Var) and target.obj.obj.name == "device"
+    )
+    if not ok or not isinstance(target, ir.GetIndex):
+        out.append(diag.bad_effect_target(e.target.span))
+        return None
+    owner = check_expr(env, e.value, RecordT("Party"))
+    if owner is None:
+        return None
+    if strip(owner.type) != RecordT("Party"):
+        out.append(diag.type_mismatch(e.value.span, "new owner", "Party", str(owner.type)))
+        return None
+    return ir.Effect(name=e.name.name, cite=e.cite, when=when, cell=target.key, owner=owner, rests=tuple(r.name for r in e.rests), origin=origin)
+
+
+# ---- cross-cutting: assumptions named by `rests on` -----------------------
+
+def _check_rests(decls: _Decls, out: list[Diagnostic]) -> None:
+    known = decls.assumptions
+
+    def visit(names: Sequence[ast.Ident]) -> None:
+        for n in names:
+            if n.name not in known:
+                out.append(diag.unknown_assumption(n.span, n.name, known))
+
+    for r in decls.records.values():
+        for f in r.fields:
+            visit(f.rests)
+    for c in decls.catalogues:
+        visit(c.rests)
+    for p in decls.properties.values():
+        visit(p.rests)
+    for d in decls.rulesets.values():
+        items: list[Any] = list(d.items) if isinstance(d, ast.RulesetDecl) else []
+        if isinstance(d, ast.ModificationDecl):
+            for r in d.redlines:
+                match r:
+                    case ast.AddCheck(check=c):
+                        items.append(c)
+                    case ast.AddEffect(effect=e):
+                        items.append(e)
+                    case ast.AddDefine(define=x):
+                        items.append(x)
+                    case ast.AmendCheck(excepts=ex):
+                        for e in ex:
+                            visit(e.rests)
+        for it in items:
+            visit(it.rests)
+            for e in getattr(it, "excepts", ()):
+                visit(e.rests)
+
+
+# ---- stage 3: properties --------------------------------------------------
+
+def _properties(decls: _Decls, rulesets: dict[str, ir.RuleSet], out: list[Diagnostic]) -> tuple[ir.Property, ...]:
+    props = []
+    for p in decls.properties.values():
+        expected: dict[str, str] = {}
+        for x in p.expectations:
+            if x.ruleset.name.lower() not in rulesets:
+                out.append(diag.unknown_ruleset(x.ruleset.span, x.ruleset.name, rulesets))
+            expected[x.ruleset.name.lower()] = x.outcome
+        props.append(ir.Property(name=p.name.name, cite=p.cite, expected=expected, rests=tuple(r.name for r in p.rests), body=p.body))
+    return tuple(props)

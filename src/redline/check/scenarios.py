@@ -1,0 +1,185 @@
+"""Check worlds and scenarios, and turn them into STATE.json/REQUEST.json.
+
+A scenario is judged by the same JSON loader and interpreter as
+`redline validate`, so what a scenario shows is what a user would see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from redline import ast
+from redline import diagnostics as diag
+from redline.check import checked as ir
+from redline.check.types import EnumT, Layer, MapT, Type, strip
+from redline.diagnostics import Diagnostic
+
+
+class _World:
+    def __init__(self) -> None:
+        self.now: str | None = None
+        self.parties: dict[str, tuple[str, dict[str, Any]]] = {}  # alias -> (id, json)
+        self.devices: dict[str, tuple[str, ast.DeviceItem]] = {}
+        self.registered: list[ast.RegisteredItem] = []
+
+    def copy(self) -> _World:
+        w = _World()
+        w.now, w.parties, w.devices, w.registered = self.now, dict(self.parties), dict(self.devices), list(self.registered)
+        return w
+
+
+class _Checker:
+    def __init__(self, enums: Mapping[str, tuple[str, ...]], records: Mapping[str, Mapping[str, Type]], out: list[Diagnostic]) -> None:
+        self.enums, self.records, self.out = enums, records, out
+
+    def member(self, ident: ast.Ident, enum: str) -> bool:
+        if ident.name in self.enums.get(enum, ()):
+            return True
+        self.out.append(diag.unknown_name(ident.span, f"{enum} value", ident.name, self.enums.get(enum, ())))
+        return False
+
+    def field_enum(self, record: str, name: str) -> str:
+        t = strip(self.records.get(record, {}).get(name, EnumT("?")))
+        if isinstance(t, MapT):
+            return t.key.name
+        return t.name if isinstance(t, EnumT) else "?"
+
+    def add_items(self, w: _World, items: tuple[ast.WorldItem, ...]) -> None:
+        for it in items:
+            match it:
+                case ast.NowItem(time=t):
+                    w.now = t.text
+                case ast.PartyItem():
+                    for r in it.roles:
+                        self.member(r, self.field_enum("Request", "role"))
+                    w.parties[it.alias.name] = (it.id.value, {"roles": [r.name for r in it.roles], "dcc_user": it.dcc_user})
+                case ast.DeviceItem():
+                    self.member(it.type, self.field_enum("Device", "type"))
+                    self.member(it.generation, self.field_enum("Device", "generation"))
+                    self.member(it.smi_status, self.field_enum("Device", "smi_status"))
+                    for a in it.anchors:
+                        self.member(a.role, self.field_enum("Device", "trust_anchors"))
+                    w.devices[it.alias.name] = (it.id.value, it)
+                case ast.RegisteredItem():
+                    self.member(it.role, self.field_enum("Request", "role"))
+                    w.registered.append(it)
+
+    def party_id(self, w: _World, ref: ast.Ident | ast.Ref) -> str | None:
+        name = ref.name.name if isinstance(ref, ast.Ident) else ref.name
+        if isinstance(ref, ast.Ref) and ref.literal:
+            return ref.name
+        if name in w.parties:
+            return w.parties[name][0]
+        span = ref.span if isinstance(ref, ast.Ref) else ref.span
+        self.out.append(diag.unknown_name(span, "party", name, w.parties))
+        return None
+
+    def device_id(self, w: _World, ref: ast.Ident | ast.Ref) -> str | None:
+        name = ref.name.name if isinstance(ref, ast.Ident) else ref.name
+        if isinstance(ref, ast.Ref) and ref.literal:
+            return ref.name
+        if name in w.devices:
+            return w.devices[name][0]
+        self.out.append(diag.unknown_name(ref.span, "device", name, w.devices))
+        return None
+
+    def state(self, w: _World, span: Any) -> dict[str, Any] | None:
+        if w.now is None:
+            self.out.append(diag.bad_scenario(span, "the world has no `now`"))
+            return None
+        devices: dict[str, Any] = {}
+        for _, (dev_id, d) in w.devices.items():
+            entry: dict[str, Any] = {"type": d.type.name, "generation": d.generation.name, "smi_status": d.smi_status.name}
+            if d.mpxn is not None:
+                entry["mpxn"] = d.mpxn.value
+            if d.via is not None:
+                entry["associated_device"] = self.device_id(w, d.via)
+            entry["trust_anchors"] = {a.role.name: self.party_id(w, a.owner) for a in d.anchors}
+            devices[dev_id] = entry
+        registration: dict[str, list[dict[str, Any]]] = {}
+        for r in w.registered:
+            registration.setdefault(r.mpxn.value, []).append({
+                "role": r.role.name, "party": self.party_id(w, r.party),
+                "from": r.start.text, "to": r.end.text if r.end else None,
+            })
+        return {
+            "now": w.now,
+            "parties": {pid: body for pid, body in w.parties.values()},
+            "devices": devices,
+            "registration": registration,
+        }
+
+
+def check_scenarios(
+    worlds: Mapping[str, ast.WorldDecl], scenarios: Mapping[str, ast.ScenarioDecl],
+    enums: Mapping[str, tuple[str, ...]], records: Mapping[str, Mapping[str, Type]],
+    rulesets: Mapping[str, ir.RuleSet], srvs: frozenset[str], out: list[Diagnostic],
+) -> tuple[ir.Scenario, ...]:
+    chk = _Checker(enums, records, out)
+    built: dict[str, _World] = {}
+    for name, wd in worlds.items():
+        w = _World()
+        chk.add_items(w, wd.items)
+        built[name] = w
+    result = []
+    for s in scenarios.values():
+        if s.world.name not in built:
+            out.append(diag.unknown_name(s.world.span, "world", s.world.name, built))
+            continue
+        w = built[s.world.name].copy()
+        chk.add_items(w, s.items)
+        state = chk.state(w, s.name.span)
+        request = _request(chk, w, s.request, srvs)
+        expected = _expected(chk, w, s, rulesets)
+        if state is not None and request is not None:
+            result.append(ir.Scenario(name=s.name.name, cite=s.cite, state=state, request=request, expected=expected, span=s.name.span))
+    return tuple(result)
+
+
+def _request(chk: _Checker, w: _World, r: ast.RequestSpec, srvs: frozenset[str]) -> dict[str, Any] | None:
+    ok = chk.member(r.role, chk.field_enum("Request", "role"))
+    if r.srv.value not in srvs:
+        chk.out.append(diag.unknown_srv(r.srv.span, r.srv.value, srvs))
+        ok = False
+    req: dict[str, Any] = {
+        "sender": chk.party_id(w, r.sender), "role": r.role.name, "srv": r.srv.value,
+        "device": chk.device_id(w, r.device) if r.device is not None else None,
+    }
+    if r.replacing is not None:
+        role, owner = r.replacing
+        ok = chk.member(role, chk.field_enum("Request", "remote_party_role")) and ok
+        req["remote_party_role"] = role.name
+        req["new_certificate_owner"] = chk.party_id(w, owner)
+    req["execution_time"] = r.execution_time.text if r.execution_time else None
+    req["date_range"] = {"from": r.date_range[0].text, "to": r.date_range[1].text} if r.date_range else None
+    return req if ok else None
+
+
+def _expected(chk: _Checker, w: _World, s: ast.ScenarioDecl, rulesets: Mapping[str, ir.RuleSet]) -> dict[str, dict[str, Any]]:
+    expected: dict[str, dict[str, Any]] = {}
+    for x in s.expects:
+        rs = rulesets.get(x.ruleset.name.lower())
+        if rs is None:
+            chk.out.append(diag.unknown_ruleset(x.ruleset.span, x.ruleset.name, rulesets))
+            continue
+        if x.ruleset.name.lower() in expected:
+            chk.out.append(diag.duplicate(x.ruleset.span, "expectation for rule set", x.ruleset.name))
+        match x:
+            case ast.ExpectAccept(effect=eff):
+                want: dict[str, Any] = {"verdict": "accept"}
+                if eff is not None:
+                    dev, role, owner = eff
+                    chk.member(role, chk.field_enum("Device", "trust_anchors"))
+                    want["effect"] = {"device": chk.device_id(w, dev), "trust_anchor": role.name, "owner": chk.party_id(w, owner)}
+                expected[rs.name] = want
+            case ast.ExpectReject():
+                if x.layer.name not in Layer.__members__:
+                    chk.out.append(diag.unknown_name(x.layer.span, "layer", x.layer.name, Layer.__members__))
+                if x.check is not None and all(c.name != x.check.name for c in rs.checks):
+                    chk.out.append(diag.unknown_name(x.check.span, f"check of `{rs.name}`", x.check.name, [c.name for c in rs.checks]))
+                expected[rs.name] = {
+                    "verdict": "reject", "layer": x.layer.name, "code": x.code,
+                    "check": x.check.name if x.check else None,
+                }
+    return expected

@@ -1,0 +1,255 @@
+"""The command line: the only module that reads files, prints and exits.
+
+Exit codes follow CONTRACTS.md. Every failure a user can cause is turned
+into a diagnostic on stderr; `main` also guards against internal errors so
+that no input ever shows a Python traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from redline.build import build
+from redline.check.checked import Program
+from redline.diagnostics import Diagnostic
+from redline.interp import InputError, Validator, load_request, load_state
+from redline.render import render_json, render_text
+from redline.scenarios import run_scenario
+from redline.source import Source
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+MAX_JSON_BYTES = 64 * 1024 * 1024
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        print(f"redline: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def repo_rules() -> Path:
+    """The repository's rules/: beside src/ in a checkout, else ./rules."""
+    here = Path(__file__).resolve().parents[2] / "rules"
+    return here if here.is_dir() else Path.cwd() / "rules"
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"{path}: cannot read: {e}") from None
+
+
+def rule_files(paths: Sequence[Path]) -> list[Path]:
+    found: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found.extend(sorted(p.rglob("*.redline")))
+        elif p.exists():
+            found.append(p)
+        else:
+            raise UsageError(f"{p}: no such file or directory")
+    unique: dict[Path, Path] = {}
+    for f in found:
+        unique.setdefault(f.resolve(), f)
+    return list(unique.values())
+
+
+def load_program(rules: Path, extra: Sequence[Path], fmt: str) -> tuple[Program | None, list[Diagnostic]]:
+    if not rules.is_dir():
+        raise UsageError(f"{rules}: rules directory not found (give --rules DIR)")
+    files = rule_files([rules, *extra])
+    sources = [Source(str(_display(f)), _read_text(f)) for f in files]
+    return build(sources)
+
+
+def _display(p: Path) -> Path:
+    try:
+        return p.resolve().relative_to(Path.cwd())
+    except ValueError:
+        return p
+
+
+def print_diagnostics(diags: Sequence[Diagnostic], fmt: str) -> None:
+    if fmt == "json":
+        print(json.dumps({"diagnostics": [render_json(d) for d in diags]}, indent=2), file=sys.stderr)
+    else:
+        for d in diags:
+            print(render_text(d), file=sys.stderr)
+
+
+def _require_program(args: argparse.Namespace, extra: Sequence[Path] = ()) -> Program:
+    program, diags = load_program(Path(args.rules) if args.rules else repo_rules(), extra, args.format)
+    if program is None:
+        print_diagnostics(diags, args.format)
+        raise SystemExit(EXIT_USAGE)
+    return program
+
+
+# ---- check ----------------------------------------------------------------
+
+def cmd_check(args: argparse.Namespace) -> int:
+    rules = Path(args.rules) if args.rules else repo_rules()
+    extra = [Path(p) for p in args.paths]
+    if not args.paths and (rules.parent / "proofs").is_dir():
+        extra.append(rules.parent / "proofs")
+    program, diags = load_program(rules, extra, args.format)
+    errors = sum(d.is_error for d in diags)
+    if args.format == "json":
+        print(json.dumps({"ok": errors == 0, "diagnostics": [render_json(d) for d in diags]}, indent=2))
+    else:
+        for d in diags:
+            print(render_text(d), file=sys.stderr)
+        if program is not None:
+            rs = ", ".join(f"{r.name} ({len(r.checks)} checks)" for r in program.rulesets.values())
+            srvs = len(next(iter(program.rulesets.values())).catalogue) if program.rulesets else 0
+            print(f"ok: {srvs} SRVs; rule sets {rs}; {len(program.assumptions)} assumptions; "
+                  f"{len(program.properties)} properties; {len(program.scenarios)} scenarios")
+        else:
+            print(f"{errors} error(s)", file=sys.stderr)
+    return EXIT_OK if errors == 0 else EXIT_FAIL
+
+
+# ---- validate -------------------------------------------------------------
+
+def read_json(path: str) -> Any:
+    p = Path(path)
+    try:
+        if p.stat().st_size > MAX_JSON_BYTES:
+            raise UsageError(f"{path}: larger than {MAX_JSON_BYTES // (1024 * 1024)} MiB")
+        raw = p.read_bytes()
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read: {e.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{path}: not UTF-8 text: {e.reason} at byte {e.start}") from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as e:
+        line = text.splitlines()[e.lineno - 1] if text.splitlines() else ""
+        raise UsageError(f"{path}:{e.lineno}:{e.colno}: error[json]: invalid JSON: {e.msg}\n"
+                         f"{e.lineno:>4} | {line}\n     | {' ' * (e.colno - 1)}^") from None
+    except (ValueError, RecursionError) as e:
+        raise UsageError(f"{path}: invalid JSON: {e}") from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"`{name}` is not valid JSON")
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    program = _require_program(args)
+    rs = program.ruleset(args.ruleset)
+    if rs is None:
+        raise UsageError(f"unknown rule set `{args.ruleset}`; the rules define {', '.join(sorted(program.rulesets))}")
+    try:
+        state = load_state(read_json(args.state), program)
+    except InputError as e:
+        raise UsageError(f"{args.state}: {e.where}: {e.message}") from None
+    try:
+        request = load_request(read_json(args.request), state, program, rs)
+    except InputError as e:
+        raise UsageError(f"{args.request}: {e.where}: {e.message}") from None
+    verdict = Validator(rs).validate(state, request)
+    out = verdict.to_json()
+    if args.format == "json":
+        print(json.dumps(out, indent=2))
+    else:
+        print(format_verdict(out))
+    return EXIT_FAIL if (args.fail_on_reject and not verdict.accepted) else EXIT_OK
+
+
+def format_verdict(v: dict[str, Any]) -> str:
+    if v["verdict"] == "accept":
+        head = f"{v['ruleset']}: ACCEPT"
+        if v["effects"]:
+            head += "; " + "; ".join(f"{e['device']} {e['trust_anchor']} cell := {e['owner']}" for e in v["effects"])
+    else:
+        code = f" {v['code']}" if v["code"] else " (no DUIS code)"
+        dcc = " (accepted by the DCC, no effect on the device)" if v["dcc_accepted"] else ""
+        head = f"{v['ruleset']}: REJECT at {v['layer']}{code} by {v['check']} [{v['clause']}]{dcc}"
+    lines = [head]
+    width = max((len(t["check"]) for t in v["trace"]), default=0)
+    for t in v["trace"]:
+        waived = f" (waived by {t['waived_by']})" if "waived_by" in t else ""
+        lines.append(f"  {t['outcome']:<7} {t['layer']:<6} {t['check']:<{width}}  {t['clause']}{waived}")
+    return "\n".join(lines)
+
+
+# ---- test -----------------------------------------------------------------
+
+def cmd_test(args: argparse.Namespace) -> int:
+    program = _require_program(args, [Path(p) for p in args.paths])
+    results = []
+    cache: dict[str, Validator] = {}
+    for sc in program.scenarios:
+        results.extend(run_scenario(program, sc, cache))
+    failed = [r for r in results if not r.ok]
+    if args.format == "json":
+        print(json.dumps({"results": [
+            {"scenario": r.scenario.name, "ruleset": r.ruleset, "ok": r.ok, "expected": r.expected,
+             "actual": r.actual, "problem": r.problem} for r in results]}, indent=2))
+    else:
+        for r in results:
+            mark = "ok  " if r.ok else "FAIL"
+            print(f"{mark} {r.scenario.name} [{r.ruleset}]" + (f": {r.problem}" if r.problem else ""))
+        print(f"{len(program.scenarios)} scenarios, {len(results)} checks: {len(results) - len(failed)} passed, {len(failed)} failed")
+    return EXIT_FAIL if failed else EXIT_OK
+
+
+# ---- entry point ----------------------------------------------------------
+
+def make_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--format", choices=("text", "json"), default="text")
+    common.add_argument("--rules", metavar="DIR", help="the rules directory (default: the repository's rules/)")
+    parser = _Parser(prog="redline", description="SEC service-request rules: check, validate, test.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    p = sub.add_parser("check", parents=[common], help="parse and check rule files")
+    p.add_argument("paths", nargs="*", help="extra rule files or directories (default: rules/ and proofs/)")
+    p.set_defaults(run=cmd_check)
+    p = sub.add_parser("validate", parents=[common], help="run one service request through a rule set")
+    p.add_argument("--ruleset", required=True)
+    p.add_argument("--state", required=True, metavar="STATE.json")
+    p.add_argument("--fail-on-reject", action="store_true")
+    p.add_argument("request", metavar="REQUEST.json")
+    p.set_defaults(run=cmd_validate)
+    p = sub.add_parser("test", parents=[common], help="run the scenarios written in the rule language")
+    p.add_argument("paths", nargs="*", help="extra scenario files or directories")
+    p.set_defaults(run=cmd_test)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+        return code
+    except UsageError as e:
+        print(f"redline: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except RecursionError:
+        print("redline: error: input nested too deeply", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as e:  # a bug in redline, not bad input: say so, without a traceback
+        print(f"redline: internal error: {type(e).__name__}: {e} (this is a bug in redline; please report it)", file=sys.stderr)
+        return 70
+
+
+def entry() -> NoReturn:
+    sys.exit(main())

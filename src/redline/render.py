@@ -1,0 +1,44 @@
+"""Render diagnostics as `path:line:col: error[code]: message` plus a caret."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redline.diagnostics import Diagnostic
+
+
+def location(d: Diagnostic) -> tuple[str, int, int]:
+    src = d.span.source
+    if src is None:
+        return "<input>", 0, 0
+    line, col = src.line_col(d.span.start)
+    return src.path, line, col
+
+
+def render_text(d: Diagnostic) -> str:
+    path, line, col = location(d)
+    head = f"{path}:{line}:{col}: {d.severity.value}[{d.code}]: {d.message}"
+    src = d.span.source
+    lines = [head]
+    if src is not None and line > 0:
+        text = src.line_text(line)
+        end_line, end_col = src.line_col(max(d.span.start, d.span.end - 1))
+        width = (end_col - col + 1) if end_line == line and d.span.end > d.span.start else 1
+        width = max(1, min(width, len(text) - col + 1 if len(text) >= col else 1))
+        gutter = f"{line:>4} | "
+        lines.append(gutter + text)
+        lines.append(" " * (len(gutter) - 2) + "| " + " " * (col - 1) + "^" * width)
+    lines.extend(f"     = note: {n}" for n in d.notes)
+    return "\n".join(lines)
+
+
+def render_json(d: Diagnostic) -> dict[str, Any]:
+    path, line, col = location(d)
+    return {
+        "path": path,
+        "line": line,
+        "column": col,
+        "severity": d.severity.value,
+        "code": d.code,
+        "message": d.message,
+    }
