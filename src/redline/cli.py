@@ -211,7 +211,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 # ---- entry point ----------------------------------------------------------
 
 def make_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--format", choices=("text", "json"), default="text")
     common.add_argument("--rules", metavar="DIR", help="the rules directory (default: the repository's rules/)")
     parser = _Parser(prog="redline", description="SEC service-request rules: check, validate, test.")

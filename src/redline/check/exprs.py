@@ -11,20 +11,34 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from redline import ast
 from redline import diagnostics as diag
 from redline.check import checked as ir
 from redline.check.types import (
-    BOOL, DATERANGE, MPXN, NULL, TEXT, TIME, TIMED, TIMES, EnumT, MapT, OptT, RecordT, SetT, Type,
-    optional, strip,
+    BOOL,
+    DATERANGE,
+    MPXN,
+    NULL,
+    TEXT,
+    TIME,
+    TIMED,
+    TIMES,
+    EnumT,
+    MapT,
+    OptT,
+    RecordT,
+    SetT,
+    Type,
+    optional,
+    strip,
 )
 from redline.diagnostics import Diagnostic
 
 
 def parse_time(text: str) -> int:
-    dt = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    dt = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     return int(dt.timestamp())
 
 
@@ -162,7 +176,7 @@ def _set(env: Env, e: ast.SetLit, expected: Type | None) -> ir.Expr | None:
             env.error(diag.type_mismatch(e.span, "set element", "an enum value or SRV", str(first)))
             return None
         elem = first
-    for x, src in zip(checked, e.items):
+    for x, src in zip(checked, e.items, strict=True):
         if strip(x.type) != elem:
             env.error(diag.type_mismatch(src.span, "set element", str(elem), str(x.type)))
             return None

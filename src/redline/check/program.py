@@ -7,7 +7,7 @@ rule sets and modifications, (3) properties and scenarios.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from redline import ast
@@ -16,7 +16,18 @@ from redline.check import checked as ir
 from redline.check.exprs import Env, check_bool, check_expr
 from redline.check.scenarios import check_scenarios
 from redline.check.types import (
-    KNOWN_FIELDS, PRIMS, RECORDS, TIME, EnumT, Layer, MapT, OptT, RecordT, SetT, Type, strip,
+    KNOWN_FIELDS,
+    PRIMS,
+    RECORDS,
+    TIME,
+    EnumT,
+    Layer,
+    MapT,
+    OptT,
+    RecordT,
+    SetT,
+    Type,
+    strip,
 )
 from redline.diagnostics import Diagnostic
 from redline.source import NO_SPAN
@@ -38,27 +49,17 @@ class _Decls:
                 self._add(d, out)
 
     def _add(self, d: ast.Decl, out: list[Diagnostic]) -> None:
-        table: dict[str, Any]
-        match d:
-            case ast.EnumDecl():
-                table, kind = self.enums, "enum"
-            case ast.GroupDecl():
-                table, kind = self.groups, "group"
-            case ast.AssumptionDecl():
-                table, kind = self.assumptions, "assumption"
-            case ast.RecordDecl():
-                table, kind = self.records, "record"
-            case ast.CatalogueDecl():
-                self.catalogues.append(d)
-                return
-            case ast.RulesetDecl() | ast.ModificationDecl():
-                table, kind = self.rulesets, "rule set"
-            case ast.PropertyDecl():
-                table, kind = self.properties, "property"
-            case ast.WorldDecl():
-                table, kind = self.worlds, "world"
-            case ast.ScenarioDecl():
-                table, kind = self.scenarios, "scenario"
+        if isinstance(d, ast.CatalogueDecl):
+            self.catalogues.append(d)
+            return
+        tables: dict[type, tuple[dict[str, Any], str]] = {
+            ast.EnumDecl: (self.enums, "enum"), ast.GroupDecl: (self.groups, "group"),
+            ast.AssumptionDecl: (self.assumptions, "assumption"), ast.RecordDecl: (self.records, "record"),
+            ast.RulesetDecl: (self.rulesets, "rule set"), ast.ModificationDecl: (self.rulesets, "rule set"),
+            ast.PropertyDecl: (self.properties, "property"), ast.WorldDecl: (self.worlds, "world"),
+            ast.ScenarioDecl: (self.scenarios, "scenario"),
+        }
+        table, kind = tables[type(d)]
         key = d.name.name.lower() if kind == "rule set" else d.name.name
         if key in table:
             out.append(diag.duplicate(d.name.span, kind, d.name.name))
@@ -109,9 +110,9 @@ def _vocabulary(decls: _Decls, out: list[Diagnostic]) -> tuple[
         if g.enum.name not in enums:
             out.append(diag.unknown_name(g.enum.span, "enum", g.enum.name, enums))
             continue
-        for m in g.members:
-            if m.name not in enums[g.enum.name]:
-                out.append(diag.unknown_name(m.span, f"{g.enum.name} value", m.name, enums[g.enum.name]))
+        for ident in g.members:
+            if ident.name not in enums[g.enum.name]:
+                out.append(diag.unknown_name(ident.span, f"{g.enum.name} value", ident.name, enums[g.enum.name]))
         groups[g.name.name] = (g.enum.name, frozenset(m.name for m in g.members))
     assumptions = {
         a.name.name: ir.Assumption(name=a.name.name, text=a.text, tag=a.tag) for a in decls.assumptions.values()
@@ -205,7 +206,7 @@ def _catalogue(decls: _Decls, enums: Any, groups: Any, records: dict[str, dict[s
     return srvs, table
 
 
-def _row_fields(env: Env, fields: dict[str, Type], given: Sequence[ast.RowField], out: list[Diagnostic]) -> dict[str, Any]:
+def _row_fields(env: Env, fields: Mapping[str, Type], given: Sequence[ast.RowField], out: list[Diagnostic]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for f in given:
         if f.name.name not in fields:
@@ -354,27 +355,27 @@ def _check_rests(decls: _Decls, out: list[Diagnostic]) -> None:
             if n.name not in known:
                 out.append(diag.unknown_assumption(n.span, n.name, known))
 
-    for r in decls.records.values():
-        for f in r.fields:
+    for rec in decls.records.values():
+        for f in rec.fields:
             visit(f.rests)
-    for c in decls.catalogues:
-        visit(c.rests)
+    for cat in decls.catalogues:
+        visit(cat.rests)
     for p in decls.properties.values():
         visit(p.rests)
     for d in decls.rulesets.values():
         items: list[Any] = list(d.items) if isinstance(d, ast.RulesetDecl) else []
         if isinstance(d, ast.ModificationDecl):
-            for r in d.redlines:
-                match r:
-                    case ast.AddCheck(check=c):
-                        items.append(c)
-                    case ast.AddEffect(effect=e):
-                        items.append(e)
-                    case ast.AddDefine(define=x):
-                        items.append(x)
-                    case ast.AmendCheck(excepts=ex):
-                        for e in ex:
-                            visit(e.rests)
+            for redline in d.redlines:
+                match redline:
+                    case ast.AddCheck(check=added):
+                        items.append(added)
+                    case ast.AddEffect(effect=effect):
+                        items.append(effect)
+                    case ast.AddDefine(define=define):
+                        items.append(define)
+                    case ast.AmendCheck(excepts=amended):
+                        for exc in amended:
+                            visit(exc.rests)
         for it in items:
             visit(it.rests)
             for e in getattr(it, "excepts", ()):

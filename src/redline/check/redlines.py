@@ -14,7 +14,12 @@ from redline import diagnostics as diag
 from redline.check import checked as ir
 from redline.check.exprs import Env, check_bool
 from redline.check.program import (
-    _row_fields, add_define, check_check, check_effect, check_except, check_layer_order,
+    _row_fields,
+    add_define,
+    check_check,
+    check_effect,
+    check_except,
+    check_layer_order,
 )
 from redline.diagnostics import Diagnostic
 

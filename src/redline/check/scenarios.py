@@ -66,17 +66,16 @@ class _Checker:
                     w.registered.append(it)
 
     def party_id(self, w: _World, ref: ast.Ident | ast.Ref) -> str | None:
-        name = ref.name.name if isinstance(ref, ast.Ident) else ref.name
+        name = ref.name
         if isinstance(ref, ast.Ref) and ref.literal:
             return ref.name
         if name in w.parties:
             return w.parties[name][0]
-        span = ref.span if isinstance(ref, ast.Ref) else ref.span
-        self.out.append(diag.unknown_name(span, "party", name, w.parties))
+        self.out.append(diag.unknown_name(ref.span, "party", name, w.parties))
         return None
 
     def device_id(self, w: _World, ref: ast.Ident | ast.Ref) -> str | None:
-        name = ref.name.name if isinstance(ref, ast.Ident) else ref.name
+        name = ref.name
         if isinstance(ref, ast.Ref) and ref.literal:
             return ref.name
         if name in w.devices:

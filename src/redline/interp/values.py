@@ -13,7 +13,7 @@ import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from redline.check import checked as ir
@@ -40,14 +40,14 @@ def parse_time(value: Any, where: str) -> int:
     if not isinstance(value, str) or not TIME_RE.match(value):
         raise InputError(where, f"expected an ISO 8601 UTC time such as `2026-03-01T12:00:00Z`, found {_show(value)}")
     try:
-        dt = datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+        dt = datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
     except ValueError as e:
         raise InputError(where, f"invalid time `{value}`: {e}") from None
     return int(dt.timestamp())
 
 
 def format_time(t: int) -> str:
-    return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(t, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _show(v: Any) -> str:

@@ -72,7 +72,7 @@ def _syntax_diagnostic(source: Source, err: UnexpectedInput, parser: lark.Lark) 
         expected = [_terminal_name(t, parser) for t in err.expected]
         return diag.syntax_error(Span(source, start, max(end, start + 1)), _describe(tok), expected)
     if isinstance(err, UnexpectedCharacters):
-        pos = err.pos_in_stream
+        pos = err.pos_in_stream or 0
         ch = source.text[pos] if pos < len(source.text) else "end of file"
         if ch == '"':
             return diag.syntax_error(Span(source, pos, pos + 1), "an unterminated string", ['a closing `"` on the same line'])
