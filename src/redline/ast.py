@@ -120,6 +120,13 @@ class Not:
 
 
 @dataclass(**NODE)
+class Implies:
+    premise: Expr
+    conclusion: Expr
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**NODE)
 class If:
     cond: Expr
     then: Expr
@@ -143,7 +150,7 @@ class Quant:
 
 Expr = (
     Name | Str | TimeLit | BoolLit | NullLit | SetLit | Field | Index | Call
-    | Compare | In | Throughout | And | Or | Not | If | Quant
+    | Compare | In | Throughout | And | Or | Not | Implies | If | Quant
 )
 
 
@@ -345,6 +352,7 @@ class ModificationDecl:
 @dataclass(**NODE)
 class Expectation:
     ruleset: Ident
+    other: Ident | None  # set for a relational property: `expect baseline..mp107 proved`
     outcome: str  # "proved" | "refuted"
 
 

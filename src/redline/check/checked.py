@@ -199,7 +199,7 @@ class Property:
 
     name: str
     cite: str
-    expected: Mapping[str, str]  # rule set -> "proved" | "refuted"
+    expected: Mapping[str, str]  # rule set, or "old..new" when relational -> "proved" | "refuted"
     rests: tuple[str, ...]
     body: Any  # the surface expression, unchecked until the prover exists
 

@@ -100,6 +100,11 @@ def check_expr(env: Env, e: ast.Expr, expected: Type | None = None) -> ir.Expr |
         case ast.Not():
             inner = check_bool(env, e.operand)
             return None if inner is None else ir.NotE(operand=inner, type=BOOL, span=e.span)
+        case ast.Implies():
+            premise, conclusion = check_bool(env, e.premise), check_bool(env, e.conclusion)
+            if premise is None or conclusion is None:
+                return None
+            return ir.OrE(items=(ir.NotE(operand=premise, type=BOOL, span=e.premise.span), conclusion), type=BOOL, span=e.span)
         case ast.If():
             return _if(env, e, expected)
         case ast.Quant():

@@ -389,8 +389,10 @@ def _properties(decls: _Decls, rulesets: dict[str, ir.RuleSet], out: list[Diagno
     for p in decls.properties.values():
         expected: dict[str, str] = {}
         for x in p.expectations:
-            if x.ruleset.name.lower() not in rulesets:
-                out.append(diag.unknown_ruleset(x.ruleset.span, x.ruleset.name, rulesets))
-            expected[x.ruleset.name.lower()] = x.outcome
+            names = [x.ruleset] if x.other is None else [x.ruleset, x.other]
+            for n in names:
+                if n.name.lower() not in rulesets:
+                    out.append(diag.unknown_ruleset(n.span, n.name, rulesets))
+            expected["..".join(n.name.lower() for n in names)] = x.outcome
         props.append(ir.Property(name=p.name.name, cite=p.cite, expected=expected, rests=tuple(r.name for r in p.rests), body=p.body))
     return tuple(props)

@@ -23,7 +23,7 @@ from redline.syntax.to_ast import build
 _TERMINALS = {
     "NAME": "a name", "STRING": "a quoted string", "TIME": "a time (2026-01-01T00:00:00Z)",
     "CODE": "a response code (E4)", "TAG": "a tag ([A], [C] or [S])", "CMP": "`==` or `!=`",
-    "QUANT": "`forall` or `exists`", "OUTCOME": "`proved` or `refuted`",
+"OUTCOME": "`proved` or `refuted`",
     "LBRACE": "`{`", "RBRACE": "`}`", "LPAR": "`(`", "RPAR": "`)`", "LSQB": "`[`", "RSQB": "`]`",
     "COMMA": "`,`", "COLON": "`:`", "EQUAL": "`=`", "DOT": "`.`", "$END": "end of file",
 }

@@ -247,7 +247,8 @@ class _Builder(Transformer[Token, Any]):
         )
 
     def expectation(self, meta: Any, c: list[Any]) -> ast.Expectation:
-        return ast.Expectation(ruleset=self._ident(c[0]), outcome=str(c[1]))
+        other = self._ident(c[1]) if len(c) > 2 else None
+        return ast.Expectation(ruleset=self._ident(c[0]), other=other, outcome=str(c[-1]))
 
     # -- worlds and scenarios --
     def world_decl(self, meta: Any, c: list[Any]) -> ast.WorldDecl:
@@ -350,8 +351,14 @@ class _Builder(Transformer[Token, Any]):
     def if_expr(self, meta: Any, c: list[Any]) -> ast.If:
         return ast.If(cond=c[0], then=c[1], otherwise=c[2], span=self._span(meta))
 
-    def quant(self, meta: Any, c: list[Any]) -> ast.Quant:
-        return ast.Quant(kind=str(c[0]), binders=tuple(_pick(c, ast.Binder)), body=c[-1], span=self._span(meta))
+    def forall_expr(self, meta: Any, c: list[Any]) -> ast.Quant:
+        return ast.Quant(kind="forall", binders=tuple(_pick(c, ast.Binder)), body=c[-1], span=self._span(meta))
+
+    def exists_expr(self, meta: Any, c: list[Any]) -> ast.Quant:
+        return ast.Quant(kind="exists", binders=tuple(_pick(c, ast.Binder)), body=c[-1], span=self._span(meta))
+
+    def implies(self, meta: Any, c: list[Any]) -> ast.Implies:
+        return ast.Implies(premise=c[0], conclusion=c[1], span=self._span(meta))
 
     def binder(self, meta: Any, c: list[Any]) -> ast.Binder:
         return ast.Binder(name=self._ident(c[0]), type=self._ident(c[1]))
