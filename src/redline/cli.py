@@ -21,6 +21,8 @@ from redline.interp import InputError, Validator, load_request, load_state
 from redline.render import render_json, render_text
 from redline.scenarios import run_scenario
 from redline.source import Source
+from redline.syntax import parse
+from redline.syntax.printer import print_module
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 MAX_JSON_BYTES = 64 * 1024 * 1024
@@ -208,6 +210,27 @@ def cmd_test(args: argparse.Namespace) -> int:
     return EXIT_FAIL if failed else EXIT_OK
 
 
+# ---- fmt ------------------------------------------------------------------
+
+def cmd_fmt(args: argparse.Namespace) -> int:
+    """Print rule files in canonical layout; `--check` exits 1 where a file differs."""
+    differs = 0
+    for f in rule_files([Path(p) for p in args.paths]):
+        src = Source(str(_display(f)), _read_text(f))
+        module, diags = parse(src)
+        if diags:
+            print_diagnostics(diags, args.format)
+            return EXIT_USAGE
+        text = print_module(module)
+        if args.check:
+            if text != src.text:
+                differs += 1
+                print(f"{src.path}: not in canonical layout", file=sys.stderr)
+        else:
+            print(text, end="")
+    return EXIT_FAIL if differs else EXIT_OK
+
+
 # ---- entry point ----------------------------------------------------------
 
 def make_parser() -> argparse.ArgumentParser:
@@ -228,6 +251,10 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("test", parents=[common], help="run the scenarios written in the rule language")
     p.add_argument("paths", nargs="*", help="extra scenario files or directories")
     p.set_defaults(run=cmd_test)
+    p = sub.add_parser("fmt", parents=[common], help="print rule files in canonical layout (comments are not kept)")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--check", action="store_true", help="exit 1 if a file is not in canonical layout")
+    p.set_defaults(run=cmd_fmt)
     return parser
 
 

@@ -207,7 +207,7 @@ class _Builder(Transformer[Token, Any]):
         )
 
     def add_check(self, meta: Any, c: list[Any]) -> ast.AddCheck:
-        return ast.AddCheck(check=c[0], position=c[1] if len(c) > 1 else None)
+        return ast.AddCheck(check=c[-1], position=c[0] if len(c) > 1 else None)
 
     def before(self, meta: Any, c: list[Any]) -> tuple[str, ast.Ident]:
         return ("before", self._ident(c[0]))
