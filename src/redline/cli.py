@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 from redline.build import build
 from redline.check.checked import Program
-from redline.diagnostics import Diagnostic
+from redline.diagnostics import Diagnostic, bad_scenario
 from redline.interp import InputError, Validator, load_request, load_state
 from redline.render import render_json, render_text
 from redline.scenarios import run_scenario
@@ -197,6 +197,10 @@ def cmd_test(args: argparse.Namespace) -> int:
     cache: dict[str, Validator] = {}
     for sc in program.scenarios:
         results.extend(run_scenario(program, sc, cache))
+    invalid = [r for r in results if r.actual is None]
+    if invalid:  # the checker missed something the loader rejects: still bad input, with a location
+        print_diagnostics([bad_scenario(r.scenario.span, r.problem or "invalid scenario") for r in invalid], args.format)
+        return EXIT_USAGE
     failed = [r for r in results if not r.ok]
     if args.format == "json":
         print(json.dumps({"results": [

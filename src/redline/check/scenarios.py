@@ -14,6 +14,7 @@ from redline import diagnostics as diag
 from redline.check import checked as ir
 from redline.check.types import EnumT, Layer, MapT, Type, strip
 from redline.diagnostics import Diagnostic
+from redline.ids import is_eui64, normalise
 
 
 class _World:
@@ -45,6 +46,17 @@ class _Checker:
             return t.key.name
         return t.name if isinstance(t, EnumT) else "?"
 
+    def eui(self, s: ast.Str | ast.Ref, what: str) -> str:
+        text = s.value if isinstance(s, ast.Str) else s.name
+        if not is_eui64(text):
+            self.out.append(diag.bad_scenario(s.span, f"{what} `{text}` is not an Entity Identifier of eight hex pairs (90-B3-D5-1F-30-01-00-00)"))
+        return normalise(text)
+
+    def unique_id(self, table: dict[str, Any], alias: ast.Ident, ident: str, span: Any) -> None:
+        for other, entry in table.items():
+            if entry[0] == ident and other != alias.name:
+                self.out.append(diag.bad_scenario(span, f"`{alias.name}` has the same id as `{other}`; give each alias its own id"))
+
     def add_items(self, w: _World, items: tuple[ast.WorldItem, ...]) -> None:
         for it in items:
             match it:
@@ -53,22 +65,30 @@ class _Checker:
                 case ast.PartyItem():
                     for r in it.roles:
                         self.member(r, self.field_enum("Request", "role"))
-                    w.parties[it.alias.name] = (it.id.value, {"roles": [r.name for r in it.roles], "dcc_user": it.dcc_user})
+                    pid = self.eui(it.id, "party id")
+                    self.unique_id(w.parties, it.alias, pid, it.id.span)
+                    w.parties[it.alias.name] = (pid, {"roles": [r.name for r in it.roles], "dcc_user": it.dcc_user})
                 case ast.DeviceItem():
                     self.member(it.type, self.field_enum("Device", "type"))
                     self.member(it.generation, self.field_enum("Device", "generation"))
                     self.member(it.smi_status, self.field_enum("Device", "smi_status"))
                     for a in it.anchors:
                         self.member(a.role, self.field_enum("Device", "trust_anchors"))
-                    w.devices[it.alias.name] = (it.id.value, it)
+                    did = self.eui(it.id, "device id")
+                    self.unique_id(w.devices, it.alias, did, it.id.span)
+                    w.devices[it.alias.name] = (did, it)
                 case ast.RegisteredItem():
+                    if it.role.name == "OU":
+                        self.out.append(diag.bad_scenario(it.role.span, "Registration Data has no `OU` role: Other Users are not registered"))
                     self.member(it.role, self.field_enum("Request", "role"))
+                    if it.end is not None and it.end.text <= it.start.text:
+                        self.out.append(diag.bad_scenario(it.end.span, f"`to` ({it.end.text}) must be after `from` ({it.start.text})"))
                     w.registered.append(it)
 
     def party_id(self, w: _World, ref: ast.Ident | ast.Ref) -> str | None:
         name = ref.name
         if isinstance(ref, ast.Ref) and ref.literal:
-            return ref.name
+            return self.eui(ref, "party id")
         if name in w.parties:
             return w.parties[name][0]
         self.out.append(diag.unknown_name(ref.span, "party", name, w.parties))
@@ -77,7 +97,7 @@ class _Checker:
     def device_id(self, w: _World, ref: ast.Ident | ast.Ref) -> str | None:
         name = ref.name
         if isinstance(ref, ast.Ref) and ref.literal:
-            return ref.name
+            return self.eui(ref, "device id")
         if name in w.devices:
             return w.devices[name][0]
         self.out.append(diag.unknown_name(ref.span, "device", name, w.devices))
@@ -129,17 +149,30 @@ def check_scenarios(
         w = built[s.world.name].copy()
         chk.add_items(w, s.items)
         state = chk.state(w, s.name.span)
-        request = _request(chk, w, s.request, srvs)
+        request = _request(chk, w, s.request, srvs, [rulesets[k.ruleset.name.lower()] for k in s.expects if k.ruleset.name.lower() in rulesets])
         expected = _expected(chk, w, s, rulesets)
         if state is not None and request is not None:
             result.append(ir.Scenario(name=s.name.name, cite=s.cite, state=state, request=request, expected=expected, span=s.name.span))
     return tuple(result)
 
 
-def _request(chk: _Checker, w: _World, r: ast.RequestSpec, srvs: frozenset[str]) -> dict[str, Any] | None:
+def _request(chk: _Checker, w: _World, r: ast.RequestSpec, srvs: frozenset[str], rulesets: list[ir.RuleSet]) -> dict[str, Any] | None:
     ok = chk.member(r.role, chk.field_enum("Request", "role"))
     if r.srv.value not in srvs:
         chk.out.append(diag.unknown_srv(r.srv.span, r.srv.value, srvs))
+        ok = False
+    for rs in rulesets:
+        replaces = bool(rs.catalogue.get(r.srv.value, {}).get("replaces_trust_anchor"))
+        if replaces and r.replacing is None:
+            chk.out.append(diag.bad_scenario(r.span, f"SRV {r.srv.value} replaces a trust anchor: say `replacing ROLE with PARTY`"))
+            ok = False
+            break
+        if not replaces and r.replacing is not None:
+            chk.out.append(diag.bad_scenario(r.replacing[0].span, f"SRV {r.srv.value} does not replace a trust anchor under `{rs.name}`: drop `replacing`"))
+            ok = False
+            break
+    if r.date_range is not None and r.date_range[1].text < r.date_range[0].text:
+        chk.out.append(diag.bad_scenario(r.date_range[1].span, "inverted date range: `to` is before `from`"))
         ok = False
     req: dict[str, Any] = {
         "sender": chk.party_id(w, r.sender), "role": r.role.name, "srv": r.srv.value,
@@ -175,8 +208,13 @@ def _expected(chk: _Checker, w: _World, s: ast.ScenarioDecl, rulesets: Mapping[s
             case ast.ExpectReject():
                 if x.layer.name not in Layer.__members__:
                     chk.out.append(diag.unknown_name(x.layer.span, "layer", x.layer.name, Layer.__members__))
-                if x.check is not None and all(c.name != x.check.name for c in rs.checks):
+                named = next((c for c in rs.checks if x.check is not None and c.name == x.check.name), None)
+                if x.check is not None and named is None:
                     chk.out.append(diag.unknown_name(x.check.span, f"check of `{rs.name}`", x.check.name, [c.name for c in rs.checks]))
+                if named is not None and named.layer.name != x.layer.name:
+                    chk.out.append(diag.bad_scenario(x.layer.span, f"check `{named.name}` runs at {named.layer.value}, not {x.layer.name}"))
+                if named is not None and x.code is not None and named.code != x.code:
+                    chk.out.append(diag.bad_scenario(x.layer.span, f"check `{named.name}` rejects with {named.code or 'no code'}, not {x.code}"))
                 expected[rs.name] = {
                     "verdict": "reject", "layer": x.layer.name, "code": x.code,
                     "check": x.check.name if x.check else None,

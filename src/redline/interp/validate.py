@@ -50,7 +50,8 @@ class Verdict:
 
     @property
     def dcc_accepted(self) -> bool:
-        return self.failed is None or self.failed.layer is not Layer.DSP
+        # The S1SP is a DCC system too: only the device can reject what the DCC accepted.
+        return self.failed is None or self.failed.layer is Layer.Device
 
     def to_json(self) -> dict[str, Any]:
         f = self.failed

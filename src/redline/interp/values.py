@@ -18,8 +18,8 @@ from typing import Any
 
 from redline.check import checked as ir
 from redline.diagnostics import closest
+from redline.ids import is_eui64, normalise
 
-EUI64 = re.compile(r"^[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){7}$")
 TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 MAX_ASSOCIATION_DEPTH = 8
 
@@ -79,9 +79,9 @@ def _enum(v: Any, where: str, members: tuple[str, ...], what: str) -> str:
 
 
 def _eui(v: Any, where: str, what: str) -> str:
-    if not isinstance(v, str) or not EUI64.match(v):
+    if not isinstance(v, str) or not is_eui64(v):
         raise InputError(where, f"{what} must be an Entity Identifier of eight hex pairs such as `90-B3-D5-1F-30-01-00-00`, found {_show(v)}")
-    return v.upper()
+    return normalise(v)
 
 
 @dataclass(frozen=True, slots=True)
