@@ -1,12 +1,14 @@
 """Parse rule-file text into the surface AST, or into syntax diagnostics.
 
 Contract: `parse(source)` never raises for any text; it returns the module
-(possibly partial) and a list of diagnostics. A syntax error stops the file
-at that point: errors after it would only echo the first.
+and a list of diagnostics. After a syntax error the parser resumes at the
+next line that starts a top-level declaration, so one run reports the
+errors of every declaration, not just the first.
 """
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from importlib import resources
 
@@ -54,15 +56,32 @@ def _describe(token: lark.Token) -> str:
     return f"`{token.value}`"
 
 
+TOP_LEVEL = re.compile(r"^(enum|group|assumption|record|catalogue|ruleset|modification|property|world|scenario)\b", re.M)
+MAX_SYNTAX_ERRORS = 20
+
+
 def parse(source: Source) -> tuple[ast.Module, list[Diagnostic]]:
     parser = _parser()
-    try:
-        tree = parser.parse(source.text)
-    except UnexpectedInput as err:
-        return ast.Module(decls=()), [_syntax_diagnostic(source, err, parser)]
-    except RecursionError:
-        return ast.Module(decls=()), [diag.syntax_error(Span(source, 0, 1), "nesting too deep", ["a shallower expression"])]
-    return build(source, tree)
+    text, errors = source.text, []
+    while len(errors) < MAX_SYNTAX_ERRORS:
+        try:
+            tree = parser.parse(text)
+        except UnexpectedInput as err:
+            d = _syntax_diagnostic(source, err, parser)
+            errors.append(d)
+            resume = TOP_LEVEL.search(source.text, d.span.end if d.span.end > d.span.start else d.span.start + 1)
+            if resume is None:
+                break
+            # Blank out what came before, keeping newlines, so offsets stay true.
+            head = "".join(ch if ch == "\n" else " " for ch in source.text[: resume.start()])
+            text = head + source.text[resume.start():]
+            continue
+        except RecursionError:
+            return ast.Module(decls=()), [diag.syntax_error(Span(source, 0, 1), "nesting too deep", ["a shallower expression"])]
+        if not errors:
+            return build(source, tree)
+        break
+    return ast.Module(decls=()), errors
 
 
 def _syntax_diagnostic(source: Source, err: UnexpectedInput, parser: lark.Lark) -> Diagnostic:
