@@ -62,7 +62,7 @@ MAX_SYNTAX_ERRORS = 20
 
 def parse(source: Source) -> tuple[ast.Module, list[Diagnostic]]:
     parser = _parser()
-    text, errors = source.text, []
+    text, errors = source.text, list[Diagnostic]()
     while len(errors) < MAX_SYNTAX_ERRORS:
         try:
             tree = parser.parse(text)
