@@ -1,0 +1,143 @@
+"""The arrows of ARCHITECTURE.md, enforced on the import statements of src/redline.
+
+Imports are read with `ast`, including those inside functions (a lazy import
+is still a dependency) and relative imports (resolved against the module's
+package).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+PKG = SRC / "redline"
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imports_of(source: str, module: str, is_package: bool = False) -> set[str]:
+    """Every module `source` imports, as absolute dotted names.
+
+    `from X import Y` yields both `X` and `X.Y` (Y may be a submodule), so a
+    rule about `redline.cli` also catches `from redline import cli`.
+    """
+    package = module if is_package else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base_parts = package.split(".")
+                if node.level > 1:
+                    base_parts = base_parts[: len(base_parts) - (node.level - 1)]
+                base = ".".join(base_parts)
+                target = f"{base}.{node.module}" if node.module else base
+            else:
+                target = node.module or ""
+            found.add(target)
+            found.update(f"{target}.{alias.name}" for alias in node.names if alias.name != "*")
+    return found
+
+
+def all_modules() -> dict[str, set[str]]:
+    out = {}
+    for path in sorted(PKG.rglob("*.py")):
+        name = module_name(path)
+        out[name] = imports_of(path.read_text(encoding="utf-8"), name, path.name == "__init__.py")
+    return out
+
+
+MODULES = all_modules()
+
+
+def within(name: str, package: str) -> bool:
+    return name == package or name.startswith(package + ".")
+
+
+def violations(
+    importer_in: str | None, imported: str, *, allowed_in: str | None = None, table: dict[str, set[str]] | None = None
+) -> list[str]:
+    """Modules (optionally only those in `importer_in`) that import `imported` or below it."""
+    bad = []
+    for mod, imps in (MODULES if table is None else table).items():
+        if importer_in is not None and not within(mod, importer_in):
+            continue
+        if allowed_in is not None and within(mod, allowed_in):
+            continue
+        hits = sorted(i for i in imps if within(i, imported))
+        if hits:
+            bad.append(f"{mod} imports {', '.join(hits)}")
+    return bad
+
+
+def test_modules_were_found() -> None:
+    assert len(MODULES) >= 10
+    for expected in ("redline", "redline.cli", "redline.syntax.parser", "redline.check", "redline.interp.values"):
+        assert expected in MODULES
+    # The parser really imports lark, so the rules below are looking at real imports.
+    assert "lark" in MODULES["redline.syntax.parser"]
+    assert any(within(i, "redline.interp") for i in MODULES["redline.cli"])
+
+
+def test_import_reader_resolves_relative_and_from_imports() -> None:
+    src = (
+        "from . import values\nfrom ..check import checked\nimport lark.lexer\nfrom redline import cli\n"
+        "def f():\n    import z3\n"
+    )
+    got = imports_of(src, "redline.interp.validate")
+    assert {
+        "redline.interp",
+        "redline.interp.values",
+        "redline.check",
+        "redline.check.checked",
+        "lark.lexer",
+        "redline",
+        "redline.cli",
+        "z3",
+    } <= got
+    fake = {
+        "redline.interp.validate": got,
+        "redline.syntax.parser": {"lark"},
+        "redline.check.x": {"redline.interpreter"},
+    }
+    assert violations(None, "lark", allowed_in="redline.syntax", table=fake) == [
+        "redline.interp.validate imports lark.lexer"
+    ]
+    assert violations("redline.interp", "redline.cli", table=fake) == ["redline.interp.validate imports redline.cli"]
+    assert violations("redline.check", "redline.interp", table=fake) == []  # a prefix of a name is not a package
+    assert imports_of("from . import x\n", "redline.smt", is_package=True) == {"redline.smt", "redline.smt.x"}
+
+
+def test_lark_only_in_syntax() -> None:
+    assert violations(None, "lark", allowed_in="redline.syntax") == []
+
+
+def test_z3_only_in_smt() -> None:
+    assert violations(None, "z3", allowed_in="redline.smt") == []
+
+
+def test_nothing_imports_cli() -> None:
+    assert violations(None, "redline.cli", allowed_in="redline.cli") == []
+
+
+@pytest.mark.parametrize(
+    "importer,imported",
+    [
+        ("redline.interp", "redline.smt"),
+        ("redline.smt", "redline.interp"),
+        ("redline.syntax", "redline.check"),
+        ("redline.syntax", "redline.interp"),
+        ("redline.check", "redline.interp"),
+    ],
+)
+def test_layering(importer: str, imported: str) -> None:
+    assert violations(importer, imported) == []
