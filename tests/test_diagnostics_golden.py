@@ -80,7 +80,7 @@ def parse_rendered(stderr: str) -> list[Rendered]:
 class Want:
     """One diagnostic a case must produce in its own file."""
 
-    code: str | None  # None: the code is not pinned here (see the xfail tests below)
+    code: str | None  # None: the code is not pinned here
     underlined: tuple[str, ...]  # acceptable underlined texts; () means not pinned
     message_has: tuple[str, ...] = ()
 
@@ -100,8 +100,7 @@ EXPECTED: dict[str, tuple[list[Want], int]] = {
         [W("E202", "generaton", has=("`Device` has no field `generaton`", "did you mean `generation`"))],
         1,
     ),
-    # The code is pinned by an xfail below: today this is E101 "unknown UserRole value".
-    "type_error": ([W(None, "SMETS1", "role == SMETS1", has=("SMETS1",))], 1),
+    "type_error": ([W("E201", "SMETS1", "role == SMETS1", has=("SMETS1", "UserRole", "Generation"))], 1),
     "unknown_srv": ([W("E103", '"6.16.1"', has=("`6.16.1`", "not in the DUIS catalogue", "closest SRVs"))], 1),
     "amend_missing_check": (
         [
@@ -113,13 +112,11 @@ EXPECTED: dict[str, tuple[list[Want], int]] = {
         ],
         1,
     ),
-    # The code is pinned by an xfail below: today this is E103, not E105.
-    "amend_missing_row": ([W(None, '"6.16.1"', has=("`6.16.1`",))], 1),
+    "amend_missing_row": ([W("E105", '"6.16.1"', has=("cannot amend catalogue row `6.16.1`",))], 1),
     "unknown_base": ([W("E106", "baseln", has=("unknown rule set `baseln`", "did you mean `baseline`"))], 1),
     "unknown_assumption": ([W("E104", "A99", has=("unknown assumption `A99`",))], 1),
     "duplicate_check": ([W("E102", "twice", has=("check `twice` is defined more than once",))], 1),
-    # The span is pinned by an xfail below: today only the `c` of `check` is underlined.
-    "layer_order": ([W("E208", has=("`at_dsp` at DSP comes after a check at Device",))], 1),
+    "layer_order": ([W("E208", "at_dsp", has=("`at_dsp` at DSP comes after a check at Device",))], 1),
     "several_errors": (
         [
             W("E101", "SMETS3"),
@@ -256,16 +253,9 @@ def test_missing_path_is_a_usage_error(capsys: pytest.CaptureFixture[str], in_re
     assert "does-not-exist.redline" in err and "no such file" in err
 
 
-# ---- known bugs: each pins the behaviour the diagnostics should have ----------
+# ---- regressions: behaviour fixed after these tests first found it ---------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "`role == SMETS1` is a type error (UserRole vs Generation), but the checker reports "
-        "E101 'unknown UserRole value or name `SMETS1`' although SMETS1 is a known Generation member"
-    ),
-)
 def test_type_error_is_a_type_mismatch(capsys: pytest.CaptureFixture[str], in_repo: Path) -> None:
     _, _, err = run_case("type_error", capsys)
     [d] = [x for x in parse_rendered(err) if x.path.endswith("type_error.redline")]
@@ -273,13 +263,6 @@ def test_type_error_is_a_type_mismatch(capsys: pytest.CaptureFixture[str], in_re
     assert "UserRole" in d.message and "Generation" in d.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "`amend row` of an SRV the base lacks reports E103 (unknown SRV); redlines.py's docstring "
-        "promises E105 'cannot amend ...' for a row the base does not have"
-    ),
-)
 def test_amend_missing_row_is_e105(capsys: pytest.CaptureFixture[str], in_repo: Path) -> None:
     _, _, err = run_case("amend_missing_row", capsys)
     [d] = [x for x in parse_rendered(err) if x.path.endswith("amend_missing_row.redline")]
@@ -287,46 +270,24 @@ def test_amend_missing_row_is_e105(capsys: pytest.CaptureFixture[str], in_repo: 
     assert "cannot amend" in d.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "E208 (layer order) has the span of the whole multi-line check, so the renderer "
-        "underlines only the `c` of `check` instead of the check's name"
-    ),
-)
 def test_layer_order_underlines_the_check_name(capsys: pytest.CaptureFixture[str], in_repo: Path) -> None:
     _, _, err = run_case("layer_order", capsys)
     [d] = [x for x in parse_rendered(err) if x.path.endswith("layer_order.redline")]
     assert "at_dsp" in d.underlined
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the `expected` list of a syntax error is LALR's merged lookahead set: after "
-        '`check NAME "cite"` it lists `=`, `add`, `amend`, `amends`, ... although only `at` can follow'
-    ),
-)
 def test_missing_keyword_expects_only_at(capsys: pytest.CaptureFixture[str], in_repo: Path) -> None:
     _, _, err = run_case("missing_keyword", capsys)
     [d] = [x for x in parse_rendered(err) if x.path.endswith("missing_keyword.redline")]
     assert d.message.endswith("expected `at`")
 
 
-@pytest.mark.xfail(strict=True, reason="the unterminated-string message reads 'unexpected an unterminated string'")
 def test_unterminated_string_wording(capsys: pytest.CaptureFixture[str], in_repo: Path) -> None:
     _, _, err = run_case("unterminated_string", capsys)
     [d] = [x for x in parse_rendered(err) if x.path.endswith("unterminated_string.redline")]
     assert "unexpected an " not in d.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "render_text pads the caret line with one space per source character, so under a tab-indented "
-        "line the carets drift left of the token when shown (tabs are wider than one column)"
-    ),
-)
 def test_carets_line_up_under_tab_indented_source() -> None:
     from redline.render import render_text
     from redline.source import Source

@@ -448,17 +448,9 @@ def test_usage_error_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--ruleset" in capsys.readouterr().err
 
 
-# ---- known bugs -----------------------------------------------------------
+# ---- regressions: fail-closed loading --------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "party ids are upper-cased when loaded, so two keys differing only in case (`90-B3-...-03-00-00` "
-        "and `90-b3-...-03-00-00`) silently collapse and the later entry replaces the earlier one; "
-        "the loader should reject the duplicate (exit 2), as it fails closed elsewhere"
-    ),
-)
 def test_party_listed_twice_in_different_case_is_bad_input(validate: Callable[..., Run]) -> None:
     state = with_state(lambda s: s["parties"].update({NO_B.lower(): {"roles": [], "dcc_user": False}}))
     r = validate(state=state)
@@ -466,13 +458,6 @@ def test_party_listed_twice_in_different_case_is_bad_input(validate: Callable[..
     assert NO_B.lower() in r.err or NO_B in r.err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "device ids are upper-cased when loaded, so a second device under the lower-case id silently replaces "
-        "the first (here turning the SMETS1 device into a SMETS2 one and flipping baseline's verdict to accept)"
-    ),
-)
 def test_device_listed_twice_in_different_case_is_bad_input(validate: Callable[..., Run]) -> None:
     def add_twin(s: dict[str, Any]) -> None:
         twin = copy.deepcopy(s["devices"][DEV])
@@ -483,13 +468,6 @@ def test_device_listed_twice_in_different_case_is_bad_input(validate: Callable[.
     assert r.code == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "duplicate JSON object keys are accepted and the last one wins (json.loads default), so "
-        '`{"sender": A, ..., "sender": B}` is judged as sent by B; the loader should fail closed'
-    ),
-)
 def test_duplicate_json_key_is_bad_input(validate: Callable[..., Run]) -> None:
     body = json.dumps(REQUEST)[:-1] + f', "sender": "{SUPPLIER}"}}'
     r = validate(raw_request=body)
@@ -497,13 +475,6 @@ def test_duplicate_json_key_is_bad_input(validate: Callable[..., Run]) -> None:
     assert "sender" in r.err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "an SRV given as a JSON list gets 'SRV list is not in the DUIS catalogue; the closest SRVs are ...', "
-        "with neighbours computed from the Python repr of the list, instead of 'expected a string'"
-    ),
-)
 def test_srv_as_list_says_expected_string(validate: Callable[..., Run]) -> None:
     r = validate(request=with_request(_set("srv", ["6.15.1"])))
     assert r.code == 2

@@ -137,13 +137,23 @@ def read_json(path: str) -> Any:
     except UnicodeDecodeError as e:
         raise UsageError(f"{path}: not UTF-8 text: {e.reason} at byte {e.start}") from None
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as e:
         line = text.splitlines()[e.lineno - 1] if text.splitlines() else ""
         raise UsageError(f"{path}:{e.lineno}:{e.colno}: error[json]: invalid JSON: {e.msg}\n"
                          f"{e.lineno:>4} | {line}\n     | {' ' * (e.colno - 1)}^") from None
     except (ValueError, RecursionError) as e:
         raise UsageError(f"{path}: invalid JSON: {e}") from None
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Fail closed on a repeated key: json.loads would silently keep the last one."""
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise ValueError(f"the key `{k}` appears twice in one object")
+        out[k] = v
+    return out
 
 
 def _reject_constant(name: str) -> Any:

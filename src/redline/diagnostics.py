@@ -60,6 +60,10 @@ def bad_character(span: Span, ch: str) -> Diagnostic:
     return Diagnostic("E002", f"unexpected character {ch!r}", span)
 
 
+def unterminated_string(span: Span) -> Diagnostic:
+    return Diagnostic("E001", 'unterminated string: a string must close with `"` on the same line', span)
+
+
 def bad_time(span: Span, text: str, why: str) -> Diagnostic:
     return Diagnostic("E003", f"invalid time `{text}`: {why}", span)
 

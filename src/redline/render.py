@@ -27,7 +27,9 @@ def render_text(d: Diagnostic) -> str:
         width = max(1, min(width, len(text) - col + 1 if len(text) >= col else 1))
         gutter = f"{line:>4} | "
         lines.append(gutter + text)
-        lines.append(" " * (len(gutter) - 2) + "| " + " " * (col - 1) + "^" * width)
+        # Keep the source's tabs in the padding so the carets line up however tabs are shown.
+        pad = "".join(ch if ch == "\t" else " " for ch in text[: col - 1])
+        lines.append(" " * (len(gutter) - 2) + "| " + pad + "^" * width)
     lines.extend(f"     = note: {n}" for n in d.notes)
     return "\n".join(lines)
 

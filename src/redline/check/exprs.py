@@ -132,6 +132,10 @@ def _name(env: Env, e: ast.Name, expected: Type | None) -> ir.Expr | None:
     if isinstance(target, EnumT):
         if n in env.enums.get(target.name, ()):
             return ir.Const(value=n, type=target, span=e.span)
+        owners = [en for en, members in env.enums.items() if n in members]
+        if owners:
+            env.error(diag.type_mismatch(e.span, f"`{n}`", target.name, f"a {owners[0]}"))
+            return None
         candidates = [*env.enums.get(target.name, ()), *env.variables, *env.defines]
         env.error(diag.unknown_name(e.id.span, f"{target.name} value or name", n, candidates))
         return None

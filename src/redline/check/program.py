@@ -320,7 +320,7 @@ def check_check(env: Env, c: ast.CheckDecl, origin: str, out: list[Diagnostic]) 
     return ir.Check(
         name=c.name.name, cite=c.cite, layer=layer, code=c.code, applies=applies,
         exceptions=tuple(x for x in excepts if x is not None), requires=requires,
-        rests=tuple(r.name for r in c.rests), origin=origin, span=c.span,
+        rests=tuple(r.name for r in c.rests), origin=origin, span=c.name.span,
     )
 
 

@@ -87,7 +87,7 @@ def apply_modification(env: Env, m: ast.ModificationDecl, base: ir.RuleSet, out:
                 add_define(env, d, out)
             case ast.AmendRow(srv=srv, cite=cite, fields=fields):
                 if srv.value not in catalogue:
-                    out.append(diag.unknown_srv(srv.span, srv.value, catalogue))
+                    out.append(diag.missing_target(srv.span, "catalogue row", srv.value, base.name, catalogue))
                     continue
                 row = dict(catalogue[srv.value])
                 row.update(_row_fields(env, env.records["Service"], fields, out))

@@ -143,6 +143,8 @@ def load_state(data: Any, program: ir.Program, where: str = "$") -> State:
     for pid, body in parties_raw.items():
         pw = f'{where}.parties["{pid}"]'
         key = _eui(pid, pw, "a party id")
+        if key in parties:
+            raise InputError(pw, f"party `{pid}` is listed twice (ids compare without regard to case)")
         b = _obj(body, pw, {"roles", "dcc_user"})
         if not isinstance(b["roles"], list):
             raise InputError(f"{pw}.roles", f"expected a list of User Roles, found {_show(b['roles'])}")
@@ -156,6 +158,8 @@ def load_state(data: Any, program: ir.Program, where: str = "$") -> State:
     staged: dict[str, tuple[dict[str, Any], str]] = {}
     for did, body in devices_raw.items():
         dw = f'{where}.devices["{did}"]'
+        if _eui(did, dw, "a device id") in staged:
+            raise InputError(dw, f"device `{did}` is listed twice (ids compare without regard to case)")
         staged[_eui(did, dw, "a device id")] = (_obj(body, dw, {"type", "generation", "smi_status"}, {"mpxn", "associated_device", "trust_anchors"}), dw)
     devices: dict[str, DeviceV] = {}
     for did, (b, dw) in staged.items():
@@ -234,7 +238,9 @@ def load_request(data: Any, state: State, program: ir.Program, ruleset: ir.RuleS
         raise InputError(f"{where}.sender", f"party `{b['sender']}` is not in the state's `parties` (list a former User with \"dcc_user\": false)")
     role = _enum(b["role"], f"{where}.role", program.enums["UserRole"], "User Role")
     srv = b["srv"]
-    if not isinstance(srv, str) or srv not in ruleset.catalogue:
+    if not isinstance(srv, str):
+        raise InputError(f"{where}.srv", f"expected an SRV string such as \"6.15.1\", found {_show(srv)}")
+    if srv not in ruleset.catalogue:
         near = closest(str(srv), ruleset.catalogue, n=3)
         hint = ("; the closest SRVs are " + ", ".join(f"`{c}`" for c in near)) if near else ""
         raise InputError(f"{where}.srv", f"SRV {_show(srv)} is not in the DUIS catalogue{hint}")

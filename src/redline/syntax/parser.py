@@ -89,13 +89,16 @@ def _syntax_diagnostic(source: Source, err: UnexpectedInput, parser: lark.Lark) 
         tok = err.token
         start = tok.start_pos if tok.start_pos is not None else len(source.text)
         end = tok.end_pos if tok.end_pos is not None else start + 1
-        expected = [_terminal_name(t, parser) for t in err.expected]
+        # The interactive parser knows exactly which terminals this state shifts;
+        # err.expected is LALR's merged lookahead and lists too much.
+        accepts = err.interactive_parser.accepts() if err.interactive_parser is not None else err.expected
+        expected = [_terminal_name(t, parser) for t in (accepts or err.expected)]
         return diag.syntax_error(Span(source, start, max(end, start + 1)), _describe(tok), expected)
     if isinstance(err, UnexpectedCharacters):
         pos = err.pos_in_stream or 0
         ch = source.text[pos] if pos < len(source.text) else "end of file"
         if ch == '"':
-            return diag.syntax_error(Span(source, pos, pos + 1), "an unterminated string", ['a closing `"` on the same line'])
+            return diag.unterminated_string(Span(source, pos, pos + 1))
         return diag.bad_character(Span(source, pos, pos + 1), ch)
     if isinstance(err, UnexpectedEOF):
         end = len(source.text)
