@@ -91,7 +91,7 @@ def _syntax_diagnostic(source: Source, err: UnexpectedInput, parser: lark.Lark) 
         end = tok.end_pos if tok.end_pos is not None else start + 1
         # The interactive parser knows exactly which terminals this state shifts;
         # err.expected is LALR's merged lookahead and lists too much.
-        accepts = err.interactive_parser.accepts() if err.interactive_parser is not None else err.expected
+        accepts = err.interactive_parser.accepts() if err.interactive_parser is not None else err.expected  # type: ignore[no-untyped-call]  # lark leaves accepts() unannotated
         expected = [_terminal_name(t, parser) for t in (accepts or err.expected)]
         return diag.syntax_error(Span(source, start, max(end, start + 1)), _describe(tok), expected)
     if isinstance(err, UnexpectedCharacters):
