@@ -137,7 +137,7 @@ def read_json(path: str) -> Any:
     except UnicodeDecodeError as e:
         raise UsageError(f"{path}: not UTF-8 text: {e.reason} at byte {e.start}") from None
     try:
-        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys, parse_int=_bounded_int)
     except json.JSONDecodeError as e:
         line = text.splitlines()[e.lineno - 1] if text.splitlines() else ""
         raise UsageError(f"{path}:{e.lineno}:{e.colno}: error[json]: invalid JSON: {e.msg}\n"
@@ -154,6 +154,12 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise ValueError(f"the key `{k}` appears twice in one object")
         out[k] = v
     return out
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > 30:
+        raise ValueError(f"the number {text[:20]}... is too long")
+    return int(text)
 
 
 def _reject_constant(name: str) -> Any:

@@ -155,6 +155,10 @@ def no_eligible_role(span: Span, srv: str) -> Diagnostic:
     )
 
 
+def second_catalogue(span: Span, name: str, first: str) -> Diagnostic:
+    return Diagnostic("E102", f"catalogue `{name}`: the rules already have catalogue `{first}`; there is one DUIS catalogue", span)
+
+
 def layer_order(span: Span, check: str, layer: str, after: str) -> Diagnostic:
     return Diagnostic(
         "E208",

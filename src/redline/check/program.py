@@ -180,7 +180,7 @@ def _catalogue(decls: _Decls, enums: Any, groups: Any, records: dict[str, dict[s
     if len(decls.catalogues) != 1:
         span = decls.catalogues[1].name.span if decls.catalogues else NO_SPAN
         if decls.catalogues:
-            out.append(diag.duplicate(span, "catalogue", decls.catalogues[1].name.name))
+            out.append(diag.second_catalogue(span, decls.catalogues[1].name.name, decls.catalogues[0].name.name))
         elif decls.rulesets:
             out.append(diag.missing_declaration(NO_SPAN, "catalogue of SRVs"))
         if not decls.catalogues:

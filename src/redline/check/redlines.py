@@ -91,6 +91,8 @@ def apply_modification(env: Env, m: ast.ModificationDecl, base: ir.RuleSet, out:
                     continue
                 row = dict(catalogue[srv.value])
                 row.update(_row_fields(env, env.records["Service"], fields, out))
+                if row.get("eligible_roles") == frozenset():
+                    out.append(diag.no_eligible_role(srv.span, srv.value))
                 catalogue[srv.value] = row
                 clauses.append(cite)
     check_layer_order(checks, out)

@@ -140,6 +140,7 @@ def check_scenarios(
     for name, wd in worlds.items():
         w = _World()
         chk.add_items(w, wd.items)
+        chk.state(w, wd.name.span)  # report a world's dangling references even if no scenario uses it
         built[name] = w
     result = []
     for s in scenarios.values():

@@ -103,5 +103,5 @@ def _syntax_diagnostic(source: Source, err: UnexpectedInput, parser: lark.Lark) 
     if isinstance(err, UnexpectedEOF):
         end = len(source.text)
         expected = [_terminal_name(t, parser) for t in err.expected]
-        return diag.syntax_error(Span(source, max(0, end - 1), end), "end of file", expected)
+        return diag.syntax_error(Span(source, end, end + 1), "end of file", expected)
     return diag.syntax_error(Span(source, 0, 1), "input", ["a rule file"])  # pragma: no cover
