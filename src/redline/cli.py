@@ -223,9 +223,17 @@ def cmd_test(args: argparse.Namespace) -> int:
             {"scenario": r.scenario.name, "ruleset": r.ruleset, "ok": r.ok, "expected": r.expected,
              "actual": r.actual, "problem": r.problem} for r in results]}, indent=2))
     else:
+        by_scenario: dict[str, list[Any]] = {}
         for r in results:
-            mark = "ok  " if r.ok else "FAIL"
-            print(f"{mark} {r.scenario.name} [{r.ruleset}]" + (f": {r.problem}" if r.problem else ""))
+            by_scenario.setdefault(r.scenario.name, []).append(r)
+        width = max((len(n) for n in by_scenario), default=0)
+        for name, rs in by_scenario.items():
+            mark = "ok  " if all(r.ok for r in rs) else "FAIL"
+            outcomes = " | ".join(f"{r.ruleset}: {_short(r.actual)}" for r in rs)
+            print(f"{mark} {name:<{width}}  {outcomes}")
+            for r in rs:
+                if not r.ok:
+                    print(f"       {r.ruleset}: {r.problem}")
         print(f"{len(program.scenarios)} scenarios, {len(results)} checks: {len(results) - len(failed)} passed, {len(failed)} failed")
     return EXIT_FAIL if failed else EXIT_OK
 
@@ -249,6 +257,14 @@ def cmd_fmt(args: argparse.Namespace) -> int:
         else:
             print(text, end="")
     return EXIT_FAIL if differs else EXIT_OK
+
+
+def _short(v: dict[str, Any] | None) -> str:
+    if v is None:
+        return "invalid input"
+    if v["verdict"] == "accept":
+        return "accept"
+    return f"reject {v['layer']} {v['code'] or ''}".rstrip()
 
 
 # ---- entry point ----------------------------------------------------------
