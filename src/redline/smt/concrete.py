@@ -1,0 +1,114 @@
+"""Pin a symbolic state and request to concrete values.
+
+Used to replay concrete inputs through the encoding (the differential test
+holds it to the interpreter) and, later, to re-check counterexamples. The
+input is plain data, already resolved: party ids, the request's device with
+its MPxN reached through any association (A5), and the Registration Data
+assignments as integer times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import z3
+
+from redline.smt.symbolic import Sorts, SymRequest, SymState
+
+
+@dataclass(frozen=True)
+class ConcreteDevice:
+    type: str
+    generation: str
+    smi_status: str
+    mpxn: str
+    trust_anchors: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class ConcreteInput:
+    now: int
+    parties: Mapping[str, tuple[frozenset[str], bool]]  # id -> (roles, dcc_user)
+    device: ConcreteDevice | None  # the request's device, None if not in the SMI
+    registration: Sequence[tuple[str, str, str, int, int | None]]  # (mpxn, role, party, from, to)
+    sender: str
+    role: str
+    srv: str
+    remote_party_role: str | None
+    new_certificate_owner: str | None
+    execution_time: int | None
+    date_range: tuple[int, int] | None
+
+
+class Numbering:
+    """Party ids and MPxNs as the integers the encoding uses, and back."""
+
+    def __init__(self) -> None:
+        self.to_int: dict[str, int] = {}
+
+    def __call__(self, key: str) -> int:
+        return self.to_int.setdefault(key, len(self.to_int) + 1)
+
+
+def pin(sorts: Sorts, x: ConcreteInput) -> tuple[SymState, SymRequest, list[z3.BoolRef], Numbering]:
+    """A state whose functions are the concrete ones, and a request pinned by equalities."""
+    ctx = sorts.ctx
+    ids, mpxns = Numbering(), Numbering()
+    role = sorts.members["UserRole"]
+    cell = sorts.members["RemotePartyRole"]
+    T, F = z3.BoolVal(True, ctx=ctx), z3.BoolVal(False, ctx=ctx)
+
+    def one_of(cases: list[z3.BoolRef]) -> z3.BoolRef:
+        return z3.Or(cases) if cases else F
+
+    parties = {pid: (ids(pid), roles, active) for pid, (roles, active) in x.parties.items()}
+    dev = x.device
+    anchors = {c: ids(o) for c, o in (dev.trust_anchors.items() if dev else ())}
+    regs = [(mpxns(m), role[r], ids(p), lo, hi) for m, r, p, lo, hi in x.registration]
+
+    def owner(c: z3.ExprRef) -> z3.ArithRef:
+        out: z3.ArithRef = z3.IntVal(0, ctx=ctx)
+        for name, pid in anchors.items():
+            out = z3.If(c == cell[name], z3.IntVal(pid, ctx=ctx), out)
+        return out
+
+    def registered(p: z3.ArithRef, r: z3.ExprRef, m: z3.ArithRef, t: z3.ArithRef) -> z3.BoolRef:
+        return one_of([
+            z3.And(m == mi, r == ri, p == pi, lo <= t, *([t < hi] if hi is not None else []))
+            for mi, ri, pi, lo, hi in regs
+        ])
+
+    st = SymState(
+        now=z3.IntVal(x.now, ctx=ctx),
+        dcc_user=lambda p: one_of([p == i for i, _, active in parties.values() if active]),
+        has_role=lambda p, r: one_of([z3.And(p == i, r == role[ro]) for i, roles, _ in parties.values() for ro in roles]),
+        in_smi=T if dev else F,
+        device_id=z3.IntVal(0, ctx=ctx),
+        device_type=sorts.member("DeviceType", dev.type if dev else "ESME"),
+        generation=sorts.member("Generation", dev.generation if dev else "SMETS1"),
+        smi_status=sorts.member("SmiStatus", dev.smi_status if dev else "Pending"),
+        mpxn=z3.IntVal(mpxns(dev.mpxn) if dev else 0, ctx=ctx),
+        anchor_set=lambda c: one_of([c == cell[name] for name in anchors]),
+        anchor_owner=owner,
+        registered=registered,
+    )
+    rq = SymRequest.fresh(sorts, "pinned")
+    pins = [
+        rq.sender == ids(x.sender),
+        rq.role == role[x.role],
+        rq.srv == sorts.srvs[x.srv],
+        rq.has_rpr == (x.remote_party_role is not None),
+        rq.has_owner == (x.new_certificate_owner is not None),
+        rq.has_exec == (x.execution_time is not None),
+        rq.has_range == (x.date_range is not None),
+    ]
+    if x.remote_party_role is not None:
+        pins.append(rq.rpr == cell[x.remote_party_role])
+    if x.new_certificate_owner is not None:
+        pins.append(rq.owner == ids(x.new_certificate_owner))
+    if x.execution_time is not None:
+        pins.append(rq.exec_time == x.execution_time)
+    if x.date_range is not None:
+        pins += [rq.lo == x.date_range[0], rq.hi == x.date_range[1]]
+    return st, rq, pins, ids

@@ -1,0 +1,130 @@
+"""Symbolic states and requests: Z3 constants and functions standing for any
+STATE.json and REQUEST.json, as far as the rules can observe them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import z3
+
+from redline.check.checked import Program
+
+RegistrationFn = Callable[[z3.ArithRef, z3.ExprRef, z3.ArithRef, z3.ArithRef], z3.BoolRef]
+
+
+def _z3_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", text)
+
+
+class Sorts:
+    """One Z3 enumeration sort per vocabulary, and one for the SRVs of a catalogue."""
+
+    def __init__(self, program: Program, srvs: list[str], ctx: z3.Context | None = None) -> None:
+        self.ctx = ctx or z3.Context()
+        self.enums: dict[str, z3.DatatypeSortRef] = {}
+        self.members: dict[str, dict[str, z3.ExprRef]] = {}
+        for name, members in program.enums.items():
+            sort, consts = z3.EnumSort(name, list(members), ctx=self.ctx)
+            self.enums[name] = sort
+            self.members[name] = dict(zip(members, consts, strict=True))
+        srv_sort, srv_consts = z3.EnumSort("Srv", [f"srv_{_z3_name(s)}" for s in srvs], ctx=self.ctx)
+        self.srv_sort = srv_sort
+        self.srvs: dict[str, z3.ExprRef] = dict(zip(srvs, srv_consts, strict=True))
+        self.srv_names: dict[str, str] = {str(c): s for s, c in self.srvs.items()}
+
+    def member(self, enum: str, name: str) -> z3.ExprRef:
+        return self.members[enum][name]
+
+    def decode(self, enum: str, value: z3.ExprRef) -> str:
+        text = str(value)
+        if enum == "Srv":
+            return self.srv_names[text]
+        return text
+
+
+@dataclass
+class SymState:
+    now: z3.ArithRef
+    dcc_user: z3.FuncDeclRef  # Party -> Bool
+    has_role: z3.FuncDeclRef  # Party x UserRole -> Bool
+    in_smi: z3.BoolRef  # the request's device is in the SMI
+    device_id: z3.ArithRef
+    device_type: z3.ExprRef
+    generation: z3.ExprRef
+    smi_status: z3.ExprRef
+    mpxn: z3.ArithRef
+    anchor_set: z3.FuncDeclRef  # RemotePartyRole -> Bool
+    anchor_owner: z3.FuncDeclRef  # RemotePartyRole -> Party
+    registered: RegistrationFn
+    registration_fn: z3.FuncDeclRef | None = None  # set when Registration Data is uninterpreted
+
+    @staticmethod
+    def fresh(sorts: Sorts, prefix: str = "s") -> SymState:
+        c = sorts.ctx
+        i = z3.IntSort(ctx=c)
+        b = z3.BoolSort(ctx=c)
+        role = sorts.enums["UserRole"]
+        cell = sorts.enums["RemotePartyRole"]
+        reg = z3.Function(f"{prefix}_registered", i, role, i, i, b)
+        return SymState(
+            now=z3.Int(f"{prefix}_now", ctx=c),
+            dcc_user=z3.Function(f"{prefix}_dcc_user", i, b),
+            has_role=z3.Function(f"{prefix}_has_role", i, role, b),
+            in_smi=z3.Bool(f"{prefix}_in_smi", ctx=c),
+            device_id=z3.Int(f"{prefix}_device", ctx=c),
+            device_type=z3.Const(f"{prefix}_device_type", sorts.enums["DeviceType"]),
+            generation=z3.Const(f"{prefix}_generation", sorts.enums["Generation"]),
+            smi_status=z3.Const(f"{prefix}_smi_status", sorts.enums["SmiStatus"]),
+            mpxn=z3.Int(f"{prefix}_mpxn", ctx=c),
+            anchor_set=z3.Function(f"{prefix}_anchor_set", cell, b),
+            anchor_owner=z3.Function(f"{prefix}_anchor_owner", cell, i),
+            registered=lambda p, r, m, t: reg(p, r, m, t),
+            registration_fn=reg,
+        )
+
+
+@dataclass
+class SymRequest:
+    sender: z3.ArithRef
+    role: z3.ExprRef
+    srv: z3.ExprRef
+    has_rpr: z3.BoolRef
+    rpr: z3.ExprRef
+    has_owner: z3.BoolRef
+    owner: z3.ArithRef
+    has_exec: z3.BoolRef
+    exec_time: z3.ArithRef
+    has_range: z3.BoolRef
+    lo: z3.ArithRef
+    hi: z3.ArithRef
+
+    @staticmethod
+    def fresh(sorts: Sorts, prefix: str = "r") -> SymRequest:
+        c = sorts.ctx
+        return SymRequest(
+            sender=z3.Int(f"{prefix}_sender", ctx=c),
+            role=z3.Const(f"{prefix}_role", sorts.enums["UserRole"]),
+            srv=z3.Const(f"{prefix}_srv", sorts.srv_sort),
+            has_rpr=z3.Bool(f"{prefix}_has_rpr", ctx=c),
+            rpr=z3.Const(f"{prefix}_rpr", sorts.enums["RemotePartyRole"]),
+            has_owner=z3.Bool(f"{prefix}_has_owner", ctx=c),
+            owner=z3.Int(f"{prefix}_owner", ctx=c),
+            has_exec=z3.Bool(f"{prefix}_has_exec", ctx=c),
+            exec_time=z3.Int(f"{prefix}_exec", ctx=c),
+            has_range=z3.Bool(f"{prefix}_has_range", ctx=c),
+            lo=z3.Int(f"{prefix}_lo", ctx=c),
+            hi=z3.Int(f"{prefix}_hi", ctx=c),
+        )
+
+
+def well_formed(sorts: Sorts, catalogue: Mapping[str, Mapping[str, object]], r: SymRequest) -> z3.BoolRef:
+    """What the JSON loader guarantees of every request it accepts."""
+    replacing = [sorts.srvs[s] for s, row in catalogue.items() if row.get("replaces_trust_anchor")]
+    replaces = z3.Or([r.srv == s for s in replacing]) if replacing else z3.BoolVal(False, ctx=sorts.ctx)
+    return z3.And(
+        r.has_rpr == replaces,
+        r.has_owner == replaces,
+        z3.Implies(r.has_range, r.lo <= r.hi),
+    )
