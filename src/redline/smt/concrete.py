@@ -93,22 +93,26 @@ def pin(sorts: Sorts, x: ConcreteInput) -> tuple[SymState, SymRequest, list[z3.B
         anchor_owner=owner,
         registered=registered,
     )
-    rq = SymRequest.fresh(sorts, "pinned")
-    pins = [
-        rq.sender == ids(x.sender),
-        rq.role == role[x.role],
-        rq.srv == sorts.srvs[x.srv],
-        rq.has_rpr == (x.remote_party_role is not None),
-        rq.has_owner == (x.new_certificate_owner is not None),
-        rq.has_exec == (x.execution_time is not None),
-        rq.has_range == (x.date_range is not None),
-    ]
-    if x.remote_party_role is not None:
-        pins.append(rq.rpr == cell[x.remote_party_role])
-    if x.new_certificate_owner is not None:
-        pins.append(rq.owner == ids(x.new_certificate_owner))
-    if x.execution_time is not None:
-        pins.append(rq.exec_time == x.execution_time)
-    if x.date_range is not None:
-        pins += [rq.lo == x.date_range[0], rq.hi == x.date_range[1]]
-    return st, rq, pins, ids
+    # The request's fields are values, not variables, so the encoder folds
+    # what it can (the SRV's catalogue row above all).
+    free = SymRequest.fresh(sorts, "unused")
+
+    def num(v: int | None, fallback: z3.ArithRef) -> z3.ArithRef:
+        return fallback if v is None else z3.IntVal(v, ctx=ctx)
+
+    rng = x.date_range
+    rq = SymRequest(
+        sender=z3.IntVal(ids(x.sender), ctx=ctx),
+        role=role[x.role],
+        srv=sorts.srvs[x.srv],
+        has_rpr=z3.BoolVal(x.remote_party_role is not None, ctx=ctx),
+        rpr=cell[x.remote_party_role] if x.remote_party_role else free.rpr,
+        has_owner=z3.BoolVal(x.new_certificate_owner is not None, ctx=ctx),
+        owner=num(ids(x.new_certificate_owner) if x.new_certificate_owner else None, free.owner),
+        has_exec=z3.BoolVal(x.execution_time is not None, ctx=ctx),
+        exec_time=num(x.execution_time, free.exec_time),
+        has_range=z3.BoolVal(rng is not None, ctx=ctx),
+        lo=num(rng[0] if rng else None, free.lo),
+        hi=num(rng[1] if rng else None, free.hi),
+    )
+    return st, rq, [], ids

@@ -300,7 +300,14 @@ class _Env:
         raise Unsupported(f"the field `{e.record}.{name}`", e.span)
 
     def _service_field(self, srv: Opt, e: ir.GetField) -> Value:
-        """A catalogue column as a function of the symbolic SRV, grouping SRVs that share a value."""
+        """A catalogue column as a function of the symbolic SRV, grouping SRVs that share a value.
+
+        A known SRV (a pinned request, or a property that names one) folds to
+        the row's value: no 129-way case split for the solver or for Python.
+        """
+        known = self.sorts.srv_names.get(str(srv.val))
+        if known is not None:
+            return self._row_value(srv.some, self.enc.catalogue[known].get(e.name), e)
         groups: dict[Any, list[z3.ExprRef]] = {}
         for s, row in self.enc.catalogue.items():
             groups.setdefault(row.get(e.name), []).append(self.sorts.srvs[s])
@@ -338,6 +345,17 @@ class _Env:
             t = self.times(e)
             return Opt(t.some, t.lo)
         return self.opt(e)
+
+    def _row_value(self, some: z3.BoolRef, v: Any, e: ir.GetField) -> Value:
+        t = strip(e.type)
+        if t == BOOL:
+            return z3.And(some, z3.BoolVal(bool(v), ctx=self.enc.ctx))
+        if isinstance(t, SetT):
+            members = [self.sorts.member(t.elem.name, m) for m in sorted(v)]
+            return SetV(lambda x: z3.And(some, z3.Or([x == m for m in members])) if members else self.F)
+        if isinstance(t, EnumT):
+            return Opt(some, self.sorts.member(t.name, v))
+        raise Unsupported(f"the catalogue column `{e.name}` of type {e.type}", e.span)
 
     def _eq(self, a: Opt, b: Opt) -> z3.BoolRef:
         if a.val is None and b.val is None:
