@@ -387,6 +387,9 @@ class _Env:
         party, role, mpxn, times = self.opt(p.party), self.opt(p.role), self.opt(p.mpxn), self.times(t)
         if party.val is None or role.val is None or mpxn.val is None:
             return self.F
+        if self.st.covers is not None:
+            covered = self.st.covers(party.val, role.val, mpxn.val, times.lo, times.hi)
+            return z3.And(party.some, role.some, mpxn.some, times.some, covered)
         ti = z3.Int("t", ctx=self.enc.ctx)
         covered = z3.ForAll([ti], z3.Implies(z3.And(times.lo <= ti, ti <= times.hi),
                                              self.st.registered(party.val, role.val, mpxn.val, ti)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import z3
 
@@ -59,6 +59,11 @@ class SymState:
     anchor_owner: z3.FuncDeclRef  # RemotePartyRole -> Party
     registered: RegistrationFn
     registration_fn: z3.FuncDeclRef | None = None  # set when Registration Data is uninterpreted
+    # With Registration Data as a bounded list of assignments, coverage of a
+    # closed range is quantifier-free; the encoder uses it where it is given.
+    covers: Callable[[z3.ArithRef, z3.ExprRef, z3.ArithRef, z3.ArithRef, z3.ArithRef], z3.BoolRef] | None = None
+    assignments: list[Assignment] | None = None
+    constraints: list[z3.BoolRef] = field(default_factory=list)  # what every real state satisfies
 
     @staticmethod
     def fresh(sorts: Sorts, prefix: str = "s") -> SymState:
@@ -83,6 +88,67 @@ class SymState:
             registered=lambda p, r, m, t: reg(p, r, m, t),
             registration_fn=reg,
         )
+
+
+@dataclass
+class Assignment:
+    """One symbolic Registration Data assignment: `party` in `role` for `mpxn` over [start, end)."""
+
+    used: z3.BoolRef
+    party: z3.ArithRef
+    role: z3.ExprRef
+    mpxn: z3.ArithRef
+    start: z3.ArithRef
+    open_ended: z3.BoolRef
+    end: z3.ArithRef
+
+    def holds(self, p: z3.ArithRef, r: z3.ExprRef, m: z3.ArithRef, t: z3.ArithRef) -> z3.BoolRef:
+        return z3.And(self.used, self.party == p, self.role == r, self.mpxn == m, self.start <= t,
+                      z3.Or(self.open_ended, t < self.end))
+
+
+def bounded_state(sorts: Sorts, prefix: str, k: int) -> SymState:
+    """A state whose Registration Data has at most `k` assignments.
+
+    Every model is a real STATE.json, so a model found here is a genuine
+    counterexample or witness; `unsat` here proves nothing about states with
+    more assignments, and the prover never reports it as a proof.
+    """
+    base = SymState.fresh(sorts, prefix)
+    c = sorts.ctx
+    rows = [
+        Assignment(
+            used=z3.Bool(f"{prefix}_reg{i}_used", ctx=c), party=z3.Int(f"{prefix}_reg{i}_party", ctx=c),
+            role=z3.Const(f"{prefix}_reg{i}_role", sorts.enums["UserRole"]), mpxn=z3.Int(f"{prefix}_reg{i}_mpxn", ctx=c),
+            start=z3.Int(f"{prefix}_reg{i}_from", ctx=c), open_ended=z3.Bool(f"{prefix}_reg{i}_open", ctx=c),
+            end=z3.Int(f"{prefix}_reg{i}_to", ctx=c),
+        )
+        for i in range(k)
+    ]
+
+    def registered(p: z3.ArithRef, r: z3.ExprRef, m: z3.ArithRef, t: z3.ArithRef) -> z3.BoolRef:
+        return z3.Or([a.holds(p, r, m, t) for a in rows]) if rows else z3.BoolVal(False, ctx=c)
+
+    def covers(p: z3.ArithRef, r: z3.ExprRef, m: z3.ArithRef, lo: z3.ArithRef, hi: z3.ArithRef) -> z3.BoolRef:
+        # [lo, hi] is covered iff some chain of matching assignments, each starting no later than
+        # the previous one ends, starts by lo and runs past hi. Chains are orderings of subsets.
+        from itertools import permutations
+        chains = []
+        for n in range(1, len(rows) + 1):
+            for chain in permutations(rows, n):
+                parts = [a.used for a in chain] + [z3.And(a.party == p, a.role == r, a.mpxn == m) for a in chain]
+                parts.append(chain[0].start <= lo)
+                for a, b in zip(chain, chain[1:], strict=False):
+                    parts += [z3.Not(a.open_ended), b.start <= a.end, a.end <= hi]
+                parts.append(z3.Or(chain[-1].open_ended, hi < chain[-1].end))
+                chains.append(z3.And(parts))
+        return z3.Or(chains) if chains else z3.BoolVal(False, ctx=c)
+
+    wf = [z3.Implies(z3.And(a.used, z3.Not(a.open_ended)), a.start < a.end) for a in rows]
+    wf += [a.role != sorts.member("UserRole", "OU") for a in rows]
+    base.registered, base.registration_fn, base.covers, base.assignments = registered, None, covers, rows
+    base.constraints = wf
+    return base
 
 
 @dataclass

@@ -1,0 +1,382 @@
+"""Property semantics: a property body compiled to Z3 and decided.
+
+A body is `forall X . B` or `exists X . B`. The outermost binders become
+free symbols; nested binders (over requests, parties and enums, never
+states) become Z3 quantifiers. `forall` holds iff `not B` is unsatisfiable;
+`exists` holds iff `B` is satisfiable.
+
+Two encodings of Registration Data are used, each only where it is sound:
+- *unbounded*: a predicate of (party, role, MPxN, instant), any timeline at
+  all; `unsat` here is a proof over every state;
+- *bounded*: at most K assignments (K = 1..3); every model is a real
+  STATE.json, so `sat` here is a genuine counterexample or witness, but
+  `unsat` proves nothing and is never reported as a proof.
+A result the two cannot settle is `unknown`, with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import z3
+
+from redline import ast
+from redline.check import checked as ir
+from redline.smt.encode import Encoder, Opt, Outcome, Unsupported
+from redline.smt.symbolic import Sorts, SymRequest, SymState, bounded_state, well_formed
+from redline.source import Span
+
+# Times a decoded model may use: 2000-01-01 .. 2100-01-01, so every model is a valid ISO time.
+T_MIN, T_MAX = 946684800, 4102444800
+BOUNDS = (1, 2, 3)
+
+
+class PropertyError(Exception):
+    def __init__(self, message: str, span: Span) -> None:
+        super().__init__(message)
+        self.message, self.span = message, span
+
+
+@dataclass(frozen=True)
+class V:
+    """A compiled value: `kind` is Bool, State, Request, Party, Srv, Set or an enum name."""
+
+    kind: str
+    term: Any  # BoolRef, Opt, SymState, SymRequest, or a frozenset of members for Set
+    enum: str | None = None  # the element enum of a Set
+
+
+@dataclass
+class Binding:
+    name: str
+    kind: str
+    value: Any  # SymState, SymRequest, ArithRef or enum const
+
+
+@dataclass
+class Decided:
+    status: str  # proved | refuted | unknown
+    reason: str | None
+    mode: str | None  # which encoding settled it
+    model: z3.ModelRef | None
+    binders: list[Binding]
+    compiler: PropertyCompiler | None
+    solver_calls: int
+
+
+class PropertyCompiler:
+    """Compile one property body for one rule set (or a pair, when relational)."""
+
+    def __init__(self, sorts: Sorts, program: ir.Program, rulesets: list[ir.RuleSet], bound: int | None) -> None:
+        self.sorts, self.program, self.rulesets, self.bound = sorts, program, rulesets, bound
+        self.encoders = [Encoder(sorts, rs) for rs in rulesets]
+        self.catalogue = rulesets[0].catalogue
+        self.constraints: list[z3.BoolRef] = []
+        self.outcomes: dict[tuple[int, int, int], Outcome] = {}
+        self.states: list[SymState] = []
+        self.counter = 0
+        self.ctx = sorts.ctx
+
+    # -- binders --
+    def fresh(self, kind: str, name: str, outer: bool) -> Binding:
+        self.counter += 1
+        tag = f"{name}_{self.counter}"
+        if kind == "State":
+            if not outer:
+                raise PropertyError("a `State` may be bound only in the property's outermost quantifier", Span.none())
+            st = bounded_state(self.sorts, tag, self.bound) if self.bound is not None else SymState.fresh(self.sorts, tag)
+            self.constraints.extend(st.constraints)
+            if self.bound is not None:  # decodable models: real times
+                for t in [st.now, *(x for a in st.assignments or [] for x in (a.start, a.end))]:
+                    self.constraints.append(z3.And(T_MIN <= t, t <= T_MAX))
+            self.states.append(st)
+            return Binding(name, kind, st)
+        if kind == "Request":
+            return Binding(name, kind, SymRequest.fresh(self.sorts, tag))
+        if kind == "Party":
+            return Binding(name, kind, z3.Int(tag, ctx=self.ctx))
+        if kind in self.sorts.enums:
+            return Binding(name, kind, z3.Const(tag, self.sorts.enums[kind]))
+        raise PropertyError(f"unknown binder type `{kind}`; expected State, Request, Party or an enum", Span.none())
+
+    def request_vars(self, r: SymRequest) -> list[z3.ExprRef]:
+        return [r.sender, r.role, r.srv, r.has_rpr, r.rpr, r.has_owner, r.owner, r.has_exec, r.exec_time, r.has_range, r.lo, r.hi]
+
+    def outcome(self, which: int, s: SymState, r: SymRequest) -> Outcome:
+        key = (which, id(s), id(r))
+        if key not in self.outcomes:
+            self.outcomes[key] = self.encoders[which].outcome(s, r)
+        return self.outcomes[key]
+
+    # -- the body --
+    def compile(self, body: ast.Expr) -> tuple[str, list[Binding], z3.BoolRef]:
+        if not isinstance(body, ast.Quant):
+            raise PropertyError("a property body starts with `forall` or `exists`", getattr(body, "span", Span.none()))
+        env: dict[str, Binding] = {}
+        outer = []
+        for b in body.binders:
+            try:
+                binding = self.fresh(b.type.name, b.name.name, outer=True)
+            except PropertyError as e:
+                raise PropertyError(e.message, b.type.span) from None
+            env[b.name.name] = binding
+            outer.append(binding)
+        formula = self.boolean(body.body, env)
+        for binding in outer:
+            if binding.kind == "Request":
+                formula = z3.And(well_formed(self.sorts, self.catalogue, binding.value), formula) if body.kind == "exists" \
+                    else z3.Implies(well_formed(self.sorts, self.catalogue, binding.value), formula)
+        return body.kind, outer, formula
+
+    def boolean(self, e: ast.Expr, env: dict[str, Binding]) -> z3.BoolRef:
+        v = self.value(e, env, "Bool")
+        if v.kind != "Bool":
+            raise PropertyError(f"expected a truth value, found a {v.kind}", e.span)
+        return v.term
+
+    def value(self, e: ast.Expr, env: dict[str, Binding], expected: str | None = None) -> V:
+        T = z3.BoolVal(True, ctx=self.ctx)
+        match e:
+            case ast.And(items=items):
+                return V("Bool", z3.And([self.boolean(x, env) for x in items]))
+            case ast.Or(items=items):
+                return V("Bool", z3.Or([self.boolean(x, env) for x in items]))
+            case ast.Not(operand=o):
+                return V("Bool", z3.Not(self.boolean(o, env)))
+            case ast.Implies(premise=a, conclusion=b):
+                return V("Bool", z3.Implies(self.boolean(a, env), self.boolean(b, env)))
+            case ast.Quant():
+                return V("Bool", self._quant(e, env))
+            case ast.Compare(op=op, left=a, right=b):
+                left = self.value(a, env)
+                right = self.value(b, env, left.kind)
+                if left.kind != right.kind or left.kind in ("Bool", "State", "Request", "Set"):
+                    raise PropertyError(f"`{op}` compares a {left.kind} with a {right.kind}", e.span)
+                la, rb = left.term, right.term
+                eq = z3.Or(z3.And(z3.Not(la.some), z3.Not(rb.some)), z3.And(la.some, rb.some, la.val == rb.val))
+                return V("Bool", z3.Not(eq) if op == "!=" else eq)
+            case ast.In(item=i, collection=c, negated=neg):
+                item = self.value(i, env)
+                coll = self.value(c, env, f"Set:{item.kind}")
+                if coll.kind != "Set" or coll.enum != item.kind:
+                    raise PropertyError(f"`in` needs a set of {item.kind}", c.span)
+                members = [self.sorts.member(item.kind, m) for m in sorted(coll.term)]
+                found = z3.And(item.term.some, z3.Or([item.term.val == m for m in members]))
+                return V("Bool", z3.Not(found) if neg else found)
+            case ast.Name(id=ident):
+                return self._name(ident, env, expected)
+            case ast.Str(value=text):
+                if text not in self.catalogue:
+                    from redline.diagnostics import closest
+                    near = ", ".join(f"`{c}`" for c in closest(text, self.catalogue))
+                    raise PropertyError(f"SRV `{text}` is not in the DUIS catalogue" + (f"; the closest SRVs are {near}" if near else ""), e.span)
+                return V("Srv", Opt(T, self.sorts.srvs[text]))
+            case ast.SetLit(items=items):
+                enum = expected.split(":", 1)[1] if expected and expected.startswith("Set:") else None
+                if enum is None:
+                    raise PropertyError("a set literal needs a context that says its type", e.span)
+                names = [x.id.name for x in items if isinstance(x, ast.Name)]
+                bad = [n for n in names if n not in self.program.enums.get(enum, ())]
+                if bad or len(names) != len(items):
+                    raise PropertyError(f"a set of {enum} may hold only {enum} values", e.span)
+                return V("Set", frozenset(names), enum)
+            case ast.Field(obj=o, name=n):
+                return self._field(e, self.value(o, env), n.name)
+            case ast.Call():
+                return self._call(e, env)
+        raise PropertyError("this expression is not part of the property language", e.span)
+
+    def _name(self, ident: ast.Ident, env: dict[str, Binding], expected: str | None) -> V:
+        n = ident.name
+        T = z3.BoolVal(True, ctx=self.ctx)
+        if n in env:
+            b = env[n]
+            if b.kind in ("State", "Request"):
+                return V(b.kind, b.value)
+            return V(b.kind, Opt(T, b.value))
+        if expected and expected.startswith("Set:"):
+            enum = expected.split(":", 1)[1]
+            grp = self.program.groups.get(n)
+            if grp and grp[0] == enum:
+                return V("Set", grp[1], enum)
+        if expected is not None and expected in self.program.enums and n in self.program.enums[expected]:
+            return V(expected, Opt(T, self.sorts.member(expected, n)))
+        owners = [en for en, ms in self.program.enums.items() if n in ms]
+        if expected is None and len(owners) == 1:
+            return V(owners[0], Opt(T, self.sorts.member(owners[0], n)))
+        from redline.diagnostics import closest
+        near = closest(n, [*env, *self.program.groups, *(m for ms in self.program.enums.values() for m in ms)])
+        hint = ("; did you mean " + " or ".join(f"`{x}`" for x in near) + "?") if near else ""
+        raise PropertyError(f"unknown name `{n}`" + (f" (expected a {expected})" if expected else "") + hint, ident.span)
+
+    def _field(self, e: ast.Field, obj: V, name: str) -> V:
+        if obj.kind != "Request":
+            raise PropertyError(f"`.{name}` applies to a Request here, not a {obj.kind}", e.span)
+        r: SymRequest = obj.term
+        T = z3.BoolVal(True, ctx=self.ctx)
+        fields = {
+            "sender": V("Party", Opt(T, r.sender)), "role": V("UserRole", Opt(T, r.role)), "srv": V("Srv", Opt(T, r.srv)),
+            "remote_party_role": V("RemotePartyRole", Opt(r.has_rpr, r.rpr)),
+            "new_certificate_owner": V("Party", Opt(r.has_owner, r.owner)),
+        }
+        if name not in fields:
+            raise PropertyError(f"a Request here has no field `{name}`; it has {', '.join(fields)}", e.span)
+        return fields[name]
+
+    def _args(self, e: ast.Call, env: dict[str, Binding], kinds: list[str]) -> list[V]:
+        if len(e.args) != len(kinds):
+            raise PropertyError(f"`{e.func.name}` takes {len(kinds)} argument(s): {', '.join(kinds)}", e.span)
+        out = []
+        for a, k in zip(e.args, kinds, strict=True):
+            v = self.value(a, env, k)
+            if v.kind != k:
+                raise PropertyError(f"argument of `{e.func.name}`: expected a {k}, found a {v.kind}", a.span)
+            out.append(v)
+        return out
+
+    def _call(self, e: ast.Call, env: dict[str, Binding]) -> V:
+        f = e.func.name
+        match f:
+            case "accepted":
+                s, r = self._args(e, env, ["State", "Request"])
+                if len(self.rulesets) != 1:
+                    raise PropertyError("`accepted` needs one rule set; a relational property uses `changes`", e.span)
+                return V("Bool", self.outcome(0, s.term, r.term).accepted)
+            case "changes":
+                s, r = self._args(e, env, ["State", "Request"])
+                if len(self.rulesets) != 2:
+                    raise PropertyError("`changes` compares two rule sets: expect it under `old..new`", e.span)
+                a, b = self.outcome(0, s.term, r.term), self.outcome(1, s.term, r.term)
+                return V("Bool", z3.Not(same_verdict(a, b)))
+            case "after":
+                s, r = self._args(e, env, ["State", "Request"])
+                if len(self.rulesets) != 1:
+                    raise PropertyError("`after` needs one rule set", e.span)
+                return V("State", after(s.term, self.outcome(0, s.term, r.term)))
+            case "owner":
+                s, cell = self._args(e, env, ["State", "RemotePartyRole"])
+                st: SymState = s.term
+                return V("Party", Opt(z3.And(st.in_smi, st.anchor_set(cell.term.val)), st.anchor_owner(cell.term.val)))
+            case "in_smi":
+                (s,) = self._args(e, env, ["State"])
+                return V("Bool", s.term.in_smi)
+            case "generation" | "device_type" | "smi_status":
+                (s,) = self._args(e, env, ["State"])
+                enum = {"generation": "Generation", "device_type": "DeviceType", "smi_status": "SmiStatus"}[f]
+                st = s.term
+                return V(enum, Opt(st.in_smi, {"generation": st.generation, "device_type": st.device_type, "smi_status": st.smi_status}[f]))
+            case "suits":
+                s, srv = self._args(e, env, ["State", "Srv"])
+                name = self.sorts.srv_names.get(str(srv.term.val))
+                if name is None:
+                    raise PropertyError("`suits` needs a literal SRV", e.span)
+                row = self.catalogue[name]
+                st = s.term
+                return V("Bool", z3.And(st.in_smi,
+                                        z3.Or([st.device_type == self.sorts.member("DeviceType", t) for t in sorted(row["device_types"])] or [z3.BoolVal(False, ctx=self.ctx)]),
+                                        z3.Or([st.smi_status == self.sorts.member("SmiStatus", t) for t in sorted(row["smi_statuses"])] or [z3.BoolVal(False, ctx=self.ctx)])))
+            case "active":
+                s, p = self._args(e, env, ["State", "Party"])
+                return V("Bool", z3.And(p.term.some, s.term.dcc_user(p.term.val)))
+            case "has_role":
+                s, p, role = self._args(e, env, ["State", "Party", "UserRole"])
+                return V("Bool", z3.And(p.term.some, s.term.has_role(p.term.val, role.term.val)))
+            case "registered":
+                s, p, role = self._args(e, env, ["State", "Party", "UserRole"])
+                st = s.term
+                return V("Bool", z3.And(p.term.some, st.registered(p.term.val, role.term.val, st.mpxn, st.now)))
+        raise PropertyError(
+            f"unknown function `{f}`; the property language has accepted, changes, after, owner, in_smi, generation, "
+            "device_type, smi_status, suits, active, has_role, registered", e.func.span)
+
+    def _quant(self, e: ast.Quant, env: dict[str, Binding]) -> z3.BoolRef:
+        inner = dict(env)
+        bound: list[z3.ExprRef] = []
+        guards: list[z3.BoolRef] = []
+        for b in e.binders:
+            try:
+                binding = self.fresh(b.type.name, b.name.name, outer=False)
+            except PropertyError as err:
+                raise PropertyError(err.message, b.type.span) from None
+            inner[b.name.name] = binding
+            if binding.kind == "Request":
+                bound.extend(self.request_vars(binding.value))
+                guards.append(well_formed(self.sorts, self.catalogue, binding.value))
+            else:
+                bound.append(binding.value)
+        body = self.boolean(e.body, inner)
+        if e.kind == "forall":
+            return z3.ForAll(bound, z3.Implies(z3.And(guards), body)) if guards else z3.ForAll(bound, body)
+        return z3.Exists(bound, z3.And(*guards, body))
+
+
+def same_verdict(a: Outcome, b: Outcome) -> z3.BoolRef:
+    """Same verdict: both accept, or both reject at the same layer with the same code."""
+    def rejects_with(o: Outcome, layer: str, code: str | None) -> z3.BoolRef:
+        hits = [c.rejects for c in o.checks if c.check.layer.value == layer and c.check.code == code]
+        return z3.Or(hits) if hits else z3.BoolVal(False, ctx=a.accepted.ctx)
+    keys = {(c.check.layer.value, c.check.code) for o in (a, b) for c in o.checks}
+    return z3.And(a.accepted == b.accepted, *[rejects_with(a, la, co) == rejects_with(b, la, co) for la, co in sorted(keys, key=str)])
+
+
+def after(st: SymState, out: Outcome) -> SymState:
+    """The state after a request's effects: only the device's trust anchors change."""
+    from dataclasses import replace
+    return replace(st, anchor_set=out.anchor_set_after, anchor_owner=out.anchor_owner_after)
+
+
+def decide(
+    sorts: Sorts, program: ir.Program, rulesets: list[ir.RuleSet], body: ast.Expr,
+    timeout_ms: int, rlimit: int, seed: int, smt2: Callable[[str, str], None] | None = None,
+) -> Decided:
+    """Settle a property: a proof from the unbounded encoding, a model from a bounded one."""
+    calls = 0
+
+    def run(bound: int | None) -> tuple[str, PropertyCompiler, z3.Solver, list[Binding]]:
+        nonlocal calls
+        comp = PropertyCompiler(sorts, program, rulesets, bound)
+        kind, binders, formula = comp.compile(body)
+        solver = z3.Solver(ctx=sorts.ctx)
+        solver.set("timeout", timeout_ms)
+        solver.set("rlimit", rlimit)
+        solver.set("random_seed", seed)
+        solver.add(comp.constraints)
+        solver.add(z3.Not(formula) if kind == "forall" else formula)
+        if smt2 is not None:
+            smt2("unbounded" if bound is None else f"bounded{bound}", solver.to_smt2())
+        calls += 1
+        return kind, comp, solver, binders
+
+    def bounded(k: int) -> Decided | None:
+        nonlocal reason
+        kind, bcomp, bsolver, bbinders = run(k)
+        bresult = bsolver.check()
+        if bresult == z3.sat:
+            status = "refuted" if kind == "forall" else "proved"
+            return Decided(status, None, f"bounded{k}", bsolver.model(), bbinders, bcomp, calls)
+        if bresult == z3.unknown:
+            reason = bsolver.reason_unknown()
+        return None
+
+    # The smallest bounded search first: it finds most models at once, and
+    # spares the unbounded search the quantifier alternation it is slow on.
+    reason: str | None = None
+    found = bounded(BOUNDS[0])
+    if found is not None:
+        return found
+    kind, comp, solver, binders = run(None)
+    result = solver.check()
+    if result == z3.unsat:
+        # forall: no counterexample in any state; exists: no witness in any state.
+        return Decided("proved" if kind == "forall" else "refuted", None, "unbounded", None, binders, comp, calls)
+    if result == z3.unknown:
+        reason = solver.reason_unknown()
+    for k in BOUNDS[1:]:
+        found = bounded(k)
+        if found is not None:
+            return found
+    if reason is None:
+        reason = f"a model exists only with more than {BOUNDS[-1]} Registration Data assignments"
+    return Decided("unknown", reason, None, None, binders, comp, calls)
