@@ -16,15 +16,15 @@ A result the two cannot settle is `unknown`, with the reason.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import z3
 
 from redline import ast
 from redline.check import checked as ir
-from redline.smt.encode import Encoder, Opt, Outcome, Unsupported
+from redline.smt.encode import Encoder, Opt, Outcome
 from redline.smt.symbolic import Sorts, SymRequest, SymState, bounded_state, well_formed
 from redline.source import Span
 
@@ -333,6 +333,7 @@ def decide(
 ) -> Decided:
     """Settle a property: a proof from the unbounded encoding, a model from a bounded one."""
     calls = 0
+    reason: str | None = None
 
     def run(bound: int | None) -> tuple[str, PropertyCompiler, z3.Solver, list[Binding]]:
         nonlocal calls
@@ -362,7 +363,6 @@ def decide(
 
     # The smallest bounded search first: it finds most models at once, and
     # spares the unbounded search the quantifier alternation it is slow on.
-    reason: str | None = None
     found = bounded(BOUNDS[0])
     if found is not None:
         return found
