@@ -1,4 +1,4 @@
-# make demo: check the shipped rules, run the scenarios, validate a sample request.
+# make demo: check the shipped rules, run the scenarios, validate a sample request, prove the properties.
 # make test: lint, type-check and run the test suite.
 # Both create and fill their own virtual environment (.venv) on first use.
 
@@ -26,6 +26,9 @@ demo: $(STAMP)
 	$(BIN)/redline validate --ruleset baseline --state examples/stuck-smets1/state.json examples/stuck-smets1/request.json
 	@echo
 	$(BIN)/redline validate --ruleset mp107 --state examples/stuck-smets1/state.json examples/stuck-smets1/request.json
+	@echo
+	@echo "== redline prove: the MP107 properties (counterexamples written to .redline-out/cex) =="
+	$(BIN)/redline prove --cex-dir .redline-out/cex
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts
@@ -36,6 +39,7 @@ test: $(STAMP) lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/validate.py
+	$(BIN)/python bench/prove.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

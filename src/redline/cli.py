@@ -16,10 +16,13 @@ from typing import Any, NoReturn
 
 from redline.build import build
 from redline.check.checked import Program
-from redline.diagnostics import Diagnostic, bad_scenario
+from redline.diagnostics import Diagnostic, bad_scenario, property_error, unsupported
 from redline.interp import InputError, Validator, load_request, load_state
+from redline.props import ReplayError, prove
 from redline.render import render_json, render_text
 from redline.scenarios import run_scenario
+from redline.smt.encode import Unsupported
+from redline.smt.properties import PropertyError
 from redline.source import Source
 from redline.syntax import parse
 from redline.syntax.printer import print_module
@@ -238,6 +241,119 @@ def cmd_test(args: argparse.Namespace) -> int:
     return EXIT_FAIL if failed else EXIT_OK
 
 
+# ---- prove ----------------------------------------------------------------
+
+EXIT_UNKNOWN = 3
+
+
+def cmd_prove(args: argparse.Namespace) -> int:
+    rules = Path(args.rules) if args.rules else repo_rules()
+    extra = [Path(p) for p in args.paths] or ([rules.parent / "proofs"] if (rules.parent / "proofs").is_dir() else [])
+    program = _require_program(args, extra)
+    if args.property and all(p.name != args.property for p in program.properties):
+        names = [p.name for p in program.properties]
+        raise UsageError(f"unknown property `{args.property}`; the properties are {', '.join(names)}")
+    if not program.properties:
+        raise UsageError("no properties to prove (give the files that hold them)")
+    writer = None
+    if args.smt2:
+        out_dir = Path(args.smt2)
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise UsageError(f"{out_dir}: cannot create: {e.strerror}") from None
+
+        def writer(name: str, text: str) -> None:
+            (out_dir / f"{name}.smt2").write_text(text, encoding="utf-8")
+    try:
+        results = prove(program, args.property, args.timeout * 1000, args.rlimit, args.seed, writer)
+    except PropertyError as e:
+        print_diagnostics([property_error(e.span, e.message)], args.format)
+        return EXIT_USAGE
+    except ReplayError as e:
+        print(f"redline: internal error: a solver model did not replay through the interpreter: {e}", file=sys.stderr)
+        return 70
+    except Unsupported as e:
+        print_diagnostics([unsupported(e.span, e.what)], args.format)
+        return EXIT_USAGE
+    if args.cex_dir:
+        _write_cases(Path(args.cex_dir), results)
+    if args.format == "json":
+        print(json.dumps({"results": [r.to_json() for r in results]}, indent=2))
+    else:
+        for r in results:
+            print(format_result(r, args.cex_dir))
+        ok = sum(r.matches() for r in results)
+        print(f"{len(results)} results: {ok} as expected, {len(results) - ok} not")
+    if any(r.status == "unknown" for r in results):
+        return EXIT_UNKNOWN
+    return EXIT_OK if all(r.matches() for r in results) else EXIT_FAIL
+
+
+def _write_cases(root: Path, results: list[Any]) -> None:
+    for r in results:
+        found = r.counterexample or r.witness
+        if not found:
+            continue
+        d = root / f"{r.property}.{r.ruleset}"
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            (d / "state.json").write_text(json.dumps(found["state"], indent=2) + "\n", encoding="utf-8")
+            if found["request"] is not None:
+                (d / "request.json").write_text(json.dumps(found["request"], indent=2) + "\n", encoding="utf-8")
+            for i, c in enumerate(r.candidates, 1):
+                (d / f"candidate-{i:02d}.json").write_text(json.dumps(c["request"], indent=2) + "\n", encoding="utf-8")
+        except OSError as e:
+            raise UsageError(f"{d}: cannot write: {e.strerror}") from None
+
+
+def format_result(r: Any, cex_dir: str | None) -> str:
+    mark = "ok  " if r.matches() else "FAIL"
+    head = (f"{mark} {r.property} [{r.ruleset}]: {r.status.upper()} (expected {r.expected}); "
+            f"{r.proof}, {r.seconds:.2f} s" + (f"; {r.reason}" if r.reason else ""))
+    lines = [head]
+    found = r.counterexample or r.witness
+    if found:
+        lines.append("  " + ("counterexample" if r.counterexample else "witness") + ":")
+        names = {v: k for k, v in found["parties"].items()}
+        st = found["state"]
+
+        def who(pid: str) -> str:
+            return f"{pid} ({names[pid]})" if pid in names else pid
+        lines.append(f"    now {st['now']}")
+        for pid, p in st["parties"].items():
+            lines.append(f"    party {who(pid)}: roles {', '.join(p['roles']) or 'none'}; "
+                         f"{'a DCC User' if p['dcc_user'] else 'NOT a DCC User'}")
+        for did, d in st["devices"].items():
+            anchors = ", ".join(f"{c} owned by {who(o)}" for c, o in d["trust_anchors"].items()) or "none"
+            lines.append(f"    device {did}: {d['type']} {d['generation']} {d['smi_status']}, MPxN {d['mpxn']}; trust anchors: {anchors}")
+        for mpxn, items in st["registration"].items():
+            for a in items:
+                lines.append(f"    registered for {mpxn}: {who(a['party'])} as {a['role']} from {a['from']} to {a['to'] or 'open'}")
+        if found["values"]:
+            lines.append("    with " + ", ".join(f"{k} = {v}" for k, v in found["values"].items()))
+        if found["request"]:
+            q = found["request"]
+            lines.append(f"    request: {who(q['sender'])} as {q['role']} sends {q['srv']}"
+                         + (f" replacing {q['remote_party_role']} with {who(q['new_certificate_owner'])}" if q.get("remote_party_role") else ""))
+            for key, v in found["verdicts"].items():
+                lines.append(f"      under {key.split('@')[1]}: {_short(v)}" + (f" by {v['check']}" if v["check"] else ""))
+        if r.candidates:
+            lines.append("    what every candidate request gets (the interpreter's verdicts):")
+            for c in r.candidates:
+                q, v = c["request"], c["verdict"]
+                target = f" replacing {q['remote_party_role']} with {who(q['new_certificate_owner'])}" if q.get("remote_party_role") else ""
+                why = f" by {v['check']} [{v['clause']}]" if v["check"] else ""
+                lines.append(f"      {who(q['sender'])} as {q['role']} sends {q['srv']}{target}: {_short(v)}{why}")
+        where = f"{cex_dir}/{r.property}.{r.ruleset}" if cex_dir else "DIR"
+        request = "request.json" if found["request"] else ("candidate-01.json" if r.candidates else None)
+        for rs in r.ruleset.split(".."):
+            if request is not None:
+                lines.append(f"    replay: redline validate --ruleset {rs} --state {where}/state.json {where}/{request}"
+                             + ("" if cex_dir else "   (write the files with --cex-dir DIR)"))
+    return "\n".join(lines)
+
+
 # ---- fmt ------------------------------------------------------------------
 
 def cmd_fmt(args: argparse.Namespace) -> int:
@@ -287,6 +403,15 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("test", parents=[common], help="run the scenarios written in the rule language")
     p.add_argument("paths", nargs="*", help="extra scenario files or directories")
     p.set_defaults(run=cmd_test)
+    p = sub.add_parser("prove", parents=[common], help="prove the properties in proofs/")
+    p.add_argument("paths", nargs="*", help="property files or directories (default: proofs/)")
+    p.add_argument("--property", metavar="NAME", help="prove only this property")
+    p.add_argument("--timeout", type=int, default=10, metavar="SECONDS", help="per solver call (default 10)")
+    p.add_argument("--rlimit", type=int, default=20_000_000, help="Z3 resource limit per call, for reproducible give-ups")
+    p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
+    p.add_argument("--smt2", metavar="DIR", help="write every proof obligation as SMT-LIB2")
+    p.add_argument("--cex-dir", metavar="DIR", help="write each counterexample and witness as state.json / request.json")
+    p.set_defaults(run=cmd_prove)
     p = sub.add_parser("fmt", parents=[common], help="print rule files in canonical layout (comments are not kept)")
     p.add_argument("paths", nargs="+")
     p.add_argument("--check", action="store_true", help="exit 1 if a file is not in canonical layout")

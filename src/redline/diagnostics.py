@@ -169,3 +169,11 @@ def layer_order(span: Span, check: str, layer: str, after: str) -> Diagnostic:
 
 def missing_declaration(span: Span, what: str) -> Diagnostic:
     return Diagnostic("E209", f"the rules declare no {what}", span)
+
+
+def property_error(span: Span, why: str) -> Diagnostic:
+    return Diagnostic("E401", why, span)
+
+
+def unsupported(span: Span, what: str) -> Diagnostic:
+    return Diagnostic("E402", f"unsupported: {what} is outside the fragment the prover encodes", span)

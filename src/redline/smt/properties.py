@@ -327,6 +327,56 @@ def after(st: SymState, out: Outcome) -> SymState:
     return replace(st, anchor_set=out.anchor_set_after, anchor_owner=out.anchor_owner_after)
 
 
+def model_verdict(d: Decided, which: int, state: str, request: str) -> tuple[bool, list[str]] | None:
+    """What the model says rule set `which` does with the named request in the named state, if the body judged it."""
+    if d.model is None or d.compiler is None:
+        return None
+    by_name = {b.name: b for b in d.binders}
+    out = d.compiler.outcomes.get((which, id(by_name[state].value), id(by_name[request].value)))
+    if out is None:
+        return None
+    m = d.model
+    accepted = bool(z3.is_true(m.eval(out.accepted, model_completion=True)))
+    return accepted, [c.check.name for c in out.checks if z3.is_true(m.eval(c.rejects, model_completion=True))]
+
+
+NICE_NOW, NICE_START = 1772366400, 1577836800  # 2026-03-01T12:00:00Z, 2020-01-01T00:00:00Z
+
+
+def simplify(solver: z3.Solver, comp: PropertyCompiler, binders: list[Binding]) -> int:
+    """Greedily make a model easier to read: keep each simplification the formula still allows.
+
+    A reviewer should see an ordinary meter, only the roles and trust anchors
+    that matter, and round dates. Returns the number of solver calls made.
+    """
+    sorts, prefs = comp.sorts, []
+    parties = [b.value for b in binders if b.kind == "Party"]
+    requests = [b.value for b in binders if b.kind == "Request"]
+    parties += [x for r in requests for x in (r.sender, r.owner)]
+    for r in requests:
+        prefs += [z3.Not(r.has_exec), z3.Not(r.has_range)]
+    for st in comp.states:
+        prefs += [st.now == NICE_NOW, st.smi_status == sorts.member("SmiStatus", "Commissioned")]
+        prefs += [z3.Or(st.device_type == sorts.member("DeviceType", "ESME"), st.device_type == sorts.member("DeviceType", "GSME"))]
+        for name, cell in sorts.members["RemotePartyRole"].items():
+            if name not in ("Supplier", "NetworkOperator"):
+                prefs.append(z3.Not(st.anchor_set(cell)))
+        for a in st.assignments or []:
+            prefs += [z3.Not(a.used), a.open_ended, a.start == NICE_START]
+        for p in parties:
+            prefs.append(z3.And([z3.Not(st.has_role(p, r)) for r in sorts.members["UserRole"].values()]))
+            prefs += [z3.Not(st.has_role(p, r)) for r in sorts.members["UserRole"].values()]
+    calls = 0
+    for pref in prefs:
+        solver.push()
+        solver.add(pref)
+        calls += 1
+        if solver.check() != z3.sat:
+            solver.pop()
+    solver.check()  # leave the solver holding a model of everything kept
+    return calls
+
+
 def decide(
     sorts: Sorts, program: ir.Program, rulesets: list[ir.RuleSet], body: ast.Expr,
     timeout_ms: int, rlimit: int, seed: int, smt2: Callable[[str, str], None] | None = None,
@@ -351,11 +401,12 @@ def decide(
         return kind, comp, solver, binders
 
     def bounded(k: int) -> Decided | None:
-        nonlocal reason
+        nonlocal reason, calls
         kind, bcomp, bsolver, bbinders = run(k)
         bresult = bsolver.check()
         if bresult == z3.sat:
             status = "refuted" if kind == "forall" else "proved"
+            calls += simplify(bsolver, bcomp, bbinders)
             return Decided(status, None, f"bounded{k}", bsolver.model(), bbinders, bcomp, calls)
         if bresult == z3.unknown:
             reason = bsolver.reason_unknown()

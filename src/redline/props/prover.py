@@ -1,0 +1,205 @@
+"""Prove the properties of a program and replay what the solver found."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from redline.check import checked as ir
+from redline.interp import InputError, Validator, load_request, load_state
+from redline.smt import Sorts
+from redline.smt.decode import decode
+from redline.smt.properties import Decided, PropertyError, decide, model_verdict
+
+
+class ReplayError(Exception):
+    """A model the interpreter does not confirm: a bug in redline, never a finding."""
+
+
+@dataclass
+class ProofResult:
+    property: str
+    ruleset: str
+    status: str
+    expected: str
+    seconds: float
+    clauses: list[str]
+    assumptions: list[str]
+    proof: str = "one-step"
+    reason: str | None = None
+    counterexample: dict[str, Any] | None = None
+    witness: dict[str, Any] | None = None
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    solver_calls: int = 0
+    settled_by: str | None = None
+
+    def matches(self) -> bool:
+        return self.status == self.expected
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "property": self.property, "ruleset": self.ruleset, "status": self.status, "expected": self.expected,
+            "proof": self.proof, "seconds": round(self.seconds, 3), "clauses": self.clauses, "assumptions": self.assumptions,
+            "settled_by": self.settled_by, "solver_calls": self.solver_calls,
+        }
+        if self.reason:
+            out["reason"] = self.reason
+        if self.counterexample is not None:
+            out["counterexample"] = self.counterexample
+        if self.witness is not None:
+            out["witness"] = self.witness
+        if self.candidates:
+            out["candidates"] = self.candidates
+        return out
+
+
+def rests_of(program: ir.Program, rulesets: list[ir.RuleSet], prop: ir.Property) -> tuple[list[str], list[str]]:
+    """The clauses and assumptions of every rule the encoding of these rule sets contains."""
+    clauses: dict[str, None] = {}
+    assumptions: dict[str, None] = dict.fromkeys(prop.rests)
+
+    def visit(e: Any) -> None:
+        if isinstance(e, ir.Defined):
+            if e.cite:
+                clauses.setdefault(e.cite)
+            assumptions.update(dict.fromkeys(e.rests))
+            visit(e.value)
+            return
+        for name in getattr(e, "__slots__", ()):
+            child = getattr(e, name, None)
+            if isinstance(child, tuple):
+                for c in child:
+                    visit(c)
+            elif hasattr(child, "__slots__") and not isinstance(child, (str, int)):
+                visit(child)
+
+    for rs in rulesets:
+        for c in rs.checks:
+            clauses.setdefault(c.cite)
+            assumptions.update(dict.fromkeys(c.rests))
+            for x in c.exceptions:
+                clauses.setdefault(x.cite)
+                assumptions.update(dict.fromkeys(x.rests))
+                visit(x.when)
+            for e in (c.applies, c.requires):
+                if e is not None:
+                    visit(e)
+        for ef in rs.effects:
+            clauses.setdefault(ef.cite)
+            assumptions.update(dict.fromkeys(ef.rests))
+            visit(ef.when)
+    known = [a for a in assumptions if a in program.assumptions]
+    return list(clauses), sorted(known, key=lambda a: (len(a), a))
+
+
+def _verdict(v: Any) -> dict[str, Any]:
+    j: dict[str, Any] = v.to_json()
+    return {k: j[k] for k in ("verdict", "layer", "code", "check", "clause", "effects")}
+
+
+def _replay(program: ir.Program, rulesets: list[ir.RuleSet], decided: Decided, records: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Load every decoded record and judge every decoded request; compare with the model."""
+    [(state_name, state_json)] = list(records["states"].items()) or [("s", None)]
+    try:
+        state = load_state(state_json, program)
+    except InputError as e:
+        raise ReplayError(f"the decoded state is not valid input: {e}") from None
+    verdicts: dict[str, dict[str, Any]] = {}
+    for rname, req_json in records["requests"].items():
+        for which, rs in enumerate(rulesets):
+            try:
+                req = load_request(req_json, state, program, rs)
+            except InputError as e:
+                raise ReplayError(f"the decoded request `{rname}` is not valid input: {e}") from None
+            v = Validator(rs).validate(state, req)
+            verdicts[f"{rname}@{rs.name}"] = _verdict(v)
+            said_by_model = model_verdict(decided, which, state_name, rname)
+            if said_by_model is not None:
+                said, failed = said_by_model
+                if said != v.accepted or (failed[:1] != ([v.failed.name] if v.failed else [])):
+                    raise ReplayError(f"the solver's verdict on `{rname}` under {rs.name} ({'accept' if said else failed}) "
+                                      f"differs from the interpreter's ({v.to_json()['verdict']} {v.failed.name if v.failed else ''})")
+    candidates = _candidates(program, rulesets, state_json, state) if not records["requests"] else []
+    return verdicts, candidates
+
+
+def _effect_srvs(rs: ir.RuleSet) -> list[str]:
+    """The SRVs whose acceptance can change a trust anchor."""
+    named: set[str] = {s for s, row in rs.catalogue.items() if row.get("replaces_trust_anchor")}
+
+    def visit(e: Any) -> None:
+        if isinstance(e, ir.Const) and isinstance(e.value, str) and e.value in rs.catalogue and str(e.type) == "Service":
+            named.add(e.value)
+        for name in getattr(e, "__slots__", ()):
+            child = getattr(e, name, None)
+            for c in (child if isinstance(child, tuple) else (child,)):
+                if hasattr(c, "__slots__"):
+                    visit(c)
+    for ef in rs.effects:
+        visit(ef.when)
+    return sorted(named)
+
+
+def _candidates(program: ir.Program, rulesets: list[ir.RuleSet], state_json: dict[str, Any], state: Any) -> list[dict[str, Any]]:
+    """Every request a party of the state could send that might change a trust anchor, judged by the interpreter."""
+    if not state_json["devices"]:
+        return []
+    device = next(iter(state_json["devices"]))
+    parties = sorted(state_json["parties"])
+    out = []
+    for rs in rulesets:
+        validator = Validator(rs)
+        for srv in _effect_srvs(rs):
+            for sender in parties:
+                for role in state_json["parties"][sender]["roles"]:
+                    targets = [(c, o) for c in program.enums["RemotePartyRole"] for o in parties] \
+                        if rs.catalogue[srv].get("replaces_trust_anchor") else [(None, None)]
+                    for cell, owner in targets:
+                        req = {"sender": sender, "role": role, "srv": srv, "device": device}
+                        if cell is not None:
+                            req["remote_party_role"], req["new_certificate_owner"] = cell, owner
+                        v = validator.validate(state, load_request(req, state, program, rs))
+                        out.append({"ruleset": rs.name, "request": req, "verdict": _verdict(v)})
+    return out
+
+
+def prove(
+    program: ir.Program, only: str | None, timeout_ms: int, rlimit: int, seed: int,
+    smt2: Callable[[str, str], None] | None = None,
+) -> list[ProofResult]:
+    """Decide every property (or `only`) under every rule set it names; raises PropertyError on a bad body."""
+    catalogue = next(iter(program.rulesets.values())).catalogue
+    sorts = Sorts(program, sorted(catalogue))
+    results = []
+    for prop in program.properties:
+        if only is not None and prop.name != only:
+            continue
+        for key, expected in prop.expected.items():
+            rulesets = [program.rulesets[k] for k in key.split("..")]
+            start = time.perf_counter()
+            writer = (lambda mode, text, _p=prop.name, _k=key: smt2(f"{_p}.{_k}.{mode}", text)) if smt2 else None
+            decided = decide(sorts, program, rulesets, prop.body, timeout_ms, rlimit, seed, writer)
+            clauses, assumptions = rests_of(program, rulesets, prop)
+            result = ProofResult(prop.name, key, decided.status, expected, 0.0, clauses, assumptions,
+                                 reason=decided.reason, solver_calls=decided.solver_calls, settled_by=decided.mode)
+            if decided.model is not None and decided.compiler is not None:
+                records = decode(decided.model, decided.compiler, decided.binders)
+                verdicts, candidates = _replay(program, rulesets, decided, records)
+                state = next(iter(records["states"].values()), None)
+                request = next(iter(records["requests"].values()), None)
+                found = {"state": state, "request": request, "trace": [], "parties": records["parties"],
+                         "values": records["values"], "verdicts": verdicts}
+                if decided.status == "refuted":
+                    result.counterexample = found
+                else:
+                    result.witness = found
+                result.candidates = [c for c in candidates if c["verdict"]["verdict"] == "accept" or
+                                     c["request"].get("remote_party_role") in (None, "NetworkOperator")]
+            result.seconds = time.perf_counter() - start
+            results.append(result)
+    return results
+
+
+__all__ = ["ProofResult", "PropertyError", "ReplayError", "prove"]

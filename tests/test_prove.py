@@ -1,0 +1,143 @@
+"""`redline prove`: the shipped properties give their expected results; what
+the solver finds replays through the interpreter; bad properties are
+diagnosed; the properties notice a broken modification."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from redline.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_shipped_properties_match_their_expectations(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "prove", "--format", "json", "--rules", str(ROOT / "rules"), str(ROOT / "proofs"))
+    assert code == 0
+    results = json.loads(out)["results"]
+    got = {(r["property"], r["ruleset"]): r["status"] for r in results}
+    assert got == {
+        ("recoverable_no_certificate", "baseline"): "refuted",
+        ("recoverable_no_certificate", "mp107"): "proved",
+        ("no_takeover", "baseline"): "proved",
+        ("no_takeover", "mp107"): "proved",
+        ("smets2_unchanged", "baseline..mp107"): "proved",
+        ("minimal_change", "baseline..mp107"): "proved",
+        ("stuck_state_reachable", "baseline"): "proved",
+        ("stuck_state_reachable", "mp107"): "refuted",
+        ("recoverable_without_active_owner", "baseline"): "refuted",
+        ("recoverable_without_active_owner", "mp107"): "refuted",
+    }
+    for r in results:
+        assert r["proof"] == "one-step" and r["seconds"] >= 0
+        assert "SRPD 6.1(f)" in r["clauses"]
+        assert r["status"] == r["expected"]
+    p1 = next(r for r in results if r["property"] == "recoverable_no_certificate" and r["ruleset"] == "baseline")
+    state = p1["counterexample"]["state"]
+    [device] = state["devices"].values()
+    assert device["generation"] == "SMETS1"
+    w, c = p1["counterexample"]["parties"]["w"], p1["counterexample"]["parties"]["c"]
+    assert device["trust_anchors"]["NetworkOperator"] == w and w != c
+    assert "A4" in p1["assumptions"]
+
+
+def test_counterexamples_and_witnesses_replay_with_validate(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, _ = run(capsys, "prove", "--cex-dir", str(tmp_path), "--rules", str(ROOT / "rules"), str(ROOT / "proofs"))
+    assert code == 0
+    witness = tmp_path / "stuck_state_reachable.baseline"
+    code, out, _ = run(capsys, "validate", "--ruleset", "baseline", "--format", "json",
+                       "--state", str(witness / "state.json"), str(witness / "request.json"))
+    assert code == 0
+    verdict = json.loads(out)
+    assert verdict["verdict"] == "accept"
+    assert verdict["effects"][0]["trust_anchor"] == "NetworkOperator"
+    # The P1 counterexample: the wrong owner's own correction is rejected by the RDP check.
+    cex = tmp_path / "recoverable_no_certificate.baseline"
+    candidates = sorted(cex.glob("candidate-*.json"))
+    assert candidates
+    for cand in candidates:
+        code, out, _ = run(capsys, "validate", "--ruleset", "baseline", "--format", "json", "--state", str(cex / "state.json"), str(cand))
+        assert code == 0
+        v = json.loads(out)
+        sets_no = [e for e in v["effects"] if e["trust_anchor"] == "NetworkOperator"]
+        assert not sets_no or v["verdict"] == "reject"
+
+
+def test_a_wrong_expectation_exits_1(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    text = (ROOT / "proofs" / "mp107.redline").read_text().replace(
+        "expect mp107 proved\n  rests on A4, A7", "expect mp107 refuted\n  rests on A4, A7", 1)
+    (tmp_path / "p.redline").write_text(text)
+    code, out, _ = run(capsys, "prove", "--property", "recoverable_no_certificate", "--rules", str(ROOT / "rules"), str(tmp_path))
+    assert code == 1
+    assert "FAIL recoverable_no_certificate [mp107]: PROVED (expected refuted)" in out
+
+
+def test_the_properties_notice_a_broken_modification(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Drop MP107's S1SP exception: the NO can no longer fix the certificate, and P1 fails under mp107."""
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    mp107 = rules / "mp107.redline"
+    text = mp107.read_text()
+    cut = text.index("  amend check s1sp_registration")
+    mp107.write_text(text[:cut])
+    code, out, _ = run(capsys, "prove", "--format", "json", "--property", "recoverable_no_certificate", "--rules", str(rules), str(ROOT / "proofs"))
+    assert code == 1
+    got = {r["ruleset"]: r["status"] for r in json.loads(out)["results"]}
+    assert got == {"baseline": "refuted", "mp107": "refuted"}
+
+
+def test_a_bad_property_body_is_a_diagnostic(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "bad.redline").write_text(
+        'property p "x"\n  expect baseline proved\n  holds forall s: State . acceptd(s)\n')
+    code, _, err = run(capsys, "prove", "--rules", str(ROOT / "rules"), str(tmp_path))
+    assert code == 2
+    assert "bad.redline:3:" in err and "error[E401]" in err and "unknown function `acceptd`" in err
+    assert "Traceback" not in err
+
+
+def test_a_nested_state_binder_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "bad.redline").write_text(
+        'property p "x"\n  expect baseline proved\n  holds forall r: Request . exists s: State . accepted(s, r)\n')
+    code, _, err = run(capsys, "prove", "--rules", str(ROOT / "rules"), str(tmp_path))
+    assert code == 2
+    assert "outermost" in err
+
+
+def test_unknown_property_and_smt2_output(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "prove", "--property", "no_such", "--rules", str(ROOT / "rules"), str(ROOT / "proofs"))
+    assert code == 2 and "unknown property `no_such`" in err
+    out_dir = tmp_path / "smt2"
+    code, _, _ = run(capsys, "prove", "--property", "no_takeover", "--smt2", str(out_dir), "--rules", str(ROOT / "rules"), str(ROOT / "proofs"))
+    assert code == 0
+    files = sorted(p.name for p in out_dir.iterdir())
+    assert files and all(f.startswith("no_takeover.") and f.endswith(".smt2") for f in files)
+    assert "(check-sat)" in (out_dir / files[0]).read_text()
+
+
+def test_a_model_the_interpreter_disagrees_with_is_an_internal_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Replay is real: an interpreter that rejected everything would contradict the P5 witness."""
+    import redline.props.prover as prove_module
+    from redline.interp import Validator
+
+    class RejectAll(Validator):
+        def validate(self, state, request):  # type: ignore[no-untyped-def]
+            v = super().validate(state, request)
+            first = self.ruleset.checks[0]
+            return type(v)(v.ruleset, False, first, (), ((first, "fail", None),))
+
+    monkeypatch.setattr(prove_module, "Validator", RejectAll)
+    code, out, err = run(capsys, "prove", "--property", "stuck_state_reachable", "--rules", str(ROOT / "rules"), str(ROOT / "proofs"))
+    assert code == 70
+    assert "did not replay" in err and "stuck_state_reachable" not in out
