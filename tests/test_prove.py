@@ -37,6 +37,8 @@ def test_shipped_properties_match_their_expectations(capsys: pytest.CaptureFixtu
         ("stuck_state_reachable", "mp107"): "refuted",
         ("recoverable_without_active_owner", "baseline"): "refuted",
         ("recoverable_without_active_owner", "mp107"): "refuted",
+        ("registration_still_checked", "baseline"): "proved",
+        ("registration_still_checked", "mp107"): "proved",
     }
     for r in results:
         assert r["proof"] == "one-step" and r["seconds"] >= 0
@@ -141,3 +143,20 @@ def test_a_model_the_interpreter_disagrees_with_is_an_internal_error(
     code, out, err = run(capsys, "prove", "--property", "stuck_state_reachable", "--rules", str(ROOT / "rules"), str(ROOT / "proofs"))
     assert code == 70
     assert "did not replay" in err and "stuck_state_reachable" not in out
+
+
+def test_registration_still_checked_notices_a_wider_s1sp_waiver(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Waive the S1SP check for every 6.15.1 (not only the NO certificate): a NO could then replace
+    the Supplier certificate without being registered, and the property says so."""
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    mp107 = rules / "mp107.redline"
+    mp107.write_text(mp107.read_text().replace(
+        'when srv == "6.15.1" and request.remote_party_role == NetworkOperator', 'when srv == "6.15.1"'))
+    code, out, _ = run(capsys, "prove", "--format", "json", "--property", "registration_still_checked",
+                       "--rules", str(rules), str(ROOT / "proofs"))
+    assert code == 1
+    [mp] = [r for r in json.loads(out)["results"] if r["ruleset"] == "mp107"]
+    assert mp["status"] == "refuted"
+    req = mp["counterexample"]["request"]
+    assert req["srv"] == "6.15.1" and req["role"] in ("ED", "GT") and req["remote_party_role"] != "NetworkOperator"

@@ -287,9 +287,31 @@ class PropertyCompiler:
                 s, p, role = self._args(e, env, ["State", "Party", "UserRole"])
                 st = s.term
                 return V("Bool", z3.And(p.term.some, st.registered(p.term.val, role.term.val, st.mpxn, st.now)))
+            case "critical" | "non_device":
+                (r,) = self._args(e, env, ["Request"])
+                srvs = [self.sorts.srvs[x] for x, row in self.catalogue.items() if row.get(f)]
+                return V("Bool", z3.Or([r.term.srv == x for x in srvs]) if srvs else z3.BoolVal(False, ctx=self.ctx))
+            case "eligible":
+                s, r = self._args(e, env, ["State", "Request"])
+                return V("Bool", self._eligible(s.term, r.term))
         raise PropertyError(
             f"unknown function `{f}`; the property language has accepted, changes, after, owner, in_smi, generation, "
-            "device_type, smi_status, suits, active, has_role, registered", e.func.span)
+            "device_type, smi_status, suits, active, has_role, registered, critical, non_device, eligible", e.func.span)
+
+    def _eligible(self, st: SymState, r: SymRequest) -> z3.BoolRef:
+        """SRPD 6.1(f), stated here independently of the rules: the sender is registered in its role
+        for the device's MPxN (i) throughout the date range, else (ii) at the execution time, else (iii) now."""
+        def throughout(lo: z3.ArithRef, hi: z3.ArithRef) -> z3.BoolRef:
+            if st.covers is not None:
+                return st.covers(r.sender, r.role, st.mpxn, lo, hi)
+            t = z3.Int(f"t_{self._fresh_id()}", ctx=self.ctx)
+            return z3.ForAll([t], z3.Implies(z3.And(lo <= t, t <= hi), st.registered(r.sender, r.role, st.mpxn, t)))
+        return z3.And(st.in_smi, z3.If(r.has_range, throughout(r.lo, r.hi),
+                                       z3.If(r.has_exec, throughout(r.exec_time, r.exec_time), throughout(st.now, st.now))))
+
+    def _fresh_id(self) -> int:
+        self.counter += 1
+        return self.counter
 
     def _quant(self, e: ast.Quant, env: dict[str, Binding]) -> z3.BoolRef:
         inner = dict(env)
