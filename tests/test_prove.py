@@ -160,3 +160,18 @@ def test_registration_still_checked_notices_a_wider_s1sp_waiver(capsys: pytest.C
     assert mp["status"] == "refuted"
     req = mp["counterexample"]["request"]
     assert req["srv"] == "6.15.1" and req["role"] in ("ED", "GT") and req["remote_party_role"] != "NetworkOperator"
+
+
+def test_a_rule_outside_the_encoded_fragment_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Text columns are not encoded: a rule that reads one is refused by the prover, not approximated."""
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    (rules / "textual.redline").write_text(
+        'modification textual "test" amends baseline\n'
+        '  add before dcc_user_in_role check by_name "test" at DSP reject E2\n'
+        '    requires srv.name != "Update Security Credentials (KRP)"\n'
+    )
+    (tmp_path / "p.redline").write_text('property p "x"\n  expect textual proved\n  holds forall s: State, r: Request . accepted(s, r) implies in_smi(s)\n')
+    code, _, err = run(capsys, "prove", "--rules", str(rules), str(tmp_path))
+    assert code == 2
+    assert "error[E402]: unsupported" in err and "textual.redline:3:" in err

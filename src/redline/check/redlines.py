@@ -48,8 +48,9 @@ def apply_modification(env: Env, m: ast.ModificationDecl, base: ir.RuleSet, out:
                     out.append(diag.duplicate(decl.name.span, "check", c.name))
                     continue
                 clauses.append(c.cite)
-                if pos is None:
-                    checks.append(c)
+                if pos is None:  # at the end of its own layer, so the pipeline order holds
+                    at = max((i + 1 for i, x in enumerate(checks) if x.layer.order <= c.layer.order), default=0)
+                    checks.insert(at, c)
                 else:
                     i = find("check", pos[1], checks)
                     if i is not None:
