@@ -101,6 +101,18 @@ class PropertyCompiler:
             return Binding(name, kind, z3.Const(tag, self.sorts.enums[kind]))
         raise PropertyError(f"unknown binder type `{kind}`; expected State, Request, Party or an enum", Span.none())
 
+    def bind(self, binders: tuple[ast.Binder, ...], env: dict[str, Binding], outer: bool) -> list[Binding]:
+        """Fresh symbols for a quantifier's binders, added to `env`."""
+        out = []
+        for b in binders:
+            try:
+                binding = self.fresh(b.type.name, b.name.name, outer=outer)
+            except PropertyError as err:
+                raise PropertyError(err.message, b.type.span) from None
+            env[b.name.name] = binding
+            out.append(binding)
+        return out
+
     def request_vars(self, r: SymRequest) -> list[z3.ExprRef]:
         return [r.sender, r.role, r.srv, r.has_rpr, r.rpr, r.has_owner, r.owner, r.has_exec, r.exec_time, r.has_range, r.lo, r.hi]
 
@@ -115,14 +127,7 @@ class PropertyCompiler:
         if not isinstance(body, ast.Quant):
             raise PropertyError("a property body starts with `forall` or `exists`", getattr(body, "span", Span.none()))
         env: dict[str, Binding] = {}
-        outer = []
-        for b in body.binders:
-            try:
-                binding = self.fresh(b.type.name, b.name.name, outer=True)
-            except PropertyError as e:
-                raise PropertyError(e.message, b.type.span) from None
-            env[b.name.name] = binding
-            outer.append(binding)
+        outer = self.bind(body.binders, env, outer=True)
         formula = self.boolean(body.body, env)
         for binding in outer:
             if binding.kind == "Request":
@@ -317,12 +322,7 @@ class PropertyCompiler:
         inner = dict(env)
         bound: list[z3.ExprRef] = []
         guards: list[z3.BoolRef] = []
-        for b in e.binders:
-            try:
-                binding = self.fresh(b.type.name, b.name.name, outer=False)
-            except PropertyError as err:
-                raise PropertyError(err.message, b.type.span) from None
-            inner[b.name.name] = binding
+        for binding in self.bind(e.binders, inner, outer=False):
             if binding.kind == "Request":
                 bound.extend(self.request_vars(binding.value))
                 guards.append(well_formed(self.sorts, self.catalogue, binding.value))
