@@ -51,8 +51,8 @@ class Numbering:
         return self.to_int.setdefault(key, len(self.to_int) + 1)
 
 
-def pin(sorts: Sorts, x: ConcreteInput) -> tuple[SymState, SymRequest, list[z3.BoolRef], Numbering]:
-    """A state whose functions are the concrete ones, and a request pinned by equalities."""
+def pin(sorts: Sorts, x: ConcreteInput) -> tuple[SymState, SymRequest, Numbering]:
+    """A state whose functions are the concrete ones, a request of values, and the party numbering."""
     ctx = sorts.ctx
     ids, mpxns = Numbering(), Numbering()
     role = sorts.members["UserRole"]
@@ -115,4 +115,4 @@ def pin(sorts: Sorts, x: ConcreteInput) -> tuple[SymState, SymRequest, list[z3.B
         lo=num(rng[0] if rng else None, free.lo),
         hi=num(rng[1] if rng else None, free.hi),
     )
-    return st, rq, [], ids
+    return st, rq, ids

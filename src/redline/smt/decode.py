@@ -62,7 +62,7 @@ class Decoder:
         out["date_range"] = {"from": self.time(r.lo), "to": self.time(r.hi)} if self._true(r.has_range) else None
         return out
 
-    def state(self, st: SymState, extra_parties: list[Any]) -> dict[str, Any]:
+    def state(self, st: SymState) -> dict[str, Any]:
         devices: dict[str, Any] = {}
         if self._true(st.in_smi):
             anchors = {}
@@ -80,8 +80,6 @@ class Decoder:
                     "role": self.enum(a.role), "party": self.party(a.party), "from": self.time(a.start),
                     "to": None if self._true(a.open_ended) else self.time(a.end),
                 })
-        for p in extra_parties:
-            self.party(p)
         parties = {}
         for n, pid in sorted(self.party_ids.items(), key=lambda kv: kv[1]):
             num = z3.IntVal(n, ctx=self.sorts.ctx)
@@ -105,7 +103,6 @@ def decode(model: z3.ModelRef, comp: PropertyCompiler, binders: list[Binding]) -
             out["requests"][b.name] = d.request(st0, b.value)
         elif b.kind != "State":
             out["values"][b.name] = d.enum(b.value)
-    out["states"] = {b.name: d.state(b.value, []) for b in states}
-    # A second pass: a state lists every party any record names.
-    out["states"] = {b.name: d.state(b.value, []) for b in states}
+    # Last, so that a state lists every party the records above name.
+    out["states"] = {b.name: d.state(b.value) for b in states}
     return out

@@ -16,7 +16,7 @@ from typing import Any, TypeAlias
 import z3
 
 from redline.check import checked as ir
-from redline.check.types import BOOL, DATERANGE, MPXN, NULL, TIME, TIMES, EnumT, MapT, OptT, RecordT, SetT, strip
+from redline.check.types import BOOL, DATERANGE, NULL, TIME, TIMES, EnumT, RecordT, SetT, strip
 from redline.smt.symbolic import Sorts, SymRequest, SymState
 from redline.source import Span
 
@@ -395,5 +395,3 @@ class _Env:
                                              self.st.registered(party.val, role.val, mpxn.val, ti)))
         return z3.And(party.some, role.some, mpxn.some, times.some, covered)
 
-
-_UNUSED = (MPXN, MapT, OptT)  # types the encoder meets only through their values
