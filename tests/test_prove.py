@@ -175,3 +175,11 @@ def test_a_rule_outside_the_encoded_fragment_is_refused(capsys: pytest.CaptureFi
     code, _, err = run(capsys, "prove", "--rules", str(rules), str(tmp_path))
     assert code == 2
     assert "error[E402]: unsupported" in err and "textual.redline:3:" in err
+
+
+def test_a_solver_give_up_is_unknown_never_proved(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "prove", "--format", "json", "--rlimit", "1", "--property", "no_takeover",
+                       "--rules", str(ROOT / "rules"), str(ROOT / "proofs"))
+    assert code == 3
+    results = json.loads(out)["results"]
+    assert results and all(r["status"] == "unknown" and r["reason"] for r in results)
