@@ -299,9 +299,19 @@ class PropertyCompiler:
             case "eligible":
                 s, r = self._args(e, env, ["State", "Request"])
                 return V("Bool", self._eligible(s.term, r.term))
+            case "role_allowed":
+                (r,) = self._args(e, env, ["Request"])
+                return V("Bool", self._column_has(r.term.srv, "eligible_roles", "UserRole", r.term.role))
+            case "device_suits":
+                s, r = self._args(e, env, ["State", "Request"])
+                st = s.term
+                return V("Bool", z3.And(st.in_smi,
+                                        self._column_has(r.term.srv, "device_types", "DeviceType", st.device_type),
+                                        self._column_has(r.term.srv, "smi_statuses", "SmiStatus", st.smi_status)))
         raise PropertyError(
             f"unknown function `{f}`; the property language has accepted, changes, after, owner, in_smi, generation, "
-            "device_type, smi_status, suits, active, has_role, registered, critical, non_device, eligible", e.func.span)
+            "device_type, smi_status, suits, active, has_role, registered, critical, non_device, eligible, "
+            "role_allowed, device_suits", e.func.span)
 
     def _eligible(self, st: SymState, r: SymRequest) -> z3.BoolRef:
         """SRPD 6.1(f), stated here independently of the rules: the sender is registered in its role
@@ -313,6 +323,15 @@ class PropertyCompiler:
             return z3.ForAll([t], z3.Implies(z3.And(lo <= t, t <= hi), st.registered(r.sender, r.role, st.mpxn, t)))
         return z3.And(st.in_smi, z3.If(r.has_range, throughout(r.lo, r.hi),
                                        z3.If(r.has_exec, throughout(r.exec_time, r.exec_time), throughout(st.now, st.now))))
+
+    def _column_has(self, srv: z3.ExprRef, column: str, enum: str, value: z3.ExprRef) -> z3.BoolRef:
+        """`value` is in the set-valued catalogue column of the (symbolic) SRV, grouping SRVs by their set."""
+        groups: dict[frozenset[str], list[z3.ExprRef]] = {}
+        for name, row in self.catalogue.items():
+            groups.setdefault(frozenset(row.get(column) or ()), []).append(self.sorts.srvs[name])
+        cases = [z3.And(z3.Or([srv == x for x in srvs]), z3.Or([value == self.sorts.member(enum, m) for m in sorted(members)]))
+                 for members, srvs in groups.items() if members]
+        return z3.Or(cases) if cases else z3.BoolVal(False, ctx=self.ctx)
 
     def _fresh_id(self) -> int:
         self.counter += 1
