@@ -14,14 +14,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import z3
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from redline.interp import InputError, load_request, load_state
-from redline.interp.values import Request, State
+from redline.props.concrete import anchors_after, concrete
 from redline.smt import Encoder, Sorts
-from redline.smt.concrete import ConcreteDevice, ConcreteInput, pin
+from redline.smt.concrete import agrees
 from test_properties import CATALOGUE, PROGRAM, REG_ROLES, RULESETS, SRVS, TIMES, VALIDATORS, worlds
 
 EXAMPLES = int(os.environ.get("REDLINE_DIFFERENTIAL_EXAMPLES", "2000"))
@@ -29,39 +28,9 @@ SORTS = Sorts(PROGRAM, sorted(RULESETS["baseline"].catalogue))
 ENCODERS = {name: Encoder(SORTS, rs) for name, rs in RULESETS.items()}
 
 
-def concrete(state: State, req: Request) -> ConcreteInput:
-    dev = state.devices.get(req.device) if req.device else None
-    return ConcreteInput(
-        now=state.now,
-        parties={pid: (p.roles, p.dcc_user) for pid, p in state.parties.items()},
-        device=ConcreteDevice(dev.type, dev.generation, dev.smi_status, dev.mpxn or "", dict(dev.trust_anchors)) if dev else None,
-        registration=[(m, r, a.party, a.start, a.end) for (m, r), items in state.registration.items() for a in items],
-        sender=req.sender, role=req.role, srv=req.srv, remote_party_role=req.remote_party_role,
-        new_certificate_owner=req.new_certificate_owner, execution_time=req.execution_time, date_range=req.date_range,
-    )
-
-
-def agrees(ruleset: str, x: ConcreteInput, accepted: bool, failed: str | None, anchors_after: dict[str, str]) -> bool:
-    """One solver call: with the inputs fixed, can the encoding say anything but the interpreter's verdict?
-
-    The encoding keeps `throughout` as a quantifier over instants, so its terms
-    cannot simply be evaluated in a model; asking for a disagreement and
-    getting `unsat` decides the question exactly.
-    """
-    st, rq, ids = pin(SORTS, x)
-    out = ENCODERS[ruleset].outcome(st, rq)
-    same = [out.accepted == accepted]
-    same += [c.rejects == (c.check.name == failed) for c in out.checks]
-    if x.device is not None:
-        for name, cell in SORTS.members["RemotePartyRole"].items():
-            same.append(out.anchor_set_after(cell) == (name in anchors_after))
-            if name in anchors_after:
-                same.append(out.anchor_owner_after(cell) == ids(anchors_after[name]))
-    solver = z3.Solver(ctx=SORTS.ctx)
-    solver.add(z3.Not(z3.And(same)))
-    result = solver.check()
-    assert result != z3.unknown, solver.reason_unknown()
-    return result == z3.unsat
+def agrees_with(name: str, state: Any, req: Any, v: Any) -> bool:
+    x = concrete(state, req)
+    return agrees(ENCODERS[name], x, v.accepted, v.failed.name if v.failed else None, anchors_after(x, v))
 
 
 PARTIES = [f"90-B3-D5-1F-30-0{i}-00-00" for i in range(1, 4)]
@@ -135,8 +104,4 @@ def test_interpreter_and_encoding_agree(world: tuple[dict[str, Any], dict[str, A
         except InputError:
             return
         v = VALIDATORS[name].validate(state, req)
-        x = concrete(state, req)
-        after = dict(x.device.trust_anchors) if x.device else {}
-        for _, cell, owner in v.effects:
-            after[cell] = owner
-        assert agrees(name, x, v.accepted, v.failed.name if v.failed else None, after), (name, v.to_json())
+        assert agrees_with(name, state, req, v), (name, v.to_json())

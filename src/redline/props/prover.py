@@ -9,7 +9,9 @@ from typing import Any
 
 from redline.check import checked as ir
 from redline.interp import InputError, Validator, load_request, load_state
-from redline.smt import Sorts
+from redline.props.concrete import anchors_after, concrete
+from redline.smt import Encoder, Sorts
+from redline.smt.concrete import agrees
 from redline.smt.decode import decode
 from redline.smt.properties import Decided, PropertyError, decide, model_verdict
 
@@ -123,7 +125,8 @@ def _replay(program: ir.Program, rulesets: list[ir.RuleSet], decided: Decided, r
                 if said != v.accepted or (failed[:1] != ([v.failed.name] if v.failed else [])):
                     raise ReplayError(f"the solver's verdict on `{rname}` under {rs.name} ({'accept' if said else failed}) "
                                       f"differs from the interpreter's ({v.to_json()['verdict']} {v.failed.name if v.failed else ''})")
-    candidates = _candidates(program, rulesets, state_json, state) if not records["requests"] else []
+    candidates = _candidates(decided.compiler.sorts, program, rulesets, state_json, state) \
+        if decided.compiler is not None and not records["requests"] else []
     return verdicts, candidates
 
 
@@ -144,15 +147,16 @@ def _effect_srvs(rs: ir.RuleSet) -> list[str]:
     return sorted(named)
 
 
-def _candidates(program: ir.Program, rulesets: list[ir.RuleSet], state_json: dict[str, Any], state: Any) -> list[dict[str, Any]]:
-    """Every request a party of the state could send that might change a trust anchor, judged by the interpreter."""
+def _candidates(sorts: Sorts, program: ir.Program, rulesets: list[ir.RuleSet], state_json: dict[str, Any], state: Any) -> list[dict[str, Any]]:
+    """Every request a party of the state could send that might change a trust anchor, judged by the
+    interpreter and, independently, by the encoding: the two must agree on each."""
     if not state_json["devices"]:
         return []
     device = next(iter(state_json["devices"]))
     parties = sorted(state_json["parties"])
     out = []
     for rs in rulesets:
-        validator = Validator(rs)
+        validator, encoder = Validator(rs), Encoder(sorts, rs)
         for srv in _effect_srvs(rs):
             for sender in parties:
                 for role in state_json["parties"][sender]["roles"]:
@@ -162,7 +166,11 @@ def _candidates(program: ir.Program, rulesets: list[ir.RuleSet], state_json: dic
                         req = {"sender": sender, "role": role, "srv": srv, "device": device}
                         if cell is not None:
                             req["remote_party_role"], req["new_certificate_owner"] = cell, owner
-                        v = validator.validate(state, load_request(req, state, program, rs))
+                        loaded = load_request(req, state, program, rs)
+                        v = validator.validate(state, loaded)
+                        x = concrete(state, loaded)
+                        if not agrees(encoder, x, v.accepted, v.failed.name if v.failed else None, anchors_after(x, v)):
+                            raise ReplayError(f"the encoding and the interpreter disagree on candidate {req} under {rs.name}")
                         out.append({"ruleset": rs.name, "request": req, "verdict": _verdict(v)})
     return out
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import z3
 
+from redline.smt.encode import Encoder
 from redline.smt.symbolic import Sorts, SymRequest, SymState
 
 
@@ -116,3 +117,28 @@ def pin(sorts: Sorts, x: ConcreteInput) -> tuple[SymState, SymRequest, Numbering
         hi=num(rng[1] if rng else None, free.hi),
     )
     return st, rq, ids
+
+
+def agrees(encoder: Encoder, x: ConcreteInput, accepted: bool, failed: str | None, anchors_after: Mapping[str, str]) -> bool:
+    """With the inputs fixed, can the encoding say anything but this verdict? One solver call.
+
+    The encoding keeps `throughout` as a quantifier over instants, so its terms
+    cannot simply be evaluated in a model; asking for a disagreement and
+    getting `unsat` decides the question exactly. A solver give-up raises.
+    """
+    sorts = encoder.sorts
+    st, rq, ids = pin(sorts, x)
+    out = encoder.outcome(st, rq)
+    same = [out.accepted == accepted]
+    same += [c.rejects == (c.check.name == failed) for c in out.checks]
+    if x.device is not None:
+        for name, cell in sorts.members["RemotePartyRole"].items():
+            same.append(out.anchor_set_after(cell) == (name in anchors_after))
+            if name in anchors_after:
+                same.append(out.anchor_owner_after(cell) == ids(anchors_after[name]))
+    solver = z3.Solver(ctx=sorts.ctx)
+    solver.add(z3.Not(z3.And(same)))
+    result = solver.check()
+    if result == z3.unknown:
+        raise RuntimeError(f"the solver gave up comparing a verdict: {solver.reason_unknown()}")
+    return bool(result == z3.unsat)
