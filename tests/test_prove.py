@@ -195,3 +195,10 @@ def test_a_solver_give_up_is_unknown_never_proved(capsys: pytest.CaptureFixture[
     assert code == 3
     results = json.loads(out)["results"]
     assert results and all(r["status"] == "unknown" and r["reason"] for r in results)
+
+
+def test_redline_check_type_checks_property_bodies(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "bad.redline").write_text('property p "x"\n  expect baseline proved\n  holds forall s: State . owner(s, Suplier) == owner(s, Supplier)\n')
+    code, _, err = run(capsys, "check", "--rules", str(ROOT / "rules"), str(tmp_path / "bad.redline"))
+    assert code == 1
+    assert "bad.redline:3:36: error[E401]: unknown name `Suplier`" in err and "did you mean `Supplier`?" in err

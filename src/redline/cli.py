@@ -19,6 +19,7 @@ from redline.check.checked import Program
 from redline.diagnostics import Diagnostic, bad_scenario, property_error, unsupported
 from redline.interp import InputError, Validator, load_request, load_state
 from redline.props import ReplayError, prove
+from redline.props.prover import property_diagnostics
 from redline.render import render_json, render_text
 from redline.scenarios import run_scenario
 from redline.smt.encode import Unsupported
@@ -109,6 +110,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     if not args.paths and (rules.parent / "proofs").is_dir():
         extra.append(rules.parent / "proofs")
     program, diags = load_program(rules, extra, args.format)
+    if program is not None:  # property bodies get their types from the prover's vocabulary
+        diags += [unsupported(span, msg) if unsup else property_error(span, msg)
+                  for span, msg, unsup in property_diagnostics(program)]
+        if any(d.is_error for d in diags):
+            program = None
     errors = sum(d.is_error for d in diags)
     if args.format == "json":
         print(json.dumps({"ok": errors == 0, "diagnostics": [render_json(d) for d in diags]}, indent=2))

@@ -13,7 +13,8 @@ from redline.props.concrete import anchors_after, concrete
 from redline.smt import Encoder, Sorts
 from redline.smt.concrete import agrees
 from redline.smt.decode import decode
-from redline.smt.properties import Decided, PropertyError, decide, model_verdict
+from redline.smt.encode import Unsupported
+from redline.smt.properties import Decided, PropertyCompiler, PropertyError, decide, model_verdict
 
 
 class ReplayError(Exception):
@@ -175,6 +176,29 @@ def _candidates(sorts: Sorts, program: ir.Program, rulesets: list[ir.RuleSet], s
     return out
 
 
+def property_diagnostics(program: ir.Program) -> list[tuple[Any, str, bool]]:
+    """Type-check every property body against the rule sets it names, without solving.
+
+    Returns (span, message, unsupported) for each body that does not compile.
+    """
+    if not program.properties or not program.rulesets:
+        return []
+    sorts = Sorts(program, sorted(next(iter(program.rulesets.values())).catalogue))
+    found = []
+    for prop in program.properties:
+        for key in prop.expected:
+            rulesets = [program.rulesets[k] for k in key.split("..")]
+            try:
+                PropertyCompiler(sorts, program, rulesets, None).compile(prop.body)
+            except PropertyError as e:
+                found.append((e.span, e.message, False))
+                break
+            except Unsupported as e:
+                found.append((e.span, e.what, True))
+                break
+    return found
+
+
 def prove(
     program: ir.Program, only: str | None, timeout_ms: int, rlimit: int, seed: int,
     smt2: Callable[[str, str], None] | None = None,
@@ -212,4 +236,4 @@ def prove(
     return results
 
 
-__all__ = ["ProofResult", "PropertyError", "ReplayError", "prove"]
+__all__ = ["ProofResult", "PropertyError", "ReplayError", "property_diagnostics", "prove"]

@@ -212,7 +212,7 @@ class PropertyCompiler:
         if expected is None and len(owners) == 1:
             return V(owners[0], Opt(T, self.sorts.member(owners[0], n)))
         from redline.diagnostics import closest
-        near = closest(n, [*env, *self.program.groups, *(m for ms in self.program.enums.values() for m in ms)])
+        near = closest(n, sorted({*env, *self.program.groups, *(m for ms in self.program.enums.values() for m in ms)}))
         hint = ("; did you mean " + " or ".join(f"`{x}`" for x in near) + "?") if near else ""
         raise PropertyError(f"unknown name `{n}`" + (f" (expected a {expected})" if expected else "") + hint, ident.span)
 
