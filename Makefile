@@ -27,6 +27,9 @@ demo: $(STAMP)
 	@echo
 	$(BIN)/redline validate --ruleset mp107 --state examples/stuck-smets1/state.json examples/stuck-smets1/request.json
 	@echo
+	@echo "== redline diff: what MP107 changes, exactly =="
+	$(BIN)/redline diff baseline mp107
+	@echo
 	@echo "== redline prove: the MP107 properties (counterexamples written to .redline-out/cex) =="
 	$(BIN)/redline prove --cex-dir .redline-out/cex
 
@@ -40,6 +43,7 @@ test: $(STAMP) lint
 bench: $(STAMP)
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/prove.py
+	$(BIN)/python bench/diff.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -19,6 +19,7 @@ from redline.check.checked import Program
 from redline.diagnostics import Diagnostic, bad_scenario, property_error, unsupported
 from redline.interp import InputError, Validator, load_request, load_state
 from redline.props import ReplayError, prove
+from redline.props.diff import diff as semantic_diff
 from redline.props.prover import property_diagnostics
 from redline.render import render_json, render_text
 from redline.scenarios import run_scenario
@@ -360,6 +361,47 @@ def format_result(r: Any, cex_dir: str | None) -> str:
     return "\n".join(lines)
 
 
+# ---- diff -----------------------------------------------------------------
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    program = _require_program(args)
+    old, new = program.ruleset(args.old), program.ruleset(args.new)
+    for name, rs in ((args.old, old), (args.new, new)):
+        if rs is None:
+            raise UsageError(f"unknown rule set `{name}`; the rules define {', '.join(sorted(program.rulesets))}")
+    assert old is not None and new is not None
+    try:
+        result = semantic_diff(program, old, new, args.timeout * 1000, args.seed, args.limit)
+    except Unsupported as e:
+        print_diagnostics([unsupported(e.span, e.what)], args.format)
+        return EXIT_USAGE
+    except ReplayError as e:
+        print(f"redline: internal error: a diff witness did not replay through the interpreter: {e}", file=sys.stderr)
+        return 70
+    if args.format == "json":
+        print(json.dumps(result, indent=2))
+    else:
+        print(format_diff(result))
+    return EXIT_FAIL if result["intent"]["status"] == "violated" else EXIT_OK
+
+
+def format_diff(d: dict[str, Any]) -> str:
+    lines = [f"{d['old']} -> {d['new']}: {d['count']} request classes change, in {len(d['changes'])} regions; "
+             + ("complete (no difference lies outside them)" if d["complete"] else f"NOT complete: {d.get('reason')}")]
+    for i, c in enumerate(d["changes"], 1):
+        b, a = c["before"], c["after"]
+        lines.append(f"\n{i}. {c['summary']}  [{c['count']} classes]")
+        lines.append(f"   before: {_short(b)}" + (f" [{b['clause']}]" if b["clause"] else ""))
+        lines.append(f"   after:  {_short(a)}" + (f" [{a['clause']}]" if a["clause"] else ""))
+        lines.append("   where:  " + "\n           ".join(c["conditions"]))
+        q = c["witness"]["request"]
+        lines.append(f"   witness: {q['sender']} as {q['role']} sends {q['srv']}"
+                     + (f" replacing {q['remote_party_role']}" if q.get("remote_party_role") else "")
+                     + " (replayed under both rule sets)")
+    lines.append(f"\nintent: {d['intent']['status']}")
+    return "\n".join(lines)
+
+
 # ---- fmt ------------------------------------------------------------------
 
 def cmd_fmt(args: argparse.Namespace) -> int:
@@ -418,6 +460,13 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--smt2", metavar="DIR", help="write every proof obligation as SMT-LIB2")
     p.add_argument("--cex-dir", metavar="DIR", help="write each counterexample and witness as state.json / request.json")
     p.set_defaults(run=cmd_prove)
+    p = sub.add_parser("diff", parents=[common], help="the semantic difference between two rule sets")
+    p.add_argument("old")
+    p.add_argument("new")
+    p.add_argument("--timeout", type=int, default=10, metavar="SECONDS", help="per solver call (default 10)")
+    p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
+    p.add_argument("--limit", type=int, default=2000, help="stop enumerating after this many classes (default 2000)")
+    p.set_defaults(run=cmd_diff)
     p = sub.add_parser("fmt", parents=[common], help="print rule files in canonical layout (comments are not kept)")
     p.add_argument("paths", nargs="+")
     p.add_argument("--check", action="store_true", help="exit 1 if a file is not in canonical layout")

@@ -12,15 +12,15 @@ from typing import Any
 import z3
 
 from redline.smt.properties import Binding, PropertyCompiler
-from redline.smt.symbolic import SymRequest, SymState
+from redline.smt.symbolic import Sorts, SymRequest, SymState
 from redline.times import format_iso
 
 DEVICE_ID = "00-DB-12-34-56-78-90-A0"
 
 
 class Decoder:
-    def __init__(self, model: z3.ModelRef, comp: PropertyCompiler) -> None:
-        self.m, self.comp, self.sorts = model, comp, comp.sorts
+    def __init__(self, model: z3.ModelRef, sorts: Sorts) -> None:
+        self.m, self.sorts = model, sorts
         self.party_ids: dict[int, str] = {}
         self.mpxns: dict[int, str] = {}
 
@@ -92,7 +92,7 @@ class Decoder:
 
 def decode(model: z3.ModelRef, comp: PropertyCompiler, binders: list[Binding]) -> dict[str, Any]:
     """The outer binders as records: each State as STATE.json, each Request as REQUEST.json, each Party as its id."""
-    d = Decoder(model, comp)
+    d = Decoder(model, comp.sorts)
     states = [b for b in binders if b.kind == "State"]
     st0 = states[0].value if states else None
     out: dict[str, Any] = {"requests": {}, "parties": {}, "values": {}}

@@ -132,6 +132,49 @@ class Encoder:
 
         return Outcome(checks, accepted, effects, set_after, owner_after)
 
+    def relations(self, st: SymState, rq: SymRequest) -> list[tuple[str, z3.BoolRef]]:
+        """The state-dependent truths the rule set's checks and effects test (who is a DCC User, who holds
+        a role, who owns a cell, who is registered), each labelled with its source text.
+
+        Together with the request's finite attributes they decide every verdict, which is what lets
+        `diff` describe a difference as a finite set of classes.
+        """
+        env = _Env(self, st, rq)
+        found: dict[str, z3.BoolRef] = {}
+
+        def visit(e: Any) -> None:
+            if isinstance(e, ir.Defined):
+                visit(e.value)
+                return
+            relation = (
+                isinstance(e, ir.ThroughoutE)
+                or (isinstance(e, ir.Eq) and RecordT("Party") in (strip(e.left.type), strip(e.right.type)))
+                # what the request's payload carries: a date range, an execution time, a new owner
+                or (isinstance(e, ir.Eq) and {strip(e.left.type), strip(e.right.type)} & {TIME, DATERANGE, TIMES})
+                or (isinstance(e, ir.GetField) and e.record == "Party" and strip(e.type) == BOOL)
+                or (isinstance(e, ir.Member) and isinstance(e.collection, ir.GetField) and e.collection.record == "Party")
+            )
+            if relation:
+                label = _source_text(e)
+                if label not in found:
+                    term = env.boolean(e)
+                    found[label] = z3.Not(term) if isinstance(e, ir.Eq) and e.negated else term
+                return
+            for name in getattr(e, "__slots__", ()):
+                child = getattr(e, name, None)
+                for c in (child if isinstance(child, tuple) else (child,)):
+                    if hasattr(c, "__slots__") and not isinstance(c, Span):
+                        visit(c)
+
+        for c in self.ruleset.checks:
+            for x in (c.applies, c.requires, *(w.when for w in c.exceptions)):
+                if x is not None:
+                    visit(x)
+        for ef in self.ruleset.effects:
+            for x in (ef.when, ef.cell, ef.owner):
+                visit(x)
+        return sorted(found.items())
+
     @property
     def true(self) -> z3.BoolRef:
         return z3.BoolVal(True, ctx=self.ctx)
@@ -395,3 +438,11 @@ class _Env:
                                              self.st.registered(party.val, role.val, mpxn.val, ti)))
         return z3.And(party.some, role.some, mpxn.some, times.some, covered)
 
+
+
+def _source_text(e: Any) -> str:
+    span = e.span
+    if span.source is None:
+        return type(e).__name__
+    text = span.source.text[span.start:span.end]
+    return " ".join(text.split())
