@@ -33,7 +33,7 @@ def test_mp107_diff_is_complete_and_small(capsys: pytest.CaptureFixture[str], tm
     assert code == 0
     d = json.loads(out)
     assert d["old"] == "baseline" and d["new"] == "mp107" and d["complete"] is True
-    assert d["intent"]["status"] == "absent"
+    assert d["intent"]["status"] == "satisfied"
     assert 1 <= len(d["changes"]) <= 5
     assert sum(c["count"] for c in d["changes"]) == d["count"]
     for c in d["changes"]:
@@ -120,3 +120,56 @@ def test_a_changed_effect(capsys: pytest.CaptureFixture[str], tmp_path: Path) ->
 def test_an_unknown_rule_set_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "diff", "baseline", "mp108")
     assert code == 2 and "unknown rule set `mp108`" in err
+
+
+def _mp107_with(tmp_path: Path, old: str, new: str) -> Path:
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    text = (rules / "mp107.redline").read_text()
+    assert old in text
+    (rules / "mp107.redline").write_text(text.replace(old, new))
+    return rules
+
+
+def test_mp107_declares_its_intent_and_meets_it(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "diff", "baseline", "mp107", "--format", "json")
+    intent = json.loads(out)["intent"]
+    assert code == 0 and intent["status"] == "satisfied" and intent["violations"] == []
+    assert [d["kind"] for d in intent["declared"]] == ["change", "accept"]
+
+
+def test_an_intent_too_narrow_is_violated_with_a_witness(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    rules = _mp107_with(tmp_path, 'where srv == "6.15.1" and device.generation == SMETS1 and role in NetworkOperator\n',
+                        'where srv == "6.15.1" and device.generation == SMETS1 and role in NetworkOperator and request.remote_party_role == NetworkOperator\n')
+    code, out, _ = run(capsys, "diff", "baseline", "mp107", "--format", "json", "--rules", str(rules))
+    assert code == 1
+    intent = json.loads(out)["intent"]
+    assert intent["status"] == "violated"
+    [v] = [v for v in intent["violations"] if v["problem"].startswith("a difference lies outside")]
+    assert v["witness"]["request"]["remote_party_role"] != "NetworkOperator"
+    assert v["before"] != v["after"]
+
+
+def test_an_intent_too_wide_is_violated_with_a_witness(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    rules = _mp107_with(tmp_path, "and sender.dcc_user and role in sender.roles and sender == device.trust_anchors[NetworkOperator]",
+                        "and sender.dcc_user and role in sender.roles")
+    code, out, _ = run(capsys, "diff", "baseline", "mp107", "--format", "json", "--rules", str(rules))
+    assert code == 1
+    [v] = json.loads(out)["intent"]["violations"]
+    assert v["kind"] == "accept" and "not every request" in v["problem"]
+    assert v["after"]["verdict"] == "reject" and v["after"]["layer"] == "S1SP"
+
+
+def test_an_intent_where_nothing_changes_is_violated(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    rules = _mp107_with(tmp_path, "  intends change \"MP107 §1", '  intends change "test" where srv == "4.1.1"\n  intends change "MP107 §1')
+    code, out, _ = run(capsys, "diff", "baseline", "mp107", "--format", "json", "--rules", str(rules))
+    assert code == 1
+    problems = [v["problem"] for v in json.loads(out)["intent"]["violations"]]
+    assert "nothing changes where this intent says it does" in problems
+
+
+def test_an_intent_that_does_not_type_check_is_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    rules = _mp107_with(tmp_path, "where srv == \"6.15.1\" and device.generation == SMETS1 and role in NetworkOperator\n",
+                        "where srv == \"6.15.1\" and device.generation == SMETS3\n")
+    code, _, err = run(capsys, "diff", "baseline", "mp107", "--rules", str(rules))
+    assert code == 2 and "SMETS3" in err and "error[" in err

@@ -336,7 +336,16 @@ class AmendRow:
     fields: tuple[RowField, ...]
 
 
-Redline = AddCheck | AddEffect | AddDefine | RemoveCheck | RemoveEffect | AmendCheck | AmendRow
+@dataclass(**NODE)
+class Intent:
+    """What a modification means to do: `change`, newly `accept` or newly `reject` where `where` holds."""
+
+    kind: str
+    cite: str
+    where: Expr
+
+
+Redline = AddCheck | AddEffect | AddDefine | RemoveCheck | RemoveEffect | AmendCheck | AmendRow | Intent
 
 
 @dataclass(**NODE)

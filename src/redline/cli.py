@@ -482,6 +482,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as e:
         print(f"redline: error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except SystemExit as e:  # a command that stopped early (rules that do not check) keeps its code
+        return e.code if isinstance(e.code, int) else EXIT_USAGE
     except RecursionError:
         print("redline: error: input nested too deeply", file=sys.stderr)
         return EXIT_USAGE

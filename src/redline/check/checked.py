@@ -176,6 +176,13 @@ class Effect:
 
 
 @dataclass(**IR)
+class Intent:
+    kind: str  # change | accept | reject
+    cite: str
+    where: Expr
+
+
+@dataclass(**IR)
 class RuleSet:
     name: str
     cite: str
@@ -184,6 +191,7 @@ class RuleSet:
     effects: tuple[Effect, ...]
     catalogue: Mapping[str, Mapping[str, Any]]  # SRV -> field -> value
     redline_clauses: tuple[str, ...] = ()
+    intents: tuple[Intent, ...] = ()  # what the modification that made this rule set declares it means to do
 
 
 @dataclass(**IR)

@@ -30,6 +30,7 @@ def apply_modification(env: Env, m: ast.ModificationDecl, base: ir.RuleSet, out:
     effects = list(base.effects)
     catalogue: dict[str, Any] = dict(base.catalogue)
     clauses = [m.cite]
+    intents: list[ir.Intent] = []
 
     def find(kind: str, ident: ast.Ident, items: list[Any]) -> int | None:
         for i, x in enumerate(items):
@@ -86,6 +87,10 @@ def apply_modification(env: Env, m: ast.ModificationDecl, base: ir.RuleSet, out:
                     clauses.append(cite)
             case ast.AddDefine(define=d):
                 add_define(env, d, out)
+            case ast.Intent(kind=kind, cite=cite, where=where):
+                cond = check_bool(env, where)
+                if cond is not None:
+                    intents.append(ir.Intent(kind=kind, cite=cite, where=cond))
             case ast.AmendRow(srv=srv, cite=cite, fields=fields):
                 if srv.value not in catalogue:
                     out.append(diag.missing_target(srv.span, "catalogue row", srv.value, base.name, catalogue))
@@ -99,5 +104,5 @@ def apply_modification(env: Env, m: ast.ModificationDecl, base: ir.RuleSet, out:
     check_layer_order(checks, out)
     return ir.RuleSet(
         name=name, cite=m.cite, base=base.name, checks=tuple(checks), effects=tuple(effects),
-        catalogue=catalogue, redline_clauses=tuple(dict.fromkeys(clauses)),
+        catalogue=catalogue, redline_clauses=tuple(dict.fromkeys(clauses)), intents=tuple(intents),
     )

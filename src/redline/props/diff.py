@@ -11,7 +11,7 @@ from redline.check import checked as ir
 from redline.interp import InputError, Validator, load_request, load_state
 from redline.props.prover import ReplayError
 from redline.smt import Sorts
-from redline.smt.diff import RawClass, semantic_diff
+from redline.smt.diff import RawClass, check_intents, semantic_diff
 
 # How each attribute reads in a condition, and which we never show (implied by another).
 HIDDEN = {"has_target"}
@@ -142,6 +142,29 @@ def replay(program: ir.Program, old: ir.RuleSet, new: ir.RuleSet, r: Region) -> 
     return w
 
 
+def intent_report(program: ir.Program, sorts: Sorts, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: int, seed: int) -> dict[str, Any]:
+    if not new.intents:
+        return {"status": "absent", "violations": []}
+    if new.base != old.name:
+        return {"status": "absent", "violations": [],
+                "reason": f"the intent of `{new.name}` is declared against `{new.base}`, not `{old.name}`"}
+    problems, unsettled = check_intents(sorts, old, new, timeout_ms, seed)
+    violations = []
+    for p in problems:
+        v: dict[str, Any] = {"intent": p.intent.cite, "kind": p.intent.kind, "problem": p.problem}
+        if p.witness is not None and p.before is not None and p.after is not None:
+            region = Region({}, p.before, p.after, [RawClass({}, p.before, p.after, p.witness)])
+            v["witness"] = replay(program, old, new, region)
+            v["before"], v["after"] = _public(p.before), _public(p.after)
+        violations.append(v)
+    status = "violated" if violations else ("unknown" if unsettled else "satisfied")
+    out: dict[str, Any] = {"status": status, "violations": violations,
+                           "declared": [{"kind": i.kind, "clause": i.cite} for i in new.intents]}
+    if unsettled and not violations:
+        out["reason"] = unsettled
+    return out
+
+
 def diff(program: ir.Program, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: int, seed: int, limit: int = 2000) -> dict[str, Any]:
     sorts = Sorts(program, sorted(old.catalogue))
     raw = semantic_diff(sorts, old, new, timeout_ms, seed, limit)
@@ -165,7 +188,7 @@ def diff(program: ir.Program, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: int,
     out: dict[str, Any] = {
         "old": old.name, "new": new.name, "complete": raw.complete, "changes": changes,
         "count": len(raw.classes), "solver_calls": raw.solver_calls,
-        "intent": {"status": "absent", "violations": []},
+        "intent": intent_report(program, sorts, old, new, timeout_ms, seed),
     }
     if raw.reason:
         out["reason"] = raw.reason

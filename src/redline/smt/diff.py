@@ -151,4 +151,85 @@ def _term(sorts: Sorts, name: str, v: Any) -> Any:
     return z3.BoolVal(v, ctx=sorts.ctx)
 
 
-__all__ = ["DEVICE_ID", "RawClass", "RawDiff", "semantic_diff"]
+@dataclass
+class IntentProblem:
+    intent: ir.Intent
+    problem: str
+    witness: dict[str, Any] | None  # a state and request showing it, where one exists
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+
+def check_intents(sorts: Sorts, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: int, seed: int) -> tuple[list[IntentProblem], str | None]:
+    """Both directions: every difference lies inside the declared intents, and each intent really happens.
+
+    A violation with a witness comes from the bounded encoding (a real state);
+    an emptiness ("nothing changes there") is proved on the unbounded one.
+    Returns the problems and, if some question could not be settled, why.
+    """
+    intents = list(new.intents)
+    eo, en = Encoder(sorts, old), Encoder(sorts, new)
+    problems: list[IntentProblem] = []
+    unsettled: str | None = None
+
+    def setup(bounded: bool) -> tuple[_Setup, list[z3.BoolRef]]:
+        st = bounded_state(sorts, "i", 2) if bounded else SymState.fresh(sorts, "j")
+        s = _Setup(sorts, old, new, st, SymRequest.fresh(sorts, "k" if bounded else "l"))
+        return s, [en.condition(i.where, s.st, s.rq) for i in intents]
+
+    bset, bconds = setup(True)
+    uset, uconds = setup(False)
+
+    def solve(s: _Setup, goal: z3.BoolRef) -> tuple[Any, z3.ModelRef | None]:
+        solver = z3.Solver(ctx=sorts.ctx)
+        solver.set("timeout", timeout_ms)
+        solver.set("random_seed", seed)
+        solver.add(*s.base, goal)
+        r = solver.check()
+        return r, (solver.model() if r == z3.sat else None)
+
+    def witness(m: z3.ModelRef) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        d = Decoder(m, sorts)
+        w = {"request": d.request(bset.st, bset.rq), "state": d.state(bset.st)}
+        return w, _outcome(bset.before, m), _outcome(bset.after, m)
+
+    def find(goal_b: z3.BoolRef, goal_u: z3.BoolRef) -> tuple[str, z3.ModelRef | None]:
+        """sat (with a real model), unsat (over every state), or unknown."""
+        nonlocal unsettled
+        r, m = solve(bset, goal_b)
+        if r == z3.sat:
+            return "sat", m
+        r2, _ = solve(uset, goal_u)
+        if r2 == z3.unsat:
+            return "unsat", None
+        unsettled = "an intent question needs more than 2 Registration Data assignments or the solver gave up"
+        return "unknown", None
+
+    if intents:
+        outside, m = find(z3.And(bset.changes, z3.Not(z3.Or(bconds))), z3.And(uset.changes, z3.Not(z3.Or(uconds))))
+        if outside == "sat" and m is not None:
+            w, b, a = witness(m)
+            problems.append(IntentProblem(ir.Intent(kind="change", cite="(all declared intents)", where=intents[0].where),
+                                          "a difference lies outside every declared intent", w, b, a))
+    for i, (bc, uc) in enumerate(zip(bconds, uconds, strict=True)):
+        intent = intents[i]
+        if intent.kind == "change":
+            status, _ = find(z3.And(bset.changes, bc), z3.And(uset.changes, uc))
+            if status == "unsat":
+                problems.append(IntentProblem(intent, "nothing changes where this intent says it does", None))
+            continue
+        new_ok = bset.after.accepted if intent.kind == "accept" else z3.Not(bset.after.accepted)
+        new_ok_u = uset.after.accepted if intent.kind == "accept" else z3.Not(uset.after.accepted)
+        status, m = find(z3.And(bc, z3.Not(new_ok)), z3.And(uc, z3.Not(new_ok_u)))
+        if status == "sat" and m is not None:
+            w, b, a = witness(m)
+            problems.append(IntentProblem(intent, f"not every request where this intent applies is {intent.kind}ed by `{new.name}`", w, b, a))
+        old_differs = z3.Not(bset.before.accepted) if intent.kind == "accept" else bset.before.accepted
+        old_differs_u = z3.Not(uset.before.accepted) if intent.kind == "accept" else uset.before.accepted
+        status, _ = find(z3.And(bc, old_differs), z3.And(uc, old_differs_u))
+        if status == "unsat":
+            problems.append(IntentProblem(intent, f"`{old.name}` already {intent.kind}s everything here: nothing is newly {intent.kind}ed", None))
+    return problems, unsettled
+
+
+__all__ = ["DEVICE_ID", "IntentProblem", "RawClass", "RawDiff", "check_intents", "semantic_diff"]

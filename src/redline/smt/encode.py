@@ -132,6 +132,10 @@ class Encoder:
 
         return Outcome(checks, accepted, effects, set_after, owner_after)
 
+    def condition(self, e: ir.Expr, st: SymState, rq: SymRequest) -> z3.BoolRef:
+        """Any checked truth-valued expression of the rule language, judged of this state and request."""
+        return _Env(self, st, rq).boolean(e)
+
     def relations(self, st: SymState, rq: SymRequest) -> list[tuple[str, z3.BoolRef]]:
         """The state-dependent truths the rule set's checks and effects test (who is a DCC User, who holds
         a role, who owns a cell, who is registered), each labelled with its source text.

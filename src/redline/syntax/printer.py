@@ -212,6 +212,8 @@ def _redline(r: ast.Redline) -> list[str]:
             if r.requires is not None:
                 lines.append(f"    requires {expr(r.requires)}")
             return lines
+        case ast.Intent(kind=k, cite=c, where=w):
+            return [f"  intends {k} {quote(c)}", f"    where {expr(w)}"]
         case ast.AmendRow(srv=s, cite=c, fields=fs):
             return [f"  amend row {quote(s.value)} {quote(c)} {{", _fields(fs, "    "), "  }"]
     raise AssertionError("unhandled redline")  # pragma: no cover

@@ -236,6 +236,9 @@ class _Builder(Transformer[Token, Any]):
             requires=req[-1] if req else None, applies=app[-1] if app else None,
         )
 
+    def intent(self, meta: Any, c: list[Any]) -> ast.Intent:
+        return ast.Intent(kind=str(c[0]), cite=c[1].text, where=c[2])
+
     def amend_row(self, meta: Any, c: list[Any]) -> ast.AmendRow:
         return ast.AmendRow(srv=self._str(c[0]), cite=c[1].text, fields=tuple(_pick(c, ast.RowField)))
 
