@@ -52,13 +52,12 @@ def _same(a: Outcome, b: Outcome, sorts: Sorts) -> z3.BoolRef:
 class _Setup:
     def __init__(self, sorts: Sorts, old: ir.RuleSet, new: ir.RuleSet, st: SymState, rq: SymRequest) -> None:
         self.st, self.rq = st, rq
-        eo, en = Encoder(sorts, old), Encoder(sorts, new)
+        en = Encoder(sorts, new)
         self.before, self.after = eo.outcome(st, rq), en.outcome(st, rq)
         rels = dict(eo.relations(st, rq))
         rels.update(dict(en.relations(st, rq)))
         self.relations = sorted(rels.items())
         self.changes = z3.Not(_same(self.before, self.after, sorts))
-        c = sorts.ctx
         canonical = [
             z3.Implies(z3.Not(st.in_smi), z3.And(st.device_type == sorts.member("DeviceType", "ESME"),
                                                  st.generation == sorts.member("Generation", "SMETS1"),
@@ -70,7 +69,6 @@ class _Setup:
             ("srv", rq.srv), ("role", rq.role), ("device", st.in_smi), ("device_type", st.device_type),
             ("generation", st.generation), ("smi_status", st.smi_status), ("target", rq.rpr), ("has_target", rq.has_rpr),
         ] + [(label, term) for label, term in self.relations]
-        del c
 
     def class_formula(self, values: dict[str, Any]) -> z3.BoolRef:
         return z3.And([term == values[name] for name, term in self.attrs])
@@ -168,7 +166,7 @@ def check_intents(sorts: Sorts, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: in
     Returns the problems and, if some question could not be settled, why.
     """
     intents = list(new.intents)
-    eo, en = Encoder(sorts, old), Encoder(sorts, new)
+    en = Encoder(sorts, new)
     problems: list[IntentProblem] = []
     unsettled: str | None = None
 
