@@ -52,7 +52,7 @@ def _same(a: Outcome, b: Outcome, sorts: Sorts) -> z3.BoolRef:
 class _Setup:
     def __init__(self, sorts: Sorts, old: ir.RuleSet, new: ir.RuleSet, st: SymState, rq: SymRequest) -> None:
         self.st, self.rq = st, rq
-        en = Encoder(sorts, new)
+        eo, en = Encoder(sorts, old), Encoder(sorts, new)
         self.before, self.after = eo.outcome(st, rq), en.outcome(st, rq)
         rels = dict(eo.relations(st, rq))
         rels.update(dict(en.relations(st, rq)))
