@@ -386,19 +386,29 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def format_diff(d: dict[str, Any]) -> str:
-    lines = [f"{d['old']} -> {d['new']}: {d['count']} request classes change, in {len(d['changes'])} regions; "
-             + ("complete (no difference lies outside them)" if d["complete"] else f"NOT complete: {d.get('reason')}")]
+    """A Markdown table a reviewer can paste into a modification report, then the intent check."""
+    head = (f"{d['old']} -> {d['new']}: {d['count']} request classes change, in {len(d['changes'])} regions; "
+            + ("complete: no difference lies outside them" if d["complete"] else f"NOT complete: {d.get('reason')}"))
+    lines = [head, "", "| # | where (all of) | before | after | classes |", "|---|---|---|---|---|"]
+
+    def outcome(o: dict[str, Any]) -> str:
+        return _short(o) + (f" ({o['clause']})" if o["clause"] else "")
     for i, c in enumerate(d["changes"], 1):
-        b, a = c["before"], c["after"]
-        lines.append(f"\n{i}. {c['summary']}  [{c['count']} classes]")
-        lines.append(f"   before: {_short(b)}" + (f" [{b['clause']}]" if b["clause"] else ""))
-        lines.append(f"   after:  {_short(a)}" + (f" [{a['clause']}]" if a["clause"] else ""))
-        lines.append("   where:  " + "\n           ".join(c["conditions"]))
+        lines.append(f"| {i} | {'; '.join(c['conditions'])} | {outcome(c['before'])} | {outcome(c['after'])} | {c['count']} |")
+    lines.append("")
+    for i, c in enumerate(d["changes"], 1):
         q = c["witness"]["request"]
-        lines.append(f"   witness: {q['sender']} as {q['role']} sends {q['srv']}"
+        lines.append(f"witness {i}: {q['sender']} as {q['role']} sends {q['srv']}"
                      + (f" replacing {q['remote_party_role']}" if q.get("remote_party_role") else "")
-                     + " (replayed under both rule sets)")
-    lines.append(f"\nintent: {d['intent']['status']}")
+                     + f"; replayed: {_short(c['before'])} under {d['old']}, {_short(c['after'])} under {d['new']}")
+    intent = d["intent"]
+    lines.append(f"\nintent: {intent['status']}" + (f" ({intent['reason']})" if intent.get("reason") else ""))
+    for v in intent["violations"]:
+        lines.append(f"  VIOLATED [{v['kind']}] {v['intent']}: {v['problem']}")
+        if "witness" in v:
+            q = v["witness"]["request"]
+            lines.append(f"    witness: {q['sender']} as {q['role']} sends {q['srv']}: "
+                         f"{_short(v['before'])} under {d['old']}, {_short(v['after'])} under {d['new']}")
     return "\n".join(lines)
 
 
