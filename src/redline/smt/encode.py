@@ -146,9 +146,9 @@ class Encoder:
         env = _Env(self, st, rq)
         found: dict[str, z3.BoolRef] = {}
 
-        def visit(e: Any) -> None:
+        def visit(e: Any, name: str | None = None) -> None:
             if isinstance(e, ir.Defined):
-                visit(e.value)
+                visit(e.value, e.name)  # a relation the rules name reads by its name
                 return
             relation = (
                 isinstance(e, ir.ThroughoutE)
@@ -159,7 +159,7 @@ class Encoder:
                 or (isinstance(e, ir.Member) and isinstance(e.collection, ir.GetField) and e.collection.record == "Party")
             )
             if relation:
-                label = _source_text(e)
+                label = name or _source_text(e)
                 if label not in found:
                     term = env.boolean(e)
                     found[label] = z3.Not(term) if isinstance(e, ir.Eq) and e.negated else term
