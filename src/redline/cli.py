@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from redline.build import build
 from redline.check.checked import Program
@@ -251,6 +251,24 @@ def cmd_test(args: argparse.Namespace) -> int:
 # ---- prove ----------------------------------------------------------------
 
 EXIT_UNKNOWN = 3
+EXIT_INTERNAL = 70
+T = TypeVar("T")
+
+
+def _solving(args: argparse.Namespace, work: Callable[[], T]) -> T:
+    """Run a solver-backed command, turning what it refuses into diagnostics (exit 2) and a
+    model that does not replay into an internal error (exit 70): never a finding."""
+    try:
+        return work()
+    except PropertyError as e:
+        print_diagnostics([property_error(e.span, e.message)], args.format)
+        raise SystemExit(EXIT_USAGE) from None
+    except Unsupported as e:
+        print_diagnostics([unsupported(e.span, e.what)], args.format)
+        raise SystemExit(EXIT_USAGE) from None
+    except ReplayError as e:
+        print(f"redline: internal error: a solver model did not replay through the interpreter: {e}", file=sys.stderr)
+        raise SystemExit(EXIT_INTERNAL) from None
 
 
 def cmd_prove(args: argparse.Namespace) -> int:
@@ -272,17 +290,7 @@ def cmd_prove(args: argparse.Namespace) -> int:
 
         def writer(name: str, text: str) -> None:
             (out_dir / f"{name}.smt2").write_text(text, encoding="utf-8")
-    try:
-        results = prove(program, args.property, args.timeout * 1000, args.rlimit, args.seed, writer)
-    except PropertyError as e:
-        print_diagnostics([property_error(e.span, e.message)], args.format)
-        return EXIT_USAGE
-    except ReplayError as e:
-        print(f"redline: internal error: a solver model did not replay through the interpreter: {e}", file=sys.stderr)
-        return 70
-    except Unsupported as e:
-        print_diagnostics([unsupported(e.span, e.what)], args.format)
-        return EXIT_USAGE
+    results = _solving(args, lambda: prove(program, args.property, args.timeout * 1000, args.rlimit, args.seed, writer))
     if args.cex_dir:
         _write_cases(Path(args.cex_dir), results)
     if args.format == "json":
@@ -370,14 +378,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         if rs is None:
             raise UsageError(f"unknown rule set `{name}`; the rules define {', '.join(sorted(program.rulesets))}")
     assert old is not None and new is not None
-    try:
-        result = semantic_diff(program, old, new, args.timeout * 1000, args.seed, args.limit)
-    except Unsupported as e:
-        print_diagnostics([unsupported(e.span, e.what)], args.format)
-        return EXIT_USAGE
-    except ReplayError as e:
-        print(f"redline: internal error: a diff witness did not replay through the interpreter: {e}", file=sys.stderr)
-        return 70
+    result = _solving(args, lambda: semantic_diff(program, old, new, args.timeout * 1000, args.seed, args.limit))
     if args.format == "json":
         print(json.dumps(result, indent=2))
     else:
