@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import z3
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_properties import PROGRAM
 
 from redline.interp.compile import covers
 from redline.smt.symbolic import Sorts, bounded_state
+from test_properties import PROGRAM
 
 SORTS = Sorts(PROGRAM, ["6.15.1"])
 ROLE = SORTS.member("UserRole", "ED")
