@@ -444,6 +444,16 @@ def _short(v: dict[str, Any] | None) -> str:
 
 # ---- entry point ----------------------------------------------------------
 
+def positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, found `{text}`") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, found {n}")
+    return n
+
+
 def make_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--format", choices=("text", "json"), default="text")
@@ -465,8 +475,8 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("prove", parents=[common], help="prove the properties in proofs/")
     p.add_argument("paths", nargs="*", help="property files or directories (default: proofs/)")
     p.add_argument("--property", metavar="NAME", help="prove only this property")
-    p.add_argument("--timeout", type=int, default=10, metavar="SECONDS", help="per solver call (default 10)")
-    p.add_argument("--rlimit", type=int, default=20_000_000, help="Z3 resource limit per call, for reproducible give-ups")
+    p.add_argument("--timeout", type=positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
+    p.add_argument("--rlimit", type=positive, default=20_000_000, help="Z3 resource limit per call, for reproducible give-ups")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
     p.add_argument("--smt2", metavar="DIR", help="write every proof obligation as SMT-LIB2")
     p.add_argument("--cex-dir", metavar="DIR", help="write each counterexample and witness as state.json / request.json")
@@ -474,9 +484,9 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("diff", parents=[common], help="the semantic difference between two rule sets")
     p.add_argument("old")
     p.add_argument("new")
-    p.add_argument("--timeout", type=int, default=10, metavar="SECONDS", help="per solver call (default 10)")
+    p.add_argument("--timeout", type=positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
-    p.add_argument("--limit", type=int, default=2000, help="stop enumerating after this many classes (default 2000)")
+    p.add_argument("--limit", type=positive, default=2000, help="stop enumerating after this many classes (default 2000)")
     p.set_defaults(run=cmd_diff)
     p = sub.add_parser("fmt", parents=[common], help="print rule files in canonical layout (comments are not kept)")
     p.add_argument("paths", nargs="+")
