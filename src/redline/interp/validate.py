@@ -8,7 +8,6 @@ layer is still accepted by the DCC (`dcc_accepted`) but has no effect.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,18 +114,3 @@ class Validator:
                 if cell is not None and owner is not None:
                     effects.append((request.device, cell, owner))
         return Verdict(self.ruleset.name, True, None, tuple(effects), tuple(trace))
-
-
-def apply_effects(state_json: Mapping[str, Any], effects: tuple[tuple[str, str, str], ...]) -> dict[str, Any]:
-    """The STATE.json after a verdict's effects: what the next request is judged in."""
-    out = dict(state_json)
-    devices = {k: dict(v) for k, v in state_json["devices"].items()}
-    for dev, cell, owner in effects:
-        key = next(k for k in devices if k.upper() == dev)
-        anchors = dict(devices[key].get("trust_anchors") or {})
-        anchors[cell] = owner
-        devices[key]["trust_anchors"] = anchors
-    out["devices"] = devices
-    return out
-
-

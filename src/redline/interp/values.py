@@ -46,10 +46,6 @@ def parse_time(value: Any, where: str) -> int:
     return int(dt.timestamp())
 
 
-def format_time(t: int) -> str:
-    return datetime.fromtimestamp(t, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _show(v: Any) -> str:
     if v is None:
         return "null"

@@ -126,7 +126,7 @@ class Encoder:
 
         def owner_after(c: z3.ExprRef) -> z3.ArithRef:
             out = st.anchor_owner(c)
-            for ef in effects:  # later effects override earlier ones, as apply_effects does
+            for ef in effects:  # a later effect on the same cell wins, as applying the verdict's effects in order does
                 out = z3.If(z3.And(ef.active, ef.cell == c), ef.owner, out)
             return out
 
