@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from redline import ast
 from redline import diagnostics as diag
@@ -35,11 +34,7 @@ from redline.check.types import (
     strip,
 )
 from redline.diagnostics import Diagnostic
-
-
-def parse_time(text: str) -> int:
-    dt = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    return int(dt.timestamp())
+from redline.times import parse_iso
 
 
 @dataclass
@@ -70,7 +65,7 @@ def check_expr(env: Env, e: ast.Expr, expected: Type | None = None) -> ir.Expr |
             return _string(env, e, expected)
         case ast.TimeLit():
             try:
-                return ir.Const(value=parse_time(e.text), type=TIME, span=e.span)
+                return ir.Const(value=parse_iso(e.text), type=TIME, span=e.span)
             except ValueError:
                 return None  # reported by the parser
         case ast.BoolLit():

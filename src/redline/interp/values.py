@@ -13,12 +13,12 @@ import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from redline.check import checked as ir
 from redline.diagnostics import closest
 from redline.ids import is_eui64, normalise
+from redline.times import parse_iso
 
 TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 MAX_ASSOCIATION_DEPTH = 8
@@ -40,10 +40,9 @@ def parse_time(value: Any, where: str) -> int:
     if not isinstance(value, str) or not TIME_RE.match(value):
         raise InputError(where, f"expected an ISO 8601 UTC time such as `2026-03-01T12:00:00Z`, found {_show(value)}")
     try:
-        dt = datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+        return parse_iso(value)
     except ValueError as e:
         raise InputError(where, f"invalid time `{value}`: {e}") from None
-    return int(dt.timestamp())
 
 
 def _show(v: Any) -> str:
