@@ -216,6 +216,10 @@ def prove(
             writer = (lambda mode, text, _p=prop.name, _k=key: smt2(f"{_p}.{_k}.{mode}", text)) if smt2 else None
             decided = decide(sorts, program, rulesets, prop.body, timeout_ms, rlimit, seed, writer)
             clauses, assumptions = rests_of(program, rulesets, prop)
+            if decided.used is not None:  # an unbounded proof: cite only what its unsat core needed
+                clauses = list(dict.fromkeys(cite for cite, _ in decided.used))
+                needed = dict.fromkeys([*prop.rests, *(a for _, rests in decided.used for a in rests)])
+                assumptions = sorted((a for a in needed if a in program.assumptions), key=lambda a: (len(a), a))
             result = ProofResult(prop.name, key, decided.status, expected, 0.0, clauses, assumptions,
                                  reason=decided.reason, solver_calls=decided.solver_calls, settled_by=decided.mode)
             if decided.model is not None and decided.compiler is not None:

@@ -95,6 +95,23 @@ class Encoder:
         self.ruleset = ruleset
         self.ctx = sorts.ctx
         self.catalogue: Mapping[str, Mapping[str, Any]] = ruleset.catalogue
+        # With selectors, each check, exception and effect takes part only where its selector holds;
+        # an unsat core over the selectors names the rules a proof actually used.
+        self.selectors: dict[str, tuple[str, list[str], z3.BoolRef]] | None = None
+
+    def use_selectors(self, prefix: str) -> None:
+        self.selectors = {}
+        for c in self.ruleset.checks:
+            self.selectors[f"check {c.name}"] = (c.cite, list(c.rests), z3.Bool(f"{prefix}use_check_{c.name}", ctx=self.ctx))
+            for i, x in enumerate(c.exceptions):
+                self.selectors[f"exception {c.name} {i}"] = (x.cite, list(x.rests), z3.Bool(f"{prefix}use_exception_{c.name}_{i}", ctx=self.ctx))
+        for e in self.ruleset.effects:
+            self.selectors[f"effect {e.name}"] = (e.cite, list(e.rests), z3.Bool(f"{prefix}use_effect_{e.name}", ctx=self.ctx))
+
+    def _selected(self, key: str, term: z3.BoolRef) -> z3.BoolRef:
+        if self.selectors is None:
+            return term
+        return z3.And(self.selectors[key][2], term)
 
     # ---- the judgement ---------------------------------------------------
 
@@ -104,10 +121,10 @@ class Encoder:
         passed_so_far: z3.BoolRef = self.true
         for c in self.ruleset.checks:
             applies = env.boolean(c.applies) if c.applies is not None else self.true
-            waivers = [(x, env.boolean(x.when)) for x in c.exceptions]
+            waivers = [(x, self._selected(f"exception {c.name} {i}", env.boolean(x.when))) for i, x in enumerate(c.exceptions)]
             requires = env.boolean(c.requires) if c.requires is not None else self.true
             waived = z3.Or([w for _, w in waivers]) if waivers else self.false
-            fails = z3.And(applies, z3.Not(waived), z3.Not(requires))
+            fails = self._selected(f"check {c.name}", z3.And(applies, z3.Not(waived), z3.Not(requires)))
             checks.append(CheckTerms(c, applies, waivers, requires, fails, z3.And(passed_so_far, fails)))
             passed_so_far = z3.And(passed_so_far, z3.Not(fails))
         accepted = passed_so_far
@@ -115,7 +132,7 @@ class Encoder:
         for e in self.ruleset.effects:
             when, cell, owner = env.boolean(e.when), env.opt(e.cell), env.opt(e.owner)
             assert cell.val is not None and owner.val is not None
-            active = z3.And(accepted, st.in_smi, when, cell.some, owner.some)
+            active = self._selected(f"effect {e.name}", z3.And(accepted, st.in_smi, when, cell.some, owner.some))
             effects.append(EffectTerms(e, active, cell.val, owner.val))
 
         def set_after(c: z3.ExprRef) -> z3.BoolRef:

@@ -64,14 +64,19 @@ class Decided:
     binders: list[Binding]
     compiler: PropertyCompiler | None
     solver_calls: int
+    used: list[tuple[str, list[str]]] | None = None  # (clause, assumptions) of the rules an unbounded proof needed
 
 
 class PropertyCompiler:
     """Compile one property body for one rule set (or a pair, when relational)."""
 
-    def __init__(self, sorts: Sorts, program: ir.Program, rulesets: list[ir.RuleSet], bound: int | None) -> None:
+    def __init__(self, sorts: Sorts, program: ir.Program, rulesets: list[ir.RuleSet], bound: int | None,
+                 selectors: bool = False) -> None:
         self.sorts, self.program, self.rulesets, self.bound = sorts, program, rulesets, bound
         self.encoders = [Encoder(sorts, rs) for rs in rulesets]
+        if selectors:
+            for i, enc in enumerate(self.encoders):
+                enc.use_selectors(f"rs{i}_")
         self.catalogue = rulesets[0].catalogue
         self.constraints: list[z3.BoolRef] = []
         self.outcomes: dict[tuple[int, int, int], Outcome] = {}
@@ -381,6 +386,27 @@ def model_verdict(d: Decided, which: int, state: str, request: str) -> tuple[boo
     return accepted, [c.check.name for c in out.checks if z3.is_true(m.eval(c.rejects, model_completion=True))]
 
 
+def rules_used(sorts: Sorts, program: ir.Program, rulesets: list[ir.RuleSet], body: ast.Expr,
+               timeout_ms: int, rlimit: int, seed: int) -> list[tuple[str, list[str]]] | None:
+    """The checks, exceptions and effects an unbounded `unsat` needs: an unsat core over selectors.
+
+    None when the core cannot be had (the caller then cites every rule, which is coarser but true).
+    """
+    comp = PropertyCompiler(sorts, program, rulesets, None, selectors=True)
+    kind, _, formula = comp.compile(body)
+    selectors = [sel for enc in comp.encoders for sel in (enc.selectors or {}).values()]
+    solver = z3.Solver(ctx=sorts.ctx)
+    solver.set("timeout", min(timeout_ms, 2000))  # a core is a refinement: never let it cost the proof's budget
+    solver.set("rlimit", rlimit)
+    solver.set("random_seed", seed)
+    solver.add(comp.constraints)
+    solver.add(z3.Not(formula) if kind == "forall" else formula)
+    if solver.check(*[s[2] for s in selectors]) != z3.unsat:
+        return None
+    core = {str(x) for x in solver.unsat_core()}
+    return [(cite, rests) for cite, rests, sel in selectors if str(sel) in core]
+
+
 NICE_NOW, NICE_START = 1772366400, 1577836800  # 2026-03-01T12:00:00Z, 2020-01-01T00:00:00Z
 
 
@@ -462,7 +488,9 @@ def decide(
     result = solver.check()
     if result == z3.unsat:
         # forall: no counterexample in any state; exists: no witness in any state.
-        return Decided("proved" if kind == "forall" else "refuted", None, "unbounded", None, binders, comp, calls)
+        calls += 1
+        return Decided("proved" if kind == "forall" else "refuted", None, "unbounded", None, binders, comp, calls,
+                       used=rules_used(sorts, program, rulesets, body, timeout_ms, rlimit, seed))
     if result == z3.unknown:
         reason = solver.reason_unknown()
     for k in BOUNDS[1:]:
