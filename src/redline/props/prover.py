@@ -99,7 +99,16 @@ def rests_of(program: ir.Program, rulesets: list[ir.RuleSet], prop: ir.Property)
 
 def _verdict(v: Any) -> dict[str, Any]:
     j: dict[str, Any] = v.to_json()
-    return {k: j[k] for k in ("verdict", "layer", "code", "check", "clause", "effects")}
+    out = {k: j[k] for k in ("verdict", "layer", "code", "check", "clause", "effects")}
+    # What this verdict turned on: the check that rejected it, or every check that passed or was waived.
+    out["rests_on"] = [j["clause"]] if j["verdict"] == "reject" else [t["clause"] for t in j["trace"] if t["outcome"] != "skipped" or "waived_by" in t]
+    return out
+
+
+def _turned_on(found: dict[str, Any], candidates: list[dict[str, Any]]) -> list[str]:
+    """The clauses a counterexample or witness turns on, from the verdicts replayed for it."""
+    verdicts = [*found["verdicts"].values(), *(c["verdict"] for c in candidates)]
+    return list(dict.fromkeys(c for v in verdicts for c in v["rests_on"]))
 
 
 def _replay(program: ir.Program, rulesets: list[ir.RuleSet], decided: Decided, records: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -235,6 +244,9 @@ def prove(
                     result.witness = found
                 result.candidates = [c for c in candidates if c["verdict"]["verdict"] == "accept" or
                                      c["request"].get("remote_party_role") in (None, "NetworkOperator")]
+                turned_on = _turned_on(found, candidates)
+                if turned_on:  # a finding rests on the rules its replayed verdicts turned on
+                    result.clauses = turned_on
             result.seconds = time.perf_counter() - start
             results.append(result)
     return results
