@@ -16,7 +16,7 @@ from redline.props.diff import diff
 
 
 def main() -> int:
-    program, diags = load_program(repo_rules(), [], "text")
+    program, diags = load_program(repo_rules(), [])
     assert program is not None, diags
     times, result = [], None
     for _ in range(5):

@@ -58,7 +58,7 @@ def suite_seconds(program: Program) -> tuple[float, dict[str, list[float]], bool
 
 
 def main() -> int:
-    program, diags = load_program(repo_rules(), [Path(repo_rules()).parent / "proofs"], "text")
+    program, diags = load_program(repo_rules(), [Path(repo_rules()).parent / "proofs"])
     assert program is not None, diags
     total, per, ok = suite_seconds(program)
     print(f"redline prove benchmark: {len(per)} results, median of {RUNS} runs")

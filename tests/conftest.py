@@ -28,3 +28,13 @@ def in_repo(monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run from the repository root, so rendered paths are `rules/...` and `tests/cases/...`."""
     monkeypatch.chdir(REPO)
     return REPO
+
+
+@pytest.fixture
+def rules_copy(tmp_path: Path) -> Path:
+    """A private copy of the shipped rules, for tests that add or change a rule file."""
+    import shutil
+
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules)
+    return rules

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -19,9 +18,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def diff_with(capsys: pytest.CaptureFixture[str], tmp_path: Path, modification: str, name: str) -> dict[str, object]:
-    rules = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", rules)
+def diff_with(capsys: pytest.CaptureFixture[str], rules: Path, modification: str, name: str) -> dict[str, object]:
     (rules / f"{name}.redline").write_text(modification)
     code, out, err = run(capsys, "diff", "baseline", name, "--format", "json", "--rules", str(rules))
     assert code == 0, err
@@ -57,8 +54,8 @@ def test_no_difference_between_a_rule_set_and_itself(capsys: pytest.CaptureFixtu
     assert d["changes"] == [] and d["complete"] is True and d["count"] == 0
 
 
-def test_an_eligibility_matrix_change(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    d = diff_with(capsys, tmp_path, 'modification widen "test" amends baseline\n'
+def test_an_eligibility_matrix_change(capsys: pytest.CaptureFixture[str], rules_copy: Path) -> None:
+    d = diff_with(capsys, rules_copy, 'modification widen "test" amends baseline\n'
                   '  amend row "4.1.1" "test: RSA may read registers" { eligible_roles = {IS, GS, ED, GT, RSA} }\n', "widen")
     assert d["complete"] is True and d["changes"]
     for c in d["changes"]:
@@ -66,9 +63,8 @@ def test_an_eligibility_matrix_change(capsys: pytest.CaptureFixture[str], tmp_pa
         assert c["before"]["code"] == "E2"
 
 
-def test_a_removed_check(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    rules = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", rules)
+def test_a_removed_check(capsys: pytest.CaptureFixture[str], rules_copy: Path) -> None:
+    rules = rules_copy
     (rules / "x.redline").write_text(
         'modification with_x "test" amends baseline\n'
         '  add check only_ou_reads "test: 4.8.1 only for an Other User" at DSP reject E2\n'
@@ -85,9 +81,8 @@ def test_a_removed_check(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> 
         assert not any(x.startswith("role") and "OU" in x and "in" not in x for x in c["conditions"])
 
 
-def test_a_diff_too_large_to_enumerate_says_so(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    rules = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", rules)
+def test_a_diff_too_large_to_enumerate_says_so(capsys: pytest.CaptureFixture[str], rules_copy: Path) -> None:
+    rules = rules_copy
     (rules / "ns.redline").write_text('modification no_status "test" amends baseline\n'
                                       '  remove check smi_status_suits_srv "test: no SMI status check"\n')
     code, out, _ = run(capsys, "diff", "baseline", "no_status", "--limit", "50", "--format", "json", "--rules", str(rules))
@@ -96,8 +91,8 @@ def test_a_diff_too_large_to_enumerate_says_so(capsys: pytest.CaptureFixture[str
     assert d["complete"] is False and "more than 50" in d["reason"]
 
 
-def test_an_added_check_on_the_payload(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    d = diff_with(capsys, tmp_path, 'modification no_ranges "test" amends baseline\n'
+def test_an_added_check_on_the_payload(capsys: pytest.CaptureFixture[str], rules_copy: Path) -> None:
+    d = diff_with(capsys, rules_copy, 'modification no_ranges "test" amends baseline\n'
                   '  add check no_range_for_4_6_1 "test: no date range on 4.6.1" at DSP reject E2\n'
                   '    applies when srv == "4.6.1"\n'
                   '    requires request.date_range == null\n', "no_ranges")
@@ -108,8 +103,8 @@ def test_an_added_check_on_the_payload(capsys: pytest.CaptureFixture[str], tmp_p
         assert c["after"]["code"] == "E2" and c["before"]["verdict"] == "accept"
 
 
-def test_a_changed_effect(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    d = diff_with(capsys, tmp_path, 'modification no_cos "test" amends baseline\n'
+def test_a_changed_effect(capsys: pytest.CaptureFixture[str], rules_copy: Path) -> None:
+    d = diff_with(capsys, rules_copy, 'modification no_cos "test" amends baseline\n'
                   '  remove effect change_of_supplier_credentials "test: 6.23 changes nothing"\n', "no_cos")
     assert d["complete"] is True and d["changes"]
     for c in d["changes"]:
@@ -122,9 +117,7 @@ def test_an_unknown_rule_set_is_bad_input(capsys: pytest.CaptureFixture[str]) ->
     assert code == 2 and "unknown rule set `mp108`" in err
 
 
-def _mp107_with(tmp_path: Path, old: str, new: str) -> Path:
-    rules = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", rules)
+def _mp107_with(rules: Path, old: str, new: str) -> Path:
     text = (rules / "mp107.redline").read_text()
     assert old in text
     (rules / "mp107.redline").write_text(text.replace(old, new))
@@ -138,8 +131,8 @@ def test_mp107_declares_its_intent_and_meets_it(capsys: pytest.CaptureFixture[st
     assert [d["kind"] for d in intent["declared"]] == ["change", "accept"]
 
 
-def test_an_intent_too_narrow_is_violated_with_a_witness(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    rules = _mp107_with(tmp_path, 'where srv == "6.15.1" and device.generation == SMETS1 and role in NetworkOperator\n',
+def test_an_intent_too_narrow_is_violated_with_a_witness(capsys: pytest.CaptureFixture[str], rules_copy: Path) -> None:
+    rules = _mp107_with(rules_copy, 'where srv == "6.15.1" and device.generation == SMETS1 and role in NetworkOperator\n',
                         'where srv == "6.15.1" and device.generation == SMETS1 and role in NetworkOperator and request.remote_party_role == NetworkOperator\n')
     code, out, _ = run(capsys, "diff", "baseline", "mp107", "--format", "json", "--rules", str(rules))
     assert code == 1
@@ -150,8 +143,8 @@ def test_an_intent_too_narrow_is_violated_with_a_witness(capsys: pytest.CaptureF
     assert v["before"] != v["after"]
 
 
-def test_an_intent_too_wide_is_violated_with_a_witness(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    rules = _mp107_with(tmp_path, "and sender.dcc_user and role in sender.roles and sender == device.trust_anchors[NetworkOperator]",
+def test_an_intent_too_wide_is_violated_with_a_witness(capsys: pytest.CaptureFixture[str], rules_copy: Path) -> None:
+    rules = _mp107_with(rules_copy, "and sender.dcc_user and role in sender.roles and sender == device.trust_anchors[NetworkOperator]",
                         "and sender.dcc_user and role in sender.roles")
     code, out, _ = run(capsys, "diff", "baseline", "mp107", "--format", "json", "--rules", str(rules))
     assert code == 1
@@ -160,16 +153,16 @@ def test_an_intent_too_wide_is_violated_with_a_witness(capsys: pytest.CaptureFix
     assert v["after"]["verdict"] == "reject" and v["after"]["layer"] == "S1SP"
 
 
-def test_an_intent_where_nothing_changes_is_violated(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    rules = _mp107_with(tmp_path, "  intends change \"MP107 §1", '  intends change "test" where srv == "4.1.1"\n  intends change "MP107 §1')
+def test_an_intent_where_nothing_changes_is_violated(capsys: pytest.CaptureFixture[str], rules_copy: Path) -> None:
+    rules = _mp107_with(rules_copy, "  intends change \"MP107 §1", '  intends change "test" where srv == "4.1.1"\n  intends change "MP107 §1')
     code, out, _ = run(capsys, "diff", "baseline", "mp107", "--format", "json", "--rules", str(rules))
     assert code == 1
     problems = [v["problem"] for v in json.loads(out)["intent"]["violations"]]
     assert "nothing changes where this intent says it does" in problems
 
 
-def test_an_intent_that_does_not_type_check_is_bad_input(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    rules = _mp107_with(tmp_path, "where srv == \"6.15.1\" and device.generation == SMETS1 and role in NetworkOperator\n",
+def test_an_intent_that_does_not_type_check_is_bad_input(capsys: pytest.CaptureFixture[str], rules_copy: Path) -> None:
+    rules = _mp107_with(rules_copy, "where srv == \"6.15.1\" and device.generation == SMETS1 and role in NetworkOperator\n",
                         "where srv == \"6.15.1\" and device.generation == SMETS3\n")
     code, _, err = run(capsys, "diff", "baseline", "mp107", "--rules", str(rules))
     assert code == 2 and "SMETS3" in err and "error[" in err

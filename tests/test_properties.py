@@ -38,7 +38,7 @@ GRAMMAR_FAST = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
 
-PROGRAM, _DIAGS = load_program(repo_rules(), [], "text")
+PROGRAM, _DIAGS = load_program(repo_rules(), [])
 assert PROGRAM is not None, "the shipped rules must check clean for these tests to mean anything"
 RULESETS = {name: PROGRAM.rulesets[name] for name in ("baseline", "mp107")}
 VALIDATORS = {name: Validator(rs) for name, rs in RULESETS.items()}

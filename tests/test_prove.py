@@ -5,7 +5,6 @@ diagnosed; the properties notice a broken modification."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -102,10 +101,9 @@ def test_a_wrong_expectation_exits_1(capsys: pytest.CaptureFixture[str], tmp_pat
     assert "FAIL recoverable_no_certificate [mp107]: PROVED (expected refuted)" in out
 
 
-def test_the_properties_notice_a_broken_modification(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_the_properties_notice_a_broken_modification(capsys: pytest.CaptureFixture[str], rules_copy: Path) -> None:
     """Drop MP107's S1SP exception: the NO can no longer fix the certificate, and P1 fails under mp107."""
-    rules = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", rules)
+    rules = rules_copy
     mp107 = rules / "mp107.redline"
     text = mp107.read_text()
     cut = text.index("  amend check s1sp_registration")
@@ -163,11 +161,10 @@ def test_a_model_the_interpreter_disagrees_with_is_an_internal_error(
     assert "did not replay" in err and "stuck_state_reachable" not in out
 
 
-def test_registration_still_checked_notices_a_wider_s1sp_waiver(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_registration_still_checked_notices_a_wider_s1sp_waiver(capsys: pytest.CaptureFixture[str], rules_copy: Path) -> None:
     """Waive the S1SP check for every 6.15.1 (not only the NO certificate): a NO could then replace
     the Supplier certificate without being registered, and the property says so."""
-    rules = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", rules)
+    rules = rules_copy
     mp107 = rules / "mp107.redline"
     mp107.write_text(mp107.read_text().replace(
         'when srv == "6.15.1" and request.remote_party_role == NetworkOperator', 'when srv == "6.15.1"'))
@@ -180,10 +177,9 @@ def test_registration_still_checked_notices_a_wider_s1sp_waiver(capsys: pytest.C
     assert req["srv"] == "6.15.1" and req["role"] in ("ED", "GT") and req["remote_party_role"] != "NetworkOperator"
 
 
-def test_a_rule_outside_the_encoded_fragment_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_a_rule_outside_the_encoded_fragment_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path, rules_copy: Path) -> None:
     """Text columns are not encoded: a rule that reads one is refused by the prover, not approximated."""
-    rules = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", rules)
+    rules = rules_copy
     (rules / "textual.redline").write_text(
         'modification textual "test" amends baseline\n'
         '  add before dcc_user_in_role check by_name "test" at DSP reject E2\n'

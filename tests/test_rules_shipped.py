@@ -11,7 +11,7 @@ import pytest
 from redline.check import checked as ir
 from redline.cli import load_program, repo_rules
 
-PROGRAM, DIAGS = load_program(repo_rules(), [], "text")
+PROGRAM, DIAGS = load_program(repo_rules(), [])
 MATRIX = Path("/work/shared/domain/duis-srv-matrix.csv")
 
 

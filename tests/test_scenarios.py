@@ -10,7 +10,7 @@ from redline.scenarios import run_scenario
 
 
 def _program() -> Program:
-    program, diags = load_program(repo_rules(), [], "text")
+    program, diags = load_program(repo_rules(), [])
     assert program is not None, [d.message for d in diags]
     return program
 

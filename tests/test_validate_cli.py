@@ -48,10 +48,10 @@ def cached_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     """Check the shipped rules once, not once per command: the validate path after loading is unchanged."""
     real = cli.load_program
 
-    def load_program(rules: Path, extra: Any, fmt: str) -> Any:
+    def load_program(rules: Path, extra: Any) -> Any:
         key = (str(rules.resolve()), tuple(str(p) for p in extra))
         if key not in _PROGRAMS:
-            _PROGRAMS[key] = real(rules, extra, fmt)
+            _PROGRAMS[key] = real(rules, extra)
         return _PROGRAMS[key]
 
     monkeypatch.setattr(cli, "load_program", load_program)

@@ -72,7 +72,7 @@ def rule_files(paths: Sequence[Path]) -> list[Path]:
     return list(unique.values())
 
 
-def load_program(rules: Path, extra: Sequence[Path], fmt: str) -> tuple[Program | None, list[Diagnostic]]:
+def load_program(rules: Path, extra: Sequence[Path]) -> tuple[Program | None, list[Diagnostic]]:
     if not rules.is_dir():
         raise UsageError(f"{rules}: rules directory not found (give --rules DIR)")
     files = rule_files([rules, *extra])
@@ -96,7 +96,7 @@ def print_diagnostics(diags: Sequence[Diagnostic], fmt: str) -> None:
 
 
 def _require_program(args: argparse.Namespace, extra: Sequence[Path] = ()) -> Program:
-    program, diags = load_program(Path(args.rules) if args.rules else repo_rules(), extra, args.format)
+    program, diags = load_program(Path(args.rules) if args.rules else repo_rules(), extra)
     if program is None:
         print_diagnostics(diags, args.format)
         raise SystemExit(EXIT_USAGE)
@@ -110,7 +110,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     extra = [Path(p) for p in args.paths]
     if not args.paths and (rules.parent / "proofs").is_dir():
         extra.append(rules.parent / "proofs")
-    program, diags = load_program(rules, extra, args.format)
+    program, diags = load_program(rules, extra)
     if program is not None:  # property bodies get their types from the prover's vocabulary
         diags += [unsupported(span, msg) if unsup else property_error(span, msg)
                   for span, msg, unsup in property_diagnostics(program)]

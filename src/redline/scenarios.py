@@ -38,16 +38,21 @@ def _differences(want: dict[str, Any], got: dict[str, Any]) -> list[str]:
 def run_scenario(program: Program, scenario: Scenario, validators: dict[str, Validator] | None = None) -> list[ScenarioResult]:
     results = []
     validators = validators if validators is not None else {}
+    try:
+        state = load_state(scenario.state, program)
+    except InputError as e:
+        return [ScenarioResult(scenario, name, False, dict(want), None, f"the scenario's input is invalid: {e}")
+                for name, want in scenario.expected.items()]
     for name, want in scenario.expected.items():
         rs = program.rulesets[name]
-        v = validators.setdefault(name, Validator(rs))
+        if name not in validators:  # compiling a rule set is the costly part: once per run
+            validators[name] = Validator(rs)
         try:
-            state = load_state(scenario.state, program)
             request = load_request(scenario.request, state, program, rs)
         except InputError as e:
             results.append(ScenarioResult(scenario, name, False, dict(want), None, f"the scenario's input is invalid: {e}"))
             continue
-        got = v.validate(state, request).to_json()
+        got = validators[name].validate(state, request).to_json()
         diffs = _differences(dict(want), got)
         results.append(ScenarioResult(scenario, name, not diffs, dict(want), got, "; ".join(diffs) or None))
     return results

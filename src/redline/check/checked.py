@@ -8,8 +8,8 @@ unchecked can reach them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 from redline.check.types import Layer, Type
@@ -133,6 +133,22 @@ class ThroughoutE:
     times: Expr
     type: Type
     span: Span = field(default=NO_SPAN, compare=False)
+
+
+def children(node: object) -> Iterator[object]:
+    """The IR nodes directly inside `node`, for passes that look for one kind of node.
+
+    Spans and types are not IR, so they are not visited.
+    """
+    if not is_dataclass(node) or isinstance(node, type):
+        return
+    for f in fields(node):
+        if f.name in ("span", "type"):
+            continue
+        value = getattr(node, f.name)
+        for x in value if isinstance(value, tuple) else (value,):
+            if is_dataclass(x) and not isinstance(x, type):
+                yield x
 
 
 Expr = Const | Var | Defined | GetField | GetIndex | Eq | Member | AndE | OrE | NotE | IfE | SetE | Registered | ThroughoutE

@@ -153,9 +153,10 @@ def load_state(data: Any, program: ir.Program, where: str = "$") -> State:
     staged: dict[str, tuple[dict[str, Any], str]] = {}
     for did, body in devices_raw.items():
         dw = f'{where}.devices["{did}"]'
-        if _eui(did, dw, "a device id") in staged:
+        key = _eui(did, dw, "a device id")
+        if key in staged:
             raise InputError(dw, f"device `{did}` is listed twice (ids compare without regard to case)")
-        staged[_eui(did, dw, "a device id")] = (_obj(body, dw, {"type", "generation", "smi_status"}, {"mpxn", "associated_device", "trust_anchors"}), dw)
+        staged[key] = (_obj(body, dw, {"type", "generation", "smi_status"}, {"mpxn", "associated_device", "trust_anchors"}), dw)
     devices: dict[str, DeviceV] = {}
     for did, (b, dw) in staged.items():
         anchors: dict[str, str] = {}

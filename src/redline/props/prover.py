@@ -68,15 +68,8 @@ def rests_of(program: ir.Program, rulesets: list[ir.RuleSet], prop: ir.Property)
             if e.cite:
                 clauses.setdefault(e.cite)
             assumptions.update(dict.fromkeys(e.rests))
-            visit(e.value)
-            return
-        for name in getattr(e, "__slots__", ()):
-            child = getattr(e, name, None)
-            if isinstance(child, tuple):
-                for c in child:
-                    visit(c)
-            elif hasattr(child, "__slots__") and not isinstance(child, (str, int)):
-                visit(child)
+        for child in ir.children(e):
+            visit(child)
 
     for rs in rulesets:
         for c in rs.checks:
@@ -147,11 +140,8 @@ def _effect_srvs(rs: ir.RuleSet) -> list[str]:
     def visit(e: Any) -> None:
         if isinstance(e, ir.Const) and isinstance(e.value, str) and e.value in rs.catalogue and str(e.type) == "Service":
             named.add(e.value)
-        for name in getattr(e, "__slots__", ()):
-            child = getattr(e, name, None)
-            for c in (child if isinstance(child, tuple) else (child,)):
-                if hasattr(c, "__slots__"):
-                    visit(c)
+        for child in ir.children(e):
+            visit(child)
     for ef in rs.effects:
         visit(ef.when)
     return sorted(named)

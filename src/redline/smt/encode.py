@@ -163,7 +163,7 @@ class Encoder:
         env = _Env(self, st, rq)
         found: dict[str, z3.BoolRef] = {}
 
-        def visit(e: Any, name: str | None = None) -> None:
+        def visit(e: Any, defined_as: str | None = None) -> None:
             if isinstance(e, ir.Defined):
                 visit(e.value, e.name)  # a relation the rules name reads by its name
                 return
@@ -176,16 +176,12 @@ class Encoder:
                 or (isinstance(e, ir.Member) and isinstance(e.collection, ir.GetField) and e.collection.record == "Party")
             )
             if relation:
-                label = name or _source_text(e)
+                label = defined_as or _source_text(e)
                 if label not in found:
-                    term = env.boolean(e)
-                    found[label] = z3.Not(term) if isinstance(e, ir.Eq) and e.negated else term
+                    found[label] = env.boolean(e)  # means what its label says, `!=` included
                 return
-            for name in getattr(e, "__slots__", ()):
-                child = getattr(e, name, None)
-                for c in (child if isinstance(child, tuple) else (child,)):
-                    if hasattr(c, "__slots__") and not isinstance(c, Span):
-                        visit(c)
+            for child in ir.children(e):
+                visit(child)
 
         for c in self.ruleset.checks:
             for x in (c.applies, c.requires, *(w.when for w in c.exceptions)):
