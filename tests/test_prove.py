@@ -21,7 +21,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 def test_shipped_properties_match_their_expectations(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "prove", "--format", "json", "--rules", str(ROOT / "rules"), str(ROOT / "proofs"))
+    code, out, _ = run(capsys, "prove", "--format", "json", "--rules", str(ROOT / "rules"), str(ROOT / "proofs" / "mp107.redline"))
     assert code == 0
     results = json.loads(out)["results"]
     got = {(r["property"], r["ruleset"]): r["status"] for r in results}

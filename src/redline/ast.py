@@ -148,9 +148,22 @@ class Quant:
     span: Span = field(default=NO_SPAN, compare=False)
 
 
+@dataclass(**NODE)
+class Temporal:
+    """`always t from s . P`, `reachable t from s . P`, `within K t from s . P`: P of the
+    states `t` reached from `s` by accepted requests (and the property's allowed events)."""
+
+    kind: str  # "always" | "reachable" | "within"
+    var: Ident
+    origin: Ident
+    depth: int | None  # K of `within K`
+    body: Expr
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
 Expr = (
     Name | Str | TimeLit | BoolLit | NullLit | SetLit | Field | Index | Call
-    | Compare | In | Throughout | And | Or | Not | Implies | If | Quant
+    | Compare | In | Throughout | And | Or | Not | Implies | If | Quant | Temporal
 )
 
 
@@ -372,6 +385,19 @@ class PropertyDecl:
     expectations: tuple[Expectation, ...]
     rests: tuple[Ident, ...]
     body: Expr
+    allowing: tuple[Ident, ...] | None = None  # the events a temporal property admits; None if not said
+
+
+@dataclass(**NODE)
+class EventDecl:
+    """An environment event: `registration GROUP` (that group's Registration Data for the device's
+    MPxN changes), `dcc_user` (one party ceases to be a DCC User) or `now` (time passes)."""
+
+    name: Ident
+    cite: str
+    target: str  # "registration" | "dcc_user" | "now"
+    group: Ident | None
+    target_span: Span = field(default=NO_SPAN, compare=False)
 
 
 # ---- worlds and scenarios -------------------------------------------------
@@ -473,7 +499,7 @@ class ScenarioDecl:
 
 Decl = (
     EnumDecl | GroupDecl | AssumptionDecl | RecordDecl | CatalogueDecl | RulesetDecl
-    | ModificationDecl | PropertyDecl | WorldDecl | ScenarioDecl
+    | ModificationDecl | PropertyDecl | EventDecl | WorldDecl | ScenarioDecl
 )
 
 

@@ -290,7 +290,7 @@ def cmd_prove(args: argparse.Namespace) -> int:
 
         def writer(name: str, text: str) -> None:
             (out_dir / f"{name}.smt2").write_text(text, encoding="utf-8")
-    results = _solving(args, lambda: prove(program, args.property, args.timeout * 1000, args.rlimit, args.seed, writer))
+    results = _solving(args, lambda: prove(program, args.property, args.timeout * 1000, args.rlimit, args.seed, writer, args.depth))
     if args.cex_dir:
         _write_cases(Path(args.cex_dir), results)
     if args.format == "json":
@@ -327,6 +327,12 @@ def format_result(r: Any, cex_dir: str | None) -> str:
     head = (f"{mark} {r.property} [{r.ruleset}]: {r.status.upper()} (expected {r.expected}); "
             f"{r.proof}, {r.seconds:.2f} s" + (f"; {r.reason}" if r.reason else ""))
     lines = [head]
+    if r.events is not None:
+        lines.append("  runs allow " + (", ".join(r.events) or "no events") + "; "
+                     + (f"searched to depth {r.depth}" if r.depth is not None and not (r.counterexample or r.witness) else
+                        f"a run of {r.depth} step(s)" if r.depth is not None else f"proved by {r.method}"))
+    if r.invariant:
+        lines.append("  inductive invariant (re-checked: initiation, consecution, safety): " + " and ".join(r.invariant))
     found = r.counterexample or r.witness
     if found:
         lines.append("  " + ("counterexample" if r.counterexample else "witness") + ":")
@@ -347,6 +353,8 @@ def format_result(r: Any, cex_dir: str | None) -> str:
                 lines.append(f"    registered for {mpxn}: {who(a['party'])} as {a['role']} from {a['from']} to {a['to'] or 'open'}")
         if found["values"]:
             lines.append("    with " + ", ".join(f"{k} = {v}" for k, v in found["values"].items()))
+        if found.get("trace"):
+            lines += _format_trace(found["trace"], who)
         if found["request"]:
             q = found["request"]
             lines.append(f"    request: {who(q['sender'])} as {q['role']} sends {q['srv']}"
@@ -367,6 +375,49 @@ def format_result(r: Any, cex_dir: str | None) -> str:
                 lines.append(f"    replay: redline validate --ruleset {rs} --state {where}/state.json {where}/{request}"
                              + ("" if cex_dir else "   (write the files with --cex-dir DIR)"))
     return "\n".join(lines)
+
+
+def _format_trace(trace: list[dict[str, Any]], who: Callable[[str], str]) -> list[str]:
+    """A run as a reviewer reads it: each step's sender and role, request, verdict with clause, and what changed."""
+    lines = []
+    for i, (step, nxt) in enumerate(zip(trace, trace[1:], strict=False), 1):
+        if "request" in step:
+            q, v = step["request"], step["verdict"]
+            target = f" replacing {q['remote_party_role']} with {who(q['new_certificate_owner'])}" if q.get("remote_party_role") else ""
+            when = (f" over {q['date_range']['from']}..{q['date_range']['to']}" if q.get("date_range") else
+                    f" at {q['execution_time']}" if q.get("execution_time") else "")
+            waived = [f"{t['check']} waived by {t['waived_by']} [{t['clause']}]" for t in v["trace"] if "waived_by" in t]
+            lines.append(f"    step {i}: {who(q['sender'])} as {q['role']} sends {q['srv']}{target}{when}: {v['verdict'].upper()}"
+                         + (f" ({'; '.join(waived)})" if waived else " (every check passed)"))
+        else:
+            ev = step["event"]
+            lines.append(f"    step {i}: event {ev['name']} [{ev['cite']}]" + (f": {who(ev['party'])}" if "party" in ev else ""))
+        for change in _changes(step["state"], nxt["state"], who):
+            lines.append(f"      changed: {change}")
+    return lines
+
+
+def _changes(a: dict[str, Any], b: dict[str, Any], who: Callable[[str], str]) -> list[str]:
+    out = []
+    if a["now"] != b["now"]:
+        out.append(f"now {a['now']} -> {b['now']}")
+    for pid, p in b["parties"].items():
+        if a["parties"].get(pid, {}).get("dcc_user") != p["dcc_user"]:
+            out.append(f"{who(pid)} {'becomes' if p['dcc_user'] else 'is no longer'} a DCC User")
+    for did, d in b["devices"].items():
+        old = a["devices"].get(did, {}).get("trust_anchors", {})
+        for cell in sorted({*old, *d["trust_anchors"]}):
+            if old.get(cell) != d["trust_anchors"].get(cell):
+                out.append(f"{cell} cell of {did}: {who(old[cell]) if cell in old else 'unset'} -> "
+                           f"{who(d['trust_anchors'][cell]) if cell in d['trust_anchors'] else 'unset'}")
+
+    def rows(s: dict[str, Any]) -> set[tuple[str, str, str, str, str]]:
+        return {(m, x["party"], x["role"], x["from"], x["to"] or "open") for m, xs in s["registration"].items() for x in xs}
+    for m, party, role, start, end in sorted(rows(a) - rows(b)):
+        out.append(f"Registration Data for {m} no longer names {who(party)} as {role} from {start} to {end}")
+    for m, party, role, start, end in sorted(rows(b) - rows(a)):
+        out.append(f"Registration Data for {m} now names {who(party)} as {role} from {start} to {end}")
+    return out
 
 
 # ---- diff -----------------------------------------------------------------
@@ -479,6 +530,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--rlimit", type=positive, default=20_000_000, help="Z3 resource limit per call, for reproducible give-ups")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
     p.add_argument("--smt2", metavar="DIR", help="write every proof obligation as SMT-LIB2")
+    p.add_argument("--depth", type=positive, default=None, metavar="K",
+                   help="how many steps the model checker searches for a run (default 4)")
     p.add_argument("--cex-dir", metavar="DIR", help="write each counterexample and witness as state.json / request.json")
     p.set_defaults(run=cmd_prove)
     p = sub.add_parser("diff", parents=[common], help="the semantic difference between two rule sets")

@@ -226,6 +226,17 @@ class Property:
     expected: Mapping[str, str]  # rule set, or "old..new" when relational -> "proved" | "refuted"
     rests: tuple[str, ...]
     body: Any  # the surface expression, unchecked until the prover exists
+    allowing: tuple[str, ...] | None = None  # the events a temporal property admits
+
+
+@dataclass(**IR)
+class Event:
+    """An environment event a temporal property may admit (see ast.EventDecl)."""
+
+    name: str
+    cite: str
+    target: str  # "registration" | "dcc_user" | "now"
+    roles: frozenset[str]  # the User Roles whose Registration Data changes (registration only)
 
 
 @dataclass(**IR)
@@ -247,6 +258,7 @@ class Program:
     rulesets: Mapping[str, RuleSet]
     properties: tuple[Property, ...]
     scenarios: tuple[Scenario, ...]
+    events: Mapping[str, Event] = field(default_factory=dict)
 
     def ruleset(self, name: str) -> RuleSet | None:
         return self.rulesets.get(name.lower())

@@ -105,6 +105,9 @@ def check_expr(env: Env, e: ast.Expr, expected: Type | None = None) -> ir.Expr |
         case ast.Quant():
             env.error(diag.not_allowed_here(e.span, "a quantifier (`forall`/`exists`)"))
             return None
+        case ast.Temporal():
+            env.error(diag.not_allowed_here(e.span, f"a temporal operator (`{e.kind}`)"))
+            return None
     raise AssertionError(f"unhandled expression {type(e).__name__}")  # pragma: no cover
 
 

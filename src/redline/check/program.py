@@ -42,6 +42,7 @@ class _Decls:
         self.catalogues: list[ast.CatalogueDecl] = []
         self.rulesets: dict[str, ast.RulesetDecl | ast.ModificationDecl] = {}
         self.properties: dict[str, ast.PropertyDecl] = {}
+        self.events: dict[str, ast.EventDecl] = {}
         self.worlds: dict[str, ast.WorldDecl] = {}
         self.scenarios: dict[str, ast.ScenarioDecl] = {}
         for m in modules:
@@ -56,7 +57,7 @@ class _Decls:
             ast.EnumDecl: (self.enums, "enum"), ast.GroupDecl: (self.groups, "group"),
             ast.AssumptionDecl: (self.assumptions, "assumption"), ast.RecordDecl: (self.records, "record"),
             ast.RulesetDecl: (self.rulesets, "rule set"), ast.ModificationDecl: (self.rulesets, "rule set"),
-            ast.PropertyDecl: (self.properties, "property"), ast.WorldDecl: (self.worlds, "world"),
+            ast.PropertyDecl: (self.properties, "property"), ast.EventDecl: (self.events, "event"), ast.WorldDecl: (self.worlds, "world"),
             ast.ScenarioDecl: (self.scenarios, "scenario"),
         }
         table, kind = tables[type(d)]
@@ -80,13 +81,14 @@ def check_program(modules: Sequence[ast.Module]) -> tuple[ir.Program | None, lis
     _check_rests(decls, out)
     if any(d.is_error for d in out):
         return None, out
-    properties = _properties(decls, rulesets, out)
+    events = _events(decls, groups, out)
+    properties = _properties(decls, rulesets, events, out)
     scenarios = check_scenarios(decls.worlds, decls.scenarios, enums, records, rulesets, srvs, out)
     if any(d.is_error for d in out):
         return None, out
     program = ir.Program(
         enums=enums, groups=groups, records=records, assumptions=assumptions,
-        rulesets=rulesets, properties=properties, scenarios=scenarios,
+        rulesets=rulesets, properties=properties, scenarios=scenarios, events=events,
     )
     return program, out
 
@@ -384,9 +386,48 @@ def _check_rests(decls: _Decls, out: list[Diagnostic]) -> None:
 
 # ---- stage 3: properties --------------------------------------------------
 
-def _properties(decls: _Decls, rulesets: dict[str, ir.RuleSet], out: list[Diagnostic]) -> tuple[ir.Property, ...]:
+def _events(decls: _Decls, groups: dict[str, tuple[str, frozenset[str]]], out: list[Diagnostic]) -> dict[str, ir.Event]:
+    events = {}
+    for e in decls.events.values():
+        roles: frozenset[str] = frozenset()
+        if e.target == "registration":
+            grp = groups.get(e.group.name) if e.group else None
+            if e.group is None or grp is None or grp[0] != "UserRole":
+                span = e.group.span if e.group else e.target_span
+                user_groups = [g for g, (enum, _) in groups.items() if enum == "UserRole"]
+                out.append(diag.unknown_name(span, "group of User Roles", e.group.name if e.group else "", user_groups)
+                           if e.group else diag.property_error(span, "`registration` needs the group of User Roles it changes, "
+                                                                     "e.g. `on registration Supplier`"))
+                continue
+            roles = grp[1]
+        elif e.target not in ("dcc_user", "now") or e.group is not None:
+            out.append(diag.property_error(e.target_span, f"an event is `on registration GROUP`, `on dcc_user` or `on now`, "
+                                                          f"not `on {e.target}{' ' + e.group.name if e.group else ''}`"))
+            continue
+        events[e.name.name] = ir.Event(name=e.name.name, cite=e.cite, target=e.target, roles=roles)
+    return events
+
+
+def _temporal_depths(e: Any, out: list[Diagnostic]) -> None:
+    """A `within K` depth is a positive integer of sensible size."""
+    if isinstance(e, ast.Temporal) and e.depth is not None and not 1 <= e.depth <= 64:
+        out.append(diag.property_error(e.span, f"the depth of `within` must be a positive integer no larger than 64, not {e.depth}"))
+    if hasattr(e, "__dataclass_fields__"):
+        for f in e.__dataclass_fields__:
+            v = getattr(e, f)
+            for x in (v if isinstance(v, tuple) else (v,)):
+                if hasattr(x, "__dataclass_fields__") and not isinstance(x, ast.Ident):
+                    _temporal_depths(x, out)
+
+
+def _properties(decls: _Decls, rulesets: dict[str, ir.RuleSet], events: dict[str, ir.Event],
+                out: list[Diagnostic]) -> tuple[ir.Property, ...]:
     props = []
     for p in decls.properties.values():
+        for ev in p.allowing or ():
+            if ev.name not in events:
+                out.append(diag.unknown_name(ev.span, "event", ev.name, events))
+        _temporal_depths(p.body, out)
         expected: dict[str, str] = {}
         for x in p.expectations:
             names = [x.ruleset] if x.other is None else [x.ruleset, x.other]
@@ -394,5 +435,6 @@ def _properties(decls: _Decls, rulesets: dict[str, ir.RuleSet], out: list[Diagno
                 if n.name.lower() not in rulesets:
                     out.append(diag.unknown_ruleset(n.span, n.name, rulesets))
             expected["..".join(n.name.lower() for n in names)] = x.outcome
-        props.append(ir.Property(name=p.name.name, cite=p.cite, expected=expected, rests=tuple(r.name for r in p.rests), body=p.body))
+        props.append(ir.Property(name=p.name.name, cite=p.cite, expected=expected, rests=tuple(r.name for r in p.rests),
+                                 body=p.body, allowing=tuple(a.name for a in p.allowing) if p.allowing is not None else None))
     return tuple(props)

@@ -37,6 +37,11 @@ class ProofResult:
     candidates: list[dict[str, Any]] = field(default_factory=list)
     solver_calls: int = 0
     settled_by: str | None = None
+    # Model checking (props/modelcheck.py):
+    events: list[str] | None = None  # the environment events the property allows
+    depth: int | None = None  # a bounded result's depth: the run's length, or the depth searched
+    method: str | None = None  # how an unbounded proof was found: 1-induction or an inductive invariant
+    invariant: list[str] | None = None  # its conjuncts, in the property language
 
     def matches(self) -> bool:
         return self.status == self.expected
@@ -55,6 +60,9 @@ class ProofResult:
             out["witness"] = self.witness
         if self.candidates:
             out["candidates"] = self.candidates
+        for key in ("events", "depth", "method", "invariant"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
         return out
 
 
@@ -183,11 +191,22 @@ def property_diagnostics(program: ir.Program) -> list[tuple[Any, str, bool]]:
     if not program.properties or not program.rulesets:
         return []
     sorts = Sorts(program, sorted(next(iter(program.rulesets.values())).catalogue))
+    from redline.smt.temporal import compile_only, is_temporal
     found = []
     for prop in program.properties:
+        temporal = is_temporal(prop.body)
+        if not temporal and prop.allowing:
+            found.append((prop.body.span, f"`allowing` names the events of a run: property `{prop.name}` is about one "
+                                          "request (`within` counts accepted requests only)", False))
+            continue
         for key in prop.expected:
             rulesets = [program.rulesets[k] for k in key.split("..")]
             try:
+                if temporal:
+                    if len(rulesets) != 1:
+                        raise PropertyError("a temporal property is about one rule set, not a pair", prop.body.span)
+                    compile_only(sorts, program, prop, rulesets[0])
+                    continue
                 PropertyCompiler(sorts, program, rulesets, None).compile(prop.body)
             except PropertyError as e:
                 found.append((e.span, e.message, False))
@@ -200,16 +219,26 @@ def property_diagnostics(program: ir.Program) -> list[tuple[Any, str, bool]]:
 
 def prove(
     program: ir.Program, only: str | None, timeout_ms: int, rlimit: int, seed: int,
-    smt2: Callable[[str, str], None] | None = None,
+    smt2: Callable[[str, str], None] | None = None, depth: int | None = None,
 ) -> list[ProofResult]:
-    """Decide every property (or `only`) under every rule set it names; raises PropertyError on a bad body."""
+    """Decide every property (or `only`) under every rule set it names; raises PropertyError on a bad body.
+
+    Temporal properties go to the model checker, which searches runs up to `depth` steps."""
+    from redline.props.modelcheck import DEPTH, check_temporal
+    from redline.smt.temporal import is_temporal
     catalogue = next(iter(program.rulesets.values())).catalogue
     sorts = Sorts(program, sorted(catalogue))
     results = []
     for prop in program.properties:
         if only is not None and prop.name != only:
             continue
+        temporal = is_temporal(prop.body)
         for key, expected in prop.expected.items():
+            if temporal:
+                if ".." in key:
+                    raise PropertyError("a temporal property is about one rule set, not a pair", prop.body.span)
+                results.append(check_temporal(sorts, program, prop, key, expected, timeout_ms, seed, depth or DEPTH))
+                continue
             rulesets = [program.rulesets[k] for k in key.split("..")]
             start = time.perf_counter()
             writer = (lambda mode, text, _p=prop.name, _k=key: smt2(f"{_p}.{_k}.{mode}", text)) if smt2 else None

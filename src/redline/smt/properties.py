@@ -159,6 +159,12 @@ class PropertyCompiler:
                 return V("Bool", z3.Implies(self.boolean(a, env), self.boolean(b, env)))
             case ast.Quant():
                 return V("Bool", self._quant(e, env))
+            case ast.Temporal(kind="within"):
+                return V("Bool", self._within(e, env))
+            case ast.Temporal():
+                raise PropertyError(f"`{e.kind}` is a temporal operator: it may stand only as the whole of a property's "
+                                    "conclusion (`forall s: State, ... . INIT implies always t from s . P`, or "
+                                    "`exists s: State, ... . INIT and reachable t from s . P`)", e.span)
             case ast.Compare(op=op, left=a, right=b):
                 left = self.value(a, env)
                 right = self.value(b, env, left.kind)
@@ -297,6 +303,9 @@ class PropertyCompiler:
                 s, p, role = self._args(e, env, ["State", "Party", "UserRole"])
                 st = s.term
                 return V("Bool", z3.And(p.term.some, st.registered(p.term.val, role.term.val, st.mpxn, st.now)))
+            case "ever_registered":
+                s, p = self._args(e, env, ["State", "Party"])
+                return V("Bool", z3.And(p.term.some, self._ever_registered(s.term, p.term.val)))
             case "critical" | "non_device":
                 (r,) = self._args(e, env, ["Request"])
                 srvs = [self.sorts.srvs[x] for x, row in self.catalogue.items() if row.get(f)]
@@ -315,7 +324,7 @@ class PropertyCompiler:
                                         self._column_has(r.term.srv, "smi_statuses", "SmiStatus", st.smi_status)))
         raise PropertyError(
             f"unknown function `{f}`; the property language has accepted, changes, after, owner, in_smi, generation, "
-            "device_type, smi_status, suits, active, has_role, registered, critical, non_device, eligible, "
+            "device_type, smi_status, suits, active, has_role, registered, ever_registered, critical, non_device, eligible, "
             "role_allowed, device_suits", e.func.span)
 
     def _eligible(self, st: SymState, r: SymRequest) -> z3.BoolRef:
@@ -328,6 +337,35 @@ class PropertyCompiler:
             return z3.ForAll([t], z3.Implies(z3.And(lo <= t, t <= hi), st.registered(r.sender, r.role, st.mpxn, t)))
         return z3.And(st.in_smi, z3.If(r.has_range, throughout(r.lo, r.hi),
                                        z3.If(r.has_exec, throughout(r.exec_time, r.exec_time), throughout(st.now, st.now))))
+
+    def _ever_registered(self, st: SymState, p: z3.ArithRef) -> z3.BoolRef:
+        """p is named in the device's Registration Data in some role at some instant, past or future."""
+        if st.assignments is not None:
+            return z3.Or([z3.And(a.used, a.party == p, a.mpxn == st.mpxn) for a in st.assignments] or [z3.BoolVal(False, ctx=self.ctx)])
+        role, t = z3.Const(f"er_role_{self._fresh_id()}", self.sorts.enums["UserRole"]), z3.Int(f"er_t_{self._fresh_id()}", ctx=self.ctx)
+        return z3.Exists([role, t], st.registered(p, role, st.mpxn, t))
+
+    def _within(self, e: ast.Temporal, env: dict[str, Binding]) -> z3.BoolRef:
+        """`within K t from s . P`: P holds of s, or of a state some accepted request leads to, and so on K deep.
+        Recovery counts accepted requests only: the environment is not relied on to help."""
+        origin = env.get(e.origin.name)
+        if origin is None or origin.kind != "State":
+            raise PropertyError(f"`{e.origin.name}` is not a State bound here", e.origin.span)
+        if len(self.rulesets) != 1:
+            raise PropertyError("`within` needs one rule set", e.span)
+        assert e.depth is not None
+
+        def reach(st: SymState, depth: int) -> z3.BoolRef:
+            inner = dict(env)
+            inner[e.var.name] = Binding(e.var.name, "State", st)
+            here = self.boolean(e.body, inner)
+            if depth == 0:
+                return here
+            r = SymRequest.fresh(self.sorts, f"w{self._fresh_id()}")
+            out = self.outcome(0, st, r)
+            deeper = reach(after(st, out), depth - 1)
+            return z3.Or(here, z3.Exists(self.request_vars(r), z3.And(well_formed(self.sorts, self.catalogue, r), out.accepted, deeper)))
+        return reach(origin.value, e.depth)
 
     def _column_has(self, srv: z3.ExprRef, column: str, enum: str, value: z3.ExprRef) -> z3.BoolRef:
         """`value` is in the set-valued catalogue column of the (symbolic) SRV, grouping SRVs by their set."""
@@ -410,13 +448,13 @@ def rules_used(sorts: Sorts, program: ir.Program, rulesets: list[ir.RuleSet], bo
 NICE_NOW, NICE_START = 1772366400, 1577836800  # 2026-03-01T12:00:00Z, 2020-01-01T00:00:00Z
 
 
-def simplify(solver: z3.Solver, comp: PropertyCompiler, binders: list[Binding]) -> int:
+def simplify(solver: z3.Solver, comp: PropertyCompiler, binders: list[Binding], extra: list[z3.BoolRef] | None = None) -> int:
     """Greedily make a model easier to read: keep each simplification the formula still allows.
 
     A reviewer should see an ordinary meter, only the roles and trust anchors
     that matter, and round dates. Returns the number of solver calls made.
     """
-    sorts, prefs = comp.sorts, []
+    sorts, prefs = comp.sorts, list(extra or [])
     parties = [b.value for b in binders if b.kind == "Party"]
     requests = [b.value for b in binders if b.kind == "Request"]
     parties += [x for r in requests for x in (r.sender, r.owner)]

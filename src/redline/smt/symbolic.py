@@ -107,16 +107,9 @@ class Assignment:
                       z3.Or(self.open_ended, t < self.end))
 
 
-def bounded_state(sorts: Sorts, prefix: str, k: int) -> SymState:
-    """A state whose Registration Data has at most `k` assignments.
-
-    Every model is a real STATE.json, so a model found here is a genuine
-    counterexample or witness; `unsat` here proves nothing about states with
-    more assignments, and the prover never reports it as a proof.
-    """
-    base = SymState.fresh(sorts, prefix)
+def fresh_rows(sorts: Sorts, prefix: str, k: int) -> list[Assignment]:
     c = sorts.ctx
-    rows = [
+    return [
         Assignment(
             used=z3.Bool(f"{prefix}_reg{i}_used", ctx=c), party=z3.Int(f"{prefix}_reg{i}_party", ctx=c),
             role=z3.Const(f"{prefix}_reg{i}_role", sorts.enums["UserRole"]), mpxn=z3.Int(f"{prefix}_reg{i}_mpxn", ctx=c),
@@ -125,6 +118,12 @@ def bounded_state(sorts: Sorts, prefix: str, k: int) -> SymState:
         )
         for i in range(k)
     ]
+
+
+def with_rows(sorts: Sorts, st: SymState, rows: list[Assignment]) -> SymState:
+    """`st` with its Registration Data replaced by these assignments (and their well-formedness)."""
+    from dataclasses import replace
+    c = sorts.ctx
 
     def registered(p: z3.ArithRef, r: z3.ExprRef, m: z3.ArithRef, t: z3.ArithRef) -> z3.BoolRef:
         return z3.Or([a.holds(p, r, m, t) for a in rows]) if rows else z3.BoolVal(False, ctx=c)
@@ -146,9 +145,17 @@ def bounded_state(sorts: Sorts, prefix: str, k: int) -> SymState:
 
     wf = [z3.Implies(z3.And(a.used, z3.Not(a.open_ended)), a.start < a.end) for a in rows]
     wf += [a.role != sorts.member("UserRole", "OU") for a in rows]
-    base.registered, base.registration_fn, base.covers, base.assignments = registered, None, covers, rows
-    base.constraints = wf
-    return base
+    return replace(st, registered=registered, registration_fn=None, covers=covers, assignments=rows, constraints=wf)
+
+
+def bounded_state(sorts: Sorts, prefix: str, k: int) -> SymState:
+    """A state whose Registration Data has at most `k` assignments.
+
+    Every model is a real STATE.json, so a model found here is a genuine
+    counterexample or witness; `unsat` here proves nothing about states with
+    more assignments, and the prover never reports it as a proof.
+    """
+    return with_rows(sorts, SymState.fresh(sorts, prefix), fresh_rows(sorts, prefix, k))
 
 
 @dataclass

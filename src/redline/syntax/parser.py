@@ -25,7 +25,7 @@ from redline.syntax.to_ast import build
 _TERMINALS = {
     "NAME": "a name", "STRING": "a quoted string", "TIME": "a time (2026-01-01T00:00:00Z)",
     "CODE": "a response code (E4)", "TAG": "a tag ([A], [C] or [S])", "CMP": "`==` or `!=`",
-"OUTCOME": "`proved` or `refuted`",
+    "OUTCOME": "`proved` or `refuted`", "INT": "a positive whole number (a depth)",
     "LBRACE": "`{`", "RBRACE": "`}`", "LPAR": "`(`", "RPAR": "`)`", "LSQB": "`[`", "RSQB": "`]`",
     "COMMA": "`,`", "COLON": "`:`", "EQUAL": "`=`", "DOT": "`.`", "$END": "end of file",
 }

@@ -21,7 +21,7 @@ def quote(s: str) -> str:
 
 def _level(e: ast.Expr) -> int:
     match e:
-        case ast.Quant():
+        case ast.Quant() | ast.Temporal():
             return QUANT
         case ast.If():
             return IF
@@ -78,12 +78,15 @@ def _expr(e: ast.Expr) -> str:
         case ast.Not(operand=o):
             return f"not {expr(o, NOT)}"
         case ast.Implies(premise=a, conclusion=b):
-            right = _expr(b) if isinstance(b, ast.Quant) else expr(b, IMPLIES)
+            right = _expr(b) if isinstance(b, ast.Quant | ast.Temporal) else expr(b, IMPLIES)
             return f"{expr(a, OR)} implies {right}"
         case ast.If(cond=c, then=t, otherwise=o):
             return f"if {expr(c)} then {expr(t)} else {expr(o, IF)}"
         case ast.Quant(kind=k, binders=bs, body=b):
             return f"{k} " + ", ".join(f"{x.name.name}: {x.type.name}" for x in bs) + f" . {expr(b)}"
+        case ast.Temporal(kind=k, var=v, origin=o, depth=d, body=b):
+            within = f" {d}" if d is not None else ""
+            return f"{k}{within} {v.name} from {o.name} . {expr(b)}"
     raise AssertionError(f"unhandled expression {type(e).__name__}")  # pragma: no cover
 
 
@@ -260,8 +263,13 @@ def _decl(d: ast.Decl) -> list[str]:
                 lines.append(f"  expect {rs} {x.outcome}")
             if d.rests:
                 lines.append(f"  {_rests(d.rests).strip()}")
+            if d.allowing is not None:
+                lines.append("  allowing {" + ", ".join(n.name for n in d.allowing) + "}")
             lines.append(f"  holds {expr(d.body)}")
             return lines
+        case ast.EventDecl():
+            target = d.target + (f" {d.group.name}" if d.group else "")
+            return [f"event {d.name.name} {quote(d.cite)} on {target}"]
         case ast.WorldDecl():
             return [f"world {d.name.name}{_cite(d.cite)}", *(_world_item(i) for i in d.items)]
         case ast.ScenarioDecl():

@@ -59,6 +59,11 @@ def _one(children: list[Any], kind: type) -> Any:
     return found[0] if found else None
 
 
+@dataclass(frozen=True)
+class _Allowing:
+    names: tuple[ast.Ident, ...]
+
+
 def _rests(children: list[Any]) -> tuple[ast.Ident, ...]:
     r = _one(children, _Rests)
     return r.names if r else ()
@@ -246,8 +251,21 @@ class _Builder(Transformer[Token, Any]):
     def property_decl(self, meta: Any, c: list[Any]) -> ast.PropertyDecl:
         return ast.PropertyDecl(
             name=self._ident(c[0]), cite=c[1].text, expectations=tuple(_pick(c, ast.Expectation)),
-            rests=_rests(c), body=c[-1],
+            rests=_rests(c), body=c[-1], allowing=a.names if (a := _one(c, _Allowing)) else None,
         )
+
+    def allowing(self, meta: Any, c: list[Any]) -> _Allowing:
+        return _Allowing(tuple(self._ident(t) for t in c if t is not None))
+
+    def event_decl(self, meta: Any, c: list[Any]) -> ast.EventDecl:
+        target, group, span = c[2]
+        return ast.EventDecl(name=self._ident(c[0]), cite=c[1].text, target=target, group=group, target_span=span)
+
+    def field_target(self, meta: Any, c: list[Any]) -> tuple[str, ast.Ident | None, Any]:
+        return (str(c[0]), self._ident(c[1]) if len(c) > 1 and c[1] is not None else None, self._span(meta))
+
+    def now_target(self, meta: Any, c: list[Any]) -> tuple[str, ast.Ident | None, Any]:
+        return ("now", None, self._span(meta))
 
     def expectation(self, meta: Any, c: list[Any]) -> ast.Expectation:
         other = self._ident(c[1]) if len(c) > 2 else None
@@ -359,6 +377,18 @@ class _Builder(Transformer[Token, Any]):
 
     def exists_expr(self, meta: Any, c: list[Any]) -> ast.Quant:
         return ast.Quant(kind="exists", binders=tuple(_pick(c, ast.Binder)), body=c[-1], span=self._span(meta))
+
+    def always_expr(self, meta: Any, c: list[Any]) -> ast.Temporal:
+        return ast.Temporal(kind="always", var=self._ident(c[0]), origin=self._ident(c[1]), depth=None, body=c[-1], span=self._span(meta))
+
+    def reachable_expr(self, meta: Any, c: list[Any]) -> ast.Temporal:
+        return ast.Temporal(kind="reachable", var=self._ident(c[0]), origin=self._ident(c[1]), depth=None, body=c[-1], span=self._span(meta))
+
+    def within_expr(self, meta: Any, c: list[Any]) -> ast.Temporal:
+        digits = str(c[0])
+        depth = int(digits) if len(digits) <= 6 else 10**6  # the checker says why a depth is too large
+        return ast.Temporal(kind="within", var=self._ident(c[1]), origin=self._ident(c[2]), depth=depth, body=c[-1],
+                            span=self._span(meta))
 
     def implies(self, meta: Any, c: list[Any]) -> ast.Implies:
         return ast.Implies(premise=c[0], conclusion=c[1], span=self._span(meta))

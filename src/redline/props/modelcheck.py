@@ -1,0 +1,163 @@
+"""Decide temporal properties, and replay every trace the solver finds.
+
+An invariant (`always`) is refuted by the shortest run that breaks it, and
+proved by an inductive invariant; a reachability property is proved by the
+shortest run that reaches its target, and refuted by an inductive proof
+that no run does. A run is decoded into the CONTRACTS.md trace (each step's
+state, and its request with the interpreter's verdict or its event), and
+every step is replayed: the interpreter must accept each request, and the
+next state must be exactly what the verdict's effects or the event make of
+the previous one. A disagreement is a bug in redline (ReplayError).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import Any
+
+from redline.check import checked as ir
+from redline.interp import InputError, Validator, load_request, load_state
+from redline.props.prover import ProofResult, ReplayError, rests_of
+from redline.smt.decode import Decoder
+from redline.smt.symbolic import Sorts
+from redline.smt.temporal import Run, Shape, allowed_events, bmc, induction, temporal_shape
+from redline.source import Span
+
+DEPTH = 4  # the bounded search's default depth: each shipped story is at most two steps long
+
+
+def check_temporal(sorts: Sorts, program: ir.Program, prop: ir.Property, key: str, expected: str,
+                   timeout_ms: int, seed: int, depth: int = DEPTH) -> ProofResult:
+    start = time.perf_counter()
+    shape = temporal_shape(prop.body)
+    assert shape is not None
+    events = allowed_events(program, prop, getattr(prop.body, "span", Span.none()))
+    ruleset = program.rulesets[key]
+    clauses, assumptions = rests_of(program, [ruleset], prop)
+    result = ProofResult(prop.name, key, "unknown", expected, 0.0, clauses, assumptions)
+    result.events = [e.name for e in events]
+    found = bmc(sorts, program, ruleset, shape, events, depth, timeout_ms, seed)
+    result.solver_calls = found.solver_calls
+    if found.run is not None:
+        trace = replay(program, ruleset, events, decode_run(found.run, events))
+        result.status = "refuted" if shape.quant == "forall" else "proved"
+        result.proof, result.depth = "bounded", found.run.depth
+        record = {"state": trace[0]["state"], "request": None, "trace": trace,
+                  "parties": _names(found.run), "values": _values(found.run)}
+        if result.status == "refuted":
+            result.counterexample = record
+        else:
+            result.witness = record
+        turned_on = [c for step in trace if "verdict" in step for c in _rests_on(step["verdict"])]
+        if turned_on:
+            result.clauses = list(dict.fromkeys(turned_on))
+    else:
+        proof = induction(sorts, program, ruleset, shape, events, timeout_ms, seed)
+        result.solver_calls += proof.solver_calls
+        if proof.status == "proved":
+            result.status = "proved" if shape.quant == "forall" else "refuted"
+            result.proof, result.method, result.invariant = "unbounded", proof.method, proof.invariant
+        else:
+            result.depth = found.depth_reached
+            reached = f"no run of up to {found.depth_reached} steps" if found.depth_reached >= 0 else "no depth searched"
+            result.reason = found.reason or f"{reached} {'breaks' if shape.quant == 'forall' else 'reaches'} it; {proof.reason}"
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _rests_on(verdict: dict[str, Any]) -> list[str]:
+    if verdict["verdict"] == "reject":
+        return [verdict["clause"]]
+    return [t["clause"] for t in verdict["trace"] if t["outcome"] != "skipped" or "waived_by" in t]
+
+
+def _names(run: Run) -> dict[str, str]:
+    d = Decoder(run.model, run.comp.sorts)
+    return {b.name: d.party(b.value) for b in run.binders if b.kind == "Party"}
+
+
+def _values(run: Run) -> dict[str, str]:
+    d = Decoder(run.model, run.comp.sorts)
+    return {b.name: d.enum(b.value) for b in run.binders if b.kind not in ("Party", "State")}
+
+
+def decode_run(run: Run, events: list[ir.Event]) -> list[dict[str, Any]]:
+    """The run as CONTRACTS.md trace steps, ending with the state it reaches."""
+    d = Decoder(run.model, run.comp.sorts)
+    for b in run.binders:  # the property's parties first, so their ids read in binder order
+        if b.kind == "Party":
+            d.party(b.value)
+    moves: list[dict[str, Any]] = []
+    for prev, step in zip(run.states, run.steps, strict=False):
+        kind = d._eval(step.kind).as_long()
+        if kind == 0:
+            moves.append({"request": d.request(prev, step.request)})
+        else:
+            ev = events[kind - 1]
+            event: dict[str, Any] = {"name": ev.name, "cite": ev.cite}
+            if ev.target == "dcc_user" and step.leaver is not None:
+                event["party"] = d.party(step.leaver)
+            moves.append({"event": event})
+    for st in run.states:  # once to number every party any state names, then for real
+        d.state(st)
+    states = [d.state(st) for st in run.states]
+    return [{"state": s, **m} for s, m in zip(states, moves, strict=False)] + [{"state": states[-1]}]
+
+
+def replay(program: ir.Program, ruleset: ir.RuleSet, events: list[ir.Event], trace: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Judge every request of the trace with the interpreter and check every transition."""
+    validator = Validator(ruleset)
+    by_name = {e.name: e for e in events}
+    for i, (step, nxt) in enumerate(zip(trace, trace[1:], strict=False), 1):
+        try:
+            state = load_state(step["state"], program)
+        except InputError as e:
+            raise ReplayError(f"step {i}: the decoded state is not valid input: {e}") from None
+        if "request" in step:
+            try:
+                request = load_request(step["request"], state, program, ruleset)
+            except InputError as e:
+                raise ReplayError(f"step {i}: the decoded request is not valid input: {e}") from None
+            verdict = validator.validate(state, request).to_json()
+            step["verdict"] = verdict
+            if verdict["verdict"] != "accept":
+                raise ReplayError(f"step {i}: the solver's run has the request accepted; the interpreter rejects it "
+                                  f"({verdict['check']})")
+            expected = copy.deepcopy(step["state"])
+            for eff in verdict["effects"]:
+                expected["devices"][eff["device"]]["trust_anchors"][eff["trust_anchor"]] = eff["owner"]
+            if expected != nxt["state"]:
+                raise ReplayError(f"step {i}: the state after the request is not what the verdict's effects make of it")
+        else:
+            _check_event(i, by_name[step["event"]["name"]], step, nxt)
+    return trace
+
+
+def _check_event(i: int, ev: ir.Event, step: dict[str, Any], nxt: dict[str, Any]) -> None:
+    """An event changes only what its kind may change."""
+    a, b = step["state"], nxt["state"]
+    same = dict.__eq__
+    if ev.target == "now":
+        ok = b["now"] > a["now"] and same({**a, "now": None}, {**b, "now": None})
+    elif ev.target == "dcc_user":
+        gone = [p for p in a["parties"] if a["parties"][p]["dcc_user"] and not b["parties"][p]["dcc_user"]]
+        back = {p: {**v, "dcc_user": a["parties"][p]["dcc_user"]} for p, v in b["parties"].items()}
+        ok = gone == [step["event"].get("party")] and same({**a, "parties": None}, {**b, "parties": None}) and back == a["parties"]
+    else:
+        mpxns = {d.get("mpxn") for d in a["devices"].values()}
+
+        def kept(s: dict[str, Any]) -> dict[str, list[Any]]:
+            return {m: sorted((x for x in rows if not (m in mpxns and x["role"] in ev.roles)), key=str)
+                    for m, rows in s["registration"].items()}
+        ok = same({**a, "registration": None}, {**b, "registration": None}) and \
+            {m: r for m, r in kept(a).items() if r} == {m: r for m, r in kept(b).items() if r}
+    if not ok:
+        raise ReplayError(f"step {i}: event `{ev.name}` changed more than it may")
+
+
+def shape_of(prop: ir.Property) -> Shape | None:
+    return temporal_shape(prop.body)
+
+
+__all__ = ["DEPTH", "check_temporal", "decode_run", "replay", "shape_of"]
