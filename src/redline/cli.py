@@ -318,6 +318,10 @@ def _write_cases(root: Path, results: list[Any]) -> None:
                 (d / "request.json").write_text(json.dumps(found["request"], indent=2) + "\n", encoding="utf-8")
             for i, c in enumerate(r.candidates, 1):
                 (d / f"candidate-{i:02d}.json").write_text(json.dumps(c["request"], indent=2) + "\n", encoding="utf-8")
+            for i, step in enumerate(found.get("trace") or [], 1):  # a run: each step's state and request, to replay
+                (d / f"step-{i}-state.json").write_text(json.dumps(step["state"], indent=2) + "\n", encoding="utf-8")
+                if "request" in step:
+                    (d / f"step-{i}-request.json").write_text(json.dumps(step["request"], indent=2) + "\n", encoding="utf-8")
         except OSError as e:
             raise UsageError(f"{d}: cannot write: {e.strerror}") from None
 
@@ -369,6 +373,10 @@ def format_result(r: Any, cex_dir: str | None) -> str:
                 why = f" by {v['check']} [{v['clause']}]" if v["check"] else ""
                 lines.append(f"      {who(q['sender'])} as {q['role']} sends {q['srv']}{target}: {_short(v)}{why}")
         where = f"{cex_dir}/{r.property}.{r.ruleset}" if cex_dir else "DIR"
+        first = next((i for i, st in enumerate(found.get("trace") or [], 1) if "request" in st), None)
+        if first is not None:
+            lines.append(f"    replay step {first}: redline validate --ruleset {r.ruleset} --state {where}/step-{first}-state.json "
+                         f"{where}/step-{first}-request.json" + ("" if cex_dir else "   (write the files with --cex-dir DIR)"))
         request = "request.json" if found["request"] else ("candidate-01.json" if r.candidates else None)
         for rs in r.ruleset.split(".."):
             if request is not None:

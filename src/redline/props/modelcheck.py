@@ -28,7 +28,7 @@ DEPTH = 4  # the bounded search's default depth: each shipped story is at most t
 
 
 def check_temporal(sorts: Sorts, program: ir.Program, prop: ir.Property, key: str, expected: str,
-                   timeout_ms: int, seed: int, depth: int = DEPTH) -> ProofResult:
+                   timeout_ms: int, rlimit: int, seed: int, depth: int = DEPTH) -> ProofResult:
     start = time.perf_counter()
     shape = temporal_shape(prop.body)
     assert shape is not None
@@ -37,7 +37,7 @@ def check_temporal(sorts: Sorts, program: ir.Program, prop: ir.Property, key: st
     clauses, assumptions = rests_of(program, [ruleset], prop)
     result = ProofResult(prop.name, key, "unknown", expected, 0.0, clauses, assumptions)
     result.events = [e.name for e in events]
-    found = bmc(sorts, program, ruleset, shape, events, depth, timeout_ms, seed)
+    found = bmc(sorts, program, ruleset, shape, events, depth, timeout_ms, rlimit, seed)
     result.solver_calls = found.solver_calls
     if found.run is not None:
         trace = replay(program, ruleset, events, decode_run(found.run, events))
@@ -53,13 +53,13 @@ def check_temporal(sorts: Sorts, program: ir.Program, prop: ir.Property, key: st
         if turned_on:
             result.clauses = list(dict.fromkeys(turned_on))
     else:
-        proof = induction(sorts, program, ruleset, shape, events, timeout_ms, seed)
+        proof = induction(sorts, program, ruleset, shape, events, timeout_ms, rlimit, seed)
         result.solver_calls += proof.solver_calls
         if proof.status == "proved":
             result.status = "proved" if shape.quant == "forall" else "refuted"
             result.proof, result.method, result.invariant = "unbounded", proof.method, proof.invariant
         else:
-            result.depth = found.depth_reached
+            result.proof, result.depth = "bounded", found.depth_reached
             reached = f"no run of up to {found.depth_reached} steps" if found.depth_reached >= 0 else "no depth searched"
             result.reason = found.reason or f"{reached} {'breaks' if shape.quant == 'forall' else 'reaches'} it; {proof.reason}"
     result.seconds = time.perf_counter() - start

@@ -72,9 +72,9 @@ def temporal_shape(body: ast.Expr) -> Shape | None:
     inner = body.body
     init: ast.Expr | None = None
     op: ast.Expr = inner
-    if body.kind == "forall" and isinstance(inner, ast.Implies):
+    if isinstance(inner, ast.Implies):
         init, op = inner.premise, inner.conclusion
-    elif body.kind == "exists" and isinstance(inner, ast.And):
+    elif isinstance(inner, ast.And):
         *rest, op = inner.items
         init = rest[0] if len(rest) == 1 else ast.And(items=tuple(rest), span=inner.span)
     if not isinstance(op, ast.Temporal) or op.kind == "within":
@@ -82,8 +82,11 @@ def temporal_shape(body: ast.Expr) -> Shape | None:
     if op.kind == "always" and body.kind != "forall":
         raise PropertyError("`always` is an invariant: write `forall s: State, ... . INIT implies always t from s . P`", op.span)
     if op.kind == "reachable" and body.kind != "exists":
-        raise PropertyError("`reachable` asks for a witness: write `exists s: State, ... . INIT and reachable t from s . P` "
+        raise PropertyError("`reachable` asks for a witness: write `exists s: State, ... . INIT and (reachable t from s . P)` "
                             "(for recovery from every state, use `within K`)", op.span)
+    if (body.kind == "forall") != isinstance(inner, ast.Implies | ast.Temporal):
+        raise PropertyError("a temporal property is `forall ... . INIT implies always t from s . P` or "
+                            "`exists ... . INIT and (reachable t from s . P)`", op.span)
     states = [b for b in body.binders if b.type.name == "State"]
     if [b.name.name for b in states] != [op.origin.name]:
         raise PropertyError(f"a temporal property binds exactly one State, the one its runs start `from` "
@@ -249,7 +252,7 @@ def _at(comp: PropertyCompiler, env: dict[str, Binding], var: str, st: SymState,
 
 
 def bmc(sorts: Sorts, program: ir.Program, ruleset: ir.RuleSet, shape: Shape, events: list[ir.Event], depth: int,
-        timeout_ms: int, seed: int, rows: int = ROWS) -> Bmc:
+        timeout_ms: int, rlimit: int, seed: int, rows: int = ROWS) -> Bmc:
     """Look for a run of at most `depth` steps from a state satisfying INIT to one satisfying the goal."""
     comp = PropertyCompiler(sorts, program, [ruleset], rows)
     env: dict[str, Binding] = {}
@@ -257,6 +260,7 @@ def bmc(sorts: Sorts, program: ir.Program, ruleset: ir.RuleSet, shape: Shape, ev
     s0 = env[shape.op.origin.name].value
     solver = z3.Solver(ctx=sorts.ctx)
     solver.set("timeout", timeout_ms)
+    solver.set("rlimit", rlimit)
     solver.set("random_seed", seed)
     solver.add(comp.constraints)
     if shape.init is not None:
@@ -353,9 +357,9 @@ class _Obligations:
     """Fresh compilations of initiation, consecution and safety for a candidate invariant."""
 
     def __init__(self, sorts: Sorts, program: ir.Program, ruleset: ir.RuleSet, shape: Shape, events: list[ir.Event],
-                 timeout_ms: int, seed: int) -> None:
+                 timeout_ms: int, rlimit: int, seed: int) -> None:
         self.args = (sorts, program, ruleset, shape, events)
-        self.timeout_ms, self.seed = timeout_ms, seed
+        self.timeout_ms, self.rlimit, self.seed = timeout_ms, rlimit, seed
         self.calls = 0
 
     def _setup(self) -> tuple[PropertyCompiler, dict[str, Binding], SymState, z3.Solver]:
@@ -366,6 +370,7 @@ class _Obligations:
         s = env[shape.op.origin.name].value
         solver = z3.Solver(ctx=sorts.ctx)
         solver.set("timeout", self.timeout_ms)
+        solver.set("rlimit", self.rlimit)
         solver.set("random_seed", self.seed)
         if shape.init is not None:
             solver.add(comp.boolean(shape.init, env))
@@ -411,9 +416,9 @@ class _Obligations:
 
 
 def induction(sorts: Sorts, program: ir.Program, ruleset: ir.RuleSet, shape: Shape, events: list[ir.Event],
-              timeout_ms: int, seed: int) -> Induction:
+              timeout_ms: int, rlimit: int, seed: int) -> Induction:
     """Prove the invariant over every run: 1-induction, else Houdini over the candidates."""
-    ob = _Obligations(sorts, program, ruleset, shape, events, timeout_ms, seed)
+    ob = _Obligations(sorts, program, ruleset, shape, events, timeout_ms, rlimit, seed)
     target = shape.invariant
 
     def done(method: str, inv: list[ast.Expr]) -> Induction | None:
