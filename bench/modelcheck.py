@@ -13,7 +13,6 @@ from __future__ import annotations
 import statistics
 import sys
 import time
-from pathlib import Path
 
 from redline.cli import load_program, repo_rules
 from redline.props import prove
