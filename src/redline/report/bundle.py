@@ -103,6 +103,13 @@ def check_target(target: Path) -> None:
         if any(target.iterdir()) and not (target / MARKER).is_file():
             raise BundleError(f"{target}: exists, is not empty and holds no {MARKER}, so it is not an evidence bundle; "
                               "refusing to replace it (give another --out)")
+    parent = target.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise BundleError(f"{parent}: cannot create the directory for the bundle: {e.strerror or e}") from None
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise BundleError(f"{parent}: not writable, so the bundle cannot be written there")
 
 
 def write_bundle(files: dict[str, bytes], target: Path) -> None:
@@ -110,7 +117,6 @@ def write_bundle(files: dict[str, bytes], target: Path) -> None:
     check_target(target)
     parent = target.parent
     try:
-        parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=parent))
     except OSError as e:
         raise BundleError(f"{parent}: cannot create a directory there: {e.strerror or e}") from None
