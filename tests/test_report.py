@@ -241,6 +241,8 @@ def test_unknown_results_exit_3_and_are_never_called_proved(program: Any) -> Non
 
 def test_the_cli_exits_1_on_a_disagreement(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(collect_mod, "PROVIDERS", [lambda p, s: [_proved("tampered", SAT)]])
+    no_change = {"old": "baseline", "new": "mp107", "complete": True, "changes": [], "count": 0, "intent": {"status": "satisfied", "violations": []}}
+    monkeypatch.setattr(collect_mod, "semantic_diff", lambda *a: no_change)  # the diff is not what this test is about
     code = main(["report", "--rules", str(ROOT / "rules"), "--out", str(tmp_path / "ev")])
     _, err = capsys.readouterr()
     assert code == 1 and "RE-CHECK DISAGREES on tampered [baseline]" in err
