@@ -14,7 +14,17 @@ from typing import Any
 import pytest
 
 from redline.cli import load_program, main
-from redline.report import Collected, Obligation, RuleFile, Settings, build_bundle, exit_status, load_cvc5, write_bundle
+from redline.report import (
+    Collected,
+    Obligation,
+    RuleFile,
+    Settings,
+    build_bundle,
+    exit_status,
+    load_cvc5,
+    provider_of,
+    write_bundle,
+)
 from redline.report import bundle as bundle_mod
 from redline.report import collect as collect_mod
 from redline.report.findings import story
@@ -167,7 +177,8 @@ def test_a_multi_step_trace_renders_in_both_formats_and_replays(program: Any) ->
     result = _trace()
     rc = replay(program, result)
     assert rc["status"] == "agrees" and rc["verdicts"] == 2 and rc["transitions"] == 1  # the event's transition is taken as given
-    bundle = build_bundle(program, [RuleFile("x", b"")], Settings("baseline"), [lambda p, s: [Collected(copy.deepcopy(result))]], load_cvc5())
+    bundle = build_bundle(program, [RuleFile("x", b"")], Settings("baseline"), [provider_of(lambda p, s: [copy.deepcopy(result)], "a model checker")], load_cvc5())
+    assert json.loads(bundle.files["results.json"])["results"][0]["recheck"]["status"] == "agrees"
     md = bundle.files["report.md"].decode()
     page = bundle.files["report.html"].decode()
     assert "1. " + f"{C} (wrong_no) as ED sends 6.15.1" in md and "event: C leaves the DCC" in md

@@ -9,11 +9,11 @@ bundle    all of it in memory, then written into a temporary directory and renam
 """
 
 from redline.report.bundle import Bundle, BundleError, build_bundle, exit_status, write_bundle
-from redline.report.collect import PROVIDERS, Collected, Obligation, ResultProvider, Settings
+from redline.report.collect import PROVIDERS, Collected, Obligation, ResultProvider, Settings, provider_of
 from redline.report.evidence import RuleFile
 from redline.report.recheck import SolverMissing, load_cvc5
 
 __all__ = [
     "PROVIDERS", "Bundle", "BundleError", "Collected", "Obligation", "ResultProvider", "RuleFile", "Settings",
-    "SolverMissing", "build_bundle", "exit_status", "load_cvc5", "write_bundle",
+    "SolverMissing", "build_bundle", "exit_status", "load_cvc5", "provider_of", "write_bundle",
 ]

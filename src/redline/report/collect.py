@@ -10,7 +10,7 @@ came from, only at its fields (`proof`, `depth`, `counterexample.trace`...).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +78,15 @@ def prove_results(program: ir.Program, settings: Settings) -> list[Collected]:
             obligation = Obligation(_safe(f"{r.property}.{r.ruleset}.{mode}") + ".smt2", text, answer)
         out.append(Collected(j, obligation))
     return out
+
+
+def provider_of(results: Callable[[ir.Program, Settings], Iterable[Any]], source: str) -> ResultProvider:
+    """A provider from any function returning results as CONTRACTS.md dicts (or objects with `to_json()`),
+    without SMT-LIB2 obligations: their findings are replayed; a result with no finding is reported as
+    not re-checked. E.g. `PROVIDERS.append(provider_of(lambda p, s: model_check(p, ...), "redline check-model"))`."""
+    def provide(program: ir.Program, settings: Settings) -> list[Collected]:
+        return [Collected(r if isinstance(r, dict) else r.to_json(), None, source) for r in results(program, settings)]
+    return provide
 
 
 # Every source of proof results, in the order they appear in the report. The model checker's
