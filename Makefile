@@ -1,4 +1,5 @@
-# make demo: check the shipped rules, run the scenarios, validate a sample request, prove the properties.
+# make demo: check the shipped rules, run the scenarios, validate a sample request, prove the properties,
+#            and write the MP107 evidence bundle.
 # make test: lint, type-check and run the test suite.
 # Both create and fill their own virtual environment (.venv) on first use.
 
@@ -32,6 +33,10 @@ demo: $(STAMP)
 	@echo
 	@echo "== redline prove: the MP107 properties (counterexamples written to .redline-out/cex) =="
 	$(BIN)/redline prove --cex-dir .redline-out/cex
+	@echo
+	@echo "== redline report: the evidence bundle for MP107, every result re-checked by cvc5 or by replay =="
+	$(BIN)/redline report --out .redline-out/evidence
+	@echo "evidence bundle: $(CURDIR)/.redline-out/evidence/report.html (and report.md, results.json, smt2/)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts
@@ -45,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/prove.py
 	$(BIN)/python bench/diff.py
 	$(BIN)/python bench/modelcheck.py
+	$(BIN)/python bench/report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -38,3 +38,18 @@ def rules_copy(tmp_path: Path) -> Path:
     rules = tmp_path / "rules"
     shutil.copytree(REPO / "rules", rules)
     return rules
+
+
+@pytest.fixture(scope="session")
+def evidence_bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, str]:
+    """`redline report` on the shipped rules, run once per session: (bundle dir, exit code, stdout)."""
+    import contextlib
+    import io
+
+    from redline.cli import main
+
+    out = tmp_path_factory.mktemp("evidence") / "bundle"
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = main(["report", "--rules", str(REPO / "rules"), "--out", str(out)])
+    return out, code, buf.getvalue()

@@ -472,6 +472,58 @@ def format_diff(d: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# ---- report ---------------------------------------------------------------
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """An evidence bundle for a modification; exit codes in README.md (`redline report`)."""
+    import time
+
+    from redline import report
+    rules = Path(args.rules) if args.rules else repo_rules()
+    extra = [Path(p) for p in args.paths] or ([rules.parent / "proofs"] if (rules.parent / "proofs").is_dir() else [])
+    program = _require_program(args, extra)
+    mod = program.ruleset(args.modification)
+    if mod is None or mod.base is None:
+        mods = sorted(rs.name for rs in program.rulesets.values() if rs.base is not None)
+        raise UsageError(f"`{args.modification}` is not a modification; the rules define {', '.join(mods) or 'none'}")
+    out = Path(args.out)
+    try:
+        cvc5 = report.load_cvc5()
+        report.bundle.check_target(out)
+    except (report.SolverMissing, report.BundleError) as e:
+        raise UsageError(str(e)) from None
+    root = rules.resolve().parent
+    files = []
+    for f in rule_files([rules, *extra]):
+        try:
+            shown = f.resolve().relative_to(root).as_posix()
+        except ValueError:
+            shown = f.name
+        try:
+            files.append(report.RuleFile(shown, f.read_bytes()))
+        except OSError as e:
+            raise UsageError(f"{f}: cannot read: {e.strerror}") from None
+    start = time.perf_counter()
+    settings = report.Settings(mod.name, args.timeout * 1000, args.rlimit, args.seed)
+    built = _solving(args, lambda: report.build_bundle(program, files, settings, cvc5=cvc5))
+    try:
+        report.write_bundle(built.files, out)
+    except report.BundleError as e:
+        raise UsageError(str(e)) from None
+    seconds = time.perf_counter() - start
+    ev = built.evidence
+    n = ev.counts()
+    for p in ev.problems:
+        print(f"redline: ERROR: {p}", file=sys.stderr)
+    if args.format == "json":
+        print(json.dumps({"out": str(out), "seconds": round(seconds, 3), **n, "problems": ev.problems}, indent=2))
+    else:
+        print(f"{n['results']} results: {n['as_expected']} as expected, {n['unknown']} unknown; re-checked: "
+              f"{n['rechecked']} agree, {n['recheck_disagrees']} disagree, {n['recheck_unsettled']} not re-checked")
+        print(f"bundle written to {out} in {seconds:.1f} s: open {out / 'report.html'}")
+    return report.exit_status(ev)
+
+
 # ---- fmt ------------------------------------------------------------------
 
 def cmd_fmt(args: argparse.Namespace) -> int:
@@ -549,6 +601,14 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
     p.add_argument("--limit", type=positive, default=2000, help="stop enumerating after this many classes (default 2000)")
     p.set_defaults(run=cmd_diff)
+    p = sub.add_parser("report", parents=[common], help="write an evidence bundle for a modification (HTML, Markdown, JSON, SMT-LIB2)")
+    p.add_argument("paths", nargs="*", help="property files or directories (default: proofs/)")
+    p.add_argument("--modification", default="mp107", metavar="NAME", help="the modification (default mp107)")
+    p.add_argument("--out", default=".redline-out/evidence", metavar="DIR", help="the bundle directory (default .redline-out/evidence)")
+    p.add_argument("--timeout", type=positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
+    p.add_argument("--rlimit", type=positive, default=20_000_000, help="Z3 resource limit per call")
+    p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
+    p.set_defaults(run=cmd_report)
     p = sub.add_parser("fmt", parents=[common], help="print rule files in canonical layout (comments are not kept)")
     p.add_argument("paths", nargs="+")
     p.add_argument("--check", action="store_true", help="exit 1 if a file is not in canonical layout")

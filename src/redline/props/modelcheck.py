@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable
 from typing import Any
 
 from redline.check import checked as ir
@@ -28,7 +29,10 @@ DEPTH = 4  # the bounded search's default depth: each shipped story is at most t
 
 
 def check_temporal(sorts: Sorts, program: ir.Program, prop: ir.Property, key: str, expected: str,
-                   timeout_ms: int, rlimit: int, seed: int, depth: int = DEPTH) -> ProofResult:
+                   timeout_ms: int, rlimit: int, seed: int, depth: int = DEPTH,
+                   smt2: Callable[[str, str], None] | None = None) -> ProofResult:
+    """Decide one temporal property under one rule set. `smt2` receives an unbounded proof's
+    obligations (named `PROPERTY.RULESET.unbounded`), for a second solver."""
     start = time.perf_counter()
     shape = temporal_shape(prop.body)
     assert shape is not None
@@ -58,6 +62,9 @@ def check_temporal(sorts: Sorts, program: ir.Program, prop: ir.Property, key: st
         if proof.status == "proved":
             result.status = "proved" if shape.quant == "forall" else "refuted"
             result.proof, result.method, result.invariant = "unbounded", proof.method, proof.invariant
+            result.settled_by = "unbounded"
+            if smt2 is not None and proof.smt2 is not None:
+                smt2(f"{prop.name}.{key}.unbounded", proof.smt2)
         else:
             result.proof, result.depth = "bounded", found.depth_reached
             reached = f"no run of up to {found.depth_reached} steps" if found.depth_reached >= 0 else "no depth searched"
@@ -130,11 +137,11 @@ def replay(program: ir.Program, ruleset: ir.RuleSet, events: list[ir.Event], tra
             if expected != nxt["state"]:
                 raise ReplayError(f"step {i}: the state after the request is not what the verdict's effects make of it")
         else:
-            _check_event(i, by_name[step["event"]["name"]], step, nxt)
+            check_event(i, by_name[step["event"]["name"]], step, nxt)
     return trace
 
 
-def _check_event(i: int, ev: ir.Event, step: dict[str, Any], nxt: dict[str, Any]) -> None:
+def check_event(i: int, ev: ir.Event, step: dict[str, Any], nxt: dict[str, Any]) -> None:
     """An event changes only what its kind may change."""
     a, b = step["state"], nxt["state"]
     same = dict.__eq__

@@ -322,6 +322,7 @@ class Induction:
     invariant: list[str]
     reason: str | None
     solver_calls: int
+    smt2: str | None = None  # the proof's obligations in SMT-LIB2, for a second solver
 
 
 def _owner(var: str, cell: str) -> ast.Call:
@@ -380,15 +381,14 @@ class _Obligations:
         self.calls += 1
         return solver.check()
 
-    def initiation(self, inv: list[ast.Expr]) -> z3.CheckSatResult:
+    def _initiation(self, inv: list[ast.Expr]) -> z3.Solver:
         comp, env, s, solver = self._setup()
         var = self.args[3].op.var.name
         solver.add(comp.constraints)
         solver.add(z3.Not(z3.And([_at(comp, env, var, s, c) for c in inv])))
-        return self._check(solver)
+        return solver
 
-    def consecution(self, inv: list[ast.Expr]) -> tuple[z3.CheckSatResult, list[bool]]:
-        """Unsat iff `inv` is preserved by every step; else which conjuncts the step broke."""
+    def _consecution(self, inv: list[ast.Expr]) -> tuple[z3.Solver, list[z3.BoolRef]]:
         comp, env, s, solver = self._setup()
         events, var = self.args[4], self.args[3].op.var.name
         unroll = Unroller(comp, events, bounded=False)
@@ -398,13 +398,9 @@ class _Obligations:
         solver.add(shape_cons + cons + [_at(comp, env, var, t, c) for c in inv])
         solver.add(comp.constraints)
         solver.add(z3.Not(z3.And(after)))
-        verdict = self._check(solver)
-        if verdict != z3.sat:
-            return verdict, []
-        m = solver.model()
-        return verdict, [bool(z3.is_true(m.eval(a, model_completion=True))) for a in after]
+        return solver, after
 
-    def safety(self, inv: list[ast.Expr]) -> z3.CheckSatResult:
+    def _safety(self, inv: list[ast.Expr]) -> z3.Solver:
         sorts, program, ruleset, shape, events = self.args
         comp, env, s, solver = self._setup()
         var = shape.op.var.name
@@ -412,7 +408,30 @@ class _Obligations:
         solver.add(shape_cons + [_at(comp, env, var, t, c) for c in inv])
         solver.add(comp.constraints)
         solver.add(z3.Not(_at(comp, env, var, t, shape.invariant)))
-        return self._check(solver)
+        return solver
+
+    def initiation(self, inv: list[ast.Expr]) -> z3.CheckSatResult:
+        return self._check(self._initiation(inv))
+
+    def consecution(self, inv: list[ast.Expr]) -> tuple[z3.CheckSatResult, list[bool]]:
+        """Unsat iff `inv` is preserved by every step; else which conjuncts the step broke."""
+        solver, after = self._consecution(inv)
+        verdict = self._check(solver)
+        if verdict != z3.sat:
+            return verdict, []
+        m = solver.model()
+        return verdict, [bool(z3.is_true(m.eval(a, model_completion=True))) for a in after]
+
+    def safety(self, inv: list[ast.Expr]) -> z3.CheckSatResult:
+        return self._check(self._safety(inv))
+
+    def smt2(self, inv: list[ast.Expr]) -> str:
+        """The three obligations as one SMT-LIB2 query, unsat iff each is: their disjunction.
+        A second solver re-checking the proof reads this."""
+        parts = [z3.And(list(x.assertions())) for x in (self._initiation(inv), self._consecution(inv)[0], self._safety(inv))]
+        solver = z3.Solver(ctx=self.args[0].ctx)
+        solver.add(z3.Or(parts))
+        return str(solver.to_smt2())
 
 
 def induction(sorts: Sorts, program: ir.Program, ruleset: ir.RuleSet, shape: Shape, events: list[ir.Event],
@@ -424,7 +443,7 @@ def induction(sorts: Sorts, program: ir.Program, ruleset: ir.RuleSet, shape: Sha
     def done(method: str, inv: list[ast.Expr]) -> Induction | None:
         # The independent re-check: each obligation in a fresh compilation and a fresh solver.
         if ob.initiation(inv) == z3.unsat and ob.consecution(inv)[0] == z3.unsat and ob.safety(inv) == z3.unsat:
-            return Induction("proved", method, [show(c) for c in inv], None, ob.calls)
+            return Induction("proved", method, [show(c) for c in inv], None, ob.calls, ob.smt2(inv))
         return None
 
     verdict, _ = ob.consecution([target])

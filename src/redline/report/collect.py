@@ -1,0 +1,107 @@
+"""Collect what an evidence bundle reports: proof results from result providers, each with the
+SMT-LIB2 obligation that settled it, and the semantic diff of the modification.
+
+A result is a CONTRACTS.md proof-result dict. Providers are plain functions,
+so another source of results (the model checker's multi-step properties) is
+one more entry in `PROVIDERS`; nothing downstream looks at where a result
+came from, only at its fields (`proof`, `depth`, `counterexample.trace`...).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from redline.check import checked as ir
+from redline.props import prove
+from redline.props.diff import diff as semantic_diff
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the solver is run: the same knobs as `redline prove`, so results are reproducible."""
+
+    modification: str = "mp107"
+    timeout_ms: int = 10_000
+    rlimit: int = 20_000_000
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Obligation:
+    """One solver query in SMT-LIB2, and what Z3 answered on it (`unsat`, `sat`, or None when unsettled)."""
+
+    file: str  # a file name, named after the property, the rule set(s) and the encoding
+    text: str
+    answer: str | None
+
+
+@dataclass
+class Collected:
+    result: dict[str, Any]  # CONTRACTS.md proof result
+    obligation: Obligation | None = None
+    source: str = "redline prove"
+
+
+@dataclass
+class Collection:
+    results: list[Collected] = field(default_factory=list)
+    diff: dict[str, Any] | None = None
+    diff_seconds: float = 0.0
+
+
+ResultProvider = Callable[[ir.Program, Settings], list[Collected]]
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in name)
+
+
+def prove_results(program: ir.Program, settings: Settings) -> list[Collected]:
+    """`redline prove` on every property, keeping the SMT-LIB2 text of each query it made."""
+    texts: dict[str, str] = {}
+
+    def keep(name: str, text: str) -> None:
+        texts[name] = text
+    out = []
+    for r in prove(program, None, settings.timeout_ms, settings.rlimit, settings.seed, keep):
+        j = r.to_json()
+        obligation = None
+        # The query that settled the result: unsat on the unbounded encoding is a proof over every state
+        # (forall proved, exists refuted); sat on a bounded one is a model (a counterexample or witness).
+        mode = r.settled_by or "unbounded"
+        text = texts.get(f"{r.property}.{r.ruleset}.{mode}")
+        if text is not None:
+            answer = None if r.status == "unknown" else ("unsat" if mode == "unbounded" else "sat")
+            obligation = Obligation(_safe(f"{r.property}.{r.ruleset}.{mode}") + ".smt2", text, answer)
+        out.append(Collected(j, obligation))
+    return out
+
+
+def provider_of(results: Callable[[ir.Program, Settings], Iterable[Any]], source: str) -> ResultProvider:
+    """A provider from any function returning results as CONTRACTS.md dicts (or objects with `to_json()`),
+    without SMT-LIB2 obligations: their findings are replayed; a result with no finding is reported as
+    not re-checked. E.g. `PROVIDERS.append(provider_of(lambda p, s: model_check(p, ...), "redline check-model"))`."""
+    def provide(program: ir.Program, settings: Settings) -> list[Collected]:
+        return [Collected(r if isinstance(r, dict) else r.to_json(), None, source) for r in results(program, settings)]
+    return provide
+
+
+# Every source of proof results, in the order they appear in the report. The model checker's
+# multi-step results (issue 5) join as one more function returning CONTRACTS.md result dicts.
+PROVIDERS: list[ResultProvider] = [prove_results]
+
+
+def collect(program: ir.Program, settings: Settings, providers: list[ResultProvider] | None = None) -> Collection:
+    """Run every provider, then the semantic diff of the modification against the rule set it amends."""
+    c = Collection()
+    for provider in PROVIDERS if providers is None else providers:
+        c.results.extend(provider(program, settings))
+    new = program.ruleset(settings.modification)
+    if new is not None and new.base is not None and new.base in program.rulesets:
+        start = time.perf_counter()
+        c.diff = semantic_diff(program, program.rulesets[new.base], new, settings.timeout_ms, settings.seed)
+        c.diff_seconds = time.perf_counter() - start
+    return c

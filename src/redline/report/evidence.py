@@ -1,0 +1,197 @@
+"""The evidence document: everything the bundle says, as one plain value both renderers read.
+
+Nothing here depends on the clock except `timings`, which every renderer
+puts in its one marked section, so that two runs on the same inputs give the
+same bytes outside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+from redline.check import checked as ir
+from redline.report.collect import Collection, Settings
+from redline.smt.about import solver_version
+
+# The tags of DOMAIN.md: every fact carries one, and an assumption keeps it.
+TAGS = {
+    "[S]": "stated in the seed (the MP107 Modification Report)",
+    "[C]": "confirmed from a public source",
+    "[A]": "a modelling assumption: inferred, not confirmed by a source",
+}
+
+
+@dataclass(frozen=True)
+class RuleFile:
+    path: str  # as shown, relative to the project
+    data: bytes
+
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass
+class Evidence:
+    modification: str
+    title: str
+    files: list[dict[str, Any]]
+    versions: dict[str, str]
+    settings: dict[str, Any]
+    results: list[dict[str, Any]]  # CONTRACTS.md results, each with `recheck` (and `obligation` when one was written)
+    diff: dict[str, Any] | None
+    assumptions: list[dict[str, Any]]
+    not_checked: list[str]
+    problems: list[str]  # loud: a result that is not as expected, a re-check that disagrees, a violated intent
+    timings: dict[str, Any] = field(default_factory=dict)
+    obligations: dict[str, str] = field(default_factory=dict)  # file name -> SMT-LIB2 text
+
+    def counts(self) -> dict[str, int]:
+        rechecks = [r["recheck"]["status"] for r in self.results]
+        return {
+            "results": len(self.results),
+            "as_expected": sum(r["status"] == r["expected"] for r in self.results),
+            "unknown": sum(r["status"] == "unknown" for r in self.results),
+            "rechecked": rechecks.count("agrees"),
+            "recheck_disagrees": rechecks.count("disagrees"),
+            "recheck_unsettled": sum(s in ("unknown", "unsupported", "skipped") for s in rechecks),
+        }
+
+
+def result_name(r: dict[str, Any]) -> str:
+    return f"{r['property']} [{r['ruleset']}]"
+
+
+def _rules_resting_on(program: ir.Program, names: list[str]) -> dict[str, dict[str, None]]:
+    rules: dict[str, dict[str, None]] = {a: {} for a in program.assumptions}
+    for rs in (program.rulesets[n] for n in names):
+        for c in rs.checks:
+            for a in c.rests:
+                rules.setdefault(a, {})[f"{c.name} ({c.cite})"] = None
+            for x in c.exceptions:
+                for a in x.rests:
+                    rules.setdefault(a, {})[f"exception to {c.name} ({x.cite})"] = None
+        for e in rs.effects:
+            for a in e.rests:
+                rules.setdefault(a, {})[f"effect {e.name} ({e.cite})"] = None
+    for p in program.properties:
+        for a in p.rests:
+            rules.setdefault(a, {})[f"property {p.name} (rests on it by declaration)"] = None
+    return rules
+
+
+def assumption_register(program: ir.Program, results: list[dict[str, Any]], rulesets: list[str]) -> list[dict[str, Any]]:
+    rules = _rules_resting_on(program, rulesets)
+    out = []
+    for name, a in program.assumptions.items():
+        tag = a.tag or "untagged"
+        out.append({
+            "name": name, "text": a.text, "tag": tag, "tag_meaning": TAGS.get(tag, "no tag from DOMAIN.md"),
+            "rules": list(rules.get(name, {})),
+            "results": [result_name(r) for r in results if name in r.get("assumptions", [])],
+        })
+    return out
+
+
+def _cited_clauses(results: list[dict[str, Any]]) -> set[str]:
+    return {c for r in results for c in r.get("clauses", [])}
+
+
+def not_checked(program: ir.Program, results: list[dict[str, Any]], diff: dict[str, Any] | None, rulesets: list[str]) -> list[str]:
+    """What this bundle does not establish, item by item."""
+    out = []
+    for r in results:
+        if r["status"] == "unknown":
+            out.append(f"{result_name(r)} is UNKNOWN: {r.get('reason') or 'the solver gave up'}. Neither proved nor refuted.")
+    for r in results:
+        rc = r["recheck"]
+        if rc["status"] in ("unknown", "unsupported", "skipped") and r["status"] != "unknown":
+            out.append(f"{result_name(r)} was not independently re-checked ({rc['solver']}: {rc['status']}: {rc.get('reason')}); "
+                       f"it rests on Z3 alone.")
+        side = rc.get("solver_check")
+        if side is not None and side["status"] != "agrees":
+            out.append(f"{result_name(r)}: {side['solver']} did not confirm its obligation is satisfiable "
+                       f"({side['status']}: {side.get('reason') or side.get('answer')}); the replay alone confirms the finding.")
+        if rc.get("replay") is not None and rc["status"] == "agrees":
+            out.append(f"{result_name(r)}'s {'counterexample' if r.get('counterexample') else 'witness'} is a state alone: the "
+                       f"interpreter judged no request for it ({rc['replay'].get('reason')}); its re-check is {rc['solver']} "
+                       "finding the same obligation satisfiable.")
+    for r in results:
+        if r.get("proof") == "bounded" and not (r.get("counterexample") or r.get("witness")):
+            out.append(f"{result_name(r)} is a bounded result: it covers sequences of at most {r.get('depth')} steps, not longer ones.")
+    if not any(r.get("proof") in ("bounded", "unbounded") or (r.get("counterexample") or r.get("witness") or {}).get("trace")
+               for r in results):
+        out.append("No multi-step property was checked: every result is one-step (one request in one state). "
+                   "Sequences of requests (model checking) are not covered by this bundle.")
+    cited = _cited_clauses(results)
+    for name in rulesets:
+        rs = program.rulesets[name]
+        for c in rs.checks:
+            if c.cite not in cited:
+                out.append(f"No result of this bundle rests on check `{c.name}` ({c.cite}) of {name}.")
+            for x in c.exceptions:
+                if x.cite not in cited:
+                    out.append(f"No result of this bundle rests on the exception \"{x.cite}\" to `{c.name}` in {name}.")
+        for e in rs.effects:
+            if e.cite not in cited:
+                out.append(f"No result of this bundle rests on effect `{e.name}` ({e.cite}) of {name}.")
+    trusted = [a for a, v in program.assumptions.items() if v.tag != "[S]" and v.tag != "[C]"]
+    if trusted:
+        out.append(f"Assumptions taken on trust (modelling assumptions, not confirmed by a source): {', '.join(trusted)}. "
+                   "Every result citing one holds only if the assumption does.")
+    if diff is not None:
+        out.append("The semantic diff's regions, counts, completeness and intent check are Z3's results alone: "
+                   "its witnesses are replayed through the interpreter, but cvc5 does not re-check the diff.")
+    out.append("Both solvers decide the same SMT-LIB2 encoding of the rules: a mistake in the encoding common to both "
+               "would not be caught by the re-check. The encoding is held to the interpreter by the differential test "
+               "(tests/test_differential.py), not by this bundle.")
+    out.append("The clauses a proof cites come from Z3's unsat core (or, for a finding, from the replayed verdicts); "
+               "the core is not re-checked.")
+    out.append(f"The scenarios ({len(program.scenarios)}) are not run for this bundle; `redline test` runs them.")
+    return out
+
+
+def problems(results: list[dict[str, Any]], diff: dict[str, Any] | None) -> list[str]:
+    out = []
+    for r in results:
+        if r["status"] != r["expected"] and r["status"] != "unknown":
+            out.append(f"{result_name(r)} is {r['status'].upper()}, but {r['expected']} was expected.")
+        if r["recheck"]["status"] == "disagrees":
+            out.append(f"RE-CHECK DISAGREES on {result_name(r)}: {r['recheck']['solver']}: "
+                       f"{r['recheck'].get('reason') or ('answered ' + str(r['recheck'].get('answer')) + ', Z3 ' + str(r['recheck'].get('expected')))}.")
+    if diff is not None and diff["intent"]["status"] == "violated":
+        out.append(f"The modification's declared intent is VIOLATED ({len(diff['intent']['violations'])} violation(s)).")
+    return out
+
+
+def build_evidence(program: ir.Program, files: list[RuleFile], settings: Settings, collection: Collection,
+                   rechecks: list[dict[str, Any]], recheck_solver: str) -> Evidence:
+    mod = program.ruleset(settings.modification)
+    rulesets = [n for n in ([mod.base, mod.name] if mod is not None and mod.base else [settings.modification]) if n in program.rulesets]
+    results, obligations = [], {}
+    for c, rc in zip(collection.results, rechecks, strict=True):
+        r = dict(c.result)
+        if c.obligation is not None:
+            r["obligation"] = {"file": f"smt2/{c.obligation.file}", "z3": c.obligation.answer}
+            obligations[c.obligation.file] = c.obligation.text
+        r["recheck"] = rc
+        results.append(r)
+    try:
+        version = metadata.version("redline")
+    except metadata.PackageNotFoundError:
+        version = "unknown (not installed)"
+    return Evidence(
+        modification=settings.modification,
+        title=f"Evidence for {mod.name}: {mod.cite}" if mod is not None else f"Evidence for {settings.modification}",
+        files=[{"path": f.path, "sha256": f.sha256(), "bytes": len(f.data)} for f in files],
+        versions={"redline": version, "python": platform.python_version(), "solver": solver_version(), "recheck_solver": recheck_solver},
+        settings={"timeout_ms": settings.timeout_ms, "rlimit": settings.rlimit, "seed": settings.seed},
+        results=results, diff=collection.diff,
+        assumptions=assumption_register(program, results, rulesets),
+        not_checked=not_checked(program, results, collection.diff, rulesets),
+        problems=problems(results, collection.diff),
+        obligations=obligations,
+    )

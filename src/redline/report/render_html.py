@@ -1,0 +1,141 @@
+"""The evidence as one self-contained HTML page: inline style, no scripts, no external assets;
+readable offline and printable."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from redline.report.evidence import Evidence, result_name
+from redline.report.findings import story, verdict_text
+from redline.report.render_md import TIMINGS_BEGIN, TIMINGS_END, recheck_text
+
+STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto; max-width: 70em; padding: 0 1em; color: #111; line-height: 1.4; }
+h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #999; margin-top: 2em; } h3 { margin-top: 1.5em; }
+table { border-collapse: collapse; margin: 0.5em 0; width: 100%; }
+th, td { border: 1px solid #bbb; padding: 0.25em 0.5em; text-align: left; vertical-align: top; }
+th { background: #eee; }
+code, .mono { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: 0.9em; word-break: break-all; }
+.error { border: 3px solid #b00; background: #fee; padding: 0.5em 1em; }
+.error h2 { border: none; margin-top: 0.2em; color: #b00; }
+.status-proved { color: #060; font-weight: bold; } .status-refuted { color: #a40; font-weight: bold; }
+.status-unknown { color: #b00; font-weight: bold; }
+.recheck-agrees { color: #060; } .recheck-disagrees { color: #b00; font-weight: bold; }
+.recheck-unknown, .recheck-unsupported, .recheck-skipped { color: #a40; }
+.finding { border-left: 4px solid #999; padding-left: 1em; }
+#timings { color: #444; }
+@media print { body { margin: 0; max-width: none; } section { page-break-inside: auto; } h2, h3 { page-break-after: avoid; } }
+"""
+
+
+def e(x: Any) -> str:
+    return escape(str(x), quote=True)
+
+
+def table(head: list[str], rows: list[list[str]], ident: str | None = None) -> str:
+    """Cells in `rows` are HTML already (escaped by the caller)."""
+    out = [f'<table{f" id={chr(34)}{ident}{chr(34)}" if ident else ""}>',
+           "<thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in head) + "</tr></thead><tbody>"]
+    out += ["<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows]
+    out.append("</tbody></table>")
+    return "\n".join(out)
+
+
+def anchor(r: dict[str, Any]) -> str:
+    return "result-" + "".join(ch if ch.isalnum() else "-" for ch in f"{r['property']}-{r['ruleset']}")
+
+
+def _finding(r: dict[str, Any]) -> str:
+    s = story(r)
+    if s is None:
+        return ""
+    out = [f'<div class="finding"><p><strong>{e(s.kind.capitalize())}</strong></p><ul>']
+    out += [f"<li>{e(x)}</li>" for x in s.setting]
+    out.append("</ul>")
+    if s.steps:
+        rows = [[e(st.number), e(st.actor), e(st.action), "<br>".join(e(v) for v in st.verdicts) or "-",
+                 "<br>".join(e(c) for c in st.changed) or "-"] for st in s.steps]
+        out.append(table(["step", "sender and role", "request", "verdict (clause)", "what changed"], rows))
+    if s.candidates:
+        out.append("<p>What every candidate request gets (the interpreter's verdicts):</p><ul>")
+        out += [f"<li>{e(c)}</li>" for c in s.candidates]
+        out.append("</ul>")
+    out.append("</div>")
+    return "\n".join(out)
+
+
+def _result(r: dict[str, Any]) -> str:
+    mark = "as expected" if r["status"] == r["expected"] else f"NOT AS EXPECTED (expected {r['expected']})"
+    proof = r["proof"] + (f", depth {r['depth']}" if r.get("depth") is not None else "")
+    items = [
+        f'<span class="status-{e(r["status"])}">{e(r["status"].upper())}</span>, {e(mark)}; proof {e(proof)}; '
+        f"settled by {e(r.get('settled_by') or 'nothing')}" + (f"; {e(r['reason'])}" if r.get("reason") else ""),
+    ]
+    if "obligation" in r:
+        items.append(f"Obligation: <code>{e(r['obligation']['file'])}</code> (Z3: {e(r['obligation']['z3'] or 'unsettled')})")
+    rc = r["recheck"]
+    items.append(f'Re-check: <span class="recheck-{e(rc["status"])}">{e(recheck_text(rc))}</span>')
+    items.append("Rests on clauses: " + ("<ul>" + "".join(f"<li>{e(c)}</li>" for c in r["clauses"]) + "</ul>" if r.get("clauses") else "none"))
+    items.append(f"Rests on assumptions: {e(', '.join(r.get('assumptions') or []) or 'none')}")
+    return (f'<section class="result" id="{anchor(r)}"><h3>{e(result_name(r))}</h3><ul>'
+            + "".join(f"<li>{x}</li>" for x in items) + "</ul>" + _finding(r) + "</section>")
+
+
+def _diff(d: dict[str, Any]) -> str:
+    head = (f"{d['count']} request classes change, in {len(d['changes'])} regions; "
+            + ("complete: no difference lies outside them." if d["complete"] else f"NOT complete: {d.get('reason')}."))
+    rows = [[e(i), e("; ".join(c["conditions"])), e(verdict_text(c["before"])), e(verdict_text(c["after"])), e(c["count"]),
+             e("; ".join(c["clauses"]))] for i, c in enumerate(d["changes"], 1)]
+    intent = d["intent"]
+    items = [f"<li>declared {e(x['kind'])}: {e(x['clause'])}</li>" for x in intent.get("declared", [])]
+    items += [f'<li class="recheck-disagrees">VIOLATED [{e(v["kind"])}] {e(v["intent"])}: {e(v["problem"])}</li>' for v in intent["violations"]]
+    return (f'<section id="diff"><h2>Semantic diff: {e(d["old"])} &rarr; {e(d["new"])}</h2><p>{e(head)}</p>'
+            + table(["#", "where (all of)", "before", "after", "classes", "clauses"], rows, "diff-table")
+            + f"<p>Intent status: <strong>{e(intent['status'])}</strong>" + (f" ({e(intent['reason'])})" if intent.get("reason") else "")
+            + f"</p><ul>{''.join(items)}</ul></section>")
+
+
+def _timings(ev: Evidence) -> str:
+    t = ev.timings
+    rows = [[e(name), e(f"{x['prove']:.3f}"), e(f"{x['recheck']:.3f}")] for name, x in t.get("results", {}).items()]
+    return (f'{TIMINGS_BEGIN}\n<section id="timings"><h2>Timings</h2><p>Generated at {e(t.get("generated_at"))}.</p>'
+            + table(["result", "proof (s)", "re-check (s)"], rows)
+            + f"<p>Semantic diff: {e(format(t.get('diff', 0.0), '.3f'))} s. Whole bundle (before writing): "
+            f"{e(format(t.get('total', 0.0), '.3f'))} s.</p></section>\n{TIMINGS_END}")
+
+
+def render_html(ev: Evidence) -> str:
+    n = ev.counts()
+    parts = ['<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">',
+             '<meta name="viewport" content="width=device-width, initial-scale=1">',
+             f"<title>{e(ev.title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>", f"<h1>{e(ev.title)}</h1>"]
+    if ev.problems:
+        parts.append('<section class="error" id="problems"><h2>ERROR: this evidence does not hold as it stands</h2><ul>'
+                     + "".join(f"<li>{e(p)}</li>" for p in ev.problems) + "</ul></section>")
+    parts.append(
+        f'<section id="summary"><h2>Summary</h2><ul><li>{n["results"]} results: {n["as_expected"]} as expected, {n["unknown"]} unknown.</li>'
+        f'<li>Independently re-checked: {n["rechecked"]} agree, {n["recheck_disagrees"]} disagree, {n["recheck_unsettled"]} not re-checked '
+        f'(see <a href="#not-checked">what was not checked</a>).</li>'
+        f"<li>Solver {e(ev.versions['solver'])} (seed {e(ev.settings['seed'])}, rlimit {e(ev.settings['rlimit'])}, "
+        f"timeout {e(ev.settings['timeout_ms'])} ms per call); re-check by {e(ev.versions['recheck_solver'])} and the interpreter.</li></ul></section>")
+    parts.append('<section id="files"><h2>Rule files</h2>' + table(
+        ["file", "SHA-256", "bytes"], [[f"<code>{e(f['path'])}</code>", f"<code>{e(f['sha256'])}</code>", e(f["bytes"])] for f in ev.files]) + "</section>")
+    parts.append('<section id="tools"><h2>Tools</h2>' + table(["tool", "version"], [[e(k), e(v)] for k, v in ev.versions.items()]) + "</section>")
+    rows = [[f'<a href="#{anchor(r)}">{e(r["property"])}</a>', e(r["ruleset"]),
+             f'<span class="status-{e(r["status"])}">{e(r["status"].upper())}</span>', e(r["expected"]), e(r["proof"]),
+             f'<span class="recheck-{e(r["recheck"]["status"])}">{e(r["recheck"]["status"])}</span>'] for r in ev.results]
+    parts.append('<section id="properties"><h2>Properties</h2>'
+                 + table(["property", "rule set", "result", "expected", "proof", "re-check"], rows, "properties-table")
+                 + "\n".join(_result(r) for r in ev.results) + "</section>")
+    if ev.diff is not None:
+        parts.append(_diff(ev.diff))
+    rows = [[e(a["name"]), f"{e(a['tag'])} {e(a['tag_meaning'])}", e(a["text"]), "<br>".join(e(x) for x in a["rules"]) or "none",
+             "<br>".join(e(x) for x in a["results"]) or "none"] for a in ev.assumptions]
+    parts.append('<section id="assumptions"><h2>Assumption register</h2>'
+                 + table(["assumption", "tag", "statement", "rules resting on it", "results depending on it"], rows) + "</section>")
+    parts.append('<section id="not-checked"><h2>What was not checked</h2><ul>'
+                 + "".join(f"<li>{e(x)}</li>" for x in ev.not_checked) + "</ul></section>")
+    parts.append(_timings(ev))
+    parts.append("</body>\n</html>\n")
+    return "\n".join(parts)

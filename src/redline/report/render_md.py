@@ -1,0 +1,116 @@
+"""The evidence as Markdown, to paste into a modification report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redline.report.evidence import Evidence, result_name
+from redline.report.findings import story, verdict_text
+
+TIMINGS_BEGIN = "<!-- redline:timings:begin (everything between these markers depends on the clock) -->"
+TIMINGS_END = "<!-- redline:timings:end -->"
+
+
+def cell(text: Any) -> str:
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def table(head: list[str], rows: list[list[Any]]) -> list[str]:
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    out += ["| " + " | ".join(cell(x) for x in row) + " |" for row in rows]
+    return out
+
+
+def recheck_text(rc: dict[str, Any]) -> str:
+    text = f"{rc['solver']}: {rc['status']}"
+    if "answer" in rc:
+        text += f" ({rc['answer']}" + (f", Z3 {rc['expected']}" if rc.get("expected") else "") + (f"; options {rc['options']}" if rc.get("options") else "") + ")"
+    if "verdicts" in rc:
+        text += f" ({rc['verdicts']} verdicts" + (f", {rc['transitions']} transitions" if rc.get("transitions") else "") + " replayed)"
+    if rc.get("reason") and rc["status"] != "agrees":
+        text += f": {rc['reason']}"
+    side = rc.get("solver_check")
+    if side is not None:
+        text += f"; {recheck_text(side)}"
+    if rc.get("replay") is not None:
+        text += f"; {rc['replay']['solver']}: {rc['replay']['status']}: {rc['replay'].get('reason')}"
+    return text
+
+
+def outcome(o: dict[str, Any]) -> str:
+    return verdict_text(o)
+
+
+def timing_lines(e: Evidence) -> list[str]:
+    t = e.timings
+    lines = [TIMINGS_BEGIN, "## Timings", "", f"Generated at {t.get('generated_at')}.", ""]
+    rows = [[name, f"{x['prove']:.3f}", f"{x['recheck']:.3f}"] for name, x in t.get("results", {}).items()]
+    lines += table(["result", "proof (s)", "re-check (s)"], rows)
+    lines += ["", f"Semantic diff: {t.get('diff', 0.0):.3f} s. Whole bundle (before writing): {t.get('total', 0.0):.3f} s.", "", TIMINGS_END]
+    return lines
+
+
+def render_markdown(e: Evidence) -> str:
+    n = e.counts()
+    lines = [f"# {e.title}", ""]
+    if e.problems:
+        lines += ["> **ERROR: this evidence does not hold as it stands.**", ">"]
+        lines += [f"> - {p}" for p in e.problems]
+        lines.append("")
+    lines += ["## Summary", "",
+              f"- {n['results']} results: {n['as_expected']} as expected, {n['unknown']} unknown.",
+              f"- Independently re-checked: {n['rechecked']} agree, {n['recheck_disagrees']} disagree, "
+              f"{n['recheck_unsettled']} not re-checked (see \"What was not checked\").",
+              f"- Solver {e.versions['solver']} (seed {e.settings['seed']}, rlimit {e.settings['rlimit']}, "
+              f"timeout {e.settings['timeout_ms']} ms per call); re-check by {e.versions['recheck_solver']} and the interpreter.",
+              "", "## Rule files", ""]
+    lines += table(["file", "SHA-256", "bytes"], [[f"`{f['path']}`", f"`{f['sha256']}`", f["bytes"]] for f in e.files])
+    lines += ["", "## Tools", ""]
+    lines += table(["tool", "version"], [[k, v] for k, v in e.versions.items()])
+    lines += ["", "## Properties", ""]
+    lines += table(["property", "rule set", "result", "expected", "proof", "re-check"],
+                   [[r["property"], r["ruleset"], r["status"].upper(), r["expected"], r["proof"], r["recheck"]["status"]] for r in e.results])
+    for r in e.results:
+        lines += ["", f"### {result_name(r)}", ""]
+        mark = "as expected" if r["status"] == r["expected"] else f"NOT AS EXPECTED (expected {r['expected']})"
+        proof = r["proof"] + (f", depth {r['depth']}" if r.get("depth") is not None else "")
+        lines.append(f"- **{r['status'].upper()}**, {mark}; proof {proof}; settled by {r.get('settled_by') or 'nothing'}"
+                     + (f"; {r['reason']}" if r.get("reason") else ""))
+        if "obligation" in r:
+            lines.append(f"- Obligation: `{r['obligation']['file']}` (Z3: {r['obligation']['z3'] or 'unsettled'})")
+        lines.append(f"- Re-check: {recheck_text(r['recheck'])}")
+        lines.append("- Rests on clauses:" + ("" if r.get("clauses") else " none"))
+        lines += [f"  - {c}" for c in r.get("clauses") or []]
+        lines.append(f"- Rests on assumptions: {', '.join(r.get('assumptions') or []) or 'none'}")
+        s = story(r)
+        if s is not None:
+            lines += ["", f"**{s.kind.capitalize()}**:", ""]
+            lines += [f"- {x}" for x in s.setting]
+            for st in s.steps:
+                lines.append(f"{st.number}. {st.actor} {st.action}")
+                lines += [f"   - verdict: {v}" for v in st.verdicts]
+                if st.changed:
+                    lines.append(f"   - changed: {'; '.join(st.changed)}")
+            if s.candidates:
+                lines += ["", "What every candidate request gets (the interpreter's verdicts):", ""]
+                lines += [f"- {c}" for c in s.candidates]
+    if e.diff is not None:
+        d = e.diff
+        lines += ["", f"## Semantic diff: {d['old']} -> {d['new']}", "",
+                  f"{d['count']} request classes change, in {len(d['changes'])} regions; "
+                  + ("complete: no difference lies outside them." if d["complete"] else f"NOT complete: {d.get('reason')}."), ""]
+        lines += table(["#", "where (all of)", "before", "after", "classes", "clauses"],
+                       [[i, "; ".join(c["conditions"]), outcome(c["before"]), outcome(c["after"]), c["count"], "; ".join(c["clauses"])]
+                        for i, c in enumerate(d["changes"], 1)])
+        intent = d["intent"]
+        lines += ["", f"Intent status: **{intent['status']}**" + (f" ({intent['reason']})" if intent.get("reason") else "")]
+        lines += [f"- declared {x['kind']}: {x['clause']}" for x in intent.get("declared", [])]
+        lines += [f"- VIOLATED [{v['kind']}] {v['intent']}: {v['problem']}" for v in intent["violations"]]
+    lines += ["", "## Assumption register", ""]
+    lines += table(["assumption", "tag", "statement", "rules resting on it", "results depending on it"],
+                   [[a["name"], f"{a['tag']} {a['tag_meaning']}", a["text"], "; ".join(a["rules"]) or "none",
+                     ", ".join(a["results"]) or "none"] for a in e.assumptions])
+    lines += ["", "## What was not checked", ""]
+    lines += [f"- {x}" for x in e.not_checked]
+    lines += ["", *timing_lines(e), ""]
+    return "\n".join(lines)
