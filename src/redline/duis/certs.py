@@ -68,11 +68,9 @@ def decode_certificate(text: str | None, where: str) -> OrgCertificate:
     if len(uids) != 1:
         raise DuisError(where, "the certificate's subject has no x500UniqueIdentifier naming its owner" if not uids
                         else "the certificate's subject has more than one x500UniqueIdentifier")
-    value = uids[0].value
-    octets = value if isinstance(value, bytes) else str(value).encode("latin-1")
-    if len(octets) == 9 and octets[0] == 0:  # the BIT STRING's unused-bits octet
-        octets = octets[1:]
-    if len(octets) != 8:
-        raise DuisError(where, f"the certificate's x500UniqueIdentifier is {len(octets)} octets; an Entity Identifier is 8")
-    owner = "-".join(f"{b:02X}" for b in octets)
+    value = uids[0].value  # cryptography gives a BIT STRING's content: the unused-bits octet, then the bits
+    if not isinstance(value, bytes) or len(value) != 9 or value[0] != 0:
+        size = f"{max(len(value) - 1, 0)} octets" if isinstance(value, bytes) else "not a BIT STRING"
+        raise DuisError(where, f"the certificate's x500UniqueIdentifier is {size}; an Entity Identifier is a BIT STRING of 8 octets")
+    owner = "-".join(f"{b:02X}" for b in value[1:])
     return OrgCertificate(role_code=code, remote_party_role=ROLE_CODES[code], owner=owner, serial=serial)

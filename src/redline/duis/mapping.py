@@ -30,7 +30,9 @@ What comes from where (DUIS 5.x, `http://www.dccinterface.co.uk/ServiceUserGatew
 - The sender's User Role comes from the signing credential
   (`ds:Signature//ds:X509IssuerSerial`, looked up in the state's
   `signing_certificates`), whose party must be the RequestID's sender; a
-  role given on the command line overrides it.
+  role given on the command line (`--role`) takes its place, and the
+  signature is then not looked up (the RTDS templates, for one, all carry
+  the same placeholder signature whoever sends them).
 """
 
 from __future__ import annotations
@@ -247,13 +249,13 @@ def _role(root: ET.Element, sender: str, signing: Mapping[str, tuple[str, str]],
             key = signer_key(issuer, serial)
         except ValueError as e:
             raise DuisError(sw, str(e)) from None
-    known = signing.get(key) if key is not None else None
-    if known is not None and known[0] != sender:
-        raise DuisError("ds:Signature", f"the request is signed with `{key}`, the certificate of party {known[0]}, "
-                        f"but its RequestID names {sender} as the sender")
-    if override is not None:
+    if override is not None:  # the command line speaks for the signer: the signature is not looked up
         return override, key, "--role"
+    known = signing.get(key) if key is not None else None
     if known is not None:
+        if known[0] != sender:
+            raise DuisError("ds:Signature", f"the request is signed with `{key}`, the certificate of party {known[0]}, "
+                            f"but its RequestID names {sender} as the sender")
         return known[1], key, "signing_certificates"
     if key is None:
         raise DuisError("ds:Signature", "the request names no signing certificate (`ds:X509IssuerSerial`), so the sender's "
