@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/prove.py
 	$(BIN)/python bench/diff.py
+	$(BIN)/python bench/duis.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

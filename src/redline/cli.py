@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -219,20 +220,19 @@ def request_inputs(paths: Sequence[Path]) -> list[Path]:
     return out
 
 
-def _is_xml(path: Path) -> bool:
-    """Recognised by content: a DUIS request starts with `<` (after an optional BOM and white space)."""
+def _read_request(path: Path, bound: int) -> bytes | None:
+    """The bytes of a DUIS XML request (at most bound + 1 of them: enough to refuse it), or None for
+    anything else. A DUIS request is recognised by content: it starts with `<`, after an optional BOM
+    and white space."""
     try:
         with path.open("rb") as f:
-            head = f.read(4096)
-    except OSError as e:
-        raise UsageError(f"{path}: cannot read: {e.strerror}") from None
-    return head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"<")
-
-
-def _read_xml(path: Path, bound: int) -> bytes:
-    try:
-        with path.open("rb") as f:
-            return f.read(bound + 1)  # one byte past the bound is enough to refuse it
+            size = os.fstat(f.fileno()).st_size
+            head = f.read(min(size, bound) + 1 if size else 4096)
+            if not head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"<"):
+                return None
+            if len(head) <= bound and size == 0:  # not a regular file: read on up to the bound
+                head += f.read(bound + 1 - len(head))
+            return head
     except OSError as e:
         raise UsageError(f"{path}: cannot read: {e.strerror}") from None
 
@@ -242,7 +242,8 @@ def validate_file(run: _Run, path: Path) -> tuple[dict[str, Any], bool]:
 
     A DUIS request's record also carries the mapped REQUEST.json under `request`
     and what the XML says beside it under `duis`."""
-    if not _is_xml(path):
+    data = _read_request(path, run.max_xml_bytes)
+    if data is None:
         try:
             request = load_request(read_json(str(path)), run.state, run.program, run.ruleset)
         except InputError as e:
@@ -250,7 +251,7 @@ def validate_file(run: _Run, path: Path) -> tuple[dict[str, Any], bool]:
         verdict = run.validator.validate(run.state, request)
         return verdict.to_json(), verdict.accepted
     try:
-        mapped = map_request(parse_xml(_read_xml(path, run.max_xml_bytes), run.max_xml_bytes),
+        mapped = map_request(parse_xml(data, run.max_xml_bytes),
                              run.ruleset.catalogue, run.state.signing_certificates, run.role)
     except DuisError as e:
         raise UsageError(f"{path}: {e.where}: {e.message}") from None

@@ -66,6 +66,14 @@ class Mapped:
     duis: dict[str, Any]  # what the XML says beside it: request id, command variant, signer, certificate
 
 
+def _child(e: ET.Element, tag: str) -> ET.Element | None:
+    """The first child with this tag (Element.find would take a namespace's dots for a path)."""
+    for c in e:
+        if c.tag == tag:
+            return c
+    return None
+
+
 def _text(e: ET.Element | None, where: str, what: str) -> str:
     if e is None:
         raise DuisError(where, f"missing {what}")
@@ -110,10 +118,10 @@ def map_request(root: ET.Element, catalogue: Mapping[str, Mapping[str, Any]],
         raise DuisError("sr:Request", "missing attribute `schemaVersion` (DUIS 5.x)")
     if not SCHEMA_VERSION.match(version):
         raise DuisError("sr:Request/@schemaVersion", f"schema version `{version}` is not supported; redline reads DUIS 5.x")
-    header = root.find(f"{_SR}Header")
+    header = _child(root, f"{_SR}Header")
     if header is None:
         raise DuisError("sr:Request", "missing element `sr:Header`")
-    h = {f: _text(header.find(f"{_SR}{f}"), f"sr:Header/sr:{f}", f"header field `sr:{f}`") for f in HEADER_FIELDS}
+    h = {f: _text(_child(header, f"{_SR}{f}"), f"sr:Header/sr:{f}", f"header field `sr:{f}`") for f in HEADER_FIELDS}
 
     srv = h["ServiceReferenceVariant"]
     row = catalogue.get(srv)
@@ -136,7 +144,7 @@ def map_request(root: ET.Element, catalogue: Mapping[str, Mapping[str, Any]],
     if not parts[2].isdigit() or not parts[2].isascii() or len(parts[2]) > 20 or int(parts[2]) >= 2**64:
         raise DuisError("sr:Header/sr:RequestID", f"the counter `{parts[2]}` is not a whole number below 2^64")
 
-    body = root.find(f"{_SR}Body")
+    body = _child(root, f"{_SR}Body")
     if body is None:
         raise DuisError("sr:Request", "missing element `sr:Body`")
     ops = list(body)
@@ -151,17 +159,17 @@ def map_request(root: ET.Element, catalogue: Mapping[str, Mapping[str, Any]],
 
     duis: dict[str, Any] = {"request_id": h["RequestID"], "command_variant": cv, "schema_version": version,
                             "service_reference": h["ServiceReference"], "cancellation": False}
-    exec_el = op.find(f"{_SR}ExecutionDateTime")
+    exec_el = _child(op, f"{_SR}ExecutionDateTime")
     if exec_el is not None:
         when = _time(exec_el, f"{op_where}/sr:ExecutionDateTime")
         if when == CANCELLATION:
             duis["cancellation"] = True
         else:
             request["execution_time"] = _iso(when)
-    period = op.find(f".//{_SR}ReadLogPeriod")
+    period = next(op.iter(f"{_SR}ReadLogPeriod"), None)
     if period is not None:
         pw = f"{op_where}/sr:ReadLogPeriod"
-        start, end = period.find(f"{_SR}StartDateTime"), period.find(f"{_SR}EndDateTime")
+        start, end = _child(period, f"{_SR}StartDateTime"), _child(period, f"{_SR}EndDateTime")
         if start is None or end is None:
             raise DuisError(pw, "a read log period needs `sr:StartDateTime` and `sr:EndDateTime`")
         request["date_range"] = {"from": _iso(_time(start, f"{pw}/sr:StartDateTime")),
@@ -196,10 +204,10 @@ def _command_variant(text: str, srv: str, critical: bool, non_device: bool) -> i
 
 def _body_device(op: ET.Element, where: str) -> str | None:
     """The device a Non-Device request's body names, if it names exactly one."""
-    direct = op.find(f"{_SR}DeviceID")
+    direct = _child(op, f"{_SR}DeviceID")
     if direct is not None:
         return _eui(_text(direct, f"{where}/sr:DeviceID", "`sr:DeviceID`"), f"{where}/sr:DeviceID", "the device")
-    listed = op.find(f"{_SR}DeviceIDList")
+    listed = _child(op, f"{_SR}DeviceIDList")
     if listed is None:
         return None
     lw = f"{where}/sr:DeviceIDList"
@@ -210,7 +218,7 @@ def _body_device(op: ET.Element, where: str) -> str | None:
 
 def _certificate(op: ET.Element, where: str) -> tuple[str, OrgCertificate] | None:
     """The Remote Party role and the decoded replacement certificate(s), which must agree."""
-    sets = [(e, CERTIFICATE_SETS[e.tag[len(_SR):]]) for e in op.iter() if e.tag.startswith(_SR) and e.tag[len(_SR):] in CERTIFICATE_SETS]
+    sets = [(e, implied) for name, implied in CERTIFICATE_SETS.items() for e in op.iter(f"{_SR}{name}")]
     if not sets:
         return None
     if len(sets) > 1:
@@ -226,7 +234,7 @@ def _certificate(op: ET.Element, where: str) -> tuple[str, OrgCertificate] | Non
         if (c.role_code, c.owner) != (first.role_code, first.owner):
             raise DuisError(hw, f"the replacement certificates disagree: `{first_name}` is role {first.role_code:02X} owned by "
                             f"{first.owner}, `{name}` is role {c.role_code:02X} owned by {c.owner}")
-    rpr_els = op.findall(f"{_SR}RemotePartyRole")
+    rpr_els = [c for c in op if c.tag == f"{_SR}RemotePartyRole"]
     if len(rpr_els) > 1:
         raise DuisError(f"{where}/sr:RemotePartyRole", "more than one `RemotePartyRole` beside replacement certificates")
     stated = _text(rpr_els[0], f"{where}/sr:RemotePartyRole", "`sr:RemotePartyRole`") if rpr_els else implied
@@ -239,12 +247,14 @@ def _certificate(op: ET.Element, where: str) -> tuple[str, OrgCertificate] | Non
 
 def _role(root: ET.Element, sender: str, signing: Mapping[str, tuple[str, str]], override: str | None) -> tuple[str, str | None, str]:
     """(User Role, signer key or None, where the role came from)."""
-    serial_el = root.find(f"{_DS}Signature/{_DS}KeyInfo/{_DS}X509Data/{_DS}X509IssuerSerial")
+    serial_el: ET.Element | None = root
+    for step in ("Signature", "KeyInfo", "X509Data", "X509IssuerSerial"):
+        serial_el = _child(serial_el, f"{_DS}{step}") if serial_el is not None else None
     key = None
     if serial_el is not None:
         sw = "ds:Signature//ds:X509IssuerSerial"
-        issuer = _text(serial_el.find(f"{_DS}X509IssuerName"), f"{sw}/ds:X509IssuerName", "`ds:X509IssuerName`")
-        serial = _text(serial_el.find(f"{_DS}X509SerialNumber"), f"{sw}/ds:X509SerialNumber", "`ds:X509SerialNumber`")
+        issuer = _text(_child(serial_el, f"{_DS}X509IssuerName"), f"{sw}/ds:X509IssuerName", "`ds:X509IssuerName`")
+        serial = _text(_child(serial_el, f"{_DS}X509SerialNumber"), f"{sw}/ds:X509SerialNumber", "`ds:X509SerialNumber`")
         try:
             key = signer_key(issuer, serial)
         except ValueError as e:
