@@ -389,3 +389,13 @@ def test_long_batches_show_progress_on_stderr(validate: Validate, tmp_path: Path
     assert r.code == 0 and len(r.lines()) == 20
     assert "redline: validated 20/20 (0 bad inputs)" in r.err
     assert validate([p] * 3).err == ""  # short batches stay quiet
+
+
+def test_shipped_duis_example(validate: Validate) -> None:
+    """examples/stuck-smets1-duis/ (the `make demo` line) tells the stuck-SMETS1 story in DUIS."""
+    example = Path(__file__).resolve().parents[1] / "examples" / "stuck-smets1-duis"
+    st = json.loads((example / "state.json").read_text())
+    before = validate([example / "request.xml"], "--format", "json", st=st, ruleset="baseline").json()
+    after = validate([example / "request.xml"], "--format", "json", st=st, ruleset="mp107").json()
+    assert (before["verdict"], before["code"]) == ("reject", "E4")
+    assert after["verdict"] == "accept" and after["request"]["new_certificate_owner"] == NO_A
