@@ -7,7 +7,9 @@ tests/duis/ (certificates made at test time), in tmp_path.
 from __future__ import annotations
 
 import json
+import socket
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -270,12 +272,16 @@ HOSTILE = {
 
 
 @pytest.mark.parametrize("name", list(HOSTILE))
-def test_hostile_xml_gets_a_clear_error_and_no_hang(validate: Validate, name: str) -> None:
+def test_hostile_xml_gets_a_clear_error_and_no_hang(validate: Validate, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     text, message = HOSTILE[name]
+    opened: list[Any] = []
+    monkeypatch.setattr(socket.socket, "connect", lambda self, addr: opened.append(addr))  # nothing may reach the network
+    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: opened.append(a))
     start = time.perf_counter()
     r = validate(text)
     assert time.perf_counter() - start < 5
     assert r.code == 2 and message in r.err and "Traceback" not in r.err
+    assert opened == []
 
 
 def test_oversize_input_is_refused_before_parsing(validate: Validate) -> None:
@@ -399,3 +405,47 @@ def test_shipped_duis_example(validate: Validate) -> None:
     after = validate([example / "request.xml"], "--format", "json", st=st, ruleset="mp107").json()
     assert (before["verdict"], before["code"]) == ("reject", "E4")
     assert after["verdict"] == "accept" and after["request"]["new_certificate_owner"] == NO_A
+
+
+def test_unknown_encoding_and_out_of_range_times(validate: Validate) -> None:
+    r = validate(krp().replace('encoding="UTF-8"', 'encoding="UTF-9"'))
+    assert r.code == 2 and "unknown encoding" in r.err
+    for t, message in (("0001-01-01T00:00:00+01:00", "is out of range"), ("1969-12-31T00:00:00Z", "is before 1970")):
+        r = validate(fixture("tariff-1.1.1.xml").replace("2026-04-01T00:00:00Z", t))
+        assert r.code == 2 and message in r.err
+
+
+def test_mutated_requests_never_cause_an_internal_error(tmp_path: Path) -> None:
+    """Random cuts, insertions and splices of the fixtures: every outcome is a verdict or a UsageError."""
+    import random
+
+    from redline.interp import Validator, load_state
+
+    program, diags = cli.load_program(cli.repo_rules(), [])
+    assert program is not None, diags
+    rs = program.ruleset("mp107")
+    assert rs is not None
+    run = cli._Run(program, rs, Validator(rs), load_state(state(), program), None, 1 << 20)
+    seeds = [krp(), cos(), fixture("read-log-6.13.xml"), fixture("decommission-8.3.xml"), fixture("tariff-1.1.1.xml")]
+    pieces = ["<", ">", "/", "&", ";", "9", "-", ":", "Z", "+", "\x00", "é", "sr:", "ds:", "3000-12-31T00:00:00Z"]
+    rng = random.Random(20260301)
+    f = tmp_path / "mutant.xml"
+    outcomes = {"verdict": 0, "usage": 0}
+    for _ in range(600):
+        t = rng.choice(seeds)
+        for _ in range(rng.randint(1, 3)):
+            pos, op = rng.randrange(len(t)), rng.random()
+            if op < 0.3:
+                t = t[:pos] + t[pos + rng.randint(1, 30):]
+            elif op < 0.7:
+                t = t[:pos] + rng.choice(pieces) + t[pos:]
+            else:
+                a = rng.randrange(len(t))
+                t = t[:pos] + t[a:a + rng.randint(1, 60)] + t[pos:]
+        f.write_text(t, encoding="utf-8", errors="replace")
+        try:
+            cli.validate_file(run, f)
+            outcomes["verdict"] += 1
+        except cli.UsageError:
+            outcomes["usage"] += 1
+    assert outcomes["verdict"] >= 10 and outcomes["usage"] >= 300  # the mutants reach both sides

@@ -93,7 +93,13 @@ def _time(e: ET.Element, where: str) -> datetime:
         raise DuisError(where, f"`{t}` is not an xs:dateTime such as `2026-03-01T12:00:00Z`") from None
     if when.tzinfo is None:
         raise DuisError(where, f"`{t}` has no time zone; DUIS times are given in UTC (`...Z`)")
-    return when.astimezone(UTC)
+    try:
+        utc = when.astimezone(UTC)
+    except OverflowError:
+        raise DuisError(where, f"`{t}` is out of range") from None
+    if utc.year < 1970:
+        raise DuisError(where, f"`{t}` is before 1970")
+    return utc
 
 
 def _iso(when: datetime) -> str:

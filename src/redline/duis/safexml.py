@@ -64,6 +64,8 @@ def parse_xml(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> ET.Element:
                         "nothing is ever fetched while reading a DUIS request") from None
     except (DTDForbidden, NotSupportedError, DefusedXmlException) as e:
         raise DuisError(_where(parser), f"refused: {e}") from None
+    except LookupError as e:  # an XML declaration naming an encoding Python does not know
+        raise DuisError("line 1", f"malformed XML: {e}") from None
     except ET.ParseError as e:
         line, col = e.position
         reason = str(e).split(":")[0]
