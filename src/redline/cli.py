@@ -226,13 +226,13 @@ def _read_request(path: Path, bound: int) -> bytes | None:
     and white space."""
     try:
         with path.open("rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            head = f.read(min(size, bound) + 1 if size else 4096)
+            head = f.read(4096)
             if not head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"<"):
                 return None
-            if len(head) <= bound and size == 0:  # not a regular file: read on up to the bound
-                head += f.read(bound + 1 - len(head))
-            return head
+            if len(head) < 4096:
+                return head
+            size = os.fstat(f.fileno()).st_size  # sizes the read; 0 for a pipe or device, which reads to the bound
+            return head + f.read((min(size, bound) if size else bound) + 1 - len(head))
     except OSError as e:
         raise UsageError(f"{path}: cannot read: {e.strerror}") from None
 
