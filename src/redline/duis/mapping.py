@@ -136,7 +136,7 @@ def map_request(root: ET.Element, catalogue: Mapping[str, Mapping[str, Any]],
         hint = ("; the closest SRVs are " + ", ".join(f"`{c}`" for c in near)) if near else ""
         raise DuisError("sr:Header/sr:ServiceReferenceVariant", f"SRV `{srv}` is not in the DUIS catalogue{hint}")
     sref = h["ServiceReference"]
-    if srv != sref and not srv.startswith(sref + ".") or srv.count(".") - sref.count(".") > 1:
+    if (srv != sref and not srv.startswith(sref + ".")) or srv.count(".") - sref.count(".") > 1:
         raise DuisError("sr:Header/sr:ServiceReference", f"Service Reference `{sref}` does not match SRV {srv}: "
                         "an SRV is its Service Reference or that followed by `.N`")
     critical, non_device = bool(row["critical"]), bool(row["non_device"])
@@ -196,7 +196,7 @@ def map_request(root: ET.Element, catalogue: Mapping[str, Mapping[str, Any]],
 
 def _command_variant(text: str, srv: str, critical: bool, non_device: bool) -> int:
     where = "sr:Header/sr:CommandVariant"
-    if not text.isdigit() or not 1 <= int(text) <= 8:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 8:
         raise DuisError(where, f"Command Variant `{text}` is not one of 1-8")
     cv = int(text)
     if critical and cv not in (4, 5, 6):
