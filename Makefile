@@ -28,6 +28,9 @@ demo: $(STAMP)
 	@echo
 	$(BIN)/redline validate --ruleset mp107 --state examples/stuck-smets1/state.json examples/stuck-smets1/request.json
 	@echo
+	@echo "== redline validate: the same request as DUIS XML (role from the signing certificate, owner from the certificate) =="
+	$(BIN)/redline validate --ruleset mp107 --state examples/stuck-smets1-duis/state.json examples/stuck-smets1-duis/request.xml
+	@echo
 	@echo "== redline diff: what MP107 changes, exactly =="
 	$(BIN)/redline diff baseline mp107
 	@echo
@@ -51,6 +54,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/diff.py
 	$(BIN)/python bench/modelcheck.py
 	$(BIN)/python bench/report.py
+	$(BIN)/python bench/duis.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

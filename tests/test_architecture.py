@@ -141,3 +141,17 @@ def test_nothing_imports_cli() -> None:
 )
 def test_layering(importer: str, imported: str) -> None:
     assert violations(importer, imported) == []
+
+
+def test_untrusted_xml_only_through_the_hardened_parser() -> None:
+    """defusedxml is imported only by redline.duis.safexml, and no module parses XML with the standard library's
+    parsers directly (xml.etree is used for the tree type; xml.dom, xml.sax and expat not at all)."""
+    assert violations(None, "defusedxml", allowed_in="redline.duis.safexml") == []
+    for unsafe in ("xml.dom", "xml.sax", "xml.parsers", "lxml"):
+        assert violations(None, unsafe) == []
+    assert "defusedxml.ElementTree" in MODULES["redline.duis.safexml"]
+
+
+def test_x509_only_where_certificates_are_read() -> None:
+    bad = [v for v in violations(None, "cryptography", allowed_in="redline.duis.certs") if not v.startswith("redline.signers ")]
+    assert bad == []

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 from redline.build import build
-from redline.check.checked import Program
+from redline.check.checked import Program, RuleSet
 from redline.diagnostics import Diagnostic, bad_scenario, property_error, unsupported
+from redline.duis import DEFAULT_MAX_BYTES, DuisError, map_request, parse_xml
 from redline.interp import InputError, Validator, load_request, load_state
+from redline.interp.values import State
 from redline.props import ReplayError, prove
 from redline.props.diff import diff as semantic_diff
 from redline.props.prover import property_diagnostics
@@ -181,21 +185,131 @@ def cmd_validate(args: argparse.Namespace) -> int:
     rs = program.ruleset(args.ruleset)
     if rs is None:
         raise UsageError(f"unknown rule set `{args.ruleset}`; the rules define {', '.join(sorted(program.rulesets))}")
+    roles = program.enums["UserRole"]
+    if args.role is not None and args.role not in roles:
+        raise UsageError(f"--role: unknown User Role `{args.role}`; expected one of {', '.join(roles)}")
     try:
         state = load_state(read_json(args.state), program)
     except InputError as e:
         raise UsageError(f"{args.state}: {e.where}: {e.message}") from None
+    run = _Run(program, rs, Validator(rs), state, args.role, args.max_xml_bytes)
+    paths = [Path(p) for p in args.request]
+    if len(paths) == 1 and not paths[0].is_dir():
+        return _validate_single(run, paths[0], args)
+    return _validate_batch(run, request_inputs(paths), args)
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    program: Program
+    ruleset: RuleSet
+    validator: Validator
+    state: State
+    role: str | None
+    max_xml_bytes: int
+
+
+def request_inputs(paths: Sequence[Path]) -> list[Path]:
+    """The files of a batch in input order: a directory gives its *.xml and *.json files (not recursing), sorted by name."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out.extend(sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in (".xml", ".json")))
+        else:
+            out.append(p)
+    return out
+
+
+def _read_request(path: Path, bound: int) -> bytes | None:
+    """The bytes of a DUIS XML request (at most bound + 1 of them: enough to refuse it), or None for
+    anything else. A DUIS request is recognised by content: it starts with `<`, after an optional BOM
+    and white space."""
     try:
-        request = load_request(read_json(args.request), state, program, rs)
+        with path.open("rb") as f:
+            head = f.read(4096)
+            if not head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"<"):
+                return None
+            if len(head) < 4096:
+                return head
+            size = os.fstat(f.fileno()).st_size  # sizes the read; 0 for a pipe or device, which reads to the bound
+            return head + f.read((min(size, bound) if size else bound) + 1 - len(head))
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read: {e.strerror}") from None
+
+
+def validate_file(run: _Run, path: Path) -> tuple[dict[str, Any], bool]:
+    """One request file (REQUEST.json or DUIS XML) -> (verdict record, accepted); UsageError for bad input.
+
+    A DUIS request's record also carries the mapped REQUEST.json under `request`
+    and what the XML says beside it under `duis`."""
+    data = _read_request(path, run.max_xml_bytes)
+    if data is None:
+        try:
+            request = load_request(read_json(str(path)), run.state, run.program, run.ruleset)
+        except InputError as e:
+            raise UsageError(f"{path}: {e.where}: {e.message}") from None
+        verdict = run.validator.validate(run.state, request)
+        return verdict.to_json(), verdict.accepted
+    try:
+        mapped = map_request(parse_xml(data, run.max_xml_bytes),
+                             run.ruleset.catalogue, run.state.signing_certificates, run.role)
+    except DuisError as e:
+        raise UsageError(f"{path}: {e.where}: {e.message}") from None
+    try:
+        request = load_request(mapped.request, run.state, run.program, run.ruleset, where="request")
     except InputError as e:
-        raise UsageError(f"{args.request}: {e.where}: {e.message}") from None
-    verdict = Validator(rs).validate(state, request)
-    out = verdict.to_json()
+        raise UsageError(f"{path}: the mapped {e.where}: {e.message}") from None
+    verdict = run.validator.validate(run.state, request)
+    return {**verdict.to_json(), "request": mapped.request, "duis": mapped.duis}, verdict.accepted
+
+
+def _validate_single(run: _Run, path: Path, args: argparse.Namespace) -> int:
+    out, accepted = validate_file(run, path)
     if args.format == "json":
         print(json.dumps(out, indent=2))
     else:
+        if "duis" in out:
+            print(format_mapped(out["request"], out["duis"]))
         print(format_verdict(out))
-    return EXIT_FAIL if (args.fail_on_reject and not verdict.accepted) else EXIT_OK
+    return EXIT_FAIL if (args.fail_on_reject and not accepted) else EXIT_OK
+
+
+PROGRESS_MIN_INPUTS = 500
+
+
+def _validate_batch(run: _Run, inputs: list[Path], args: argparse.Namespace) -> int:
+    """JSON Lines on stdout, one record per input in input order; a bad input is an error record
+    and the batch goes on. Exit 2 if any input was bad, else 1 with --fail-on-reject and a reject, else 0."""
+    bad = rejected = 0
+    total = len(inputs)
+    show = total >= PROGRESS_MIN_INPUTS or (sys.stderr.isatty() and total > 1)
+    step = max(1, total // 10)
+    out = sys.stdout
+    for i, path in enumerate(inputs, 1):
+        try:
+            record, accepted = validate_file(run, path)
+            out.write(json.dumps({"input": str(path), **record}) + "\n")
+            rejected += not accepted
+        except UsageError as e:
+            bad += 1
+            out.write(json.dumps({"input": str(path), "error": str(e)}) + "\n")
+        if show and (i % step == 0 or i == total):
+            end = "\r" if sys.stderr.isatty() and i < total else "\n"
+            print(f"redline: validated {i}/{total} ({bad} bad input{'s' if bad != 1 else ''})", end=end, file=sys.stderr, flush=True)
+    out.flush()
+    if bad:
+        return EXIT_USAGE
+    return EXIT_FAIL if (args.fail_on_reject and rejected) else EXIT_OK
+
+
+def format_mapped(request: dict[str, Any], duis: dict[str, Any]) -> str:
+    target = f"device {request['device']}" if request.get("device") else "no device"
+    line = (f"DUIS {request['srv']} ({duis['request_id']}, Command Variant {duis['command_variant']}): "
+            f"{request['sender']} as {request['role']} (from {duis['role_from']}), {target}")
+    cert = duis.get("certificate")
+    if cert:
+        line += f"; new {cert['remote_party_role']} certificate owned by {cert['owner']}"
+    return line
 
 
 def format_verdict(v: dict[str, Any]) -> str:
@@ -574,11 +688,16 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", parents=[common], help="parse and check rule files")
     p.add_argument("paths", nargs="*", help="extra rule files or directories (default: rules/ and proofs/)")
     p.set_defaults(run=cmd_check)
-    p = sub.add_parser("validate", parents=[common], help="run one service request through a rule set")
+    p = sub.add_parser("validate", parents=[common], help="run service requests (REQUEST.json or DUIS XML) through a rule set")
     p.add_argument("--ruleset", required=True)
     p.add_argument("--state", required=True, metavar="STATE.json")
     p.add_argument("--fail-on-reject", action="store_true")
-    p.add_argument("request", metavar="REQUEST.json")
+    p.add_argument("--role", metavar="ROLE", help="the sender's User Role for DUIS XML requests (default: from the "
+                   "signing certificate, through the state's signing_certificates)")
+    p.add_argument("--max-xml-bytes", type=positive, default=DEFAULT_MAX_BYTES, metavar="N",
+                   help=f"refuse a DUIS XML request larger than this (default {DEFAULT_MAX_BYTES})")
+    p.add_argument("request", nargs="+", metavar="REQUEST",
+                   help="REQUEST.json or DUIS XML (recognised by content); several files or a directory: JSON Lines")
     p.set_defaults(run=cmd_validate)
     p = sub.add_parser("test", parents=[common], help="run the scenarios written in the rule language")
     p.add_argument("paths", nargs="*", help="extra scenario files or directories")

@@ -12,12 +12,13 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from redline.check import checked as ir
 from redline.diagnostics import closest
 from redline.ids import is_eui64, normalise
+from redline.signers import parse_signer_key
 from redline.times import parse_iso
 
 TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
@@ -110,6 +111,8 @@ class State:
     devices: Mapping[str, DeviceV]
     registration: Mapping[tuple[str, str], tuple[Assignment, ...]]  # (mpxn, role) -> assignments
     raw: Mapping[str, Any]
+    # "<issuer>|<serial>" (canonical, see redline.signers) -> (party, User Role) of a signing certificate
+    signing_certificates: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +191,29 @@ def load_state(data: Any, program: ir.Program, where: str = "$") -> State:
         )
     devices = {did: _resolve_mpxn(did, d, devices, where) for did, d in devices.items()}
     registration = _registration(top["registration"], parties, roles_enum, f"{where}.registration")
-    return State(now=now, parties=parties, devices=devices, registration=registration, raw=data)
+    signers = _signing_certificates(top.get("signing_certificates", {}), parties, roles_enum, f"{where}.signing_certificates")
+    return State(now=now, parties=parties, devices=devices, registration=registration, raw=data, signing_certificates=signers)
+
+
+def _signing_certificates(raw: Any, parties: Mapping[str, PartyV], roles: tuple[str, ...], where: str) -> dict[str, tuple[str, str]]:
+    """`{"<issuer name>|<serial>": {"party": ID, "role": ROLE}}`: whose certificate signs, in which User Role."""
+    if not isinstance(raw, dict):
+        raise InputError(where, f"expected an object of \"<issuer name>|<serial>\": {{party, role}}, found {_show(raw)}")
+    out: dict[str, tuple[str, str]] = {}
+    for key, body in raw.items():
+        kw = f'{where}["{key}"]'
+        try:
+            canon = parse_signer_key(key)
+        except ValueError as e:
+            raise InputError(kw, str(e)) from None
+        if canon in out:
+            raise InputError(kw, f"the certificate `{canon}` is listed twice (issuer names and serials are compared normalised)")
+        b = _obj(body, kw, {"party", "role"})
+        pid = _eui(b["party"], f"{kw}.party", "a party id")
+        if pid not in parties:
+            raise InputError(f"{kw}.party", f"party `{b['party']}` is not in `parties`")
+        out[canon] = (pid, _enum(b["role"], f"{kw}.role", roles, "User Role"))
+    return out
 
 
 def _resolve_mpxn(did: str, d: DeviceV, devices: dict[str, DeviceV], where: str) -> DeviceV:

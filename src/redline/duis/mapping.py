@@ -1,0 +1,280 @@
+"""A DUIS XML Service Request mapped to redline's REQUEST.json.
+
+What comes from where (DUIS 5.x, `http://www.dccinterface.co.uk/ServiceUserGateway`):
+
+- `sr:Request/@schemaVersion` must be 5.x.
+- `sr:Header/sr:RequestID` is `sender:target:counter`. The sender is the
+  first Entity Identifier. For a Device SRV the target is the device; for a
+  Non-Device SRV (per the catalogue) the target is the DCC, and the device is
+  the body's `DeviceID` (or a one-entry `DeviceIDList`) where it names one,
+  else null.
+- `sr:ServiceReferenceVariant` is the SRV and must be in the catalogue;
+  `sr:ServiceReference` must be its Service Reference: the SRV itself or its
+  prefix before a last `.N` (checked by that rule, not against the
+  catalogue's `service_reference`, which reads `6.2` for 6.20.1 and 6.20.2).
+- `sr:CommandVariant` is 1-8 and must suit the SRV: 4-6 for a Critical SRV,
+  1-3 or 7 for any other Device SRV, 7 or 8 for a Non-Device SRV.
+- `ExecutionDateTime` (a child of the body's request element) is the
+  execution time, except DUIS's cancellation marker 3000-12-31T00:00:00Z,
+  which cancels a future-dated request and so sets none (the check is then
+  made at the time it is carried out).
+- `ReadLogPeriod/StartDateTime`..`EndDateTime` is the date range.
+- Replacement certificates (`ReplacementCertificates`,
+  `SupplierReplacementCertificates`: 6.15.1, 6.21, 6.23, and 8.5's ACB
+  certificate) are decoded: every one must carry the same role code and
+  owner; the role code must agree with `RemotePartyRole` where the body gives
+  one (6.23's are Supplier certificates). The request carries
+  `remote_party_role` and `new_certificate_owner` where the catalogue says
+  the SRV replaces a trust anchor (6.15.1); for the others they are reported
+  beside it, under `duis.certificate`.
+- The sender's User Role comes from the signing credential
+  (`ds:Signature//ds:X509IssuerSerial`, looked up in the state's
+  `signing_certificates`), whose party must be the RequestID's sender; a
+  role given on the command line (`--role`) takes its place, and the
+  signature is then not looked up (the RTDS templates, for one, all carry
+  the same placeholder signature whoever sends them).
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from redline.diagnostics import closest
+from redline.duis.certs import OrgCertificate, decode_certificate
+from redline.duis.errors import DuisError
+from redline.ids import is_eui64, normalise
+from redline.signers import signer_key
+
+SR = "http://www.dccinterface.co.uk/ServiceUserGateway"
+DS = "http://www.w3.org/2000/09/xmldsig#"
+_SR, _DS = f"{{{SR}}}", f"{{{DS}}}"
+SCHEMA_VERSION = re.compile(r"^5\.\d+$")
+HEADER_FIELDS = ("RequestID", "CommandVariant", "ServiceReference", "ServiceReferenceVariant")
+CANCELLATION = datetime(3000, 12, 31, tzinfo=UTC)
+CERTIFICATE_SETS = {"ReplacementCertificates": None, "SupplierReplacementCertificates": "Supplier"}
+MAX_TEXT = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Mapped:
+    request: dict[str, Any]  # REQUEST.json, as CONTRACTS.md has it
+    duis: dict[str, Any]  # what the XML says beside it: request id, command variant, signer, certificate
+
+
+def _child(e: ET.Element, tag: str) -> ET.Element | None:
+    """The first child with this tag (Element.find would take a namespace's dots for a path)."""
+    for c in e:
+        if c.tag == tag:
+            return c
+    return None
+
+
+def _text(e: ET.Element | None, where: str, what: str) -> str:
+    if e is None:
+        raise DuisError(where, f"missing {what}")
+    t = (e.text or "").strip()
+    if not t:
+        raise DuisError(where, f"{what} is empty")
+    if len(t) > MAX_TEXT:
+        raise DuisError(where, f"{what} is {len(t):,} characters long; at most {MAX_TEXT} are expected")
+    return t
+
+
+def _time(e: ET.Element, where: str) -> datetime:
+    t = _text(e, where, f"`{e.tag.rpartition('}')[2]}`")
+    try:
+        when = datetime.fromisoformat(t)
+    except ValueError:
+        raise DuisError(where, f"`{t}` is not an xs:dateTime such as `2026-03-01T12:00:00Z`") from None
+    if when.tzinfo is None:
+        raise DuisError(where, f"`{t}` has no time zone; DUIS times are given in UTC (`...Z`)")
+    try:
+        utc = when.astimezone(UTC)
+    except OverflowError:
+        raise DuisError(where, f"`{t}` is out of range") from None
+    if utc.year < 1970:
+        raise DuisError(where, f"`{t}` is before 1970")
+    return utc
+
+
+def _iso(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _eui(text: str, where: str, what: str) -> str:
+    if not is_eui64(text):
+        raise DuisError(where, f"{what} `{text}` is not an Entity Identifier of eight hex pairs such as `90-B3-D5-1F-30-01-00-00`")
+    return normalise(text)
+
+
+def map_request(root: ET.Element, catalogue: Mapping[str, Mapping[str, Any]],
+                signing_certificates: Mapping[str, tuple[str, str]], role_override: str | None = None) -> Mapped:
+    """Map a parsed DUIS request; DuisError naming the element for anything it cannot map."""
+    if root.tag != f"{_SR}Request":
+        ns, _, name = root.tag.rpartition("}")
+        found = f"`{name}` in namespace `{ns.lstrip('{')}`" if ns else f"`{name}` in no namespace"
+        raise DuisError("root element", f"expected `Request` in namespace `{SR}` (a DUIS Service Request), found {found}")
+    version = root.get("schemaVersion")
+    if version is None:
+        raise DuisError("sr:Request", "missing attribute `schemaVersion` (DUIS 5.x)")
+    if not SCHEMA_VERSION.match(version):
+        raise DuisError("sr:Request/@schemaVersion", f"schema version `{version}` is not supported; redline reads DUIS 5.x")
+    header = _child(root, f"{_SR}Header")
+    if header is None:
+        raise DuisError("sr:Request", "missing element `sr:Header`")
+    h = {f: _text(_child(header, f"{_SR}{f}"), f"sr:Header/sr:{f}", f"header field `sr:{f}`") for f in HEADER_FIELDS}
+
+    srv = h["ServiceReferenceVariant"]
+    row = catalogue.get(srv)
+    if row is None:
+        near = closest(srv, list(catalogue), n=3)
+        hint = ("; the closest SRVs are " + ", ".join(f"`{c}`" for c in near)) if near else ""
+        raise DuisError("sr:Header/sr:ServiceReferenceVariant", f"SRV `{srv}` is not in the DUIS catalogue{hint}")
+    sref = h["ServiceReference"]
+    if (srv != sref and not srv.startswith(sref + ".")) or srv.count(".") - sref.count(".") > 1:
+        raise DuisError("sr:Header/sr:ServiceReference", f"Service Reference `{sref}` does not match SRV {srv}: "
+                        "an SRV is its Service Reference or that followed by `.N`")
+    critical, non_device = bool(row["critical"]), bool(row["non_device"])
+    cv = _command_variant(h["CommandVariant"], srv, critical, non_device)
+
+    parts = h["RequestID"].split(":")
+    if len(parts) != 3:
+        raise DuisError("sr:Header/sr:RequestID", f"`{h['RequestID']}` is not of the form `sender:target:counter`")
+    sender = _eui(parts[0], "sr:Header/sr:RequestID", "the sender")
+    target = _eui(parts[1], "sr:Header/sr:RequestID", "the target")
+    if not parts[2].isdigit() or not parts[2].isascii() or len(parts[2]) > 20 or int(parts[2]) >= 2**64:
+        raise DuisError("sr:Header/sr:RequestID", f"the counter `{parts[2]}` is not a whole number below 2^64")
+
+    body = _child(root, f"{_SR}Body")
+    if body is None:
+        raise DuisError("sr:Request", "missing element `sr:Body`")
+    ops = list(body)
+    if len(ops) != 1:
+        raise DuisError("sr:Body", f"expected one request element in the body, found {len(ops)}")
+    op = ops[0]
+    op_name = op.tag.rpartition("}")[2]
+    op_where = f"sr:Body/sr:{op_name}"
+
+    device = _body_device(op, op_where) if non_device else target
+    request: dict[str, Any] = {"sender": sender, "role": None, "srv": srv, "device": device}
+
+    duis: dict[str, Any] = {"request_id": h["RequestID"], "command_variant": cv, "schema_version": version,
+                            "service_reference": h["ServiceReference"], "cancellation": False}
+    exec_el = _child(op, f"{_SR}ExecutionDateTime")
+    if exec_el is not None:
+        when = _time(exec_el, f"{op_where}/sr:ExecutionDateTime")
+        if when == CANCELLATION:
+            duis["cancellation"] = True
+        else:
+            request["execution_time"] = _iso(when)
+    period = next(op.iter(f"{_SR}ReadLogPeriod"), None)
+    if period is not None:
+        pw = f"{op_where}/sr:ReadLogPeriod"
+        start, end = _child(period, f"{_SR}StartDateTime"), _child(period, f"{_SR}EndDateTime")
+        if start is None or end is None:
+            raise DuisError(pw, "a read log period needs `sr:StartDateTime` and `sr:EndDateTime`")
+        request["date_range"] = {"from": _iso(_time(start, f"{pw}/sr:StartDateTime")),
+                                 "to": _iso(_time(end, f"{pw}/sr:EndDateTime"))}
+
+    cert = _certificate(op, op_where)
+    if cert is not None:
+        rpr, new_cert = cert
+        duis["certificate"] = {"remote_party_role": rpr, "owner": new_cert.owner, "role_code": f"{new_cert.role_code:02X}"}
+        if row.get("replaces_trust_anchor"):
+            request["remote_party_role"], request["new_certificate_owner"] = rpr, new_cert.owner
+    elif row.get("replaces_trust_anchor"):
+        raise DuisError(op_where, f"SRV {srv} replaces a trust anchor, but the body has no `sr:ReplacementCertificates`")
+
+    request["role"], duis["signer"], duis["role_from"] = _role(root, sender, signing_certificates, role_override)
+    return Mapped(request=request, duis=duis)
+
+
+def _command_variant(text: str, srv: str, critical: bool, non_device: bool) -> int:
+    where = "sr:Header/sr:CommandVariant"
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 8:
+        raise DuisError(where, f"Command Variant `{text}` is not one of 1-8")
+    cv = int(text)
+    if critical and cv not in (4, 5, 6):
+        raise DuisError(where, f"Command Variant {cv} does not suit SRV {srv}, a Critical request (4, 5 or 6)")
+    if non_device and cv not in (7, 8):
+        raise DuisError(where, f"Command Variant {cv} does not suit SRV {srv}, a Non-Device request (7 or 8)")
+    if not critical and not non_device and cv not in (1, 2, 3, 7):
+        raise DuisError(where, f"Command Variant {cv} does not suit SRV {srv}, a Non-Critical Device request (1, 2, 3 or 7)")
+    return cv
+
+
+def _body_device(op: ET.Element, where: str) -> str | None:
+    """The device a Non-Device request's body names, if it names exactly one."""
+    direct = _child(op, f"{_SR}DeviceID")
+    if direct is not None:
+        return _eui(_text(direct, f"{where}/sr:DeviceID", "`sr:DeviceID`"), f"{where}/sr:DeviceID", "the device")
+    listed = _child(op, f"{_SR}DeviceIDList")
+    if listed is None:
+        return None
+    lw = f"{where}/sr:DeviceIDList"
+    ids = [(c.text or "").strip() for c in listed] if len(listed) else [(listed.text or "").strip()]
+    ids = [i for i in ids if i]
+    return _eui(ids[0], lw, "the device") if len(ids) == 1 else None
+
+
+def _certificate(op: ET.Element, where: str) -> tuple[str, OrgCertificate] | None:
+    """The Remote Party role and the decoded replacement certificate(s), which must agree."""
+    sets = [(e, implied) for name, implied in CERTIFICATE_SETS.items() for e in op.iter(f"{_SR}{name}")]
+    if not sets:
+        return None
+    if len(sets) > 1:
+        raise DuisError(where, "the body has more than one set of replacement certificates")
+    holder, implied = sets[0]
+    hw = f"{where}/sr:{holder.tag[len(_SR):]}"
+    leaves = [e for e in holder.iter() if e is not holder and len(e) == 0]
+    if not leaves:
+        raise DuisError(hw, "no certificate in the replacement certificates")
+    certs = [(decode_certificate(e.text, f"{hw}//sr:{e.tag.rpartition('}')[2]}"), e.tag.rpartition("}")[2]) for e in leaves]
+    first, first_name = certs[0]
+    for c, name in certs[1:]:
+        if (c.role_code, c.owner) != (first.role_code, first.owner):
+            raise DuisError(hw, f"the replacement certificates disagree: `{first_name}` is role {first.role_code:02X} owned by "
+                            f"{first.owner}, `{name}` is role {c.role_code:02X} owned by {c.owner}")
+    rpr_els = [c for c in op if c.tag == f"{_SR}RemotePartyRole"]
+    if len(rpr_els) > 1:
+        raise DuisError(f"{where}/sr:RemotePartyRole", "more than one `RemotePartyRole` beside replacement certificates")
+    stated = _text(rpr_els[0], f"{where}/sr:RemotePartyRole", "`sr:RemotePartyRole`") if rpr_els else implied
+    if stated is not None and stated != first.remote_party_role:
+        source = "`sr:RemotePartyRole`" if rpr_els else f"`sr:{holder.tag[len(_SR):]}`"
+        raise DuisError(f"{hw}//sr:{first_name}", f"the certificate's role code {first.role_code:02X} ({first.remote_party_role}) "
+                        f"disagrees with {source}, which says `{stated}`")
+    return first.remote_party_role, first
+
+
+def _role(root: ET.Element, sender: str, signing: Mapping[str, tuple[str, str]], override: str | None) -> tuple[str, str | None, str]:
+    """(User Role, signer key or None, where the role came from)."""
+    serial_el: ET.Element | None = root
+    for step in ("Signature", "KeyInfo", "X509Data", "X509IssuerSerial"):
+        serial_el = _child(serial_el, f"{_DS}{step}") if serial_el is not None else None
+    key = None
+    if serial_el is not None:
+        sw = "ds:Signature//ds:X509IssuerSerial"
+        issuer = _text(_child(serial_el, f"{_DS}X509IssuerName"), f"{sw}/ds:X509IssuerName", "`ds:X509IssuerName`")
+        serial = _text(_child(serial_el, f"{_DS}X509SerialNumber"), f"{sw}/ds:X509SerialNumber", "`ds:X509SerialNumber`")
+        try:
+            key = signer_key(issuer, serial)
+        except ValueError as e:
+            raise DuisError(sw, str(e)) from None
+    if override is not None:  # the command line speaks for the signer: the signature is not looked up
+        return override, key, "--role"
+    known = signing.get(key) if key is not None else None
+    if known is not None:
+        if known[0] != sender:
+            raise DuisError("ds:Signature", f"the request is signed with `{key}`, the certificate of party {known[0]}, "
+                            f"but its RequestID names {sender} as the sender")
+        return known[1], key, "signing_certificates"
+    if key is None:
+        raise DuisError("ds:Signature", "the request names no signing certificate (`ds:X509IssuerSerial`), so the sender's "
+                        "User Role is unknown: give it with --role")
+    raise DuisError("ds:Signature", f"the signing certificate `{key}` is not in the state's `signing_certificates`, so the "
+                    "sender's User Role is unknown: add it there or give --role")
