@@ -68,6 +68,17 @@ def quote(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def service_reference(r: dict[str, str]) -> str:
+    """The SRV's Service Reference: the SRV less its variant. The matrix gives 6.20.x a Service Reference
+    of `6.2`, a number that lost its trailing zero (the DUIS requests themselves say 6.20); where the
+    matrix's value reads as the SRV's prefix taken as a number, the prefix is meant."""
+    srv, ref = r["srv"], r["service_reference"]
+    prefix = srv.rsplit(".", 1)[0] if srv.count(".") >= 2 else srv
+    if ref != prefix and float(ref) == float(prefix):
+        return prefix
+    return ref
+
+
 def main(path: str) -> None:
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
@@ -82,7 +93,7 @@ def main(path: str) -> None:
         ordered = [x for x in ROLE_ORDER if x in roles]
         fields = [
             f"name = {quote(r['name'])}",
-            f"service_reference = {quote(r['service_reference'])}",
+            f"service_reference = {quote(service_reference(r))}",
             f"critical = {r['critical'].lower()}",
             f"on_demand = {r['on_demand'].lower()}",
             f"future_dated = {FUTURE[r['future_dated_pattern']]}",
