@@ -48,6 +48,9 @@ def test_shipped_temporal_properties(shipped: dict[tuple[str, str], dict[str, An
         ("stuck_forever", "baseline"): ("proved", "unbounded", None),
         ("stuck_forever", "mp107"): ("refuted", "bounded", 1),
         ("stuck_until_registration_changes", "baseline"): ("refuted", "bounded", 2),
+        ("stuck_while_time_passes", "baseline"): ("proved", "unbounded", None),
+        ("stuck_while_time_passes", "mp107"): ("refuted", "bounded", 1),
+        ("stuck_until_supplier_registration", "baseline"): ("refuted", "bounded", 2),
         ("stuck_reachable", "baseline"): ("proved", "bounded", 1),
         ("stuck_reachable", "mp107"): ("proved", "bounded", 1),
         ("smets2_always_recoverable", "baseline"): ("proved", "one-step", None),
@@ -59,6 +62,12 @@ def test_shipped_temporal_properties(shipped: dict[tuple[str, str], dict[str, An
     assert sf["invariant"] == ["owner(t, NetworkOperator) == w"]
     assert sf["events"] == []
     assert shipped[("stuck_until_registration_changes", "baseline")]["events"] == ["change_of_network_operator"]
+    assert shipped[("stuck_while_time_passes", "baseline")]["events"] == ["ceases_to_be_dcc_user", "time_passes"]
+    assert shipped[("stuck_while_time_passes", "baseline")]["invariant"] == ["owner(t, NetworkOperator) == w"]
+    # The change of Supplier frees the cell through w's own Supplier role.
+    sup = shipped[("stuck_until_supplier_registration", "baseline")]["counterexample"]
+    assert sup["trace"][0]["event"]["name"] == "change_of_supplier"
+    assert sup["trace"][1]["request"]["sender"] == sup["parties"]["w"] and sup["trace"][1]["request"]["role"] in ("IS", "ES", "GS")
 
 
 def _runs(shipped: dict[tuple[str, str], dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -73,7 +82,7 @@ def _runs(shipped: dict[tuple[str, str], dict[str, Any]]) -> list[tuple[str, lis
 def test_every_trace_step_replays_through_validate(shipped: dict[tuple[str, str], dict[str, Any]],
                                                    tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     runs = _runs(shipped)
-    assert len(runs) == 4
+    assert len(runs) == 6
     for ruleset, trace in runs:
         assert "request" not in trace[-1] and "event" not in trace[-1]  # a trace ends with the state it reaches
         for i, (step, nxt) in enumerate(zip(trace, trace[1:], strict=False)):

@@ -66,7 +66,7 @@ def test_bundle_holds_every_result_rechecked(evidence_bundle: tuple[Path, int, s
     assert re.search(r"bundle written to .* in \d+\.\d s", stdout)
     doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
     results = doc["results"]
-    assert len(results) == 31  # 24 one-step (proofs/mp107.redline), 7 over runs (proofs/temporal.redline)
+    assert len(results) == 34  # 24 one-step (proofs/mp107.redline), 10 over runs (proofs/temporal.redline)
     for r in results:
         assert r["status"] == r["expected"] and r["seconds"] >= 0
         rc = r["recheck"]
