@@ -112,6 +112,8 @@ def test_markdown_and_html_say_what_the_issue_asks(evidence_bundle: tuple[Path, 
             assert re.search(rf"\b{name}\b", text)
         assert "Semantic diff: baseline" in text and "What was not checked" in text and "No multi-step property" not in text
         assert "Assumption register" in text and "[A] a modelling assumption" in text
+        # The model checker's results: the events their runs allow, and the invariant of an unbounded proof.
+        assert "Runs allow: ceases_to_be_dcc_user, time_passes" in text and "owner(t, NetworkOperator) == w" in text
         assert doc["versions"]["solver"] in text and doc["versions"]["recheck_solver"] in text
     # The diff table: one row per region, in both.
     assert len(re.findall(r"^\| \d+ \|", md, flags=re.M)) == len(doc["diff"]["changes"])

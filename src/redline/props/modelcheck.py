@@ -22,7 +22,7 @@ from redline.interp import InputError, Validator, load_request, load_state
 from redline.props.prover import ProofResult, ReplayError, rests_of
 from redline.smt.decode import Decoder
 from redline.smt.symbolic import Sorts
-from redline.smt.temporal import Run, Shape, allowed_events, bmc, induction, temporal_shape
+from redline.smt.temporal import ROWS, Run, Shape, allowed_events, bmc, induction, temporal_shape
 from redline.source import Span
 
 DEPTH = 4  # the bounded search's default depth: each shipped story is at most two steps long
@@ -47,6 +47,7 @@ def check_temporal(sorts: Sorts, program: ir.Program, prop: ir.Property, key: st
         trace = replay(program, ruleset, events, decode_run(found.run, events))
         result.status = "refuted" if shape.quant == "forall" else "proved"
         result.proof, result.depth = "bounded", found.run.depth
+        result.settled_by = f"bounded{ROWS}"  # a run over states with at most ROWS Registration Data assignments
         record = {"state": trace[0]["state"], "request": None, "trace": trace,
                   "parties": _names(found.run), "values": _values(found.run)}
         if result.status == "refuted":

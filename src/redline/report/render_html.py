@@ -72,6 +72,10 @@ def _result(r: dict[str, Any]) -> str:
         f'<span class="status-{e(r["status"])}">{e(r["status"].upper())}</span>, {e(mark)}; proof {e(proof)}; '
         f"settled by {e(r.get('settled_by') or 'nothing')}" + (f"; {e(r['reason'])}" if r.get("reason") else ""),
     ]
+    if r.get("events") is not None:
+        items.append(f"Runs allow: {e(', '.join(r['events']) or 'no environment events')} (besides accepted requests)")
+    if r.get("invariant"):
+        items.append(f"Inductive invariant ({e(r.get('method') or '')}): <code>{e(' and '.join(r['invariant']))}</code>")
     if "obligation" in r:
         items.append(f"Obligation: <code>{e(r['obligation']['file'])}</code> (Z3: {e(r['obligation']['z3'] or 'unsettled')})")
     rc = r["recheck"]

@@ -76,6 +76,10 @@ def render_markdown(e: Evidence) -> str:
         proof = r["proof"] + (f", depth {r['depth']}" if r.get("depth") is not None else "")
         lines.append(f"- **{r['status'].upper()}**, {mark}; proof {proof}; settled by {r.get('settled_by') or 'nothing'}"
                      + (f"; {r['reason']}" if r.get("reason") else ""))
+        if r.get("events") is not None:
+            lines.append(f"- Runs allow: {', '.join(r['events']) or 'no environment events'} (besides accepted requests)")
+        if r.get("invariant"):
+            lines.append(f"- Inductive invariant ({r.get('method')}): `{' and '.join(r['invariant'])}`")
         if "obligation" in r:
             lines.append(f"- Obligation: `{r['obligation']['file']}` (Z3: {r['obligation']['z3'] or 'unsettled'})")
         lines.append(f"- Re-check: {recheck_text(r['recheck'])}")
