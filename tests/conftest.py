@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,3 +54,21 @@ def evidence_bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int
     with contextlib.redirect_stdout(buf):
         code = main(["report", "--rules", str(REPO / "rules"), "--out", str(out)])
     return out, code, buf.getvalue()
+
+
+_PROGRAMS: dict[tuple[str, tuple[str, ...]], Any] = {}
+
+
+@pytest.fixture
+def cached_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Check the shipped rules once, not once per command: the validate path after loading is unchanged."""
+    from redline import cli
+    real = cli.load_program
+
+    def load_program(rules: Path, extra: Any) -> Any:
+        key = (str(rules.resolve()), tuple(str(p) for p in extra))
+        if key not in _PROGRAMS:
+            _PROGRAMS[key] = real(rules, extra)
+        return _PROGRAMS[key]
+
+    monkeypatch.setattr(cli, "load_program", load_program)

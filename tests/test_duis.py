@@ -21,20 +21,7 @@ from redline import cli
 from redline.cli import main
 from redline.signers import parse_signer_key, signer_key
 
-_PROGRAMS: dict[tuple[str, tuple[str, ...]], Any] = {}
-
-
-@pytest.fixture(autouse=True)
-def cached_rules(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = cli.load_program
-
-    def load_program(rules: Path, extra: Any) -> Any:
-        key = (str(rules.resolve()), tuple(str(p) for p in extra))
-        if key not in _PROGRAMS:
-            _PROGRAMS[key] = real(rules, extra)
-        return _PROGRAMS[key]
-
-    monkeypatch.setattr(cli, "load_program", load_program)
+pytestmark = pytest.mark.usefixtures("cached_rules")
 
 
 class Result:

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from redline import cli
 from redline.cli import main
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "stuck-smets1"
@@ -40,21 +39,7 @@ class Run:
         return json.loads(self.out)  # type: ignore[no-any-return]
 
 
-_PROGRAMS: dict[tuple[str, tuple[str, ...]], Any] = {}
-
-
-@pytest.fixture(autouse=True)
-def cached_rules(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Check the shipped rules once, not once per command: the validate path after loading is unchanged."""
-    real = cli.load_program
-
-    def load_program(rules: Path, extra: Any) -> Any:
-        key = (str(rules.resolve()), tuple(str(p) for p in extra))
-        if key not in _PROGRAMS:
-            _PROGRAMS[key] = real(rules, extra)
-        return _PROGRAMS[key]
-
-    monkeypatch.setattr(cli, "load_program", load_program)
+pytestmark = pytest.mark.usefixtures("cached_rules")
 
 
 @pytest.fixture

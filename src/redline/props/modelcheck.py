@@ -22,7 +22,7 @@ from redline.interp import InputError, Validator, load_request, load_state
 from redline.props.prover import ProofResult, ReplayError, rests_of
 from redline.smt.decode import Decoder
 from redline.smt.symbolic import Sorts
-from redline.smt.temporal import ROWS, Run, Shape, allowed_events, bmc, induction, temporal_shape
+from redline.smt.temporal import ROWS, Run, allowed_events, bmc, induction, temporal_shape
 from redline.source import Span
 
 DEPTH = 4  # the bounded search's default depth: each shipped story is at most two steps long
@@ -164,8 +164,4 @@ def check_event(i: int, ev: ir.Event, step: dict[str, Any], nxt: dict[str, Any])
         raise ReplayError(f"step {i}: event `{ev.name}` changed more than it may")
 
 
-def shape_of(prop: ir.Property) -> Shape | None:
-    return temporal_shape(prop.body)
-
-
-__all__ = ["DEPTH", "check_temporal", "decode_run", "replay", "shape_of"]
+__all__ = ["DEPTH", "check_temporal", "check_event", "decode_run", "replay"]
