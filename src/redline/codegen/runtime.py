@@ -28,7 +28,7 @@ from typing import Any
 TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 EUI64 = re.compile(r"^[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){7}$")
 MAX_ASSOCIATION_DEPTH = 8
-MAX_CACHED_TIMES = 1 << 16  # a prepared state remembers this many parsed time strings, then stops adding
+MAX_CACHED = 1 << 16  # a prepared state remembers this many parsed times and device spellings, then stops adding
 
 # Trace outcomes as the plans record them: four bits per check, in check order.
 PASS, FAIL, SKIP, WAIVED = 0, 1, 2, 3  # WAIVED + j: waived by the check's j-th exception
@@ -112,7 +112,7 @@ class Device:
 class Prepared:
     """A STATE checked and indexed once, for many requests. Do not change it after `prepare`."""
 
-    __slots__ = ("now", "parties", "devices", "registration", "cover", "times", "raw")
+    __slots__ = ("now", "parties", "devices", "registration", "cover", "times", "aliases", "raw")
 
     def __init__(self, now: int, parties: dict[str, Party], devices: dict[str, Device],
                  registration: dict[tuple[str, str], tuple[tuple[str, int, int | None], ...]], raw: Any) -> None:
@@ -130,7 +130,11 @@ class Prepared:
                 else:
                     spans.append((start, end))
         self.cover = {k: tuple(v) for k, v in cover.items()}
+        # Memos of the request loader, so that repeated spellings take the fast path:
+        # time strings that parse, and device ids the SMI does not hold under that spelling
+        # (another case, or not at all) -> the device's id, or None for "not in the SMI".
         self.times: dict[Any, int] = {}
+        self.aliases: dict[str, str | None] = {}
 
 
 # ---- the placeholders the generated part assigns ----------------------------------
@@ -181,6 +185,12 @@ def _parse_iso(text: str) -> int:
 def parse_time(value: Any, where: str) -> int:
     if not isinstance(value, str) or not TIME_RE.match(value):
         raise InputError(where, f"expected an ISO 8601 UTC time such as `2026-03-01T12:00:00Z`, found {_show(value)}")
+    if value.isascii():  # the common case without strptime; anything odd takes the interpreter's way below
+        try:
+            return int(datetime(int(value[0:4]), int(value[5:7]), int(value[8:10]), int(value[11:13]),
+                                int(value[14:16]), int(value[17:19]), tzinfo=UTC).timestamp())
+        except ValueError:
+            pass
     try:
         return _parse_iso(value)
     except ValueError as e:
@@ -194,9 +204,22 @@ def _time(p: Prepared, value: Any, where: str) -> int:
         if t is not None:
             return t
     t = parse_time(value, where)
-    if len(p.times) < MAX_CACHED_TIMES:
+    if len(p.times) < MAX_CACHED:
         p.times[value] = t
     return t
+
+
+def _device_alias(p: Prepared, raw: Any) -> str | None:
+    """A request's device id that the SMI does not hold under that spelling: the id it
+    means (another case), or None when the SMI does not hold it at all (E19, not bad input)."""
+    found = p.aliases.get(raw, False) if type(raw) is str else False
+    if found is not False:
+        return found
+    did = _eui(raw, "$.device", "the device")
+    out = did if did in p.devices else None
+    if len(p.aliases) < MAX_CACHED:
+        p.aliases[raw] = out
+    return out
 
 
 def _obj(v: Any, where: str, required: frozenset[str], optional: frozenset[str] = frozenset()) -> dict[str, Any]:
@@ -375,8 +398,10 @@ def validate_prepared(p: Prepared, request: Any) -> dict[str, Any]:
     """The verdict for one REQUEST (a dict as json.load gives it) in a prepared state.
 
     The fast path accepts only what a handful of lookups show to be well formed
-    (ids spelt as the state spells them, times seen before); any doubt goes to
-    the faithful loader, which raises InputError or agrees.
+    (ids spelt as the state spells them, known fields); it raises InputError
+    itself only where the loader would raise the same error at the same point
+    (a device id, a time). Any other doubt goes to the faithful loader, which
+    raises InputError or agrees.
     """
     try:
         if type(request) is dict and request.keys() <= REQUEST_FIELDS:
@@ -391,8 +416,10 @@ def validate_prepared(p: Prepared, request: Any) -> dict[str, Any]:
                 dev = None
                 if device is not None:
                     dev = p.devices.get(device)
-                    if dev is None:
-                        raise KeyError  # another spelling, not an id, or not in the SMI: the loader decides
+                    if dev is None:  # another spelling, or not in the SMI (E19), or not an id (InputError)
+                        device = _device_alias(p, device)
+                        if device is not None:
+                            dev = p.devices[device]
                 rpr, owner = get("remote_party_role"), get("new_certificate_owner")
                 if row.replaces_trust_anchor:
                     if rpr not in REMOTE_PARTY_ROLES or owner not in p.parties:
@@ -401,12 +428,12 @@ def validate_prepared(p: Prepared, request: Any) -> dict[str, Any]:
                     raise KeyError
                 exec_time = get("execution_time")
                 if exec_time is not None:
-                    exec_time = p.times[exec_time]
+                    exec_time = _time(p, exec_time, "$.execution_time")
                 rng = get("date_range")
                 if rng is not None:
-                    if type(rng) is not dict or len(rng) != 2:
-                        raise KeyError
-                    rng = (p.times[rng["from"]], p.times[rng["to"]])
+                    if type(rng) is not dict or len(rng) != 2 or "from" not in rng or "to" not in rng:
+                        raise KeyError  # the loader names the unknown or missing field
+                    rng = (_time(p, rng["from"], "$.date_range.from"), _time(p, rng["to"], "$.date_range.to"))
                     if rng[1] < rng[0]:
                         raise KeyError
                 return plan(p, sender, sp, role, srv, row, device, dev, rpr, owner, exec_time, rng)  # type: ignore[no-any-return]
