@@ -107,7 +107,12 @@ class Emitter:
                 return f"({self.value(a)} {'!=' if neg else '=='} {self.value(b)})"
             case ir.Member(item=i, collection=c, negated=neg):
                 item, coll = self.value(i), self.value(c)
-                if not self.non_null(i):
+                if (isinstance(i, ir.GetField) and i.record == "Device" and isinstance(i.obj, ir.Var)
+                        and i.obj.name == "device" and self.non_null(c)):
+                    # A field of the request's device is null exactly when the SMI does not hold it.
+                    dev = self.local("dev")
+                    found = f"({dev} is not None and {dev}.{i.name} in {coll})"
+                elif not self.non_null(i):
                     found = f"_member({item}, {coll})"
                 elif not self.non_null(c):
                     found = f"({item} in ({coll} or ()))"

@@ -169,7 +169,7 @@ class _Writer:
             f"    __slots__ = {('srv', *fields)!r}",
             "",
             f"    def __init__(self, srv: str, {', '.join(f'{f}: Any' for f in fields)}) -> None:",
-            f"        self.srv = srv",
+            "        self.srv = srv",
             *[f"        self.{f} = {f}" for f in fields],
             "",
         ]
