@@ -425,16 +425,20 @@ def validate_prepared(p: Prepared, request: Any) -> dict[str, Any]:
                         raise KeyError
                 elif rpr is not None or owner is not None:
                     raise KeyError
+                times = p.times
                 exec_time = get("execution_time")
                 if exec_time is not None:
-                    exec_time = _time(p, exec_time, "$.execution_time")
+                    exec_time = times.get(exec_time) or _time(p, exec_time, "$.execution_time")
                 rng = get("date_range")
                 if rng is not None:
                     if type(rng) is not dict or len(rng) != 2 or "from" not in rng or "to" not in rng:
                         raise KeyError  # the loader names the unknown or missing field
-                    rng = (_time(p, rng["from"], "$.date_range.from"), _time(p, rng["to"], "$.date_range.to"))
-                    if rng[1] < rng[0]:
+                    lo, hi = rng["from"], rng["to"]
+                    lo = times.get(lo) or _time(p, lo, "$.date_range.from")
+                    hi = times.get(hi) or _time(p, hi, "$.date_range.to")
+                    if hi < lo:
                         raise KeyError
+                    rng = (lo, hi)
                 return plan(p, sender, sp, role, srv, row, device, dev, rpr, owner, exec_time, rng)
     except (KeyError, TypeError):
         pass
