@@ -1,4 +1,5 @@
-# make demo: check the shipped rules, run the scenarios, validate a sample request, prove the properties.
+# make demo: check the shipped rules, run the scenarios, validate a sample request (also with the
+# generated validators), prove the properties.
 # make test: lint, type-check and run the test suite.
 # Both create and fill their own virtual environment (.venv) on first use.
 
@@ -27,6 +28,12 @@ demo: $(STAMP)
 	@echo
 	$(BIN)/redline validate --ruleset mp107 --state examples/stuck-smets1/state.json examples/stuck-smets1/request.json
 	@echo
+	@echo "== redline codegen: standalone validators (standard library only), run without redline on the path =="
+	$(BIN)/redline codegen --ruleset baseline -o .redline-out/validators/baseline.py
+	$(BIN)/redline codegen --ruleset mp107 -o .redline-out/validators/mp107.py
+	$(PYTHON) -I -S scripts/run_generated.py .redline-out/validators/baseline.py examples/stuck-smets1/state.json examples/stuck-smets1/request.json
+	$(PYTHON) -I -S scripts/run_generated.py .redline-out/validators/mp107.py examples/stuck-smets1/state.json examples/stuck-smets1/request.json
+	@echo
 	@echo "== redline diff: what MP107 changes, exactly =="
 	$(BIN)/redline diff baseline mp107
 	@echo
@@ -44,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/prove.py
 	$(BIN)/python bench/diff.py
+	$(BIN)/python bench/codegen_equivalence.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
