@@ -8,7 +8,6 @@ that no input ever shows a Python traceback.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -447,6 +446,8 @@ def _short(v: dict[str, Any] | None) -> str:
 
 def cmd_codegen(args: argparse.Namespace) -> int:
     """Write a rule set as a standalone Python validator (standard library only)."""
+    import hashlib
+
     from redline.codegen import CodegenError, RuleFile, generate
 
     rules = Path(args.rules) if args.rules else repo_rules()
