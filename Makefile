@@ -1,5 +1,5 @@
-# make demo: check the shipped rules, run the scenarios, validate a sample request, prove the properties,
-#            and write the MP107 evidence bundle.
+# make demo: check the shipped rules, run the scenarios, validate a sample request (as JSON, as DUIS XML and
+#            with the generated validators), diff, prove the properties, and write the MP107 evidence bundle.
 # make test: lint, type-check and run the test suite.
 # Both create and fill their own virtual environment (.venv) on first use.
 
@@ -31,6 +31,12 @@ demo: $(STAMP)
 	@echo "== redline validate: the same request as DUIS XML (role from the signing certificate, owner from the certificate) =="
 	$(BIN)/redline validate --ruleset mp107 --state examples/stuck-smets1-duis/state.json examples/stuck-smets1-duis/request.xml
 	@echo
+	@echo "== redline codegen: standalone validators (standard library only), run without redline on the path =="
+	$(BIN)/redline codegen --ruleset baseline -o .redline-out/validators/baseline.py
+	$(BIN)/redline codegen --ruleset mp107 -o .redline-out/validators/mp107.py
+	$(PYTHON) -I -S scripts/run_generated.py .redline-out/validators/baseline.py examples/stuck-smets1/state.json examples/stuck-smets1/request.json
+	$(PYTHON) -I -S scripts/run_generated.py .redline-out/validators/mp107.py examples/stuck-smets1/state.json examples/stuck-smets1/request.json
+	@echo
 	@echo "== redline diff: what MP107 changes, exactly =="
 	$(BIN)/redline diff baseline mp107
 	@echo
@@ -55,6 +61,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/modelcheck.py
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/duis.py
+	$(BIN)/python bench/codegen_equivalence.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

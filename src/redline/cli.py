@@ -667,6 +667,45 @@ def _short(v: dict[str, Any] | None) -> str:
     return f"reject {v['layer']} {v['code'] or ''}".rstrip()
 
 
+# ---- codegen --------------------------------------------------------------
+
+def cmd_codegen(args: argparse.Namespace) -> int:
+    """Write a rule set as a standalone Python validator (standard library only)."""
+    import hashlib
+
+    from redline.codegen import CodegenError, RuleFile, generate
+
+    rules = Path(args.rules) if args.rules else repo_rules()
+    program = _require_program(args)
+    rs = program.ruleset(args.ruleset)
+    if rs is None:
+        raise UsageError(f"unknown rule set `{args.ruleset}`; the rules define {', '.join(sorted(program.rulesets))}")
+    try:  # the header names each rule file relative to --rules, so the output does not depend on where it ran
+        files = [RuleFile(f.resolve().relative_to(rules.resolve()).as_posix(), f.read_bytes()) for f in rule_files([rules])]
+    except OSError as e:
+        raise UsageError(f"{rules}: cannot read: {e.strerror}") from None
+    try:
+        text = generate(program, rs, files)
+    except CodegenError as e:
+        raise UsageError(f"cannot generate a validator for `{rs.name}`: {e}") from None
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+        return EXIT_OK
+    out = Path(args.output)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise UsageError(f"{out}: cannot write: {e.strerror}") from None
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if args.format == "json":
+        print(json.dumps({"ruleset": rs.name, "output": str(out), "sha256": digest,
+                          "rule_files": [{"path": f.name, "sha256": f.sha256} for f in files]}, indent=2))
+    else:
+        print(f"wrote {out}: validator for `{rs.name}` ({len(text.splitlines())} lines, sha256 {digest[:16]}...)")
+    return EXIT_OK
+
+
 # ---- entry point ----------------------------------------------------------
 
 def positive(text: str) -> int:
@@ -732,6 +771,10 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+")
     p.add_argument("--check", action="store_true", help="exit 1 if a file is not in canonical layout")
     p.set_defaults(run=cmd_fmt)
+    p = sub.add_parser("codegen", parents=[common], help="write a rule set as a standalone Python validator")
+    p.add_argument("--ruleset", required=True)
+    p.add_argument("-o", "--output", metavar="FILE.py", help="where to write the module (default: standard output)")
+    p.set_defaults(run=cmd_codegen)
     return parser
 
 

@@ -1,0 +1,121 @@
+"""Partial evaluation of checked IR for one SRV.
+
+Once the SRV is known, every `srv.<attribute>` is a catalogue constant, so
+most `applies when` and `except when` conditions are decided before any
+request arrives (`not srv.non_device`, `srv == "6.15.1"`). `fold` replaces
+what it can decide by a `Const` and leaves the rest as residual IR. It
+follows the interpreter's null semantics exactly (redline.interp.compile):
+a field of null is null, null equals only null, `x in S` is false for a
+null x, and a null truth value counts as false.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from redline.check import checked as ir
+from redline.check.types import Prim
+
+BOOL = Prim("Bool")
+
+
+def _const(value: Any, like: ir.Expr) -> ir.Const:
+    return ir.Const(value=value, type=like.type, span=like.span)
+
+
+def _truth(value: Any, like: ir.Expr) -> ir.Const:
+    return ir.Const(value=bool(value), type=BOOL, span=like.span)
+
+
+def fold(e: ir.Expr, srv: str, catalogue: Mapping[str, Mapping[str, Any]]) -> ir.Expr:
+    """`e` with everything that depends only on the SRV evaluated."""
+    def f(x: ir.Expr) -> ir.Expr:
+        return fold(x, srv, catalogue)
+
+    match e:
+        case ir.Var(name="srv"):
+            return _const(srv, e)
+        case ir.Const() | ir.Var():
+            return e
+        case ir.Defined(value=v):
+            return f(v)
+        case ir.GetField(obj=o, record="Service", name=name):
+            fo = f(o)
+            if isinstance(fo, ir.Const):
+                row = catalogue.get(fo.value) if fo.value is not None else None
+                return _const(None if row is None else row.get(name), e)
+            return replace(e, obj=fo)
+        case ir.GetField(obj=o):
+            fo = f(o)
+            if isinstance(fo, ir.Const) and fo.value is None:
+                return _const(None, e)
+            return replace(e, obj=fo)
+        case ir.GetIndex(obj=o, key=k):
+            fo, fk = f(o), f(k)
+            if isinstance(fo, ir.Const) and fo.value is None:
+                return _const(None, e)
+            return replace(e, obj=fo, key=fk)
+        case ir.Eq(left=a, right=b, negated=neg):
+            fa, fb = f(a), f(b)
+            if isinstance(fa, ir.Const) and isinstance(fb, ir.Const):
+                return _truth((fa.value != fb.value) if neg else (fa.value == fb.value), e)
+            return replace(e, left=fa, right=fb)
+        case ir.Member(item=i, collection=c, negated=neg):
+            fi, fc = f(i), f(c)
+            if isinstance(fi, ir.Const) and fi.value is None:
+                return _truth(neg, e)  # nothing is a member of anything when null
+            if isinstance(fi, ir.Const) and isinstance(fc, ir.Const):
+                found = fi.value in (fc.value or ())
+                return _truth(not found if neg else found, e)
+            return replace(e, item=fi, collection=fc)
+        case ir.AndE(items=items):
+            rest = []
+            for x in map(f, items):
+                if isinstance(x, ir.Const):
+                    if not x.value:
+                        return _truth(False, e)
+                    continue
+                rest.append(x)
+            return replace(e, items=tuple(rest)) if rest else _truth(True, e)
+        case ir.OrE(items=items):
+            rest = []
+            for x in map(f, items):
+                if isinstance(x, ir.Const):
+                    if x.value:
+                        return _truth(True, e)
+                    continue
+                rest.append(x)
+            return replace(e, items=tuple(rest)) if rest else _truth(False, e)
+        case ir.NotE(operand=o):
+            fo = f(o)
+            if isinstance(fo, ir.Const):
+                return _truth(not fo.value, e)
+            return replace(e, operand=fo)
+        case ir.IfE(cond=c, then=t, otherwise=o):
+            fc = f(c)
+            if isinstance(fc, ir.Const):
+                return f(t) if fc.value else f(o)
+            return replace(e, cond=fc, then=f(t), otherwise=f(o))
+        case ir.SetE(items=items):
+            fs = tuple(map(f, items))
+            if all(isinstance(x, ir.Const) for x in fs):
+                return _const(frozenset(x.value for x in fs if isinstance(x, ir.Const) and x.value is not None), e)
+            return replace(e, items=fs)
+        case ir.Registered(party=p, role=r, mpxn=m):
+            return replace(e, party=f(p), role=f(r), mpxn=f(m))
+        case ir.ThroughoutE(predicate=p, times=t):
+            fp = f(p)
+            assert isinstance(fp, ir.Registered)
+            return replace(e, predicate=fp, times=f(t))
+    raise AssertionError(f"unhandled IR {type(e).__name__}")  # pragma: no cover
+
+
+def decided(e: ir.Expr | None) -> bool | None:
+    """True or False where a folded condition is decided (None counts as true: no condition), else None."""
+    if e is None:
+        return True
+    if isinstance(e, ir.Const):
+        return bool(e.value)
+    return None

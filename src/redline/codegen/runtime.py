@@ -1,0 +1,540 @@
+"""The fixed part of every generated validator, copied into it verbatim.
+
+Everything after the EMBED marker below is standard library only and is
+pasted, unchanged, into each module `redline codegen` writes; the generator
+then appends the rule set's own tables, check functions and per-SRV plans,
+which assign the placeholders declared here (RULESET, ENUMS, SRVS, CHECKS).
+Keeping this text in a real module means ruff and mypy check it, and the
+tests can import it.
+
+The loaders below are a port of redline.interp.values, message for message,
+so that the generated validator fails closed on exactly the inputs the
+interpreter rejects, with the same text (the codegen tests hold them to
+that on a corpus of malformed inputs). `validate_prepared` first tries a
+fast path that only accepts what it can prove well-formed with a few dict
+lookups; anything else goes through the faithful loader, which raises the
+interpreter's error or yields the same values.
+"""
+
+from __future__ import annotations
+
+# ---- EMBED: everything below is copied into generated modules ----
+import difflib
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+EUI64 = re.compile(r"^[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){7}$")
+MAX_ASSOCIATION_DEPTH = 8
+EPOCH, SECOND = datetime(1970, 1, 1), timedelta(seconds=1)
+MAX_CACHED = 1 << 16  # a prepared state remembers this many parsed times and device spellings, then stops adding
+
+# Trace outcomes as the plans record them: four bits per check, in check order.
+PASS, FAIL, SKIP, WAIVED = 0, 1, 2, 3  # WAIVED + j: waived by the check's j-th exception
+SLOT_BITS = 4
+
+
+class InputError(ValueError):
+    """A malformed STATE or REQUEST: `where` is the JSON path, as the interpreter reports it."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+        self.where = where
+        self.message = message
+
+
+# ---- read-only verdicts --------------------------------------------------------
+# Verdicts are shared between calls (one per outcome path, built on first use),
+# which is what makes a request cost a few dict lookups. They are dict and list
+# subclasses that refuse mutation; copy.copy / copy.deepcopy give plain ones.
+
+def _read_only(self: Any, *args: Any, **kwargs: Any) -> Any:
+    raise TypeError("verdicts are shared and read-only: copy.deepcopy(verdict) gives a mutable copy")
+
+
+class ReadOnlyDict(dict[str, Any]):
+    __slots__ = ()
+    __setitem__ = __delitem__ = _read_only
+    clear = pop = popitem = setdefault = update = _read_only
+    __ior__ = _read_only
+
+    def __copy__(self) -> dict[str, Any]:
+        return dict(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        return {k: _thaw(v) for k, v in self.items()}
+
+    def __reduce__(self) -> Any:
+        return (dict, (_thaw(self),))
+
+
+class ReadOnlyList(list[Any]):
+    __slots__ = ()
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _read_only
+    append = extend = insert = pop = remove = clear = sort = reverse = _read_only
+
+    def __copy__(self) -> list[Any]:
+        return list(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> list[Any]:
+        return [_thaw(v) for v in self]
+
+    def __reduce__(self) -> Any:
+        return (list, (_thaw(self),))
+
+
+def _thaw(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _thaw(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_thaw(x) for x in v]
+    return v
+
+
+# ---- the prepared state ---------------------------------------------------------
+
+class Party:
+    __slots__ = ("roles", "dcc_user")
+
+    def __init__(self, roles: frozenset[str], dcc_user: bool) -> None:
+        self.roles, self.dcc_user = roles, dcc_user
+
+
+class Device:
+    __slots__ = ("type", "generation", "smi_status", "mpxn", "trust_anchors")
+
+    def __init__(self, type: str, generation: str, smi_status: str, mpxn: str | None, trust_anchors: dict[str, str]) -> None:
+        self.type, self.generation, self.smi_status = type, generation, smi_status
+        self.mpxn, self.trust_anchors = mpxn, trust_anchors
+
+
+class Prepared:
+    """A STATE checked and indexed once, for many requests. Do not change it after `prepare`."""
+
+    __slots__ = ("now", "parties", "devices", "registration", "cover", "times", "aliases", "raw")
+
+    def __init__(self, now: int, parties: dict[str, Party], devices: dict[str, Device],
+                 registration: dict[tuple[str, str], tuple[tuple[str, int, int | None], ...]], raw: Any) -> None:
+        self.now, self.parties, self.devices, self.registration, self.raw = now, parties, devices, registration, raw
+        # (mpxn, role, party) -> that party's assignments merged into disjoint spans, so that
+        # "registered throughout [lo, hi]" is one lookup and (usually) one comparison.
+        cover: dict[tuple[str, str, str], list[tuple[int, int | None]]] = {}
+        for (mpxn, role), items in registration.items():
+            for party, start, end in items:  # sorted by start
+                spans = cover.setdefault((mpxn, role, party), [])
+                last = spans[-1] if spans else None
+                if last is not None and (last[1] is None or start <= last[1]):
+                    if last[1] is not None and (end is None or end > last[1]):
+                        spans[-1] = (last[0], end)
+                else:
+                    spans.append((start, end))
+        self.cover = {k: tuple(v) for k, v in cover.items()}
+        # Memos of the request loader, so that repeated spellings take the fast path:
+        # time strings that parse, and device ids the SMI does not hold under that spelling
+        # (another case, or not at all) -> the device's id, or None for "not in the SMI".
+        self.times: dict[Any, int] = {}
+        self.aliases: dict[str, str | None] = {}
+
+
+# ---- the placeholders the generated part assigns ----------------------------------
+
+RULESET = ""
+ENUMS: dict[str, tuple[str, ...]] = {}
+USER_ROLES: frozenset[str] = frozenset()
+REMOTE_PARTY_ROLES: frozenset[str] = frozenset()
+# check name, layer, code, clause; then (clause, origin) of each exception, in order
+CHECKS: tuple[tuple[str, str, str | None, str, tuple[tuple[str, str], ...]], ...] = ()
+Plan = Callable[..., dict[str, Any]]
+SRVS: dict[str, tuple[Any, Plan]] = {}  # SRV -> (its catalogue row, its plan)
+
+
+# ---- loading, failing closed (a port of redline.interp.values) -----------------------
+
+def _hint(value: str, options: Any) -> str:
+    found = difflib.get_close_matches(str(value), [str(o) for o in options], n=2, cutoff=0.5)
+    return ("; did you mean " + " or ".join(f"`{f}`" for f in found) + "?") if found else ""
+
+
+def _closest(name: str, candidates: Any, n: int = 3) -> list[str]:
+    cands = list(candidates)
+    found = difflib.get_close_matches(name, cands, n=n, cutoff=0.6)
+    if not found:
+        lowered = {c.lower(): c for c in cands}
+        found = [lowered[c] for c in difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.6)]
+    return found
+
+
+def _show(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return f"`{v}`" if len(v) < 60 else f"`{v[:57]}...`"
+    return type(v).__name__ if not isinstance(v, (int, float)) else str(v)
+
+
+def _parse_iso(text: str) -> int:
+    head, dot, frac = text.removesuffix("Z").partition(".")
+    if not text.endswith("Z") or (dot and not frac.isdigit()):
+        raise ValueError(f"not an ISO 8601 UTC time: {text!r}")
+    return int(datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp())
+
+
+def parse_time(value: Any, where: str) -> int:
+    if not isinstance(value, str) or not TIME_RE.match(value):
+        raise InputError(where, f"expected an ISO 8601 UTC time such as `2026-03-01T12:00:00Z`, found {_show(value)}")
+    if value.isascii():  # the common case, 4x faster than strptime; anything odd takes the interpreter's way below
+        try:
+            return (datetime.fromisoformat(value[:19]) - EPOCH) // SECOND
+        except ValueError:
+            pass
+    try:
+        return _parse_iso(value)
+    except ValueError as e:
+        raise InputError(where, f"invalid time `{value}`: {e}") from None
+
+
+def _time(p: Prepared, value: Any, where: str) -> int:
+    """`parse_time`, remembering strings that parse (requests repeat their times)."""
+    if type(value) is str:
+        t = p.times.get(value)
+        if t is not None:
+            return t
+    t = parse_time(value, where)
+    if len(p.times) < MAX_CACHED:
+        p.times[value] = t
+    return t
+
+
+def _device_alias(p: Prepared, raw: Any) -> str | None:
+    """A request's device id that the SMI does not hold under that spelling: the id it
+    means (another case), or None when the SMI does not hold it at all (E19, not bad input)."""
+    if type(raw) is str and raw in p.aliases:
+        return p.aliases[raw]
+    did = _eui(raw, "$.device", "the device")
+    out = did if did in p.devices else None
+    if len(p.aliases) < MAX_CACHED:
+        p.aliases[raw] = out
+    return out
+
+
+def _obj(v: Any, where: str, required: frozenset[str], optional: frozenset[str] = frozenset()) -> dict[str, Any]:
+    if not isinstance(v, dict):
+        raise InputError(where, f"expected an object, found {_show(v)}")
+    for k in v:
+        if k not in required and k not in optional:
+            raise InputError(f"{where}.{k}", f"unknown field `{k}`{_hint(k, required | optional)}")
+    for k in sorted(required):
+        if k not in v:
+            raise InputError(where, f"missing field `{k}`")
+    return v
+
+
+def _enum(v: Any, where: str, members: tuple[str, ...], what: str) -> str:
+    if not isinstance(v, str) or v not in members:
+        raise InputError(where, f"unknown {what} {_show(v)}{_hint(v, members) if isinstance(v, str) else ''}; expected one of {', '.join(members)}")
+    return v
+
+
+def _eui(v: Any, where: str, what: str) -> str:
+    if not isinstance(v, str) or EUI64.match(v) is None:
+        raise InputError(where, f"{what} must be an Entity Identifier of eight hex pairs such as `90-B3-D5-1F-30-01-00-00`, found {_show(v)}")
+    return v.upper()
+
+
+def prepare(data: Any, where: str = "$") -> Prepared:
+    """Check STATE.json (failing closed, like the interpreter) and index it for many requests."""
+    top = _obj(data, where, frozenset({"now", "parties", "devices", "registration"}), frozenset({"signing_certificates"}))
+    now = parse_time(top["now"], f"{where}.now")
+    roles_enum = ENUMS["UserRole"]
+    parties_raw = top["parties"]
+    if not isinstance(parties_raw, dict):
+        raise InputError(f"{where}.parties", f"expected an object of parties, found {_show(parties_raw)}")
+    parties: dict[str, Party] = {}
+    for pid, body in parties_raw.items():
+        pw = f'{where}.parties["{pid}"]'
+        key = _eui(pid, pw, "a party id")
+        if key in parties:
+            raise InputError(pw, f"party `{pid}` is listed twice (ids compare without regard to case)")
+        b = _obj(body, pw, frozenset({"roles", "dcc_user"}))
+        if not isinstance(b["roles"], list):
+            raise InputError(f"{pw}.roles", f"expected a list of User Roles, found {_show(b['roles'])}")
+        roles = frozenset(_enum(r, f"{pw}.roles[{i}]", roles_enum, "User Role") for i, r in enumerate(b["roles"]))
+        if not isinstance(b["dcc_user"], bool):
+            raise InputError(f"{pw}.dcc_user", f"expected true or false, found {_show(b['dcc_user'])}")
+        parties[key] = Party(roles, b["dcc_user"])
+    devices_raw = top["devices"]
+    if not isinstance(devices_raw, dict):
+        raise InputError(f"{where}.devices", f"expected an object of devices, found {_show(devices_raw)}")
+    staged: dict[str, tuple[dict[str, Any], str]] = {}
+    for did, body in devices_raw.items():
+        dw = f'{where}.devices["{did}"]'
+        key = _eui(did, dw, "a device id")
+        if key in staged:
+            raise InputError(dw, f"device `{did}` is listed twice (ids compare without regard to case)")
+        staged[key] = (_obj(body, dw, frozenset({"type", "generation", "smi_status"}),
+                            frozenset({"mpxn", "associated_device", "trust_anchors"})), dw)
+    loaded: dict[str, tuple[Device, str | None, str | None]] = {}  # id -> (device, own mpxn, associated device)
+    for did, (b, dw) in staged.items():
+        anchors: dict[str, str] = {}
+        raw_anchors = b.get("trust_anchors", {}) or {}
+        if not isinstance(raw_anchors, dict):
+            raise InputError(f"{dw}.trust_anchors", f"expected an object of role: party, found {_show(raw_anchors)}")
+        for role, owner in raw_anchors.items():
+            aw = f"{dw}.trust_anchors.{role}"
+            _enum(role, aw, ENUMS["RemotePartyRole"], "RemotePartyRole")
+            if owner is None:
+                continue
+            oid = _eui(owner, aw, "a trust anchor owner")
+            if oid not in parties:
+                raise InputError(aw, f"owner `{owner}` is not in `parties`")
+            anchors[role] = oid
+        has_mpxn, has_assoc = b.get("mpxn") is not None, b.get("associated_device") is not None
+        if has_mpxn == has_assoc:
+            raise InputError(dw, "give exactly one of `mpxn` (a meter) and `associated_device` (any other device)")
+        if has_mpxn and not (isinstance(b["mpxn"], str) and b["mpxn"].strip()):
+            raise InputError(f"{dw}.mpxn", f"expected an MPAN or MPRN string, found {_show(b['mpxn'])}")
+        assoc = _eui(b["associated_device"], f"{dw}.associated_device", "an associated device") if has_assoc else None
+        if assoc is not None and assoc not in staged:
+            raise InputError(f"{dw}.associated_device", f"device `{b['associated_device']}` is not in `devices`")
+        device = Device(
+            _enum(b["type"], f"{dw}.type", ENUMS["DeviceType"], "device type"),
+            _enum(b["generation"], f"{dw}.generation", ENUMS["Generation"], "generation"),
+            _enum(b["smi_status"], f"{dw}.smi_status", ENUMS["SmiStatus"], "SMI status"),
+            None, anchors,
+        )
+        loaded[did] = (device, b.get("mpxn"), assoc)
+    devices: dict[str, Device] = {}
+    for did, (device, own, _) in loaded.items():
+        # A5: a device that is not a meter reaches an MPxN through what it is associated with.
+        cur, seen = did, [did]
+        while own is None:
+            nxt = loaded[cur][2]
+            assert nxt is not None
+            if nxt in seen or len(seen) > MAX_ASSOCIATION_DEPTH:
+                raise InputError(f'{where}.devices["{did}"].associated_device',
+                                 "associations form a cycle or are too deep: " + " -> ".join([*seen, nxt]))
+            seen.append(nxt)
+            cur, own = nxt, loaded[nxt][1]
+        device.mpxn = own
+        devices[did] = device
+    registration = _registration(top["registration"], parties, roles_enum, f"{where}.registration")
+    return Prepared(now, parties, devices, registration, data)
+
+
+def _registration(raw: Any, parties: Mapping[str, Party], roles: tuple[str, ...],
+                  where: str) -> dict[tuple[str, str], tuple[tuple[str, int, int | None], ...]]:
+    if not isinstance(raw, dict):
+        raise InputError(where, f"expected an object of MPxN: assignments, found {_show(raw)}")
+    out: dict[tuple[str, str], list[tuple[str, int, int | None]]] = {}
+    reg_roles = tuple(r for r in roles if r != "OU")
+    for mpxn, items in raw.items():
+        mw = f'{where}["{mpxn}"]'
+        if not isinstance(items, list):
+            raise InputError(mw, f"expected a list of assignments, found {_show(items)}")
+        for i, a in enumerate(items):
+            aw = f"{mw}[{i}]"
+            b = _obj(a, aw, frozenset({"role", "party", "from"}), frozenset({"to"}))
+            role = _enum(b["role"], f"{aw}.role", reg_roles, "registration role")
+            pid = _eui(b["party"], f"{aw}.party", "a party id")
+            if pid not in parties:
+                raise InputError(f"{aw}.party", f"party `{b['party']}` is not in `parties`")
+            start = parse_time(b["from"], f"{aw}.from")
+            end = parse_time(b["to"], f"{aw}.to") if b.get("to") is not None else None
+            if end is not None and end <= start:
+                raise InputError(aw, f"`to` ({b['to']}) must be after `from` ({b['from']})")
+            out.setdefault((mpxn, role), []).append((pid, start, end))
+    return {k: tuple(sorted(v, key=lambda x: x[1])) for k, v in out.items()}
+
+
+REQUEST_REQUIRED = frozenset({"sender", "role", "srv"})
+REQUEST_OPTIONAL = frozenset({"device", "remote_party_role", "new_certificate_owner", "execution_time", "date_range"})
+REQUEST_FIELDS = REQUEST_REQUIRED | REQUEST_OPTIONAL
+
+
+def _load_request(p: Prepared, data: Any, where: str = "$") -> tuple[Any, ...]:
+    """The faithful loader: the interpreter's checks in the interpreter's order."""
+    b = _obj(data, where, REQUEST_REQUIRED, REQUEST_OPTIONAL)
+    sender = _eui(b["sender"], f"{where}.sender", "the sender")
+    if sender not in p.parties:
+        raise InputError(f"{where}.sender", f"party `{b['sender']}` is not in the state's `parties` (list a former User with \"dcc_user\": false)")
+    role = _enum(b["role"], f"{where}.role", ENUMS["UserRole"], "User Role")
+    srv = b["srv"]
+    if not isinstance(srv, str):
+        raise InputError(f"{where}.srv", f"expected an SRV string such as \"6.15.1\", found {_show(srv)}")
+    if srv not in SRVS:
+        near = _closest(str(srv), SRVS, n=3)
+        hint = ("; the closest SRVs are " + ", ".join(f"`{c}`" for c in near)) if near else ""
+        raise InputError(f"{where}.srv", f"SRV {_show(srv)} is not in the DUIS catalogue{hint}")
+    row, plan = SRVS[srv]
+    device = _eui(b["device"], f"{where}.device", "the device") if b.get("device") is not None else None
+    rpr, owner = b.get("remote_party_role"), b.get("new_certificate_owner")
+    if row.replaces_trust_anchor:
+        if rpr is None or owner is None:
+            raise InputError(where, f"SRV {srv} replaces a trust anchor: give `remote_party_role` and `new_certificate_owner`")
+        rpr = _enum(rpr, f"{where}.remote_party_role", ENUMS["RemotePartyRole"], "RemotePartyRole")
+        owner = _eui(owner, f"{where}.new_certificate_owner", "the new certificate owner")
+        if owner not in p.parties:
+            raise InputError(f"{where}.new_certificate_owner", f"party `{b['new_certificate_owner']}` is not in the state's `parties`")
+    elif rpr is not None or owner is not None:
+        raise InputError(where, f"SRV {srv} does not replace a trust anchor: `remote_party_role` and `new_certificate_owner` must be absent")
+    exec_time = _time(p, b["execution_time"], f"{where}.execution_time") if b.get("execution_time") is not None else None
+    rng = None
+    if b.get("date_range") is not None:
+        r = _obj(b["date_range"], f"{where}.date_range", frozenset({"from", "to"}))
+        lo, hi = _time(p, r["from"], f"{where}.date_range.from"), _time(p, r["to"], f"{where}.date_range.to")
+        if hi < lo:
+            raise InputError(f"{where}.date_range", f"inverted date range: `to` ({r['to']}) is before `from` ({r['from']})")
+        rng = (lo, hi)
+    dev = p.devices.get(device) if device is not None else None
+    return (plan, p, sender, p.parties[sender], role, srv, row, device if dev is not None else None, dev, rpr, owner, exec_time, rng)
+
+
+def validate_prepared(p: Prepared, request: Any) -> dict[str, Any]:
+    """The verdict for one REQUEST (a dict as json.load gives it) in a prepared state.
+
+    The fast path accepts only what a handful of lookups show to be well formed
+    (ids spelt as the state spells them, known fields); it raises InputError
+    itself only where the loader would raise the same error at the same point
+    (a device id, a time). Any other doubt goes to the faithful loader, which
+    raises InputError or agrees.
+    """
+    try:
+        if type(request) is dict and request.keys() <= REQUEST_FIELDS:
+            sender = request["sender"]
+            role = request["role"]
+            srv = request["srv"]
+            sp = p.parties[sender]
+            row, plan = SRVS[srv]
+            if role in USER_ROLES:
+                get = request.get
+                device = get("device")
+                dev = None
+                if device is not None:
+                    dev = p.devices.get(device)
+                    if dev is None:  # another spelling, or not in the SMI (E19), or not an id (InputError)
+                        device = _device_alias(p, device)
+                        if device is not None:
+                            dev = p.devices[device]
+                rpr, owner = get("remote_party_role"), get("new_certificate_owner")
+                if row.replaces_trust_anchor:
+                    if rpr not in REMOTE_PARTY_ROLES or owner not in p.parties:
+                        raise KeyError
+                elif rpr is not None or owner is not None:
+                    raise KeyError
+                times = p.times
+                exec_time = get("execution_time")
+                if exec_time is not None:
+                    exec_time = times.get(exec_time) or _time(p, exec_time, "$.execution_time")
+                rng = get("date_range")
+                if rng is not None:
+                    if type(rng) is not dict or len(rng) != 2 or "from" not in rng or "to" not in rng:
+                        raise KeyError  # the loader names the unknown or missing field
+                    lo, hi = rng["from"], rng["to"]
+                    lo = times.get(lo) or _time(p, lo, "$.date_range.from")
+                    hi = times.get(hi) or _time(p, hi, "$.date_range.to")
+                    if hi < lo:
+                        raise KeyError
+                    rng = (lo, hi)
+                return plan(p, sender, sp, role, srv, row, device, dev, rpr, owner, exec_time, rng)
+    except (KeyError, TypeError):
+        pass
+    args = _load_request(p, request)
+    return args[0](*args[1:])  # type: ignore[no-any-return]
+
+
+def validate(state: Any, request: Any) -> dict[str, Any]:
+    """`validate_prepared(prepare(state), request)`: for one-off use; a service prepares once."""
+    return validate_prepared(prepare(state), request)
+
+
+# ---- what the plans call ---------------------------------------------------------
+
+def _throughout(p: Prepared, party: Any, role: Any, mpxn: Any, times: Any) -> bool:
+    """`registered(party, role, mpxn) throughout times`: every instant of a time or closed range."""
+    if times is None or party is None or mpxn is None:
+        return False
+    lo, hi = times if type(times) is tuple else (times, times)
+    for start, end in p.cover.get((mpxn, role, party), ()):
+        if start <= lo:
+            if end is None or end > hi:
+                return True
+        else:
+            return False
+    return False
+
+
+def _index(m: Any, k: Any) -> Any:
+    return None if m is None else m.get(k)
+
+
+def _member(x: Any, c: Any) -> bool:
+    return x is not None and x in (c or ())
+
+
+def _set(items: tuple[Any, ...]) -> frozenset[Any]:
+    return frozenset(v for v in items if v is not None)
+
+
+def _party_field(p: Prepared, pid: Any, name: str) -> Any:
+    party = p.parties.get(pid) if pid is not None else None
+    return None if party is None else getattr(party, name)
+
+
+def _device_field(p: Prepared, did: Any, name: str) -> Any:
+    device = p.devices.get(did) if did is not None else None
+    return None if device is None else getattr(device, name)
+
+
+def _service_field(srv: Any, name: str) -> Any:
+    entry = SRVS.get(srv)
+    return None if entry is None else getattr(entry[0], name)
+
+
+def _bound(rng: Any, i: int) -> Any:
+    return None if rng is None else rng[i]
+
+
+class _Verdicts(dict[int, dict[str, Any]]):
+    """Outcome key -> the shared verdict, built the first time a path is taken."""
+
+    def __missing__(self, key: int) -> dict[str, Any]:
+        trace, failed = [], None
+        for i, (name, layer, code, clause, exceptions) in enumerate(CHECKS):
+            outcome = (key >> (SLOT_BITS * i)) & ((1 << SLOT_BITS) - 1)
+            if outcome == FAIL:
+                trace.append(ReadOnlyDict(check=name, layer=layer, outcome="fail", clause=clause))
+                failed = (name, layer, code, clause)
+                break
+            if outcome >= WAIVED:
+                cite, origin = exceptions[outcome - WAIVED]
+                trace.append(ReadOnlyDict(check=name, layer=layer, outcome="skipped", clause=cite, waived_by=origin))
+            else:
+                trace.append(ReadOnlyDict(check=name, layer=layer, outcome="pass" if outcome == PASS else "skipped", clause=clause))
+        v = ReadOnlyDict(
+            ruleset=RULESET,
+            verdict="accept" if failed is None else "reject",
+            layer=failed[1] if failed else None,
+            code=failed[2] if failed else None,
+            check=failed[0] if failed else None,
+            clause=failed[3] if failed else None,
+            # The S1SP is a DCC system too: only the device can reject what the DCC accepted.
+            dcc_accepted=failed is None or failed[1] == "Device",
+            effects=ReadOnlyList(),
+            trace=ReadOnlyList(trace),
+        )
+        self[key] = v
+        return v
+
+
+VERDICTS = _Verdicts()
+
+
+def _with_effects(v: dict[str, Any], effects: list[tuple[str, str, str]]) -> dict[str, Any]:
+    """An accept whose effects name this request's device and owner: a fresh verdict sharing the trace."""
+    out = ReadOnlyDict(v)
+    dict.__setitem__(out, "effects", ReadOnlyList(ReadOnlyDict(device=d, trust_anchor=c, owner=o) for d, c, o in effects))
+    return out
