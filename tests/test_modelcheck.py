@@ -230,3 +230,68 @@ def test_temporal_files_round_trip_through_fmt() -> None:
         assert module is not None and not diags
         again, diags2 = parse(Source(str(path), print_module(module)))
         assert again == module and not diags2
+
+
+def _explore(program: Any, ruleset: Any, state_json: dict[str, Any], depth: int) -> list[dict[str, Any]]:
+    """Every state the interpreter reaches from `state_json` in at most `depth` accepted requests
+    that could change a trust anchor (6.15.1 on any cell to any party, 6.23), sent by any party
+    of the state in any role it holds: an exhaustive, solver-free search."""
+    from redline.interp import Validator, load_request, load_state
+    validator = Validator(ruleset)
+    seen = {json.dumps(state_json, sort_keys=True)}
+    frontier, found = [state_json], [state_json]
+    for _ in range(depth):
+        nxt = []
+        for st in frontier:
+            state = load_state(st, program)
+            device = next(iter(st["devices"]))
+            for sender, party in st["parties"].items():
+                for role in party["roles"]:
+                    requests = [{"sender": sender, "role": role, "srv": "6.23", "device": device}]
+                    requests += [{"sender": sender, "role": role, "srv": "6.15.1", "device": device,
+                                  "remote_party_role": cell, "new_certificate_owner": owner}
+                                 for cell in ("Supplier", "NetworkOperator") for owner in st["parties"]]
+                    for raw in requests:
+                        verdict = validator.validate(state, load_request(raw, state, program, ruleset)).to_json()
+                        if verdict["verdict"] != "accept":
+                            continue
+                        after = copy.deepcopy(st)
+                        for eff in verdict["effects"]:
+                            after["devices"][eff["device"]]["trust_anchors"][eff["trust_anchor"]] = eff["owner"]
+                        key = json.dumps(after, sort_keys=True)
+                        if key not in seen:
+                            seen.add(key)
+                            nxt.append(after)
+            found += nxt
+        frontier = nxt
+    return found
+
+
+def test_the_unbounded_proof_agrees_with_an_exhaustive_interpreter_search(shipped: dict[tuple[str, str], dict[str, Any]]) -> None:
+    """stuck_forever's start state (from its mp107 counterexample, which satisfies the property's
+    premise): under baseline no run of the interpreter's own verdicts reaches c owning the NO cell,
+    as the proof says; under mp107 one request does."""
+    from redline.build import build
+    from redline.cli import rule_files
+    from redline.source import Source
+    program, _ = build([Source(str(f), f.read_text()) for f in rule_files([ROOT / "rules"])])
+    assert program is not None
+    cex = shipped[("stuck_forever", "mp107")]["counterexample"]
+    start, c, w = copy.deepcopy(cex["trace"][0]["state"]), cex["parties"]["c"], cex["parties"]["w"]
+    # A busier world that still satisfies the premise: c holds its NO role, w a Supplier role too,
+    # and a registered Supplier owns the Supplier cell, so that plenty of requests are accepted.
+    supplier, mpxn = "90-B3-D5-1F-30-0A-00-00", next(iter(start["registration"]))
+    no_role = start["registration"][mpxn][0]["role"]
+    start["parties"][c]["roles"] = [no_role]
+    start["parties"][w]["roles"] = sorted({*start["parties"][w]["roles"], "GS"})
+    start["parties"][supplier] = {"roles": ["IS", "GS"], "dcc_user": True}
+    start["registration"][mpxn] += [{"role": r, "party": supplier, "from": "2020-01-01T00:00:00Z", "to": None} for r in ("IS", "GS")]
+    device = next(iter(start["devices"].values()))
+    device["trust_anchors"]["Supplier"] = supplier
+
+    def freed(states: list[dict[str, Any]]) -> bool:
+        return any(next(iter(s["devices"].values()))["trust_anchors"].get("NetworkOperator") == c for s in states)
+    explored = _explore(program, program.rulesets["baseline"], start, 3)
+    assert len(explored) >= 3, len(explored)  # the Supplier cell moves between parties: the search is not empty
+    assert not freed(explored)
+    assert freed(_explore(program, program.rulesets["mp107"], start, 1))
