@@ -27,7 +27,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import random
 import subprocess
@@ -37,11 +36,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from validate import Sizes, load_rules, make_requests, make_state  # bench/validate.py
+from validate import Sizes, load_generated, load_rules, make_requests, make_state  # bench/validate.py
 
 from redline.check.checked import Program
-from redline.cli import repo_rules, rule_files
-from redline.codegen import RuleFile, generate
+from redline.cli import repo_rules
 from redline.interp import Validator, load_request, load_state
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,18 +48,6 @@ import codegen_space  # noqa: E402  (tests/codegen_space.py: the exhaustive spac
 
 RULESETS = ("baseline", "mp107")
 SEEDS = (1, 2, 3, 4)
-
-
-def load_generated(program: Program, name: str, directory: Path) -> Any:
-    rules = repo_rules()
-    files = [RuleFile(f.relative_to(rules).as_posix(), f.read_bytes()) for f in rule_files([rules])]
-    path = directory / f"{name}.py"
-    path.write_text(generate(program, program.rulesets[name], files), encoding="utf-8")
-    spec = importlib.util.spec_from_file_location(f"generated_{name}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def random_agreement(program: Program, modules: dict[str, Any], sizes: Sizes, seeds: tuple[int, ...]) -> int:
