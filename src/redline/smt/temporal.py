@@ -27,16 +27,14 @@ state `s` are rigid: every state of a run is judged against them.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import z3
 
 from redline import ast
 from redline.check import checked as ir
-from redline.smt.encode import Outcome
 from redline.smt.properties import T_MAX, T_MIN, Binding, PropertyCompiler, PropertyError, simplify
 from redline.smt.symbolic import Sorts, SymRequest, SymState, fresh_rows, well_formed, with_rows
 from redline.source import Span
@@ -105,7 +103,6 @@ def is_temporal(body: ast.Expr) -> bool:
 class Step:
     kind: z3.ArithRef  # 0: an accepted request; i >= 1: the i-th allowed event
     request: SymRequest
-    outcome: Outcome
     leaver: z3.ArithRef | None  # the party a `dcc_user` event removes
     state: SymState  # the state after the step
 
@@ -166,7 +163,7 @@ class Unroller:
             else:
                 st, more = self._registration(st, f"step{i}_{ev.name}", on, ev.roles)
                 cons += more
-        return Step(k, r, out, leaver, st), cons
+        return Step(k, r, leaver, st), cons
 
     def _in_group(self, st: SymState, roles: frozenset[str]) -> Callable[[Any], z3.BoolRef]:
         members = [self.sorts.member("UserRole", x) for x in sorted(roles)]
@@ -241,7 +238,6 @@ class Bmc:
     run: Run | None
     depth_reached: int  # every depth up to this one has no run
     reason: str | None  # why the search stopped early (unknown)
-    seconds_per_depth: list[float] = field(default_factory=list)
     solver_calls: int = 0
 
 
@@ -269,7 +265,6 @@ def bmc(sorts: Sorts, program: ir.Program, ruleset: ir.RuleSet, shape: Shape, ev
     states, steps = [s0], []
     result = Bmc(None, -1, None)
     for k in range(depth + 1):
-        start = time.perf_counter()
         if k > 0:
             step, cons = unroll.step(states[-1], k)
             solver.add(cons)
@@ -279,7 +274,6 @@ def bmc(sorts: Sorts, program: ir.Program, ruleset: ir.RuleSet, shape: Shape, ev
         solver.add(_at(comp, env, shape.op.var.name, states[-1], shape.goal))
         verdict = solver.check()
         result.solver_calls += 1
-        result.seconds_per_depth.append(time.perf_counter() - start)
         if verdict == z3.sat:
             requests = [Binding(f"step{i}", "Request", st.request) for i, st in enumerate(steps, 1)]
             result.solver_calls += simplify(solver, comp, [*binders, *requests], extra=_trace_preferences(s0, steps))
