@@ -412,12 +412,8 @@ def _temporal_depths(e: Any, out: list[Diagnostic]) -> None:
     """A `within K` depth is a positive integer of sensible size."""
     if isinstance(e, ast.Temporal) and e.depth is not None and not 1 <= e.depth <= 64:
         out.append(diag.property_error(e.span, f"the depth of `within` must be a positive integer no larger than 64, not {e.depth}"))
-    if hasattr(e, "__dataclass_fields__"):
-        for f in e.__dataclass_fields__:
-            v = getattr(e, f)
-            for x in (v if isinstance(v, tuple) else (v,)):
-                if hasattr(x, "__dataclass_fields__") and not isinstance(x, ast.Ident):
-                    _temporal_depths(x, out)
+    for child in ir.children(e):
+        _temporal_depths(child, out)
 
 
 def _properties(decls: _Decls, rulesets: dict[str, ir.RuleSet], events: dict[str, ir.Event],

@@ -44,12 +44,13 @@ def check_temporal(sorts: Sorts, program: ir.Program, prop: ir.Property, key: st
     found = bmc(sorts, program, ruleset, shape, events, depth, timeout_ms, rlimit, seed)
     result.solver_calls = found.solver_calls
     if found.run is not None:
-        trace = replay(program, ruleset, events, decode_run(found.run, events))
+        decoded, parties, values = decode_run(found.run, events)
+        trace = replay(program, ruleset, events, decoded)
         result.status = "refuted" if shape.quant == "forall" else "proved"
         result.proof, result.depth = "bounded", found.run.depth
         result.settled_by = f"bounded{ROWS}"  # a run over states with at most ROWS Registration Data assignments
         record = {"state": trace[0]["state"], "request": None, "trace": trace,
-                  "parties": _names(found.run), "values": _values(found.run)}
+                  "parties": parties, "values": values}
         if result.status == "refuted":
             result.counterexample = record
         else:
@@ -80,22 +81,13 @@ def _rests_on(verdict: dict[str, Any]) -> list[str]:
     return [t["clause"] for t in verdict["trace"] if t["outcome"] != "skipped" or "waived_by" in t]
 
 
-def _names(run: Run) -> dict[str, str]:
+def decode_run(run: Run, events: list[ir.Event]) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, str]]:
+    """The run as CONTRACTS.md trace steps, ending with the state it reaches; and the property's
+    bound parties (their ids) and enum values, by name."""
     d = Decoder(run.model, run.comp.sorts)
-    return {b.name: d.party(b.value) for b in run.binders if b.kind == "Party"}
-
-
-def _values(run: Run) -> dict[str, str]:
-    d = Decoder(run.model, run.comp.sorts)
-    return {b.name: d.enum(b.value) for b in run.binders if b.kind not in ("Party", "State")}
-
-
-def decode_run(run: Run, events: list[ir.Event]) -> list[dict[str, Any]]:
-    """The run as CONTRACTS.md trace steps, ending with the state it reaches."""
-    d = Decoder(run.model, run.comp.sorts)
-    for b in run.binders:  # the property's parties first, so their ids read in binder order
-        if b.kind == "Party":
-            d.party(b.value)
+    # The property's parties first, so their ids read in binder order.
+    parties = {b.name: d.party(b.value) for b in run.binders if b.kind == "Party"}
+    values = {b.name: d.enum(b.value) for b in run.binders if b.kind not in ("Party", "State")}
     moves: list[dict[str, Any]] = []
     for prev, step in zip(run.states, run.steps, strict=False):
         kind = d._eval(step.kind).as_long()
@@ -110,7 +102,8 @@ def decode_run(run: Run, events: list[ir.Event]) -> list[dict[str, Any]]:
     for st in run.states:  # once to number every party any state names, then for real
         d.state(st)
     states = [d.state(st) for st in run.states]
-    return [{"state": s, **m} for s, m in zip(states, moves, strict=False)] + [{"state": states[-1]}]
+    trace = [{"state": s, **m} for s, m in zip(states, moves, strict=False)] + [{"state": states[-1]}]
+    return trace, parties, values
 
 
 def replay(program: ir.Program, ruleset: ir.RuleSet, events: list[ir.Event], trace: list[dict[str, Any]]) -> list[dict[str, Any]]:

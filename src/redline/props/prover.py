@@ -237,8 +237,7 @@ def prove(
             if temporal:
                 if ".." in key:
                     raise PropertyError("a temporal property is about one rule set, not a pair", prop.body.span)
-                results.append(check_temporal(sorts, program, prop, key, expected, timeout_ms, rlimit, seed, depth or DEPTH,
-                                              (lambda n, t: smt2(n, t)) if smt2 else None))
+                results.append(check_temporal(sorts, program, prop, key, expected, timeout_ms, rlimit, seed, depth or DEPTH, smt2))
                 continue
             rulesets = [program.rulesets[k] for k in key.split("..")]
             start = time.perf_counter()

@@ -26,6 +26,8 @@ from typing import Any
 
 from redline.check import checked as ir
 from redline.interp import InputError, Validator, load_request, load_state
+from redline.props.modelcheck import check_event
+from redline.props.prover import ReplayError
 from redline.report.collect import Collected, Obligation
 
 # Tried in order until cvc5 gives a definite answer; each is a sound configuration
@@ -158,8 +160,6 @@ def _replay_found(program: ir.Program, result: dict[str, Any], found: dict[str, 
             ev = step.get("event")
             event = program.events.get(ev.get("name", "")) if isinstance(ev, dict) else None
             if event is not None and i < len(steps):  # a declared event may change only what its kind may
-                from redline.props.modelcheck import check_event
-                from redline.props.prover import ReplayError
                 try:
                     check_event(i, event, step, steps[i])
                 except ReplayError as e:

@@ -331,11 +331,8 @@ def candidates(shape: Shape, program: ir.Program) -> list[ast.Expr]:
     def visit(e: Any) -> None:
         if isinstance(e, ast.Name) and e.id.name in program.enums["RemotePartyRole"] and e.id.name not in cells_named:
             cells_named.append(e.id.name)
-        if hasattr(e, "__dataclass_fields__") and not isinstance(e, ast.Ident):
-            for f in e.__dataclass_fields__:
-                v = getattr(e, f)
-                for x in (v if isinstance(v, tuple) else (v,)):
-                    visit(x)
+        for child in ir.children(e):
+            visit(child)
     visit(shape.init)
     visit(shape.op.body)
     t, s = shape.op.var.name, shape.op.origin.name
