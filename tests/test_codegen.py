@@ -338,6 +338,12 @@ def malformed_corpus() -> list[tuple[str, Any, Any]]:
         ("rpr_null_on_6_15_1", STATE, with_request(lambda q: q.update(remote_party_role=None))),
         ("extra_key_with_null", STATE, with_request(lambda q: q.update(colour=None))),
         ("missing_srv", STATE, with_request(lambda q: q.pop("srv"))),
+        # Nulls left out rather than given (the fast path fills them in and tries again).
+        ("omitted_nulls_ok", STATE, with_request(lambda q: [q.pop(k) for k in ("execution_time", "date_range")])),
+        ("omitted_device_on_a_non_device_srv_ok", STATE,
+         with_request(lambda q: [q.pop(k) for k in ("device", "remote_party_role", "new_certificate_owner")] and q.update(srv="8.2"))),
+        ("omitted_nulls_and_missing_sender", STATE, with_request(lambda q: [q.pop(k) for k in ("device", "sender")])),
+        ("rpr_given_null_off_6_15_1_ok", STATE, with_request(lambda q: q.update(srv="6.23", remote_party_role=None, new_certificate_owner=None))),
     ]
     return corpus
 
@@ -389,6 +395,30 @@ def test_a_prepared_state_serves_many_requests(generated: dict[str, ModuleType])
         assert module.validate_prepared(prepared, q) == interpreted("mp107", STATE, q)[1]
     # Preparing did not keep a reference it later changes, nor change the input.
     assert prepared.raw is STATE and json.dumps(STATE) == json.dumps(copy.deepcopy(STATE))
+
+
+def outcome(parse: Any, value: Any) -> tuple[str, Any]:
+    try:
+        return "ok", parse(value)
+    except ValueError as e:
+        return "error", str(e)
+
+
+def test_the_time_memo_agrees_with_parse_time(generated: dict[str, ModuleType]) -> None:
+    """A time on a day already seen is read from the memo and the clock tables: it must
+    parse, or fail, exactly as `parse_time` does, clock by clock (the fast path only ever
+    sees whole-second times of the right length, so the odd ones are what matter here)."""
+    module = generated["mp107"]
+    prepared = module.prepare(STATE)
+    days = ["2026-01-01T", "2024-02-29T", "2026-02-29T", "1970-01-01T", "9999-12-31T"]
+    clocks = ["00:00:00", "23:59:59", "12:34:56", "24:00:00", "23:60:00", "23:59:60", "1a:00:00", "12-00:00",
+              "12:00-00", "12:00:0\u0663", " 1:00:00", "+1:00:00"]
+    for warm in (False, True):
+        for day, clock, end in itertools.product(days, clocks, ("Z", "z", ".5Z", "")):
+            text = day + clock + end
+            assert outcome(lambda v: module._time(prepared, v, "$"), text) == outcome(lambda v: module.parse_time(v, "$"), text), text
+        if not warm:  # the first pass taught the memo the valid days, and only those
+            assert set(prepared.days) == {"2026-01-01T", "2024-02-29T", "1970-01-01T", "9999-12-31T"}
 
 
 def test_verdicts_are_read_only_and_copy_to_plain_values(generated: dict[str, ModuleType]) -> None:
