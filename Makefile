@@ -1,5 +1,6 @@
 # make demo: check the shipped rules, run the scenarios, validate a sample request (as JSON, as DUIS XML and
-#            with the generated validators), diff, prove the properties, and write the MP107 evidence bundle.
+#            with the generated validators), diff, check every rule is live, prove the properties, and write
+#            the MP107 evidence bundle.
 # make test: lint, type-check and run the test suite.
 # Both create and fill their own virtual environment (.venv) on first use.
 
@@ -39,6 +40,10 @@ demo: $(STAMP)
 	@echo
 	@echo "== redline diff: what MP107 changes, exactly =="
 	$(BIN)/redline diff baseline mp107
+	@echo
+	@echo "== redline liveness: can every check reject and every exception decide a request? =="
+	$(BIN)/redline liveness --ruleset baseline
+	$(BIN)/redline liveness --ruleset mp107 --fail-on-dead
 	@echo
 	@echo "== redline prove: the MP107 properties (counterexamples written to .redline-out/cex) =="
 	$(BIN)/redline prove --cex-dir .redline-out/cex

@@ -586,6 +586,23 @@ def format_diff(d: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# ---- liveness -------------------------------------------------------------
+
+def cmd_liveness(args: argparse.Namespace) -> int:
+    """Can each check reject and each exception decide something? Exit 1 with --fail-on-dead if not; 3 if unsettled."""
+    from redline.props.liveness import format_liveness, liveness
+
+    program = _require_program(args)
+    rs = program.ruleset(args.ruleset)
+    if rs is None:
+        raise UsageError(f"unknown rule set `{args.ruleset}`; the rules define {', '.join(sorted(program.rulesets))}")
+    result = _solving(args, lambda: liveness(program, rs, args.timeout * 1000, args.seed))
+    print(json.dumps(result, indent=2) if args.format == "json" else format_liveness(result))
+    if args.fail_on_dead and (result["counts"]["dead"] or result["counts"]["redundant"]):
+        return EXIT_FAIL
+    return EXIT_OK if result["complete"] else EXIT_UNKNOWN
+
+
 # ---- report ---------------------------------------------------------------
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -759,6 +776,12 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
     p.add_argument("--limit", type=positive, default=2000, help="stop enumerating after this many classes (default 2000)")
     p.set_defaults(run=cmd_diff)
+    p = sub.add_parser("liveness", parents=[common], help="can every check reject and every exception decide a request?")
+    p.add_argument("--ruleset", required=True)
+    p.add_argument("--fail-on-dead", action="store_true", help="exit 1 if a check or exception is dead or redundant")
+    p.add_argument("--timeout", type=positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
+    p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
+    p.set_defaults(run=cmd_liveness)
     p = sub.add_parser("report", parents=[common], help="write an evidence bundle for a modification (HTML, Markdown, JSON, SMT-LIB2)")
     p.add_argument("paths", nargs="*", help="property files or directories (default: proofs/)")
     p.add_argument("--modification", default="mp107", metavar="NAME", help="the modification (default mp107)")

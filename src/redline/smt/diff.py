@@ -49,6 +49,19 @@ def _same(a: Outcome, b: Outcome, sorts: Sorts) -> z3.BoolRef:
                                                 a.anchor_owner_after(c) == b.anchor_owner_after(c)) for c in cells])
 
 
+def base_constraints(sorts: Sorts, catalogue: Any, st: SymState, rq: SymRequest) -> list[z3.BoolRef]:
+    """What every real state and well-formed request satisfies, plus one spelling of what
+    the rules never read (the attributes of an absent device, the target of a request
+    that has none), so that a model is one class, not many that differ in nothing."""
+    canonical = [
+        z3.Implies(z3.Not(st.in_smi), z3.And(st.device_type == sorts.member("DeviceType", "ESME"),
+                                             st.generation == sorts.member("Generation", "SMETS1"),
+                                             st.smi_status == sorts.member("SmiStatus", "Pending"))),
+        z3.Implies(z3.Not(rq.has_rpr), rq.rpr == sorts.member("RemotePartyRole", "Root")),
+    ]
+    return [well_formed(sorts, catalogue, rq), *st.constraints, *canonical]
+
+
 class _Setup:
     def __init__(self, sorts: Sorts, old: ir.RuleSet, new: ir.RuleSet, st: SymState, rq: SymRequest) -> None:
         self.st, self.rq = st, rq
@@ -58,13 +71,7 @@ class _Setup:
         rels.update(dict(en.relations(st, rq)))
         self.relations = sorted(rels.items())
         self.changes = z3.Not(_same(self.before, self.after, sorts))
-        canonical = [
-            z3.Implies(z3.Not(st.in_smi), z3.And(st.device_type == sorts.member("DeviceType", "ESME"),
-                                                 st.generation == sorts.member("Generation", "SMETS1"),
-                                                 st.smi_status == sorts.member("SmiStatus", "Pending"))),
-            z3.Implies(z3.Not(rq.has_rpr), rq.rpr == sorts.member("RemotePartyRole", "Root")),
-        ]
-        self.base = [well_formed(sorts, old.catalogue, rq), *st.constraints, *canonical]
+        self.base = base_constraints(sorts, old.catalogue, st, rq)
         self.attrs: list[tuple[str, Any]] = [
             ("srv", rq.srv), ("role", rq.role), ("device", st.in_smi), ("device_type", st.device_type),
             ("generation", st.generation), ("smi_status", st.smi_status), ("target", rq.rpr), ("has_target", rq.has_rpr),
@@ -230,4 +237,4 @@ def check_intents(sorts: Sorts, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: in
     return problems, unsettled
 
 
-__all__ = ["DEVICE_ID", "IntentProblem", "RawClass", "RawDiff", "check_intents", "semantic_diff"]
+__all__ = ["DEVICE_ID", "IntentProblem", "RawClass", "RawDiff", "base_constraints", "check_intents", "semantic_diff"]

@@ -1,0 +1,134 @@
+"""Can every rule take effect? Each check's rejection and each exception's waiver, as goals.
+
+A rule that can never take effect is a drafting error a reviewer wants to
+hear about: a check whose every rejection an earlier check makes first, or
+an exception whose condition never holds where its check applies (or only
+where the check would pass anyway). For each rule of one rule set:
+
+- a check is live if some request is rejected by it (every earlier check
+  passed or was skipped); else dead, and shadowed by each earlier check
+  that can be the only one to reject a request it would have rejected;
+- an exception is live if it is decisive somewhere: it is the only waiver
+  that holds, where the check applies, every earlier check passed, and the
+  requirement fails, so that without it the check would reject; redundant
+  if it waives requests but none of them decisively; dead if it never
+  waives a request that reaches its check.
+
+As in the semantic difference, a witness comes from the bounded encoding
+(at most 2 Registration Data assignments: every model is a real state) and
+an absence is proved on the unbounded one; anything else is unknown, never
+dead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import z3
+
+from redline.check import checked as ir
+from redline.smt.decode import Decoder
+from redline.smt.diff import base_constraints
+from redline.smt.encode import Encoder, Outcome
+from redline.smt.symbolic import Sorts, SymRequest, SymState, bounded_state
+
+
+@dataclass
+class RawRule:
+    check: ir.Check
+    exception: int | None  # the exception's index in check.exceptions, or None for the check itself
+    status: str  # live | redundant (exceptions only) | dead | unknown
+    witness: dict[str, Any] | None = None  # {"state", "request"}: for live, and for redundant (where it waives)
+    shadowed_by: list[str] = field(default_factory=list)  # a dead check: the earlier checks that reject first
+    reason: str | None = None  # why unknown
+
+
+class _Encoding:
+    """One state and request, bounded or not, with the rule set's outcome over them."""
+
+    def __init__(self, sorts: Sorts, rs: ir.RuleSet, bounded: bool) -> None:
+        self.st = bounded_state(sorts, "lb", 2) if bounded else SymState.fresh(sorts, "lu")
+        self.rq = SymRequest.fresh(sorts, "qb" if bounded else "qu")
+        self.outcome: Outcome = Encoder(sorts, rs).outcome(self.st, self.rq)
+        self.base = base_constraints(sorts, rs.catalogue, self.st, self.rq)
+
+    def reaches(self, i: int) -> z3.BoolRef:
+        """Every check before check i passed or was skipped, and check i applies."""
+        earlier = [z3.Not(c.fails) for c in self.outcome.checks[:i]]
+        return z3.And(*earlier, self.outcome.checks[i].applies)
+
+    def only_earlier_failure(self, i: int, k: int) -> z3.BoolRef:
+        """Check i would reject, but check k, and no other check before i, rejects first."""
+        cs = self.outcome.checks
+        return z3.And(cs[i].fails, cs[k].fails, *[z3.Not(c.fails) for n, c in enumerate(cs[:i]) if n != k])
+
+    def waives(self, i: int, j: int) -> z3.BoolRef:
+        """Exception j of check i is the first that holds, on a request that reaches the check."""
+        ws = [w for _, w in self.outcome.checks[i].waivers]
+        return z3.And(self.reaches(i), ws[j], *[z3.Not(w) for w in ws[:j]])
+
+    def decisive(self, i: int, j: int) -> z3.BoolRef:
+        """...and no other exception holds and the requirement fails: without it, check i rejects."""
+        c = self.outcome.checks[i]
+        others = [z3.Not(w) for k, (_, w) in enumerate(c.waivers) if k != j]
+        return z3.And(self.waives(i, j), *others, z3.Not(c.requires))
+
+
+class _Solver:
+    def __init__(self, sorts: Sorts, rs: ir.RuleSet, timeout_ms: int, seed: int) -> None:
+        self.sorts, self.timeout_ms, self.seed = sorts, timeout_ms, seed
+        self.bounded, self.unbounded = _Encoding(sorts, rs, True), _Encoding(sorts, rs, False)
+        self.calls = 0
+
+    def _check(self, enc: _Encoding, goal: z3.BoolRef) -> tuple[Any, z3.Solver]:
+        solver = z3.Solver(ctx=self.sorts.ctx)
+        solver.set("timeout", self.timeout_ms)
+        solver.set("random_seed", self.seed)
+        solver.add(*enc.base, goal)
+        self.calls += 1
+        return solver.check(), solver
+
+    def find(self, goal: Any) -> tuple[str, dict[str, Any] | None, str | None]:
+        """`goal` is a function of an encoding. sat with a real witness, unsat over every state, or unknown (why)."""
+        r, solver = self._check(self.bounded, goal(self.bounded))
+        if r == z3.sat:
+            d = Decoder(solver.model(), self.sorts)
+            request = d.request(self.bounded.st, self.bounded.rq)  # first: the state lists the parties it names
+            return "sat", {"state": d.state(self.bounded.st), "request": request}, None
+        r2, solver2 = self._check(self.unbounded, goal(self.unbounded))
+        if r2 == z3.unsat:
+            return "unsat", None, None
+        why = solver2.reason_unknown() if r2 == z3.unknown else "needs more than 2 Registration Data assignments"
+        return "unknown", None, why
+
+
+def liveness(sorts: Sorts, rs: ir.RuleSet, timeout_ms: int, seed: int) -> tuple[list[RawRule], int]:
+    """Every check and exception of `rs`, in order, with its status; and the solver calls made."""
+    s = _Solver(sorts, rs, timeout_ms, seed)
+    out: list[RawRule] = []
+    for i, check in enumerate(rs.checks):
+        status, witness, why = s.find(lambda e, i=i: e.outcome.checks[i].rejects)
+        rule = RawRule(check, None, _status(status), witness, reason=why)
+        if status == "unsat":  # shadowed: which earlier checks alone stand between it and a rejection?
+            for k, earlier in enumerate(rs.checks[:i]):
+                found, _, _ = s.find(lambda e, i=i, k=k: e.only_earlier_failure(i, k))
+                if found == "sat":
+                    rule.shadowed_by.append(earlier.name)
+        out.append(rule)
+        for j in range(len(check.exceptions)):
+            status, witness, why = s.find(lambda e, i=i, j=j: e.decisive(i, j))
+            if status != "unsat":
+                out.append(RawRule(check, j, _status(status), witness, reason=why))
+                continue
+            waives, witness, why = s.find(lambda e, i=i, j=j: e.waives(i, j))
+            status = {"sat": "redundant", "unsat": "dead"}.get(waives, "unknown")
+            out.append(RawRule(check, j, status, witness, reason=why))
+    return out, s.calls
+
+
+def _status(found: str) -> str:
+    return {"sat": "live", "unsat": "dead"}.get(found, "unknown")
+
+
+__all__ = ["RawRule", "liveness"]

@@ -1,0 +1,125 @@
+"""`redline liveness`: can every check reject and every exception decide a request?
+
+The shipped rules give a finding worth having: in `baseline` the S1SP's
+Registration Data check can never be the check that rejects (the DSP's
+eligible_user check, or role eligibility, always rejects first), while
+under MP107 every rule is live. Rule sets written here with a dead and a
+redundant exception show the other statuses; every witness is replayed
+through `redline validate` as a user would.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from redline.cli import main
+
+pytestmark = pytest.mark.usefixtures("cached_rules")
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def liveness(capsys: pytest.CaptureFixture[str], ruleset: str, *extra: str) -> tuple[int, dict[str, Any]]:
+    code, out, _ = run(capsys, "liveness", "--ruleset", ruleset, "--format", "json", *extra)
+    return code, json.loads(out)
+
+
+def statuses(result: dict[str, Any]) -> dict[tuple[str, int | None], str]:
+    return {(e["check"], e["exception"]): e["status"] for e in result["rules"]}
+
+
+def test_baseline_s1sp_registration_is_dead_and_shadowed(capsys: pytest.CaptureFixture[str]) -> None:
+    code, result = liveness(capsys, "baseline")
+    assert code == 0 and result["complete"]
+    dead = [e for e in result["rules"] if e["status"] != "live"]
+    assert [(e["check"], e["status"]) for e in dead] == [("s1sp_registration", "dead")]
+    assert dead[0]["shadowed_by"] == ["role_eligible_for_srv", "eligible_user"] and "witness" not in dead[0]
+    assert result["counts"] == {"live": 10, "redundant": 0, "dead": 1, "unknown": 0}
+
+
+def test_mp107_every_rule_is_live(capsys: pytest.CaptureFixture[str]) -> None:
+    code, result = liveness(capsys, "mp107", "--fail-on-dead")
+    assert code == 0 and result["complete"]
+    assert set(statuses(result).values()) == {"live"} and len(result["rules"]) == 13
+    # MP107's two exceptions each decide a request that baseline's checks would reject.
+    mp = {e["exception"]: e for e in result["rules"] if e["origin"] == "mp107"}
+    assert {e["check"] for e in mp.values()} == {"eligible_user", "s1sp_registration"}
+    for e in mp.values():
+        assert e["without_it"]["check"] == e["check"] and e["without_it"]["verdict"] == "reject"
+
+
+def test_fail_on_dead_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "liveness", "--ruleset", "baseline", "--fail-on-dead")
+    assert code == 1
+    assert "DEAD      check s1sp_registration" in out and "shadowed by role_eligible_for_srv, eligible_user" in out
+
+
+@pytest.mark.parametrize("ruleset", ["baseline", "mp107"])
+def test_every_witness_replays_through_validate(capsys: pytest.CaptureFixture[str], tmp_path: Path, ruleset: str) -> None:
+    _, result = liveness(capsys, ruleset)
+    for n, e in enumerate(r for r in result["rules"] if "witness" in r):
+        state, request = tmp_path / f"s{n}.json", tmp_path / f"q{n}.json"
+        state.write_text(json.dumps(e["witness"]["state"]))
+        request.write_text(json.dumps(e["witness"]["request"]))
+        code, out, _ = run(capsys, "validate", "--ruleset", ruleset, "--state", str(state), str(request), "--format", "json")
+        verdict = json.loads(out)
+        assert code == 0
+        if e["exception"] is None:
+            assert verdict["check"] == e["check"]
+        else:
+            entry = next(t for t in verdict["trace"] if t["check"] == e["check"])
+            assert entry["outcome"] == "skipped" and entry["clause"] == e["clause"]
+            assert verdict["check"] == e["verdict"]["check"]
+
+
+AMEND = """
+modification odd "a test amendment" amends baseline
+
+  amend check s1sp_certificate_owner
+    except "dead: a Non-Device SRV never reaches an S1SP check" when srv.non_device
+
+  amend check dcc_user_in_role
+    except "redundant: waives DCC Users in their role" when sender.dcc_user and role in sender.roles
+"""
+
+
+def test_a_dead_and_a_redundant_exception(capsys: pytest.CaptureFixture[str], rules_copy: Path) -> None:
+    (rules_copy / "odd.redline").write_text(AMEND, encoding="utf-8")
+    code, out, _ = run(capsys, "liveness", "--rules", str(rules_copy), "--ruleset", "odd", "--format", "json")
+    result = json.loads(out)
+    assert code == 0 and result["complete"]
+    got = statuses(result)
+    assert got[("s1sp_certificate_owner", 1)] == "dead"
+    assert got[("dcc_user_in_role", 1)] == "redundant"
+    redundant = next(e for e in result["rules"] if e["status"] == "redundant")
+    assert redundant["verdict"] == redundant["without_it"]  # it waives, but decides nothing
+    code, text, _ = run(capsys, "liveness", "--rules", str(rules_copy), "--ruleset", "odd", "--fail-on-dead")
+    assert code == 1
+    assert "REDUNDANT exception 1 of dcc_user_in_role [odd]" in text
+    assert "DEAD      exception 1 of s1sp_certificate_owner [odd]" in text
+
+
+def test_a_solver_give_up_is_unknown_never_dead(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import z3
+
+    monkeypatch.setattr(z3.Solver, "check", lambda self, *a: z3.unknown)
+    monkeypatch.setattr(z3.Solver, "reason_unknown", lambda self: "timeout")
+    code, result = liveness(capsys, "baseline")
+    assert code == 3 and not result["complete"]
+    assert set(statuses(result).values()) == {"unknown"} and all(e["reason"] == "timeout" for e in result["rules"])
+
+
+def test_bad_input_is_exit_2_without_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "liveness", "--ruleset", "nope")
+    assert code == 2 and "unknown rule set `nope`" in err and "Traceback" not in err
+    with pytest.raises(SystemExit) as e:
+        main(["liveness", "--ruleset", "baseline", "--timeout", "0"])
+    assert e.value.code == 2
