@@ -319,3 +319,34 @@ def test_cvc5_is_imported_only_by_the_recheck_module() -> None:
     src = ROOT / "src" / "redline"
     users = [p.relative_to(src).as_posix() for p in src.rglob("*.py") if re.search(r"^\s*(import|from)\s+cvc5|import_module\(\"cvc5\"\)", p.read_text(), re.M)]
     assert users == ["report/recheck.py"]
+
+
+def test_the_bundle_reports_the_liveness_of_every_rule(evidence_bundle: tuple[Path, int, str]) -> None:
+    out, code, _ = evidence_bundle
+    assert code == 0
+    data = json.loads((out / "results.json").read_text())
+    assert set(data["liveness"]) == {"baseline", "mp107"}
+    dead = [(name, r["check"]) for name, res in data["liveness"].items() for r in res["rules"] if r["status"] != "live"]
+    assert dead == [("baseline", "s1sp_registration")]
+    md = (out / "report.md").read_text()
+    assert "| check s1sp_registration | baseline | dead (shadowed by role_eligible_for_srv, eligible_user) | live |" in md
+    html = (out / "report.html").read_text()
+    assert 'id="liveness"' in html and 'class="liveness-dead"' in html
+
+
+ODD = """
+modification odd "a test amendment" amends baseline
+
+  amend check s1sp_certificate_owner
+    except "a Non-Device SRV never reaches an S1SP check" when srv.non_device
+"""
+
+
+def test_a_dead_rule_written_by_the_modification_is_loud(rules_copy: Path) -> None:
+    (rules_copy / "odd.redline").write_text(ODD, encoding="utf-8")
+    program, _ = load_program(rules_copy, [])
+    b = build_bundle(program, [RuleFile("x", b"")], Settings("odd"), [], load_cvc5())
+    assert exit_status(b.evidence) == 1
+    assert b.evidence.problems == ["exception to s1sp_certificate_owner: a Non-Device SRV never reaches an S1SP check "
+                                   "(written by odd) is DEAD under odd: it changes no verdict."]
+    assert 'id="problems"' in b.files["report.html"].decode() and "DEAD under odd" in b.files["report.md"].decode()

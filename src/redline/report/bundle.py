@@ -51,7 +51,7 @@ def results_json(ev: Evidence) -> dict[str, Any]:
     the clock is each result's `seconds` and the top-level `timings`; everything else is reproducible."""
     return {
         "modification": ev.modification, "title": ev.title, "files": ev.files, "versions": ev.versions, "settings": ev.settings,
-        "results": ev.results, "diff": ev.diff, "assumptions": ev.assumptions, "not_checked": ev.not_checked,
+        "results": ev.results, "diff": ev.diff, "liveness": ev.liveness, "assumptions": ev.assumptions, "not_checked": ev.not_checked,
         "problems": ev.problems, "timings": ev.timings,
     }
 
@@ -72,6 +72,7 @@ def build_bundle(program: ir.Program, rule_files: list[RuleFile], settings: Sett
         "results": {result_name(r): {"prove": round(float(r.get("seconds", 0.0)), 3), "recheck": round(s, 3)}
                     for r, s in zip(ev.results, recheck_seconds, strict=True)},
         "diff": round(collection.diff_seconds, 3),
+        "liveness": round(collection.liveness_seconds, 3),
         "total": round(time.perf_counter() - start, 3),
     }
     files = {
@@ -85,8 +86,8 @@ def build_bundle(program: ir.Program, rule_files: list[RuleFile], settings: Sett
 
 
 def exit_status(ev: Evidence) -> int:
-    """1 when a result is not as expected, a re-check disagrees or the intent is violated; else 3 when
-    anything is unknown or could not be re-checked; else 0."""
+    """1 when a result is not as expected, a re-check disagrees, the intent is violated or a rule of the
+    modification is dead or redundant; else 3 when anything is unknown or could not be re-checked; else 0."""
     if ev.problems:
         return EXIT_FAIL
     n = ev.counts()

@@ -17,6 +17,7 @@ from typing import Any
 from redline.check import checked as ir
 from redline.props import prove
 from redline.props.diff import diff as semantic_diff
+from redline.props.liveness import liveness
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class Collection:
     results: list[Collected] = field(default_factory=list)
     diff: dict[str, Any] | None = None
     diff_seconds: float = 0.0
+    liveness: dict[str, dict[str, Any]] = field(default_factory=dict)  # rule set -> `redline liveness --format json`
+    liveness_seconds: float = 0.0
 
 
 ResultProvider = Callable[[ir.Program, Settings], list[Collected]]
@@ -95,7 +98,8 @@ PROVIDERS: list[ResultProvider] = [prove_results]
 
 
 def collect(program: ir.Program, settings: Settings, providers: list[ResultProvider] | None = None) -> Collection:
-    """Run every provider, then the semantic diff of the modification against the rule set it amends."""
+    """Run every provider, then the semantic diff of the modification against the rule set it amends,
+    and the liveness of every rule of both."""
     c = Collection()
     for provider in PROVIDERS if providers is None else providers:
         c.results.extend(provider(program, settings))
@@ -104,4 +108,9 @@ def collect(program: ir.Program, settings: Settings, providers: list[ResultProvi
         start = time.perf_counter()
         c.diff = semantic_diff(program, program.rulesets[new.base], new, settings.timeout_ms, settings.seed)
         c.diff_seconds = time.perf_counter() - start
+    if new is not None:
+        start = time.perf_counter()
+        for name in [n for n in (new.base, new.name) if n is not None and n in program.rulesets]:
+            c.liveness[name] = liveness(program, program.rulesets[name], settings.timeout_ms, settings.seed)
+        c.liveness_seconds = time.perf_counter() - start
     return c

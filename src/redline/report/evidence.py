@@ -43,6 +43,7 @@ class Evidence:
     settings: dict[str, Any]
     results: list[dict[str, Any]]  # CONTRACTS.md results, each with `recheck` (and `obligation` when one was written)
     diff: dict[str, Any] | None
+    liveness: dict[str, dict[str, Any]]  # rule set -> `redline liveness --format json`
     assumptions: list[dict[str, Any]]
     not_checked: list[str]
     problems: list[str]  # loud: a result that is not as expected, a re-check that disagrees, a violated intent
@@ -142,6 +143,9 @@ def not_checked(program: ir.Program, results: list[dict[str, Any]], diff: dict[s
     if trusted:
         out.append(f"Assumptions taken on trust (modelling assumptions, not confirmed by a source): {', '.join(trusted)}. "
                    "Every result citing one holds only if the assumption does.")
+    out.append("Liveness (which checks can reject and which exceptions can decide a request) is Z3's result alone: "
+               "its witnesses are replayed through the interpreter, with and without the exception, but cvc5 does not "
+               "re-check a dead or redundant finding.")
     if diff is not None:
         out.append("The semantic diff's regions, counts, completeness and intent check are Z3's results alone: "
                    "its witnesses are replayed through the interpreter, but cvc5 does not re-check the diff.")
@@ -151,6 +155,44 @@ def not_checked(program: ir.Program, results: list[dict[str, Any]], diff: dict[s
     out.append("The clauses a proof cites come from Z3's unsat core (or, for a finding, from the replayed verdicts); "
                "the core is not re-checked.")
     out.append(f"The scenarios ({len(program.scenarios)}) are not run for this bundle; `redline test` runs them.")
+    return out
+
+
+def _rule_key(r: dict[str, Any]) -> tuple[str, str | None]:
+    """A rule across rule sets: a check by name, an exception by its check and clause (indices shift)."""
+    return (r["check"], None if r["exception"] is None else r["clause"])
+
+
+def rule_label(r: dict[str, Any]) -> str:
+    return f"check {r['check']}" if r["exception"] is None else f"exception to {r['check']}: {r['clause']}"
+
+
+def liveness_rows(liveness: dict[str, dict[str, Any]]) -> list[tuple[str, str, list[str]]]:
+    """(rule, written by, its status under each rule set in order), one row per rule of any of them."""
+    rules: dict[tuple[str, str | None], dict[str, Any]] = {}
+    status: dict[tuple[str, str | None], dict[str, str]] = {}
+    for name, result in liveness.items():
+        for r in result["rules"]:
+            k = _rule_key(r)
+            rules.setdefault(k, r)
+            status.setdefault(k, {})[name] = r["status"] + (f" (shadowed by {', '.join(r['shadowed_by'])})" if r.get("shadowed_by") else "")
+    return [(rule_label(r), r["origin"], [status[k].get(name, "absent") for name in liveness]) for k, r in rules.items()]
+
+
+def liveness_problems(liveness: dict[str, dict[str, Any]], modification: str) -> list[str]:
+    """A rule the modification writes that decides nothing, or a rule it leaves dead that was live before
+    (a drafting error, as loud as a violated intent)."""
+    if modification not in liveness:
+        return []
+    before = {_rule_key(r): r["status"] for name, res in liveness.items() if name != modification for r in res["rules"]}
+    out = []
+    for r in liveness[modification]["rules"]:
+        if r["status"] not in ("dead", "redundant"):
+            continue
+        if r["origin"] == modification:
+            out.append(f"{rule_label(r)} (written by {modification}) is {r['status'].upper()} under {modification}: it changes no verdict.")
+        elif before.get(_rule_key(r)) == "live":
+            out.append(f"{rule_label(r)} was live but is {r['status'].upper()} under {modification}.")
     return out
 
 
@@ -189,9 +231,10 @@ def build_evidence(program: ir.Program, files: list[RuleFile], settings: Setting
         files=[{"path": f.path, "sha256": f.sha256(), "bytes": len(f.data)} for f in files],
         versions={"redline": version, "python": platform.python_version(), "solver": solver_version(), "recheck_solver": recheck_solver},
         settings={"timeout_ms": settings.timeout_ms, "rlimit": settings.rlimit, "seed": settings.seed},
-        results=results, diff=collection.diff,
+        results=results, diff=collection.diff, liveness=collection.liveness,
         assumptions=assumption_register(program, results, rulesets),
         not_checked=not_checked(program, results, collection.diff, rulesets),
-        problems=problems(results, collection.diff),
+        problems=problems(results, collection.diff)
+        + (liveness_problems(collection.liveness, mod.name) if mod is not None and mod.base else []),
         obligations=obligations,
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from redline.report.evidence import Evidence, result_name
+from redline.report.evidence import Evidence, liveness_rows, result_name
 from redline.report.findings import story, verdict_text
 from redline.report.render_md import TIMINGS_BEGIN, TIMINGS_END, recheck_text
 
@@ -22,6 +22,7 @@ code, .mono { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-siz
 .status-proved { color: #060; font-weight: bold; } .status-refuted { color: #a40; font-weight: bold; }
 .status-unknown { color: #b00; font-weight: bold; }
 .recheck-agrees { color: #060; } .recheck-disagrees { color: #b00; font-weight: bold; }
+.liveness-dead, .liveness-redundant, .liveness-unknown { color: #b00; font-weight: bold; }
 .recheck-unknown, .recheck-unsupported, .recheck-skipped { color: #a40; }
 .finding { border-left: 4px solid #999; padding-left: 1em; }
 #timings { color: #444; }
@@ -100,12 +101,23 @@ def _diff(d: dict[str, Any]) -> str:
             + f"</p><ul>{''.join(items)}</ul></section>")
 
 
+def _liveness(liveness: dict[str, dict[str, Any]]) -> str:
+    rows = [[e(label), e(origin), *[f'<span class="liveness-{e(x.split(" ")[0])}">{e(x)}</span>' for x in st]]
+            for label, origin, st in liveness_rows(liveness)]
+    return ('<section id="liveness"><h2>Liveness: can every check reject and every exception decide a request?</h2>'
+            "<p>A rule that is dead (proved over every state) or redundant (it waives, but never a request its check would "
+            "reject) says something the rules never do. Live rules have a witness replayed through the interpreter "
+            "(<code>redline liveness --ruleset NAME --format json</code>).</p>"
+            + table(["rule", "written by", *[e(n) for n in liveness]], rows, "liveness-table") + "</section>")
+
+
 def _timings(ev: Evidence) -> str:
     t = ev.timings
     rows = [[e(name), e(f"{x['prove']:.3f}"), e(f"{x['recheck']:.3f}")] for name, x in t.get("results", {}).items()]
     return (f'{TIMINGS_BEGIN}\n<section id="timings"><h2>Timings</h2><p>Generated at {e(t.get("generated_at"))}.</p>'
             + table(["result", "proof (s)", "re-check (s)"], rows)
-            + f"<p>Semantic diff: {e(format(t.get('diff', 0.0), '.3f'))} s. Whole bundle (before writing): "
+            + f"<p>Semantic diff: {e(format(t.get('diff', 0.0), '.3f'))} s. "
+            f"Liveness: {e(format(t.get('liveness', 0.0), '.3f'))} s. Whole bundle (before writing): "
             f"{e(format(t.get('total', 0.0), '.3f'))} s.</p></section>\n{TIMINGS_END}")
 
 
@@ -134,6 +146,8 @@ def render_html(ev: Evidence) -> str:
                  + "\n".join(_result(r) for r in ev.results) + "</section>")
     if ev.diff is not None:
         parts.append(_diff(ev.diff))
+    if ev.liveness:
+        parts.append(_liveness(ev.liveness))
     rows = [[e(a["name"]), f"{e(a['tag'])} {e(a['tag_meaning'])}", e(a["text"]), "<br>".join(e(x) for x in a["rules"]) or "none",
              "<br>".join(e(x) for x in a["results"]) or "none"] for a in ev.assumptions]
     parts.append('<section id="assumptions"><h2>Assumption register</h2>'

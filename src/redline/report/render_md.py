@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from redline.report.evidence import Evidence, result_name
+from redline.report.evidence import Evidence, liveness_rows, result_name
 from redline.report.findings import story, verdict_text
 
 TIMINGS_BEGIN = "<!-- redline:timings:begin (everything between these markers depends on the clock) -->"
@@ -46,7 +46,7 @@ def timing_lines(e: Evidence) -> list[str]:
     lines = [TIMINGS_BEGIN, "## Timings", "", f"Generated at {t.get('generated_at')}.", ""]
     rows = [[name, f"{x['prove']:.3f}", f"{x['recheck']:.3f}"] for name, x in t.get("results", {}).items()]
     lines += table(["result", "proof (s)", "re-check (s)"], rows)
-    lines += ["", f"Semantic diff: {t.get('diff', 0.0):.3f} s. Whole bundle (before writing): {t.get('total', 0.0):.3f} s.", "", TIMINGS_END]
+    lines += ["", f"Semantic diff: {t.get('diff', 0.0):.3f} s. Liveness: {t.get('liveness', 0.0):.3f} s. Whole bundle (before writing): {t.get('total', 0.0):.3f} s.", "", TIMINGS_END]
     return lines
 
 
@@ -110,6 +110,13 @@ def render_markdown(e: Evidence) -> str:
         lines += ["", f"Intent status: **{intent['status']}**" + (f" ({intent['reason']})" if intent.get("reason") else "")]
         lines += [f"- declared {x['kind']}: {x['clause']}" for x in intent.get("declared", [])]
         lines += [f"- VIOLATED [{v['kind']}] {v['intent']}: {v['problem']}" for v in intent["violations"]]
+    if e.liveness:
+        names = list(e.liveness)
+        lines += ["", "## Liveness: can every check reject and every exception decide a request?", "",
+                  "A rule that is dead (proved over every state) or redundant (it waives, but never a request its check "
+                  "would reject) says something the rules never do. Live rules have a witness replayed through the interpreter "
+                  "(`redline liveness --ruleset NAME --format json`).", ""]
+        lines += table(["rule", "written by", *names], [[label, origin, *st] for label, origin, st in liveness_rows(e.liveness)])
     lines += ["", "## Assumption register", ""]
     lines += table(["assumption", "tag", "statement", "rules resting on it", "results depending on it"],
                    [[a["name"], f"{a['tag']} {a['tag_meaning']}", a["text"], "; ".join(a["rules"]) or "none",
