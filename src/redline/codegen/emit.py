@@ -104,6 +104,8 @@ class Emitter:
             case ir.GetIndex(obj=o, key=k):
                 return f"_index({self.value(o)}, {self.value(k)})"
             case ir.Eq(left=a, right=b, negated=neg):
+                if _is_null(a) or _is_null(b):  # identity: the same truth for every value here, and quicker
+                    return f"({self.value(a)} {'is not' if neg else 'is'} {self.value(b)})"
                 return f"({self.value(a)} {'!=' if neg else '=='} {self.value(b)})"
             case ir.Member(item=i, collection=c, negated=neg):
                 item, coll = self.value(i), self.value(c)
@@ -157,6 +159,10 @@ class Emitter:
             case "DateRange":
                 return f"_bound({self.value(o)}, {0 if name == 'from' else 1})"
         raise CodegenError(f"unknown record {e.record}")
+
+
+def _is_null(e: ir.Expr) -> bool:
+    return isinstance(e, ir.Const) and e.value is None
 
 
 # ---- the rule text, for docstrings ----------------------------------------------
