@@ -58,6 +58,10 @@ class _Encoding:
         earlier = [z3.Not(c.fails) for c in self.outcome.checks[:i]]
         return z3.And(*earlier, self.outcome.checks[i].applies)
 
+    def only_failure(self, i: int) -> z3.BoolRef:
+        """No check but (possibly) check i fails: every other one passes, is skipped or is waived."""
+        return z3.And(*[z3.Not(c.fails) for n, c in enumerate(self.outcome.checks) if n != i])
+
     def only_earlier_failure(self, i: int, k: int) -> z3.BoolRef:
         """Check i would reject, but check k, and no other check before i, rejects first."""
         cs = self.outcome.checks
@@ -80,6 +84,7 @@ class _Solver:
         self.sorts, self.timeout_ms, self.seed = sorts, timeout_ms, seed
         self.bounded, self.unbounded = _Encoding(sorts, rs, True), _Encoding(sorts, rs, False)
         self.calls = 0
+        self.index = 0  # the check whose rules are being asked about
 
     def _check(self, enc: _Encoding, goal: z3.BoolRef) -> tuple[Any, z3.Solver]:
         solver = z3.Solver(ctx=self.sorts.ctx)
@@ -89,18 +94,28 @@ class _Solver:
         self.calls += 1
         return solver.check(), solver
 
-    def find(self, goal: Any) -> tuple[str, dict[str, Any] | None, str | None]:
-        """`goal` is a function of an encoding. sat with a real witness, unsat over every state, or unknown (why)."""
-        r, solver = self._check(self.bounded, goal(self.bounded))
+    def find(self, goal: Any, plain: bool = False) -> tuple[str, dict[str, Any] | None, str | None]:
+        """`goal` is a function of an encoding, `goal(e, i)` of one and the rule's check index.
+        sat with a real witness, unsat over every state, or unknown (why). A witness is first
+        sought where no other check fails, so that it shows this rule and nothing else."""
+        b = self.bounded
+        if not plain:
+            r, solver = self._check(b, z3.And(goal(b), b.only_failure(self.index)))
+            if r == z3.sat:
+                return "sat", self._witness(solver), None
+        r, solver = self._check(b, goal(b))
         if r == z3.sat:
-            d = Decoder(solver.model(), self.sorts)
-            request = d.request(self.bounded.st, self.bounded.rq)  # first: the state lists the parties it names
-            return "sat", {"state": d.state(self.bounded.st), "request": request}, None
+            return "sat", self._witness(solver), None
         r2, solver2 = self._check(self.unbounded, goal(self.unbounded))
         if r2 == z3.unsat:
             return "unsat", None, None
         why = solver2.reason_unknown() if r2 == z3.unknown else "needs more than 2 Registration Data assignments"
         return "unknown", None, why
+
+    def _witness(self, solver: z3.Solver) -> dict[str, Any]:
+        d = Decoder(solver.model(), self.sorts)
+        request = d.request(self.bounded.st, self.bounded.rq)  # first: the state lists the parties it names
+        return {"state": d.state(self.bounded.st), "request": request}
 
 
 def liveness(sorts: Sorts, rs: ir.RuleSet, timeout_ms: int, seed: int) -> tuple[list[RawRule], int]:
@@ -108,11 +123,12 @@ def liveness(sorts: Sorts, rs: ir.RuleSet, timeout_ms: int, seed: int) -> tuple[
     s = _Solver(sorts, rs, timeout_ms, seed)
     out: list[RawRule] = []
     for i, check in enumerate(rs.checks):
+        s.index = i
         status, witness, why = s.find(lambda e, i=i: e.outcome.checks[i].rejects)
         rule = RawRule(check, None, _status(status), witness, reason=why)
         if status == "unsat":  # shadowed: which earlier checks alone stand between it and a rejection?
             for k, earlier in enumerate(rs.checks[:i]):
-                found, _, _ = s.find(lambda e, i=i, k=k: e.only_earlier_failure(i, k))
+                found, _, _ = s.find(lambda e, i=i, k=k: e.only_earlier_failure(i, k), plain=True)
                 if found == "sat":
                     rule.shadowed_by.append(earlier.name)
         out.append(rule)
