@@ -54,6 +54,8 @@ def test_mp107_every_rule_is_live(capsys: pytest.CaptureFixture[str]) -> None:
     assert {e["check"] for e in mp.values()} == {"eligible_user", "s1sp_registration"}
     for e in mp.values():
         assert e["without_it"]["check"] == e["check"] and e["without_it"]["verdict"] == "reject"
+    # Witnesses are sought where no other check fails: an exception's is accepted with it.
+    assert all(e["verdict"]["verdict"] == "accept" for e in result["rules"] if e["exception"] is not None)
 
 
 def test_fail_on_dead_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
