@@ -350,3 +350,12 @@ def test_a_dead_rule_written_by_the_modification_is_loud(rules_copy: Path) -> No
     assert b.evidence.problems == ["exception to s1sp_certificate_owner: a Non-Device SRV never reaches an S1SP check "
                                    "(written by odd) is DEAD under odd: it changes no verdict."]
     assert 'id="problems"' in b.files["report.html"].decode() and "DEAD under odd" in b.files["report.md"].decode()
+
+
+def test_smt2_let_names_are_renumbered_in_order_of_first_appearance() -> None:
+    """Z3 names let variables after its internal ids, which depend on what the process did before."""
+    from redline.smt.smt2 import canonical
+
+    a = '(let (($x6422 (f ?x93))) (and $x6422 ?x93 $x6422 |a $x5 b| "s $x7" $x6422b))'
+    b = '(let (($x17 (f ?x4))) (and $x17 ?x4 $x17 |a $x5 b| "s $x7" $x6422b))'
+    assert canonical(a) == canonical(b) == '(let (($x1 (f ?x2))) (and $x1 ?x2 $x1 |a $x5 b| "s $x7" $x6422b))'

@@ -25,6 +25,7 @@ import z3
 from redline import ast
 from redline.check import checked as ir
 from redline.smt.encode import Encoder, Opt, Outcome
+from redline.smt.smt2 import smt2_text
 from redline.smt.symbolic import Sorts, SymRequest, SymState, bounded_state, well_formed
 from redline.source import Span
 
@@ -501,7 +502,7 @@ def decide(
         solver.add(comp.constraints)
         solver.add(z3.Not(formula) if kind == "forall" else formula)
         if smt2 is not None:
-            smt2("unbounded" if bound is None else f"bounded{bound}", solver.to_smt2())
+            smt2("unbounded" if bound is None else f"bounded{bound}", smt2_text(solver))
         calls += 1
         return kind, comp, solver, binders
 

@@ -36,6 +36,7 @@ import z3
 from redline import ast
 from redline.check import checked as ir
 from redline.smt.properties import T_MAX, T_MIN, Binding, PropertyCompiler, PropertyError, simplify
+from redline.smt.smt2 import smt2_text
 from redline.smt.symbolic import Sorts, SymRequest, SymState, fresh_rows, well_formed, with_rows
 from redline.source import Span
 from redline.syntax.printer import expr as show
@@ -422,7 +423,7 @@ class _Obligations:
         parts = [z3.And(list(x.assertions())) for x in (self._initiation(inv), self._consecution(inv)[0], self._safety(inv))]
         solver = z3.Solver(ctx=self.args[0].ctx)
         solver.add(z3.Or(parts))
-        return str(solver.to_smt2())
+        return smt2_text(solver)
 
 
 def induction(sorts: Sorts, program: ir.Program, ruleset: ir.RuleSet, shape: Shape, events: list[ir.Event],
