@@ -87,9 +87,6 @@ def liveness(program: ir.Program, rs: ir.RuleSet, timeout_ms: int, seed: int) ->
     return {"ruleset": rs.name, "complete": counts["unknown"] == 0, "counts": counts, "rules": entries, "solver_calls": calls}
 
 
-__all__ = ["liveness", "without_exception"]
-
-
 def _request(q: dict[str, Any]) -> str:
     return (f"{q['sender']} as {q['role']} sending {q['srv']}"
             + (f" replacing {q['remote_party_role']}" if q.get("remote_party_role") else "")
@@ -132,4 +129,4 @@ def format_liveness(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ += ["format_liveness"]
+__all__ = ["format_liveness", "liveness", "without_exception"]

@@ -167,16 +167,18 @@ def rule_label(r: dict[str, Any]) -> str:
     return f"check {r['check']}" if r["exception"] is None else f"exception to {r['check']}: {r['clause']}"
 
 
-def liveness_rows(liveness: dict[str, dict[str, Any]]) -> list[tuple[str, str, list[str]]]:
-    """(rule, written by, its status under each rule set in order), one row per rule of any of them."""
+def liveness_rows(liveness: dict[str, dict[str, Any]]) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """(rule, written by, (status, as shown) under each rule set in order), one row per rule of any of them."""
     rules: dict[tuple[str, str | None], dict[str, Any]] = {}
-    status: dict[tuple[str, str | None], dict[str, str]] = {}
+    status: dict[tuple[str, str | None], dict[str, tuple[str, str]]] = {}
     for name, result in liveness.items():
         for r in result["rules"]:
             k = _rule_key(r)
             rules.setdefault(k, r)
-            status.setdefault(k, {})[name] = r["status"] + (f" (shadowed by {', '.join(r['shadowed_by'])})" if r.get("shadowed_by") else "")
-    return [(rule_label(r), r["origin"], [status[k].get(name, "absent") for name in liveness]) for k, r in rules.items()]
+            shadow = f" (shadowed by {', '.join(r['shadowed_by'])})" if r.get("shadowed_by") else ""
+            status.setdefault(k, {})[name] = (r["status"], r["status"] + shadow)
+    return [(rule_label(r), r["origin"], [status[k].get(name, ("absent", "absent")) for name in liveness])
+            for k, r in rules.items()]
 
 
 def liveness_problems(liveness: dict[str, dict[str, Any]], modification: str) -> list[str]:

@@ -102,7 +102,7 @@ def _diff(d: dict[str, Any]) -> str:
 
 
 def _liveness(liveness: dict[str, dict[str, Any]]) -> str:
-    rows = [[e(label), e(origin), *[f'<span class="liveness-{e(x.split(" ")[0])}">{e(x)}</span>' for x in st]]
+    rows = [[e(label), e(origin), *[f'<span class="liveness-{e(status)}">{e(shown)}</span>' for status, shown in st]]
             for label, origin, st in liveness_rows(liveness)]
     return ('<section id="liveness"><h2>Liveness: can every check reject and every exception decide a request?</h2>'
             "<p>A rule that is dead (proved over every state) or redundant (it waives, but never a request its check would "

@@ -116,7 +116,7 @@ def render_markdown(e: Evidence) -> str:
                   "A rule that is dead (proved over every state) or redundant (it waives, but never a request its check "
                   "would reject) says something the rules never do. Live rules have a witness replayed through the interpreter "
                   "(`redline liveness --ruleset NAME --format json`).", ""]
-        lines += table(["rule", "written by", *names], [[label, origin, *st] for label, origin, st in liveness_rows(e.liveness)])
+        lines += table(["rule", "written by", *names], [[label, origin, *(shown for _, shown in st)] for label, origin, st in liveness_rows(e.liveness)])
     lines += ["", "## Assumption register", ""]
     lines += table(["assumption", "tag", "statement", "rules resting on it", "results depending on it"],
                    [[a["name"], f"{a['tag']} {a['tag_meaning']}", a["text"], "; ".join(a["rules"]) or "none",

@@ -84,7 +84,6 @@ class _Solver:
         self.sorts, self.timeout_ms, self.seed = sorts, timeout_ms, seed
         self.bounded, self.unbounded = _Encoding(sorts, rs, True), _Encoding(sorts, rs, False)
         self.calls = 0
-        self.index = 0  # the check whose rules are being asked about
 
     def _check(self, enc: _Encoding, goal: z3.BoolRef) -> tuple[Any, z3.Solver]:
         solver = z3.Solver(ctx=self.sorts.ctx)
@@ -94,13 +93,13 @@ class _Solver:
         self.calls += 1
         return solver.check(), solver
 
-    def find(self, goal: Any, plain: bool = False) -> tuple[str, dict[str, Any] | None, str | None]:
-        """`goal` is a function of an encoding, `goal(e, i)` of one and the rule's check index.
-        sat with a real witness, unsat over every state, or unknown (why). A witness is first
-        sought where no other check fails, so that it shows this rule and nothing else."""
+    def find(self, goal: Any, alone: int | None = None) -> tuple[str, dict[str, Any] | None, str | None]:
+        """`goal` is a function of an encoding. sat with a real witness, unsat over every state, or
+        unknown (why). With `alone`, a witness is first sought where no check but that one fails,
+        so that it shows the rule and nothing else."""
         b = self.bounded
-        if not plain:
-            r, solver = self._check(b, z3.And(goal(b), b.only_failure(self.index)))
+        if alone is not None:
+            r, solver = self._check(b, z3.And(goal(b), b.only_failure(alone)))
             if r == z3.sat:
                 return "sat", self._witness(solver), None
         r, solver = self._check(b, goal(b))
@@ -123,21 +122,20 @@ def liveness(sorts: Sorts, rs: ir.RuleSet, timeout_ms: int, seed: int) -> tuple[
     s = _Solver(sorts, rs, timeout_ms, seed)
     out: list[RawRule] = []
     for i, check in enumerate(rs.checks):
-        s.index = i
-        status, witness, why = s.find(lambda e, i=i: e.outcome.checks[i].rejects)
+        status, witness, why = s.find(lambda e, i=i: e.outcome.checks[i].rejects, alone=i)
         rule = RawRule(check, None, _status(status), witness, reason=why)
         if status == "unsat":  # shadowed: which earlier checks alone stand between it and a rejection?
             for k, earlier in enumerate(rs.checks[:i]):
-                found, _, _ = s.find(lambda e, i=i, k=k: e.only_earlier_failure(i, k), plain=True)
+                found, _, _ = s.find(lambda e, i=i, k=k: e.only_earlier_failure(i, k))
                 if found == "sat":
                     rule.shadowed_by.append(earlier.name)
         out.append(rule)
         for j in range(len(check.exceptions)):
-            status, witness, why = s.find(lambda e, i=i, j=j: e.decisive(i, j))
+            status, witness, why = s.find(lambda e, i=i, j=j: e.decisive(i, j), alone=i)
             if status != "unsat":
                 out.append(RawRule(check, j, _status(status), witness, reason=why))
                 continue
-            waives, witness, why = s.find(lambda e, i=i, j=j: e.waives(i, j))
+            waives, witness, why = s.find(lambda e, i=i, j=j: e.waives(i, j), alone=i)
             status = {"sat": "redundant", "unsat": "dead"}.get(waives, "unknown")
             out.append(RawRule(check, j, status, witness, reason=why))
     return out, s.calls
