@@ -735,11 +735,28 @@ def positive(text: str) -> int:
     return n
 
 
+def version_text() -> str:
+    """redline's version and those of what decides its answers (the solver, the parser, Python)."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    import lark
+    import z3
+
+    try:
+        own = version("redline")
+    except PackageNotFoundError:  # run from a checkout without installing it
+        own = "unknown (not installed)"
+    return f"redline {own} (Python {platform.python_version()}, z3-solver {z3.get_version_string()}, lark {lark.__version__})"
+
+
 def make_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--format", choices=("text", "json"), default="text")
     common.add_argument("--rules", metavar="DIR", help="the rules directory (default: the repository's rules/)")
     parser = _Parser(prog="redline", description="SEC service-request rules: check, validate, test.")
+    parser.add_argument("--version", action="version", version=version_text(),
+                        help="print the versions of redline, Python, Z3 and lark, and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     p = sub.add_parser("check", parents=[common], help="parse and check rule files")
     p.add_argument("paths", nargs="*", help="extra rule files or directories (default: rules/ and proofs/)")
