@@ -133,8 +133,26 @@ EXPECTED: dict[str, tuple[list[Want], int]] = {
         ],
         1,
     ),
+    "group_needs_in": ([W("E201", "NetworkOperator", has=("expected UserRole", "RemotePartyRole"))], 1),
+    "quoted_enum_value": ([W("E201", 'device.generation == "SMETS1"', has=("Generation", "Text"))], 1),
+    "duplicate_ruleset": ([W("E102", "MP107", has=("rule set `MP107` is defined more than once",))], 1),
     "clean_modification": ([], 0),
 }
+
+# The fix each common mistake's diagnostic names, as a note under it.
+HINTS: dict[str, str] = {
+    "bad_character": "= note: write `and` (not `&&` or `&`)",
+    "group_needs_in": "= note: `NetworkOperator` is also a group of UserRole: test membership with `in`, e.g. `role in NetworkOperator`",
+    "quoted_enum_value": '= note: enum values are written bare: `SMETS1`, not `"SMETS1"`',
+    "duplicate_ruleset": "= note: first defined at rules/mp107.redline:",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HINTS))
+def test_common_mistakes_name_their_fix(name: str, capsys: pytest.CaptureFixture[str], in_repo: Path) -> None:
+    code, _out, err = run_case(name, capsys)
+    assert code == 1
+    assert HINTS[name] in err
 
 
 def case_names() -> list[str]:
@@ -297,7 +315,7 @@ def test_carets_line_up_under_tab_indented_source() -> None:
     _, diags = parse(Source("tabs.redline", text))
     [d] = diags
     assert d.code == "E002"
-    _, src_line, caret_line = render_text(d).splitlines()
+    _, src_line, caret_line = render_text(d).splitlines()[:3]
     shown_src, shown_caret = src_line.expandtabs(8), caret_line.expandtabs(8)
     col = shown_caret.index("^")
     assert shown_src[col] == "&", f"caret at display column {col}, under {shown_src[col]!r}"

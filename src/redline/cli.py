@@ -25,7 +25,7 @@ from redline.interp.values import State
 from redline.props import ReplayError, prove
 from redline.props.diff import diff as semantic_diff
 from redline.props.prover import property_diagnostics
-from redline.render import render_json, render_text
+from redline.render import render_all_text, render_json
 from redline.scenarios import run_scenario
 from redline.smt.encode import Unsupported
 from redline.smt.properties import PropertyError
@@ -95,8 +95,8 @@ def print_diagnostics(diags: Sequence[Diagnostic], fmt: str) -> None:
     if fmt == "json":
         print(json.dumps({"diagnostics": [render_json(d) for d in diags]}, indent=2), file=sys.stderr)
     else:
-        for d in diags:
-            print(render_text(d), file=sys.stderr)
+        for line in render_all_text(diags):
+            print(line, file=sys.stderr)
 
 
 def _require_program(args: argparse.Namespace, extra: Sequence[Path] = ()) -> Program:
@@ -124,8 +124,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps({"ok": errors == 0, "diagnostics": [render_json(d) for d in diags]}, indent=2))
     else:
-        for d in diags:
-            print(render_text(d), file=sys.stderr)
+        for line in render_all_text(diags, args.all_warnings):
+            print(line, file=sys.stderr)
         if program is not None:
             rs = ", ".join(f"{r.name} ({len(r.checks)} checks)" for r in program.rulesets.values())
             srvs = len(next(iter(program.rulesets.values())).catalogue) if program.rulesets else 0
@@ -754,6 +754,8 @@ def make_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--format", choices=("text", "json"), default="text")
     common.add_argument("--rules", metavar="DIR", help="the rules directory (default: the repository's rules/)")
+    common.add_argument("--all-warnings", action="store_true",
+                        help="show every warning in full (default: several alike in one file are told in one line)")
     parser = _Parser(prog="redline", description="SEC service-request rules: check, validate, test.")
     parser.add_argument("--version", action="version", version=version_text(),
                         help="print the versions of redline, Python, Z3 and lark, and exit")

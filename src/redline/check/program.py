@@ -63,7 +63,7 @@ class _Decls:
         table, kind = tables[type(d)]
         key = d.name.name.lower() if kind == "rule set" else d.name.name
         if key in table:
-            out.append(diag.duplicate(d.name.span, kind, d.name.name))
+            out.append(diag.duplicate(d.name.span, kind, d.name.name, table[key].name.span))
         else:
             table[key] = d
 
