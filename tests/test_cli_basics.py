@@ -30,3 +30,34 @@ def test_python_dash_m_runs_the_same_command_line() -> None:
     bad = subprocess.run([sys.executable, "-m", "redline", "no-such-command"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_scripts_know_every_command_and_option(shell: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from redline.cli import make_parser
+
+    assert main(["completion", shell]) == 0
+    script = capsys.readouterr().out
+    sub = next(a for a in make_parser()._actions if a.dest == "command")
+    for name, parser in sub.choices.items():  # type: ignore[attr-defined]
+        assert name in script
+        for action in parser._actions:
+            for opt in action.option_strings:
+                if opt.startswith("--"):
+                    assert (opt if shell != "fish" else f"-l {opt[2:]}") in script, (name, opt)
+    if shell != "fish":
+        assert "'text json'" in script  # an option's choices complete
+
+
+def test_bash_completion_script_is_valid_bash_and_completes_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    if shutil.which("bash") is None:
+        pytest.skip("bash is not installed")
+    main(["completion", "bash"])
+    script = capsys.readouterr().out
+    probe = script + '\nCOMP_WORDS=(redline val); COMP_CWORD=1; _redline; echo "${COMPREPLY[@]}"\n' \
+        'COMP_WORDS=(redline diff --fo); COMP_CWORD=2; _redline; echo "${COMPREPLY[@]}"\n'
+    done = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["validate", "--format"]

@@ -18,6 +18,8 @@ from typing import Any, NoReturn, TypeVar
 
 from redline.build import build
 from redline.check.checked import Program, RuleSet
+from redline.completion import SHELLS
+from redline.completion import script as completion_script
 from redline.diagnostics import Diagnostic, bad_scenario, property_error, unsupported
 from redline.duis import DEFAULT_MAX_BYTES, DuisError, map_request, parse_xml
 from redline.interp import InputError, Validator, load_request, load_state
@@ -817,7 +819,19 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--ruleset", required=True)
     p.add_argument("-o", "--output", metavar="FILE.py", help="where to write the module (default: standard output)")
     p.set_defaults(run=cmd_codegen)
+    p = sub.add_parser("completion", help="print a shell completion script",
+                       description="Print a completion script for bash, zsh or fish, written from this command line "
+                                   "itself. Use: eval \"$(redline completion bash)\" in ~/.bashrc; "
+                                   "eval \"$(redline completion zsh)\" in ~/.zshrc; "
+                                   "redline completion fish > ~/.config/fish/completions/redline.fish")
+    p.add_argument("shell", choices=SHELLS, help="the shell to complete in")
+    p.set_defaults(run=cmd_completion)
     return parser
+
+
+def cmd_completion(args: argparse.Namespace) -> int:
+    print(completion_script(args.shell, make_parser()), end="")
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
