@@ -1,6 +1,6 @@
 """redline: the GB Smart Energy Code's service-request rules, as code.
 
-The pipeline (see ARCHITECTURE.md):
+The pipeline (see docs/architecture.md):
 
     rules/*.redline
       -> syntax/   lark grammar -> surface AST with spans (the only lark importer)

@@ -1,6 +1,6 @@
 """The command line: the only module that reads files, prints and exits.
 
-Exit codes follow CONTRACTS.md. Every failure a user can cause is turned
+Exit codes follow docs/exit-codes.md. Every failure a user can cause is turned
 into a diagnostic on stderr; `main` also guards against internal errors so
 that no input ever shows a Python traceback.
 """

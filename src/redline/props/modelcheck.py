@@ -3,7 +3,7 @@
 An invariant (`always`) is refuted by the shortest run that breaks it, and
 proved by an inductive invariant; a reachability property is proved by the
 shortest run that reaches its target, and refuted by an inductive proof
-that no run does. A run is decoded into the CONTRACTS.md trace (each step's
+that no run does. A run is decoded into the docs/formats.md trace (each step's
 state, and its request with the interpreter's verdict or its event), and
 every step is replayed: the interpreter must accept each request, and the
 next state must be exactly what the verdict's effects or the event make of
@@ -82,7 +82,7 @@ def _rests_on(verdict: dict[str, Any]) -> list[str]:
 
 
 def decode_run(run: Run, events: list[ir.Event]) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, str]]:
-    """The run as CONTRACTS.md trace steps, ending with the state it reaches; and the property's
+    """The run as docs/formats.md trace steps, ending with the state it reaches; and the property's
     bound parties (their ids) and enum values, by name."""
     d = Decoder(run.model, run.comp.sorts)
     # The property's parties first, so their ids read in binder order.

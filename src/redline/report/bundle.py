@@ -3,7 +3,7 @@
 The bundle is a directory:
   report.html    the self-contained page
   report.md      the same, for a modification report
-  results.json   every result in the CONTRACTS.md format, each with `recheck`
+  results.json   every result in the docs/formats.md format, each with `recheck`
   smt2/*.smt2    the obligation that settled each result, named PROPERTY.RULESET.ENCODING.smt2
 
 It is written into a temporary directory beside the target and renamed into
@@ -47,7 +47,7 @@ class Bundle:
 
 
 def results_json(ev: Evidence) -> dict[str, Any]:
-    """CONTRACTS.md proof results (each with `seconds`) and the rest of the evidence. What depends on
+    """docs/formats.md proof results (each with `seconds`) and the rest of the evidence. What depends on
     the clock is each result's `seconds` and the top-level `timings`; everything else is reproducible."""
     return {
         "modification": ev.modification, "title": ev.title, "files": ev.files, "versions": ev.versions, "settings": ev.settings,

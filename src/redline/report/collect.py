@@ -1,7 +1,7 @@
 """Collect what an evidence bundle reports: proof results from result providers, each with the
 SMT-LIB2 obligation that settled it, and the semantic diff of the modification.
 
-A result is a CONTRACTS.md proof-result dict. Providers are plain functions,
+A result is a docs/formats.md proof-result dict. Providers are plain functions,
 so another source of results (the model checker's multi-step properties) is
 one more entry in `PROVIDERS`; nothing downstream looks at where a result
 came from, only at its fields (`proof`, `depth`, `counterexample.trace`...).
@@ -41,7 +41,7 @@ class Obligation:
 
 @dataclass
 class Collected:
-    result: dict[str, Any]  # CONTRACTS.md proof result
+    result: dict[str, Any]  # docs/formats.md proof result
     obligation: Obligation | None = None
     source: str = "redline prove"
 
@@ -84,7 +84,7 @@ def prove_results(program: ir.Program, settings: Settings) -> list[Collected]:
 
 
 def provider_of(results: Callable[[ir.Program, Settings], Iterable[Any]], source: str) -> ResultProvider:
-    """A provider from any function returning results as CONTRACTS.md dicts (or objects with `to_json()`),
+    """A provider from any function returning results as docs/formats.md dicts (or objects with `to_json()`),
     without SMT-LIB2 obligations: their findings are replayed; a result with no finding is reported as
     not re-checked. E.g. `PROVIDERS.append(provider_of(lambda p, s: model_check(p, ...), "redline check-model"))`."""
     def provide(program: ir.Program, settings: Settings) -> list[Collected]:
@@ -93,7 +93,7 @@ def provider_of(results: Callable[[ir.Program, Settings], Iterable[Any]], source
 
 
 # Every source of proof results, in the order they appear in the report. The model checker's
-# multi-step results (issue 5) join as one more function returning CONTRACTS.md result dicts.
+# multi-step results (issue 5) join as one more function returning docs/formats.md result dicts.
 PROVIDERS: list[ResultProvider] = [prove_results]
 
 

@@ -17,7 +17,7 @@ from redline.check import checked as ir
 from redline.report.collect import Collection, Settings
 from redline.smt.about import solver_version
 
-# The tags of DOMAIN.md: every fact carries one, and an assumption keeps it.
+# The tags of docs/domain.md: every fact carries one, and an assumption keeps it.
 TAGS = {
     "[S]": "stated in the seed (the MP107 Modification Report)",
     "[C]": "confirmed from a public source",
@@ -41,7 +41,7 @@ class Evidence:
     files: list[dict[str, Any]]
     versions: dict[str, str]
     settings: dict[str, Any]
-    results: list[dict[str, Any]]  # CONTRACTS.md results, each with `recheck` (and `obligation` when one was written)
+    results: list[dict[str, Any]]  # docs/formats.md results, each with `recheck` (and `obligation` if one was written)
     diff: dict[str, Any] | None
     liveness: dict[str, dict[str, Any]]  # rule set -> `redline liveness --format json`
     assumptions: list[dict[str, Any]]

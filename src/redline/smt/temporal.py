@@ -6,7 +6,7 @@ A temporal property has one of two shapes:
     exists s: State, X . INIT and reachable t from s . P      a reachability witness
 
 (`within K t from s . P` is compiled like any one-step property, in
-properties.py.) The transition system: a state is the CONTRACTS.md state as
+properties.py.) The transition system: a state is the docs/formats.md state as
 far as the property's device can observe it. A step is either an accepted
 request, whose effects change the device's trust anchors (a rejected request
 changes nothing, so it is no step), or one of the environment events the
