@@ -52,7 +52,18 @@ def test_relative_links_resolve(page: Path) -> None:
 
 
 def _user_files() -> list[Path]:
-    return [*PAGES, *sorted((ROOT / "src").rglob("*.py")), *sorted((ROOT / "src").rglob("*.lark"))]
+    return [*PAGES, *sorted((ROOT / "src").rglob("*.py")), *sorted((ROOT / "src").rglob("*.lark")), *_rule_files()]
+
+
+def _rule_files() -> list[Path]:
+    """The shipped rules and proofs: their cites reach the evidence bundle a user files."""
+    return sorted(p for d in ("rules", "proofs") for p in (ROOT / d).rglob("*.redline"))
+
+
+@pytest.mark.parametrize("f", [*sorted((ROOT / "src").rglob("*.py")), *_rule_files()], ids=lambda p: str(p.relative_to(ROOT)))
+def test_program_text_and_cites_do_not_name_design_notes_users_do_not_have(f: Path) -> None:
+    text = f.read_text(encoding="utf-8")
+    assert [n for n in DESIGN_NOTES if n in text] == []
 
 
 def test_nothing_points_outside_the_repository() -> None:

@@ -131,7 +131,7 @@ class _Writer:
             "Standard library only: no solver, no parser, no redline at run time.",
             "",
             "    prepared = prepare(state)                      # STATE.json as a dict: checked and indexed once",
-            "    verdict = validate_prepared(prepared, request) # REQUEST.json as a dict -> the CONTRACTS.md verdict",
+            "    verdict = validate_prepared(prepared, request) # REQUEST.json as a dict -> the docs/formats.md verdict",
             "    verdict = validate(state, request)             # both at once",
             "",
             "Malformed input raises InputError (a ValueError) with the interpreter's message.",

@@ -407,7 +407,7 @@ def _load_request(p: Prepared, data: Any, where: str = "$") -> tuple[Any, ...]:
 def validate_prepared(p: Prepared, request: Any) -> dict[str, Any]:
     """The verdict for one REQUEST (a dict as json.load gives it) in a prepared state.
 
-    The fast path takes a request of the contract's shape (CONTRACTS.md: every
+    The fast path takes a request of the contract's shape (docs/formats.md: every
     field given, null where unused, so that its size alone shows there is no
     unknown field) whose values a handful of lookups show to be well formed
     (ids spelt as the state spells them). It raises InputError itself only

@@ -90,7 +90,7 @@ def assumption_register(program: ir.Program, results: list[dict[str, Any]], rule
     for name, a in program.assumptions.items():
         tag = a.tag or "untagged"
         out.append({
-            "name": name, "text": a.text, "tag": tag, "tag_meaning": TAGS.get(tag, "no tag from DOMAIN.md"),
+            "name": name, "text": a.text, "tag": tag, "tag_meaning": TAGS.get(tag, "no certainty tag (docs/domain.md)"),
             "rules": list(rules.get(name, {})),
             "results": [result_name(r) for r in results if name in r.get("assumptions", [])],
         })
