@@ -61,3 +61,20 @@ def test_bash_completion_script_is_valid_bash_and_completes_commands(capsys: pyt
     done = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["validate", "--format"]
+
+
+@pytest.mark.parametrize(("statuses", "code"), [
+    ([("proved", "proved"), ("unknown", "proved")], 3),
+    ([("refuted", "proved"), ("unknown", "proved")], 1),  # a known failure outranks an unknown
+    ([("refuted", "proved")], 1),
+    ([("proved", "proved"), ("refuted", "refuted")], 0),
+])
+def test_prove_exit_code_puts_a_settled_failure_before_an_unknown(
+        statuses: list[tuple[str, str]], code: int, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import redline.cli as cli
+    from redline.props.prover import ProofResult
+
+    results = [ProofResult(f"p{i}", "baseline", status, expected, 0.0, [], []) for i, (status, expected) in enumerate(statuses)]
+    monkeypatch.setattr(cli, "prove", lambda *a, **k: results)
+    assert main(["prove"]) == code
+    capsys.readouterr()

@@ -416,9 +416,11 @@ def cmd_prove(args: argparse.Namespace) -> int:
             print(format_result(r, args.cex_dir))
         ok = sum(r.matches() for r in results)
         print(f"{len(results)} results: {ok} as expected, {len(results) - ok} not")
-    if any(r.status == "unknown" for r in results):
-        return EXIT_UNKNOWN
-    return EXIT_OK if all(r.matches() for r in results) else EXIT_FAIL
+    # As in `report` and `liveness`, a result settled against its expectation (1) outranks one left
+    # unknown (3): a reviewer must not read "could not finish" when something is known to be wrong.
+    if any(r.status != "unknown" and not r.matches() for r in results):
+        return EXIT_FAIL
+    return EXIT_UNKNOWN if any(r.status == "unknown" for r in results) else EXIT_OK
 
 
 def _write_cases(root: Path, results: list[Any]) -> None:
