@@ -24,6 +24,7 @@ from redline.diagnostics import Diagnostic, bad_scenario, property_error, unsupp
 from redline.duis import DEFAULT_MAX_BYTES, DuisError, map_request, parse_xml
 from redline.interp import InputError, Validator, load_request, load_state
 from redline.interp.values import State
+from redline.project import ConfigError, Project, display_names, resolve, shipped
 from redline.props import ReplayError, prove
 from redline.props.diff import diff as semantic_diff
 from redline.props.prover import property_diagnostics
@@ -51,9 +52,16 @@ class _Parser(argparse.ArgumentParser):
 
 
 def repo_rules() -> Path:
-    """The repository's rules/: beside src/ in a checkout, else ./rules."""
-    here = Path(__file__).resolve().parents[2] / "rules"
-    return here if here.is_dir() else Path.cwd() / "rules"
+    """The SEC rules shipped with redline (in the package, or beside src/ in a checkout)."""
+    return shipped()[0]
+
+
+def project_of(args: argparse.Namespace) -> Project:
+    """The rules and proofs this command reads: --rules, else a configuration, else the shipped ones."""
+    try:
+        return resolve(args.rules)
+    except ConfigError as e:
+        raise UsageError(str(e)) from None
 
 
 def _read_text(path: Path) -> str:
@@ -78,10 +86,12 @@ def rule_files(paths: Sequence[Path]) -> list[Path]:
     return list(unique.values())
 
 
-def load_program(rules: Path, extra: Sequence[Path]) -> tuple[Program | None, list[Diagnostic]]:
-    if not rules.is_dir():
-        raise UsageError(f"{rules}: rules directory not found (give --rules DIR)")
-    files = rule_files([rules, *extra])
+def load_program(rules: Path | Sequence[Path], extra: Sequence[Path]) -> tuple[Program | None, list[Diagnostic]]:
+    roots = [rules] if isinstance(rules, Path) else list(rules)
+    for r in roots:
+        if not r.exists():
+            raise UsageError(f"{r}: rules directory not found (give --rules DIR)")
+    files = rule_files([*roots, *extra])
     sources = [Source(str(_display(f)), _read_text(f)) for f in files]
     return build(sources)
 
@@ -102,7 +112,7 @@ def print_diagnostics(diags: Sequence[Diagnostic], fmt: str) -> None:
 
 
 def _require_program(args: argparse.Namespace, extra: Sequence[Path] = ()) -> Program:
-    program, diags = load_program(Path(args.rules) if args.rules else repo_rules(), extra)
+    program, diags = load_program(project_of(args).rules, extra)
     if program is None:
         print_diagnostics(diags, args.format)
         raise SystemExit(EXIT_USAGE)
@@ -112,11 +122,13 @@ def _require_program(args: argparse.Namespace, extra: Sequence[Path] = ()) -> Pr
 # ---- check ----------------------------------------------------------------
 
 def cmd_check(args: argparse.Namespace) -> int:
-    rules = Path(args.rules) if args.rules else repo_rules()
-    extra = [Path(p) for p in args.paths]
-    if not args.paths and (rules.parent / "proofs").is_dir():
-        extra.append(rules.parent / "proofs")
-    program, diags = load_program(rules, extra)
+    project = project_of(args)
+    extra = [Path(p) for p in args.paths] or list(project.proofs)
+    if args.verbose:
+        print(f"rules from {project.origin}:", file=sys.stderr)
+        for f in rule_files([*project.rules, *extra]):
+            print(f"  {f}", file=sys.stderr)
+    program, diags = load_program(project.rules, extra)
     if program is not None:  # property bodies get their types from the prover's vocabulary
         diags += [unsupported(span, msg) if unsup else property_error(span, msg)
                   for span, msg, unsup in property_diagnostics(program)]
@@ -388,8 +400,7 @@ def _solving(args: argparse.Namespace, work: Callable[[], T]) -> T:
 
 
 def cmd_prove(args: argparse.Namespace) -> int:
-    rules = Path(args.rules) if args.rules else repo_rules()
-    extra = [Path(p) for p in args.paths] or ([rules.parent / "proofs"] if (rules.parent / "proofs").is_dir() else [])
+    extra = [Path(p) for p in args.paths] or list(project_of(args).proofs)
     program = _require_program(args, extra)
     if args.property and all(p.name != args.property for p in program.properties):
         names = [p.name for p in program.properties]
@@ -614,8 +625,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     import time
 
     from redline import report
-    rules = Path(args.rules) if args.rules else repo_rules()
-    extra = [Path(p) for p in args.paths] or ([rules.parent / "proofs"] if (rules.parent / "proofs").is_dir() else [])
+    project = project_of(args)
+    extra = [Path(p) for p in args.paths] or list(project.proofs)
     program = _require_program(args, extra)
     mod = program.ruleset(args.modification)
     if mod is None or mod.base is None:
@@ -627,13 +638,15 @@ def cmd_report(args: argparse.Namespace) -> int:
         report.bundle.check_target(out)
     except (report.SolverMissing, report.BundleError) as e:
         raise UsageError(str(e)) from None
-    root = rules.resolve().parent
+    # A bundle with no property about the modification would read as an empty "all clear".
+    named = {part for p in program.properties for key in p.expected for part in key.split("..")}
+    if mod.name not in named:
+        raise UsageError(f"no property states what is expected of `{mod.name}` (`expect {mod.name} proved|refuted`), "
+                         "so a bundle would prove nothing about it; give property files (redline report FILES) "
+                         "or list them under `proofs` in the configuration")
     files = []
-    for f in rule_files([rules, *extra]):
-        try:
-            shown = f.resolve().relative_to(root).as_posix()
-        except ValueError:
-            shown = f.name
+    found = rule_files([*project.rules, *extra])
+    for f, shown in zip(found, display_names(found, [*project.rules, *extra]), strict=True):
         try:
             files.append(report.RuleFile(shown, f.read_bytes()))
         except OSError as e:
@@ -696,15 +709,16 @@ def cmd_codegen(args: argparse.Namespace) -> int:
 
     from redline.codegen import CodegenError, RuleFile, generate
 
-    rules = Path(args.rules) if args.rules else repo_rules()
+    project = project_of(args)
     program = _require_program(args)
     rs = program.ruleset(args.ruleset)
     if rs is None:
         raise UsageError(f"unknown rule set `{args.ruleset}`; the rules define {', '.join(sorted(program.rulesets))}")
-    try:  # the header names each rule file relative to --rules, so the output does not depend on where it ran
-        files = [RuleFile(f.resolve().relative_to(rules.resolve()).as_posix(), f.read_bytes()) for f in rule_files([rules])]
+    found = rule_files(project.rules)
+    try:  # the header names each rule file relative to its root, so the output does not depend on where it ran
+        files = [RuleFile(shown, f.read_bytes()) for f, shown in zip(found, display_names(found, project.rules), strict=True)]
     except OSError as e:
-        raise UsageError(f"{rules}: cannot read: {e.strerror}") from None
+        raise UsageError(f"{e.filename}: cannot read: {e.strerror}") from None
     try:
         text = generate(program, rs, files)
     except CodegenError as e:
@@ -757,7 +771,8 @@ def version_text() -> str:
 def make_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--format", choices=("text", "json"), default="text")
-    common.add_argument("--rules", metavar="DIR", help="the rules directory (default: the repository's rules/)")
+    common.add_argument("--rules", metavar="DIR", help="the rules directory, instead of the configuration's or the "
+                        "shipped SEC rules (default: redline.toml / [tool.redline] found upwards, else the shipped rules)")
     common.add_argument("--all-warnings", action="store_true",
                         help="show every warning in full (default: several alike in one file are told in one line)")
     parser = _Parser(prog="redline", description="SEC service-request rules: check, validate, test.")
@@ -765,6 +780,7 @@ def make_parser() -> argparse.ArgumentParser:
                         help="print the versions of redline, Python, Z3 and lark, and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     p = sub.add_parser("check", parents=[common], help="parse and check rule files")
+    p.add_argument("-v", "--verbose", action="store_true", help="say where the rules came from and list every file loaded")
     p.add_argument("paths", nargs="*", help="extra rule files or directories (default: rules/ and proofs/)")
     p.set_defaults(run=cmd_check)
     p = sub.add_parser("validate", parents=[common], help="run service requests (REQUEST.json or DUIS XML) through a rule set")
