@@ -65,8 +65,9 @@ def cached_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     from redline import cli
     real = cli.load_program
 
-    def load_program(rules: Path, extra: Any) -> Any:
-        key = (str(rules.resolve()), tuple(str(p) for p in extra))
+    def load_program(rules: Path | tuple[Path, ...], extra: Any) -> Any:
+        roots = (rules,) if isinstance(rules, Path) else tuple(rules)
+        key = (":".join(str(r.resolve()) for r in roots), tuple(str(p) for p in extra))
         if key not in _PROGRAMS:
             _PROGRAMS[key] = real(rules, extra)
         return _PROGRAMS[key]
