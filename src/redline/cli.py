@@ -29,6 +29,7 @@ from redline.render import render_json, render_text
 from redline.scenarios import run_scenario
 from redline.smt.encode import Unsupported
 from redline.smt.properties import PropertyError
+from redline.smt.solver import DEFAULT_RLIMIT
 from redline.source import Source
 from redline.syntax import parse
 from redline.syntax.printer import print_module
@@ -551,12 +552,28 @@ def cmd_diff(args: argparse.Namespace) -> int:
         if rs is None:
             raise UsageError(f"unknown rule set `{name}`; the rules define {', '.join(sorted(program.rulesets))}")
     assert old is not None and new is not None
-    result = _solving(args, lambda: semantic_diff(program, old, new, args.timeout * 1000, args.seed, args.limit))
+    result = _solving(args, lambda: semantic_diff(program, old, new, args.timeout * 1000, args.seed, args.limit, args.rlimit))
     if args.format == "json":
         print(json.dumps(result, indent=2))
     else:
         print(format_diff(result))
-    return EXIT_FAIL if result["intent"]["status"] == "violated" else EXIT_OK
+    if result["intent"]["status"] == "violated":
+        return EXIT_FAIL
+    unsettled = diff_unsettled(result)
+    for line in unsettled:
+        print(f"redline: UNKNOWN: {line}", file=sys.stderr)
+    return EXIT_UNKNOWN if unsettled else EXIT_OK
+
+
+def diff_unsettled(d: dict[str, Any]) -> list[str]:
+    """What a diff could not settle: an all clear it cannot give (exit 3, as `prove` does for unknown)."""
+    out = []
+    if not d["complete"]:
+        out.append(f"the diff {d['old']} -> {d['new']} is NOT complete ({d.get('reason')}): "
+                   f"differences beyond the {d['count']} request classes shown may exist")
+    if d["intent"]["status"] == "unknown":
+        out.append(f"the intent check is UNKNOWN: {d['intent'].get('reason')}")
+    return out
 
 
 def format_diff(d: dict[str, Any]) -> str:
@@ -596,7 +613,7 @@ def cmd_liveness(args: argparse.Namespace) -> int:
     rs = program.ruleset(args.ruleset)
     if rs is None:
         raise UsageError(f"unknown rule set `{args.ruleset}`; the rules define {', '.join(sorted(program.rulesets))}")
-    result = _solving(args, lambda: liveness(program, rs, args.timeout * 1000, args.seed))
+    result = _solving(args, lambda: liveness(program, rs, args.timeout * 1000, args.seed, args.rlimit))
     print(json.dumps(result, indent=2) if args.format == "json" else format_liveness(result))
     if args.fail_on_dead and (result["counts"]["dead"] or result["counts"]["redundant"]):
         return EXIT_FAIL
@@ -644,10 +661,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     ev = built.evidence
     n = ev.counts()
-    for p in ev.problems:
+    for p in ev.failures():
         print(f"redline: ERROR: {p}", file=sys.stderr)
+    for p in ev.unsettled:
+        print(f"redline: {p}", file=sys.stderr)
     if args.format == "json":
-        print(json.dumps({"out": str(out), "seconds": round(seconds, 3), **n, "problems": ev.problems}, indent=2))
+        print(json.dumps({"out": str(out), "seconds": round(seconds, 3), **n, "problems": ev.problems,
+                          "unsettled": ev.unsettled}, indent=2))
     else:
         print(f"{n['results']} results: {n['as_expected']} as expected, {n['unknown']} unknown; re-checked: "
               f"{n['rechecked']} agree, {n['recheck_disagrees']} disagree, {n['recheck_unsettled']} not re-checked")
@@ -762,7 +782,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", help="property files or directories (default: proofs/)")
     p.add_argument("--property", metavar="NAME", help="prove only this property")
     p.add_argument("--timeout", type=positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
-    p.add_argument("--rlimit", type=positive, default=20_000_000, help="Z3 resource limit per call, for reproducible give-ups")
+    p.add_argument("--rlimit", type=positive, default=DEFAULT_RLIMIT, help="Z3 resource limit per call, for reproducible give-ups")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
     p.add_argument("--smt2", metavar="DIR", help="write every proof obligation as SMT-LIB2")
     p.add_argument("--depth", type=positive, default=None, metavar="K",
@@ -775,11 +795,13 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
     p.add_argument("--limit", type=positive, default=2000, help="stop enumerating after this many classes (default 2000)")
+    p.add_argument("--rlimit", type=positive, default=DEFAULT_RLIMIT, help="Z3 resource limit per call, for reproducible give-ups")
     p.set_defaults(run=cmd_diff)
     p = sub.add_parser("liveness", parents=[common], help="can every check reject and every exception decide a request?")
     p.add_argument("--ruleset", required=True)
     p.add_argument("--fail-on-dead", action="store_true", help="exit 1 if a check or exception is dead or redundant")
     p.add_argument("--timeout", type=positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
+    p.add_argument("--rlimit", type=positive, default=DEFAULT_RLIMIT, help="Z3 resource limit per call, for reproducible give-ups")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
     p.set_defaults(run=cmd_liveness)
     p = sub.add_parser("report", parents=[common], help="write an evidence bundle for a modification (HTML, Markdown, JSON, SMT-LIB2)")
@@ -787,7 +809,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--modification", default="mp107", metavar="NAME", help="the modification (default mp107)")
     p.add_argument("--out", default=".redline-out/evidence", metavar="DIR", help="the bundle directory (default .redline-out/evidence)")
     p.add_argument("--timeout", type=positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
-    p.add_argument("--rlimit", type=positive, default=20_000_000, help="Z3 resource limit per call")
+    p.add_argument("--rlimit", type=positive, default=DEFAULT_RLIMIT, help="Z3 resource limit per call")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
     p.set_defaults(run=cmd_report)
     p = sub.add_parser("fmt", parents=[common], help="print rule files in canonical layout (comments are not kept)")

@@ -52,7 +52,7 @@ def results_json(ev: Evidence) -> dict[str, Any]:
     return {
         "modification": ev.modification, "title": ev.title, "files": ev.files, "versions": ev.versions, "settings": ev.settings,
         "results": ev.results, "diff": ev.diff, "liveness": ev.liveness, "assumptions": ev.assumptions, "not_checked": ev.not_checked,
-        "problems": ev.problems, "timings": ev.timings,
+        "problems": ev.problems, "unsettled": ev.unsettled, "timings": ev.timings,
     }
 
 
@@ -87,11 +87,12 @@ def build_bundle(program: ir.Program, rule_files: list[RuleFile], settings: Sett
 
 def exit_status(ev: Evidence) -> int:
     """1 when a result is not as expected, a re-check disagrees, the intent is violated or a rule of the
-    modification is dead or redundant; else 3 when anything is unknown or could not be re-checked; else 0."""
-    if ev.problems:
+    modification is dead or redundant; else 3 when anything is unknown, could not be re-checked or could
+    not finish (an incomplete diff or liveness, an unknown intent); else 0."""
+    if ev.failures():
         return EXIT_FAIL
     n = ev.counts()
-    if n["unknown"] or n["recheck_unsettled"]:
+    if ev.unsettled or n["unknown"] or n["recheck_unsettled"]:
         return EXIT_UNKNOWN
     return EXIT_OK
 
