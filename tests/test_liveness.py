@@ -125,3 +125,9 @@ def test_bad_input_is_exit_2_without_traceback(capsys: pytest.CaptureFixture[str
     with pytest.raises(SystemExit) as e:
         main(["liveness", "--ruleset", "baseline", "--timeout", "0"])
     assert e.value.code == 2
+
+
+def test_liveness_runs_under_the_rlimit_and_a_give_up_is_unknown(capsys: pytest.CaptureFixture[str]) -> None:
+    code, result = liveness(capsys, "mp107", "--rlimit", "1000", "--fail-on-dead")
+    assert code == 3 and result["complete"] is False
+    assert set(statuses(result).values()) == {"unknown"}  # never `dead` for want of budget

@@ -204,3 +204,39 @@ def test_redline_check_type_checks_property_bodies(capsys: pytest.CaptureFixture
     code, _, err = run(capsys, "check", "--rules", str(ROOT / "rules"), str(tmp_path / "bad.redline"))
     assert code == 1
     assert "bad.redline:3:36: error[E401]: unknown name `Suplier`" in err and "did you mean `Supplier`?" in err
+
+
+def test_a_cross_check_the_solver_gives_up_on_is_unknown_not_an_internal_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The candidates of a state-alone counterexample are each held to the encoding by one more solver call;
+    a give-up there (a tiny budget) leaves the result unknown, never exit 70 and never a finding."""
+    import redline.props.prover as prove_module
+    monkeypatch.setattr(prove_module, "agrees", lambda *a: None)
+    code, out, err = run(capsys, "prove", "--format", "json", "--property", "recoverable_no_certificate",
+                         "--rules", str(ROOT / "rules"), str(ROOT / "proofs"))
+    assert code == 3, err
+    baseline = next(r for r in json.loads(out)["results"] if r["ruleset"] == "baseline")
+    assert baseline["status"] == "unknown" and "gave up cross-checking candidate" in baseline["reason"]
+    assert not baseline.get("counterexample")
+
+
+def test_the_candidate_cross_check_runs_under_the_budget() -> None:
+    from redline.cli import load_program
+    from redline.interp import Validator, load_request, load_state
+    from redline.props.concrete import concrete
+    from redline.props.prover import anchors_after
+    from redline.smt import Encoder, Sorts
+    from redline.smt.concrete import agrees
+
+    program, _ = load_program(ROOT / "rules", [])
+    assert program is not None
+    rs = program.rulesets["mp107"]
+    state = load_state(json.loads((ROOT / "examples/stuck-smets1/state.json").read_text()), program)
+    req = load_request(json.loads((ROOT / "examples/stuck-smets1/request.json").read_text()), state, program, rs)
+    v = Validator(rs).validate(state, req)
+    x = concrete(state, req)
+    encoder = Encoder(Sorts(program, sorted(rs.catalogue)), rs)
+    args = (encoder, x, v.accepted, v.failed.name if v.failed else None, anchors_after(x, v))
+    assert agrees(*args) is True
+    assert agrees(*args, 10_000, 1, 0) is None  # out of rlimit: unknown, not an exception

@@ -262,11 +262,40 @@ def test_unknown_results_exit_3_and_are_never_called_proved(program: Any) -> Non
 def test_the_cli_exits_1_on_a_disagreement(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(collect_mod, "PROVIDERS", [lambda p, s: [_proved("tampered", SAT)]])
     no_change = {"old": "baseline", "new": "mp107", "complete": True, "changes": [], "count": 0, "intent": {"status": "satisfied", "violations": []}}
-    monkeypatch.setattr(collect_mod, "semantic_diff", lambda *a: no_change)  # the diff is not what this test is about
+    monkeypatch.setattr(collect_mod, "semantic_diff", lambda *a, **k: no_change)  # the diff is not what this test is about
     code = main(["report", "--rules", str(ROOT / "rules"), "--out", str(tmp_path / "ev")])
     _, err = capsys.readouterr()
     assert code == 1 and "RE-CHECK DISAGREES on tampered [baseline]" in err
     assert (tmp_path / "ev" / "results.json").is_file()  # written, with the error in it for the reader
+
+
+def test_an_analysis_that_could_not_finish_is_a_problem_on_the_first_screen_and_exits_3(program: Any) -> None:
+    """Every solver call of the report runs under its rlimit: a tiny one leaves the diff incomplete, the intent
+    and every rule's liveness unknown. That is never an all clear: problems, top of both pages, exit 3."""
+    b = build_bundle(program, [RuleFile("x", b"")], Settings("mp107", rlimit=1000), [], load_cvc5())
+    ev = b.evidence
+    assert ev.diff is not None and ev.diff["complete"] is False and ev.diff["intent"]["status"] == "unknown"
+    assert all(r["status"] == "unknown" for res in ev.liveness.values() for r in res["rules"])
+    assert exit_status(ev) == 3 and not ev.failures()
+    assert any(p.startswith("INCOMPLETE: the semantic diff baseline -> mp107") for p in ev.problems)
+    assert any(p.startswith("UNKNOWN: the check of the declared intent") for p in ev.problems)
+    assert any(p.startswith("INCOMPLETE: the liveness of mp107") for p in ev.problems)
+    doc = json.loads(b.files["results.json"])
+    assert doc["problems"] == doc["unsettled"] == ev.unsettled and doc["settings"]["rlimit"] == 1000
+    md = b.files["report.md"].decode()
+    assert md.index("UNKNOWN: this evidence is incomplete") < md.index("## Summary")
+    html = b.files["report.html"].decode()
+    assert html.index('id="unsettled"') < html.index('id="summary"') and "INCOMPLETE: the semantic diff" in html
+
+
+def test_the_cli_says_what_could_not_finish_on_stderr(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(collect_mod, "PROVIDERS", [lambda p, s: [_proved("honest", UNSAT)]])
+    code = main(["report", "--rules", str(ROOT / "rules"), "--out", str(tmp_path / "ev"), "--rlimit", "1000"])
+    _, err = capsys.readouterr()
+    assert code == 3
+    assert "redline: INCOMPLETE: the semantic diff baseline -> mp107 is not complete" in err
+    assert "redline: UNKNOWN: the check of the declared intent" in err
 
 
 # ---- bad input ------------------------------------------------------------------
