@@ -13,9 +13,11 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
+from redline import output
 from redline.build import build
 from redline.check.checked import Program, RuleSet
 from redline.diagnostics import Diagnostic, bad_scenario, property_error, unsupported
@@ -395,19 +397,22 @@ def cmd_prove(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown property `{args.property}`; the properties are {', '.join(names)}")
     if not program.properties:
         raise UsageError("no properties to prove (give the files that hold them)")
-    writer = None
-    if args.smt2:
-        out_dir = Path(args.smt2)
-        try:
-            out_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise UsageError(f"{out_dir}: cannot create: {e.strerror}") from None
+    outputs = {k: Path(v) for k, v in (("--smt2", args.smt2), ("--cex-dir", args.cex_dir)) if v}
+    if len(outputs) == 2 and _nested(outputs["--smt2"], outputs["--cex-dir"]):
+        raise UsageError("--smt2 and --cex-dir must be separate directories, neither inside the other "
+                         "(each is replaced whole)")
+    for flag, path in outputs.items():  # refused before any solving
+        _check_output(partial(output.check_dir, path, OUTPUT_WHAT[flag]))
+    obligations: dict[str, bytes] = {}
 
-        def writer(name: str, text: str) -> None:
-            (out_dir / f"{name}.smt2").write_text(text, encoding="utf-8")
-    results = _solving(args, lambda: prove(program, args.property, args.timeout * 1000, args.rlimit, args.seed, writer, args.depth))
+    def writer(name: str, text: str) -> None:
+        obligations[f"{name}.smt2"] = text.encode("utf-8")
+    results = _solving(args, lambda: prove(program, args.property, args.timeout * 1000, args.rlimit, args.seed,
+                                           writer if args.smt2 else None, args.depth))
+    if args.smt2:
+        _check_output(lambda: output.replace_dir(Path(args.smt2), obligations, OUTPUT_WHAT["--smt2"]))
     if args.cex_dir:
-        _write_cases(Path(args.cex_dir), results)
+        _check_output(lambda: output.replace_dir(Path(args.cex_dir), _cases(results), OUTPUT_WHAT["--cex-dir"]))
     if args.format == "json":
         print(json.dumps({"results": [r.to_json() for r in results]}, indent=2))
     else:
@@ -420,25 +425,43 @@ def cmd_prove(args: argparse.Namespace) -> int:
     return EXIT_OK if all(r.matches() for r in results) else EXIT_FAIL
 
 
-def _write_cases(root: Path, results: list[Any]) -> None:
+OUTPUT_WHAT = {"--smt2": "an SMT-LIB2 directory", "--cex-dir": "a counterexample directory"}
+
+
+def _check_output(work: Callable[[], None]) -> None:
+    """Run a write under `redline.output`'s policy; what it refuses is bad input (exit 2)."""
+    try:
+        work()
+    except output.OutputError as e:
+        raise UsageError(str(e)) from None
+
+
+def _nested(a: Path, b: Path) -> bool:
+    a, b = a.absolute(), b.absolute()
+    return a == b or a in b.parents or b in a.parents
+
+
+def _cases(results: list[Any]) -> dict[str, bytes]:
+    """Each counterexample and witness as files to replay: PROPERTY.RULESET/state.json, request.json, ..."""
+    files: dict[str, bytes] = {}
+
+    def put(path: str, value: Any) -> None:
+        files[path] = (json.dumps(value, indent=2) + "\n").encode("utf-8")
     for r in results:
         found = r.counterexample or r.witness
         if not found:
             continue
-        d = root / f"{r.property}.{r.ruleset}"
-        try:
-            d.mkdir(parents=True, exist_ok=True)
-            (d / "state.json").write_text(json.dumps(found["state"], indent=2) + "\n", encoding="utf-8")
-            if found["request"] is not None:
-                (d / "request.json").write_text(json.dumps(found["request"], indent=2) + "\n", encoding="utf-8")
-            for i, c in enumerate(r.candidates, 1):
-                (d / f"candidate-{i:02d}.json").write_text(json.dumps(c["request"], indent=2) + "\n", encoding="utf-8")
-            for i, step in enumerate(found.get("trace") or [], 1):  # a run: each step's state and request, to replay
-                (d / f"step-{i}-state.json").write_text(json.dumps(step["state"], indent=2) + "\n", encoding="utf-8")
-                if "request" in step:
-                    (d / f"step-{i}-request.json").write_text(json.dumps(step["request"], indent=2) + "\n", encoding="utf-8")
-        except OSError as e:
-            raise UsageError(f"{d}: cannot write: {e.strerror}") from None
+        d = f"{r.property}.{r.ruleset}"
+        put(f"{d}/state.json", found["state"])
+        if found["request"] is not None:
+            put(f"{d}/request.json", found["request"])
+        for i, c in enumerate(r.candidates, 1):
+            put(f"{d}/candidate-{i:02d}.json", c["request"])
+        for i, step in enumerate(found.get("trace") or [], 1):  # a run: each step's state and request, to replay
+            put(f"{d}/step-{i}-state.json", step["state"])
+            if "request" in step:
+                put(f"{d}/step-{i}-request.json", step["request"])
+    return files
 
 
 def format_result(r: Any, cex_dir: str | None) -> str:
@@ -706,6 +729,8 @@ def _short(v: dict[str, Any] | None) -> str:
 
 # ---- codegen --------------------------------------------------------------
 
+GENERATED_HEADER = b"# Generated by `redline codegen --ruleset "  # the first line of every module it writes: how it knows its own
+
 def cmd_codegen(args: argparse.Namespace) -> int:
     """Write a rule set as a standalone Python validator (standard library only)."""
     import hashlib
@@ -717,6 +742,8 @@ def cmd_codegen(args: argparse.Namespace) -> int:
     rs = program.ruleset(args.ruleset)
     if rs is None:
         raise UsageError(f"unknown rule set `{args.ruleset}`; the rules define {', '.join(sorted(program.rulesets))}")
+    if args.output not in (None, "-"):
+        _check_output(lambda: output.check_file(Path(args.output), GENERATED_HEADER, "a validator"))
     try:  # the header names each rule file relative to --rules, so the output does not depend on where it ran
         files = [RuleFile(f.resolve().relative_to(rules.resolve()).as_posix(), f.read_bytes()) for f in rule_files([rules])]
     except OSError as e:
@@ -729,11 +756,7 @@ def cmd_codegen(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         return EXIT_OK
     out = Path(args.output)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
-    except OSError as e:
-        raise UsageError(f"{out}: cannot write: {e.strerror}") from None
+    _check_output(lambda: output.write_file(out, text.encode("utf-8"), GENERATED_HEADER, "a validator"))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     if args.format == "json":
         print(json.dumps({"ruleset": rs.name, "output": str(out), "sha256": digest,
