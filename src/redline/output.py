@@ -139,6 +139,18 @@ def _ours_in_progress(p: Path) -> bool:
     return not names or MARKER in names or not_ours(p) is None
 
 
+def _discard(d: Path) -> None:
+    """Remove a staging or set-aside directory, its marker last: killed halfway, it is still recognisably redline's."""
+    for child in d.iterdir():
+        if child.name != MARKER:
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+    (d / MARKER).unlink(missing_ok=True)
+    d.rmdir()
+
+
 def recover(target: Path) -> None:
     """Undo what a killed run left beside `target`: put back output set aside and never replaced,
     then remove redline's own leftovers (never anything without its marker)."""
@@ -146,15 +158,12 @@ def recover(target: Path) -> None:
         if not _ours_in_progress(old):
             continue
         kept = old / "output"
-        if kept.is_dir() and not kept.is_symlink():
-            if not os.path.lexists(target):
-                os.replace(kept, target)  # killed between the two renames: the previous output comes back
-            elif not_ours(kept) is not None:
-                continue  # superseded, but not verifiably redline's: leave it for the user
-        shutil.rmtree(old)
+        if kept.is_dir() and not kept.is_symlink() and not os.path.lexists(target):
+            os.replace(kept, target)  # killed between the two renames: the previous output comes back
+        _discard(old)  # else superseded by the output now at `target`
     for partial in _leftovers(target, "partial"):
         if partial.is_dir() and _ours_in_progress(partial):
-            shutil.rmtree(partial)
+            _discard(partial)
         elif partial.is_file() and not partial.is_symlink():
             partial.unlink()  # a single file's staging copy: only ever written by redline, under this name
 
@@ -170,7 +179,7 @@ def _check_parent(parent: Path) -> None:
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise OutputError(f"{parent}: cannot create the directory for the output: {e.strerror or e}") from None
+        raise OutputError(f"{parent}: cannot create the directory, so redline cannot write there: {e.strerror or e}") from None
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"{parent}: not writable, so the output cannot be written there")
 
@@ -226,7 +235,10 @@ def replace_dir(target: Path, files: dict[str, bytes], what: str) -> None:
         raise OutputError(f"{target}: cannot write {what}: {e.strerror or e}") from None
     # Not in a `finally`: interrupted between the renames, the previous output must stay where `recover` finds it.
     if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        try:
+            _discard(old)
+        except OSError:
+            pass  # the new output is in place; the next run removes what is left of the old one
 
 
 # ---- single files ---------------------------------------------------------
