@@ -240,3 +240,34 @@ def test_the_candidate_cross_check_runs_under_the_budget() -> None:
     args = (encoder, x, v.accepted, v.failed.name if v.failed else None, anchors_after(x, v))
     assert agrees(*args) is True
     assert agrees(*args, 10_000, 1, 0) is None  # out of rlimit: unknown, not an exception
+
+
+@pytest.mark.parametrize("flag", ["--cex-dir", "--smt2"])
+def test_prove_outputs_follow_the_one_write_policy(flag: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Issue 15: --cex-dir and --smt2 followed symlinks and overwrote files silently. Now, as `report --out`
+    (redline/output.py): a directory redline wrote is replaced whole; anything else is refused before any solving."""
+    prove = ["prove", "--property", "stuck_state_reachable", "--rules", str(ROOT / "rules"), str(ROOT / "proofs")]
+    out = tmp_path / "out"
+    assert run(capsys, *prove, flag, str(out))[0] == 0
+    first = sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
+    assert ".redline-manifest.json" in first and len(first) > 1
+    assert run(capsys, *prove, flag, str(out))[0] == 0  # its own output: replaced
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == first
+    (out / "notes.txt").write_text("mine")
+    code, _, err = run(capsys, *prove, flag, str(out))
+    assert code == 2 and "notes.txt is not one of the files redline wrote" in err and "refusing to replace it" in err
+    assert (out / "notes.txt").read_text() == "mine"
+    link = tmp_path / "link"
+    link.symlink_to(out)
+    code, _, err = run(capsys, *prove, flag, str(link))
+    assert code == 2 and "symbolic link" in err and (out / "notes.txt").read_text() == "mine"
+    a_file = tmp_path / "a-file"
+    a_file.write_text("mine")
+    code, _, err = run(capsys, *prove, flag, str(a_file))
+    assert code == 2 and "exists and is not a directory" in err and a_file.read_text() == "mine"
+
+
+def test_smt2_and_cex_dir_may_not_nest(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "prove", "--property", "no_takeover", "--cex-dir", str(tmp_path / "out"),
+                       "--smt2", str(tmp_path / "out" / "smt2"), "--rules", str(ROOT / "rules"), str(ROOT / "proofs"))
+    assert code == 2 and "neither inside the other" in err and not (tmp_path / "out").exists()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -321,6 +322,68 @@ def test_an_output_that_cannot_be_written_is_refused_before_any_work(
     _, err = capsys.readouterr()
     assert code == 2 and message in err
     assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing written, nothing removed
+
+
+def _quick_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`report` with one re-checked result and no diff or liveness: these tests are about where it writes."""
+    monkeypatch.setattr(collect_mod, "PROVIDERS", [lambda p, s: [_proved("honest", UNSAT)]])
+    monkeypatch.setattr(collect_mod, "semantic_diff", lambda *a, **k: {
+        "old": "baseline", "new": "mp107", "complete": True, "changes": [], "count": 0,
+        "intent": {"status": "satisfied", "violations": []}})
+    monkeypatch.setattr(collect_mod, "liveness", lambda *a, **k: {"ruleset": "x", "complete": True, "rules": [],
+                                                                   "counts": {"live": 0, "redundant": 0, "dead": 0, "unknown": 0}})
+
+
+def test_a_directory_with_a_results_json_is_not_taken_for_a_bundle(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 15: `report --out DIR` replaced any directory holding a results.json, exit 0. Only a bundle whose
+    manifest verifies is replaced; a bundle someone changed, or a symlink to one, is refused too."""
+    _quick_report(monkeypatch)
+    mine = tmp_path / "analysis"
+    mine.mkdir()
+    (mine / "results.json").write_text("{}")
+    (mine / "notebook.ipynb").write_text("months of work")
+    code = main(["report", "--rules", str(ROOT / "rules"), "--out", str(mine)])
+    err = capsys.readouterr().err
+    assert code == 2 and "holds no .redline-manifest.json" in err and "give another path" in err
+    assert sorted(p.name for p in mine.iterdir()) == ["notebook.ipynb", "results.json"]
+    ev = tmp_path / "ev"
+    assert main(["report", "--rules", str(ROOT / "rules"), "--out", str(ev)]) == 0
+    assert main(["report", "--rules", str(ROOT / "rules"), "--out", str(ev)]) == 0  # its own bundle: replaced
+    (tmp_path / "link").symlink_to(ev)
+    assert main(["report", "--rules", str(ROOT / "rules"), "--out", str(tmp_path / "link")]) == 2
+    assert "symbolic link" in capsys.readouterr().err
+    (ev / "report.md").write_text("annotated by a reviewer")
+    assert main(["report", "--rules", str(ROOT / "rules"), "--out", str(ev)]) == 2
+    assert "report.md has changed since redline wrote it" in capsys.readouterr().err
+    assert (ev / "report.md").read_text() == "annotated by a reviewer"
+
+
+def test_a_report_killed_between_the_renames_is_recovered_by_the_next_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Issue 15: a SIGKILL between the two renames left no bundle at DIR and a `.partial-*` forever."""
+    _quick_report(monkeypatch)
+    ev = tmp_path / "ev"
+    assert main(["report", "--rules", str(ROOT / "rules"), "--out", str(ev)]) == 0
+    old = (ev / "results.json").read_bytes()
+    real, calls = os.replace, []
+
+    class Killed(BaseException):
+        pass
+
+    def replace(src: Any, dst: Any) -> None:
+        calls.append(dst)
+        if len(calls) == 2:  # the first rename set the old bundle aside; die before the new one goes in
+            raise Killed
+        real(src, dst)
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(Killed):
+        main(["report", "--rules", str(ROOT / "rules"), "--out", str(ev)])
+    monkeypatch.setattr(os, "replace", real)
+    assert not ev.exists() and len(list(tmp_path.iterdir())) == 2  # a staged bundle and the one set aside
+    assert main(["report", "--rules", str(ROOT / "rules"), "--out", str(tmp_path / "elsewhere")]) == 0  # not this target
+    assert not ev.exists()
+    bundle_mod.check_target(ev)  # what `report --out ev` does before any work
+    assert (ev / "results.json").read_bytes() == old and sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere", "ev"]
 
 
 def test_a_failed_write_leaves_no_half_bundle_and_keeps_the_old_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
