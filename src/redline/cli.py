@@ -640,7 +640,11 @@ def cmd_liveness(args: argparse.Namespace) -> int:
     print(json.dumps(result, indent=2) if args.format == "json" else format_liveness(result))
     if args.fail_on_dead and (result["counts"]["dead"] or result["counts"]["redundant"]):
         return EXIT_FAIL
-    return EXIT_OK if result["complete"] else EXIT_UNKNOWN
+    if not result["complete"]:
+        print(f"redline: UNKNOWN: the liveness of {result['counts']['unknown']} rule(s) of {rs.name} could not be settled",
+              file=sys.stderr)
+        return EXIT_UNKNOWN
+    return EXIT_OK
 
 
 # ---- report ---------------------------------------------------------------
