@@ -85,8 +85,8 @@ def test_a_diff_too_large_to_enumerate_says_so(capsys: pytest.CaptureFixture[str
     rules = rules_copy
     (rules / "ns.redline").write_text('modification no_status "test" amends baseline\n'
                                       '  remove check smi_status_suits_srv "test: no SMI status check"\n')
-    code, out, _ = run(capsys, "diff", "baseline", "no_status", "--limit", "50", "--format", "json", "--rules", str(rules))
-    assert code == 0
+    code, out, err = run(capsys, "diff", "baseline", "no_status", "--limit", "50", "--format", "json", "--rules", str(rules))
+    assert code == 3 and "NOT complete" in err  # incomplete is not an all clear (issue 15)
     d = json.loads(out)
     assert d["complete"] is False and "more than 50" in d["reason"]
 
@@ -166,3 +166,14 @@ def test_an_intent_that_does_not_type_check_is_bad_input(capsys: pytest.CaptureF
                         "where srv == \"6.15.1\" and device.generation == SMETS3\n")
     code, _, err = run(capsys, "diff", "baseline", "mp107", "--rules", str(rules))
     assert code == 2 and "SMETS3" in err and "error[" in err
+
+
+def test_a_diff_that_could_not_finish_exits_3_and_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    """A tiny --rlimit makes every solver call give up: no change found is then not an all clear."""
+    code, out, err = run(capsys, "diff", "baseline", "mp107", "--format", "json", "--rlimit", "1000")
+    d = json.loads(out)
+    assert d["complete"] is False and d["intent"]["status"] == "unknown"
+    assert code == 3
+    assert "NOT complete" in err and "intent check is UNKNOWN" in err
+    code, out, err = run(capsys, "diff", "baseline", "mp107", "--rlimit", "1000")
+    assert code == 3 and "NOT complete: max. resource limit exceeded" in out

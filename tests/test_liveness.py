@@ -125,3 +125,11 @@ def test_bad_input_is_exit_2_without_traceback(capsys: pytest.CaptureFixture[str
     with pytest.raises(SystemExit) as e:
         main(["liveness", "--ruleset", "baseline", "--timeout", "0"])
     assert e.value.code == 2
+
+
+def test_liveness_runs_under_the_rlimit_and_a_give_up_is_unknown(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "liveness", "--ruleset", "mp107", "--format", "json", "--rlimit", "1000", "--fail-on-dead")
+    result = json.loads(out)
+    assert code == 3 and result["complete"] is False
+    assert "UNKNOWN: the liveness of 13 rule(s) of mp107 could not be settled" in err
+    assert set(statuses(result).values()) == {"unknown"}  # never `dead` for want of budget

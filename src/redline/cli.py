@@ -13,9 +13,11 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
+from redline import output
 from redline.build import build
 from redline.check.checked import Program, RuleSet
 from redline.completion import SHELLS
@@ -32,6 +34,7 @@ from redline.render import render_all_text, render_json
 from redline.scenarios import run_scenario
 from redline.smt.encode import Unsupported
 from redline.smt.properties import PropertyError
+from redline.smt.solver import DEFAULT_RLIMIT
 from redline.source import Source
 from redline.syntax import parse
 from redline.syntax.printer import print_module
@@ -407,19 +410,22 @@ def cmd_prove(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown property `{args.property}`; the properties are {', '.join(names)}")
     if not program.properties:
         raise UsageError("no properties to prove (give the files that hold them)")
-    writer = None
-    if args.smt2:
-        out_dir = Path(args.smt2)
-        try:
-            out_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise UsageError(f"{out_dir}: cannot create: {e.strerror}") from None
+    outputs = {k: Path(v) for k, v in (("--smt2", args.smt2), ("--cex-dir", args.cex_dir)) if v}
+    if len(outputs) == 2 and _nested(outputs["--smt2"], outputs["--cex-dir"]):
+        raise UsageError("--smt2 and --cex-dir must be separate directories, neither inside the other "
+                         "(each is replaced whole)")
+    for flag, path in outputs.items():  # refused before any solving
+        _check_output(partial(output.check_dir, path, OUTPUT_WHAT[flag]))
+    obligations: dict[str, bytes] = {}
 
-        def writer(name: str, text: str) -> None:
-            (out_dir / f"{name}.smt2").write_text(text, encoding="utf-8")
-    results = _solving(args, lambda: prove(program, args.property, args.timeout * 1000, args.rlimit, args.seed, writer, args.depth))
+    def writer(name: str, text: str) -> None:
+        obligations[f"{name}.smt2"] = text.encode("utf-8")
+    results = _solving(args, lambda: prove(program, args.property, args.timeout * 1000, args.rlimit, args.seed,
+                                           writer if args.smt2 else None, args.depth))
+    if args.smt2:
+        _check_output(lambda: output.replace_dir(Path(args.smt2), obligations, OUTPUT_WHAT["--smt2"]))
     if args.cex_dir:
-        _write_cases(Path(args.cex_dir), results)
+        _check_output(lambda: output.replace_dir(Path(args.cex_dir), _cases(results), OUTPUT_WHAT["--cex-dir"]))
     if args.format == "json":
         print(json.dumps({"results": [r.to_json() for r in results]}, indent=2))
     else:
@@ -434,25 +440,43 @@ def cmd_prove(args: argparse.Namespace) -> int:
     return EXIT_UNKNOWN if any(r.status == "unknown" for r in results) else EXIT_OK
 
 
-def _write_cases(root: Path, results: list[Any]) -> None:
+OUTPUT_WHAT = {"--smt2": "an SMT-LIB2 directory", "--cex-dir": "a counterexample directory"}
+
+
+def _check_output(work: Callable[[], None]) -> None:
+    """Run a write under `redline.output`'s policy; what it refuses is bad input (exit 2)."""
+    try:
+        work()
+    except output.OutputError as e:
+        raise UsageError(str(e)) from None
+
+
+def _nested(a: Path, b: Path) -> bool:
+    a, b = a.absolute(), b.absolute()
+    return a == b or a in b.parents or b in a.parents
+
+
+def _cases(results: list[Any]) -> dict[str, bytes]:
+    """Each counterexample and witness as files to replay: PROPERTY.RULESET/state.json, request.json, ..."""
+    files: dict[str, bytes] = {}
+
+    def put(path: str, value: Any) -> None:
+        files[path] = (json.dumps(value, indent=2) + "\n").encode("utf-8")
     for r in results:
         found = r.counterexample or r.witness
         if not found:
             continue
-        d = root / f"{r.property}.{r.ruleset}"
-        try:
-            d.mkdir(parents=True, exist_ok=True)
-            (d / "state.json").write_text(json.dumps(found["state"], indent=2) + "\n", encoding="utf-8")
-            if found["request"] is not None:
-                (d / "request.json").write_text(json.dumps(found["request"], indent=2) + "\n", encoding="utf-8")
-            for i, c in enumerate(r.candidates, 1):
-                (d / f"candidate-{i:02d}.json").write_text(json.dumps(c["request"], indent=2) + "\n", encoding="utf-8")
-            for i, step in enumerate(found.get("trace") or [], 1):  # a run: each step's state and request, to replay
-                (d / f"step-{i}-state.json").write_text(json.dumps(step["state"], indent=2) + "\n", encoding="utf-8")
-                if "request" in step:
-                    (d / f"step-{i}-request.json").write_text(json.dumps(step["request"], indent=2) + "\n", encoding="utf-8")
-        except OSError as e:
-            raise UsageError(f"{d}: cannot write: {e.strerror}") from None
+        d = f"{r.property}.{r.ruleset}"
+        put(f"{d}/state.json", found["state"])
+        if found["request"] is not None:
+            put(f"{d}/request.json", found["request"])
+        for i, c in enumerate(r.candidates, 1):
+            put(f"{d}/candidate-{i:02d}.json", c["request"])
+        for i, step in enumerate(found.get("trace") or [], 1):  # a run: each step's state and request, to replay
+            put(f"{d}/step-{i}-state.json", step["state"])
+            if "request" in step:
+                put(f"{d}/step-{i}-request.json", step["request"])
+    return files
 
 
 def format_result(r: Any, cex_dir: str | None) -> str:
@@ -566,12 +590,28 @@ def cmd_diff(args: argparse.Namespace) -> int:
         if rs is None:
             raise UsageError(f"unknown rule set `{name}`; the rules define {', '.join(sorted(program.rulesets))}")
     assert old is not None and new is not None
-    result = _solving(args, lambda: semantic_diff(program, old, new, args.timeout * 1000, args.seed, args.limit))
+    result = _solving(args, lambda: semantic_diff(program, old, new, args.timeout * 1000, args.seed, args.limit, args.rlimit))
     if args.format == "json":
         print(json.dumps(result, indent=2))
     else:
         print(format_diff(result))
-    return EXIT_FAIL if result["intent"]["status"] == "violated" else EXIT_OK
+    if result["intent"]["status"] == "violated":
+        return EXIT_FAIL
+    unsettled = diff_unsettled(result)
+    for line in unsettled:
+        print(f"redline: UNKNOWN: {line}", file=sys.stderr)
+    return EXIT_UNKNOWN if unsettled else EXIT_OK
+
+
+def diff_unsettled(d: dict[str, Any]) -> list[str]:
+    """What a diff could not settle: an all clear it cannot give (exit 3, as `prove` does for unknown)."""
+    out = []
+    if not d["complete"]:
+        out.append(f"the diff {d['old']} -> {d['new']} is NOT complete ({d.get('reason')}): "
+                   f"differences beyond the {d['count']} request classes shown may exist")
+    if d["intent"]["status"] == "unknown":
+        out.append(f"the intent check is UNKNOWN: {d['intent'].get('reason')}")
+    return out
 
 
 def format_diff(d: dict[str, Any]) -> str:
@@ -611,11 +651,15 @@ def cmd_liveness(args: argparse.Namespace) -> int:
     rs = program.ruleset(args.ruleset)
     if rs is None:
         raise UsageError(f"unknown rule set `{args.ruleset}`; the rules define {', '.join(sorted(program.rulesets))}")
-    result = _solving(args, lambda: liveness(program, rs, args.timeout * 1000, args.seed))
+    result = _solving(args, lambda: liveness(program, rs, args.timeout * 1000, args.seed, args.rlimit))
     print(json.dumps(result, indent=2) if args.format == "json" else format_liveness(result))
     if args.fail_on_dead and (result["counts"]["dead"] or result["counts"]["redundant"]):
         return EXIT_FAIL
-    return EXIT_OK if result["complete"] else EXIT_UNKNOWN
+    if not result["complete"]:
+        print(f"redline: UNKNOWN: the liveness of {result['counts']['unknown']} rule(s) of {rs.name} could not be settled",
+              file=sys.stderr)
+        return EXIT_UNKNOWN
+    return EXIT_OK
 
 
 # ---- report ---------------------------------------------------------------
@@ -661,10 +705,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     ev = built.evidence
     n = ev.counts()
-    for p in ev.problems:
+    for p in ev.failures():
         print(f"redline: ERROR: {p}", file=sys.stderr)
+    for p in ev.unsettled:
+        print(f"redline: {p}", file=sys.stderr)
     if args.format == "json":
-        print(json.dumps({"out": str(out), "seconds": round(seconds, 3), **n, "problems": ev.problems}, indent=2))
+        print(json.dumps({"out": str(out), "seconds": round(seconds, 3), **n, "problems": ev.problems,
+                          "unsettled": ev.unsettled}, indent=2))
     else:
         print(f"{n['results']} results: {n['as_expected']} as expected, {n['unknown']} unknown; re-checked: "
               f"{n['rechecked']} agree, {n['recheck_disagrees']} disagree, {n['recheck_unsettled']} not re-checked")
@@ -703,6 +750,8 @@ def _short(v: dict[str, Any] | None) -> str:
 
 # ---- codegen --------------------------------------------------------------
 
+GENERATED_HEADER = b"# Generated by `redline codegen --ruleset "  # the first line of every module it writes: how it knows its own
+
 def cmd_codegen(args: argparse.Namespace) -> int:
     """Write a rule set as a standalone Python validator (standard library only)."""
     import hashlib
@@ -714,6 +763,8 @@ def cmd_codegen(args: argparse.Namespace) -> int:
     rs = program.ruleset(args.ruleset)
     if rs is None:
         raise UsageError(f"unknown rule set `{args.ruleset}`; the rules define {', '.join(sorted(program.rulesets))}")
+    if args.output not in (None, "-"):
+        _check_output(lambda: output.check_file(Path(args.output), GENERATED_HEADER, "a validator"))
     found = rule_files(project.rules)
     try:  # the header names each rule file relative to its root, so the output does not depend on where it ran
         files = [RuleFile(shown, f.read_bytes()) for f, shown in zip(found, display_names(found, project.rules), strict=True)]
@@ -727,11 +778,7 @@ def cmd_codegen(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         return EXIT_OK
     out = Path(args.output)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
-    except OSError as e:
-        raise UsageError(f"{out}: cannot write: {e.strerror}") from None
+    _check_output(lambda: output.write_file(out, text.encode("utf-8"), GENERATED_HEADER, "a validator"))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     if args.format == "json":
         print(json.dumps({"ruleset": rs.name, "output": str(out), "sha256": digest,
@@ -801,7 +848,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", help="property files or directories (default: proofs/)")
     p.add_argument("--property", metavar="NAME", help="prove only this property")
     p.add_argument("--timeout", type=positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
-    p.add_argument("--rlimit", type=positive, default=20_000_000, help="Z3 resource limit per call, for reproducible give-ups")
+    p.add_argument("--rlimit", type=positive, default=DEFAULT_RLIMIT, help="Z3 resource limit per call, for reproducible give-ups")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
     p.add_argument("--smt2", metavar="DIR", help="write every proof obligation as SMT-LIB2")
     p.add_argument("--depth", type=positive, default=None, metavar="K",
@@ -814,11 +861,13 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
     p.add_argument("--limit", type=positive, default=2000, help="stop enumerating after this many classes (default 2000)")
+    p.add_argument("--rlimit", type=positive, default=DEFAULT_RLIMIT, help="Z3 resource limit per call, for reproducible give-ups")
     p.set_defaults(run=cmd_diff)
     p = sub.add_parser("liveness", parents=[common], help="can every check reject and every exception decide a request?")
     p.add_argument("--ruleset", required=True)
     p.add_argument("--fail-on-dead", action="store_true", help="exit 1 if a check or exception is dead or redundant")
     p.add_argument("--timeout", type=positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
+    p.add_argument("--rlimit", type=positive, default=DEFAULT_RLIMIT, help="Z3 resource limit per call, for reproducible give-ups")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
     p.set_defaults(run=cmd_liveness)
     p = sub.add_parser("report", parents=[common], help="write an evidence bundle for a modification (HTML, Markdown, JSON, SMT-LIB2)")
@@ -826,7 +875,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--modification", default="mp107", metavar="NAME", help="the modification (default mp107)")
     p.add_argument("--out", default=".redline-out/evidence", metavar="DIR", help="the bundle directory (default .redline-out/evidence)")
     p.add_argument("--timeout", type=positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
-    p.add_argument("--rlimit", type=positive, default=20_000_000, help="Z3 resource limit per call")
+    p.add_argument("--rlimit", type=positive, default=DEFAULT_RLIMIT, help="Z3 resource limit per call")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
     p.set_defaults(run=cmd_report)
     p = sub.add_parser("fmt", parents=[common], help="print rule files in canonical layout (comments are not kept)")

@@ -12,6 +12,7 @@ from redline.interp import InputError, Validator, load_request, load_state
 from redline.props.prover import ReplayError
 from redline.smt import Sorts
 from redline.smt.diff import RawClass, check_intents, semantic_diff
+from redline.smt.solver import DEFAULT_RLIMIT
 
 # How each attribute reads in a condition, and which we never show (implied by another).
 HIDDEN = {"has_target"}
@@ -142,13 +143,14 @@ def replay(program: ir.Program, old: ir.RuleSet, new: ir.RuleSet, r: Region) -> 
     return w
 
 
-def intent_report(program: ir.Program, sorts: Sorts, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: int, seed: int) -> dict[str, Any]:
+def intent_report(program: ir.Program, sorts: Sorts, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: int, rlimit: int,
+                  seed: int) -> dict[str, Any]:
     if not new.intents:
         return {"status": "absent", "violations": []}
     if new.base != old.name:
         return {"status": "absent", "violations": [],
                 "reason": f"the intent of `{new.name}` is declared against `{new.base}`, not `{old.name}`"}
-    problems, unsettled = check_intents(sorts, old, new, timeout_ms, seed)
+    problems, unsettled = check_intents(sorts, old, new, timeout_ms, rlimit, seed)
     violations = []
     for p in problems:
         v: dict[str, Any] = {"intent": p.intent.cite, "kind": p.intent.kind, "problem": p.problem}
@@ -165,9 +167,10 @@ def intent_report(program: ir.Program, sorts: Sorts, old: ir.RuleSet, new: ir.Ru
     return out
 
 
-def diff(program: ir.Program, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: int, seed: int, limit: int = 2000) -> dict[str, Any]:
+def diff(program: ir.Program, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: int, seed: int, limit: int = 2000,
+         rlimit: int = DEFAULT_RLIMIT) -> dict[str, Any]:
     sorts = Sorts(program, sorted(old.catalogue))
-    raw = semantic_diff(sorts, old, new, timeout_ms, seed, limit)
+    raw = semantic_diff(sorts, old, new, timeout_ms, rlimit, seed, limit)
     domains: dict[str, frozenset[Any]] = {
         "srv": frozenset(old.catalogue), "role": frozenset(program.enums["UserRole"]),
         "device_type": frozenset(program.enums["DeviceType"]), "generation": frozenset(program.enums["Generation"]),
@@ -188,7 +191,7 @@ def diff(program: ir.Program, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: int,
     out: dict[str, Any] = {
         "old": old.name, "new": new.name, "complete": raw.complete, "changes": changes,
         "count": len(raw.classes), "solver_calls": raw.solver_calls,
-        "intent": intent_report(program, sorts, old, new, timeout_ms, seed),
+        "intent": intent_report(program, sorts, old, new, timeout_ms, rlimit, seed),
     }
     if raw.reason:
         out["reason"] = raw.reason

@@ -20,6 +20,7 @@ from redline.props.prover import ReplayError
 from redline.smt import Sorts
 from redline.smt.liveness import RawRule
 from redline.smt.liveness import liveness as raw_liveness
+from redline.smt.solver import DEFAULT_RLIMIT
 
 
 def without_exception(rs: ir.RuleSet, check: ir.Check, j: int) -> ir.RuleSet:
@@ -79,9 +80,9 @@ def replay(program: ir.Program, rs: ir.RuleSet, rule: RawRule) -> dict[str, Any]
     return entry
 
 
-def liveness(program: ir.Program, rs: ir.RuleSet, timeout_ms: int, seed: int) -> dict[str, Any]:
+def liveness(program: ir.Program, rs: ir.RuleSet, timeout_ms: int, seed: int, rlimit: int = DEFAULT_RLIMIT) -> dict[str, Any]:
     sorts = Sorts(program, sorted(rs.catalogue))
-    rules, calls = raw_liveness(sorts, rs, timeout_ms, seed)
+    rules, calls = raw_liveness(sorts, rs, timeout_ms, rlimit, seed)
     entries = [replay(program, rs, r) for r in rules]
     counts = {s: sum(e["status"] == s for e in entries) for s in ("live", "redundant", "dead", "unknown")}
     return {"ruleset": rs.name, "complete": counts["unknown"] == 0, "counts": counts, "rules": entries, "solver_calls": calls}

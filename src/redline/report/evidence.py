@@ -46,9 +46,14 @@ class Evidence:
     liveness: dict[str, dict[str, Any]]  # rule set -> `redline liveness --format json`
     assumptions: list[dict[str, Any]]
     not_checked: list[str]
-    problems: list[str]  # loud: a result that is not as expected, a re-check that disagrees, a violated intent
+    problems: list[str]  # loud: a result that is not as expected, a re-check that disagrees, a violated intent; and `unsettled`
+    unsettled: list[str] = field(default_factory=list)  # what could not be settled (exit 3): also in `problems`, never an all clear
     timings: dict[str, Any] = field(default_factory=dict)
     obligations: dict[str, str] = field(default_factory=dict)  # file name -> SMT-LIB2 text
+
+    def failures(self) -> list[str]:
+        """The problems that are findings (exit 1), as opposed to what could not be settled (exit 3)."""
+        return [p for p in self.problems if p not in self.unsettled]
 
     def counts(self) -> dict[str, int]:
         rechecks = [r["recheck"]["status"] for r in self.results]
@@ -211,6 +216,26 @@ def problems(results: list[dict[str, Any]], diff: dict[str, Any] | None) -> list
     return out
 
 
+def unsettled(results: list[dict[str, Any]], diff: dict[str, Any] | None, liveness: dict[str, dict[str, Any]]) -> list[str]:
+    """Every analysis of the bundle that could not finish: each turns the bundle's all clear into exit 3."""
+    out = []
+    for r in results:
+        if r["status"] == "unknown":
+            out.append(f"UNKNOWN: {result_name(r)}: {r.get('reason') or 'the solver gave up'}.")
+        elif r["recheck"]["status"] in ("unknown", "unsupported", "skipped"):
+            out.append(f"NOT RE-CHECKED: {result_name(r)} ({r['recheck']['solver']}: {r['recheck']['status']}).")
+    if diff is not None:
+        if not diff["complete"]:
+            out.append(f"INCOMPLETE: the semantic diff {diff['old']} -> {diff['new']} is not complete ({diff.get('reason')}); "
+                       f"differences beyond the {diff['count']} request classes shown may exist.")
+        if diff["intent"]["status"] == "unknown":
+            out.append(f"UNKNOWN: the check of the declared intent ({diff['intent'].get('reason')}).")
+    for name, res in liveness.items():
+        if not res["complete"]:
+            out.append(f"INCOMPLETE: the liveness of {name}: {res['counts']['unknown']} rule(s) unknown.")
+    return out
+
+
 def build_evidence(program: ir.Program, files: list[RuleFile], settings: Settings, collection: Collection,
                    rechecks: list[dict[str, Any]], recheck_solver: str) -> Evidence:
     mod = program.ruleset(settings.modification)
@@ -227,6 +252,7 @@ def build_evidence(program: ir.Program, files: list[RuleFile], settings: Setting
         version = metadata.version("redline")
     except metadata.PackageNotFoundError:
         version = "unknown (not installed)"
+    not_settled = unsettled(results, collection.diff, collection.liveness)
     return Evidence(
         modification=settings.modification,
         title=f"Evidence for {mod.name}: {mod.cite}" if mod is not None else f"Evidence for {settings.modification}",
@@ -237,6 +263,8 @@ def build_evidence(program: ir.Program, files: list[RuleFile], settings: Setting
         assumptions=assumption_register(program, results, rulesets),
         not_checked=not_checked(program, results, collection.diff, rulesets),
         problems=problems(results, collection.diff)
-        + (liveness_problems(collection.liveness, mod.name) if mod is not None and mod.base else []),
+        + (liveness_problems(collection.liveness, mod.name) if mod is not None and mod.base else [])
+        + not_settled,
+        unsettled=not_settled,
         obligations=obligations,
     )

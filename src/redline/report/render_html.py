@@ -126,9 +126,12 @@ def render_html(ev: Evidence) -> str:
     parts = ['<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">',
              '<meta name="viewport" content="width=device-width, initial-scale=1">',
              f"<title>{e(ev.title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>", f"<h1>{e(ev.title)}</h1>"]
-    if ev.problems:
+    if ev.failures():
         parts.append('<section class="error" id="problems"><h2>ERROR: this evidence does not hold as it stands</h2><ul>'
-                     + "".join(f"<li>{e(p)}</li>" for p in ev.problems) + "</ul></section>")
+                     + "".join(f"<li>{e(p)}</li>" for p in ev.failures()) + "</ul></section>")
+    if ev.unsettled:
+        parts.append('<section class="error" id="unsettled"><h2>UNKNOWN: this evidence is incomplete; it is not an all clear</h2><ul>'
+                     + "".join(f"<li>{e(p)}</li>" for p in ev.unsettled) + "</ul></section>")
     parts.append(
         f'<section id="summary"><h2>Summary</h2><ul><li>{n["results"]} results: {n["as_expected"]} as expected, {n["unknown"]} unknown.</li>'
         f'<li>Independently re-checked: {n["rechecked"]} agree, {n["recheck_disagrees"]} disagree, {n["recheck_unsettled"]} not re-checked '

@@ -53,9 +53,13 @@ def timing_lines(e: Evidence) -> list[str]:
 def render_markdown(e: Evidence) -> str:
     n = e.counts()
     lines = [f"# {e.title}", ""]
-    if e.problems:
+    if e.failures():
         lines += ["> **ERROR: this evidence does not hold as it stands.**", ">"]
-        lines += [f"> - {p}" for p in e.problems]
+        lines += [f"> - {p}" for p in e.failures()]
+        lines.append("")
+    if e.unsettled:
+        lines += ["> **UNKNOWN: this evidence is incomplete; it is not an all clear.**", ">"]
+        lines += [f"> - {p}" for p in e.unsettled]
         lines.append("")
     lines += ["## Summary", "",
               f"- {n['results']} results: {n['as_expected']} as expected, {n['unknown']} unknown.",

@@ -21,6 +21,7 @@ from redline.check import checked as ir
 from redline.smt.decode import DEVICE_ID, Decoder
 from redline.smt.encode import Encoder, Outcome
 from redline.smt.properties import same_verdict
+from redline.smt.solver import new_solver
 from redline.smt.symbolic import Sorts, SymRequest, SymState, bounded_state, well_formed
 
 NONE = "none"
@@ -91,12 +92,11 @@ def _outcome(o: Outcome, m: z3.ModelRef) -> dict[str, Any]:
     return {"verdict": "reject", "layer": failed.layer.value, "code": failed.code, "clause": failed.cite, "check": failed.name, "effects": []}
 
 
-def semantic_diff(sorts: Sorts, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: int, seed: int, limit: int = 5000) -> RawDiff:
+def semantic_diff(sorts: Sorts, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: int, rlimit: int, seed: int,
+                  limit: int = 5000) -> RawDiff:
     ctx = sorts.ctx
     b = _Setup(sorts, old, new, bounded_state(sorts, "d", 2), SymRequest.fresh(sorts, "q"))
-    solver = z3.Solver(ctx=ctx)
-    solver.set("timeout", timeout_ms)
-    solver.set("random_seed", seed)
+    solver = new_solver(ctx, timeout_ms, rlimit, seed)
     solver.add(*b.base, b.changes)
     classes: list[RawClass] = []
     calls, reason = 0, None
@@ -122,9 +122,7 @@ def semantic_diff(sorts: Sorts, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: in
     if reason is None:
         # Completeness over every state: no difference outside the classes found.
         u = _Setup(sorts, old, new, SymState.fresh(sorts, "u"), SymRequest.fresh(sorts, "v"))
-        check = z3.Solver(ctx=ctx)
-        check.set("timeout", timeout_ms)
-        check.set("random_seed", seed)
+        check = new_solver(ctx, timeout_ms, rlimit, seed)
         known = [u.class_formula({k: _term(sorts, k, v) for k, v in c.attrs.items()}) for c in classes]
         check.add(*u.base, u.changes, z3.Not(z3.Or(known)) if known else z3.BoolVal(True, ctx=ctx))
         calls += 1
@@ -165,7 +163,8 @@ class IntentProblem:
     after: dict[str, Any] | None = None
 
 
-def check_intents(sorts: Sorts, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: int, seed: int) -> tuple[list[IntentProblem], str | None]:
+def check_intents(sorts: Sorts, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: int, rlimit: int,
+                  seed: int) -> tuple[list[IntentProblem], str | None]:
     """Both directions: every difference lies inside the declared intents, and each intent really happens.
 
     A violation with a witness comes from the bounded encoding (a real state);
@@ -186,9 +185,7 @@ def check_intents(sorts: Sorts, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: in
     uset, uconds = setup(False)
 
     def solve(s: _Setup, goal: z3.BoolRef) -> tuple[Any, z3.ModelRef | None]:
-        solver = z3.Solver(ctx=sorts.ctx)
-        solver.set("timeout", timeout_ms)
-        solver.set("random_seed", seed)
+        solver = new_solver(sorts.ctx, timeout_ms, rlimit, seed)
         solver.add(*s.base, goal)
         r = solver.check()
         return r, (solver.model() if r == z3.sat else None)

@@ -31,6 +31,7 @@ from redline.check import checked as ir
 from redline.smt.decode import Decoder
 from redline.smt.diff import base_constraints
 from redline.smt.encode import Encoder, Outcome
+from redline.smt.solver import new_solver
 from redline.smt.symbolic import Sorts, SymRequest, SymState, bounded_state
 
 
@@ -80,15 +81,13 @@ class _Encoding:
 
 
 class _Solver:
-    def __init__(self, sorts: Sorts, rs: ir.RuleSet, timeout_ms: int, seed: int) -> None:
-        self.sorts, self.timeout_ms, self.seed = sorts, timeout_ms, seed
+    def __init__(self, sorts: Sorts, rs: ir.RuleSet, timeout_ms: int, rlimit: int, seed: int) -> None:
+        self.sorts, self.timeout_ms, self.rlimit, self.seed = sorts, timeout_ms, rlimit, seed
         self.bounded, self.unbounded = _Encoding(sorts, rs, True), _Encoding(sorts, rs, False)
         self.calls = 0
 
     def _check(self, enc: _Encoding, goal: z3.BoolRef) -> tuple[Any, z3.Solver]:
-        solver = z3.Solver(ctx=self.sorts.ctx)
-        solver.set("timeout", self.timeout_ms)
-        solver.set("random_seed", self.seed)
+        solver = new_solver(self.sorts.ctx, self.timeout_ms, self.rlimit, self.seed)
         solver.add(*enc.base, goal)
         self.calls += 1
         return solver.check(), solver
@@ -117,9 +116,9 @@ class _Solver:
         return {"state": d.state(self.bounded.st), "request": request}
 
 
-def liveness(sorts: Sorts, rs: ir.RuleSet, timeout_ms: int, seed: int) -> tuple[list[RawRule], int]:
+def liveness(sorts: Sorts, rs: ir.RuleSet, timeout_ms: int, rlimit: int, seed: int) -> tuple[list[RawRule], int]:
     """Every check and exception of `rs`, in order, with its status; and the solver calls made."""
-    s = _Solver(sorts, rs, timeout_ms, seed)
+    s = _Solver(sorts, rs, timeout_ms, rlimit, seed)
     out: list[RawRule] = []
     for i, check in enumerate(rs.checks):
         status, witness, why = s.find(lambda e, i=i: e.outcome.checks[i].rejects, alone=i)

@@ -26,6 +26,7 @@ from redline import ast
 from redline.check import checked as ir
 from redline.smt.encode import Encoder, Opt, Outcome
 from redline.smt.smt2 import smt2_text
+from redline.smt.solver import new_solver
 from redline.smt.symbolic import Sorts, SymRequest, SymState, bounded_state, well_formed
 from redline.source import Span
 
@@ -434,10 +435,7 @@ def rules_used(sorts: Sorts, program: ir.Program, rulesets: list[ir.RuleSet], bo
     comp = PropertyCompiler(sorts, program, rulesets, None, selectors=True)
     kind, _, formula = comp.compile(body)
     selectors = [sel for enc in comp.encoders for sel in (enc.selectors or {}).values()]
-    solver = z3.Solver(ctx=sorts.ctx)
-    solver.set("timeout", min(timeout_ms, 2000))  # a core is a refinement: never let it cost the proof's budget
-    solver.set("rlimit", rlimit)
-    solver.set("random_seed", seed)
+    solver = new_solver(sorts.ctx, min(timeout_ms, 2000), rlimit, seed)  # a core is a refinement: never let it cost the proof's budget
     solver.add(comp.constraints)
     solver.add(z3.Not(formula) if kind == "forall" else formula)
     if solver.check(*[s[2] for s in selectors]) != z3.unsat:
@@ -495,10 +493,7 @@ def decide(
         nonlocal calls
         comp = PropertyCompiler(sorts, program, rulesets, bound)
         kind, binders, formula = comp.compile(body)
-        solver = z3.Solver(ctx=sorts.ctx)
-        solver.set("timeout", timeout_ms)
-        solver.set("rlimit", rlimit)
-        solver.set("random_seed", seed)
+        solver = new_solver(sorts.ctx, timeout_ms, rlimit, seed)
         solver.add(comp.constraints)
         solver.add(z3.Not(formula) if kind == "forall" else formula)
         if smt2 is not None:

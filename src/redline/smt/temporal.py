@@ -37,6 +37,7 @@ from redline import ast
 from redline.check import checked as ir
 from redline.smt.properties import T_MAX, T_MIN, Binding, PropertyCompiler, PropertyError, simplify
 from redline.smt.smt2 import smt2_text
+from redline.smt.solver import new_solver
 from redline.smt.symbolic import Sorts, SymRequest, SymState, fresh_rows, well_formed, with_rows
 from redline.source import Span
 from redline.syntax.printer import expr as show
@@ -255,10 +256,7 @@ def bmc(sorts: Sorts, program: ir.Program, ruleset: ir.RuleSet, shape: Shape, ev
     env: dict[str, Binding] = {}
     binders = comp.bind(shape.binders, env, outer=True)
     s0 = env[shape.op.origin.name].value
-    solver = z3.Solver(ctx=sorts.ctx)
-    solver.set("timeout", timeout_ms)
-    solver.set("rlimit", rlimit)
-    solver.set("random_seed", seed)
+    solver = new_solver(sorts.ctx, timeout_ms, rlimit, seed)
     solver.add(comp.constraints)
     if shape.init is not None:
         solver.add(comp.boolean(shape.init, env))
@@ -361,10 +359,7 @@ class _Obligations:
         env: dict[str, Binding] = {}
         comp.bind(shape.binders, env, outer=True)
         s = env[shape.op.origin.name].value
-        solver = z3.Solver(ctx=sorts.ctx)
-        solver.set("timeout", self.timeout_ms)
-        solver.set("rlimit", self.rlimit)
-        solver.set("random_seed", self.seed)
+        solver = new_solver(sorts.ctx, self.timeout_ms, self.rlimit, self.seed)
         if shape.init is not None:
             solver.add(comp.boolean(shape.init, env))
         return comp, env, s, solver
