@@ -754,6 +754,18 @@ def cmd_codegen(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ---- lsp ------------------------------------------------------------------
+
+def cmd_lsp(args: argparse.Namespace) -> int:
+    """Serve the language server protocol over standard input and output until the editor says exit."""
+    try:
+        from redline.lsp.server import serve
+    except ImportError as e:
+        raise UsageError(f"`redline lsp` needs pygls ({e}); install it with `pip install pygls`") from None
+    serve()
+    return EXIT_OK
+
+
 # ---- entry point ----------------------------------------------------------
 
 def positive(text: str) -> int:
@@ -831,6 +843,9 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--ruleset", required=True)
     p.add_argument("-o", "--output", metavar="FILE.py", help="where to write the module (default: standard output)")
     p.set_defaults(run=cmd_codegen)
+    p = sub.add_parser("lsp", help="run the language server (for editors) on standard input and output")
+    p.add_argument("--stdio", action="store_true", help="accepted for editors that pass it; stdio is the only transport")
+    p.set_defaults(run=cmd_lsp)
     return parser
 
 
