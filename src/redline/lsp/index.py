@@ -191,3 +191,18 @@ def build_index(decls: Iterable[ast.Decl]) -> Index:
     for d in decls:
         _decl(index, d)
     return index
+
+
+def merge(parts: Iterable[Index]) -> Index:
+    """One index of several files' (each built once per text, so an edit rebuilds only its own file's part)."""
+    out = Index()
+    for part in parts:
+        for name, defs in part.by_name.items():
+            out.by_name.setdefault(name, []).extend(defs)
+        out.rows.update(part.rows)
+        out.bases.update(part.bases)
+        for f, types in part.field_types.items():
+            out.field_types.setdefault(f, []).extend(types)
+        out.groups.update(part.groups)
+        out.enums.update(part.enums)
+    return out

@@ -108,6 +108,7 @@ class Project:
 
     _parsed: dict[str, Parsed] = field(default_factory=dict)
     _good: dict[str, ast.Module] = field(default_factory=dict)
+    _disk: dict[Path, tuple[tuple[int, int], str]] = field(default_factory=dict)  # (mtime, size) -> text
 
     def parse(self, path: str, text: str) -> Parsed:
         cached = self._parsed.get(path)
@@ -131,12 +132,24 @@ class Project:
         for f in project_files(path):
             text = open_docs.get(str(f))
             if text is None:
-                try:
-                    text = f.read_text(encoding="utf-8")
-                except (OSError, UnicodeDecodeError):
-                    continue
-            out.append(self.parse(str(f), text))
+                text = self._read(f)
+            if text is not None:
+                out.append(self.parse(str(f), text))
         return out
+
+    def _read(self, path: Path) -> str | None:
+        """A file's text, read again only when its modification time or size changes."""
+        try:
+            st = path.stat()
+            stamp = (st.st_mtime_ns, st.st_size)
+            cached = self._disk.get(path)
+            if cached is not None and cached[0] == stamp:
+                return cached[1]
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+        self._disk[path] = (stamp, text)
+        return text
 
 
 def _lost(partial: ast.Module, good: ast.Module | None) -> tuple[ast.Decl, ...]:
