@@ -81,11 +81,12 @@ class Editor:
         """The first diagnostics published for `uri` at `version` (any, if None) after the first `after` ones."""
         return self.publication(uri, version, after)[1]
 
-    def publication(self, uri: str, version: int | None = None, after: int = 0) -> tuple[float, list[lsp.Diagnostic]]:
-        """(when it arrived, its diagnostics)."""
+    def publication(self, uri: str, version: int | None = None, after: int = 0,
+                    some: bool = False) -> tuple[float, list[lsp.Diagnostic]]:
+        """(when it arrived, its diagnostics); with `some`, the first that has diagnostics."""
         def found() -> tuple[float, list[lsp.Diagnostic]] | None:
             for when, v, diags in self.published.get(uri, [])[after:]:
-                if version is None or v == version:
+                if (version is None or v == version) and (diags or not some):
                     return when, diags
             return None
 

@@ -52,6 +52,9 @@ def test_generated_programs_round_trip(text: str) -> None:
     again, diags2 = parse(Source("printed", printed))
     assert not diags2, (text, printed, [d.message for d in diags2])
     assert again == module, (text, printed)
+    laid_out = formatted(text)  # and `redline fmt`'s layout of the same text: same AST, a fixed point
+    assert parse(Source("laid out", laid_out))[0] == module, (text, laid_out)
+    assert formatted(laid_out) == laid_out, text
 
 
 # ---- the layout of `redline fmt`: comments kept, meaning unchanged ---------

@@ -192,3 +192,18 @@ def test_formatting(editor: Editor, root: Path) -> None:
     assert edit.range.end.line == messy.count("\n")
     editor.diagnostics(uri, editor.change(uri, text))
     assert editor.formatting(uri) == []
+
+
+def test_property_bodies_are_checked_too(editor: Editor, root: Path) -> None:
+    """A property file is checked with the rules; its bodies' diagnostics (slow to compute) follow the first ones."""
+    path = root / "proofs/mp107.redline"
+    uri, text = editor.open(path), path.read_text()
+    assert editor.diagnostics(uri, 1) == []
+    broken = text.replace("accepted(s, r) and owner(after(s, r), NetworkOperator) == c", "accepted(s) and owner(after(s, r), NetworkOperator) == c", 1)
+    version = editor.change(uri, broken)
+    assert editor.diagnostics(uri, version) == []  # the rules check; the bodies are being compiled
+    _, [d] = editor.publication(uri, version, some=True)
+    assert (d.code, d.message) == ("E401", "`accepted` takes 2 argument(s): State, Request")
+    assert (d.range.start.line, d.range.start.character) == at(broken, "accepted(s) and")
+    version = editor.change(uri, text)
+    assert editor.diagnostics(uri, version) == []

@@ -42,6 +42,8 @@ class RedlineServer(LanguageServer):
         self.pending: dict[str, asyncio.Task[None]] = {}
         self._index: tuple[tuple[Parsed, ...], Index] | None = None
         self._parts: dict[str, tuple[Parsed, Index]] = {}  # each file's own index, by path
+        self.properties_running = False
+        self.properties_wanted: str | None = None  # a document edited while property bodies were being checked
 
     def open_texts(self) -> dict[str, str]:
         out = {}
@@ -96,9 +98,19 @@ class RedlineServer(LanguageServer):
         self.publish(uri, files, diags)
         if program is None or not program.properties:
             return
-        more = await asyncio.get_running_loop().run_in_executor(None, property_diagnostics, program)
+        if self.properties_running:  # one at a time: the latest edit is checked when the running one ends
+            self.properties_wanted = uri
+            return
+        self.properties_running = True
+        try:
+            more = await asyncio.get_running_loop().run_in_executor(None, property_diagnostics, program)
+        finally:
+            self.properties_running = False
         if more and self.files(uri) == loaded:  # still the same texts
             self.publish(uri, files, [*diags, *more])
+        wanted, self.properties_wanted = self.properties_wanted, None
+        if wanted is not None:
+            self.schedule(wanted, 0)
 
     def schedule(self, uri: str, delay: float) -> None:
         old = self.pending.pop(uri, None)
@@ -128,7 +140,13 @@ async def did_change(ls: RedlineServer, params: lsp.DidChangeTextDocumentParams)
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
 async def did_close(ls: RedlineServer, params: lsp.DidCloseTextDocumentParams) -> None:
-    ls.pending.pop(params.text_document.uri, None)
+    """Its unsaved text is gone: its diagnostics go with it (the file on disk is checked when next opened)."""
+    uri = params.text_document.uri
+    task = ls.pending.pop(uri, None)
+    if task is not None:
+        task.cancel()
+    ls.published.discard(uri)
+    ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
 
 def _at(ls: RedlineServer, uri: str, pos: lsp.Position) -> tuple[Index, Parsed, int] | None:
