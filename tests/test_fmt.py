@@ -141,6 +141,8 @@ def test_any_spacing_gives_one_layout(name: str, data: st.DataObject) -> None:
     ("property p \"c\" expect base..new proved holds forall s: State .\n(a and\nb) implies c\n",
      'property p "c"\n  expect base..new proved\n  holds forall s: State .\n    (a and\n     b) implies c\n'),
     ("# only a comment   \n", "# only a comment\n"),
+    ("record R {\na: T\n# last\n}\nenum E {\n A,\n # more to come\n}\n",
+     "record R {\n  a: T\n  # last\n}\nenum E {\n  A,\n  # more to come\n}\n"),
     ("", ""),
 ])
 def test_layout_examples(text: str, expected: str) -> None:

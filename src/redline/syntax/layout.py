@@ -112,7 +112,7 @@ class _Writer:
     brackets: list[_Bracket] = field(default_factory=list)
     unit: int = 0  # the indent of the last part begun
 
-    def newline(self, t: _Tok | None, blank: bool) -> _Line:
+    def newline(self, t: _Tok | None, blank: bool, comment: bool = False) -> _Line:
         """Start a line for `t` (None: the end of the file), or for a comment before it."""
         last = self.lines[-1] if self.lines else None
         if self.brackets and last is not None and last.code.endswith(("(", "[", "{")):
@@ -123,6 +123,8 @@ class _Writer:
             indent = t.part
         else:
             indent = self._continuation(t.tok.value in _CLOSE)
+        if comment and t is not None and t.tok.value in _CLOSE:
+            indent += 2  # a comment before a closing bracket belongs inside the brackets
         if blank and last is not None and last.code:
             self.lines.append(_Line(0))
         line = _Line(indent)
@@ -177,7 +179,7 @@ def layout(tree: lark.Tree[lark.Token], text: str) -> str:
             if newlines == 0 and prev is not None and w.lines and w.lines[-1].comment is None:
                 w.lines[-1].comment = comment
                 continue
-            w.newline(t, newlines >= 2).code = comment
+            w.newline(t, newlines >= 2, comment=True).code = comment
         if t is None:
             break
         newlines = pieces[-1][0]
