@@ -63,6 +63,7 @@ def test_hover(editor: Editor, root: Path) -> None:
     amended = hover_text(editor, uri, text, "amend check eligible_user", len("amend check e"))
     assert "**check** `eligible_user` in `baseline`: at DSP, reject E4" in amended and "*SRPD 6.1(f)*" in amended
     assert "requires sender_is_eligible" in amended
+    assert 'amended by `mp107`:\n\n```redline\nexcept "MP107 §1: no DSP RDP check' in amended
     srv = hover_text(editor, uri, text, '"6.15.1"')
     assert "**SRV 6.15.1** Update Security Credentials (KRP)" in srv and "| critical | true |" in srv
     assert "**group** `NetworkOperator` of `UserRole` = {ED, GT}" in hover_text(editor, uri, text, "in NetworkOperator", 4)
@@ -71,6 +72,8 @@ def test_hover(editor: Editor, root: Path) -> None:
     assert hover_text(editor, uri, text, "device.generation", 8) == "`Device.generation`: `Generation`"
     base = root / "rules/baseline.redline"
     buri, btext = editor.open(base), base.read_text()
+    plain = hover_text(editor, buri, btext, "check dcc_user_in_role", 7)
+    assert plain.startswith("**check** `dcc_user_in_role` in `baseline`: at DSP, reject E1") and "amended" not in plain
     define = hover_text(editor, buri, btext, "requires sender_is_eligible", len("requires s"))
     assert "**define** `sender_is_eligible`" in define and "registered(sender, role, device.mpxn) throughout" in define
     assumption = hover_text(editor, buri, btext, "rests on A10", len("rests on A"))

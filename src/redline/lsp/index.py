@@ -36,6 +36,7 @@ class Index:
     field_types: dict[str, list[tuple[str, ast.TypeExpr]]] = field(default_factory=dict)  # field -> (record, type)
     groups: dict[str, str] = field(default_factory=dict)  # group -> its enum
     enums: dict[str, tuple[str, ...]] = field(default_factory=dict)  # enum -> its members
+    amendments: dict[str, list[str]] = field(default_factory=dict)  # check -> what each modification changes in it
 
     def add(self, d: Definition) -> None:
         self.by_name.setdefault(d.name, []).append(d)
@@ -165,6 +166,8 @@ def _decl(index: Index, d: ast.Decl) -> None:
                 match r:
                     case ast.AddCheck(check=it) | ast.AddEffect(effect=it) | ast.AddDefine(define=it):
                         _rule_item(index, it, name)
+                    case ast.AmendCheck():
+                        index.amendments.setdefault(r.name.name, []).append(_amendment(r, name))
         case ast.PropertyDecl():
             expects = ", ".join(f"{x.ruleset.name}{'..' + x.other.name if x.other else ''} {x.outcome}"
                                 for x in d.expectations)
@@ -176,6 +179,22 @@ def _decl(index: Index, d: ast.Decl) -> None:
             index.add(Definition("world", name, d.name.span, None, d.cite or "", f"**world** `{name}`"))
         case ast.ScenarioDecl():
             index.add(Definition("scenario", name, d.name.span, None, d.cite, f"**scenario** `{name}`\n\n*{d.cite}*"))
+
+
+def _amendment(a: ast.AmendCheck, modification: str) -> str:
+    lines = [f"applies when {expr(a.applies)}"] if a.applies is not None else []
+    lines += [f"except {quote(e.cite)} when {expr(e.when)}" for e in a.excepts]
+    if a.requires is not None:
+        lines.append(f"requires {expr(a.requires)}")
+    body = "\n".join(lines)
+    return f"amended by `{modification}`:\n\n```redline\n{body}\n```"
+
+
+def hover_text(index: Index, d: Definition) -> str:
+    """A definition's hover; a check's also says what each modification amends in it."""
+    if d.kind != "check":
+        return d.hover
+    return "\n\n".join([d.hover, *index.amendments.get(d.name, [])])
 
 
 def _row(row: ast.Row, catalogue: str) -> Definition:
@@ -205,4 +224,6 @@ def merge(parts: Iterable[Index]) -> Index:
             out.field_types.setdefault(f, []).extend(types)
         out.groups.update(part.groups)
         out.enums.update(part.enums)
+        for check, texts in part.amendments.items():
+            out.amendments.setdefault(check, []).extend(texts)
     return out

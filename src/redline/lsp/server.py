@@ -20,7 +20,7 @@ from pygls.uris import from_fs_path, to_fs_path
 from redline.diagnostics import Diagnostic, Severity
 from redline.lsp.complete import complete
 from redline.lsp.cursor import resolve, word_at
-from redline.lsp.index import Index, build_index, merge
+from redline.lsp.index import Index, build_index, hover_text, merge
 from redline.lsp.positions import offset, position, span_range
 from redline.lsp.project import Parsed, Project, diagnostics, property_diagnostics
 from redline.lsp.symbols import document_symbols
@@ -168,7 +168,7 @@ def hover(ls: RedlineServer, params: lsp.HoverParams) -> lsp.Hover | None:
     if word is None or not defs:
         return None
     r = lsp.Range(start=position(own.source, word.start), end=position(own.source, word.end))
-    return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=defs[0].hover), range=r)
+    return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=hover_text(index, defs[0])), range=r)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
