@@ -66,7 +66,7 @@ class _Tok:
 def _tokens(tree: lark.Tree[lark.Token]) -> list[_Tok]:
     """The tree's tokens in order, each with its rule and, for the first token of a part, that part's indent."""
     out: list[_Tok] = []
-    # (node, indent of the line this node starts on, whether it starts a part, the indent it starts at)
+    # (node, the rule it sits in, the indent of the part it belongs to, its own indent if it starts a part)
     stack: list[tuple[lark.Tree[lark.Token] | lark.Token, str, int, int | None]] = [(tree, "start", -2, None)]
     while stack:
         node, parent, indent, part = stack.pop()
