@@ -24,7 +24,7 @@ T = TypeVar("T")
 
 
 class Editor:
-    def __init__(self, root: Path, timeout: float = 60.0) -> None:
+    def __init__(self, root: Path, *args: str, timeout: float = 60.0) -> None:
         self.timeout = timeout
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -42,7 +42,8 @@ class Editor:
                 self.changed.notify_all()
 
         env = {**os.environ, "PYTHONPATH": str(SRC)}
-        self.run(self.client.start_io(sys.executable, "-c", "from redline.cli import entry; entry()", "lsp", env=env))
+        self.run(self.client.start_io(sys.executable, "-c", "from redline.cli import entry; entry()", "lsp", *args,
+                                         env=env))
         self.run(self.client.initialize_async(lsp.InitializeParams(
             capabilities=lsp.ClientCapabilities(), root_uri=from_fs_path(str(root)))))
         self.notify(self.client.initialized, lsp.InitializedParams())

@@ -17,6 +17,7 @@ from lsprotocol import types as lsp
 from pygls.uris import from_fs_path
 
 from lsp_support import SRC, Editor
+from redline.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -210,3 +211,21 @@ def test_property_bodies_are_checked_too(editor: Editor, root: Path) -> None:
     assert (d.range.start.line, d.range.start.character) == at(broken, "accepted(s) and")
     version = editor.change(uri, text)
     assert editor.diagnostics(uri, version) == []
+
+
+def test_rules_given_on_the_command_line(root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`redline lsp --rules DIR`: a modification kept outside the rules directory is checked against it."""
+    mine = tmp_path / "mine.redline"
+    mine.write_text('modification mine "a draft" amends baseline\n\n  remove check s1sp_registration "draft §1"\n')
+    editor = Editor(tmp_path, "--rules", str(root / "rules"))
+    try:
+        uri = editor.open(mine)
+        assert editor.diagnostics(uri, 1) == []
+        [loc] = editor.definition(uri, *at(mine.read_text(), "check s1sp_registration", 6))
+        assert loc.uri == uri_of(root / "rules/baseline.redline")
+        [d] = editor.diagnostics(uri, editor.change(uri, mine.read_text().replace("s1sp_registration", "s1sp_reg")))
+        assert d.code == "E105" and "did you mean `s1sp_registration`" in d.message
+    finally:
+        editor.close()
+    assert main(["lsp", "--rules", str(tmp_path / "absent")]) == 2
+    assert "absent: rules directory not found" in capsys.readouterr().err

@@ -762,7 +762,10 @@ def cmd_lsp(args: argparse.Namespace) -> int:
         from redline.lsp.server import serve
     except ImportError as e:
         raise UsageError(f"`redline lsp` needs pygls ({e}); install it with `pip install pygls`") from None
-    serve()
+    rules = Path(args.rules).resolve() if args.rules else None
+    if rules is not None and not rules.is_dir():
+        raise UsageError(f"{args.rules}: rules directory not found")
+    serve(rules)
     return EXIT_OK
 
 
@@ -843,7 +846,10 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--ruleset", required=True)
     p.add_argument("-o", "--output", metavar="FILE.py", help="where to write the module (default: standard output)")
     p.set_defaults(run=cmd_codegen)
-    p = sub.add_parser("lsp", help="run the language server (for editors) on standard input and output")
+    p = sub.add_parser("lsp", parents=[common], help="run the language server (for editors) on standard input and output",
+                       description="Serve the Language Server Protocol on stdin/stdout. Each document is checked with "
+                                   "its rules directory (the enclosing rules/, or the rules/ beside its directory), "
+                                   "or with --rules DIR when given. --format is accepted and has no effect.")
     p.add_argument("--stdio", action="store_true", help="accepted for editors that pass it; stdio is the only transport")
     p.set_defaults(run=cmd_lsp)
     return parser

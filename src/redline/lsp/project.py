@@ -39,9 +39,9 @@ def rules_dir(path: Path) -> Path:
     return beside if beside.is_dir() else path.parent
 
 
-def project_files(path: Path) -> list[Path]:
-    """The rule files checked with `path`: its rules directory's, and its own directory's, itself included."""
-    rules = rules_dir(path)
+def project_files(path: Path, rules: Path | None = None) -> list[Path]:
+    """The rule files checked with `path`: its rules directory's (or `rules`), its own directory's, itself."""
+    rules = rules_dir(path) if rules is None else rules
     found = set(rules.rglob("*.redline"))
     if rules not in path.parents:
         found.update(path.parent.glob("*.redline"))
@@ -106,6 +106,7 @@ def _blank_lines(text: str, offsets: Sequence[int]) -> str:
 class Project:
     """Parses cached by text; the last good parse of each file kept for the declarations a broken edit loses."""
 
+    rules: Path | None = None  # the rules directory of every document (`redline lsp --rules DIR`), else found per document
     _parsed: dict[str, Parsed] = field(default_factory=dict)
     _good: dict[str, ast.Module] = field(default_factory=dict)
     _disk: dict[Path, tuple[tuple[int, int], str]] = field(default_factory=dict)  # (mtime, size) -> text
@@ -129,7 +130,7 @@ class Project:
     def load(self, path: Path, open_docs: dict[str, str]) -> list[Parsed]:
         """Every file checked with `path`, parsed; unreadable files are left out."""
         out = []
-        for f in project_files(path):
+        for f in project_files(path, self.rules):
             text = open_docs.get(str(f))
             if text is None:
                 text = self._read(f)

@@ -207,5 +207,6 @@ def formatting(ls: RedlineServer, params: lsp.DocumentFormattingParams) -> list[
     return [lsp.TextEdit(range=whole, new_text=text)]
 
 
-def serve() -> None:
+def serve(rules: Path | None = None) -> None:
+    server.project.rules = rules
     server.start_io()
