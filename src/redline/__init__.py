@@ -7,6 +7,7 @@ The pipeline (see ARCHITECTURE.md):
       -> check/    names, types, catalogue, redlines -> checked IR + diagnostics
       -> interp/   checked IR + STATE.json + REQUEST.json -> Verdict with trace
       -> cli       the only module that reads files, prints and exits
+      -> lsp/      the language server (`redline lsp`): reads the rule files an editor's document is checked with
 
 `build(sources)` runs the first two stages; `Validator(ruleset)` is the
 executable validator.

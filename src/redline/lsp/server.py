@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from lsprotocol import types as lsp
@@ -34,9 +35,16 @@ def _uri(path: str) -> str:
     return str(from_fs_path(path))
 
 
+def _version() -> str:
+    try:
+        return version("redline")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 class RedlineServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("redline", "0.1.0", text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        super().__init__("redline", _version(), text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
         self.project = Project()
         self.published: set[str] = set()  # URIs that were last given a non-empty list
         self.pending: dict[str, asyncio.Task[None]] = {}
