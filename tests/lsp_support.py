@@ -112,10 +112,13 @@ class Editor:
             lsp.DefinitionParams(text_document=self._doc(uri), position=pos)))
         return list(got) if isinstance(got, list) else [got] if isinstance(got, lsp.Location) else []  # type: ignore[list-item]
 
-    def completion(self, uri: str, line: int, character: int) -> list[lsp.CompletionItem]:
+    def completion(self, uri: str, line: int, character: int, typed: str | None = None) -> list[lsp.CompletionItem]:
+        """The completion at a position; `typed` is the trigger character just typed, if any."""
         pos = lsp.Position(line=line, character=character)
+        context = None if typed is None else lsp.CompletionContext(
+            trigger_kind=lsp.CompletionTriggerKind.TriggerCharacter, trigger_character=typed)
         got = self.run(self.client.text_document_completion_async(
-            lsp.CompletionParams(text_document=self._doc(uri), position=pos)))
+            lsp.CompletionParams(text_document=self._doc(uri), position=pos, context=context)))
         return got.items if isinstance(got, lsp.CompletionList) else list(got or [])
 
     def symbols(self, uri: str) -> list[lsp.DocumentSymbol]:

@@ -110,7 +110,7 @@ def test_completion(editor: Editor, root: Path) -> None:
     assert srvs["6.15.1"] == "Update Security Credentials (KRP)" and len(srvs) == 129
     edited = text.replace("amend check eligible_user", "amend check ", 1)
     editor.diagnostics(uri, editor.change(uri, edited))
-    checks = {i.label for i in editor.completion(uri, *at(edited, "amend check ", len("amend check ")))}
+    checks = {i.label for i in editor.completion(uri, *at(edited, "amend check ", len("amend check ")), typed=" ")}
     assert {"eligible_user", "s1sp_registration", "dcc_user_in_role", "device_signature"} <= checks
     assert len(checks) == 9
     edited = text.replace("device.generation == SMETS1", "device.generation == S", 1)
@@ -122,6 +122,10 @@ def test_completion(editor: Editor, root: Path) -> None:
     roles = {i.label: i.kind for i in editor.completion(uri, *at(edited, "role in N", len("role in N")))}
     assert roles["NetworkOperator"] == lsp.CompletionItemKind.Enum and roles["ED"] == lsp.CompletionItemKind.EnumMember
     assert "SMETS1" not in roles
+    anywhere = at(edited, "and device.generation", 4)  # after a space, in no particular context
+    assert list(editor.completion(uri, *anywhere, typed=" ")) == []
+    everything = {i.label for i in editor.completion(uri, *anywhere)}  # asked for: names and keywords
+    assert {"eligible_user", "NetworkOperator", "forall", "A4"} <= everything
     assert editor.diagnostics(uri, editor.change(uri, text)) == []
 
 

@@ -41,7 +41,8 @@ def _members(index: Index, enum: str) -> list[lsp.CompletionItem]:
             if d.owner == enum]
 
 
-def complete(index: Index, text: str, offset: int) -> list[lsp.CompletionItem]:
+def complete(index: Index, text: str, offset: int, contextual_only: bool = False) -> list[lsp.CompletionItem]:
+    """What may come at `offset`; with `contextual_only` (typing a space), nothing unless the context says what."""
     line = text[text.rfind("\n", 0, offset) + 1: offset]
     if _SRV.search(line) and line.count('"') % 2 == 1:
         return [_item(code, "srv", row.detail) for code, row in sorted(index.rows.items())]
@@ -66,6 +67,8 @@ def complete(index: Index, text: str, offset: int) -> list[lsp.CompletionItem]:
     m = _COMPARE.search(line)
     if m and (enum := index.enum_of(m.group(1))) is not None:
         return _members(index, enum)
+    if contextual_only:
+        return []
     names = [_item(d.name, d.kind, d.detail) for ds in index.by_name.values() for d in ds[:1]
              if d.kind in ("check", "define", "group", "member", "enum", "record", "assumption")]
     return names + [lsp.CompletionItem(label=k, kind=lsp.CompletionItemKind.Keyword) for k in KEYWORDS]

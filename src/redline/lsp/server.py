@@ -193,7 +193,8 @@ def definition(ls: RedlineServer, params: lsp.DefinitionParams) -> list[lsp.Loca
 @server.feature(lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=['"', " ", "{", "."]))
 def completion(ls: RedlineServer, params: lsp.CompletionParams) -> lsp.CompletionList:
     found = _at(ls, params.text_document.uri, params.position)
-    items = complete(found[0], found[1].source.text, found[2]) if found is not None else []
+    spaced = params.context is not None and params.context.trigger_character == " "
+    items = complete(found[0], found[1].source.text, found[2], spaced) if found is not None else []
     return lsp.CompletionList(is_incomplete=False, items=items)
 
 
