@@ -152,6 +152,10 @@ def test_a_broken_edit(editor: Editor, root: Path) -> None:
     [mod] = editor.symbols(uri)
     assert [c.name for c in mod.children or []] == ["amend eligible_user", "amend s1sp_registration"]
     assert "reject E4" in hover_text(editor, uri, broken, "amend check eligible_user", len("amend check e"))
+    [loc] = editor.definition(uri, *at(broken, "amend check s1sp_registration", len("amend check s")))
+    assert loc.uri == uri_of(root / "rules/baseline.redline")
+    checks = {i.label for i in editor.completion(uri, *at(broken, "amend check (", len("amend check ")), typed=" ")}
+    assert "eligible_user" in checks and len(checks) == 9
     assert editor.formatting(uri) == []  # nothing to lay out until it parses
     assert editor.diagnostics(uri, editor.change(uri, text)) == []
 
