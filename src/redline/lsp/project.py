@@ -61,6 +61,9 @@ class Parsed:
         return self.module.decls + self.kept
 
 
+BLANKING_ROUNDS = 4  # enough for a clause typed across a few lines; each round re-parses only the chunks that changed
+
+
 def partial_module(source: Source, errors: Sequence[Diagnostic]) -> ast.Module:
     """What parses of a file with syntax errors: its declarations one by one, with the lines in error blanked.
 
@@ -88,9 +91,6 @@ def partial_module(source: Source, errors: Sequence[Diagnostic]) -> ast.Module:
         if not bad:
             break
     return ast.Module(decls=tuple(decls))
-
-
-BLANKING_ROUNDS = 4
 
 
 def _blank_lines(text: str, offsets: Sequence[int]) -> str:
