@@ -67,6 +67,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/duis.py
 	$(BIN)/python bench/codegen_equivalence.py
+	$(BIN)/python bench/lsp.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

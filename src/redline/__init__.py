@@ -10,6 +10,7 @@ The pipeline (docs/architecture.md says where each concern lives):
                    replaying every model through interp/
       -> codegen/  the IR as a standalone Python validator
       -> report/   the evidence bundle; duis/ maps DUIS XML requests onto REQUEST.json
+      -> lsp/      the language server (`redline lsp`), on the same check/ and syntax/
       -> cli       reads files, prints and exits
 
 `build(sources)` runs the first two stages; `Validator(ruleset)` is the

@@ -8,6 +8,7 @@ that no input ever shows a Python traceback.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import sys
@@ -36,8 +37,7 @@ from redline.smt.encode import Unsupported
 from redline.smt.properties import PropertyError
 from redline.smt.solver import DEFAULT_RLIMIT
 from redline.source import Source
-from redline.syntax import parse
-from redline.syntax.printer import print_module
+from redline.syntax import format_source
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 MAX_JSON_BYTES = 64 * 1024 * 1024
@@ -722,22 +722,53 @@ def cmd_report(args: argparse.Namespace) -> int:
 # ---- fmt ------------------------------------------------------------------
 
 def cmd_fmt(args: argparse.Namespace) -> int:
-    """Print rule files in canonical layout; `--check` exits 1 where a file differs."""
-    differs = 0
-    for f in rule_files([Path(p) for p in args.paths]):
+    """Lay out rule files, comments kept: print them, or `--check` / `--diff` (exit 1 where one would change), or `--write`."""
+    if args.write and (args.check or args.diff):
+        raise UsageError("--write rewrites the files; it does not go with --check or --diff")
+    status, changed = EXIT_OK, 0
+    files = rule_files([Path(p) for p in args.paths])
+    for f in files:
         src = Source(str(_display(f)), _read_text(f))
-        module, diags = parse(src)
-        if diags:
+        text, diags = format_source(src)
+        if text is None:
             print_diagnostics(diags, args.format)
-            return EXIT_USAGE
-        text = print_module(module)
-        if args.check:
-            if text != src.text:
-                differs += 1
+            status = EXIT_USAGE
+            continue
+        if text != src.text:
+            changed += 1
+            if args.write:
+                _write_atomic(f, text)
+            if args.check:
                 print(f"{src.path}: not in canonical layout", file=sys.stderr)
-        else:
+            if args.diff:
+                sys.stdout.writelines(difflib.unified_diff(
+                    src.text.splitlines(keepends=True), text.splitlines(keepends=True), f"{src.path}", f"{src.path} (formatted)"))
+        if not (args.check or args.diff or args.write):
             print(text, end="")
-    return EXIT_FAIL if differs else EXIT_OK
+    if args.write:
+        print(f"{changed} file(s) reformatted, {len(files) - changed} unchanged", file=sys.stderr)
+    if status == EXIT_OK and changed and (args.check or args.diff):
+        status = EXIT_FAIL
+    return status
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Replace `path` whole or not at all: write a temporary file beside it, then rename it over."""
+    import tempfile
+
+    try:
+        mode = path.stat().st_mode & 0o7777
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+                out.write(text)
+            os.chmod(tmp, mode)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError as e:
+        raise UsageError(f"{path}: cannot write: {e.strerror}") from None
 
 
 def _short(v: dict[str, Any] | None) -> str:
@@ -785,6 +816,21 @@ def cmd_codegen(args: argparse.Namespace) -> int:
                           "rule_files": [{"path": f.name, "sha256": f.sha256} for f in files]}, indent=2))
     else:
         print(f"wrote {out}: validator for `{rs.name}` ({len(text.splitlines())} lines, sha256 {digest[:16]}...)")
+    return EXIT_OK
+
+
+# ---- lsp ------------------------------------------------------------------
+
+def cmd_lsp(args: argparse.Namespace) -> int:
+    """Serve the language server protocol over standard input and output until the editor says exit."""
+    try:
+        from redline.lsp.server import serve
+    except ImportError as e:
+        raise UsageError(f"`redline lsp` needs pygls ({e}); install it with `pip install pygls`") from None
+    rules = Path(args.rules).resolve() if args.rules else None
+    if rules is not None and not rules.is_dir():
+        raise UsageError(f"{args.rules}: rules directory not found")
+    serve(rules)
     return EXIT_OK
 
 
@@ -878,9 +924,11 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--rlimit", type=positive, default=DEFAULT_RLIMIT, help="Z3 resource limit per call")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
     p.set_defaults(run=cmd_report)
-    p = sub.add_parser("fmt", parents=[common], help="print rule files in canonical layout (comments are not kept)")
-    p.add_argument("paths", nargs="+")
-    p.add_argument("--check", action="store_true", help="exit 1 if a file is not in canonical layout")
+    p = sub.add_parser("fmt", parents=[common], help="lay out rule files (comments kept); print them unless told otherwise")
+    p.add_argument("paths", nargs="+", help="rule files or directories (their *.redline files)")
+    p.add_argument("--check", action="store_true", help="print nothing; exit 1 and name each file that would change")
+    p.add_argument("--diff", action="store_true", help="print a unified diff of each file that would change; exit 1 if any")
+    p.add_argument("--write", action="store_true", help="rewrite the files that would change, in place (atomically)")
     p.set_defaults(run=cmd_fmt)
     p = sub.add_parser("codegen", parents=[common], help="write a rule set as a standalone Python validator")
     p.add_argument("--ruleset", required=True)
@@ -893,6 +941,12 @@ def make_parser() -> argparse.ArgumentParser:
                                    "redline completion fish > ~/.config/fish/completions/redline.fish")
     p.add_argument("shell", choices=SHELLS, help="the shell to complete in")
     p.set_defaults(run=cmd_completion)
+    p = sub.add_parser("lsp", parents=[common], help="run the language server (for editors) on standard input and output",
+                       description="Serve the Language Server Protocol on stdin/stdout. Each document is checked with "
+                                   "its rules directory (the enclosing rules/, or the rules/ beside its directory), "
+                                   "or with --rules DIR when given. --format is accepted and has no effect.")
+    p.add_argument("--stdio", action="store_true", help="accepted for editors that pass it; stdio is the only transport")
+    p.set_defaults(run=cmd_lsp)
     return parser
 
 

@@ -19,6 +19,7 @@ from redline import ast
 from redline import diagnostics as diag
 from redline.diagnostics import Diagnostic
 from redline.source import Source, Span
+from redline.syntax.layout import layout
 from redline.syntax.to_ast import build
 
 # Friendly names for terminals in "expected ..." lists.
@@ -105,3 +106,20 @@ def _syntax_diagnostic(source: Source, err: UnexpectedInput, parser: lark.Lark) 
         expected = [_terminal_name(t, parser) for t in err.expected]
         return diag.syntax_error(Span(source, end, end + 1), "end of file", expected)
     return diag.syntax_error(Span(source, 0, 1), "input", ["a rule file"])  # pragma: no cover
+
+
+@lru_cache(maxsize=1)
+def _token_parser() -> lark.Lark:
+    grammar = resources.files("redline.syntax").joinpath("grammar.lark").read_text()
+    return lark.Lark(grammar, parser="lalr", keep_all_tokens=True, maybe_placeholders=True, cache=True)
+
+
+def format_source(source: Source) -> tuple[str | None, list[Diagnostic]]:
+    """The text laid out by `layout`, or None and the syntax diagnostics when it does not parse."""
+    _, errors = parse(source)
+    if errors:
+        return None, errors
+    try:
+        return layout(_token_parser().parse(source.text), source.text), []
+    except RecursionError:
+        return None, [diag.syntax_error(Span(source, 0, 1), "nesting too deep", ["a shallower expression"])]
