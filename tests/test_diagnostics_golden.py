@@ -319,3 +319,20 @@ def test_carets_line_up_under_tab_indented_source() -> None:
     shown_src, shown_caret = src_line.expandtabs(8), caret_line.expandtabs(8)
     col = shown_caret.index("^")
     assert shown_src[col] == "&", f"caret at display column {col}, under {shown_src[col]!r}"
+
+
+def test_after_a_syntax_error_the_parser_resumes_at_every_kind_of_declaration() -> None:
+    from redline.source import Source
+    from redline.syntax import parse
+    from redline.syntax.parser import TOP_LEVEL
+
+    grammar = (Path(__file__).parents[1] / "src" / "redline" / "syntax" / "grammar.lark").read_text()
+    kinds = re.findall(r'^(\w+)_decl: "(\w+)"', grammar, re.M)
+    top = re.search(r"^_item: (.*?)\n\n", grammar, re.M | re.S)
+    assert top is not None
+    for rule, keyword in kinds:
+        if f"{rule}_decl" in top.group(1):
+            assert TOP_LEVEL.match(keyword + " "), f"the parser does not resume at `{keyword}`"
+    text = 'ruleset x "t"\n  check a "S" at DSP reject E1\n    requires role == == IS\n\nevent bad_event "x" {\n'
+    _, diags = parse(Source("x.redline", text))
+    assert len(diags) == 2, [d.message for d in diags]  # the broken event after the first error is reported too

@@ -14,7 +14,6 @@ keep working while a file is edited.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,10 +24,11 @@ from redline.check.checked import Program
 from redline.diagnostics import Diagnostic, property_error, unsupported
 from redline.source import Source
 from redline.syntax import parse
+from redline.syntax.parser import TOP_LEVEL as PARSER_TOP_LEVEL
 
 # Where a top-level declaration starts; the parser resumes at the same places.
-TOP_LEVEL = re.compile(
-    r"^(enum|group|assumption|record|catalogue|ruleset|modification|property|event|world|scenario)\b", re.M)
+# Where a declaration starts: the parser's own recovery pattern, so the two never disagree.
+TOP_LEVEL = PARSER_TOP_LEVEL
 
 
 def rules_dir(path: Path) -> Path:
