@@ -126,7 +126,9 @@ def test_z3_only_in_smt() -> None:
 
 
 def test_nothing_imports_cli() -> None:
-    assert violations(None, "redline.cli", allowed_in="redline.cli") == []
+    # `python -m redline` (redline.__main__) is the command line's other door, and nothing else.
+    bad = violations(None, "redline.cli", allowed_in="redline.cli")
+    assert bad == ["redline.__main__ imports redline.cli, redline.cli.entry"]
 
 
 @pytest.mark.parametrize(

@@ -847,18 +847,18 @@ def positive(text: str) -> int:
 
 
 def version_text() -> str:
-    """redline's version and those of what decides its answers (the solver, the parser, Python)."""
+    """redline's version and those of what decides its answers (the solver, the parser, Python),
+    read from the installed distributions' metadata (the CLI imports neither lark nor z3 itself)."""
     import platform
     from importlib.metadata import PackageNotFoundError, version
 
-    import lark
-    import z3
-
-    try:
-        own = version("redline")
-    except PackageNotFoundError:  # run from a checkout without installing it
-        own = "unknown (not installed)"
-    return f"redline {own} (Python {platform.python_version()}, z3-solver {z3.get_version_string()}, lark {lark.__version__})"
+    def of(dist: str) -> str:
+        try:
+            return version(dist)
+        except PackageNotFoundError:  # run from a checkout without installing it
+            return "unknown (not installed)"
+    return (f"redline {of('redline')} (Python {platform.python_version()}, z3-solver {of('z3-solver')}, "
+            f"lark {of('lark')})")
 
 
 def make_parser() -> argparse.ArgumentParser:
