@@ -25,14 +25,18 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
-EUI64 = re.compile(r"^[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){7}$")
+# Both matched whole (fullmatch: `$` would also allow a final newline), in ASCII digits only.
+TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z")
+EUI64 = re.compile(r"[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){7}")
 MAX_ASSOCIATION_DEPTH = 8
-EPOCH, SECOND = datetime(1970, 1, 1), timedelta(seconds=1)
-# Seconds in each valid two-digit hour, minute and second of a time.
-HOURS = {f"{h:02}": 3600 * h for h in range(24)}
-MINUTES = {f"{m:02}": 60 * m for m in range(60)}
-SECONDS = {f"{s:02}": s for s in range(60)}
+# Times are microseconds since the epoch, UTC, as in redline.times: fractions of a second are kept.
+MAX_FRACTION_DIGITS = 6
+SECOND = 1_000_000
+EPOCH, EPOCH_UTC, MICROSECOND = datetime(1970, 1, 1), datetime(1970, 1, 1, tzinfo=UTC), timedelta(microseconds=1)
+# Microseconds in each valid two-digit hour, minute and second of a time.
+HOURS = {f"{h:02}": 3600 * SECOND * h for h in range(24)}
+MINUTES = {f"{m:02}": 60 * SECOND * m for m in range(60)}
+SECONDS = {f"{s:02}": SECOND * s for s in range(60)}
 MAX_CACHED = 1 << 16  # a prepared state remembers this many parsed times and device spellings, then stops adding
 
 # Trace outcomes as the plans record them: four bits per check, in check order.
@@ -182,18 +186,22 @@ def _show(v: Any) -> str:
 
 
 def _parse_iso(text: str) -> int:
-    head, dot, frac = text.removesuffix("Z").partition(".")
-    if not text.endswith("Z") or (dot and not frac.isdigit()):
+    if TIME_RE.fullmatch(text) is None:
         raise ValueError(f"not an ISO 8601 UTC time: {text!r}")
-    return int(datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp())
+    head, _, frac = text[:-1].partition(".")
+    if len(frac) > MAX_FRACTION_DIGITS:
+        raise ValueError(f"more than {MAX_FRACTION_DIGITS} digits after the decimal point (times are kept to the microsecond)")
+    when = datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+    return (when - EPOCH_UTC) // MICROSECOND + int(frac.ljust(MAX_FRACTION_DIGITS, "0"))
 
 
 def parse_time(value: Any, where: str) -> int:
-    if not isinstance(value, str) or not TIME_RE.match(value):
+    if not isinstance(value, str) or TIME_RE.fullmatch(value) is None:
         raise InputError(where, f"expected an ISO 8601 UTC time such as `2026-03-01T12:00:00Z`, found {_show(value)}")
-    if value.isascii():  # the common case, 4x faster than strptime; anything odd takes the interpreter's way below
+    frac = value[20:-1]
+    if len(frac) <= MAX_FRACTION_DIGITS:  # the common case, 4x faster than strptime; anything odd takes the interpreter's way below
         try:
-            return (datetime.fromisoformat(value[:19]) - EPOCH) // SECOND
+            return (datetime.fromisoformat(value[:19]) - EPOCH) // MICROSECOND + int(frac.ljust(MAX_FRACTION_DIGITS, "0"))
         except ValueError:
             pass
     try:
@@ -214,7 +222,7 @@ def _time(p: Prepared, value: Any, where: str) -> int:
                 return day + h + m + s
     t = parse_time(value, where)
     if len(value) == 20 and value.isascii() and len(p.days) < MAX_CACHED:
-        p.days[value[:11]] = t - int(value[11:13]) * 3600 - int(value[14:16]) * 60 - int(value[17:19])
+        p.days[value[:11]] = t - HOURS[value[11:13]] - MINUTES[value[14:16]] - SECONDS[value[17:19]]
     return t
 
 
@@ -249,7 +257,7 @@ def _enum(v: Any, where: str, members: tuple[str, ...], what: str) -> str:
 
 
 def _eui(v: Any, where: str, what: str) -> str:
-    if not isinstance(v, str) or EUI64.match(v) is None:
+    if not isinstance(v, str) or EUI64.fullmatch(v) is None:
         raise InputError(where, f"{what} must be an Entity Identifier of eight hex pairs such as `90-B3-D5-1F-30-01-00-00`, found {_show(v)}")
     return v.upper()
 
