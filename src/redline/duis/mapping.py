@@ -53,7 +53,7 @@ from redline.signers import signer_key
 SR = "http://www.dccinterface.co.uk/ServiceUserGateway"
 DS = "http://www.w3.org/2000/09/xmldsig#"
 _SR, _DS = f"{{{SR}}}", f"{{{DS}}}"
-SCHEMA_VERSION = re.compile(r"5\.[0-9]+")  # matched whole, in ASCII digits
+SCHEMA_VERSION = re.compile(r"^5\.\d+$")
 HEADER_FIELDS = ("RequestID", "CommandVariant", "ServiceReference", "ServiceReferenceVariant")
 CANCELLATION = datetime(3000, 12, 31, tzinfo=UTC)
 CERTIFICATE_SETS = {"ReplacementCertificates": None, "SupplierReplacementCertificates": "Supplier"}
@@ -62,7 +62,7 @@ MAX_TEXT = 200
 
 @dataclass(frozen=True, slots=True)
 class Mapped:
-    request: dict[str, Any]  # REQUEST.json, as CONTRACTS.md has it
+    request: dict[str, Any]  # REQUEST.json, as docs/formats.md has it
     duis: dict[str, Any]  # what the XML says beside it: request id, command variant, signer, certificate
 
 
@@ -103,9 +103,7 @@ def _time(e: ET.Element, where: str) -> datetime:
 
 
 def _iso(when: datetime) -> str:
-    """REQUEST.json's time, keeping a fraction of a second (to the microsecond, as redline.times does)."""
-    frac = f"{when.microsecond:06d}".rstrip("0")
-    return when.strftime("%Y-%m-%dT%H:%M:%S") + (f".{frac}" if frac else "") + "Z"
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _eui(text: str, where: str, what: str) -> str:
@@ -124,7 +122,7 @@ def map_request(root: ET.Element, catalogue: Mapping[str, Mapping[str, Any]],
     version = root.get("schemaVersion")
     if version is None:
         raise DuisError("sr:Request", "missing attribute `schemaVersion` (DUIS 5.x)")
-    if SCHEMA_VERSION.fullmatch(version) is None:
+    if not SCHEMA_VERSION.match(version):
         raise DuisError("sr:Request/@schemaVersion", f"schema version `{version}` is not supported; redline reads DUIS 5.x")
     header = _child(root, f"{_SR}Header")
     if header is None:
