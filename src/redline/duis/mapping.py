@@ -62,7 +62,7 @@ MAX_TEXT = 200
 
 @dataclass(frozen=True, slots=True)
 class Mapped:
-    request: dict[str, Any]  # REQUEST.json, as docs/formats.md has it
+    request: dict[str, Any]  # REQUEST.json, as CONTRACTS.md has it
     duis: dict[str, Any]  # what the XML says beside it: request id, command variant, signer, certificate
 
 
