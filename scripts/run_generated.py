@@ -17,15 +17,27 @@ import importlib.util
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+
+
+def refuse(message: str) -> NoReturn:
+    print(f"run_generated: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def load_module(path: Path) -> Any:
     spec = importlib.util.spec_from_file_location(path.stem.replace("-", "_"), path)
     if spec is None or spec.loader is None:
-        raise SystemExit(f"{path}: not a Python module")
+        refuse(f"{path}: not a Python module")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except OSError as e:
+        refuse(f"{path}: cannot read: {e.strerror}")
+    except Exception as e:  # not a module redline wrote: say so rather than show a traceback
+        refuse(f"{path}: not a generated validator: {type(e).__name__}: {e}")
+    if not all(hasattr(module, name) for name in ("prepare", "validate_prepared", "InputError")):
+        refuse(f"{path}: not a generated validator (no prepare, validate_prepared or InputError)")
     return module
 
 

@@ -60,3 +60,18 @@ def test_good_json_still_runs(generated_validators: dict[str, ModuleType], tmp_p
     request.write_text(json.dumps(REQUEST), encoding="utf-8")
     done = run_script(generated_validators["mp107"], state, request)
     assert done.returncode == 0 and "ACCEPT" in done.stdout, done.stderr
+
+
+@pytest.mark.parametrize(("text", "message"), [("not python(", "not a generated validator: SyntaxError"),
+                                               ("x = 1\n", "not a generated validator (no prepare"),
+                                               (None, "cannot read")])
+def test_a_module_that_is_not_a_validator_is_exit_2(tmp_path: Path, text: str | None, message: str) -> None:
+    module = tmp_path / "v.py"
+    if text is not None:
+        module.write_text(text, encoding="utf-8")
+    state, request = tmp_path / "state.json", tmp_path / "request.json"
+    state.write_text(json.dumps(STATE), encoding="utf-8")
+    request.write_text(json.dumps(REQUEST), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-I", "-S", str(SCRIPT), str(module), str(state), str(request)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
