@@ -24,6 +24,7 @@ from redline.smt.decode import Decoder
 from redline.smt.symbolic import Sorts
 from redline.smt.temporal import ROWS, Run, allowed_events, bmc, induction, temporal_shape
 from redline.source import Span
+from redline.times import parse_iso
 
 DEPTH = 4  # the bounded search's default depth: each shipped story is at most two steps long
 
@@ -140,7 +141,7 @@ def check_event(i: int, ev: ir.Event, step: dict[str, Any], nxt: dict[str, Any])
     a, b = step["state"], nxt["state"]
     same = dict.__eq__
     if ev.target == "now":
-        ok = b["now"] > a["now"] and same({**a, "now": None}, {**b, "now": None})
+        ok = parse_iso(b["now"]) > parse_iso(a["now"]) and same({**a, "now": None}, {**b, "now": None})
     elif ev.target == "dcc_user":
         gone = [p for p in a["parties"] if a["parties"][p]["dcc_user"] and not b["parties"][p]["dcc_user"]]
         back = {p: {**v, "dcc_user": a["parties"][p]["dcc_user"]} for p, v in b["parties"].items()}

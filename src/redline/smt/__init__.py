@@ -11,7 +11,7 @@ Encoded fragment (what `encode` accepts; anything else is refused with an
   (uninterpreted functions of the party), the request's device with any
   type, generation, SMI status, MPxN and trust anchor owners, any `now`,
   and Registration Data as a predicate `registered(party, role, mpxn, t)`
-  over integer times (seconds), so any timeline; `throughout` quantifies
+  over integer times (microseconds), so any timeline; `throughout` quantifies
   over every integer instant of the closed range;
 - the request is symbolic: any sender, role, SRV of the catalogue, target
   device present or absent, target cell and new owner where the SRV

@@ -29,9 +29,11 @@ from redline.smt.smt2 import smt2_text
 from redline.smt.solver import new_solver
 from redline.smt.symbolic import Sorts, SymRequest, SymState, bounded_state, well_formed
 from redline.source import Span
+from redline.times import SECOND
 
-# Times a decoded model may use: 2000-01-01 .. 2100-01-01, so every model is a valid ISO time.
-T_MIN, T_MAX = 946684800, 4102444800
+# Times a decoded model may use: 2000-01-01 .. 2100-01-01, so every model is a valid ISO time
+# (in microseconds, like every time: redline.times).
+T_MIN, T_MAX = 946684800 * SECOND, 4102444800 * SECOND
 BOUNDS = (1, 2, 3)
 
 
@@ -444,7 +446,7 @@ def rules_used(sorts: Sorts, program: ir.Program, rulesets: list[ir.RuleSet], bo
     return [(cite, rests) for cite, rests, sel in selectors if str(sel) in core]
 
 
-NICE_NOW, NICE_START = 1772366400, 1577836800  # 2026-03-01T12:00:00Z, 2020-01-01T00:00:00Z
+NICE_NOW, NICE_START = 1772366400 * SECOND, 1577836800 * SECOND  # 2026-03-01T12:00:00Z, 2020-01-01T00:00:00Z
 
 
 def simplify(solver: z3.Solver, comp: PropertyCompiler, binders: list[Binding], extra: list[z3.BoolRef] | None = None) -> int:

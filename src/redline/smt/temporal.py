@@ -41,6 +41,7 @@ from redline.smt.solver import new_solver
 from redline.smt.symbolic import Sorts, SymRequest, SymState, fresh_rows, well_formed, with_rows
 from redline.source import Span
 from redline.syntax.printer import expr as show
+from redline.times import SECOND
 
 ROWS = 2  # Registration Data assignments of a bounded state: the stories here need a NO and one more
 
@@ -297,6 +298,8 @@ def _trace_preferences(s0: SymState, steps: list[Step]) -> list[z3.BoolRef]:
         if old is not new:
             prefs += [_same_row(a, b) for a, b in zip(old, new, strict=True)]
             prefs += [x for b in new for x in (b.open_ended, b.start == NICE_START)]
+        if s.state.now is not prev.now:  # time that passes, by whole seconds rather than a microsecond
+            prefs.append(s.state.now % SECOND == 0)
         prev = s.state
     return prefs
 
