@@ -561,9 +561,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def format_diff(d: dict[str, Any]) -> str:
     """A Markdown table a reviewer can paste into a modification report, then the intent check."""
-    head = (f"{d['old']} -> {d['new']}: {d['count']} request classes change, in {len(d['changes'])} regions; "
+    count = "an uncounted number of" if d["count"] is None else d["count"]
+    head = (f"{d['old']} -> {d['new']}: {count} request shapes (SRV, role, device, target cell) change, in {len(d['changes'])} regions; "
             + ("complete: no difference lies outside them" if d["complete"] else f"NOT complete: {d.get('reason')}"))
-    lines = [head, "", "| # | where (all of) | before | after | classes |", "|---|---|---|---|---|"]
+    lines = [head, "", "| # | where (all of) | before | after | shapes |", "|---|---|---|---|---|"]
 
     def outcome(o: dict[str, Any]) -> str:
         return _short(o) + (f" ({o['clause']})" if o["clause"] else "")
@@ -571,10 +572,10 @@ def format_diff(d: dict[str, Any]) -> str:
         lines.append(f"| {i} | {'; '.join(c['conditions'])} | {outcome(c['before'])} | {outcome(c['after'])} | {c['count']} |")
     lines.append("")
     for i, c in enumerate(d["changes"], 1):
-        q = c["witness"]["request"]
-        lines.append(f"witness {i}: {q['sender']} as {q['role']} sends {q['srv']}"
-                     + (f" replacing {q['remote_party_role']}" if q.get("remote_party_role") else "")
-                     + f"; replayed: {_short(c['before'])} under {d['old']}, {_short(c['after'])} under {d['new']}")
+        lines.append(f"region {i}: {c['summary']}")
+        lines.append(f"  witness (replayed): {c['witness']['sentence']}")
+    if "rejection_moves" in d:
+        lines.append("\n" + d["rejection_moves"]["sentence"])
     intent = d["intent"]
     lines.append(f"\nintent: {intent['status']}" + (f" ({intent['reason']})" if intent.get("reason") else ""))
     for v in intent["violations"]:
