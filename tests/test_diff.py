@@ -32,12 +32,20 @@ def test_mp107_diff_is_complete_and_small(capsys: pytest.CaptureFixture[str], tm
     assert d["old"] == "baseline" and d["new"] == "mp107" and d["complete"] is True
     assert d["intent"]["status"] == "satisfied"
     assert 1 <= len(d["changes"]) <= 5
-    assert sum(c["count"] for c in d["changes"]) == d["count"]
+    # Counts are request shapes (SRV, role, device, target cell); a shape can lie in several regions
+    # (one state accepted, another rejected), so the total is their union: 6.15.1 from ED or GT on a
+    # SMETS1 device the SRV suits (12 type and status pairs), any of the 7 target cells.
+    assert d["count"] == 2 * 12 * 7 and d["counts"] == "request shapes"
+    assert max(c["count"] for c in d["changes"]) == d["count"] <= sum(c["count"] for c in d["changes"])
     for c in d["changes"]:
         assert "srv == 6.15.1" in c["conditions"] and "device.generation == SMETS1" in c["conditions"]
+        assert "role in {ED, GT}" in c["conditions"] and c["exact"] is True
         assert c["before"]["code"] == "E4" and "MP107 Modification Report, Annex B (redlined SRPD)" in c["clauses"]
     [accepted] = [c for c in d["changes"] if c["after"]["verdict"] == "accept"]
-    assert "target cell == NetworkOperator" in accepted["conditions"]
+    assert "request.remote_party_role == NetworkOperator" in accepted["conditions"] and accepted["count"] == 2 * 12
+    # Only the 24 shapes targeting the NO cell hold an acceptance; in the rest the rejection only moves.
+    assert d["rejection_moves"]["shapes"] == 144 and d["rejection_moves"]["of"] == 168
+    assert d["rejection_moves"]["transitions"] == {"DSP E4 -> S1SP, no DUIS code": 144}
     # The witness replays: E4 before, accepted after.
     w = accepted["witness"]
     (tmp_path / "s.json").write_text(json.dumps(w["state"]))
@@ -99,7 +107,7 @@ def test_an_added_check_on_the_payload(capsys: pytest.CaptureFixture[str], rules
     assert d["complete"] is True and d["changes"]
     for c in d["changes"]:
         assert "srv == 4.6.1" in c["conditions"]
-        assert "not (request.date_range == null)" in c["conditions"]
+        assert "request.date_range != null" in c["conditions"]
         assert c["after"]["code"] == "E2" and c["before"]["verdict"] == "accept"
 
 

@@ -69,6 +69,9 @@ def condition_text(name: str, values: frozenset[Any]) -> str:
         return f"{field} in {{{', '.join(sorted(map(str, values)))}}}"
     if True in values:
         return name
+    if name.endswith(")") and " (under " in name:  # a condition the two rule sets judge differently
+        label, whose = name.rsplit(" (under ", 1)
+        return f"{condition_text(label, values)} (under {whose}"
     for eq, ne in ((" == ", " != "), (" != ", " == ")):
         if eq in name and name.count(" ") == 2:
             return name.replace(eq, ne)
@@ -212,6 +215,7 @@ def diff(program: ir.Program, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: int,
             seen = frozenset(t[index] for t in r.shapes or ())
             if name not in shown and seen and len(seen) < len(domain):
                 shown[name] = seen  # which SRVs or roles the region holds, counted: a reviewer names them
+        shown = z.without_implied(shown)
         clauses = [x for x in dict.fromkeys([r.before["clause"], r.after["clause"], *new.redline_clauses]) if x]
         changes.append({
             "summary": summary(shown, old) if r.exact else "some requests where " + summary(shown, old),

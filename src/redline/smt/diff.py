@@ -29,8 +29,8 @@ from redline.smt.symbolic import Sorts, SymRequest, SymState, bounded_state, wel
 # The finite attributes of a request, in the order a sentence names them; a device's
 # attributes are facts only of a device in the SMI, the target only of an SRV that has one.
 FINITE = ["srv", "role", "device", "generation", "device_type", "smi_status", "target"]
-# Generalisation tries to drop these first, so that a rule's own condition (`device.type in
-# srv.device_types`) stands for them where it can; the SRV and role last, as a reviewer names them.
+# Generalisation tries to drop the finite attributes first, so that a rule's own condition
+# (`device.type in srv.device_types`, `role in NetworkOperator`) stands for them where it can.
 DETAILS = ["device_type", "smi_status", "target", "generation", "device"]
 ENUM_OF = {"role": "UserRole", "device_type": "DeviceType", "generation": "Generation", "smi_status": "SmiStatus", "target": "RemotePartyRole"}
 
@@ -169,12 +169,14 @@ class Solvers:
         names = list(facts)
         keep = {n: z3.Bool(f"keep_{i}", ctx=self.sorts.ctx) for i, n in enumerate(names)}
         s.add(*[z3.Implies(keep[n], u.fact(n, facts[n])) for n in names])
-        # Without the details first, so the core holds the rules' own conditions that stand for them.
-        exact = self.check(s, *[keep[n] for n in names if n not in DETAILS]) == z3.unsat or self.check(s, *keep.values()) == z3.unsat
+        # The rules' own conditions alone first, so that the core holds them rather than the attribute
+        # values they stand for; then with the SRV and role; then everything.
+        exact = any(self.check(s, *[keep[n] for n in names if n not in dropped]) == z3.unsat
+                    for dropped in (FINITE, DETAILS, []))
         if exact:
             core = {str(x) for x in s.unsat_core()}
             kept = [n for n in names if str(keep[n]) in core]
-            order = [n for n in DETAILS if n in kept] + [n for n in kept if n not in FINITE] + [n for n in ("role", "srv") if n in kept]
+            order = [n for n in ("srv", "role", *DETAILS) if n in kept] + [n for n in kept if n not in FINITE]
             for n in order:
                 trial = [x for x in kept if x != n]
                 if self.check(s, *[keep[x] for x in trial]) == z3.unsat:
@@ -199,6 +201,35 @@ class Solvers:
         s.pop(s.num_scopes() - level)
         return w if found else None
 
+    def without_implied(self, facts: Facts) -> Facts:
+        """`facts` without the conditions the others imply over every state (`srv.replaces_trust_anchor`
+        beside `srv == 6.15.1`): what a region says, each thing once."""
+        s, u = self.us, self.u
+        out = dict(facts)
+        for name in [n for n in facts if n not in FINITE]:
+            rest = {n: v for n, v in out.items() if n != name}
+            s.push()
+            s.add(u.cube(rest), z3.Not(u.cube({name: facts[name]})))
+            if self.check(s) == z3.unsat:
+                out = rest
+            s.pop()
+        return out
+
+    def _srvs(self, formula: z3.BoolRef) -> list[str]:
+        """The SRVs of requests that can satisfy `formula`, one solver call each: far fewer than
+        fixing each of the catalogue's SRVs in the formula in turn, which is mostly catalogue columns."""
+        s, u = self.us, self.u
+        s.push()
+        s.add(formula)
+        out: list[str] = []
+        while (r := self.check(s)) == z3.sat:
+            out.append(self.sorts.decode("Srv", s.model().eval(u.rq.srv, model_completion=True)))
+            s.add(u.rq.srv != self.sorts.srvs[out[-1]])
+        s.pop()
+        if r == z3.unknown:  # then fix each SRV in turn after all: no SRV is left out of the count
+            return sorted(self.sorts.srvs)
+        return sorted(out)
+
     def shapes(self, cube: RawCube) -> list[tuple[Any, ...]] | None:
         """Every request shape (SRV, role, device absent or its generation, type and status, target cell)
         in which some state has the cube's facts and changes so; None if the solver gave up on one.
@@ -207,8 +238,7 @@ class Solvers:
         attribute is fixed in turn and the formula simplified, so a shape costs no solver call unless
         what is left of the formula is about the state (then one, shared by every shape that leaves it)."""
         u, sorts = self.u, self.sorts
-        # An exact cube implies the change; an inexact one must be held to it.
-        formula = u.cube(cube.facts) if cube.exact else z3.And(u.cube(cube.facts), u.goal(cube.before, cube.after))
+        # An exact cube implies the change; an inexact one is held to it.
         found: list[tuple[Any, ...]] = []
         gave_up = False
         absent = {"device_type": "ESME", "generation": "SMETS1", "smi_status": "Pending"}  # base_constraints' spelling
@@ -230,29 +260,48 @@ class Solvers:
                 self.residual[key] = r != z3.unsat
             return self.residual[key]
 
-        def walk(f: z3.BoolRef, chosen: dict[str, Any], rest: list[str]) -> None:
+        Suffix = tuple[tuple[str, Any], ...]
+        # What lies below a formula depends only on it, the attributes left, and whether the device is in
+        # the SMI and the SRV has a target; formulas are hash-consed, so many branches share one walk.
+        memo: dict[tuple[Any, ...], tuple[z3.BoolRef, list[Suffix]]] = {}
+
+        def walk(f: z3.BoolRef, device: bool | None, replaces: bool | None, rest: list[str]) -> list[Suffix]:
             if z3.is_false(f):
-                return
+                return []
             if not rest:
-                if z3.is_true(f) or holds(f):
-                    d = (chosen["generation"], chosen["device_type"], chosen["smi_status"]) if chosen["device"] else None
-                    found.append((chosen["srv"], chosen["role"], d, chosen.get("target")))
-                return
+                return [()] if z3.is_true(f) or holds(f) else []
+            key = (f.get_id(), len(rest), device, replaces)
+            if key not in memo:
+                memo[key] = (f, below(f, device, replaces, rest))  # f kept alive, so its id is not reused
+            return memo[key][1]
+
+        def below(f: z3.BoolRef, device: bool | None, replaces: bool | None, rest: list[str]) -> list[Suffix]:
             name, rest = rest[0], rest[1:]
-            values: list[Any]
-            if name in absent and not chosen["device"] or name == "target" and not self.catalogue[chosen["srv"]].get("replaces_trust_anchor"):
+            if name in absent and not device or name == "target" and not replaces:
                 # A field the request does not have: pinned to base_constraints' spelling, not part of the shape.
-                return walk(z3.simplify(z3.substitute(f, *pin(name, absent.get(name, "Root")))), chosen, rest)
+                return walk(z3.simplify(z3.substitute(f, *pin(name, absent.get(name, "Root")))), device, replaces, rest)
+            values: list[Any]
             if name in cube.facts:
                 values = sorted(cube.facts[name], key=str)
             elif name == "srv":
                 values = sorted(sorts.srvs)
             else:
                 values = [True, False] if name == "device" else list(sorts.members[ENUM_OF[name]])
+            out: list[Suffix] = []
             for v in values:
-                walk(z3.simplify(z3.substitute(f, *pin(name, v))), {**chosen, name: v}, rest)
+                g = z3.simplify(z3.substitute(f, *pin(name, v)))
+                d = v if name == "device" else device
+                r = bool(self.catalogue[v].get("replaces_trust_anchor")) if name == "srv" else replaces
+                out += [((name, v), *tail) for tail in walk(g, d, r, rest)]
+            return out
 
-        walk(formula, {}, FINITE)
+        formula = u.cube(cube.facts) if cube.exact else z3.And(u.cube(cube.facts), u.goal(cube.before, cube.after))
+        tails = [(("srv", v), *tail) for v in self._srvs(formula)
+                 for tail in walk(z3.simplify(z3.substitute(formula, *pin("srv", v))), None,
+                                  bool(self.catalogue[v].get("replaces_trust_anchor")), FINITE[1:])]
+        for suffix in tails:
+            c = dict(suffix)
+            found.append((c["srv"], c["role"], (c["generation"], c["device_type"], c["smi_status"]) if c["device"] else None, c.get("target")))
         return None if gave_up else found
 
 
