@@ -552,14 +552,33 @@ def cmd_diff(args: argparse.Namespace) -> int:
             raise UsageError(f"unknown rule set `{name}`; the rules define {', '.join(sorted(program.rulesets))}")
     assert old is not None and new is not None
     result = _solving(args, lambda: semantic_diff(program, old, new, args.timeout * 1000, args.seed, args.limit))
+    if args.cex_dir:
+        _write_witnesses(Path(args.cex_dir), result)
     if args.format == "json":
         print(json.dumps(result, indent=2))
     else:
-        print(format_diff(result))
+        print(format_diff(result, args.cex_dir))
     return EXIT_FAIL if result["intent"]["status"] == "violated" else EXIT_OK
 
 
-def format_diff(d: dict[str, Any]) -> str:
+def _diff_witnesses(d: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Each witness of a diff with the directory it is written to under --cex-dir."""
+    out = [(f"region-{i}", c["witness"]) for i, c in enumerate(d["changes"], 1)]
+    return out + [(f"intent-{i}", v["witness"]) for i, v in enumerate(d["intent"]["violations"], 1) if "witness" in v]
+
+
+def _write_witnesses(root: Path, d: dict[str, Any]) -> None:
+    for name, w in _diff_witnesses(d):
+        where = root / name
+        try:
+            where.mkdir(parents=True, exist_ok=True)
+            for part in ("state", "request"):
+                (where / f"{part}.json").write_text(json.dumps(w[part], indent=2) + "\n", encoding="utf-8")
+        except OSError as e:
+            raise UsageError(f"{where}: cannot write: {e.strerror}") from None
+
+
+def format_diff(d: dict[str, Any], cex_dir: str | None = None) -> str:
     """A Markdown table a reviewer can paste into a modification report, then the intent check."""
     count = "an uncounted number of" if d["count"] is None else d["count"]
     head = (f"{d['old']} -> {d['new']}: {count} request shapes (SRV, role, device, target cell) change, in {len(d['changes'])} regions; "
@@ -574,6 +593,10 @@ def format_diff(d: dict[str, Any]) -> str:
     for i, c in enumerate(d["changes"], 1):
         lines.append(f"region {i}: {c['summary']}")
         lines.append(f"  witness (replayed): {c['witness']['sentence']}")
+        where = f"{cex_dir}/region-{i}" if cex_dir else f"DIR/region-{i}"
+        for rs in (d["old"], d["new"]):
+            lines.append(f"    redline validate --ruleset {rs} --state {where}/state.json {where}/request.json"
+                         + ("" if cex_dir else "   (write the files with --cex-dir DIR)"))
     if "rejection_moves" in d:
         lines.append("\n" + d["rejection_moves"]["sentence"])
     intent = d["intent"]
@@ -775,7 +798,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("new")
     p.add_argument("--timeout", type=positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
-    p.add_argument("--limit", type=positive, default=2000, help="stop enumerating after this many classes (default 2000)")
+    p.add_argument("--limit", type=positive, default=2000, help="stop after this many regions of requests (default 2000)")
+    p.add_argument("--cex-dir", metavar="DIR", help="write each witness as DIR/region-N (and DIR/intent-N) state.json / request.json")
     p.set_defaults(run=cmd_diff)
     p = sub.add_parser("liveness", parents=[common], help="can every check reject and every exception decide a request?")
     p.add_argument("--ruleset", required=True)

@@ -109,7 +109,7 @@ def summary(facts: Facts, rs: ir.RuleSet) -> str:
 
 
 def _public(o: dict[str, Any]) -> dict[str, Any]:
-    return {k: o[k] for k in ("verdict", "layer", "code", "clause")}
+    return {k: o[k] for k in ("verdict", "layer", "code", "clause", "effects")}
 
 
 def why(v: Any) -> str:
@@ -119,7 +119,8 @@ def why(v: Any) -> str:
         req = f": `{source_text(v.failed.requires)}` does not hold" if v.failed.requires is not None else ""
         return f"rejected by {v.failed.name} at {v.failed.layer.value}{' ' + v.failed.code if v.failed.code else ''}{req}"
     waived = [f"{c.name} waived by {x.cite}" for c, _, x in v.trace if x is not None]
-    return "accepted" + (" (" + "; ".join(waived) + ")" if waived else "")
+    effects = "".join(f", setting the {cell} cell to {owner}" for _, cell, owner in v.effects)
+    return "accepted" + effects + (" (" + "; ".join(waived) + ")" if waived else "")
 
 
 def replay(program: ir.Program, old: ir.RuleSet, new: ir.RuleSet, w: dict[str, Any],
