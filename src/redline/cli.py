@@ -622,7 +622,7 @@ def cmd_liveness(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown rule set `{args.ruleset}`; the rules define {', '.join(sorted(program.rulesets))}")
     result = _solving(args, lambda: liveness(program, rs, args.timeout * 1000, args.seed))
     print(json.dumps(result, indent=2) if args.format == "json" else format_liveness(result))
-    if args.fail_on_dead and (result["counts"]["dead"] or result["counts"]["redundant"]):
+    if args.fail_on_dead and (result["counts"]["dead"] or result["counts"]["redundant"] or result["counts"]["dead_disjuncts"]):
         return EXIT_FAIL
     return EXIT_OK if result["complete"] else EXIT_UNKNOWN
 
@@ -803,7 +803,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_diff)
     p = sub.add_parser("liveness", parents=[common], help="can every check reject and every exception decide a request?")
     p.add_argument("--ruleset", required=True)
-    p.add_argument("--fail-on-dead", action="store_true", help="exit 1 if a check or exception is dead or redundant")
+    p.add_argument("--fail-on-dead", action="store_true", help="exit 1 if a check or exception is dead or redundant, or a disjunct of a condition never holds")
     p.add_argument("--timeout", type=positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
     p.set_defaults(run=cmd_liveness)
