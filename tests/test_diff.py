@@ -46,6 +46,9 @@ def test_mp107_diff_is_complete_and_small(capsys: pytest.CaptureFixture[str], tm
     # Only the 24 shapes targeting the NO cell hold an acceptance; in the rest the rejection only moves.
     assert d["rejection_moves"]["shapes"] == 144 and d["rejection_moves"]["of"] == 168
     assert d["rejection_moves"]["transitions"] == {"DSP E4 -> S1SP, no DUIS code": 144}
+    # The names a region's conditions use, with the clauses the rules cite for them.
+    assert d["terms"] == {"sender_is_eligible": "SRPD 6.1(f): an Eligible User for the relevant times",
+                          "sender_owns_authorising_cell": "GBCS: the signer owns the authorising trust anchor"}
     # The witness replays: E4 before, accepted after.
     w = accepted["witness"]
     (tmp_path / "s.json").write_text(json.dumps(w["state"]))

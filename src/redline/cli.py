@@ -597,6 +597,8 @@ def format_diff(d: dict[str, Any], cex_dir: str | None = None) -> str:
         for rs in (d["old"], d["new"]):
             lines.append(f"    redline validate --ruleset {rs} --state {where}/state.json {where}/request.json"
                          + ("" if cex_dir else "   (write the files with --cex-dir DIR)"))
+    if d.get("terms"):
+        lines.append("\nnames the rules define: " + "; ".join(f"{k}: {v}" for k, v in d["terms"].items()))
     if "rejection_moves" in d:
         lines.append("\n" + d["rejection_moves"]["sentence"])
     intent = d["intent"]

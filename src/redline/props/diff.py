@@ -164,6 +164,22 @@ def intent_report(program: ir.Program, z: Solvers, old: ir.RuleSet, new: ir.Rule
     return out
 
 
+def terms(rulesets: list[ir.RuleSet], used: set[str]) -> dict[str, str]:
+    """The clause each name the rules define cites, for the names a region's conditions use."""
+    found: dict[str, str] = {}
+
+    def visit(e: object) -> None:
+        if isinstance(e, ir.Defined) and e.cite and e.name in used:
+            found.setdefault(e.name, e.cite)
+        for child in ir.children(e):
+            visit(child)
+    for rs in rulesets:
+        for c in rs.checks:
+            for x in (c.applies, c.requires, *(w.when for w in c.exceptions)):
+                visit(x)
+    return dict(sorted(found.items()))
+
+
 def _where(o: dict[str, Any]) -> str:
     return f"{o['layer']} {o['code']}" if o["code"] else f"{o['layer']}, no DUIS code"
 
@@ -207,7 +223,7 @@ def diff(program: ir.Program, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: int,
     total: set[Shape] | None = set().union(*[r.shapes or set() for r in found])
     if any(r.shapes is None for r in found):
         total = None
-    changes = []
+    changes: list[dict[str, Any]] = []
     order = sorted(range(len(found)), key=lambda i: (-len(found[i].shapes or ()), conditions(found[i].facts)))
     for i in order:
         r = found[i]
@@ -225,8 +241,10 @@ def diff(program: ir.Program, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: int,
             "clauses": clauses, "count": None if r.shapes is None else len(r.shapes), "exact": r.exact,
             "witness": witnesses[i],
         })
+    words = {w.strip("`(),") for c in changes for x in c["conditions"] for w in x.split()}
     out: dict[str, Any] = {
         "old": old.name, "new": new.name, "complete": raw.complete and total is not None, "changes": changes,
+        "terms": terms([old, new], words),
         "count": None if total is None else len(total), "counts": "request shapes",
         "intent": intent_report(program, z, old, new, timeout_ms, seed),
     }

@@ -50,7 +50,6 @@ class RawDiff:
     cubes: list[RawCube]
     complete: bool
     reason: str | None
-    solver_calls: int
     solvers: Solvers  # for the witnesses and counts of the regions made of these cubes
 
 
@@ -338,7 +337,7 @@ def semantic_diff(sorts: Sorts, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: in
             reason = "a difference exists only in states with more than 2 Registration Data assignments"
         elif result == z3.unknown:
             reason = f"the solver could not prove completeness: {z.us.reason_unknown()}"
-    return RawDiff(cubes, complete, reason, z.calls, z)
+    return RawDiff(cubes, complete, reason, z)
 
 
 @dataclass
