@@ -123,6 +123,19 @@ def test_a_changed_effect(capsys: pytest.CaptureFixture[str], rules_copy: Path) 
         assert c["before"]["verdict"] == "accept" and c["after"]["verdict"] == "accept"
 
 
+def test_an_effect_that_no_longer_changes_a_cell_is_a_few_exact_regions(capsys: pytest.CaptureFixture[str], rules_copy: Path) -> None:
+    # Whether the new owner already owns the cell decides the difference, and no rule's condition says
+    # it; without it as a fact, every class was a region of its own.
+    d = diff_with(capsys, rules_copy, 'modification no_krp "test" amends baseline\n'
+                  '  remove effect replace_trust_anchor "test: replacing a certificate changes nothing"\n', "no_krp")
+    assert d["complete"] is True and 1 <= len(d["changes"]) <= 4
+    for c in d["changes"]:
+        assert c["exact"] is True and "srv == 6.15.1" in c["conditions"]
+        assert "device.trust_anchors[request.remote_party_role] != request.new_certificate_owner" in c["conditions"]
+        assert c["before"]["effects"] == ["replace_trust_anchor"] and c["after"]["effects"] == []
+        assert "baseline: accepted, setting the" in c["witness"]["sentence"]
+
+
 def test_an_unknown_rule_set_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "diff", "baseline", "mp108")
     assert code == 2 and "unknown rule set `mp108`" in err

@@ -22,7 +22,7 @@ import z3
 
 from redline.check import checked as ir
 from redline.smt.decode import DEVICE_ID, Decoder
-from redline.smt.encode import Encoder, Outcome
+from redline.smt.encode import Encoder, Outcome, source_text
 from redline.smt.properties import prefer, readable, same_verdict
 from redline.smt.symbolic import Sorts, SymRequest, SymState, bounded_state, well_formed
 
@@ -98,6 +98,10 @@ class Setup:
                 self.atoms[f"{label} (under {old.name})"] = self.atoms.pop(label)
                 label = f"{label} (under {new.name})"
             self.atoms.setdefault(label, term)
+        # Whether an effect changes anything decides a difference in effects, and no condition says it.
+        for ef in (*self.before.effects, *self.after.effects):
+            label = f"device.trust_anchors[{source_text(ef.effect.cell)}] == {source_text(ef.effect.owner)}"
+            self.atoms.setdefault(label, z3.And(st.anchor_set(ef.cell), st.anchor_owner(ef.cell) == ef.owner))
 
     def fact(self, name: str, value: Any) -> z3.BoolRef:
         if name in self.atoms:
