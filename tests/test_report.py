@@ -447,6 +447,20 @@ def test_a_dead_rule_written_by_the_modification_is_loud(rules_copy: Path) -> No
     assert 'id="problems"' in b.files["report.html"].decode() and "DEAD under odd" in b.files["report.md"].decode()
 
 
+def test_a_dead_disjunct_written_by_the_modification_is_loud(rules_copy: Path) -> None:
+    # The exception decides requests (its first half), but its second half never reaches its check:
+    # RSA may not send 4.1.1, so the DSP's E2 rejects first.
+    (rules_copy / "half.redline").write_text(
+        'modification half "test" amends baseline\n'
+        '  amend check eligible_user\n'
+        '    except "half" when (srv == "4.1.1" and role == ED) or (srv == "4.1.1" and role == RSA)\n', encoding="utf-8")
+    program, _ = load_program(rules_copy, [])
+    b = build_bundle(program, [RuleFile("x", b"")], Settings("half"), [], load_cvc5())
+    assert exit_status(b.evidence) == 1
+    assert b.evidence.problems == ['`srv == "4.1.1" and role == RSA` in the except condition of eligible_user (written by half) '
+                                   "never holds where it could decide anything."]
+
+
 def test_smt2_let_names_are_renumbered_in_order_of_first_appearance() -> None:
     """Z3 names let variables after its internal ids, which depend on what the process did before."""
     from redline.smt.smt2 import canonical

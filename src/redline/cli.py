@@ -590,11 +590,15 @@ def cmd_diff(args: argparse.Namespace) -> int:
         if rs is None:
             raise UsageError(f"unknown rule set `{name}`; the rules define {', '.join(sorted(program.rulesets))}")
     assert old is not None and new is not None
+    if args.cex_dir:  # refused before any solving
+        _check_output(partial(output.check_dir, Path(args.cex_dir), "a diff witness directory"))
     result = _solving(args, lambda: semantic_diff(program, old, new, args.timeout * 1000, args.seed, args.limit, args.rlimit))
+    if args.cex_dir:
+        _check_output(lambda: output.replace_dir(Path(args.cex_dir), _witness_files(result), "a diff witness directory"))
     if args.format == "json":
         print(json.dumps(result, indent=2))
     else:
-        print(format_diff(result))
+        print(format_diff(result, args.cex_dir))
     if result["intent"]["status"] == "violated":
         return EXIT_FAIL
     unsettled = diff_unsettled(result)
@@ -607,18 +611,32 @@ def diff_unsettled(d: dict[str, Any]) -> list[str]:
     """What a diff could not settle: an all clear it cannot give (exit 3, as `prove` does for unknown)."""
     out = []
     if not d["complete"]:
+        shown = "an uncounted number of" if d["count"] is None else d["count"]
         out.append(f"the diff {d['old']} -> {d['new']} is NOT complete ({d.get('reason')}): "
-                   f"differences beyond the {d['count']} request classes shown may exist")
+                   f"differences beyond the {shown} request shapes shown may exist")
     if d["intent"]["status"] == "unknown":
         out.append(f"the intent check is UNKNOWN: {d['intent'].get('reason')}")
     return out
 
 
-def format_diff(d: dict[str, Any]) -> str:
+def _diff_witnesses(d: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Each witness of a diff with the directory it is written to under --cex-dir."""
+    out = [(f"region-{i}", c["witness"]) for i, c in enumerate(d["changes"], 1)]
+    return out + [(f"intent-{i}", v["witness"]) for i, v in enumerate(d["intent"]["violations"], 1) if "witness" in v]
+
+
+def _witness_files(d: dict[str, Any]) -> dict[str, bytes]:
+    """Each witness of a diff as files to replay: region-N/state.json, request.json (and intent-N/)."""
+    return {f"{name}/{part}.json": (json.dumps(w[part], indent=2) + "\n").encode("utf-8")
+            for name, w in _diff_witnesses(d) for part in ("state", "request")}
+
+
+def format_diff(d: dict[str, Any], cex_dir: str | None = None) -> str:
     """A Markdown table a reviewer can paste into a modification report, then the intent check."""
-    head = (f"{d['old']} -> {d['new']}: {d['count']} request classes change, in {len(d['changes'])} regions; "
+    count = "an uncounted number of" if d["count"] is None else d["count"]
+    head = (f"{d['old']} -> {d['new']}: {count} request shapes (SRV, role, device, target cell) change, in {len(d['changes'])} regions; "
             + ("complete: no difference lies outside them" if d["complete"] else f"NOT complete: {d.get('reason')}"))
-    lines = [head, "", "| # | where (all of) | before | after | classes |", "|---|---|---|---|---|"]
+    lines = [head, "", "| # | where (all of) | before | after | shapes |", "|---|---|---|---|---|"]
 
     def outcome(o: dict[str, Any]) -> str:
         return _short(o) + (f" ({o['clause']})" if o["clause"] else "")
@@ -626,10 +644,16 @@ def format_diff(d: dict[str, Any]) -> str:
         lines.append(f"| {i} | {'; '.join(c['conditions'])} | {outcome(c['before'])} | {outcome(c['after'])} | {c['count']} |")
     lines.append("")
     for i, c in enumerate(d["changes"], 1):
-        q = c["witness"]["request"]
-        lines.append(f"witness {i}: {q['sender']} as {q['role']} sends {q['srv']}"
-                     + (f" replacing {q['remote_party_role']}" if q.get("remote_party_role") else "")
-                     + f"; replayed: {_short(c['before'])} under {d['old']}, {_short(c['after'])} under {d['new']}")
+        lines.append(f"region {i}: {c['summary']}")
+        lines.append(f"  witness (replayed): {c['witness']['sentence']}")
+        where = f"{cex_dir}/region-{i}" if cex_dir else f"DIR/region-{i}"
+        for rs in (d["old"], d["new"]):
+            lines.append(f"    redline validate --ruleset {rs} --state {where}/state.json {where}/request.json"
+                         + ("" if cex_dir else "   (write the files with --cex-dir DIR)"))
+    if d.get("terms"):
+        lines.append("\nnames the rules define: " + "; ".join(f"{k}: {v}" for k, v in d["terms"].items()))
+    if "rejection_moves" in d:
+        lines.append("\n" + d["rejection_moves"]["sentence"])
     intent = d["intent"]
     lines.append(f"\nintent: {intent['status']}" + (f" ({intent['reason']})" if intent.get("reason") else ""))
     for v in intent["violations"]:
@@ -653,7 +677,7 @@ def cmd_liveness(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown rule set `{args.ruleset}`; the rules define {', '.join(sorted(program.rulesets))}")
     result = _solving(args, lambda: liveness(program, rs, args.timeout * 1000, args.seed, args.rlimit))
     print(json.dumps(result, indent=2) if args.format == "json" else format_liveness(result))
-    if args.fail_on_dead and (result["counts"]["dead"] or result["counts"]["redundant"]):
+    if args.fail_on_dead and (result["counts"]["dead"] or result["counts"]["redundant"] or result["counts"]["dead_disjuncts"]):
         return EXIT_FAIL
     if not result["complete"]:
         print(f"redline: UNKNOWN: the liveness of {result['counts']['unknown']} rule(s) of {rs.name} could not be settled",
@@ -906,12 +930,13 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("new")
     p.add_argument("--timeout", type=positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
-    p.add_argument("--limit", type=positive, default=2000, help="stop enumerating after this many classes (default 2000)")
+    p.add_argument("--limit", type=positive, default=2000, help="stop after this many regions of requests (default 2000)")
     p.add_argument("--rlimit", type=positive, default=DEFAULT_RLIMIT, help="Z3 resource limit per call, for reproducible give-ups")
+    p.add_argument("--cex-dir", metavar="DIR", help="write each witness as DIR/region-N (and DIR/intent-N) state.json / request.json")
     p.set_defaults(run=cmd_diff)
     p = sub.add_parser("liveness", parents=[common], help="can every check reject and every exception decide a request?")
     p.add_argument("--ruleset", required=True)
-    p.add_argument("--fail-on-dead", action="store_true", help="exit 1 if a check or exception is dead or redundant")
+    p.add_argument("--fail-on-dead", action="store_true", help="exit 1 if a check or exception is dead or redundant, or a disjunct of a condition never holds")
     p.add_argument("--timeout", type=positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
     p.add_argument("--rlimit", type=positive, default=DEFAULT_RLIMIT, help="Z3 resource limit per call, for reproducible give-ups")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")

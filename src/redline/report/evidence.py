@@ -200,6 +200,10 @@ def liveness_problems(liveness: dict[str, dict[str, Any]], modification: str) ->
             out.append(f"{rule_label(r)} (written by {modification}) is {r['status'].upper()} under {modification}: it changes no verdict.")
         elif before.get(_rule_key(r)) == "live":
             out.append(f"{rule_label(r)} was live but is {r['status'].upper()} under {modification}.")
+    for d in liveness[modification].get("disjuncts", []):
+        if d["status"] == "dead" and d["origin"] == modification:
+            where = f"intent {d['intent']}" if d["where"] == "intends" else f"the {d['where']} condition of {d['check']}"
+            out.append(f"`{d['disjunct']}` in {where} (written by {modification}) never holds where it could decide anything.")
     return out
 
 

@@ -88,7 +88,7 @@ def _result(r: dict[str, Any]) -> str:
 
 
 def _diff(d: dict[str, Any]) -> str:
-    head = (f"{d['count']} request classes change, in {len(d['changes'])} regions; "
+    head = (f"{d['count']} request shapes (SRV, role, device, target cell) change, in {len(d['changes'])} regions; "
             + ("complete: no difference lies outside them." if d["complete"] else f"NOT complete: {d.get('reason')}."))
     rows = [[e(i), e("; ".join(c["conditions"])), e(verdict_text(c["before"])), e(verdict_text(c["after"])), e(c["count"]),
              e("; ".join(c["clauses"]))] for i, c in enumerate(d["changes"], 1)]
@@ -96,7 +96,8 @@ def _diff(d: dict[str, Any]) -> str:
     items = [f"<li>declared {e(x['kind'])}: {e(x['clause'])}</li>" for x in intent.get("declared", [])]
     items += [f'<li class="recheck-disagrees">VIOLATED [{e(v["kind"])}] {e(v["intent"])}: {e(v["problem"])}</li>' for v in intent["violations"]]
     return (f'<section id="diff"><h2>Semantic diff: {e(d["old"])} &rarr; {e(d["new"])}</h2><p>{e(head)}</p>'
-            + table(["#", "where (all of)", "before", "after", "classes", "clauses"], rows, "diff-table")
+            + table(["#", "where (all of)", "before", "after", "shapes", "clauses"], rows, "diff-table")
+            + (f"<p>{e(d['rejection_moves']['sentence'])}</p>" if "rejection_moves" in d else "")
             + f"<p>Intent status: <strong>{e(intent['status'])}</strong>" + (f" ({e(intent['reason'])})" if intent.get("reason") else "")
             + f"</p><ul>{''.join(items)}</ul></section>")
 

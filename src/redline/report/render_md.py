@@ -105,11 +105,13 @@ def render_markdown(e: Evidence) -> str:
     if e.diff is not None:
         d = e.diff
         lines += ["", f"## Semantic diff: {d['old']} -> {d['new']}", "",
-                  f"{d['count']} request classes change, in {len(d['changes'])} regions; "
+                  f"{d['count']} request shapes (SRV, role, device, target cell) change, in {len(d['changes'])} regions; "
                   + ("complete: no difference lies outside them." if d["complete"] else f"NOT complete: {d.get('reason')}."), ""]
-        lines += table(["#", "where (all of)", "before", "after", "classes", "clauses"],
+        lines += table(["#", "where (all of)", "before", "after", "shapes", "clauses"],
                        [[i, "; ".join(c["conditions"]), outcome(c["before"]), outcome(c["after"]), c["count"], "; ".join(c["clauses"])]
                         for i, c in enumerate(d["changes"], 1)])
+        if "rejection_moves" in d:
+            lines += ["", d["rejection_moves"]["sentence"]]
         intent = d["intent"]
         lines += ["", f"Intent status: **{intent['status']}**" + (f" ({intent['reason']})" if intent.get("reason") else "")]
         lines += [f"- declared {x['kind']}: {x['clause']}" for x in intent.get("declared", [])]

@@ -455,13 +455,19 @@ def simplify(solver: z3.Solver, comp: PropertyCompiler, binders: list[Binding], 
     A reviewer should see an ordinary meter, only the roles and trust anchors
     that matter, and round dates. Returns the number of solver calls made.
     """
-    sorts, prefs = comp.sorts, list(extra or [])
-    parties = [b.value for b in binders if b.kind == "Party"]
     requests = [b.value for b in binders if b.kind == "Request"]
-    parties += [x for r in requests for x in (r.sender, r.owner)]
+    parties = [b.value for b in binders if b.kind == "Party"]
+    return prefer(solver, [*(extra or []), *readable(comp.sorts, comp.states, parties, requests)])
+
+
+def readable(sorts: Sorts, states: list[SymState], parties: list[z3.ArithRef], requests: list[SymRequest]) -> list[z3.BoolRef]:
+    """What makes a model easy to read, most wanted first: no optional payload, now and Registration Data
+    on round dates, a commissioned meter, no trust anchors but Supplier and Network Operator, no roles held."""
+    prefs: list[z3.BoolRef] = []
+    parties = parties + [x for r in requests for x in (r.sender, r.owner)]
     for r in requests:
         prefs += [z3.Not(r.has_exec), z3.Not(r.has_range)]
-    for st in comp.states:
+    for st in states:
         prefs += [st.now == NICE_NOW, st.smi_status == sorts.member("SmiStatus", "Commissioned")]
         prefs += [z3.Or(st.device_type == sorts.member("DeviceType", "ESME"), st.device_type == sorts.member("DeviceType", "GSME"))]
         for name, cell in sorts.members["RemotePartyRole"].items():
@@ -472,6 +478,11 @@ def simplify(solver: z3.Solver, comp: PropertyCompiler, binders: list[Binding], 
         for p in parties:
             prefs.append(z3.And([z3.Not(st.has_role(p, r)) for r in sorts.members["UserRole"].values()]))
             prefs += [z3.Not(st.has_role(p, r)) for r in sorts.members["UserRole"].values()]
+    return prefs
+
+
+def prefer(solver: z3.Solver, prefs: list[z3.BoolRef]) -> int:
+    """Keep each preference the solver's formula still allows, in order; returns the solver calls made."""
     calls = 0
     for pref in prefs:
         solver.push()
