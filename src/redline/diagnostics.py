@@ -68,6 +68,14 @@ def bad_time(span: Span, text: str, why: str) -> Diagnostic:
     return Diagnostic("E003", f"invalid time `{text}`: {why}", span)
 
 
+def nesting_too_deep(span: Span, limit: int) -> Diagnostic:
+    return Diagnostic("E004", f"nested more than {limit} levels deep here; name a part with `define` to flatten it", span)
+
+
+def string_too_long(span: Span, length: int, limit: int) -> Diagnostic:
+    return Diagnostic("E005", f"a string of {length:,} characters; a string is at most {limit:,} characters", span)
+
+
 # ---- names ----------------------------------------------------------------
 
 def unknown_name(span: Span, kind: str, name: str, candidates: Iterable[str]) -> Diagnostic:
