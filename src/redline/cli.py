@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -307,21 +307,52 @@ def _validate_batch(run: _Run, inputs: list[Path], args: argparse.Namespace) -> 
     show = total >= PROGRESS_MIN_INPUTS or (sys.stderr.isatty() and total > 1)
     step = max(1, total // 10)
     out = sys.stdout
+    internal = 0
     for i, path in enumerate(inputs, 1):
         try:
             record, accepted = validate_file(run, path)
-            out.write(json.dumps({"input": str(path), **record}) + "\n")
             rejected += not accepted
         except UsageError as e:
             bad += 1
-            out.write(json.dumps({"input": str(path), "error": str(e)}) + "\n")
+            record = {"error": str(e)}
+        except RecursionError:
+            bad += 1
+            record = {"error": f"{path}: nested too deeply"}
+        except Exception as e:  # a bug in redline: the other inputs still get their records; exit 70 at the end
+            internal += 1
+            record = {"error": f"internal error: {type(e).__name__}: {e} (this is a bug in redline; please report it)"}
+        out.write(json_line({"input": str(path), **record}))
         if show and (i % step == 0 or i == total):
             end = "\r" if sys.stderr.isatty() and i < total else "\n"
             print(f"redline: validated {i}/{total} ({bad} bad input{'s' if bad != 1 else ''})", end=end, file=sys.stderr, flush=True)
     out.flush()
+    if internal:
+        return EXIT_INTERNAL
     if bad:
         return EXIT_USAGE
     return EXIT_FAIL if (args.fail_on_reject and rejected) else EXIT_OK
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_line(record: dict[str, Any]) -> str:
+    """One JSON Lines record that strict readers accept: a file name with bytes that are not UTF-8 reaches
+    Python as lone surrogates, which JSON cannot carry, so each such byte is shown as `\\xNN` instead."""
+    line = json.dumps(record)
+    if "\\ud" in line:
+        line = json.dumps(_printable(record))
+    return line + "\n"
+
+
+def _printable(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub(lambda m: f"\\x{ord(m[0]) - 0xDC00:02x}" if "\udc80" <= m[0] <= "\udcff" else f"\\u{ord(m[0]):04x}", value)
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable(v) for v in value]
+    return value
 
 
 def format_mapped(request: dict[str, Any], duis: dict[str, Any]) -> str:
