@@ -251,7 +251,7 @@ def _read_request(path: Path, xml_bound: int, json_bound: int) -> tuple[bool, by
             head = f.read(4096)
             is_xml = head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"<")
             bound = xml_bound if is_xml else json_bound
-            data = head + f.read(bound + 1 - len(head)) if len(head) == 4096 else head
+            data = head + f.read(bound + 1 - len(head)) if len(head) == 4096 and len(head) <= bound else head
     except OSError as e:
         raise UsageError(f"{path}: cannot read: {e.strerror or e}") from None
     if not is_xml and len(data) > json_bound:

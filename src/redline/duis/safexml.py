@@ -44,6 +44,7 @@ def _bound_depth(parser: DefusedXMLParser) -> None:
     (`iter`, `copy`) recurse, and no DUIS request is nested more than a few levels."""
     p = parser.parser
     start, end = p.StartElementHandler, p.EndElementHandler
+    assert start is not None and end is not None  # the tree builder handles both
     depth = 0
 
     def on_start(*a: Any) -> Any:

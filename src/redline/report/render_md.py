@@ -12,13 +12,14 @@ TIMINGS_BEGIN = "<!-- redline:timings:begin (everything between these markers de
 TIMINGS_END = "<!-- redline:timings:end -->"
 
 
-_MARKUP = re.compile(r"[\\*\[\]~|]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+# `](` is what makes a link or an image (no reference definition is ever written); `[A]` alone stays as it is.
+_MARKUP = re.compile(r"[\\*~|]|\](?=\()|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 _BLOCK_START = re.compile(r"^(\s*)([#+\-]|[0-9]{1,9}[.)])(?=\s|$)")  # a heading or a list item, where a line starts
 
 
 def inline(text: Any) -> str:
     """Text from the rules (a cite, a name, a condition) as inert Markdown: one line, no raw HTML (`<`, `>`
-    and `&` as entities), no emphasis, link, strikethrough or table cell break (backslash escapes), and
+    and `&` as entities), no emphasis, link, image, strikethrough or table cell break (backslash escapes), and
     nothing that starts a block. Code spans are left alone: nothing inside one is markup."""
     out = str(text).replace("\r", " ").replace("\n", " ")
     out = out.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
