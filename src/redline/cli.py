@@ -72,10 +72,13 @@ def _size(n: int) -> str:
     return f"{n // (1024 * 1024)} MiB" if n % (1024 * 1024) == 0 else f"{n:,} bytes"
 
 
+def _rule_bytes(path: Path) -> bytes:
+    """A rule file's bytes. Checking costs about 190 times a rule file's size in memory, so its size is bounded."""
+    return read_bounded(path, MAX_RULE_FILE_BYTES, "a rule file", "split it into several files (a rules directory takes any number)")
+
+
 def _read_text(path: Path) -> str:
-    """A rule file's text. Checking costs about 190 times a rule file's size in memory, so its size is bounded."""
-    data = read_bounded(path, MAX_RULE_FILE_BYTES, "a rule file",
-                        "split it into several files (a rules directory takes any number)")
+    data = _rule_bytes(path)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -683,10 +686,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             shown = f.resolve().relative_to(root).as_posix()
         except ValueError:
             shown = f.name
-        try:
-            files.append(report.RuleFile(shown, f.read_bytes()))
-        except OSError as e:
-            raise UsageError(f"{f}: cannot read: {e.strerror}") from None
+        files.append(report.RuleFile(shown, _rule_bytes(f)))
     start = time.perf_counter()
     settings = report.Settings(mod.name, args.timeout * 1000, args.rlimit, args.seed)
     built = _solving(args, lambda: report.build_bundle(program, files, settings, cvc5=cvc5))
@@ -750,10 +750,8 @@ def cmd_codegen(args: argparse.Namespace) -> int:
     rs = program.ruleset(args.ruleset)
     if rs is None:
         raise UsageError(f"unknown rule set `{args.ruleset}`; the rules define {', '.join(sorted(program.rulesets))}")
-    try:  # the header names each rule file relative to --rules, so the output does not depend on where it ran
-        files = [RuleFile(f.resolve().relative_to(rules.resolve()).as_posix(), f.read_bytes()) for f in rule_files([rules])]
-    except OSError as e:
-        raise UsageError(f"{rules}: cannot read: {e.strerror}") from None
+    # the header names each rule file relative to --rules, so the output does not depend on where it ran
+    files = [RuleFile(f.resolve().relative_to(rules.resolve()).as_posix(), _rule_bytes(f)) for f in rule_files([rules])]
     try:
         text = generate(program, rs, files)
     except CodegenError as e:
