@@ -69,7 +69,7 @@ def bad_time(span: Span, text: str, why: str) -> Diagnostic:
 
 
 def nesting_too_deep(span: Span, limit: int) -> Diagnostic:
-    return Diagnostic("E004", f"nested more than {limit} levels deep here; name a part with `define` to flatten it", span)
+    return Diagnostic("E004", f"nested more than {limit} levels deep here; a chain of `and` or `or` does not nest", span)
 
 
 def string_too_long(span: Span, length: int, limit: int) -> Diagnostic:

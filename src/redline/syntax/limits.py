@@ -29,7 +29,20 @@ def check_limits(source: Source, tree: lark.Tree[Token]) -> Diagnostic | None:
                 return string_too_long(Span(source, node.start_pos, node.start_pos + 1), len(node), MAX_STRING)
             continue
         if depth > MAX_NESTING:
-            start = node.meta.start_pos if not node.meta.empty else 0
-            return nesting_too_deep(Span(source, start, start + 1), MAX_NESTING)
+            return nesting_too_deep(_first_token(source, node), MAX_NESTING)
         stack.extend((c, depth + 1) for c in reversed(node.children) if c is not None)
     return None
+
+
+def _first_token(source: Source, tree: lark.Tree[Token]) -> Span:
+    """The span of the first token under `tree` (a walk, not recursion: what lies below may be deep)."""
+    stack: list[lark.Tree[Token] | Token] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Token):
+            if node.start_pos is not None and node.end_pos is not None:
+                return Span(source, node.start_pos, node.end_pos)
+            continue
+        stack.extend(c for c in reversed(node.children) if c is not None)
+    start = tree.meta.start_pos if not tree.meta.empty else 0
+    return Span(source, start, start + 1)
