@@ -216,7 +216,9 @@ def test_a_bug_on_one_input_does_not_stop_the_batch(tmp_path: Path, monkeypatch:
         (tmp_path / name).write_bytes((EXAMPLE / "request.json").read_bytes())
     code = main(["validate", "--ruleset", "mp107", "--state", str(EXAMPLE / "state.json"),
                  *(str(tmp_path / n) for n in ("a.json", "b.json", "c.json"))])
-    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    out, err = capsys.readouterr()
+    records = [json.loads(line) for line in out.splitlines()]
+    assert "b.json: internal error: KeyError: 'boom'" in err
     assert code == 70 and [Path(r["input"]).name for r in records] == ["a.json", "b.json", "c.json"]
     assert records[0]["verdict"] == records[2]["verdict"] == "accept"
     assert records[1]["error"].startswith("internal error: KeyError: 'boom'")

@@ -254,7 +254,8 @@ def _read_request(path: Path, xml_bound: int, json_bound: int) -> tuple[bool, by
             head = f.read(4096)
             is_xml = head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"<")
             bound = xml_bound if is_xml else json_bound
-            data = head + f.read(bound + 1 - len(head)) if len(head) == 4096 and len(head) <= bound else head
+            more = len(head) == 4096 and len(head) <= bound  # else the head is all there is, or already too much
+            data = head + f.read(bound + 1 - len(head)) if more else head
     except OSError as e:
         raise UsageError(f"{path}: cannot read: {e.strerror or e}") from None
     if not is_xml and len(data) > json_bound:
@@ -324,6 +325,7 @@ def _validate_batch(run: _Run, inputs: list[Path], args: argparse.Namespace) -> 
         except Exception as e:  # a bug in redline: the other inputs still get their records; exit 70 at the end
             internal += 1
             record = {"error": f"internal error: {type(e).__name__}: {e} (this is a bug in redline; please report it)"}
+            print(f"redline: {path}: {record['error']}", file=sys.stderr)
         out.write(json_line({"input": str(path), **record}))
         if show and (i % step == 0 or i == total):
             end = "\r" if sys.stderr.isatty() and i < total else "\n"
