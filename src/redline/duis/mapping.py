@@ -53,7 +53,7 @@ from redline.signers import signer_key
 SR = "http://www.dccinterface.co.uk/ServiceUserGateway"
 DS = "http://www.w3.org/2000/09/xmldsig#"
 _SR, _DS = f"{{{SR}}}", f"{{{DS}}}"
-SCHEMA_VERSION = re.compile("5\\.[0-9]{1,6}")  # ASCII digits only (\\d takes any script's), matched whole
+SCHEMA_VERSION = re.compile("5\\.[0-9]{1,6}")  # ASCII digits only (\d would take any script's), matched whole
 # xs:dateTime's lexical form, to the letter (ASCII digits; a zone is required, as DUIS times are UTC).
 XS_DATETIME = re.compile("([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\\.([0-9]+))?"
                          "(Z|[+-][0-9]{2}:[0-9]{2})")
