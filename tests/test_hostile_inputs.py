@@ -302,7 +302,9 @@ def test_schema_versions_are_ascii(validate: Callable[..., Result], version: str
 
 @pytest.mark.parametrize("when", ["2026-04-01 00:00:00Z", "20260401T000000Z", "2026-04-01T00:00Z", "2026-04-01T00:00:00+0100",
                                   "2026-04-01T00:00:00+01", "2026-W14-3T00:00:00Z", "2026-04-01T00:00:00.Z", "2026-04-01T00:00:00z",
-                                  "２０２６-04-01T00:00:00Z", "2026-04-01T00:00:00+15:00", "2026-04-01T00:00:00+01:60"])
+                                  "２０２６-04-01T00:00:00Z", "2026-04-01T00:00:00+15:00", "2026-04-01T00:00:00+01:60",
+                                  "2026-04-01T24:00:01Z", "2026-04-01T24:00:00.5Z", "10000-01-01T00:00:00Z", "-2026-04-01T00:00:00Z",
+                                  "9999-12-31T24:00:00Z", "0001-01-01T00:00:00+01:00"])
 def test_execution_times_are_xs_datetime(validate: Callable[..., Result], when: str) -> None:
     r = validate(fixture("tariff-1.1.1.xml").replace("2026-04-01T00:00:00Z", when), "--role", "IS")
     assert r.code == 2 and "ExecutionDateTime" in r.err, r.err
@@ -310,7 +312,8 @@ def test_execution_times_are_xs_datetime(validate: Callable[..., Result], when: 
 
 @pytest.mark.parametrize("when,mapped", [("2026-04-01T01:00:00+01:00", "2026-04-01T00:00:00Z"),
                                          ("2026-04-01T00:00:00.000Z", "2026-04-01T00:00:00Z"),
-                                         ("2026-03-31T23:30:00-00:30", "2026-04-01T00:00:00Z")])
+                                         ("2026-03-31T23:30:00-00:30", "2026-04-01T00:00:00Z"),
+                                         ("2026-03-31T24:00:00Z", "2026-04-01T00:00:00Z")])
 def test_xs_datetime_forms_map_to_utc(validate: Callable[..., Result], when: str, mapped: str) -> None:
     r = validate(fixture("tariff-1.1.1.xml").replace("2026-04-01T00:00:00Z", when), "--role", "IS", "--format", "json")
     assert r.code == 0 and json.loads(r.out)["request"]["execution_time"] == mapped

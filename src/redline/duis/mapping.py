@@ -55,7 +55,7 @@ DS = "http://www.w3.org/2000/09/xmldsig#"
 _SR, _DS = f"{{{SR}}}", f"{{{DS}}}"
 SCHEMA_VERSION = re.compile("5\\.[0-9]{1,6}")  # ASCII digits only (\d would take any script's), matched whole
 # xs:dateTime's lexical form, to the letter (ASCII digits; a zone is required, as DUIS times are UTC).
-XS_DATETIME = re.compile("([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\\.([0-9]+))?"
+XS_DATETIME = re.compile("(-?[0-9]{4,})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\\.([0-9]+))?"
                          "(Z|[+-][0-9]{2}:[0-9]{2})")
 # Elements that decide a verdict: a second one anywhere in the request (signature wrapping) is refused,
 # since what is read could then differ from what a signature check covers.
@@ -121,11 +121,12 @@ def _time(e: ET.Element, where: str) -> tuple[datetime, str]:
     year, month, day, hour, minute, second, fraction, zone_text = m.groups()
     try:
         offset = timedelta(0) if zone_text == "Z" else _offset(zone_text)
-        when = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=timezone(offset))
+        end_of_day = hour == "24" and minute == second == "00" and not (fraction or "").strip("0")  # xs:dateTime's 24:00:00
+        when = datetime(int(year), int(month), int(day), 0 if end_of_day else int(hour), int(minute), int(second),
+                        tzinfo=timezone(offset)) + timedelta(days=end_of_day)
+        utc = when.astimezone(UTC)
     except ValueError as e:
         raise DuisError(where, f"`{t}` is not a valid time: {e}") from None
-    try:
-        utc = when.astimezone(UTC)
     except OverflowError:
         raise DuisError(where, f"`{t}` is out of range") from None
     if utc.year < 1970:
