@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -121,6 +122,22 @@ def test_deep_nesting_is_a_located_diagnostic(tmp_path: Path, run: Run, form: st
     assert line.startswith("   3 |     requires ") and caret.rstrip().endswith("^")
     r = run("check", "--rules", str(REPO / "rules"), str(f))
     assert r.code == 1 and "error[E004]" in r.err
+
+
+def test_a_chain_of_definitions_is_bounded_where_it_goes_too_deep(tmp_path: Path, run: Run) -> None:
+    """Each definition is shallow, but every pass expands them: before, `validate` said only "nested too deeply"."""
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules)
+    defines = [f"  define d{i} = " + "not " * 60 + (f"d{i - 1}" if i else "true") for i in range(40)]
+    (rules / "chain.redline").write_text('ruleset chain "x"\n' + "\n".join(defines) + '\n  check c "y" at DSP reject E4\n    requires d39\n')
+    r = run("validate", "--rules", str(rules), "--ruleset", "chain", "--state", str(EXAMPLE / "state.json"), str(EXAMPLE / "request.json"))
+    assert r.code == 2
+    lines = r.err.splitlines()
+    at = next(i for i, line in enumerate(lines) if "error[E004]" in line)
+    head, caret = lines[at], lines[at + 2]
+    assert head.endswith("chain.redline:3:10: error[E004]: definition `d1` expands to expressions nested 122 levels deep, "
+                         "through the definitions it uses; at most 100 are allowed")
+    assert caret.endswith("^^")
 
 
 def test_a_huge_string_literal_is_a_located_diagnostic(tmp_path: Path, run: Run) -> None:
