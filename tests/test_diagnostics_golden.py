@@ -95,6 +95,7 @@ EXPECTED: dict[str, tuple[list[Want], int]] = {
     "unterminated_string": ([W("E001", '"', has=("unterminated string",))], 1),
     "bad_character": ([W("E002", "&", has=("'&'",))], 1),
     "invalid_time": ([W("E003", "2026-02-30T00:00:00Z", has=("`2026-02-30T00:00:00Z`", "day is out of range"))], 1),
+    "nesting_too_deep": ([W("E004", "(", has=("nested more than 100 levels deep here", "a chain of `and` or `or` does not nest"))], 1),
     "unknown_enum_value": ([W("E101", "SMETS3", has=("`SMETS3`", "did you mean", "`SMETS2`"))], 1),
     "unknown_field": (
         [W("E202", "generaton", has=("`Device` has no field `generaton`", "did you mean `generation`"))],

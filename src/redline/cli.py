@@ -11,6 +11,7 @@ import argparse
 import difflib
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from redline.syntax import format_source
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 MAX_JSON_BYTES = 64 * 1024 * 1024
+MAX_RULE_FILE_BYTES = 1024 * 1024  # the largest shipped rule file is under 50 KiB
 
 
 class UsageError(Exception):
@@ -67,11 +69,34 @@ def project_of(args: argparse.Namespace) -> Project:
         raise UsageError(str(e)) from None
 
 
-def _read_text(path: Path) -> str:
+def read_bounded(path: Path, cap: int, what: str, advice: str) -> bytes:
+    """The bytes of `path`, refused beyond `cap`: at most cap + 1 bytes are ever read, so a pipe or a
+    device (`/dev/zero`) is bounded like a file, whatever its size claims to be."""
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise UsageError(f"{path}: cannot read: {e}") from None
+        with path.open("rb") as f:
+            data = f.read(cap + 1)
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read: {e.strerror or e}") from None
+    if len(data) > cap:
+        raise UsageError(f"{path}: larger than {_size(cap)}, the bound for {what}; {advice}")
+    return data
+
+
+def _size(n: int) -> str:
+    return f"{n // (1024 * 1024)} MiB" if n % (1024 * 1024) == 0 else f"{n:,} bytes"
+
+
+def _rule_bytes(path: Path) -> bytes:
+    """A rule file's bytes. Checking costs about 190 times a rule file's size in memory, so its size is bounded."""
+    return read_bounded(path, MAX_RULE_FILE_BYTES, "a rule file", "split it into several files (a rules directory takes any number)")
+
+
+def _read_text(path: Path) -> str:
+    data = _rule_bytes(path)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{path}: not UTF-8 text: {e.reason} at byte {e.start}") from None
 
 
 def rule_files(paths: Sequence[Path]) -> list[Path]:
@@ -155,14 +180,13 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 # ---- validate -------------------------------------------------------------
 
-def read_json(path: str) -> Any:
-    p = Path(path)
-    try:
-        if p.stat().st_size > MAX_JSON_BYTES:
-            raise UsageError(f"{path}: larger than {MAX_JSON_BYTES // (1024 * 1024)} MiB")
-        raw = p.read_bytes()
-    except OSError as e:
-        raise UsageError(f"{path}: cannot read: {e.strerror}") from None
+def read_json(path: str, cap: int = MAX_JSON_BYTES) -> Any:
+    """A JSON file (STATE.json or REQUEST.json), read to at most `cap` bytes; UsageError for anything else."""
+    return parse_json(read_bounded(Path(path), cap, "a JSON file", "give a larger --max-json-bytes"), path)
+
+
+def parse_json(raw: bytes, path: str) -> Any:
+    """Strict JSON: UTF-8, no repeated keys, no NaN or Infinity, bounded integers and nesting."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -170,7 +194,8 @@ def read_json(path: str) -> Any:
     try:
         return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys, parse_int=_bounded_int)
     except json.JSONDecodeError as e:
-        line = text.splitlines()[e.lineno - 1] if text.splitlines() else ""
+        lines = text.split("\n")  # JSON counts lines by \n alone; splitlines() would also split at \r, \x0b, U+2028...
+        line = lines[e.lineno - 1] if e.lineno <= len(lines) else ""
         raise UsageError(f"{path}:{e.lineno}:{e.colno}: error[json]: invalid JSON: {e.msg}\n"
                          f"{e.lineno:>4} | {line}\n     | {' ' * (e.colno - 1)}^") from None
     except (ValueError, RecursionError) as e:
@@ -206,10 +231,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.role is not None and args.role not in roles:
         raise UsageError(f"--role: unknown User Role `{args.role}`; expected one of {', '.join(roles)}")
     try:
-        state = load_state(read_json(args.state), program)
+        state = load_state(read_json(args.state, args.max_json_bytes), program)
     except InputError as e:
         raise UsageError(f"{args.state}: {e.where}: {e.message}") from None
-    run = _Run(program, rs, Validator(rs), state, args.role, args.max_xml_bytes)
+    run = _Run(program, rs, Validator(rs), state, args.role, args.max_xml_bytes, args.max_json_bytes)
     paths = [Path(p) for p in args.request]
     if len(paths) == 1 and not paths[0].is_dir():
         return _validate_single(run, paths[0], args)
@@ -224,6 +249,7 @@ class _Run:
     state: State
     role: str | None
     max_xml_bytes: int
+    max_json_bytes: int = MAX_JSON_BYTES
 
 
 def request_inputs(paths: Sequence[Path]) -> list[Path]:
@@ -237,21 +263,22 @@ def request_inputs(paths: Sequence[Path]) -> list[Path]:
     return out
 
 
-def _read_request(path: Path, bound: int) -> bytes | None:
-    """The bytes of a DUIS XML request (at most bound + 1 of them: enough to refuse it), or None for
-    anything else. A DUIS request is recognised by content: it starts with `<`, after an optional BOM
-    and white space."""
+def _read_request(path: Path, xml_bound: int, json_bound: int) -> tuple[bool, bytes]:
+    """(is DUIS XML, the bytes) of a request file, read once (a pipe cannot be read twice) and to at most
+    its bound + 1 bytes: enough to refuse it. A DUIS request is recognised by content: it starts with `<`,
+    after an optional BOM and white space; anything else is taken for REQUEST.json."""
     try:
         with path.open("rb") as f:
             head = f.read(4096)
-            if not head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"<"):
-                return None
-            if len(head) < 4096:
-                return head
-            size = os.fstat(f.fileno()).st_size  # sizes the read; 0 for a pipe or device, which reads to the bound
-            return head + f.read((min(size, bound) if size else bound) + 1 - len(head))
+            is_xml = head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"<")
+            bound = xml_bound if is_xml else json_bound
+            more = len(head) == 4096 and len(head) <= bound  # else the head is all there is, or already too much
+            data = head + f.read(bound + 1 - len(head)) if more else head
     except OSError as e:
-        raise UsageError(f"{path}: cannot read: {e.strerror}") from None
+        raise UsageError(f"{path}: cannot read: {e.strerror or e}") from None
+    if not is_xml and len(data) > json_bound:
+        raise UsageError(f"{path}: larger than {_size(json_bound)}, the bound for a JSON file; give a larger --max-json-bytes")
+    return is_xml, data
 
 
 def validate_file(run: _Run, path: Path) -> tuple[dict[str, Any], bool]:
@@ -259,10 +286,10 @@ def validate_file(run: _Run, path: Path) -> tuple[dict[str, Any], bool]:
 
     A DUIS request's record also carries the mapped REQUEST.json under `request`
     and what the XML says beside it under `duis`."""
-    data = _read_request(path, run.max_xml_bytes)
-    if data is None:
+    is_xml, data = _read_request(path, run.max_xml_bytes, run.max_json_bytes)
+    if not is_xml:
         try:
-            request = load_request(read_json(str(path)), run.state, run.program, run.ruleset)
+            request = load_request(parse_json(data, str(path)), run.state, run.program, run.ruleset)
         except InputError as e:
             raise UsageError(f"{path}: {e.where}: {e.message}") from None
         verdict = run.validator.validate(run.state, request)
@@ -302,21 +329,53 @@ def _validate_batch(run: _Run, inputs: list[Path], args: argparse.Namespace) -> 
     show = total >= PROGRESS_MIN_INPUTS or (sys.stderr.isatty() and total > 1)
     step = max(1, total // 10)
     out = sys.stdout
+    internal = 0
     for i, path in enumerate(inputs, 1):
         try:
             record, accepted = validate_file(run, path)
-            out.write(json.dumps({"input": str(path), **record}) + "\n")
             rejected += not accepted
         except UsageError as e:
             bad += 1
-            out.write(json.dumps({"input": str(path), "error": str(e)}) + "\n")
+            record = {"error": str(e)}
+        except RecursionError:
+            bad += 1
+            record = {"error": f"{path}: nested too deeply"}
+        except Exception as e:  # a bug in redline: the other inputs still get their records; exit 70 at the end
+            internal += 1
+            record = {"error": f"internal error: {type(e).__name__}: {e} (this is a bug in redline; please report it)"}
+            print(f"redline: {path}: {record['error']}", file=sys.stderr)
+        out.write(json_line({"input": str(path), **record}))
         if show and (i % step == 0 or i == total):
             end = "\r" if sys.stderr.isatty() and i < total else "\n"
             print(f"redline: validated {i}/{total} ({bad} bad input{'s' if bad != 1 else ''})", end=end, file=sys.stderr, flush=True)
     out.flush()
+    if internal:
+        return EXIT_INTERNAL
     if bad:
         return EXIT_USAGE
     return EXIT_FAIL if (args.fail_on_reject and rejected) else EXIT_OK
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_line(record: dict[str, Any]) -> str:
+    """One JSON Lines record that strict readers accept: a file name with bytes that are not UTF-8 reaches
+    Python as lone surrogates, which JSON cannot carry, so each such byte is shown as `\\xNN` instead."""
+    line = json.dumps(record)
+    if "\\ud" in line:
+        line = json.dumps(_printable(record))
+    return line + "\n"
+
+
+def _printable(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub(lambda m: f"\\x{ord(m[0]) - 0xDC00:02x}" if "\udc80" <= m[0] <= "\udcff" else f"\\u{ord(m[0]):04x}", value)
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable(v) for v in value]
+    return value
 
 
 def format_mapped(request: dict[str, Any], duis: dict[str, Any]) -> str:
@@ -715,10 +774,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     files = []
     found = rule_files([*project.rules, *extra])
     for f, shown in zip(found, display_names(found, [*project.rules, *extra]), strict=True):
-        try:
-            files.append(report.RuleFile(shown, f.read_bytes()))
-        except OSError as e:
-            raise UsageError(f"{f}: cannot read: {e.strerror}") from None
+        files.append(report.RuleFile(shown, _rule_bytes(f)))
     start = time.perf_counter()
     settings = report.Settings(mod.name, args.timeout * 1000, args.rlimit, args.seed)
     built = _solving(args, lambda: report.build_bundle(program, files, settings, cvc5=cvc5))
@@ -821,10 +877,8 @@ def cmd_codegen(args: argparse.Namespace) -> int:
     if args.output not in (None, "-"):
         _check_output(lambda: output.check_file(Path(args.output), GENERATED_HEADER, "a validator"))
     found = rule_files(project.rules)
-    try:  # the header names each rule file relative to its root, so the output does not depend on where it ran
-        files = [RuleFile(shown, f.read_bytes()) for f, shown in zip(found, display_names(found, project.rules), strict=True)]
-    except OSError as e:
-        raise UsageError(f"{e.filename}: cannot read: {e.strerror}") from None
+    # the header names each rule file relative to its root, so the output does not depend on where it ran
+    files = [RuleFile(shown, _rule_bytes(f)) for f, shown in zip(found, display_names(found, project.rules), strict=True)]
     try:
         text = generate(program, rs, files)
     except CodegenError as e:
@@ -908,6 +962,8 @@ def make_parser() -> argparse.ArgumentParser:
                    "signing certificate, through the state's signing_certificates)")
     p.add_argument("--max-xml-bytes", type=positive, default=DEFAULT_MAX_BYTES, metavar="N",
                    help=f"refuse a DUIS XML request larger than this (default {DEFAULT_MAX_BYTES})")
+    p.add_argument("--max-json-bytes", type=positive, default=MAX_JSON_BYTES, metavar="N",
+                   help=f"refuse a STATE.json or REQUEST.json larger than this (default {MAX_JSON_BYTES})")
     p.add_argument("request", nargs="+", metavar="REQUEST",
                    help="REQUEST.json or DUIS XML (recognised by content); several files or a directory: JSON Lines")
     p.set_defaults(run=cmd_validate)

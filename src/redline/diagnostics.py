@@ -74,6 +74,19 @@ def bad_time(span: Span, text: str, why: str) -> Diagnostic:
     return Diagnostic("E003", f"invalid time `{text}`: {why}", span)
 
 
+def nesting_too_deep(span: Span, limit: int) -> Diagnostic:
+    return Diagnostic("E004", f"nested more than {limit} levels deep here; a chain of `and` or `or` does not nest", span)
+
+
+def definition_too_deep(span: Span, name: str, depth: int, limit: int) -> Diagnostic:
+    return Diagnostic("E004", f"definition `{name}` expands to expressions nested {depth} levels deep, through the "
+                      f"definitions it uses; at most {limit} are allowed", span)
+
+
+def string_too_long(span: Span, length: int, limit: int) -> Diagnostic:
+    return Diagnostic("E005", f"a string of {length:,} characters; a string is at most {limit:,} characters", span)
+
+
 # ---- names ----------------------------------------------------------------
 
 def unknown_name(span: Span, kind: str, name: str, candidates: Iterable[str]) -> Diagnostic:

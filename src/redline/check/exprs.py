@@ -45,6 +45,7 @@ class Env:
     srvs: frozenset[str]
     variables: dict[str, Type]
     defines: dict[str, ir.Defined] = field(default_factory=dict)
+    define_depths: dict[int, int] = field(default_factory=dict)  # id(a definition's value) -> its expanded depth (check.depth)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     def error(self, d: Diagnostic) -> None:

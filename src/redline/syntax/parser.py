@@ -20,6 +20,7 @@ from redline import diagnostics as diag
 from redline.diagnostics import Diagnostic
 from redline.source import Source, Span
 from redline.syntax.layout import layout
+from redline.syntax.limits import check_limits
 from redline.syntax.to_ast import build
 
 # Friendly names for terminals in "expected ..." lists.
@@ -80,7 +81,8 @@ def parse(source: Source) -> tuple[ast.Module, list[Diagnostic]]:
         except RecursionError:
             return ast.Module(decls=()), [diag.syntax_error(Span(source, 0, 1), "nesting too deep", ["a shallower expression"])]
         if not errors:
-            return build(source, tree)
+            beyond = check_limits(source, tree)
+            return (ast.Module(decls=()), [beyond]) if beyond is not None else build(source, tree)
         break
     return ast.Module(decls=()), errors
 
