@@ -28,6 +28,7 @@ from redline.diagnostics import Diagnostic, bad_scenario, property_error, unsupp
 from redline.duis import DEFAULT_MAX_BYTES, DuisError, map_request, parse_xml
 from redline.interp import InputError, Validator, load_request, load_state
 from redline.interp.values import State
+from redline.progress import Ticker
 from redline.project import ConfigError, Project, display_names, resolve, shipped
 from redline.props import ReplayError, prove
 from redline.props.diff import diff as semantic_diff
@@ -449,7 +450,8 @@ def _solving(args: argparse.Namespace, work: Callable[[], T]) -> T:
     """Run a solver-backed command, turning what it refuses into diagnostics (exit 2) and a
     model that does not replay into an internal error (exit 70): never a finding."""
     try:
-        return work()
+        with Ticker(args.command):
+            return work()
     except PropertyError as e:
         print_diagnostics([property_error(e.span, e.message)], args.format)
         raise SystemExit(EXIT_USAGE) from None

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from redline import progress
 from redline.check import checked as ir
 from redline.interp import InputError, Validator, load_request, load_state
 from redline.props.concrete import anchors_after, concrete
@@ -239,11 +240,11 @@ def prove(
     catalogue = next(iter(program.rulesets.values())).catalogue
     sorts = Sorts(program, sorted(catalogue))
     results = []
-    for prop in program.properties:
-        if only is not None and prop.name != only:
-            continue
+    chosen = [p for p in program.properties if only is None or p.name == only]
+    for i, prop in enumerate(chosen, 1):
         temporal = is_temporal(prop.body)
         for key, expected in prop.expected.items():
+            progress.note(f"property {i} of {len(chosen)}: {prop.name} [{key}]")
             if temporal:
                 if ".." in key:
                     raise PropertyError("a temporal property is about one rule set, not a pair", prop.body.span)

@@ -23,6 +23,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from redline import progress
 from redline.check import checked as ir
 from redline.output import OutputError, check_dir, replace_dir
 from redline.report.collect import ResultProvider, Settings, collect
@@ -62,7 +63,8 @@ def build_bundle(program: ir.Program, rule_files: list[RuleFile], settings: Sett
     solver = load_cvc5() if cvc5 is None else cvc5
     collection = collect(program, settings, providers)
     rechecks, recheck_seconds = [], []
-    for c in collection.results:
+    for i, c in enumerate(collection.results, 1):
+        progress.note(f"re-check {i} of {len(collection.results)}: {c.result.get('property')} [{c.result.get('ruleset')}]")
         rc, secs = recheck(program, c, solver, settings.timeout_ms)
         rechecks.append(rc)
         recheck_seconds.append(secs)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from redline import progress
 from redline.check import checked as ir
 from redline.props import prove
 from redline.props.diff import diff as semantic_diff
@@ -106,12 +107,14 @@ def collect(program: ir.Program, settings: Settings, providers: list[ResultProvi
     new = program.ruleset(settings.modification)
     if new is not None and new.base is not None and new.base in program.rulesets:
         start = time.perf_counter()
+        progress.note(f"the semantic diff {new.base} -> {new.name}")
         c.diff = semantic_diff(program, program.rulesets[new.base], new, settings.timeout_ms, settings.seed,
                                rlimit=settings.rlimit)
         c.diff_seconds = time.perf_counter() - start
     if new is not None:
         start = time.perf_counter()
         for name in [n for n in (new.base, new.name) if n is not None and n in program.rulesets]:
+            progress.note(f"liveness of {name}")
             c.liveness[name] = liveness(program, program.rulesets[name], settings.timeout_ms, settings.seed, settings.rlimit)
         c.liveness_seconds = time.perf_counter() - start
     return c

@@ -20,6 +20,7 @@ from typing import Any
 
 import z3
 
+from redline import progress
 from redline.check import checked as ir
 from redline.smt.decode import DEVICE_ID, Decoder
 from redline.smt.encode import Encoder, Outcome, source_text
@@ -316,6 +317,7 @@ def semantic_diff(sorts: Sorts, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: in
     cubes: list[RawCube] = []
     reason = None
     while len(cubes) < limit:
+        progress.note(f"diff {old.name} -> {new.name}: {len(cubes)} regions so far, {z.calls} solver calls")
         r = z.check(z.bs)
         if r == z3.unknown:
             reason = z.bs.reason_unknown()
