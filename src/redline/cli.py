@@ -544,7 +544,7 @@ def format_result(r: Any, cex_dir: str | None) -> str:
     mark = "ok  " if r.matches() else "FAIL"
     head = (f"{mark} {r.property} [{r.ruleset}]: {r.status.upper()} (expected {r.expected}); "
             f"{r.proof}, {r.seconds:.2f} s" + (f"; {r.reason}" if r.reason else ""))
-    lines = [head]
+    lines = [head] + ([f"    claims: {r.claim}"] if r.claim else [])
     if r.events is not None:
         lines.append("  runs allow " + (", ".join(r.events) or "no events") + "; "
                      + (f"searched to depth {r.depth}" if r.depth is not None and not (r.counterexample or r.witness) else

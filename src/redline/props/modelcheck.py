@@ -40,7 +40,7 @@ def check_temporal(sorts: Sorts, program: ir.Program, prop: ir.Property, key: st
     events = allowed_events(program, prop, getattr(prop.body, "span", Span.none()))
     ruleset = program.rulesets[key]
     clauses, assumptions = rests_of(program, [ruleset], prop)
-    result = ProofResult(prop.name, key, "unknown", expected, 0.0, clauses, assumptions)
+    result = ProofResult(prop.name, key, "unknown", expected, 0.0, clauses, assumptions, claim=prop.cite)
     result.events = [e.name for e in events]
     found = bmc(sorts, program, ruleset, shape, events, depth, timeout_ms, rlimit, seed)
     result.solver_calls = found.solver_calls

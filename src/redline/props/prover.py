@@ -47,6 +47,7 @@ class ProofResult:
     depth: int | None = None  # a bounded result's depth: the run's length, or the depth searched
     method: str | None = None  # how an unbounded proof was found: 1-induction or an inductive invariant
     invariant: list[str] | None = None  # its conjuncts, in the property language
+    claim: str = ""  # what the property says, in words: its cite, shown wherever its result is
 
     def matches(self) -> bool:
         return self.status == self.expected
@@ -57,6 +58,8 @@ class ProofResult:
             "proof": self.proof, "seconds": round(self.seconds, 3), "clauses": self.clauses, "assumptions": self.assumptions,
             "settled_by": self.settled_by, "solver_calls": self.solver_calls,
         }
+        if self.claim:
+            out["claim"] = self.claim
         if self.reason:
             out["reason"] = self.reason
         if self.counterexample is not None:
@@ -260,7 +263,8 @@ def prove(
                 needed = dict.fromkeys([*prop.rests, *(a for _, rests in decided.used for a in rests)])
                 assumptions = sorted((a for a in needed if a in program.assumptions), key=lambda a: (len(a), a))
             result = ProofResult(prop.name, key, decided.status, expected, 0.0, clauses, assumptions,
-                                 reason=decided.reason, solver_calls=decided.solver_calls, settled_by=decided.mode)
+                                 reason=decided.reason, solver_calls=decided.solver_calls, settled_by=decided.mode,
+                                 claim=prop.cite)
             if decided.model is not None and decided.compiler is not None:
                 records = decode(decided.model, decided.compiler, decided.binders)
                 try:

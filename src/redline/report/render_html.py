@@ -69,7 +69,8 @@ def _finding(r: dict[str, Any]) -> str:
 def _result(r: dict[str, Any]) -> str:
     mark = "as expected" if r["status"] == r["expected"] else f"NOT AS EXPECTED (expected {r['expected']})"
     proof = r["proof"] + (f", depth {r['depth']}" if r.get("depth") is not None else "")
-    items = [
+    items = [f"Claims: {e(r['claim'])}"] if r.get("claim") else []
+    items += [
         f'<span class="status-{e(r["status"])}">{e(r["status"].upper())}</span>, {e(mark)}; proof {e(proof)}; '
         f"settled by {e(r.get('settled_by') or 'nothing')}" + (f"; {e(r['reason'])}" if r.get("reason") else ""),
     ]
@@ -142,11 +143,13 @@ def render_html(ev: Evidence) -> str:
     parts.append('<section id="files"><h2>Rule files</h2>' + table(
         ["file", "SHA-256", "bytes"], [[f"<code>{e(f['path'])}</code>", f"<code>{e(f['sha256'])}</code>", e(f["bytes"])] for f in ev.files]) + "</section>")
     parts.append('<section id="tools"><h2>Tools</h2>' + table(["tool", "version"], [[e(k), e(v)] for k, v in ev.versions.items()]) + "</section>")
-    rows = [[f'<a href="#{anchor(r)}">{e(r["property"])}</a>', e(r["ruleset"]),
-             f'<span class="status-{e(r["status"])}">{e(r["status"].upper())}</span>', e(r["expected"]), e(r["proof"]),
+    rows = [[f'<a href="#{anchor(r)}">{e(r["property"])}</a>', e(r.get("claim", "")), e(r["ruleset"]),
+             f'<span class="status-{e(r["status"])}">{e(r["status"].upper())}</span>', e(r["expected"]),
+             "yes" if r["status"] == r["expected"] else "<strong>NO</strong>", e(r["proof"]),
              f'<span class="recheck-{e(r["recheck"]["status"])}">{e(r["recheck"]["status"])}</span>'] for r in ev.results]
     parts.append('<section id="properties"><h2>Properties</h2>'
-                 + table(["property", "rule set", "result", "expected", "proof", "re-check"], rows, "properties-table")
+                 + table(["property", "what it claims", "rule set", "result", "expected", "as expected", "proof", "re-check"],
+                         rows, "properties-table")
                  + "\n".join(_result(r) for r in ev.results) + "</section>")
     if ev.diff is not None:
         parts.append(_diff(ev.diff))

@@ -88,10 +88,13 @@ def render_markdown(e: Evidence) -> str:
     lines += ["", "## Tools", ""]
     lines += table(["tool", "version"], [[k, v] for k, v in e.versions.items()])
     lines += ["", "## Properties", ""]
-    lines += table(["property", "rule set", "result", "expected", "proof", "re-check"],
-                   [[r["property"], r["ruleset"], r["status"].upper(), r["expected"], r["proof"], r["recheck"]["status"]] for r in e.results])
+    lines += table(["property", "what it claims", "rule set", "result", "expected", "as expected", "proof", "re-check"],
+                   [[r["property"], r.get("claim", ""), r["ruleset"], r["status"].upper(), r["expected"],
+                     "yes" if r["status"] == r["expected"] else "NO", r["proof"], r["recheck"]["status"]] for r in e.results])
     for r in e.results:
         lines += ["", f"### {result_name(r)}", ""]
+        if r.get("claim"):
+            lines.append(f"- Claims: {inline(r['claim'])}")
         mark = "as expected" if r["status"] == r["expected"] else f"NOT AS EXPECTED (expected {r['expected']})"
         proof = r["proof"] + (f", depth {r['depth']}" if r.get("depth") is not None else "")
         lines.append(f"- **{r['status'].upper()}**, {mark}; proof {proof}; settled by {r.get('settled_by') or 'nothing'}"
