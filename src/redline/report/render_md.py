@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from redline.report.answer import Answer, answer
 from redline.report.evidence import Evidence, liveness_rows, result_name
 from redline.report.findings import story, verdict_text
 
@@ -66,6 +67,25 @@ def timing_lines(e: Evidence) -> list[str]:
     return lines
 
 
+def answer_lines(a: Answer) -> list[str]:
+    """The first screen: the answer in words (the same as the HTML page's)."""
+    def items(xs: list[str], none: str) -> list[str]:
+        return [f"- {inline(x)}" for x in xs] if xs else [inline(none)]
+    lines = ["## The answer", ""]
+    if a.base is not None:
+        lines += [f"### What {inline(a.modification)} changes (against {inline(a.base)})", ""]
+        lines += items(a.changes, "Nothing: every request is judged as before.")
+        lines += ["", inline(a.coverage), "", inline(a.intended), ""]
+    lines += ["### Properties", "", f"- Holds now, did not before: {inline('; '.join(a.gained) or 'none')}",
+              f"- Held before, no longer holds: {inline('; '.join(a.broken) or 'none')}", f"- Holds before and after: {inline('; '.join(a.kept) or 'none')}", ""]
+    lines += ["### Risk that remains", "", *items(a.risks, "No property fails under the modification that failed before it."), ""]
+    lines += ["### What this rests on", "", *items(a.rests_on[:5], "No assumption."), "",
+              "Every assumption: the Assumption register below; the analysis's limits: What was not checked.", ""]
+    if a.unsettled:
+        lines += ["**Not settled, so not part of the answer:**", "", *items(a.unsettled, ""), ""]
+    return lines
+
+
 def render_markdown(e: Evidence) -> str:
     n = e.counts()
     lines = [f"# {inline(e.title)}", ""]
@@ -77,16 +97,13 @@ def render_markdown(e: Evidence) -> str:
         lines += ["> **UNKNOWN: this evidence is incomplete; it is not an all clear.**", ">"]
         lines += [f"> - {inline(p)}" for p in e.unsettled]
         lines.append("")
+    lines += answer_lines(answer(e))
     lines += ["## Summary", "",
               f"- {n['results']} results: {n['as_expected']} as expected, {n['unknown']} unknown.",
               f"- Independently re-checked: {n['rechecked']} agree, {n['recheck_disagrees']} disagree, "
               f"{n['recheck_unsettled']} not re-checked (see \"What was not checked\").",
               f"- Solver {e.versions['solver']} (seed {e.settings['seed']}, rlimit {e.settings['rlimit']}, "
-              f"timeout {e.settings['timeout_ms']} ms per call); re-check by {e.versions['recheck_solver']} and the interpreter.",
-              "", "## Rule files", ""]
-    lines += table(["file", "SHA-256", "bytes"], [[f"`{f['path']}`", f"`{f['sha256']}`", f["bytes"]] for f in e.files])
-    lines += ["", "## Tools", ""]
-    lines += table(["tool", "version"], [[k, v] for k, v in e.versions.items()])
+              f"timeout {e.settings['timeout_ms']} ms per call); re-check by {e.versions['recheck_solver']} and the interpreter."]
     lines += ["", "## Properties", ""]
     lines += table(["property", "what it claims", "rule set", "result", "expected", "as expected", "proof", "re-check"],
                    [[r["property"], r.get("claim", ""), r["ruleset"], r["status"].upper(), r["expected"],
@@ -148,5 +165,10 @@ def render_markdown(e: Evidence) -> str:
                      ", ".join(a["results"]) or "none"] for a in e.assumptions])
     lines += ["", "## What was not checked", ""]
     lines += [f"- {inline(x)}" for x in e.not_checked]
+    # Provenance last: what a re-checker needs, not what a reader looks for first.
+    lines += ["", "## Rule files", ""]
+    lines += table(["file", "SHA-256", "bytes"], [[f"`{f['path']}`", f"`{f['sha256']}`", f["bytes"]] for f in e.files])
+    lines += ["", "## Tools", ""]
+    lines += table(["tool", "version"], [[k, v] for k, v in e.versions.items()])
     lines += ["", *timing_lines(e), ""]
     return "\n".join(lines)
