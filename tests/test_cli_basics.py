@@ -78,3 +78,16 @@ def test_prove_exit_code_puts_a_settled_failure_before_an_unknown(
     monkeypatch.setattr(cli, "prove", lambda *a, **k: results)
     assert main(["prove"]) == code
     capsys.readouterr()
+
+
+def test_every_option_has_help_and_every_command_an_example_and_its_exit_codes() -> None:
+    from redline.cli import make_parser
+
+    sub = next(a for a in make_parser()._actions if a.dest == "command")
+    for name, parser in sub.choices.items():  # type: ignore[attr-defined]
+        for action in parser._actions:
+            assert action.help, f"`redline {name}`: {action.option_strings or action.dest} has no help text"
+        text = parser.format_help()
+        assert f"examples:\n  redline {name}" in text or (name == "completion" and "examples:\n" in text), name
+        assert "exit codes (docs/exit-codes.md):\n  0 " in text and "\n  2 bad input" in text, name
+        assert " -\n" not in text, name  # a code the command never gives is left out, not shown as "-"

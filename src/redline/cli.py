@@ -943,7 +943,8 @@ def version_text() -> str:
 
 def make_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
-    common.add_argument("--format", choices=("text", "json"), default="text")
+    common.add_argument("--format", choices=("text", "json"), default="text",
+                        help="text for people (the default) or JSON for programs (docs/formats.md)")
     common.add_argument("--rules", metavar="DIR", help="the rules directory, instead of the configuration's or the "
                         "shipped SEC rules (default: redline.toml / [tool.redline] found upwards, else the shipped rules)")
     common.add_argument("--all-warnings", action="store_true",
@@ -957,9 +958,9 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", help="extra rule files or directories (default: rules/ and proofs/)")
     p.set_defaults(run=cmd_check)
     p = sub.add_parser("validate", parents=[common], help="run service requests (REQUEST.json or DUIS XML) through a rule set")
-    p.add_argument("--ruleset", required=True)
-    p.add_argument("--state", required=True, metavar="STATE.json")
-    p.add_argument("--fail-on-reject", action="store_true")
+    p.add_argument("--ruleset", required=True, metavar="NAME", help="the rule set to judge by, e.g. baseline or mp107")
+    p.add_argument("--state", required=True, metavar="STATE.json", help="the world the requests are judged in")
+    p.add_argument("--fail-on-reject", action="store_true", help="exit 1 if any request is rejected")
     p.add_argument("--role", metavar="ROLE", help="the sender's User Role for DUIS XML requests (default: from the "
                    "signing certificate, through the state's signing_certificates)")
     p.add_argument("--max-xml-bytes", type=positive, default=DEFAULT_MAX_BYTES, metavar="N",
@@ -984,8 +985,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--cex-dir", metavar="DIR", help="write each counterexample and witness as state.json / request.json")
     p.set_defaults(run=cmd_prove)
     p = sub.add_parser("diff", parents=[common], help="the semantic difference between two rule sets")
-    p.add_argument("old")
-    p.add_argument("new")
+    p.add_argument("old", help="the rule set before, e.g. baseline")
+    p.add_argument("new", help="the rule set after, e.g. mp107")
     p.add_argument("--timeout", type=positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
     p.add_argument("--limit", type=positive, default=2000, help="stop after this many regions of requests (default 2000)")
@@ -993,7 +994,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--cex-dir", metavar="DIR", help="write each witness as DIR/region-N (and DIR/intent-N) state.json / request.json")
     p.set_defaults(run=cmd_diff)
     p = sub.add_parser("liveness", parents=[common], help="can every check reject and every exception decide a request?")
-    p.add_argument("--ruleset", required=True)
+    p.add_argument("--ruleset", required=True, metavar="NAME", help="the rule set whose rules are examined")
     p.add_argument("--fail-on-dead", action="store_true", help="exit 1 if a check or exception is dead or redundant, or a disjunct of a condition never holds")
     p.add_argument("--timeout", type=positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
     p.add_argument("--rlimit", type=positive, default=DEFAULT_RLIMIT, help="Z3 resource limit per call, for reproducible give-ups")
@@ -1014,7 +1015,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--write", action="store_true", help="rewrite the files that would change, in place (atomically)")
     p.set_defaults(run=cmd_fmt)
     p = sub.add_parser("codegen", parents=[common], help="write a rule set as a standalone Python validator")
-    p.add_argument("--ruleset", required=True)
+    p.add_argument("--ruleset", required=True, metavar="NAME", help="the rule set to write as a validator")
     p.add_argument("-o", "--output", metavar="FILE.py", help="where to write the module (default: standard output)")
     p.set_defaults(run=cmd_codegen)
     p = sub.add_parser("completion", help="print a shell completion script",
@@ -1030,7 +1031,49 @@ def make_parser() -> argparse.ArgumentParser:
                                    "or with --rules DIR when given. --format is accepted and has no effect.")
     p.add_argument("--stdio", action="store_true", help="accepted for editors that pass it; stdio is the only transport")
     p.set_defaults(run=cmd_lsp)
+    for name, sp in sub.choices.items():
+        examples, exits = USAGE_NOTES[name]
+        sp.formatter_class = argparse.RawDescriptionHelpFormatter
+        codes = "".join(line + "\n" for line in exits.splitlines() if not line.endswith(" -"))  # "-": never given
+        sp.epilog = "examples:\n" + "".join(f"  {x}\n" for x in examples) + "\nexit codes (docs/exit-codes.md):\n" + codes
     return parser
+
+
+_EXITS = "  0 {ok}\n  1 {fail}\n  2 bad input or usage (nothing was decided)\n  3 {unknown}\n  70 a bug in redline (please report it)\n"
+# Per command: examples a reviewer can copy, and what each exit code means for it.
+USAGE_NOTES: dict[str, tuple[list[str], str]] = {
+    "check": (["redline check", "redline check -v", "redline check my-rules/new-mod.redline"],
+              _EXITS.format(ok="the rules check", fail="an error in the rules", unknown="-")),
+    "validate": (["redline validate --ruleset mp107 --state state.json request.json",
+                  "redline validate --ruleset baseline --format json --state state.json requests/ > verdicts.jsonl"],
+                 _EXITS.format(ok="every request judged (accepted or rejected)",
+                               fail="with --fail-on-reject: some request rejected", unknown="-")),
+    "test": (["redline test", "redline test my-scenarios.redline"],
+             _EXITS.format(ok="every scenario as expected", fail="a scenario not as expected", unknown="-")),
+    "prove": (["redline prove", "redline prove --property no_takeover --format json --smt2 out/smt2",
+               "redline prove proofs/temporal.redline --depth 8 --cex-dir out/traces"],
+              _EXITS.format(ok="every result as expected", fail="a result settled against its expectation",
+                            unknown="a result unknown (the solver gave up), none against expectation")),
+    "diff": (["redline diff baseline mp107", "redline diff baseline mp107 --format json --cex-dir out/diff"],
+             _EXITS.format(ok="the diff is complete and within the declared intents", fail="an intent violated",
+                           unknown="the diff is not complete or the intent check unknown")),
+    "liveness": (["redline liveness --ruleset mp107", "redline liveness --ruleset mp107 --fail-on-dead"],
+                 _EXITS.format(ok="every rule examined", fail="with --fail-on-dead: a dead or redundant rule or disjunct",
+                               unknown="some rule's liveness unknown")),
+    "report": (["redline report --out evidence", "redline report --modification mp107 --out evidence --format json"],
+               _EXITS.format(ok="every result as expected and re-checked", fail="a finding: a result not as expected, "
+                             "a re-check that disagrees, a violated intent, a dead rule the modification writes",
+                             unknown="something not settled: an unknown or unre-checked result, an incomplete diff")),
+    "fmt": (["redline fmt rules/mp107.redline", "redline fmt --check rules proofs", "redline fmt --write rules"],
+            _EXITS.format(ok="laid out (or nothing would change)", fail="with --check or --diff: a file would change",
+                          unknown="-")),
+    "codegen": (["redline codegen --ruleset mp107 -o validators/mp107.py"],
+                _EXITS.format(ok="the validator was written", fail="-", unknown="-")),
+    "completion": (['eval "$(redline completion bash)"', "redline completion fish > ~/.config/fish/completions/redline.fish"],
+                   _EXITS.format(ok="the script was printed", fail="-", unknown="-")),
+    "lsp": (["redline lsp", "redline lsp --rules my-rules"],
+            _EXITS.format(ok="the editor closed the session", fail="-", unknown="-")),
+}
 
 
 def cmd_completion(args: argparse.Namespace) -> int:
