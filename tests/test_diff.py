@@ -200,7 +200,7 @@ def test_a_diff_that_could_not_finish_exits_3_and_says_so(capsys: pytest.Capture
     assert code == 3
     assert "NOT complete" in err and "intent check is UNKNOWN" in err
     code, out, err = run(capsys, "diff", "baseline", "mp107", "--rlimit", "1000")
-    assert code == 3 and "NOT complete: max. resource limit exceeded" in out
+    assert code == 3 and "NOT complete: " in out  # Z3 names the give-up ("max. resource limit exceeded", "canceled")
 
 
 TIGHTEN = ROOT / "tests" / "modifications" / "tighten.redline"
