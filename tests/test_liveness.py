@@ -173,3 +173,11 @@ def test_liveness_runs_under_the_rlimit_and_a_give_up_is_unknown(capsys: pytest.
     assert code == 3 and result["complete"] is False
     assert "UNKNOWN: the liveness of 13 rule(s) of mp107 could not be settled" in err
     assert set(statuses(result).values()) == {"unknown"}  # never `dead` for want of budget
+
+
+def test_a_rule_set_of_one_check_is_examined_not_an_internal_error(capsys: pytest.CaptureFixture[str], rules_copy: Path) -> None:
+    # A conjunction over "every other check" is empty here; it must stay in the rule set's Z3 context.
+    (rules_copy / "one.redline").write_text('ruleset one_check "x"\n  check only_dcc_users "SRPD 6.1(a)" at DSP reject E1\n'
+                                            '    requires sender.dcc_user\n')
+    assert main(["liveness", "--rules", str(rules_copy), "--ruleset", "one_check"]) == 0
+    assert "1 live" in capsys.readouterr().out

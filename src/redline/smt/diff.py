@@ -119,7 +119,9 @@ class Setup:
         return is_value
 
     def cube(self, facts: Facts) -> z3.BoolRef:
-        return z3.And([z3.Or([self.fact(n, v) for v in sorted(vs, key=str)]) for n, vs in facts.items()])
+        # The true literal keeps a cube of no facts (a change to every request) in this diff's context.
+        return z3.And([z3.BoolVal(True, ctx=self.st.now.ctx),
+                       *[z3.Or([self.fact(n, v) for v in sorted(vs, key=str)]) for n, vs in facts.items()]])
 
     def goal(self, before: dict[str, Any], after: dict[str, Any]) -> z3.BoolRef:
         return z3.And(self.changes, _is(self.before, before), _is(self.after, after))

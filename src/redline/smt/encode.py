@@ -406,7 +406,7 @@ class _Env:
         srv_val = srv.val
 
         def is_one_of(srvs: list[z3.ExprRef]) -> z3.BoolRef:
-            return z3.Or([srv_val == s for s in srvs])
+            return z3.Or([srv_val == s for s in srvs]) if srvs else self.F  # no SRV: false, in this context
 
         if t == BOOL:
             return z3.And(srv.some, is_one_of(groups.get(True, [])))

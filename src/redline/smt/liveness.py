@@ -68,6 +68,7 @@ class _Encoding:
         self.encoder = Encoder(sorts, rs)
         self.outcome: Outcome = self.encoder.outcome(self.st, self.rq)
         self.base = base_constraints(sorts, rs.catalogue, self.st, self.rq)
+        self.true = z3.BoolVal(True, ctx=sorts.ctx)  # so that a conjunction of nothing stays in this context
 
     def reaches(self, i: int) -> z3.BoolRef:
         """Every check before check i passed or was skipped, and check i applies."""
@@ -76,7 +77,7 @@ class _Encoding:
 
     def only_failure(self, i: int) -> z3.BoolRef:
         """No check but (possibly) check i fails: every other one passes, is skipped or is waived."""
-        return z3.And(*[z3.Not(c.fails) for n, c in enumerate(self.outcome.checks) if n != i])
+        return z3.And(self.true, *[z3.Not(c.fails) for n, c in enumerate(self.outcome.checks) if n != i])
 
     def only_earlier_failure(self, i: int, k: int) -> z3.BoolRef:
         """Check i would reject, but check k, and no other check before i, rejects first."""
@@ -84,7 +85,7 @@ class _Encoding:
         return z3.And(cs[i].fails, cs[k].fails, *[z3.Not(c.fails) for n, c in enumerate(cs[:i]) if n != k])
 
     def passes_before(self, i: int) -> z3.BoolRef:
-        return z3.And(*[z3.Not(c.fails) for c in self.outcome.checks[:i]])
+        return z3.And(self.true, *[z3.Not(c.fails) for c in self.outcome.checks[:i]])
 
     def condition(self, e: ir.Expr) -> z3.BoolRef:
         return self.encoder.condition(e, self.st, self.rq)
