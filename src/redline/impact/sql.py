@@ -1,0 +1,255 @@
+"""Compile a rule set's checked IR to one SQL query: a verdict per request row.
+
+The query reads a request relation `r` (the columns of `REQUEST_COLUMNS`,
+times as epoch seconds, `now` the instant each request is judged at) joined
+to the device it targets (`d`, absent when the SMI does not hold it), its
+sender (`s`) and its catalogue row (`c`). Each check becomes one Boolean
+`fail_i`; the first failing check in the interpreter's order decides the
+verdict. Null semantics are the interpreter's (redline.interp.compile): a
+field of a missing record is null, `==` is IS NOT DISTINCT FROM so null
+equals only null, `x in S` is false for a null x, and every condition is
+read through COALESCE(..., false), so a requirement that cannot be
+evaluated fails closed. Whatever this compiler cannot express exactly is
+refused with `Unsupported`, naming the construct.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from redline.check import checked as ir
+from redline.check.types import BOOL, DATERANGE, EnumT, Prim, SetT, strip
+
+# The request relation every verdict query reads (see README "Fleet impact").
+REQUEST_COLUMNS = ("request_id", "now", "sender", "role", "srv", "device", "remote_party_role",
+                   "new_certificate_owner", "execution_time", "date_range_from", "date_range_to")
+
+
+class Unsupported(Exception):
+    """An IR construct the SQL compiler cannot express exactly."""
+
+
+def lit(v: Any) -> str:
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, str):
+        return "'" + v.replace("'", "''") + "'"
+    if isinstance(v, frozenset):
+        return "[" + ", ".join(lit(x) for x in sorted(v)) + "]::VARCHAR[]"
+    raise Unsupported(f"a constant of Python type {type(v).__name__}")
+
+
+def anchor_column(cell: str) -> str:
+    return f"trust_anchor_{cell}"
+
+
+class Compiler:
+    """IR expressions to SQL text over the aliases r, d, s, c."""
+
+    def __init__(self, cells: tuple[str, ...]) -> None:
+        self.cells = cells  # RemotePartyRole members: one trust-anchor column each
+
+    def truth(self, e: ir.Expr) -> str:
+        """A condition: never null (null counts as false)."""
+        match e:
+            case ir.Const(value=v):
+                return "TRUE" if v else "FALSE"
+            case ir.AndE(items=items):
+                return "(" + " AND ".join(self.truth(x) for x in items) + ")" if items else "TRUE"
+            case ir.OrE(items=items):
+                return "(" + " OR ".join(self.truth(x) for x in items) + ")" if items else "FALSE"
+            case ir.NotE(operand=o):
+                return f"(NOT {self.truth(o)})"
+            case ir.Eq(left=a, right=b, negated=neg):
+                op = "IS DISTINCT FROM" if neg else "IS NOT DISTINCT FROM"
+                if strip(a.type) == DATERANGE or strip(b.type) == DATERANGE:
+                    return self._range_is_null(a, b, neg)
+                return f"({self.value(a)} {op} {self.value(b)})"
+            case ir.Member(item=i, collection=coll, negated=neg):
+                x, found = self.value(i), self._member(i, coll)
+                return f"(NOT ({x} IS NOT NULL AND {found}))" if neg else f"({x} IS NOT NULL AND {found})"
+            case ir.ThroughoutE(predicate=p, times=t):
+                return self._throughout(p, t)
+            case ir.Defined(value=v):
+                return self.truth(v)
+        return f"COALESCE({self.value(e)}, FALSE)"
+
+    def _range_is_null(self, a: ir.Expr, b: ir.Expr, neg: bool) -> str:
+        # A range is loaded as two columns, both null or neither: only a comparison with null is expressible.
+        rng, other = (a, b) if strip(a.type) == DATERANGE else (b, a)
+        if not (isinstance(other, ir.Const) and other.value is None):
+            return self._refuse("a comparison of a DateRange with anything but null")
+        lo, _ = self.times(rng)
+        return f"({lo} IS NOT NULL)" if neg else f"({lo} IS NULL)"
+
+    def _member(self, item: ir.Expr, coll: ir.Expr) -> str:
+        x = self.value(item)
+        if isinstance(coll, ir.Const):
+            members = sorted(coll.value or ())
+            return f"{x} IN ({', '.join(lit(m) for m in members)})" if members else "FALSE"
+        return f"COALESCE(list_contains({self.value(coll)}, {x}), FALSE)"
+
+    def value(self, e: ir.Expr) -> str:
+        match e:
+            case ir.Const(value=v):
+                return lit(v)
+            case ir.Var(name=name):
+                return {"sender": "r.sender", "role": "r.role", "srv": "r.srv", "device": "d.device",
+                        "now": "r.now"}.get(name) or self._refuse(f"the variable `{name}` as a value")
+            case ir.Defined(value=v):
+                return self.value(v)
+            case ir.GetField():
+                return self._field(e)
+            case ir.GetIndex(obj=o, key=k):
+                return self._index(o, k)
+            case ir.IfE(cond=c, then=t, otherwise=o):
+                return f"(CASE WHEN {self.truth(c)} THEN {self.value(t)} ELSE {self.value(o)} END)"
+            case ir.SetE(items=items):
+                vals = ", ".join(self.value(x) for x in items)
+                return f"list_filter([{vals}]::VARCHAR[], x -> x IS NOT NULL)"
+            case ir.Eq() | ir.Member() | ir.AndE() | ir.OrE() | ir.NotE() | ir.ThroughoutE():
+                return self.truth(e)
+            case ir.Registered():
+                self._refuse("`registered` outside `throughout`")
+        self._refuse(type(e).__name__)
+
+    def _refuse(self, what: str) -> str:
+        raise Unsupported(f"the SQL compiler cannot express {what}")
+
+    def _field(self, e: ir.GetField) -> str:
+        o, name = e.obj, e.name
+        match e.record:
+            case "Request":
+                if not (isinstance(o, ir.Var) and o.name == "request"):
+                    return self._refuse("a Request field of anything but `request`")
+                if name == "date_range":
+                    return self._refuse("`request.date_range` as a value (only as the times of `throughout`)")
+                return {"sender": "r.sender", "device": "d.device"}.get(name, f"r.{name}")
+            case "Device":
+                if not (isinstance(o, ir.Var) and o.name == "device"):
+                    return self._refuse("a Device field of anything but the request's `device`")
+                if name == "trust_anchors":
+                    return self._refuse("`device.trust_anchors` as a whole (only indexed by a role)")
+                return f"d.{name}"
+            case "Party":
+                if isinstance(o, ir.Var) and o.name == "sender":
+                    return f"s.{name}"
+                return f"(SELECT p.{name} FROM parties p WHERE p.party = {self.value(o)})"
+            case "Service":
+                if isinstance(o, ir.Var) and o.name == "srv":
+                    return f"c.{name}"
+                return f"(SELECT k.{name} FROM catalogue k WHERE k.srv = {self.value(o)})"
+            case "DateRange":
+                return self._refuse("a DateRange field (only whole ranges under `throughout`)")
+        return self._refuse(f"a field of record {e.record}")
+
+    def _index(self, o: ir.Expr, k: ir.Expr) -> str:
+        if not (isinstance(o, ir.GetField) and o.record == "Device" and o.name == "trust_anchors"):
+            return self._refuse("an index into anything but `device.trust_anchors`")
+        self._field(ir.GetField(obj=o.obj, record="Device", name="type", type=o.type))  # the same device check
+        if isinstance(k, ir.Const):
+            return "NULL" if k.value is None else f"d.{anchor_column(k.value)}"
+        key = self.value(k)
+        arms = " ".join(f"WHEN {lit(cell)} THEN d.{anchor_column(cell)}" for cell in self.cells)
+        return f"(CASE {key} {arms} ELSE NULL END)"
+
+    def times(self, t: ir.Expr) -> tuple[str, str]:
+        """The closed range of instants `throughout` ranges over: (lo, hi), both null when none."""
+        match t:
+            case ir.Defined(value=v):
+                return self.times(v)
+            case ir.Var(name="now"):
+                return "r.now", "r.now"
+            case ir.GetField(obj=ir.Var(name="request"), record="Request", name="date_range"):
+                return "r.date_range_from", "r.date_range_to"
+            case ir.GetField(obj=ir.Var(name="request"), record="Request", name="execution_time"):
+                return "r.execution_time", "r.execution_time"
+            case ir.IfE(cond=c, then=a, otherwise=b):
+                cond, (alo, ahi), (blo, bhi) = self.truth(c), self.times(a), self.times(b)
+                return (f"(CASE WHEN {cond} THEN {alo} ELSE {blo} END)",
+                        f"(CASE WHEN {cond} THEN {ahi} ELSE {bhi} END)")
+            case ir.Const(value=None):
+                return "NULL", "NULL"
+        self._refuse(f"times given by {type(t).__name__}")
+        raise AssertionError  # pragma: no cover
+
+    def _throughout(self, p: ir.Registered, t: ir.Expr) -> str:
+        # Registration islands merge each party's touching or overlapping assignments per (MPxN,
+        # role); covering [lo, hi] is then one island starting by lo and ending after hi, which is
+        # what the interpreter's sweep (interp.compile.covers) decides.
+        lo, hi = self.times(t)
+        party, role, mpxn = self.value(p.party), self.value(p.role), self.value(p.mpxn)
+        return (f"({lo} IS NOT NULL AND EXISTS (SELECT 1 FROM registration_islands g WHERE g.mpxn = {mpxn}"
+                f" AND g.role = {role} AND g.party = {party} AND g.start_s <= {lo}"
+                f" AND (g.end_s IS NULL OR g.end_s > {hi})))")
+
+
+def sql_type(t: Any) -> str:
+    t = strip(t)
+    if isinstance(t, SetT):
+        return "VARCHAR[]"
+    if t == BOOL:
+        return "BOOLEAN"
+    if isinstance(t, EnumT) or (isinstance(t, Prim) and t.name in ("Text", "MPxN")):
+        return "VARCHAR"
+    raise Unsupported(f"a catalogue field of type {t}")
+
+
+def catalogue_sql(catalogue: Mapping[str, Mapping[str, Any]], fields: Mapping[str, Any]) -> str:
+    """The rule set's catalogue as a VALUES relation `(srv, <field>...)`."""
+    names = sorted(fields)
+    types = {n: sql_type(fields[n]) for n in names}
+    rows = []
+    for srv in sorted(catalogue):
+        row = catalogue[srv]
+        rows.append("(" + ", ".join([lit(srv)] + [f"CAST({lit(row.get(n))} AS {types[n]})" for n in names]) + ")")
+    return f"(VALUES {', '.join(rows)}) AS k(srv, {', '.join(names)})"
+
+
+def verdict_sql(rs: ir.RuleSet, program: ir.Program, source: str) -> str:
+    """SELECT request_id, accepted, dcc_accepted, layer, code, check, effects FROM `source` judged under `rs`."""
+    comp = Compiler(tuple(program.enums["RemotePartyRole"]))
+    fails = []
+    for ch in rs.checks:
+        parts = []
+        if ch.applies is not None:
+            parts.append(comp.truth(ch.applies))
+        parts.extend(f"NOT {comp.truth(x.when)}" for x in ch.exceptions)
+        parts.append("TRUE" if ch.requires is None else f"NOT {comp.truth(ch.requires)}")
+        fails.append((ch, " AND ".join(parts)))
+    failed = "CASE " + " ".join(f"WHEN {cond} THEN {i}" for i, (_, cond) in enumerate(fails)) + " END"
+    effects = []
+    for ef in rs.effects:
+        cell, owner = comp.value(ef.cell), comp.value(ef.owner)
+        effects.append(f"CASE WHEN {comp.truth(ef.when)} AND d.device IS NOT NULL AND {cell} IS NOT NULL"
+                       f" AND {owner} IS NOT NULL THEN {cell} || '=' || {owner} END")
+    names = ", ".join(lit(ch.name) for ch in rs.checks)
+    layers = ", ".join(lit(ch.layer.value) for ch in rs.checks)
+    codes = ", ".join(lit(ch.code) for ch in rs.checks)
+    device_layer = ", ".join("TRUE" if ch.layer.value == "Device" else "FALSE" for ch in rs.checks)
+    fields = {n: t for n, t in program.records["Service"].items()}
+    effect_list = f"concat_ws(';', {', '.join(effects)})" if effects else "''"
+    return f"""
+WITH catalogue AS (SELECT * FROM {catalogue_sql(rs.catalogue, fields)}),
+judged AS (
+  SELECT r.request_id, {failed} AS failed, {effect_list} AS effects
+  FROM {source} r
+  LEFT JOIN devices d ON d.device = r.device
+  LEFT JOIN parties s ON s.party = r.sender
+  LEFT JOIN catalogue c ON c.srv = r.srv
+)
+SELECT request_id,
+       failed IS NULL AS accepted,
+       failed IS NULL OR [{device_layer}][failed + 1] AS dcc_accepted,
+       ([{layers}]::VARCHAR[])[failed + 1] AS layer,
+       ([{codes}]::VARCHAR[])[failed + 1] AS code,
+       ([{names}]::VARCHAR[])[failed + 1] AS "check",
+       CASE WHEN failed IS NULL THEN effects ELSE '' END AS effects
+FROM judged
+"""
+
