@@ -216,17 +216,21 @@ def verdict_sql(rs: ir.RuleSet, program: ir.Program, source: str) -> str:
     comp = Compiler(tuple(program.enums["RemotePartyRole"]))
     fails = []
     for ch in rs.checks:
-        parts = []
-        if ch.applies is not None:
-            parts.append(comp.truth(ch.applies))
-        parts.extend(f"NOT {comp.truth(x.when)}" for x in ch.exceptions)
-        parts.append("TRUE" if ch.requires is None else f"NOT {comp.truth(ch.requires)}")
-        fails.append((ch, " AND ".join(parts)))
-    failed = "CASE " + " ".join(f"WHEN {cond} THEN {i}" for i, (_, cond) in enumerate(fails)) + " END"
+        try:
+            parts = [] if ch.applies is None else [comp.truth(ch.applies)]
+            parts.extend(f"NOT {comp.truth(x.when)}" for x in ch.exceptions)
+            parts.append("TRUE" if ch.requires is None else f"NOT {comp.truth(ch.requires)}")
+        except Unsupported as e:
+            raise Unsupported(f"rule set `{rs.name}`, check `{ch.name}`: {e}") from None
+        fails.append(" AND ".join(parts))
+    failed = "CASE " + " ".join(f"WHEN {cond} THEN {i}" for i, cond in enumerate(fails)) + " END" if fails else "NULL"
     effects = []
     for ef in rs.effects:
-        cell, owner = comp.value(ef.cell), comp.value(ef.owner)
-        effects.append(f"CASE WHEN {comp.truth(ef.when)} AND d.device IS NOT NULL AND {cell} IS NOT NULL"
+        try:
+            cell, owner, when = comp.value(ef.cell), comp.value(ef.owner), comp.truth(ef.when)
+        except Unsupported as e:
+            raise Unsupported(f"rule set `{rs.name}`, effect `{ef.name}`: {e}") from None
+        effects.append(f"CASE WHEN {when} AND d.device IS NOT NULL AND {cell} IS NOT NULL"
                        f" AND {owner} IS NOT NULL THEN {cell} || '=' || {owner} END")
     names = ", ".join(lit(ch.name) for ch in rs.checks)
     layers = ", ".join(lit(ch.layer.value) for ch in rs.checks)
