@@ -47,8 +47,8 @@ def changes(con: duckdb.DuckDBPyConnection, old: str, new: str, limit: int = 20)
 
     Classes, not `redline diff` regions: tying each request to a region would need the region's
     condition compiled too, which the diff does not yet expose as IR."""
-    differ = (f"(a.accepted, a.layer, a.code, a.\"check\", a.effects) IS DISTINCT FROM "
-              f"(b.accepted, b.layer, b.code, b.\"check\", b.effects)")
+    differ = ("(a.accepted, a.layer, a.code, a.\"check\", a.effects) IS DISTINCT FROM "
+              "(b.accepted, b.layer, b.code, b.\"check\", b.effects)")
     classes = _rows(con, f"""SELECT {_outcome('a')} AS old, {_outcome('b')} AS new, count(*) AS requests
         FROM {old} a JOIN {new} b USING (request_id) WHERE {differ} GROUP BY ALL ORDER BY requests DESC, old, new""")
     examples = _rows(con, f"""SELECT request_id, {_outcome('a')} AS old, {_outcome('b')} AS new

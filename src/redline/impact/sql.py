@@ -16,7 +16,7 @@ refused with `Unsupported`, naming the construct.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from redline.check import checked as ir
 from redline.check.types import BOOL, DATERANGE, EnumT, Prim, SetT, strip
@@ -69,6 +69,8 @@ class Compiler:
                 op = "IS DISTINCT FROM" if neg else "IS NOT DISTINCT FROM"
                 if strip(a.type) == DATERANGE or strip(b.type) == DATERANGE:
                     return self._range_is_null(a, b, neg)
+                if isinstance(strip(a.type), SetT) or isinstance(strip(b.type), SetT):
+                    self._refuse("a comparison of two sets (lists in SQL compare in order)")
                 return f"({self.value(a)} {op} {self.value(b)})"
             case ir.Member(item=i, collection=coll, negated=neg):
                 x, found = self.value(i), self._member(i, coll)
@@ -118,7 +120,7 @@ class Compiler:
                 self._refuse("`registered` outside `throughout`")
         self._refuse(type(e).__name__)
 
-    def _refuse(self, what: str) -> str:
+    def _refuse(self, what: str) -> NoReturn:
         raise Unsupported(f"the SQL compiler cannot express {what}")
 
     def _field(self, e: ir.GetField) -> str:
@@ -176,7 +178,6 @@ class Compiler:
             case ir.Const(value=None):
                 return "NULL", "NULL"
         self._refuse(f"times given by {type(t).__name__}")
-        raise AssertionError  # pragma: no cover
 
     def _throughout(self, p: ir.Registered, t: ir.Expr) -> str:
         # Registration islands merge each party's touching or overlapping assignments per (MPxN,

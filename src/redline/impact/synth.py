@@ -71,9 +71,9 @@ def generate(con: duckdb.DuckDBPyConnection, p: FleetParams, cells: tuple[str, .
     con.execute("""CREATE OR REPLACE TEMP TABLE raw_party_roles AS
         SELECT party, unnest(CASE kind WHEN 'supplier' THEN ['IS', 'GS'] WHEN 'dno' THEN ['ED'] WHEN 'gt' THEN ['GT']
                                        WHEN 'ou' THEN ['OU'] ELSE ['ED'] END) AS role FROM gen_parties ORDER BY i""")
-    sup = f"(SELECT list(party ORDER BY i) FROM gen_parties WHERE kind = 'supplier')"
-    dno = f"(SELECT list(party ORDER BY i) FROM gen_parties WHERE kind = 'dno')"
-    gt = f"(SELECT list(party ORDER BY i) FROM gen_parties WHERE kind = 'gt')"
+    sup = "(SELECT list(party ORDER BY i) FROM gen_parties WHERE kind = 'supplier')"
+    dno = "(SELECT list(party ORDER BY i) FROM gen_parties WHERE kind = 'dno')"
+    gt = "(SELECT list(party ORDER BY i) FROM gen_parties WHERE kind = 'gt')"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE gen_sites AS
         WITH b AS (SELECT i, {_u(s, 'i', 'fuel')} < {p.electricity_share} AS elec,
                           {_u(s, 'i', 'gen')} < {p.smets1_share} AS smets1,
@@ -100,7 +100,7 @@ def generate(con: duckdb.DuckDBPyConnection, p: FleetParams, cells: tuple[str, .
     con.execute(f"""CREATE OR REPLACE TEMP TABLE raw_devices AS
         SELECT device, type, generation, smi_status, mpxn, NULL::VARCHAR AS associated_device, {anchors}
         FROM gen_sites ORDER BY i""")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE raw_registration AS
+    con.execute("""CREATE OR REPLACE TEMP TABLE raw_registration AS
         SELECT mpxn, no_role AS role, no AS party, TIMESTAMP '2015-01-01 00:00:00' AS from_time, NULL::TIMESTAMP AS to_time FROM gen_sites
         UNION ALL
         SELECT mpxn, sup_role, CASE WHEN moved THEN old_supplier ELSE supplier END, TIMESTAMP '2020-01-01 00:00:00',
