@@ -16,6 +16,7 @@ refused with `Unsupported`, naming the construct.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from redline.check import checked as ir
@@ -30,7 +31,39 @@ class Unsupported(Exception):
     """An IR construct the SQL compiler cannot express exactly."""
 
 
-def lit(v: Any) -> str:
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """The few places DuckDB's and Spark's SQL differ, for the constructs this compiler emits. Owning
+    them (rather than transpiling) keeps every engine's meaning of list indexing and null in view here."""
+
+    name: str
+    text: str  # the string type
+    array_open: str  # a list literal: array_open + items + array_close
+    array_close: str
+    contains: str  # list_contains(list, x) / array_contains(list, x)
+    filter: str  # list_filter / filter, with a lambda
+    quote: str  # identifier quote
+
+    def array(self, items: list[str]) -> str:
+        return f"CAST({self.array_open}{', '.join(items)}{self.array_close} AS {self.text_array})"
+
+    @property
+    def text_array(self) -> str:
+        return f"{self.text}[]" if self.name == "duckdb" else f"ARRAY<{self.text}>"
+
+    def at(self, items: list[str], index: str) -> str:
+        """The 1-based `index`th item, null when the index is null."""
+        return f"element_at({self.array(items)}, {index})" if self.name == "spark" else f"({self.array(items)})[{index}]"
+
+    def ident(self, name: str) -> str:
+        return f"{self.quote}{name}{self.quote}"
+
+
+DUCKDB = Dialect("duckdb", "VARCHAR", "[", "]", "list_contains", "list_filter", '"')
+SPARK = Dialect("spark", "STRING", "array(", ")", "array_contains", "filter", "`")
+
+
+def lit(v: Any, dialect: Dialect = DUCKDB) -> str:
     if v is None:
         return "NULL"
     if isinstance(v, bool):
@@ -40,7 +73,7 @@ def lit(v: Any) -> str:
     if isinstance(v, str):
         return "'" + v.replace("'", "''") + "'"
     if isinstance(v, frozenset):
-        return "[" + ", ".join(lit(x) for x in sorted(v)) + "]::VARCHAR[]"
+        return dialect.array([lit(x, dialect) for x in sorted(v)])
     raise Unsupported(f"a constant of Python type {type(v).__name__}")
 
 
@@ -51,8 +84,8 @@ def anchor_column(cell: str) -> str:
 class Compiler:
     """IR expressions to SQL text over the aliases r, d, s, c."""
 
-    def __init__(self, cells: tuple[str, ...], source: str = "requests") -> None:
-        self.cells, self.source = cells, source  # RemotePartyRole members: one trust-anchor column each
+    def __init__(self, cells: tuple[str, ...], source: str = "requests", dialect: Dialect = DUCKDB) -> None:
+        self.cells, self.source, self.dialect = cells, source, dialect  # RemotePartyRole members: one trust-anchor column each
         self.relations: dict[str, str] = {}  # the SELECT of each `throughout` relation -> its name
 
     def truth(self, e: ir.Expr) -> str:
@@ -94,13 +127,13 @@ class Compiler:
         x = self.value(item)
         if isinstance(coll, ir.Const):
             members = sorted(coll.value or ())
-            return f"{x} IN ({', '.join(lit(m) for m in members)})" if members else "FALSE"
-        return f"COALESCE(list_contains({self.value(coll)}, {x}), FALSE)"
+            return f"{x} IN ({', '.join(lit(m, self.dialect) for m in members)})" if members else "FALSE"
+        return f"COALESCE({self.dialect.contains}({self.value(coll)}, {x}), FALSE)"
 
     def value(self, e: ir.Expr) -> str:
         match e:
             case ir.Const(value=v):
-                return lit(v)
+                return lit(v, self.dialect)
             case ir.Var(name=name):
                 return {"sender": "r.sender", "role": "r.role", "srv": "r.srv", "device": "d.device",
                         "now": "r.now"}.get(name) or self._refuse(f"the variable `{name}` as a value")
@@ -114,7 +147,7 @@ class Compiler:
                 return f"(CASE WHEN {self.truth(c)} THEN {self.value(t)} ELSE {self.value(o)} END)"
             case ir.SetE(items=items):
                 vals = ", ".join(self.value(x) for x in items)
-                return f"list_filter([{vals}]::VARCHAR[], x -> x IS NOT NULL)"
+                return f"{self.dialect.filter}({self.dialect.array([vals])}, x -> x IS NOT NULL)"
             case ir.Eq() | ir.Member() | ir.AndE() | ir.OrE() | ir.NotE() | ir.ThroughoutE():
                 return self.truth(e)
             case ir.Registered():
@@ -142,11 +175,11 @@ class Compiler:
             case "Party":
                 if isinstance(o, ir.Var) and o.name == "sender":
                     return f"s.{name}"
-                return f"(SELECT p.{name} FROM parties p WHERE p.party = {self.value(o)})"
+                return f"(SELECT max(p.{name}) FROM parties p WHERE p.party = {self.value(o)})"  # one row: party is unique
             case "Service":
                 if isinstance(o, ir.Var) and o.name == "srv":
                     return f"c.{name}"
-                return f"(SELECT k.{name} FROM catalogue k WHERE k.srv = {self.value(o)})"
+                return f"(SELECT max(k.{name}) FROM catalogue k WHERE k.srv = {self.value(o)})"  # one row
             case "DateRange":
                 return self._refuse("a DateRange field (only whole ranges under `throughout`)")
         return self._refuse(f"a field of record {e.record}")
@@ -158,7 +191,7 @@ class Compiler:
         if isinstance(k, ir.Const):
             return "NULL" if k.value is None else f"d.{anchor_column(k.value)}"
         key = self.value(k)
-        arms = " ".join(f"WHEN {lit(cell)} THEN d.{anchor_column(cell)}" for cell in self.cells)
+        arms = " ".join(f"WHEN {lit(cell, self.dialect)} THEN d.{anchor_column(cell)}" for cell in self.cells)
         return f"(CASE {key} {arms} ELSE NULL END)"
 
     def times(self, t: ir.Expr) -> tuple[str, str]:
@@ -199,31 +232,32 @@ JOINS = ("LEFT JOIN devices d ON d.device = r.device LEFT JOIN parties s ON s.pa
          " LEFT JOIN catalogue c ON c.srv = r.srv")
 
 
-def sql_type(t: Any) -> str:
+def sql_type(t: Any, dialect: Dialect = DUCKDB) -> str:
     t = strip(t)
     if isinstance(t, SetT):
-        return "VARCHAR[]"
+        return dialect.text_array
     if t == BOOL:
         return "BOOLEAN"
     if isinstance(t, EnumT) or (isinstance(t, Prim) and t.name in ("Text", "MPxN")):
-        return "VARCHAR"
+        return dialect.text
     raise Unsupported(f"a catalogue field of type {t}")
 
 
-def catalogue_sql(catalogue: Mapping[str, Mapping[str, Any]], fields: Mapping[str, Any]) -> str:
+def catalogue_sql(catalogue: Mapping[str, Mapping[str, Any]], fields: Mapping[str, Any], dialect: Dialect = DUCKDB) -> str:
     """The rule set's catalogue as a VALUES relation `(srv, <field>...)`."""
     names = sorted(fields)
-    types = {n: sql_type(fields[n]) for n in names}
+    types = {n: sql_type(fields[n], dialect) for n in names}
     rows = []
     for srv in sorted(catalogue):
         row = catalogue[srv]
-        rows.append("(" + ", ".join([lit(srv)] + [f"CAST({lit(row.get(n))} AS {types[n]})" for n in names]) + ")")
-    return f"(VALUES {', '.join(rows)}) AS k(srv, {', '.join(names)})"
+        rows.append("(" + ", ".join([lit(srv, dialect)] + [f"CAST({lit(row.get(n), dialect)} AS {types[n]})" for n in names]) + ")")
+    values = f"VALUES {', '.join(rows)}"
+    return f"{values if dialect.name == 'spark' else '(' + values + ')'} AS k(srv, {', '.join(names)})"
 
 
-def verdict_sql(rs: ir.RuleSet, program: ir.Program, source: str) -> str:
+def verdict_sql(rs: ir.RuleSet, program: ir.Program, source: str, dialect: Dialect = DUCKDB) -> str:
     """SELECT request_id, accepted, dcc_accepted, layer, code, check, effects FROM `source` judged under `rs`."""
-    comp = Compiler(tuple(program.enums["RemotePartyRole"]), source)
+    comp = Compiler(tuple(program.enums["RemotePartyRole"]), source, dialect)
     fails = []
     for ch in rs.checks:
         try:
@@ -242,23 +276,23 @@ def verdict_sql(rs: ir.RuleSet, program: ir.Program, source: str) -> str:
             raise Unsupported(f"rule set `{rs.name}`, effect `{ef.name}`: {e}") from None
         effects.append(f"CASE WHEN {when} AND d.device IS NOT NULL AND {cell} IS NOT NULL"
                        f" AND {owner} IS NOT NULL THEN {cell} || '=' || {owner} END")
-    names = ", ".join(lit(ch.name) for ch in rs.checks)
-    layers = ", ".join(lit(ch.layer.value) for ch in rs.checks)
-    codes = ", ".join(lit(ch.code) for ch in rs.checks)
-    device_layer = ", ".join("TRUE" if ch.layer.value == "Device" else "FALSE" for ch in rs.checks)
+
+    def column(values: list[Any]) -> str:
+        return dialect.at([lit(v, dialect) for v in values], "failed + 1")
+    device_layer = [str(i) for i, ch in enumerate(rs.checks) if ch.layer.value == "Device"]
+    dcc = f"failed IS NULL OR failed IN ({', '.join(device_layer)})" if device_layer else "failed IS NULL"
     fields = {n: t for n, t in program.records["Service"].items()}
     effect_list = f"concat_ws(';', {', '.join(effects)})" if effects else "''"
     relations = "".join(f",\n{name} AS ({body})" for body, name in comp.relations.items())
     return f"""
-WITH catalogue AS (SELECT * FROM {catalogue_sql(rs.catalogue, fields)}){relations},
+WITH catalogue AS (SELECT * FROM {catalogue_sql(rs.catalogue, fields, dialect)}){relations},
 judged AS (SELECT r.request_id, {failed} AS failed, {effect_list} AS effects FROM {source} r {JOINS})
 SELECT request_id,
        failed IS NULL AS accepted,
-       failed IS NULL OR [{device_layer}][failed + 1] AS dcc_accepted,
-       ([{layers}]::VARCHAR[])[failed + 1] AS layer,
-       ([{codes}]::VARCHAR[])[failed + 1] AS code,
-       ([{names}]::VARCHAR[])[failed + 1] AS "check",
+       {dcc} AS dcc_accepted,
+       {column([ch.layer.value for ch in rs.checks])} AS layer,
+       {column([ch.code for ch in rs.checks])} AS code,
+       {column([ch.name for ch in rs.checks])} AS {dialect.ident("check")},
        CASE WHEN failed IS NULL THEN effects ELSE '' END AS effects
 FROM judged
 """
-
