@@ -9,7 +9,9 @@
    core, judging only (loading timed apart); the ratio is quoted. Each verdict is also compared with
    the interpreter's on the first `--check` requests, so the figures are of a query that agrees.
 
-    PYTHONPATH=src .venv/bin/python bench/impact.py [--devices N] [--replay-requests N] [--memory-limit 4GB]
+   With `--spark`, the same requests are judged on Spark in local mode too.
+
+    PYTHONPATH=src .venv/bin/python bench/impact.py [--devices N] [--replay-requests N] [--memory-limit 4GB] [--spark]
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ def bench_fleet(program: object, devices: int, memory_limit: str | None) -> None
           f"mp107 {result['stuck']['mp107']['devices']:,}; freed {result['freed']:,}")
 
 
-def bench_replay(program: object, requests: int, check: int) -> None:
+def bench_replay(program: object, requests: int, check: int, spark: bool) -> None:
     from redline.check.checked import Program
     assert isinstance(program, Program)
     rulesets = [program.rulesets["baseline"], program.rulesets["mp107"]]
@@ -108,8 +110,30 @@ def bench_replay(program: object, requests: int, check: int) -> None:
             label = "one thread" if threads == 1 else f"{used[0] if used else '?'} threads"
             print(f"  DuckDB ({label}): load and check {t1 - t0:.2f} s, judge (mp107) {t2 - t1:.2f} s = {rate:,.0f} requests/s, "
                   f"{rate / py_rate:.1f}x the generated validator; with loading {requests / (t2 - t0):,.0f} requests/s")
+            if threads is None and spark:
+                bench_spark(program, con, root, requests, rate)
             con.close()
             (root / "impact.duckdb").unlink()
+
+
+def bench_spark(program: object, con: duckdb.DuckDBPyConnection, root: Path, requests: int, duck_rate: float) -> None:
+    """The same judged requests on Spark in local mode, every core; the first run includes the JVM's warm-up."""
+    from redline.check.checked import Program
+    from redline.impact import spark as engine
+    assert isinstance(program, Program)
+    staged = root / "staged"
+    engine.export(con, staged)
+    t0 = time.perf_counter()
+    session = engine.session(threads=2)
+    t1 = time.perf_counter()
+    runs = []
+    for _ in range(2):
+        start = time.perf_counter()
+        engine.judge(session, program, program.rulesets["mp107"], staged).write.format("noop").mode("overwrite").save()
+        runs.append(time.perf_counter() - start)
+    session.stop()
+    print(f"  Spark local[2]: session {t1 - t0:.1f} s; judge (mp107) {runs[0]:.2f} s first, {runs[1]:.2f} s second = "
+          f"{requests / runs[1]:,.0f} requests/s ({requests / runs[1] / duck_rate:.2f}x DuckDB)")
 
 
 def main() -> int:
@@ -120,6 +144,7 @@ def main() -> int:
     parser.add_argument("--memory-limit", default=None, help="DuckDB memory limit, e.g. 4GB (spills to disk beyond)")
     parser.add_argument("--skip-replay", action="store_true")
     parser.add_argument("--skip-fleet", action="store_true")
+    parser.add_argument("--spark", action="store_true", help="also judge the replayed requests on Spark (local mode)")
     args = parser.parse_args()
     program, _ = load_program(repo_rules(), [])
     assert program is not None
@@ -127,7 +152,7 @@ def main() -> int:
     if not args.skip_fleet:
         bench_fleet(program, args.devices, args.memory_limit)
     if not args.skip_replay:
-        bench_replay(program, args.replay_requests, args.check)
+        bench_replay(program, args.replay_requests, args.check, args.spark)
     return 0
 
 
