@@ -741,6 +741,16 @@ def cmd_impact(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, found `{text}`") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 0, found {n}")
+    return n
+
+
 def _fraction(text: str) -> float:
     try:
         x = float(text)
@@ -781,7 +791,7 @@ def _impact_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     q.add_argument("out", metavar="DIR")
     defaults = impact_defaults()
     q.add_argument("--devices", type=positive, default=defaults.devices)
-    q.add_argument("--requests", type=int, default=defaults.requests)
+    q.add_argument("--requests", type=_count, default=defaults.requests, help="requests in the log (default none)")
     for name in ("smets1_share", "wrong_no_share", "churn", "correction_share"):
         q.add_argument("--" + name.replace("_", "-"), type=_fraction, default=getattr(defaults, name))
     for name in ("suppliers", "dnos", "gts"):

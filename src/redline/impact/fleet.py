@@ -18,6 +18,7 @@ from redline.check import checked as ir
 from redline.codegen.fold import decided, fold
 from redline.impact.replay import judge
 from redline.impact.sql import anchor_column, lit
+from redline.times import format_iso
 
 BREAKDOWNS = {"network_operator": "x.registered", "generation": "x.generation", "device_type": "x.type",
               "smi_status": "x.smi_status"}
@@ -109,7 +110,7 @@ def analyse(con: duckdb.DuckDBPyConnection, program: ir.Program, rulesets: list[
                 out["site_visits_saved_cost"] = rest[-1] * visit_cost
         return out
 
-    result: dict[str, Any] = {"rulesets": [rs.name for rs in rulesets], "at": at, "cell": cell,
+    result: dict[str, Any] = {"rulesets": [rs.name for rs in rulesets], "at": format_iso(at), "cell": cell,
                               "candidate_srvs": {rs.name: correcting_srvs(rs, cell) for rs in rulesets},
                               "site_visit_cost": visit_cost, **row(figures()[0]), "by": {}}
     for name, key in BREAKDOWNS.items():

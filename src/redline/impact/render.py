@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from redline.times import format_iso
-
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     cells = [[str(h) for h in header]] + [[_cell(v) for v in r] for r in rows]
@@ -33,7 +31,7 @@ def _pct(n: int, total: int) -> str:
 def format_fleet(r: dict[str, Any]) -> str:
     names = r["rulesets"]
     two = len(names) == 2
-    out = [f"fleet at {format_iso(r['at'])}: {r['devices']:,} devices; {r['mis_set']:,} with a {r['cell']} cell "
+    out = [f"fleet at {r['at']}: {r['devices']:,} devices; {r['mis_set']:,} with a {r['cell']} cell "
            f"not owned by the registered party ({_pct(r['mis_set'], r['devices'])}); {r['unregistered']:,} with no "
            f"registered party", ""]
     for name in names:
