@@ -225,7 +225,9 @@ class Compiler:
                 f" JOIN registration_islands g ON g.mpxn = {mpxn} AND g.role = {role} AND g.party = {party}"
                 f" AND g.start_s <= {lo} AND (g.end_s IS NULL OR g.end_s > {hi}) WHERE {lo} IS NOT NULL")
         name = self.relations.setdefault(body, f"throughout_{len(self.relations)}")
-        return f"(r.request_id IN (SELECT request_id FROM {name}))"
+        # Joined to the requests by id (see verdict_sql): an equi-join both engines hash, where an IN
+        # subquery inside CASE becomes a nested-loop join on Spark.
+        return f"({name}.request_id IS NOT NULL)"
 
 
 JOINS = ("LEFT JOIN devices d ON d.device = r.device LEFT JOIN parties s ON s.party = r.sender"
@@ -283,10 +285,12 @@ def verdict_sql(rs: ir.RuleSet, program: ir.Program, source: str, dialect: Diale
     dcc = f"failed IS NULL OR failed IN ({', '.join(device_layer)})" if device_layer else "failed IS NULL"
     fields = {n: t for n, t in program.records["Service"].items()}
     effect_list = f"concat_ws(';', {', '.join(effects)})" if effects else "''"
-    relations = "".join(f",\n{name} AS ({body})" for body, name in comp.relations.items())
+    relations = "".join(f",\n{name}_rows AS ({body})" for body, name in comp.relations.items())
+    hits = "".join(f" LEFT JOIN (SELECT DISTINCT request_id FROM {name}_rows) {name} ON {name}.request_id = r.request_id"
+                   for name in comp.relations.values())
     return f"""
 WITH catalogue AS (SELECT * FROM {catalogue_sql(rs.catalogue, fields, dialect)}){relations},
-judged AS (SELECT r.request_id, {failed} AS failed, {effect_list} AS effects FROM {source} r {JOINS})
+judged AS (SELECT r.request_id, {failed} AS failed, {effect_list} AS effects FROM {source} r {JOINS}{hits})
 SELECT request_id,
        failed IS NULL AS accepted,
        {dcc} AS dcc_accepted,
