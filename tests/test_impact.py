@@ -183,6 +183,7 @@ def test_refusal_names_the_check(program: ir.Program) -> None:
 # ---- bad input ------------------------------------------------------------------
 
 def world(program: ir.Program, tmp: Path) -> Path:
+    tmp.mkdir(parents=True, exist_ok=True)
     sc = next(s for s in program.scenarios if s.name == "stuck_owner_no_fixes_under_mp107")
     write_state(sc.state, program, tmp)
     write_requests([(1, sc.state["now"], sc.request)], program, tmp)
@@ -282,3 +283,13 @@ def test_missing_table_and_unknown_ruleset(program: ir.Program, tmp_path: Path, 
     assert code == 2 and "party_roles: no party_roles.parquet or party_roles.csv" in err
     code, _, err = run(capsys, "fleet", str(root), "--ruleset", "nope")
     assert code == 2 and "unknown rule set `nope`" in err
+
+
+def test_an_output_that_cannot_be_written_is_exit_2(program: ir.Program, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = world(program, tmp_path / "w")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    code, _, err = run(capsys, "generate", str(blocker), "--devices", "10")
+    assert code == 2 and f"{blocker}: cannot write" in err
+    code, out, err = run(capsys, "replay", str(root), "--verdicts", str(blocker / "v.csv"))
+    assert code == 2 and out == "" and "cannot write" in err

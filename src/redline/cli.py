@@ -736,7 +736,7 @@ def cmd_impact(args: argparse.Namespace) -> int:
             verdicts = Path(args.verdicts) if args.verdicts else None
             result = impact.run_replay(program, rulesets, root, bad_rows, verdicts, args.examples, args.threads)
             print(json.dumps(result, indent=2) if args.format == "json" else format_replay(result))
-    except (impact.ImpactInputError, impact.Unsupported) as e:
+    except (impact.ImpactInputError, impact.Unsupported, impact.OutputError) as e:
         raise UsageError(str(e)) from None
     return EXIT_OK
 

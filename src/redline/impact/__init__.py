@@ -6,6 +6,7 @@ of a log; `generate` writes a synthetic fleet. Each opens its own in-memory Duck
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,18 @@ from redline.impact.sql import Unsupported
 from redline.impact.synth import FleetParams, generate, write
 from redline.impact.tables import ImpactInputError, Loader
 
-__all__ = ["FleetParams", "ImpactInputError", "Unsupported", "run_fleet", "run_generate", "run_replay"]
+__all__ = ["FleetParams", "ImpactInputError", "OutputError", "Unsupported", "run_fleet", "run_generate", "run_replay"]
+
+
+class OutputError(Exception):
+    """A file or directory the results were to be written to cannot be."""
+
+
+def _writing(what: Path, work: Callable[[], None]) -> None:
+    try:
+        work()
+    except (OSError, duckdb.IOException) as e:
+        raise OutputError(f"{what}: cannot write: {str(e).splitlines()[0]}") from None
 
 
 def _connect(threads: int | None) -> duckdb.DuckDBPyConnection:
@@ -31,7 +43,10 @@ def _connect(threads: int | None) -> duckdb.DuckDBPyConnection:
 def _load(con: duckdb.DuckDBPyConnection, program: ir.Program, rulesets: list[ir.RuleSet], root: Path,
           bad_rows: Path | None, with_requests: bool) -> Loader:
     loader = Loader(con, program, rulesets[0].catalogue, bad_rows)
-    loader.load_dir(root, with_requests)
+    if bad_rows is None:
+        loader.load_dir(root, with_requests)
+    else:
+        _writing(bad_rows, lambda: loader.load_dir(root, with_requests))
     return loader
 
 
@@ -54,7 +69,7 @@ def run_replay(program: ir.Program, rulesets: list[ir.RuleSet], root: Path, bad_
     if len(tables) == 2:
         result["changes"] = changes(con, tables[0], tables[1], examples)
     if verdicts_out is not None:
-        _write_verdicts(con, rulesets, tables, verdicts_out)
+        _writing(verdicts_out, lambda: _write_verdicts(con, rulesets, tables, verdicts_out))
         result["verdicts"] = str(verdicts_out)
     result["rejected_rows"] = loader.rejected
     return result
@@ -72,7 +87,7 @@ def _write_verdicts(con: duckdb.DuckDBPyConnection, rulesets: list[ir.RuleSet], 
 def run_generate(program: ir.Program, params: FleetParams, out: Path, threads: int | None = None) -> dict[str, int]:
     con = _connect(threads)
     generate(con, params, tuple(program.enums["RemotePartyRole"]))
-    write(con, out, with_requests=params.requests > 0)
+    _writing(out, lambda: write(con, out, with_requests=params.requests > 0))
     counts = {}
     for t in ("parties", "party_roles", "devices", "registration", "requests"):
         if t != "requests" or params.requests:
