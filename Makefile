@@ -62,8 +62,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/mypy
 
+# pytest-xdist: one worker per core; a test file stays on one worker (its session fixtures are built once).
 test: $(STAMP) lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python bench/validate.py
@@ -73,6 +74,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/duis.py
 	$(BIN)/python bench/codegen_equivalence.py
+	$(BIN)/python bench/lsp.py
 	$(BIN)/python bench/impact.py
 
 clean:

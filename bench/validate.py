@@ -32,7 +32,7 @@ What is measured, and why:
    start cold) and then times `validate_prepared(prepared, request)` over
    the raw REQUEST dicts: it does more than the interpreter's headline
    figure (it also checks each request, fail-closed, and returns the
-   CONTRACTS.md verdict with its trace), the same as the second figure.
+   docs/formats.md verdict with its trace), the same as the second figure.
    Every verdict is first compared with the interpreter's `to_json()`.
    Targets (issue 7), for mp107: at least 500,000 requests/s and at least
    20 x the interpreter's headline figure. Both ratios are printed; missing

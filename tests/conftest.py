@@ -65,10 +65,31 @@ def cached_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     from redline import cli
     real = cli.load_program
 
-    def load_program(rules: Path, extra: Any) -> Any:
-        key = (str(rules.resolve()), tuple(str(p) for p in extra))
+    def load_program(rules: Path | tuple[Path, ...], extra: Any) -> Any:
+        roots = (rules,) if isinstance(rules, Path) else tuple(rules)
+        key = (":".join(str(r.resolve()) for r in roots), tuple(str(p) for p in extra))
         if key not in _PROGRAMS:
             _PROGRAMS[key] = real(rules, extra)
         return _PROGRAMS[key]
 
     monkeypatch.setattr(cli, "load_program", load_program)
+
+
+@pytest.fixture(scope="session")
+def generated_validators(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Both shipped rule sets written by `redline codegen` once per session and imported (modules by rule set)."""
+    import importlib.util
+
+    from redline.cli import main
+
+    out = tmp_path_factory.mktemp("generated")
+    modules = {}
+    for name in ("baseline", "mp107"):
+        path = out / f"{name}.py"
+        assert main(["codegen", "--ruleset", name, "-o", str(path)]) == 0
+        spec = importlib.util.spec_from_file_location(f"session_generated_{name}", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        modules[name] = module
+    return modules

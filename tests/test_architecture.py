@@ -126,7 +126,9 @@ def test_z3_only_in_smt() -> None:
 
 
 def test_nothing_imports_cli() -> None:
-    assert violations(None, "redline.cli", allowed_in="redline.cli") == []
+    # `python -m redline` (redline.__main__) is the command line's other door, and nothing else.
+    bad = violations(None, "redline.cli", allowed_in="redline.cli")
+    assert bad == ["redline.__main__ imports redline.cli, redline.cli.entry"]
 
 
 @pytest.mark.parametrize(
@@ -155,3 +157,11 @@ def test_untrusted_xml_only_through_the_hardened_parser() -> None:
 def test_x509_only_where_certificates_are_read() -> None:
     bad = [v for v in violations(None, "cryptography", allowed_in="redline.duis.certs") if not v.startswith("redline.signers ")]
     assert bad == []
+
+
+def test_language_server_stays_in_its_package() -> None:
+    """pygls and lsprotocol only in redline.lsp, which only the CLI imports (lazily: `redline lsp`)."""
+    for protocol in ("pygls", "lsprotocol"):
+        assert violations(None, protocol, allowed_in="redline.lsp") == []
+    assert [v for v in violations(None, "redline.lsp", allowed_in="redline.lsp") if not v.startswith("redline.cli ")] == []
+    assert "pygls.lsp.server" in MODULES["redline.lsp.server"]

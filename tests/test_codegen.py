@@ -189,6 +189,27 @@ def test_cli_errors_are_exit_2_without_traceback(tmp_path: Path, capsys: pytest.
     assert e.value.code == 2
 
 
+def test_codegen_o_overwrites_only_its_own_module_and_never_follows_a_symlink(tmp_path: Path,
+                                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 15: `codegen -o` followed symlinks and overwrote any file silently. The policy of redline/output.py."""
+    out = tmp_path / "v.py"
+    assert main(["codegen", "--ruleset", "mp107", "-o", str(out)]) == 0
+    assert main(["codegen", "--ruleset", "baseline", "-o", str(out)]) == 0  # its own module: regenerated in place
+    assert "rule set `baseline`" in out.read_text() and sorted(p.name for p in tmp_path.iterdir()) == ["v.py"]
+    capsys.readouterr()
+    mine = tmp_path / "mine.py"
+    mine.write_text("print('my code')\n")
+    assert main(["codegen", "--ruleset", "mp107", "-o", str(mine)]) == 2
+    err = capsys.readouterr().err
+    assert "does not start with redline's header" in err and "refusing to overwrite it" in err
+    assert mine.read_text() == "print('my code')\n"
+    link = tmp_path / "link.py"
+    link.symlink_to(out)  # even a link to redline's own module: never written through
+    before = out.read_bytes()
+    assert main(["codegen", "--ruleset", "mp107", "-o", str(link)]) == 2
+    assert "symbolic link" in capsys.readouterr().err and out.read_bytes() == before and link.is_symlink()
+
+
 def test_cli_stdout_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["codegen", "--ruleset", "baseline"]) == 0
     text = capsys.readouterr().out

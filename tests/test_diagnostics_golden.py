@@ -95,6 +95,7 @@ EXPECTED: dict[str, tuple[list[Want], int]] = {
     "unterminated_string": ([W("E001", '"', has=("unterminated string",))], 1),
     "bad_character": ([W("E002", "&", has=("'&'",))], 1),
     "invalid_time": ([W("E003", "2026-02-30T00:00:00Z", has=("`2026-02-30T00:00:00Z`", "day is out of range"))], 1),
+    "nesting_too_deep": ([W("E004", "(", has=("nested more than 100 levels deep here", "a chain of `and` or `or` does not nest"))], 1),
     "unknown_enum_value": ([W("E101", "SMETS3", has=("`SMETS3`", "did you mean", "`SMETS2`"))], 1),
     "unknown_field": (
         [W("E202", "generaton", has=("`Device` has no field `generaton`", "did you mean `generation`"))],
@@ -133,8 +134,26 @@ EXPECTED: dict[str, tuple[list[Want], int]] = {
         ],
         1,
     ),
+    "group_needs_in": ([W("E201", "NetworkOperator", has=("expected UserRole", "RemotePartyRole"))], 1),
+    "quoted_enum_value": ([W("E201", 'device.generation == "SMETS1"', has=("Generation", "Text"))], 1),
+    "duplicate_ruleset": ([W("E102", "MP107", has=("rule set `MP107` is defined more than once",))], 1),
     "clean_modification": ([], 0),
 }
+
+# The fix each common mistake's diagnostic names, as a note under it.
+HINTS: dict[str, str] = {
+    "bad_character": "= note: write `and` (not `&&` or `&`)",
+    "group_needs_in": "= note: `NetworkOperator` is also a group of UserRole: test membership with `in`, e.g. `role in NetworkOperator`",
+    "quoted_enum_value": '= note: enum values are written bare: `SMETS1`, not `"SMETS1"`',
+    "duplicate_ruleset": "= note: first defined at rules/mp107.redline:",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HINTS))
+def test_common_mistakes_name_their_fix(name: str, capsys: pytest.CaptureFixture[str], in_repo: Path) -> None:
+    code, _out, err = run_case(name, capsys)
+    assert code == 1
+    assert HINTS[name] in err
 
 
 def case_names() -> list[str]:
@@ -297,7 +316,24 @@ def test_carets_line_up_under_tab_indented_source() -> None:
     _, diags = parse(Source("tabs.redline", text))
     [d] = diags
     assert d.code == "E002"
-    _, src_line, caret_line = render_text(d).splitlines()
+    _, src_line, caret_line = render_text(d).splitlines()[:3]
     shown_src, shown_caret = src_line.expandtabs(8), caret_line.expandtabs(8)
     col = shown_caret.index("^")
     assert shown_src[col] == "&", f"caret at display column {col}, under {shown_src[col]!r}"
+
+
+def test_after_a_syntax_error_the_parser_resumes_at_every_kind_of_declaration() -> None:
+    from redline.source import Source
+    from redline.syntax import parse
+    from redline.syntax.parser import TOP_LEVEL
+
+    grammar = (Path(__file__).parents[1] / "src" / "redline" / "syntax" / "grammar.lark").read_text()
+    kinds = re.findall(r'^(\w+)_decl: "(\w+)"', grammar, re.M)
+    top = re.search(r"^_item: (.*?)\n\n", grammar, re.M | re.S)
+    assert top is not None
+    for rule, keyword in kinds:
+        if f"{rule}_decl" in top.group(1):
+            assert TOP_LEVEL.match(keyword + " "), f"the parser does not resume at `{keyword}`"
+    text = 'ruleset x "t"\n  check a "S" at DSP reject E1\n    requires role == == IS\n\nevent bad_event "x" {\n'
+    _, diags = parse(Source("x.redline", text))
+    assert len(diags) == 2, [d.message for d in diags]  # the broken event after the first error is reported too

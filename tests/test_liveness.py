@@ -42,7 +42,8 @@ def test_baseline_s1sp_registration_is_dead_and_shadowed(capsys: pytest.CaptureF
     dead = [e for e in result["rules"] if e["status"] != "live"]
     assert [(e["check"], e["status"]) for e in dead] == [("s1sp_registration", "dead")]
     assert dead[0]["shadowed_by"] == ["role_eligible_for_srv", "eligible_user"] and "witness" not in dead[0]
-    assert result["counts"] == {"live": 10, "redundant": 0, "dead": 1, "unknown": 0}
+    assert result["counts"] == {"live": 10, "redundant": 0, "dead": 1, "unknown": 0, "dead_disjuncts": 0}
+    assert result["disjuncts"] == []  # both halves of eligible_user's `applies when` can hold
 
 
 def test_mp107_every_rule_is_live(capsys: pytest.CaptureFixture[str]) -> None:
@@ -107,6 +108,45 @@ def test_a_dead_and_a_redundant_exception(capsys: pytest.CaptureFixture[str], ru
     assert code == 1
     assert "REDUNDANT exception 1 of dcc_user_in_role [odd]" in text
     assert "DEAD      exception 1 of s1sp_certificate_owner [odd]" in text
+    dead = next(e for e in result["rules"] if e["status"] == "dead")
+    assert "shadowed_by" not in dead and dead["reason"] == "its condition never holds where its check applies"
+    assert "its condition never holds where its check applies" in text
+
+
+HALVES = """
+modification halves "a test amendment" amends baseline
+
+  amend check eligible_user
+    except "shadowed: RSA may not send 4.1.1, so the DSP's E2 rejects first" when srv == "4.1.1" and role == RSA
+
+  add check reads_only_when_known "test" at DSP reject E2
+    applies when srv == "4.8.1" or (srv == "4.1.1" and role == RSA)
+    requires request.date_range == null
+
+  intends change "test: 4.8.1, and a request that cannot be" where srv == "4.8.1" or (srv == "4.1.1" and srv == "4.8.1")
+"""
+
+
+def test_a_dead_exception_names_what_shadows_it_and_dead_disjuncts_are_reported(capsys: pytest.CaptureFixture[str], rules_copy: Path) -> None:
+    (rules_copy / "halves.redline").write_text(HALVES, encoding="utf-8")
+    code, out, _ = run(capsys, "liveness", "--rules", str(rules_copy), "--ruleset", "halves", "--format", "json")
+    result = json.loads(out)
+    assert code == 0 and result["complete"]
+    [dead] = [e for e in result["rules"] if e["status"] == "dead" and e["origin"] == "halves"]
+    assert dead["check"] == "eligible_user" and dead["shadowed_by"] == ["role_eligible_for_srv"]
+    # The check itself is live (its first half applies); its second half never reaches it, as E2 rejects
+    # RSA's 4.1.1 first. The intent's second half is a contradiction.
+    assert statuses(result)[("reads_only_when_known", None)] == "live"
+    got = {(d["where"], d["check"], d["intent"], d["disjunct"]) for d in result["disjuncts"]}
+    assert got == {("applies", "reads_only_when_known", None, 'srv == "4.1.1" and role == RSA'),
+                   ("intends", None, 1, 'srv == "4.1.1" and srv == "4.8.1"')}
+    assert all(d["status"] == "dead" and d["origin"] == "halves" for d in result["disjuncts"])
+    assert result["counts"]["dead_disjuncts"] == 2
+    code, text, _ = run(capsys, "liveness", "--rules", str(rules_copy), "--ruleset", "halves", "--fail-on-dead")
+    assert code == 1
+    assert "shadowed by role_eligible_for_srv" in text
+    assert ('DEAD DISJUNCT `srv == "4.1.1" and role == RSA` in the applies when of check reads_only_when_known [halves]: '
+            "never holds on a request that every earlier check lets through") in text
 
 
 def test_a_solver_give_up_is_unknown_never_dead(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -125,3 +165,11 @@ def test_bad_input_is_exit_2_without_traceback(capsys: pytest.CaptureFixture[str
     with pytest.raises(SystemExit) as e:
         main(["liveness", "--ruleset", "baseline", "--timeout", "0"])
     assert e.value.code == 2
+
+
+def test_liveness_runs_under_the_rlimit_and_a_give_up_is_unknown(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "liveness", "--ruleset", "mp107", "--format", "json", "--rlimit", "1000", "--fail-on-dead")
+    result = json.loads(out)
+    assert code == 3 and result["complete"] is False
+    assert "UNKNOWN: the liveness of 13 rule(s) of mp107 could not be settled" in err
+    assert set(statuses(result).values()) == {"unknown"}  # never `dead` for want of budget

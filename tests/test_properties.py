@@ -176,7 +176,10 @@ TIMES = [
     "2015-01-01T00:00:00Z",
     "2020-01-01T00:00:00Z",
     "2026-02-01T00:00:00Z",
+    # Fractions of a second, around `now` (issue 15: they were dropped); the list stays in time order.
+    "2026-03-01T11:59:59.75Z",
     "2026-03-01T12:00:00Z",
+    "2026-03-01T12:00:00.000001Z",
     "2026-06-01T00:00:00Z",
     "2030-01-01T00:00:00Z",
 ]
@@ -256,7 +259,7 @@ def requests(draw: st.DrawFn, state: dict[str, Any]) -> dict[str, Any]:
     if draw(st.booleans()):
         req["execution_time"] = draw(st.one_of(st.none(), st.sampled_from(TIMES)))
     if draw(st.booleans()):
-        a, b = sorted(draw(st.lists(st.sampled_from(TIMES), min_size=2, max_size=2)))
+        a, b = sorted(draw(st.lists(st.sampled_from(TIMES), min_size=2, max_size=2)), key=TIMES.index)
         req["date_range"] = {"from": a, "to": b}
     return req
 

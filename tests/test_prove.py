@@ -137,7 +137,7 @@ def test_unknown_property_and_smt2_output(capsys: pytest.CaptureFixture[str], tm
     out_dir = tmp_path / "smt2"
     code, _, _ = run(capsys, "prove", "--property", "no_takeover", "--smt2", str(out_dir), "--rules", str(ROOT / "rules"), str(ROOT / "proofs"))
     assert code == 0
-    files = sorted(p.name for p in out_dir.iterdir())
+    files = sorted(p.name for p in out_dir.iterdir() if p.name != ".redline-manifest.json")  # the manifest: output.py
     assert files and all(f.startswith("no_takeover.") and f.endswith(".smt2") for f in files)
     assert "(check-sat)" in (out_dir / files[0]).read_text()
 
@@ -204,3 +204,70 @@ def test_redline_check_type_checks_property_bodies(capsys: pytest.CaptureFixture
     code, _, err = run(capsys, "check", "--rules", str(ROOT / "rules"), str(tmp_path / "bad.redline"))
     assert code == 1
     assert "bad.redline:3:36: error[E401]: unknown name `Suplier`" in err and "did you mean `Supplier`?" in err
+
+
+def test_a_cross_check_the_solver_gives_up_on_is_unknown_not_an_internal_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The candidates of a state-alone counterexample are each held to the encoding by one more solver call;
+    a give-up there (a tiny budget) leaves the result unknown, never exit 70 and never a finding."""
+    import redline.props.prover as prove_module
+    monkeypatch.setattr(prove_module, "agrees", lambda *a: None)
+    code, out, err = run(capsys, "prove", "--format", "json", "--property", "recoverable_no_certificate",
+                         "--rules", str(ROOT / "rules"), str(ROOT / "proofs"))
+    assert code == 3, err
+    baseline = next(r for r in json.loads(out)["results"] if r["ruleset"] == "baseline")
+    assert baseline["status"] == "unknown" and "gave up cross-checking candidate" in baseline["reason"]
+    assert not baseline.get("counterexample")
+
+
+def test_the_candidate_cross_check_runs_under_the_budget() -> None:
+    from redline.cli import load_program
+    from redline.interp import Validator, load_request, load_state
+    from redline.props.concrete import concrete
+    from redline.props.prover import anchors_after
+    from redline.smt import Encoder, Sorts
+    from redline.smt.concrete import agrees
+
+    program, _ = load_program(ROOT / "rules", [])
+    assert program is not None
+    rs = program.rulesets["mp107"]
+    state = load_state(json.loads((ROOT / "examples/stuck-smets1/state.json").read_text()), program)
+    req = load_request(json.loads((ROOT / "examples/stuck-smets1/request.json").read_text()), state, program, rs)
+    v = Validator(rs).validate(state, req)
+    x = concrete(state, req)
+    encoder = Encoder(Sorts(program, sorted(rs.catalogue)), rs)
+    args = (encoder, x, v.accepted, v.failed.name if v.failed else None, anchors_after(x, v))
+    assert agrees(*args) is True
+    assert agrees(*args, 10_000, 1, 0) is None  # out of rlimit: unknown, not an exception
+
+
+@pytest.mark.parametrize("flag", ["--cex-dir", "--smt2"])
+def test_prove_outputs_follow_the_one_write_policy(flag: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Issue 15: --cex-dir and --smt2 followed symlinks and overwrote files silently. Now, as `report --out`
+    (redline/output.py): a directory redline wrote is replaced whole; anything else is refused before any solving."""
+    prove = ["prove", "--property", "stuck_state_reachable", "--rules", str(ROOT / "rules"), str(ROOT / "proofs")]
+    out = tmp_path / "out"
+    assert run(capsys, *prove, flag, str(out))[0] == 0
+    first = sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
+    assert ".redline-manifest.json" in first and len(first) > 1
+    assert run(capsys, *prove, flag, str(out))[0] == 0  # its own output: replaced
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == first
+    (out / "notes.txt").write_text("mine")
+    code, _, err = run(capsys, *prove, flag, str(out))
+    assert code == 2 and "notes.txt is not one of the files redline wrote" in err and "refusing to replace it" in err
+    assert (out / "notes.txt").read_text() == "mine"
+    link = tmp_path / "link"
+    link.symlink_to(out)
+    code, _, err = run(capsys, *prove, flag, str(link))
+    assert code == 2 and "symbolic link" in err and (out / "notes.txt").read_text() == "mine"
+    a_file = tmp_path / "a-file"
+    a_file.write_text("mine")
+    code, _, err = run(capsys, *prove, flag, str(a_file))
+    assert code == 2 and "exists and is not a directory" in err and a_file.read_text() == "mine"
+
+
+def test_smt2_and_cex_dir_may_not_nest(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "prove", "--property", "no_takeover", "--cex-dir", str(tmp_path / "out"),
+                       "--smt2", str(tmp_path / "out" / "smt2"), "--rules", str(ROOT / "rules"), str(ROOT / "proofs"))
+    assert code == 2 and "neither inside the other" in err and not (tmp_path / "out").exists()

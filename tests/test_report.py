@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from redline.cli import load_program, main
+from redline.output import MANIFEST, not_ours
 from redline.report import (
     Collected,
     Obligation,
@@ -134,7 +136,9 @@ def test_two_runs_give_the_same_bytes_outside_the_timings(evidence_bundle: tuple
     assert names == sorted(str(p.relative_to(second)) for p in second.rglob("*") if p.is_file())
     for name in names:
         a, b = (first / name).read_bytes(), (second / name).read_bytes()
-        if name.endswith((".html", ".md")):
+        if name == MANIFEST:  # the hashes of the files above, timings included: each bundle's must verify
+            assert not_ours(first) is None and not_ours(second) is None
+        elif name.endswith((".html", ".md")):
             assert outside_timings(a.decode()) == outside_timings(b.decode()), name
         elif name.endswith(".json"):
             assert json_outside_timings(a) == json_outside_timings(b), name
@@ -262,11 +266,40 @@ def test_unknown_results_exit_3_and_are_never_called_proved(program: Any) -> Non
 def test_the_cli_exits_1_on_a_disagreement(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(collect_mod, "PROVIDERS", [lambda p, s: [_proved("tampered", SAT)]])
     no_change = {"old": "baseline", "new": "mp107", "complete": True, "changes": [], "count": 0, "intent": {"status": "satisfied", "violations": []}}
-    monkeypatch.setattr(collect_mod, "semantic_diff", lambda *a: no_change)  # the diff is not what this test is about
+    monkeypatch.setattr(collect_mod, "semantic_diff", lambda *a, **k: no_change)  # the diff is not what this test is about
     code = main(["report", "--rules", str(ROOT / "rules"), "--out", str(tmp_path / "ev")])
     _, err = capsys.readouterr()
     assert code == 1 and "RE-CHECK DISAGREES on tampered [baseline]" in err
     assert (tmp_path / "ev" / "results.json").is_file()  # written, with the error in it for the reader
+
+
+def test_an_analysis_that_could_not_finish_is_a_problem_on_the_first_screen_and_exits_3(program: Any) -> None:
+    """Every solver call of the report runs under its rlimit: a tiny one leaves the diff incomplete, the intent
+    and every rule's liveness unknown. That is never an all clear: problems, top of both pages, exit 3."""
+    b = build_bundle(program, [RuleFile("x", b"")], Settings("mp107", rlimit=1000), [], load_cvc5())
+    ev = b.evidence
+    assert ev.diff is not None and ev.diff["complete"] is False and ev.diff["intent"]["status"] == "unknown"
+    assert all(r["status"] == "unknown" for res in ev.liveness.values() for r in res["rules"])
+    assert exit_status(ev) == 3 and not ev.failures()
+    assert any(p.startswith("INCOMPLETE: the semantic diff baseline -> mp107") for p in ev.problems)
+    assert any(p.startswith("UNKNOWN: the check of the declared intent") for p in ev.problems)
+    assert any(p.startswith("INCOMPLETE: the liveness of mp107") for p in ev.problems)
+    doc = json.loads(b.files["results.json"])
+    assert doc["problems"] == doc["unsettled"] == ev.unsettled and doc["settings"]["rlimit"] == 1000
+    md = b.files["report.md"].decode()
+    assert md.index("UNKNOWN: this evidence is incomplete") < md.index("## Summary")
+    html = b.files["report.html"].decode()
+    assert html.index('id="unsettled"') < html.index('id="summary"') and "INCOMPLETE: the semantic diff" in html
+
+
+def test_the_cli_says_what_could_not_finish_on_stderr(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(collect_mod, "PROVIDERS", [lambda p, s: [_proved("honest", UNSAT)]])
+    code = main(["report", "--rules", str(ROOT / "rules"), "--out", str(tmp_path / "ev"), "--rlimit", "1000"])
+    _, err = capsys.readouterr()
+    assert code == 3
+    assert "redline: INCOMPLETE: the semantic diff baseline -> mp107 is not complete" in err
+    assert "redline: UNKNOWN: the check of the declared intent" in err
 
 
 # ---- bad input ------------------------------------------------------------------
@@ -292,6 +325,68 @@ def test_an_output_that_cannot_be_written_is_refused_before_any_work(
     _, err = capsys.readouterr()
     assert code == 2 and message in err
     assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing written, nothing removed
+
+
+def _quick_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`report` with one re-checked result and no diff or liveness: these tests are about where it writes."""
+    monkeypatch.setattr(collect_mod, "PROVIDERS", [lambda p, s: [_proved("honest", UNSAT)]])
+    monkeypatch.setattr(collect_mod, "semantic_diff", lambda *a, **k: {
+        "old": "baseline", "new": "mp107", "complete": True, "changes": [], "count": 0,
+        "intent": {"status": "satisfied", "violations": []}})
+    monkeypatch.setattr(collect_mod, "liveness", lambda *a, **k: {"ruleset": "x", "complete": True, "rules": [],
+                                                                   "counts": {"live": 0, "redundant": 0, "dead": 0, "unknown": 0}})
+
+
+def test_a_directory_with_a_results_json_is_not_taken_for_a_bundle(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 15: `report --out DIR` replaced any directory holding a results.json, exit 0. Only a bundle whose
+    manifest verifies is replaced; a bundle someone changed, or a symlink to one, is refused too."""
+    _quick_report(monkeypatch)
+    mine = tmp_path / "analysis"
+    mine.mkdir()
+    (mine / "results.json").write_text("{}")
+    (mine / "notebook.ipynb").write_text("months of work")
+    code = main(["report", "--rules", str(ROOT / "rules"), "--out", str(mine)])
+    err = capsys.readouterr().err
+    assert code == 2 and "holds no .redline-manifest.json" in err and "give another path" in err
+    assert sorted(p.name for p in mine.iterdir()) == ["notebook.ipynb", "results.json"]
+    ev = tmp_path / "ev"
+    assert main(["report", "--rules", str(ROOT / "rules"), "--out", str(ev)]) == 0
+    assert main(["report", "--rules", str(ROOT / "rules"), "--out", str(ev)]) == 0  # its own bundle: replaced
+    (tmp_path / "link").symlink_to(ev)
+    assert main(["report", "--rules", str(ROOT / "rules"), "--out", str(tmp_path / "link")]) == 2
+    assert "symbolic link" in capsys.readouterr().err
+    (ev / "report.md").write_text("annotated by a reviewer")
+    assert main(["report", "--rules", str(ROOT / "rules"), "--out", str(ev)]) == 2
+    assert "report.md has changed since redline wrote it" in capsys.readouterr().err
+    assert (ev / "report.md").read_text() == "annotated by a reviewer"
+
+
+def test_a_report_killed_between_the_renames_is_recovered_by_the_next_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Issue 15: a SIGKILL between the two renames left no bundle at DIR and a `.partial-*` forever."""
+    _quick_report(monkeypatch)
+    ev = tmp_path / "ev"
+    assert main(["report", "--rules", str(ROOT / "rules"), "--out", str(ev)]) == 0
+    old = (ev / "results.json").read_bytes()
+    real, calls = os.replace, []
+
+    class Killed(BaseException):
+        pass
+
+    def replace(src: Any, dst: Any) -> None:
+        calls.append(dst)
+        if len(calls) == 2:  # the first rename set the old bundle aside; die before the new one goes in
+            raise Killed
+        real(src, dst)
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(Killed):
+        main(["report", "--rules", str(ROOT / "rules"), "--out", str(ev)])
+    monkeypatch.setattr(os, "replace", real)
+    assert not ev.exists() and len(list(tmp_path.iterdir())) == 2  # a staged bundle and the one set aside
+    assert main(["report", "--rules", str(ROOT / "rules"), "--out", str(tmp_path / "elsewhere")]) == 0  # not this target
+    assert not ev.exists()
+    bundle_mod.check_target(ev)  # what `report --out ev` does before any work
+    assert (ev / "results.json").read_bytes() == old and sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere", "ev"]
 
 
 def test_a_failed_write_leaves_no_half_bundle_and_keeps_the_old_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -350,6 +445,20 @@ def test_a_dead_rule_written_by_the_modification_is_loud(rules_copy: Path) -> No
     assert b.evidence.problems == ["exception to s1sp_certificate_owner: a Non-Device SRV never reaches an S1SP check "
                                    "(written by odd) is DEAD under odd: it changes no verdict."]
     assert 'id="problems"' in b.files["report.html"].decode() and "DEAD under odd" in b.files["report.md"].decode()
+
+
+def test_a_dead_disjunct_written_by_the_modification_is_loud(rules_copy: Path) -> None:
+    # The exception decides requests (its first half), but its second half never reaches its check:
+    # RSA may not send 4.1.1, so the DSP's E2 rejects first.
+    (rules_copy / "half.redline").write_text(
+        'modification half "test" amends baseline\n'
+        '  amend check eligible_user\n'
+        '    except "half" when (srv == "4.1.1" and role == ED) or (srv == "4.1.1" and role == RSA)\n', encoding="utf-8")
+    program, _ = load_program(rules_copy, [])
+    b = build_bundle(program, [RuleFile("x", b"")], Settings("half"), [], load_cvc5())
+    assert exit_status(b.evidence) == 1
+    assert b.evidence.problems == ['`srv == "4.1.1" and role == RSA` in the except condition of eligible_user (written by half) '
+                                   "never holds where it could decide anything."]
 
 
 def test_smt2_let_names_are_renumbered_in_order_of_first_appearance() -> None:

@@ -110,13 +110,19 @@ CHECK = """(() => {
   return {names: NAMES.filter(n => !text.includes(n)),
           diffRows: table && visible(table) ? table.tBodies[0].rows.length : -1,
           propertyRows: document.getElementById('properties-table').tBodies[0].rows.length,
-          height: document.documentElement.scrollHeight};
+          height: document.documentElement.scrollHeight,
+          // Sideways: does the page itself scroll (wide tables must scroll inside themselves)?
+          overflow: document.documentElement.scrollWidth - window.innerWidth,
+          // The answer is on the first screen: it starts within the first viewport's height.
+          answerTop: document.getElementById('answer').getBoundingClientRect().top,
+          viewport: window.innerHeight};
 })()"""
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (Debian package `chromium`; "
                     ".ci/run installs it where it can), so the page cannot be checked in a browser here")
-def test_the_page_renders_in_chromium(evidence_bundle: tuple[Path, int, str], tmp_path: Path) -> None:
+@pytest.mark.parametrize(("width", "height"), [(1280, 900), (390, 844)], ids=["desktop", "phone"])
+def test_the_page_renders_in_chromium(evidence_bundle: tuple[Path, int, str], tmp_path: Path, width: int, height: int) -> None:
     out, code, _ = evidence_bundle
     assert code == 0
     doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
@@ -128,6 +134,8 @@ def test_the_page_renders_in_chromium(evidence_bundle: tuple[Path, int, str], tm
         session = browser.send("Target.attachToTarget", {"targetId": page["targetId"], "flatten": True})["sessionId"]
         for domain in ("Page", "Runtime", "Log"):
             browser.send(f"{domain}.enable", session=session)
+        browser.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": height, "deviceScaleFactor": 1,
+                                                            "mobile": width < 600}, session=session)
         browser.send("Page.navigate", {"url": (out / "report.html").resolve().as_uri()}, session=session)
         browser.wait_for("Page.loadEventFired")
         got = browser.send("Runtime.evaluate", {"expression": CHECK.replace("NAMES", json.dumps(names)), "returnByValue": True},
@@ -146,7 +154,12 @@ def test_the_page_renders_in_chromium(evidence_bundle: tuple[Path, int, str], tm
     assert got["names"] == [], f"property names not visible: {got['names']}"
     assert got["diffRows"] == len(doc["diff"]["changes"]) > 0
     assert got["propertyRows"] == len(doc["results"])
+    assert got["overflow"] <= 0, f"the page scrolls sideways by {got['overflow']} px at {width} px"
+    assert got["answerTop"] < got["viewport"], "the answer does not start on the first screen"
     png = base64.b64decode(shot["data"])
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
-    (tmp_path / "report.png").write_bytes(png)
-    print(f"screenshot: {tmp_path / 'report.png'} ({got['height']} px tall)")
+    # Kept as an artefact of the test run (ignored by git), to look at after a failure.
+    shots = Path(__file__).resolve().parents[1] / ".redline-out" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    (shots / f"report-{width}.png").write_bytes(png)
+    print(f"screenshot: {shots / f'report-{width}.png'} ({got['height']} px tall)")

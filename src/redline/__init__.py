@@ -1,12 +1,17 @@
 """redline: the GB Smart Energy Code's service-request rules, as code.
 
-The pipeline (see ARCHITECTURE.md):
+The pipeline (docs/architecture.md says where each concern lives):
 
-    rules/*.redline
+    rules/*.redline, proofs/*.redline
       -> syntax/   lark grammar -> surface AST with spans (the only lark importer)
       -> check/    names, types, catalogue, redlines -> checked IR + diagnostics
-      -> interp/   checked IR + STATE.json + REQUEST.json -> Verdict with trace
-      -> cli       the only module that reads files, prints and exits
+      -> interp/   checked IR + STATE.json + REQUEST.json -> Verdict with trace (the validator)
+      -> smt/      the same IR in Z3; props/ decides properties, diffs and liveness with it,
+                   replaying every model through interp/
+      -> codegen/  the IR as a standalone Python validator
+      -> report/   the evidence bundle; duis/ maps DUIS XML requests onto REQUEST.json
+      -> lsp/      the language server (`redline lsp`), on the same check/ and syntax/
+      -> cli       reads files, prints and exits
 
 `build(sources)` runs the first two stages; `Validator(ruleset)` is the
 executable validator.

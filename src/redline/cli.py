@@ -1,6 +1,6 @@
 """The command line: the only module that reads files, prints and exits.
 
-Exit codes follow CONTRACTS.md. Every failure a user can cause is turned
+Exit codes follow docs/exit-codes.md. Every failure a user can cause is turned
 into a diagnostic on stderr; `main` also guards against internal errors so
 that no input ever shows a Python traceback.
 """
@@ -8,34 +8,43 @@ that no input ever shows a Python traceback.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
+from redline import output
 from redline.build import build
 from redline.check.checked import Program, RuleSet
+from redline.completion import SHELLS
+from redline.completion import script as completion_script
 from redline.diagnostics import Diagnostic, bad_scenario, property_error, unsupported
 from redline.duis import DEFAULT_MAX_BYTES, DuisError, map_request, parse_xml
 from redline.interp import InputError, Validator, load_request, load_state
 from redline.interp.values import State, parse_time
+from redline.progress import Ticker
+from redline.project import ConfigError, Project, display_names, resolve, shipped
 from redline.props import ReplayError, prove
 from redline.props.diff import diff as semantic_diff
 from redline.props.prover import property_diagnostics
-from redline.render import render_json, render_text
+from redline.render import render_all_text, render_json
 from redline.scenarios import run_scenario
 from redline.smt.encode import Unsupported
 from redline.smt.properties import PropertyError
+from redline.smt.solver import DEFAULT_RLIMIT
 from redline.source import Source
-from redline.syntax import parse
-from redline.syntax.printer import print_module
+from redline.syntax import format_source
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 MAX_JSON_BYTES = 64 * 1024 * 1024
+MAX_RULE_FILE_BYTES = 1024 * 1024  # the largest shipped rule file is under 50 KiB
 
 
 class UsageError(Exception):
@@ -50,16 +59,46 @@ class _Parser(argparse.ArgumentParser):
 
 
 def repo_rules() -> Path:
-    """The repository's rules/: beside src/ in a checkout, else ./rules."""
-    here = Path(__file__).resolve().parents[2] / "rules"
-    return here if here.is_dir() else Path.cwd() / "rules"
+    """The SEC rules shipped with redline (in the package, or beside src/ in a checkout)."""
+    return shipped()[0]
+
+
+def project_of(args: argparse.Namespace) -> Project:
+    """The rules and proofs this command reads: --rules, else a configuration, else the shipped ones."""
+    try:
+        return resolve(args.rules)
+    except ConfigError as e:
+        raise UsageError(str(e)) from None
+
+
+def read_bounded(path: Path, cap: int, what: str, advice: str) -> bytes:
+    """The bytes of `path`, refused beyond `cap`: at most cap + 1 bytes are ever read, so a pipe or a
+    device (`/dev/zero`) is bounded like a file, whatever its size claims to be."""
+    try:
+        with path.open("rb") as f:
+            data = f.read(cap + 1)
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read: {e.strerror or e}") from None
+    if len(data) > cap:
+        raise UsageError(f"{path}: larger than {_size(cap)}, the bound for {what}; {advice}")
+    return data
+
+
+def _size(n: int) -> str:
+    return f"{n // (1024 * 1024)} MiB" if n % (1024 * 1024) == 0 else f"{n:,} bytes"
+
+
+def _rule_bytes(path: Path) -> bytes:
+    """A rule file's bytes. Checking costs about 190 times a rule file's size in memory, so its size is bounded."""
+    return read_bounded(path, MAX_RULE_FILE_BYTES, "a rule file", "split it into several files (a rules directory takes any number)")
 
 
 def _read_text(path: Path) -> str:
+    data = _rule_bytes(path)
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise UsageError(f"{path}: cannot read: {e}") from None
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{path}: not UTF-8 text: {e.reason} at byte {e.start}") from None
 
 
 def rule_files(paths: Sequence[Path]) -> list[Path]:
@@ -77,10 +116,12 @@ def rule_files(paths: Sequence[Path]) -> list[Path]:
     return list(unique.values())
 
 
-def load_program(rules: Path, extra: Sequence[Path]) -> tuple[Program | None, list[Diagnostic]]:
-    if not rules.is_dir():
-        raise UsageError(f"{rules}: rules directory not found (give --rules DIR)")
-    files = rule_files([rules, *extra])
+def load_program(rules: Path | Sequence[Path], extra: Sequence[Path]) -> tuple[Program | None, list[Diagnostic]]:
+    roots = [rules] if isinstance(rules, Path) else list(rules)
+    for r in roots:
+        if not r.exists():
+            raise UsageError(f"{r}: rules directory not found (give --rules DIR)")
+    files = rule_files([*roots, *extra])
     sources = [Source(str(_display(f)), _read_text(f)) for f in files]
     return build(sources)
 
@@ -96,12 +137,12 @@ def print_diagnostics(diags: Sequence[Diagnostic], fmt: str) -> None:
     if fmt == "json":
         print(json.dumps({"diagnostics": [render_json(d) for d in diags]}, indent=2), file=sys.stderr)
     else:
-        for d in diags:
-            print(render_text(d), file=sys.stderr)
+        for line in render_all_text(diags):
+            print(line, file=sys.stderr)
 
 
 def _require_program(args: argparse.Namespace, extra: Sequence[Path] = ()) -> Program:
-    program, diags = load_program(Path(args.rules) if args.rules else repo_rules(), extra)
+    program, diags = load_program(project_of(args).rules, extra)
     if program is None:
         print_diagnostics(diags, args.format)
         raise SystemExit(EXIT_USAGE)
@@ -111,11 +152,13 @@ def _require_program(args: argparse.Namespace, extra: Sequence[Path] = ()) -> Pr
 # ---- check ----------------------------------------------------------------
 
 def cmd_check(args: argparse.Namespace) -> int:
-    rules = Path(args.rules) if args.rules else repo_rules()
-    extra = [Path(p) for p in args.paths]
-    if not args.paths and (rules.parent / "proofs").is_dir():
-        extra.append(rules.parent / "proofs")
-    program, diags = load_program(rules, extra)
+    project = project_of(args)
+    extra = [Path(p) for p in args.paths] or list(project.proofs)
+    if args.verbose:
+        print(f"rules from {project.origin}:", file=sys.stderr)
+        for f in rule_files([*project.rules, *extra]):
+            print(f"  {f}", file=sys.stderr)
+    program, diags = load_program(project.rules, extra)
     if program is not None:  # property bodies get their types from the prover's vocabulary
         diags += [unsupported(span, msg) if unsup else property_error(span, msg)
                   for span, msg, unsup in property_diagnostics(program)]
@@ -125,8 +168,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps({"ok": errors == 0, "diagnostics": [render_json(d) for d in diags]}, indent=2))
     else:
-        for d in diags:
-            print(render_text(d), file=sys.stderr)
+        for line in render_all_text(diags, args.all_warnings):
+            print(line, file=sys.stderr)
         if program is not None:
             rs = ", ".join(f"{r.name} ({len(r.checks)} checks)" for r in program.rulesets.values())
             srvs = len(next(iter(program.rulesets.values())).catalogue) if program.rulesets else 0
@@ -139,14 +182,13 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 # ---- validate -------------------------------------------------------------
 
-def read_json(path: str) -> Any:
-    p = Path(path)
-    try:
-        if p.stat().st_size > MAX_JSON_BYTES:
-            raise UsageError(f"{path}: larger than {MAX_JSON_BYTES // (1024 * 1024)} MiB")
-        raw = p.read_bytes()
-    except OSError as e:
-        raise UsageError(f"{path}: cannot read: {e.strerror}") from None
+def read_json(path: str, cap: int = MAX_JSON_BYTES) -> Any:
+    """A JSON file (STATE.json or REQUEST.json), read to at most `cap` bytes; UsageError for anything else."""
+    return parse_json(read_bounded(Path(path), cap, "a JSON file", "give a larger --max-json-bytes"), path)
+
+
+def parse_json(raw: bytes, path: str) -> Any:
+    """Strict JSON: UTF-8, no repeated keys, no NaN or Infinity, bounded integers and nesting."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -154,7 +196,8 @@ def read_json(path: str) -> Any:
     try:
         return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys, parse_int=_bounded_int)
     except json.JSONDecodeError as e:
-        line = text.splitlines()[e.lineno - 1] if text.splitlines() else ""
+        lines = text.split("\n")  # JSON counts lines by \n alone; splitlines() would also split at \r, \x0b, U+2028...
+        line = lines[e.lineno - 1] if e.lineno <= len(lines) else ""
         raise UsageError(f"{path}:{e.lineno}:{e.colno}: error[json]: invalid JSON: {e.msg}\n"
                          f"{e.lineno:>4} | {line}\n     | {' ' * (e.colno - 1)}^") from None
     except (ValueError, RecursionError) as e:
@@ -190,10 +233,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.role is not None and args.role not in roles:
         raise UsageError(f"--role: unknown User Role `{args.role}`; expected one of {', '.join(roles)}")
     try:
-        state = load_state(read_json(args.state), program)
+        state = load_state(read_json(args.state, args.max_json_bytes), program)
     except InputError as e:
         raise UsageError(f"{args.state}: {e.where}: {e.message}") from None
-    run = _Run(program, rs, Validator(rs), state, args.role, args.max_xml_bytes)
+    run = _Run(program, rs, Validator(rs), state, args.role, args.max_xml_bytes, args.max_json_bytes)
     paths = [Path(p) for p in args.request]
     if len(paths) == 1 and not paths[0].is_dir():
         return _validate_single(run, paths[0], args)
@@ -208,6 +251,7 @@ class _Run:
     state: State
     role: str | None
     max_xml_bytes: int
+    max_json_bytes: int = MAX_JSON_BYTES
 
 
 def request_inputs(paths: Sequence[Path]) -> list[Path]:
@@ -221,21 +265,22 @@ def request_inputs(paths: Sequence[Path]) -> list[Path]:
     return out
 
 
-def _read_request(path: Path, bound: int) -> bytes | None:
-    """The bytes of a DUIS XML request (at most bound + 1 of them: enough to refuse it), or None for
-    anything else. A DUIS request is recognised by content: it starts with `<`, after an optional BOM
-    and white space."""
+def _read_request(path: Path, xml_bound: int, json_bound: int) -> tuple[bool, bytes]:
+    """(is DUIS XML, the bytes) of a request file, read once (a pipe cannot be read twice) and to at most
+    its bound + 1 bytes: enough to refuse it. A DUIS request is recognised by content: it starts with `<`,
+    after an optional BOM and white space; anything else is taken for REQUEST.json."""
     try:
         with path.open("rb") as f:
             head = f.read(4096)
-            if not head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"<"):
-                return None
-            if len(head) < 4096:
-                return head
-            size = os.fstat(f.fileno()).st_size  # sizes the read; 0 for a pipe or device, which reads to the bound
-            return head + f.read((min(size, bound) if size else bound) + 1 - len(head))
+            is_xml = head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"<")
+            bound = xml_bound if is_xml else json_bound
+            more = len(head) == 4096 and len(head) <= bound  # else the head is all there is, or already too much
+            data = head + f.read(bound + 1 - len(head)) if more else head
     except OSError as e:
-        raise UsageError(f"{path}: cannot read: {e.strerror}") from None
+        raise UsageError(f"{path}: cannot read: {e.strerror or e}") from None
+    if not is_xml and len(data) > json_bound:
+        raise UsageError(f"{path}: larger than {_size(json_bound)}, the bound for a JSON file; give a larger --max-json-bytes")
+    return is_xml, data
 
 
 def validate_file(run: _Run, path: Path) -> tuple[dict[str, Any], bool]:
@@ -243,10 +288,10 @@ def validate_file(run: _Run, path: Path) -> tuple[dict[str, Any], bool]:
 
     A DUIS request's record also carries the mapped REQUEST.json under `request`
     and what the XML says beside it under `duis`."""
-    data = _read_request(path, run.max_xml_bytes)
-    if data is None:
+    is_xml, data = _read_request(path, run.max_xml_bytes, run.max_json_bytes)
+    if not is_xml:
         try:
-            request = load_request(read_json(str(path)), run.state, run.program, run.ruleset)
+            request = load_request(parse_json(data, str(path)), run.state, run.program, run.ruleset)
         except InputError as e:
             raise UsageError(f"{path}: {e.where}: {e.message}") from None
         verdict = run.validator.validate(run.state, request)
@@ -286,21 +331,53 @@ def _validate_batch(run: _Run, inputs: list[Path], args: argparse.Namespace) -> 
     show = total >= PROGRESS_MIN_INPUTS or (sys.stderr.isatty() and total > 1)
     step = max(1, total // 10)
     out = sys.stdout
+    internal = 0
     for i, path in enumerate(inputs, 1):
         try:
             record, accepted = validate_file(run, path)
-            out.write(json.dumps({"input": str(path), **record}) + "\n")
             rejected += not accepted
         except UsageError as e:
             bad += 1
-            out.write(json.dumps({"input": str(path), "error": str(e)}) + "\n")
+            record = {"error": str(e)}
+        except RecursionError:
+            bad += 1
+            record = {"error": f"{path}: nested too deeply"}
+        except Exception as e:  # a bug in redline: the other inputs still get their records; exit 70 at the end
+            internal += 1
+            record = {"error": f"internal error: {type(e).__name__}: {e} (this is a bug in redline; please report it)"}
+            print(f"redline: {path}: {record['error']}", file=sys.stderr)
+        out.write(json_line({"input": str(path), **record}))
         if show and (i % step == 0 or i == total):
             end = "\r" if sys.stderr.isatty() and i < total else "\n"
             print(f"redline: validated {i}/{total} ({bad} bad input{'s' if bad != 1 else ''})", end=end, file=sys.stderr, flush=True)
     out.flush()
+    if internal:
+        return EXIT_INTERNAL
     if bad:
         return EXIT_USAGE
     return EXIT_FAIL if (args.fail_on_reject and rejected) else EXIT_OK
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_line(record: dict[str, Any]) -> str:
+    """One JSON Lines record that strict readers accept: a file name with bytes that are not UTF-8 reaches
+    Python as lone surrogates, which JSON cannot carry, so each such byte is shown as `\\xNN` instead."""
+    line = json.dumps(record)
+    if "\\ud" in line:
+        line = json.dumps(_printable(record))
+    return line + "\n"
+
+
+def _printable(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub(lambda m: f"\\x{ord(m[0]) - 0xDC00:02x}" if "\udc80" <= m[0] <= "\udcff" else f"\\u{ord(m[0]):04x}", value)
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable(v) for v in value]
+    return value
 
 
 def format_mapped(request: dict[str, Any], duis: dict[str, Any]) -> str:
@@ -374,7 +451,8 @@ def _solving(args: argparse.Namespace, work: Callable[[], T]) -> T:
     """Run a solver-backed command, turning what it refuses into diagnostics (exit 2) and a
     model that does not replay into an internal error (exit 70): never a finding."""
     try:
-        return work()
+        with Ticker(args.command):
+            return work()
     except PropertyError as e:
         print_diagnostics([property_error(e.span, e.message)], args.format)
         raise SystemExit(EXIT_USAGE) from None
@@ -387,27 +465,29 @@ def _solving(args: argparse.Namespace, work: Callable[[], T]) -> T:
 
 
 def cmd_prove(args: argparse.Namespace) -> int:
-    rules = Path(args.rules) if args.rules else repo_rules()
-    extra = [Path(p) for p in args.paths] or ([rules.parent / "proofs"] if (rules.parent / "proofs").is_dir() else [])
+    extra = [Path(p) for p in args.paths] or list(project_of(args).proofs)
     program = _require_program(args, extra)
     if args.property and all(p.name != args.property for p in program.properties):
         names = [p.name for p in program.properties]
         raise UsageError(f"unknown property `{args.property}`; the properties are {', '.join(names)}")
     if not program.properties:
         raise UsageError("no properties to prove (give the files that hold them)")
-    writer = None
-    if args.smt2:
-        out_dir = Path(args.smt2)
-        try:
-            out_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise UsageError(f"{out_dir}: cannot create: {e.strerror}") from None
+    outputs = {k: Path(v) for k, v in (("--smt2", args.smt2), ("--cex-dir", args.cex_dir)) if v}
+    if len(outputs) == 2 and _nested(outputs["--smt2"], outputs["--cex-dir"]):
+        raise UsageError("--smt2 and --cex-dir must be separate directories, neither inside the other "
+                         "(each is replaced whole)")
+    for flag, path in outputs.items():  # refused before any solving
+        _check_output(partial(output.check_dir, path, OUTPUT_WHAT[flag]))
+    obligations: dict[str, bytes] = {}
 
-        def writer(name: str, text: str) -> None:
-            (out_dir / f"{name}.smt2").write_text(text, encoding="utf-8")
-    results = _solving(args, lambda: prove(program, args.property, args.timeout * 1000, args.rlimit, args.seed, writer, args.depth))
+    def writer(name: str, text: str) -> None:
+        obligations[f"{name}.smt2"] = text.encode("utf-8")
+    results = _solving(args, lambda: prove(program, args.property, args.timeout * 1000, args.rlimit, args.seed,
+                                           writer if args.smt2 else None, args.depth))
+    if args.smt2:
+        _check_output(lambda: output.replace_dir(Path(args.smt2), obligations, OUTPUT_WHAT["--smt2"]))
     if args.cex_dir:
-        _write_cases(Path(args.cex_dir), results)
+        _check_output(lambda: output.replace_dir(Path(args.cex_dir), _cases(results), OUTPUT_WHAT["--cex-dir"]))
     if args.format == "json":
         print(json.dumps({"results": [r.to_json() for r in results]}, indent=2))
     else:
@@ -415,37 +495,57 @@ def cmd_prove(args: argparse.Namespace) -> int:
             print(format_result(r, args.cex_dir))
         ok = sum(r.matches() for r in results)
         print(f"{len(results)} results: {ok} as expected, {len(results) - ok} not")
-    if any(r.status == "unknown" for r in results):
-        return EXIT_UNKNOWN
-    return EXIT_OK if all(r.matches() for r in results) else EXIT_FAIL
+    # As in `report` and `liveness`, a result settled against its expectation (1) outranks one left
+    # unknown (3): a reviewer must not read "could not finish" when something is known to be wrong.
+    if any(r.status != "unknown" and not r.matches() for r in results):
+        return EXIT_FAIL
+    return EXIT_UNKNOWN if any(r.status == "unknown" for r in results) else EXIT_OK
 
 
-def _write_cases(root: Path, results: list[Any]) -> None:
+OUTPUT_WHAT = {"--smt2": "an SMT-LIB2 directory", "--cex-dir": "a counterexample directory"}
+
+
+def _check_output(work: Callable[[], None]) -> None:
+    """Run a write under `redline.output`'s policy; what it refuses is bad input (exit 2)."""
+    try:
+        work()
+    except output.OutputError as e:
+        raise UsageError(str(e)) from None
+
+
+def _nested(a: Path, b: Path) -> bool:
+    a, b = a.absolute(), b.absolute()
+    return a == b or a in b.parents or b in a.parents
+
+
+def _cases(results: list[Any]) -> dict[str, bytes]:
+    """Each counterexample and witness as files to replay: PROPERTY.RULESET/state.json, request.json, ..."""
+    files: dict[str, bytes] = {}
+
+    def put(path: str, value: Any) -> None:
+        files[path] = (json.dumps(value, indent=2) + "\n").encode("utf-8")
     for r in results:
         found = r.counterexample or r.witness
         if not found:
             continue
-        d = root / f"{r.property}.{r.ruleset}"
-        try:
-            d.mkdir(parents=True, exist_ok=True)
-            (d / "state.json").write_text(json.dumps(found["state"], indent=2) + "\n", encoding="utf-8")
-            if found["request"] is not None:
-                (d / "request.json").write_text(json.dumps(found["request"], indent=2) + "\n", encoding="utf-8")
-            for i, c in enumerate(r.candidates, 1):
-                (d / f"candidate-{i:02d}.json").write_text(json.dumps(c["request"], indent=2) + "\n", encoding="utf-8")
-            for i, step in enumerate(found.get("trace") or [], 1):  # a run: each step's state and request, to replay
-                (d / f"step-{i}-state.json").write_text(json.dumps(step["state"], indent=2) + "\n", encoding="utf-8")
-                if "request" in step:
-                    (d / f"step-{i}-request.json").write_text(json.dumps(step["request"], indent=2) + "\n", encoding="utf-8")
-        except OSError as e:
-            raise UsageError(f"{d}: cannot write: {e.strerror}") from None
+        d = f"{r.property}.{r.ruleset}"
+        put(f"{d}/state.json", found["state"])
+        if found["request"] is not None:
+            put(f"{d}/request.json", found["request"])
+        for i, c in enumerate(r.candidates, 1):
+            put(f"{d}/candidate-{i:02d}.json", c["request"])
+        for i, step in enumerate(found.get("trace") or [], 1):  # a run: each step's state and request, to replay
+            put(f"{d}/step-{i}-state.json", step["state"])
+            if "request" in step:
+                put(f"{d}/step-{i}-request.json", step["request"])
+    return files
 
 
 def format_result(r: Any, cex_dir: str | None) -> str:
     mark = "ok  " if r.matches() else "FAIL"
     head = (f"{mark} {r.property} [{r.ruleset}]: {r.status.upper()} (expected {r.expected}); "
             f"{r.proof}, {r.seconds:.2f} s" + (f"; {r.reason}" if r.reason else ""))
-    lines = [head]
+    lines = [head] + ([f"    claims: {r.claim}"] if r.claim else [])
     if r.events is not None:
         lines.append("  runs allow " + (", ".join(r.events) or "no events") + "; "
                      + (f"searched to depth {r.depth}" if r.depth is not None and not (r.counterexample or r.witness) else
@@ -552,19 +652,53 @@ def cmd_diff(args: argparse.Namespace) -> int:
         if rs is None:
             raise UsageError(f"unknown rule set `{name}`; the rules define {', '.join(sorted(program.rulesets))}")
     assert old is not None and new is not None
-    result = _solving(args, lambda: semantic_diff(program, old, new, args.timeout * 1000, args.seed, args.limit))
+    if args.cex_dir:  # refused before any solving
+        _check_output(partial(output.check_dir, Path(args.cex_dir), "a diff witness directory"))
+    result = _solving(args, lambda: semantic_diff(program, old, new, args.timeout * 1000, args.seed, args.limit, args.rlimit))
+    if args.cex_dir:
+        _check_output(lambda: output.replace_dir(Path(args.cex_dir), _witness_files(result), "a diff witness directory"))
     if args.format == "json":
         print(json.dumps(result, indent=2))
     else:
-        print(format_diff(result))
-    return EXIT_FAIL if result["intent"]["status"] == "violated" else EXIT_OK
+        print(format_diff(result, args.cex_dir))
+    if result["intent"]["status"] == "violated":
+        return EXIT_FAIL
+    unsettled = diff_unsettled(result)
+    for line in unsettled:
+        print(f"redline: UNKNOWN: {line}", file=sys.stderr)
+    return EXIT_UNKNOWN if unsettled else EXIT_OK
 
 
-def format_diff(d: dict[str, Any]) -> str:
+def diff_unsettled(d: dict[str, Any]) -> list[str]:
+    """What a diff could not settle: an all clear it cannot give (exit 3, as `prove` does for unknown)."""
+    out = []
+    if not d["complete"]:
+        shown = "an uncounted number of" if d["count"] is None else d["count"]
+        out.append(f"the diff {d['old']} -> {d['new']} is NOT complete ({d.get('reason')}): "
+                   f"differences beyond the {shown} request shapes shown may exist")
+    if d["intent"]["status"] == "unknown":
+        out.append(f"the intent check is UNKNOWN: {d['intent'].get('reason')}")
+    return out
+
+
+def _diff_witnesses(d: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Each witness of a diff with the directory it is written to under --cex-dir."""
+    out = [(f"region-{i}", c["witness"]) for i, c in enumerate(d["changes"], 1)]
+    return out + [(f"intent-{i}", v["witness"]) for i, v in enumerate(d["intent"]["violations"], 1) if "witness" in v]
+
+
+def _witness_files(d: dict[str, Any]) -> dict[str, bytes]:
+    """Each witness of a diff as files to replay: region-N/state.json, request.json (and intent-N/)."""
+    return {f"{name}/{part}.json": (json.dumps(w[part], indent=2) + "\n").encode("utf-8")
+            for name, w in _diff_witnesses(d) for part in ("state", "request")}
+
+
+def format_diff(d: dict[str, Any], cex_dir: str | None = None) -> str:
     """A Markdown table a reviewer can paste into a modification report, then the intent check."""
-    head = (f"{d['old']} -> {d['new']}: {d['count']} request classes change, in {len(d['changes'])} regions; "
+    count = "an uncounted number of" if d["count"] is None else d["count"]
+    head = (f"{d['old']} -> {d['new']}: {count} request shapes (SRV, role, device, target cell) change, in {len(d['changes'])} regions; "
             + ("complete: no difference lies outside them" if d["complete"] else f"NOT complete: {d.get('reason')}"))
-    lines = [head, "", "| # | where (all of) | before | after | classes |", "|---|---|---|---|---|"]
+    lines = [head, "", "| # | where (all of) | before | after | shapes |", "|---|---|---|---|---|"]
 
     def outcome(o: dict[str, Any]) -> str:
         return _short(o) + (f" ({o['clause']})" if o["clause"] else "")
@@ -572,10 +706,16 @@ def format_diff(d: dict[str, Any]) -> str:
         lines.append(f"| {i} | {'; '.join(c['conditions'])} | {outcome(c['before'])} | {outcome(c['after'])} | {c['count']} |")
     lines.append("")
     for i, c in enumerate(d["changes"], 1):
-        q = c["witness"]["request"]
-        lines.append(f"witness {i}: {q['sender']} as {q['role']} sends {q['srv']}"
-                     + (f" replacing {q['remote_party_role']}" if q.get("remote_party_role") else "")
-                     + f"; replayed: {_short(c['before'])} under {d['old']}, {_short(c['after'])} under {d['new']}")
+        lines.append(f"region {i}: {c['summary']}")
+        lines.append(f"  witness (replayed): {c['witness']['sentence']}")
+        where = f"{cex_dir}/region-{i}" if cex_dir else f"DIR/region-{i}"
+        for rs in (d["old"], d["new"]):
+            lines.append(f"    redline validate --ruleset {rs} --state {where}/state.json {where}/request.json"
+                         + ("" if cex_dir else "   (write the files with --cex-dir DIR)"))
+    if d.get("terms"):
+        lines.append("\nnames the rules define: " + "; ".join(f"{k}: {v}" for k, v in d["terms"].items()))
+    if "rejection_moves" in d:
+        lines.append("\n" + d["rejection_moves"]["sentence"])
     intent = d["intent"]
     lines.append(f"\nintent: {intent['status']}" + (f" ({intent['reason']})" if intent.get("reason") else ""))
     for v in intent["violations"]:
@@ -597,11 +737,15 @@ def cmd_liveness(args: argparse.Namespace) -> int:
     rs = program.ruleset(args.ruleset)
     if rs is None:
         raise UsageError(f"unknown rule set `{args.ruleset}`; the rules define {', '.join(sorted(program.rulesets))}")
-    result = _solving(args, lambda: liveness(program, rs, args.timeout * 1000, args.seed))
+    result = _solving(args, lambda: liveness(program, rs, args.timeout * 1000, args.seed, args.rlimit))
     print(json.dumps(result, indent=2) if args.format == "json" else format_liveness(result))
-    if args.fail_on_dead and (result["counts"]["dead"] or result["counts"]["redundant"]):
+    if args.fail_on_dead and (result["counts"]["dead"] or result["counts"]["redundant"] or result["counts"]["dead_disjuncts"]):
         return EXIT_FAIL
-    return EXIT_OK if result["complete"] else EXIT_UNKNOWN
+    if not result["complete"]:
+        print(f"redline: UNKNOWN: the liveness of {result['counts']['unknown']} rule(s) of {rs.name} could not be settled",
+              file=sys.stderr)
+        return EXIT_UNKNOWN
+    return EXIT_OK
 
 
 # ---- report ---------------------------------------------------------------
@@ -611,8 +755,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     import time
 
     from redline import report
-    rules = Path(args.rules) if args.rules else repo_rules()
-    extra = [Path(p) for p in args.paths] or ([rules.parent / "proofs"] if (rules.parent / "proofs").is_dir() else [])
+    project = project_of(args)
+    extra = [Path(p) for p in args.paths] or list(project.proofs)
     program = _require_program(args, extra)
     mod = program.ruleset(args.modification)
     if mod is None or mod.base is None:
@@ -624,17 +768,16 @@ def cmd_report(args: argparse.Namespace) -> int:
         report.bundle.check_target(out)
     except (report.SolverMissing, report.BundleError) as e:
         raise UsageError(str(e)) from None
-    root = rules.resolve().parent
+    # A bundle with no property about the modification would read as an empty "all clear".
+    named = {part for p in program.properties for key in p.expected for part in key.split("..")}
+    if mod.name not in named:
+        raise UsageError(f"no property states what is expected of `{mod.name}` (`expect {mod.name} proved|refuted`), "
+                         "so a bundle would prove nothing about it; give property files (redline report FILES) "
+                         "or list them under `proofs` in the configuration")
     files = []
-    for f in rule_files([rules, *extra]):
-        try:
-            shown = f.resolve().relative_to(root).as_posix()
-        except ValueError:
-            shown = f.name
-        try:
-            files.append(report.RuleFile(shown, f.read_bytes()))
-        except OSError as e:
-            raise UsageError(f"{f}: cannot read: {e.strerror}") from None
+    found = rule_files([*project.rules, *extra])
+    for f, shown in zip(found, display_names(found, [*project.rules, *extra]), strict=True):
+        files.append(report.RuleFile(shown, _rule_bytes(f)))
     start = time.perf_counter()
     settings = report.Settings(mod.name, args.timeout * 1000, args.rlimit, args.seed)
     built = _solving(args, lambda: report.build_bundle(program, files, settings, cvc5=cvc5))
@@ -645,10 +788,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     ev = built.evidence
     n = ev.counts()
-    for p in ev.problems:
+    for p in ev.failures():
         print(f"redline: ERROR: {p}", file=sys.stderr)
+    for p in ev.unsettled:
+        print(f"redline: {p}", file=sys.stderr)
     if args.format == "json":
-        print(json.dumps({"out": str(out), "seconds": round(seconds, 3), **n, "problems": ev.problems}, indent=2))
+        print(json.dumps({"out": str(out), "seconds": round(seconds, 3), **n, "problems": ev.problems,
+                          "unsettled": ev.unsettled}, indent=2))
     else:
         print(f"{n['results']} results: {n['as_expected']} as expected, {n['unknown']} unknown; re-checked: "
               f"{n['rechecked']} agree, {n['recheck_disagrees']} disagree, {n['recheck_unsettled']} not re-checked")
@@ -659,22 +805,53 @@ def cmd_report(args: argparse.Namespace) -> int:
 # ---- fmt ------------------------------------------------------------------
 
 def cmd_fmt(args: argparse.Namespace) -> int:
-    """Print rule files in canonical layout; `--check` exits 1 where a file differs."""
-    differs = 0
-    for f in rule_files([Path(p) for p in args.paths]):
+    """Lay out rule files, comments kept: print them, or `--check` / `--diff` (exit 1 where one would change), or `--write`."""
+    if args.write and (args.check or args.diff):
+        raise UsageError("--write rewrites the files; it does not go with --check or --diff")
+    status, changed = EXIT_OK, 0
+    files = rule_files([Path(p) for p in args.paths])
+    for f in files:
         src = Source(str(_display(f)), _read_text(f))
-        module, diags = parse(src)
-        if diags:
+        text, diags = format_source(src)
+        if text is None:
             print_diagnostics(diags, args.format)
-            return EXIT_USAGE
-        text = print_module(module)
-        if args.check:
-            if text != src.text:
-                differs += 1
+            status = EXIT_USAGE
+            continue
+        if text != src.text:
+            changed += 1
+            if args.write:
+                _write_atomic(f, text)
+            if args.check:
                 print(f"{src.path}: not in canonical layout", file=sys.stderr)
-        else:
+            if args.diff:
+                sys.stdout.writelines(difflib.unified_diff(
+                    src.text.splitlines(keepends=True), text.splitlines(keepends=True), f"{src.path}", f"{src.path} (formatted)"))
+        if not (args.check or args.diff or args.write):
             print(text, end="")
-    return EXIT_FAIL if differs else EXIT_OK
+    if args.write:
+        print(f"{changed} file(s) reformatted, {len(files) - changed} unchanged", file=sys.stderr)
+    if status == EXIT_OK and changed and (args.check or args.diff):
+        status = EXIT_FAIL
+    return status
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Replace `path` whole or not at all: write a temporary file beside it, then rename it over."""
+    import tempfile
+
+    try:
+        mode = path.stat().st_mode & 0o7777
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+                out.write(text)
+            os.chmod(tmp, mode)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError as e:
+        raise UsageError(f"{path}: cannot write: {e.strerror}") from None
 
 
 def _short(v: dict[str, Any] | None) -> str:
@@ -807,21 +984,24 @@ def impact_defaults() -> Any:
 
 # ---- codegen --------------------------------------------------------------
 
+GENERATED_HEADER = b"# Generated by `redline codegen --ruleset "  # the first line of every module it writes: how it knows its own
+
 def cmd_codegen(args: argparse.Namespace) -> int:
     """Write a rule set as a standalone Python validator (standard library only)."""
     import hashlib
 
     from redline.codegen import CodegenError, RuleFile, generate
 
-    rules = Path(args.rules) if args.rules else repo_rules()
+    project = project_of(args)
     program = _require_program(args)
     rs = program.ruleset(args.ruleset)
     if rs is None:
         raise UsageError(f"unknown rule set `{args.ruleset}`; the rules define {', '.join(sorted(program.rulesets))}")
-    try:  # the header names each rule file relative to --rules, so the output does not depend on where it ran
-        files = [RuleFile(f.resolve().relative_to(rules.resolve()).as_posix(), f.read_bytes()) for f in rule_files([rules])]
-    except OSError as e:
-        raise UsageError(f"{rules}: cannot read: {e.strerror}") from None
+    if args.output not in (None, "-"):
+        _check_output(lambda: output.check_file(Path(args.output), GENERATED_HEADER, "a validator"))
+    found = rule_files(project.rules)
+    # the header names each rule file relative to its root, so the output does not depend on where it ran
+    files = [RuleFile(shown, _rule_bytes(f)) for f, shown in zip(found, display_names(found, project.rules), strict=True)]
     try:
         text = generate(program, rs, files)
     except CodegenError as e:
@@ -830,17 +1010,28 @@ def cmd_codegen(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         return EXIT_OK
     out = Path(args.output)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
-    except OSError as e:
-        raise UsageError(f"{out}: cannot write: {e.strerror}") from None
+    _check_output(lambda: output.write_file(out, text.encode("utf-8"), GENERATED_HEADER, "a validator"))
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     if args.format == "json":
         print(json.dumps({"ruleset": rs.name, "output": str(out), "sha256": digest,
                           "rule_files": [{"path": f.name, "sha256": f.sha256} for f in files]}, indent=2))
     else:
         print(f"wrote {out}: validator for `{rs.name}` ({len(text.splitlines())} lines, sha256 {digest[:16]}...)")
+    return EXIT_OK
+
+
+# ---- lsp ------------------------------------------------------------------
+
+def cmd_lsp(args: argparse.Namespace) -> int:
+    """Serve the language server protocol over standard input and output until the editor says exit."""
+    try:
+        from redline.lsp.server import serve
+    except ImportError as e:
+        raise UsageError(f"`redline lsp` needs pygls ({e}); install it with `pip install pygls`") from None
+    rules = Path(args.rules).resolve() if args.rules else None
+    if rules is not None and not rules.is_dir():
+        raise UsageError(f"{args.rules}: rules directory not found")
+    serve(rules)
     return EXIT_OK
 
 
@@ -856,13 +1047,34 @@ def positive(text: str) -> int:
     return n
 
 
+def version_text() -> str:
+    """redline's version and those of what decides its answers (the solver, the parser, Python),
+    read from the installed distributions' metadata (the CLI imports neither lark nor z3 itself)."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    def of(dist: str) -> str:
+        try:
+            return version(dist)
+        except PackageNotFoundError:  # run from a checkout without installing it
+            return "unknown (not installed)"
+    return (f"redline {of('redline')} (Python {platform.python_version()}, z3-solver {of('z3-solver')}, "
+            f"lark {of('lark')})")
+
+
 def make_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--format", choices=("text", "json"), default="text")
-    common.add_argument("--rules", metavar="DIR", help="the rules directory (default: the repository's rules/)")
+    common.add_argument("--rules", metavar="DIR", help="the rules directory, instead of the configuration's or the "
+                        "shipped SEC rules (default: redline.toml / [tool.redline] found upwards, else the shipped rules)")
+    common.add_argument("--all-warnings", action="store_true",
+                        help="show every warning in full (default: several alike in one file are told in one line)")
     parser = _Parser(prog="redline", description="SEC service-request rules: check, validate, test.")
+    parser.add_argument("--version", action="version", version=version_text(),
+                        help="print the versions of redline, Python, Z3 and lark, and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     p = sub.add_parser("check", parents=[common], help="parse and check rule files")
+    p.add_argument("-v", "--verbose", action="store_true", help="say where the rules came from and list every file loaded")
     p.add_argument("paths", nargs="*", help="extra rule files or directories (default: rules/ and proofs/)")
     p.set_defaults(run=cmd_check)
     p = sub.add_parser("validate", parents=[common], help="run service requests (REQUEST.json or DUIS XML) through a rule set")
@@ -873,6 +1085,8 @@ def make_parser() -> argparse.ArgumentParser:
                    "signing certificate, through the state's signing_certificates)")
     p.add_argument("--max-xml-bytes", type=positive, default=DEFAULT_MAX_BYTES, metavar="N",
                    help=f"refuse a DUIS XML request larger than this (default {DEFAULT_MAX_BYTES})")
+    p.add_argument("--max-json-bytes", type=positive, default=MAX_JSON_BYTES, metavar="N",
+                   help=f"refuse a STATE.json or REQUEST.json larger than this (default {MAX_JSON_BYTES})")
     p.add_argument("request", nargs="+", metavar="REQUEST",
                    help="REQUEST.json or DUIS XML (recognised by content); several files or a directory: JSON Lines")
     p.set_defaults(run=cmd_validate)
@@ -883,7 +1097,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", help="property files or directories (default: proofs/)")
     p.add_argument("--property", metavar="NAME", help="prove only this property")
     p.add_argument("--timeout", type=positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
-    p.add_argument("--rlimit", type=positive, default=20_000_000, help="Z3 resource limit per call, for reproducible give-ups")
+    p.add_argument("--rlimit", type=positive, default=DEFAULT_RLIMIT, help="Z3 resource limit per call, for reproducible give-ups")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
     p.add_argument("--smt2", metavar="DIR", help="write every proof obligation as SMT-LIB2")
     p.add_argument("--depth", type=positive, default=None, metavar="K",
@@ -895,12 +1109,15 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("new")
     p.add_argument("--timeout", type=positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
-    p.add_argument("--limit", type=positive, default=2000, help="stop enumerating after this many classes (default 2000)")
+    p.add_argument("--limit", type=positive, default=2000, help="stop after this many regions of requests (default 2000)")
+    p.add_argument("--rlimit", type=positive, default=DEFAULT_RLIMIT, help="Z3 resource limit per call, for reproducible give-ups")
+    p.add_argument("--cex-dir", metavar="DIR", help="write each witness as DIR/region-N (and DIR/intent-N) state.json / request.json")
     p.set_defaults(run=cmd_diff)
     p = sub.add_parser("liveness", parents=[common], help="can every check reject and every exception decide a request?")
     p.add_argument("--ruleset", required=True)
-    p.add_argument("--fail-on-dead", action="store_true", help="exit 1 if a check or exception is dead or redundant")
+    p.add_argument("--fail-on-dead", action="store_true", help="exit 1 if a check or exception is dead or redundant, or a disjunct of a condition never holds")
     p.add_argument("--timeout", type=positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
+    p.add_argument("--rlimit", type=positive, default=DEFAULT_RLIMIT, help="Z3 resource limit per call, for reproducible give-ups")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
     p.set_defaults(run=cmd_liveness)
     p = sub.add_parser("report", parents=[common], help="write an evidence bundle for a modification (HTML, Markdown, JSON, SMT-LIB2)")
@@ -908,19 +1125,39 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--modification", default="mp107", metavar="NAME", help="the modification (default mp107)")
     p.add_argument("--out", default=".redline-out/evidence", metavar="DIR", help="the bundle directory (default .redline-out/evidence)")
     p.add_argument("--timeout", type=positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
-    p.add_argument("--rlimit", type=positive, default=20_000_000, help="Z3 resource limit per call")
+    p.add_argument("--rlimit", type=positive, default=DEFAULT_RLIMIT, help="Z3 resource limit per call")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
     p.set_defaults(run=cmd_report)
-    p = sub.add_parser("fmt", parents=[common], help="print rule files in canonical layout (comments are not kept)")
-    p.add_argument("paths", nargs="+")
-    p.add_argument("--check", action="store_true", help="exit 1 if a file is not in canonical layout")
+    p = sub.add_parser("fmt", parents=[common], help="lay out rule files (comments kept); print them unless told otherwise")
+    p.add_argument("paths", nargs="+", help="rule files or directories (their *.redline files)")
+    p.add_argument("--check", action="store_true", help="print nothing; exit 1 and name each file that would change")
+    p.add_argument("--diff", action="store_true", help="print a unified diff of each file that would change; exit 1 if any")
+    p.add_argument("--write", action="store_true", help="rewrite the files that would change, in place (atomically)")
     p.set_defaults(run=cmd_fmt)
     p = sub.add_parser("codegen", parents=[common], help="write a rule set as a standalone Python validator")
     p.add_argument("--ruleset", required=True)
     p.add_argument("-o", "--output", metavar="FILE.py", help="where to write the module (default: standard output)")
     p.set_defaults(run=cmd_codegen)
     _impact_parser(sub, common)
+    p = sub.add_parser("completion", help="print a shell completion script",
+                       description="Print a completion script for bash, zsh or fish, written from this command line "
+                                   "itself. Use: eval \"$(redline completion bash)\" in ~/.bashrc; "
+                                   "eval \"$(redline completion zsh)\" in ~/.zshrc; "
+                                   "redline completion fish > ~/.config/fish/completions/redline.fish")
+    p.add_argument("shell", choices=SHELLS, help="the shell to complete in")
+    p.set_defaults(run=cmd_completion)
+    p = sub.add_parser("lsp", parents=[common], help="run the language server (for editors) on standard input and output",
+                       description="Serve the Language Server Protocol on stdin/stdout. Each document is checked with "
+                                   "its rules directory (the enclosing rules/, or the rules/ beside its directory), "
+                                   "or with --rules DIR when given. --format is accepted and has no effect.")
+    p.add_argument("--stdio", action="store_true", help="accepted for editors that pass it; stdio is the only transport")
+    p.set_defaults(run=cmd_lsp)
     return parser
+
+
+def cmd_completion(args: argparse.Namespace) -> int:
+    print(completion_script(args.shell, make_parser()), end="")
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

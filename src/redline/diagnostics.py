@@ -56,8 +56,14 @@ def syntax_error(span: Span, found: str, expected: Iterable[str]) -> Diagnostic:
     return Diagnostic("E001", f"unexpected {found}; expected {shown}", span)
 
 
+# What a reviewer used to other languages reaches for, and what this one says instead.
+_OPERATOR_HINTS = {"&": "write `and` (not `&&` or `&`)", "|": "write `or` (not `||` or `|`)",
+                   "!": "write `not X` (and `!=` for inequality)"}
+
+
 def bad_character(span: Span, ch: str) -> Diagnostic:
-    return Diagnostic("E002", f"unexpected character {ch!r}", span)
+    hint = _OPERATOR_HINTS.get(ch)
+    return Diagnostic("E002", f"unexpected character {ch!r}", span, notes=(hint,) if hint else ())
 
 
 def unterminated_string(span: Span) -> Diagnostic:
@@ -68,14 +74,36 @@ def bad_time(span: Span, text: str, why: str) -> Diagnostic:
     return Diagnostic("E003", f"invalid time `{text}`: {why}", span)
 
 
+def nesting_too_deep(span: Span, limit: int) -> Diagnostic:
+    return Diagnostic("E004", f"nested more than {limit} levels deep here; a chain of `and` or `or` does not nest", span)
+
+
+def definition_too_deep(span: Span, name: str, depth: int, limit: int) -> Diagnostic:
+    return Diagnostic("E004", f"definition `{name}` expands to expressions nested {depth} levels deep, through the "
+                      f"definitions it uses; at most {limit} are allowed", span)
+
+
+def string_too_long(span: Span, length: int, limit: int) -> Diagnostic:
+    return Diagnostic("E005", f"a string of {length:,} characters; a string is at most {limit:,} characters", span)
+
+
 # ---- names ----------------------------------------------------------------
 
 def unknown_name(span: Span, kind: str, name: str, candidates: Iterable[str]) -> Diagnostic:
     return Diagnostic("E101", f"unknown {kind} `{name}`{_suggest(name, candidates)}", span)
 
 
-def duplicate(span: Span, kind: str, name: str) -> Diagnostic:
-    return Diagnostic("E102", f"{kind} `{name}` is defined more than once", span)
+def where(span: Span) -> str:
+    """`path:line:col` of a span, for a note that points at another place."""
+    if span.source is None:
+        return "an unknown place"
+    line, col = span.source.line_col(span.start)
+    return f"{span.source.path}:{line}:{col}"
+
+
+def duplicate(span: Span, kind: str, name: str, first: Span | None = None) -> Diagnostic:
+    notes = (f"first defined at {where(first)}",) if first is not None and first.source is not None else ()
+    return Diagnostic("E102", f"{kind} `{name}` is defined more than once", span, notes=notes)
 
 
 def unknown_srv(span: Span, srv: str, candidates: Iterable[str]) -> Diagnostic:
@@ -106,8 +134,8 @@ def cyclic_modification(span: Span, name: str) -> Diagnostic:
 
 # ---- types ----------------------------------------------------------------
 
-def type_mismatch(span: Span, what: str, expected: str, actual: str) -> Diagnostic:
-    return Diagnostic("E201", f"{what}: expected {expected}, found {actual}", span)
+def type_mismatch(span: Span, what: str, expected: str, actual: str, hint: str | None = None) -> Diagnostic:
+    return Diagnostic("E201", f"{what}: expected {expected}, found {actual}", span, notes=(hint,) if hint else ())
 
 
 def no_field(span: Span, record: str, name: str, candidates: Iterable[str]) -> Diagnostic:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 
-EUI64 = re.compile(r"^[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){7}$")
+# Matched whole (fullmatch): `$` would also allow a final newline, a second spelling of one id.
+EUI64 = re.compile(r"[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){7}")
 
 
 def is_eui64(text: object) -> bool:
-    return isinstance(text, str) and EUI64.match(text) is not None
+    return isinstance(text, str) and EUI64.fullmatch(text) is not None
 
 
 def normalise(text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from redline.diagnostics import Diagnostic
@@ -32,6 +33,28 @@ def render_text(d: Diagnostic) -> str:
         lines.append(" " * (len(gutter) - 2) + "| " + pad + "^" * width)
     lines.extend(f"     = note: {n}" for n in d.notes)
     return "\n".join(lines)
+
+
+def render_all_text(diags: Sequence[Diagnostic], all_warnings: bool = False) -> list[str]:
+    """Every error in full; warnings of one code in one file, when there are several, as one line
+    (the shipped catalogue's deliberate gaps should not bury what a reviewer just wrote)."""
+    groups: dict[tuple[str, str], list[Diagnostic]] = {}
+    for d in diags:
+        if not d.is_error:
+            groups.setdefault((location(d)[0], d.code), []).append(d)
+    out: list[str] = []
+    told: set[tuple[str, str]] = set()
+    for d in diags:
+        key = (location(d)[0], d.code)
+        alike = groups.get(key, [])
+        if d.is_error or all_warnings or len(alike) < 2:
+            out.append(render_text(d))
+        elif key not in told:
+            told.add(key)
+            lines = ", ".join(str(location(x)[1]) for x in alike)
+            out.append(f"{key[0]}: {len(alike)} warnings[{d.code}] at lines {lines}; the first: {d.message} "
+                       "(--all-warnings shows each)")
+    return out
 
 
 def render_json(d: Diagnostic) -> dict[str, Any]:

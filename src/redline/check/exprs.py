@@ -45,6 +45,7 @@ class Env:
     srvs: frozenset[str]
     variables: dict[str, Type]
     defines: dict[str, ir.Defined] = field(default_factory=dict)
+    define_depths: dict[int, int] = field(default_factory=dict)  # id(a definition's value) -> its expanded depth (check.depth)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     def error(self, d: Diagnostic) -> None:
@@ -132,7 +133,10 @@ def _name(env: Env, e: ast.Name, expected: Type | None) -> ir.Expr | None:
             return ir.Const(value=n, type=target, span=e.span)
         owners = [en for en, members in env.enums.items() if n in members]
         if owners:
-            env.error(diag.type_mismatch(e.span, f"`{n}`", target.name, f"a {owners[0]}"))
+            group = env.groups.get(n)
+            hint = (f"`{n}` is also a group of {target.name}: test membership with `in`, e.g. `role in {n}`"
+                    if group is not None and group[0] == target.name else None)
+            env.error(diag.type_mismatch(e.span, f"`{n}`", target.name, f"a {owners[0]}", hint))
             return None
         candidates = [*env.enums.get(target.name, ()), *env.variables, *env.defines]
         env.error(diag.unknown_name(e.id.span, f"{target.name} value or name", n, candidates))
@@ -242,9 +246,19 @@ def _compare(env: Env, e: ast.Compare) -> ir.Expr | None:
     if left is None or right is None:
         return None
     if not _compatible(left.type, right.type):
-        env.error(diag.type_mismatch(e.span, f"`{e.op}`", f"both sides of one type (left is {left.type})", str(right.type)))
+        env.error(diag.type_mismatch(e.span, f"`{e.op}`", f"both sides of one type (left is {left.type})", str(right.type),
+                                     _quoted_enum_hint(env, e, left.type, right.type)))
         return None
     return ir.Eq(left=left, right=right, negated=e.op == "!=", type=BOOL, span=e.span)
+
+
+def _quoted_enum_hint(env: Env, e: ast.Compare, left: Type, right: Type) -> str | None:
+    """A string compared with an enum whose member it spells: the reviewer meant the bare member."""
+    for lit, other in ((e.right, left), (e.left, right)):
+        enum = strip(other)
+        if isinstance(lit, ast.Str) and isinstance(enum, EnumT) and lit.value in env.enums.get(enum.name, ()):
+            return f"enum values are written bare: `{lit.value}`, not `\"{lit.value}\"`"
+    return None
 
 
 def _needs_context(env: Env, e: ast.Expr) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 from redline import ast
 from redline import diagnostics as diag
 from redline.check import checked as ir
+from redline.check.depth import expanded_depth
 from redline.check.exprs import Env, check_bool, check_expr
 from redline.check.scenarios import check_scenarios
 from redline.check.types import (
@@ -31,6 +32,7 @@ from redline.check.types import (
 )
 from redline.diagnostics import Diagnostic
 from redline.source import NO_SPAN
+from redline.syntax.limits import MAX_NESTING
 
 
 class _Decls:
@@ -63,7 +65,7 @@ class _Decls:
         table, kind = tables[type(d)]
         key = d.name.name.lower() if kind == "rule set" else d.name.name
         if key in table:
-            out.append(diag.duplicate(d.name.span, kind, d.name.name))
+            out.append(diag.duplicate(d.name.span, kind, d.name.name, table[key].name.span))
         else:
             table[key] = d
 
@@ -286,10 +288,17 @@ def add_define(env: Env, d: ast.DefineDecl, out: list[Diagnostic]) -> None:
         out.append(diag.duplicate(d.name.span, "definition", d.name.name))
         return
     value = check_expr(env, d.value)
-    if value is not None:
-        env.defines[d.name.name] = ir.Defined(
-            name=d.name.name, cite=d.cite, rests=tuple(r.name for r in d.rests), value=value, type=value.type, span=d.name.span,
-        )
+    if value is None:
+        return
+    depth = expanded_depth(value, env.define_depths)
+    if depth > MAX_NESTING:
+        out.append(diag.definition_too_deep(d.name.span, d.name.name, depth, MAX_NESTING))
+        return
+    defined = ir.Defined(
+        name=d.name.name, cite=d.cite, rests=tuple(r.name for r in d.rests), value=value, type=value.type, span=d.name.span,
+    )
+    env.defines[d.name.name] = defined
+    env.define_depths[id(value)] = depth  # every use of the definition shares this value
 
 
 def check_layer_order(checks: Sequence[ir.Check], out: list[Diagnostic]) -> None:

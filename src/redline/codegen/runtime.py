@@ -19,20 +19,26 @@ interpreter's error or yields the same values.
 from __future__ import annotations
 
 # ---- EMBED: everything below is copied into generated modules ----
+import binascii
 import difflib
 import re
+import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
-EUI64 = re.compile(r"^[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){7}$")
+# Both matched whole (fullmatch: `$` would also allow a final newline), in ASCII digits only.
+TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z")
+EUI64 = re.compile(r"[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){7}")
 MAX_ASSOCIATION_DEPTH = 8
-EPOCH, SECOND = datetime(1970, 1, 1), timedelta(seconds=1)
-# Seconds in each valid two-digit hour, minute and second of a time.
-HOURS = {f"{h:02}": 3600 * h for h in range(24)}
-MINUTES = {f"{m:02}": 60 * m for m in range(60)}
-SECONDS = {f"{s:02}": s for s in range(60)}
+# Times are microseconds since the epoch, UTC, as in redline.times: fractions of a second are kept.
+MAX_FRACTION_DIGITS = 6
+SECOND = 1_000_000
+EPOCH, EPOCH_UTC, MICROSECOND = datetime(1970, 1, 1), datetime(1970, 1, 1, tzinfo=UTC), timedelta(microseconds=1)
+# Microseconds in each valid two-digit hour, minute and second of a time.
+HOURS = {f"{h:02}": 3600 * SECOND * h for h in range(24)}
+MINUTES = {f"{m:02}": 60 * SECOND * m for m in range(60)}
+SECONDS = {f"{s:02}": SECOND * s for s in range(60)}
 MAX_CACHED = 1 << 16  # a prepared state remembers this many parsed times and device spellings, then stops adding
 
 # Trace outcomes as the plans record them: four bits per check, in check order.
@@ -182,18 +188,22 @@ def _show(v: Any) -> str:
 
 
 def _parse_iso(text: str) -> int:
-    head, dot, frac = text.removesuffix("Z").partition(".")
-    if not text.endswith("Z") or (dot and not frac.isdigit()):
+    if TIME_RE.fullmatch(text) is None:
         raise ValueError(f"not an ISO 8601 UTC time: {text!r}")
-    return int(datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp())
+    head, _, frac = text[:-1].partition(".")
+    if len(frac) > MAX_FRACTION_DIGITS:
+        raise ValueError(f"more than {MAX_FRACTION_DIGITS} digits after the decimal point (times are kept to the microsecond)")
+    when = datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+    return (when - EPOCH_UTC) // MICROSECOND + int(frac.ljust(MAX_FRACTION_DIGITS, "0"))
 
 
 def parse_time(value: Any, where: str) -> int:
-    if not isinstance(value, str) or not TIME_RE.match(value):
+    if not isinstance(value, str) or TIME_RE.fullmatch(value) is None:
         raise InputError(where, f"expected an ISO 8601 UTC time such as `2026-03-01T12:00:00Z`, found {_show(value)}")
-    if value.isascii():  # the common case, 4x faster than strptime; anything odd takes the interpreter's way below
+    frac = value[20:-1]
+    if len(frac) <= MAX_FRACTION_DIGITS:  # the common case, 4x faster than strptime; anything odd takes the interpreter's way below
         try:
-            return (datetime.fromisoformat(value[:19]) - EPOCH) // SECOND
+            return (datetime.fromisoformat(value[:19]) - EPOCH) // MICROSECOND + int(frac.ljust(MAX_FRACTION_DIGITS, "0"))
         except ValueError:
             pass
     try:
@@ -214,7 +224,7 @@ def _time(p: Prepared, value: Any, where: str) -> int:
                 return day + h + m + s
     t = parse_time(value, where)
     if len(value) == 20 and value.isascii() and len(p.days) < MAX_CACHED:
-        p.days[value[:11]] = t - int(value[11:13]) * 3600 - int(value[14:16]) * 60 - int(value[17:19])
+        p.days[value[:11]] = t - HOURS[value[11:13]] - MINUTES[value[14:16]] - SECONDS[value[17:19]]
     return t
 
 
@@ -249,9 +259,171 @@ def _enum(v: Any, where: str, members: tuple[str, ...], what: str) -> str:
 
 
 def _eui(v: Any, where: str, what: str) -> str:
-    if not isinstance(v, str) or EUI64.match(v) is None:
+    if not isinstance(v, str) or EUI64.fullmatch(v) is None:
         raise InputError(where, f"{what} must be an Entity Identifier of eight hex pairs such as `90-B3-D5-1F-30-01-00-00`, found {_show(v)}")
     return v.upper()
+
+
+# ---- signing certificates (a port of redline.signers) -----------------------------
+# STATE.json's `signing_certificates` are not used here (a DUIS request is the
+# interpreter's to map), but a state the interpreter refuses is refused here too.
+
+_SPLIT_RDN = re.compile(r"(?<!\\)([,+])")
+MAX_SERIAL_DIGITS = 50
+_OID_RE = re.compile(r"(0|([1-9]\d*))(\.(0|([1-9]\d*)))+")
+_DESCR_RE = re.compile(r"[a-zA-Z][a-zA-Z\d-]*")
+_ESCAPE_SPECIAL = r"[\\ #=\"\+,;<>]"
+_ESCAPE_HEX = r"[\da-zA-Z]{2}"
+_PAIR = rf"\\({_ESCAPE_SPECIAL}|{_ESCAPE_HEX})"
+_PAIR_MULTI_RE = re.compile(rf"(\\{_ESCAPE_SPECIAL})|((\\{_ESCAPE_HEX})+)")
+_UTFMB = rf"[\x80-{chr(sys.maxunicode)}]"
+_LEADCHAR = rf"[\x01-\x1f\x21\x24-\x2A\x2D-\x3A\x3D\x3F-\x5B\x5D-\x7F]|{_UTFMB}"
+_STRINGCHAR = rf"[\x01-\x21\x23-\x2A\x2D-\x3A\x3D\x3F-\x5B\x5D-\x7F]|{_UTFMB}"
+_TRAILCHAR = rf"[\x01-\x1F\x21\x23-\x2A\x2D-\x3A\x3D\x3F-\x5B\x5D-\x7F]|{_UTFMB}"
+_STRING_RE = re.compile(rf"(({_LEADCHAR}|{_PAIR})((({_STRINGCHAR}|{_PAIR})*)({_TRAILCHAR}|{_PAIR}))?)?")
+_HEXSTRING_RE = re.compile(r"#([\da-zA-Z]{2})+")
+_OID_NAMES = {  # the short names RFC 4514 gives, by OID
+    "2.5.4.3": "CN", "2.5.4.7": "L", "2.5.4.8": "ST", "2.5.4.10": "O", "2.5.4.11": "OU", "2.5.4.6": "C",
+    "2.5.4.9": "STREET", "0.9.2342.19200300.100.1.25": "DC", "0.9.2342.19200300.100.1.1": "UID",
+}
+_NAME_OIDS = {v: k for k, v in _OID_NAMES.items()}
+# UTF-8 length limits: commonName, countryName, jurisdictionCountryName.
+_LENGTH_LIMITS = {"2.5.4.3": (1, 64), "2.5.4.6": (2, 2), "1.3.6.1.4.1.311.60.2.1.3": (2, 2)}
+MAX_OID_BYTES = 63  # the DER length of an OID's content that cryptography accepts
+
+
+def _valid_oid(dotted: str) -> bool:
+    """A dotted OID cryptography would accept: first arc 0-2 (and then under 40 unless 2), each
+    sub-identifier under 2**128, at most 63 bytes encoded. ASCII digits only (`\\d` takes any digit)."""
+    arcs = dotted.split(".")
+    if not all(a.isascii() and a.isdigit() for a in arcs):
+        return False
+    first, second, rest = int(arcs[0]), int(arcs[1]), [int(a) for a in arcs[2:]]
+    if first > 2 or (first < 2 and second >= 40):
+        return False
+    subids = [40 * first + second, *rest]
+    if any(n >= 1 << 128 for n in subids):
+        return False
+    return sum(max(1, -(-n.bit_length() // 7)) for n in subids) <= MAX_OID_BYTES
+
+
+def _unescape(val: str) -> str:
+    def sub(m: re.Match[str]) -> str:
+        pair = m.group(0)
+        return pair[1:] if len(pair) == 2 else binascii.unhexlify(pair.replace("\\", "")).decode()
+
+    return _PAIR_MULTI_RE.sub(sub, val)
+
+
+def _escape(val: str) -> str:
+    if not val:
+        return ""
+    for ch in ("\\", '"', "+", ",", ";", "<", ">"):
+        val = val.replace(ch, "\\" + ch)
+    val = val.replace("\0", "\\00")
+    if val[0] == "#" or (val[0] == " " and len(val) > 1):
+        val = "\\" + val
+    if val[-1] == " ":
+        val = val[:-1] + "\\ "
+    return val
+
+
+def rfc4514(data: str) -> str:
+    """An RFC 4514 name read and written again, RDNs in the order given; ValueError if it is not one."""
+    pos = 0
+
+    def read(pat: re.Pattern[str]) -> str:
+        nonlocal pos
+        m = pat.match(data, pos)
+        if m is None:
+            raise ValueError
+        pos = m.end()
+        return m.group()
+
+    def attribute() -> tuple[str, str]:
+        nonlocal pos
+        if (m := _OID_RE.match(data, pos)) is not None:
+            oid = m.group()
+            if not _valid_oid(oid):
+                raise ValueError
+            pos = m.end()
+        else:
+            oid = _NAME_OIDS.get(read(_DESCR_RE), "")
+            if not oid:
+                raise ValueError
+        if data[pos:pos + 1] != "=":
+            raise ValueError
+        pos += 1
+        if data[pos:pos + 1] == "#":
+            value = binascii.unhexlify(read(_HEXSTRING_RE)[1:]).decode()
+        else:
+            value = _unescape(read(_STRING_RE))
+        limits = _LENGTH_LIMITS.get(oid)
+        if limits is not None and not limits[0] <= len(value.encode("utf8")) <= limits[1]:
+            raise ValueError
+        return oid, value
+
+    def rdn() -> list[tuple[str, str]]:
+        nonlocal pos
+        out = [attribute()]
+        while data[pos:pos + 1] == "+":
+            pos += 1
+            out.append(attribute())
+        if len(set(out)) != len(out):
+            raise ValueError("duplicate attributes are not allowed")
+        return out
+
+    if not data:
+        return ""
+    rdns = [rdn()]
+    while pos < len(data):
+        if data[pos] != ",":
+            raise ValueError
+        pos += 1
+        rdns.append(rdn())
+    return ",".join("+".join(f"{_OID_NAMES.get(oid, oid)}={_escape(value)}" for oid, value in rdn) for rdn in rdns)
+
+
+def normalise_issuer(text: str) -> str:
+    """The canonical RFC 4514 spelling of an issuer name; ValueError if it is not one."""
+    if not text.strip():
+        raise ValueError("the issuer name is empty")
+    parts = _SPLIT_RDN.split(text.strip())
+    cleaned: list[str] = []
+    for i, part in enumerate(parts):
+        if i % 2:  # a separator
+            cleaned.append(part)
+            continue
+        attr, eq, value = part.partition("=")
+        if not eq or not attr.strip() or not value.strip():
+            raise ValueError(f"`{part.strip()}` is not an attribute such as `CN=U1`")
+        cleaned.append(f"{attr.strip().upper()}={value.strip()}")
+    try:
+        return rfc4514("".join(cleaned))
+    except ValueError:
+        raise ValueError(f"`{text}` is not an RFC 4514 distinguished name such as `CN=U1,OU=07`") from None
+
+
+def normalise_serial(text: str) -> str:
+    t = text.strip()
+    if not t.isdigit() or not t.isascii():
+        raise ValueError(f"the serial number `{text}` is not a decimal integer")
+    if len(t) > MAX_SERIAL_DIGITS:
+        raise ValueError(f"the serial number `{t[:20]}...` is longer than an X.509 serial can be")
+    return str(int(t))
+
+
+def signer_key(issuer: str, serial: str) -> str:
+    """`"<issuer>|<serial>"` in canonical form; ValueError naming what is wrong."""
+    return f"{normalise_issuer(issuer)}|{normalise_serial(serial)}"
+
+
+def parse_signer_key(key: str) -> str:
+    """A state's `"<issuer>|<serial>"` key in canonical form; the serial follows the last `|`."""
+    issuer, bar, serial = key.rpartition("|")
+    if not bar:
+        raise ValueError(f"`{key}` is not of the form `<issuer name>|<serial>` such as `CN=U1,OU=07|1234567890`")
+    return signer_key(issuer, serial)
 
 
 def prepare(data: Any, where: str = "$") -> Prepared:
@@ -331,7 +503,28 @@ def prepare(data: Any, where: str = "$") -> Prepared:
         device.mpxn = own
         devices[did] = device
     registration = _registration(top["registration"], parties, roles_enum, f"{where}.registration")
+    _signing_certificates(top.get("signing_certificates", {}), parties, roles_enum, f"{where}.signing_certificates")
     return Prepared(now, parties, devices, registration, data)
+
+
+def _signing_certificates(raw: Any, parties: Mapping[str, Party], roles: tuple[str, ...], where: str) -> None:
+    if not isinstance(raw, dict):
+        raise InputError(where, f"expected an object of \"<issuer name>|<serial>\": {{party, role}}, found {_show(raw)}")
+    seen: set[str] = set()
+    for key, body in raw.items():
+        kw = f'{where}["{key}"]'
+        try:
+            canon = parse_signer_key(key)
+        except ValueError as e:
+            raise InputError(kw, str(e)) from None
+        if canon in seen:
+            raise InputError(kw, f"the certificate `{canon}` is listed twice (issuer names and serials are compared normalised)")
+        seen.add(canon)
+        b = _obj(body, kw, frozenset({"party", "role"}))
+        pid = _eui(b["party"], f"{kw}.party", "a party id")
+        if pid not in parties:
+            raise InputError(f"{kw}.party", f"party `{b['party']}` is not in `parties`")
+        _enum(b["role"], f"{kw}.role", roles, "User Role")
 
 
 def _registration(raw: Any, parties: Mapping[str, Party], roles: tuple[str, ...],
@@ -407,7 +600,7 @@ def _load_request(p: Prepared, data: Any, where: str = "$") -> tuple[Any, ...]:
 def validate_prepared(p: Prepared, request: Any) -> dict[str, Any]:
     """The verdict for one REQUEST (a dict as json.load gives it) in a prepared state.
 
-    The fast path takes a request of the contract's shape (CONTRACTS.md: every
+    The fast path takes a request of the contract's shape (docs/formats.md: every
     field given, null where unused, so that its size alone shows there is no
     unknown field) whose values a handful of lookups show to be well formed
     (ids spelt as the state spells them). It raises InputError itself only

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -25,6 +26,7 @@ ROLE_CODES: dict[int, str] = {
 }
 OTHER_CODES = {0x06: "wanProvider", 0x07: "issuingAuthority", 0x7F: "other"}
 MAX_CERTIFICATE_BYTES = 16 * 1024
+ROLE_CODE = re.compile("[0-9A-Fa-f]{2}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,15 +54,17 @@ def decode_certificate(text: str | None, where: str) -> OrgCertificate:
         ous = subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)
         uids = subject.get_attributes_for_oid(NameOID.X500_UNIQUE_IDENTIFIER)
         serial = cert.serial_number
-    except ValueError as e:
+    except Exception as e:
+        # Only cryptography's decoding of untrusted bytes runs above, and it signals malformed input with
+        # no one class (ValueError, TypeError for a BIT STRING under another OID, InvalidVersion, ...):
+        # whatever it raises, this certificate cannot be read.
         raise DuisError(where, f"the certificate cannot be decoded as X.509 DER: {e}") from None
     if len(ous) != 1:
         raise DuisError(where, f"the certificate's subject has {len(ous)} OU attributes; an Organisation Certificate has one, its role code")
     code_text = str(ous[0].value)
-    try:
-        code = int(code_text, 16)
-    except ValueError:
-        raise DuisError(where, f"the certificate's subject OU `{code_text}` is not a GBCS role code (two hex digits)") from None
+    if not ROLE_CODE.fullmatch(code_text):  # int(x, 16) alone would take `+3`, `0_3` and non-ASCII digits
+        raise DuisError(where, f"the certificate's subject OU `{code_text[:40]}` is not a GBCS role code (two hex digits)")
+    code = int(code_text, 16)
     if code not in ROLE_CODES:
         what = f" ({OTHER_CODES[code]})" if code in OTHER_CODES else ""
         raise DuisError(where, f"the certificate's role code {code_text}{what} is not a Remote Party role a device holds "

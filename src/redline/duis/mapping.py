@@ -41,7 +41,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from redline.diagnostics import closest
@@ -53,7 +53,16 @@ from redline.signers import signer_key
 SR = "http://www.dccinterface.co.uk/ServiceUserGateway"
 DS = "http://www.w3.org/2000/09/xmldsig#"
 _SR, _DS = f"{{{SR}}}", f"{{{DS}}}"
-SCHEMA_VERSION = re.compile(r"^5\.\d+$")
+SCHEMA_VERSION = re.compile("5\\.[0-9]{1,6}")  # ASCII digits only (\d would take any script's), matched whole
+# xs:dateTime's lexical form, to the letter (ASCII digits; a zone is required, as DUIS times are UTC).
+XS_DATETIME = re.compile("(-?[0-9]{4,})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\\.([0-9]+))?"
+                         "(Z|[+-][0-9]{2}:[0-9]{2})")
+# Elements that decide a verdict: a second one anywhere in the request (signature wrapping) is refused,
+# since what is read could then differ from what a signature check covers.
+UNIQUE = (f"{_SR}Header", f"{_SR}Body", f"{_SR}RequestID", f"{_SR}CommandVariant", f"{_SR}ServiceReference",
+          f"{_SR}ServiceReferenceVariant", f"{_SR}ExecutionDateTime", f"{_SR}ReadLogPeriod", f"{_DS}Signature",
+          f"{_DS}KeyInfo", f"{_DS}X509Data", f"{_DS}X509IssuerSerial", f"{_DS}X509IssuerName", f"{_DS}X509SerialNumber")
+CERTIFICATE_WRAPPER = f"{_SR}SupplierOrNetworkOperatorCertificates"
 HEADER_FIELDS = ("RequestID", "CommandVariant", "ServiceReference", "ServiceReferenceVariant")
 CANCELLATION = datetime(3000, 12, 31, tzinfo=UTC)
 CERTIFICATE_SETS = {"ReplacementCertificates": None, "SupplierReplacementCertificates": "Supplier"}
@@ -62,16 +71,31 @@ MAX_TEXT = 200
 
 @dataclass(frozen=True, slots=True)
 class Mapped:
-    request: dict[str, Any]  # REQUEST.json, as CONTRACTS.md has it
+    request: dict[str, Any]  # REQUEST.json, as docs/formats.md has it
     duis: dict[str, Any]  # what the XML says beside it: request id, command variant, signer, certificate
 
 
 def _child(e: ET.Element, tag: str) -> ET.Element | None:
-    """The first child with this tag (Element.find would take a namespace's dots for a path)."""
-    for c in e:
-        if c.tag == tag:
-            return c
-    return None
+    """The one child with this tag (Element.find would take a namespace's dots for a path); a second is refused."""
+    found = [c for c in e if c.tag == tag]
+    if len(found) > 1:
+        raise DuisError(_qname(e.tag), f"`{_qname(tag)}` appears {len(found)} times; a DUIS request has one")
+    return found[0] if found else None
+
+
+def _qname(tag: str) -> str:
+    """`{namespace}Name` as DUIS writes it (`sr:Name`, `ds:Name`)."""
+    ns, _, name = tag.rpartition("}")
+    prefix = {_SR: "sr:", _DS: "ds:"}.get(ns + "}", "")
+    return prefix + name
+
+
+def _refuse_duplicates(root: ET.Element) -> None:
+    for tag in UNIQUE:
+        n = sum(1 for _ in root.iter(tag))
+        if n > 1:
+            raise DuisError(_qname(tag), f"appears {n} times in the request; a DUIS request has at most one "
+                            "(with two, what is read could differ from what is signed)")
 
 
 def _text(e: ET.Element | None, where: str, what: str) -> str:
@@ -85,25 +109,41 @@ def _text(e: ET.Element | None, where: str, what: str) -> str:
     return t
 
 
-def _time(e: ET.Element, where: str) -> datetime:
+def _time(e: ET.Element, where: str) -> tuple[datetime, str]:
+    """(the instant to the second, in UTC; its fraction of a second as written, trailing zeros dropped).
+
+    The lexical form is xs:dateTime's exactly; what a fraction means is for `redline.times` to say."""
     t = _text(e, where, f"`{e.tag.rpartition('}')[2]}`")
+    m = XS_DATETIME.fullmatch(t)
+    if m is None:
+        zone = "" if XS_DATETIME.fullmatch(t + "Z") is None else "; it has no time zone, and DUIS times are given in UTC (`...Z`)"
+        raise DuisError(where, f"`{t}` is not an xs:dateTime such as `2026-03-01T12:00:00Z`{zone}")
+    year, month, day, hour, minute, second, fraction, zone_text = m.groups()
     try:
-        when = datetime.fromisoformat(t)
-    except ValueError:
-        raise DuisError(where, f"`{t}` is not an xs:dateTime such as `2026-03-01T12:00:00Z`") from None
-    if when.tzinfo is None:
-        raise DuisError(where, f"`{t}` has no time zone; DUIS times are given in UTC (`...Z`)")
-    try:
+        offset = timedelta(0) if zone_text == "Z" else _offset(zone_text)
+        end_of_day = hour == "24" and minute == second == "00" and not (fraction or "").strip("0")  # xs:dateTime's 24:00:00
+        when = datetime(int(year), int(month), int(day), 0 if end_of_day else int(hour), int(minute), int(second),
+                        tzinfo=timezone(offset)) + timedelta(days=end_of_day)
         utc = when.astimezone(UTC)
+    except ValueError as e:
+        raise DuisError(where, f"`{t}` is not a valid time: {e}") from None
     except OverflowError:
         raise DuisError(where, f"`{t}` is out of range") from None
     if utc.year < 1970:
         raise DuisError(where, f"`{t}` is before 1970")
-    return utc
+    return utc, (fraction or "").rstrip("0")
 
 
-def _iso(when: datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+def _offset(text: str) -> timedelta:
+    hours, minutes = int(text[1:3]), int(text[4:6])
+    if minutes > 59 or hours * 60 + minutes > 14 * 60:
+        raise ValueError("a time zone offset is at most 14:00")
+    return (-1 if text[0] == "-" else 1) * timedelta(hours=hours, minutes=minutes)
+
+
+def _iso(when: tuple[datetime, str]) -> str:
+    instant, fraction = when
+    return instant.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + "Z"
 
 
 def _eui(text: str, where: str, what: str) -> str:
@@ -122,8 +162,10 @@ def map_request(root: ET.Element, catalogue: Mapping[str, Mapping[str, Any]],
     version = root.get("schemaVersion")
     if version is None:
         raise DuisError("sr:Request", "missing attribute `schemaVersion` (DUIS 5.x)")
-    if not SCHEMA_VERSION.match(version):
-        raise DuisError("sr:Request/@schemaVersion", f"schema version `{version}` is not supported; redline reads DUIS 5.x")
+    if not SCHEMA_VERSION.fullmatch(version):
+        shown = version if len(version) <= 20 else version[:20] + "..."
+        raise DuisError("sr:Request/@schemaVersion", f"schema version `{shown}` is not supported; redline reads DUIS 5.x")
+    _refuse_duplicates(root)
     header = _child(root, f"{_SR}Header")
     if header is None:
         raise DuisError("sr:Request", "missing element `sr:Header`")
@@ -166,13 +208,16 @@ def map_request(root: ET.Element, catalogue: Mapping[str, Mapping[str, Any]],
     duis: dict[str, Any] = {"request_id": h["RequestID"], "command_variant": cv, "schema_version": version,
                             "service_reference": h["ServiceReference"], "cancellation": False}
     exec_el = _child(op, f"{_SR}ExecutionDateTime")
+    if exec_el is None and next(root.iter(f"{_SR}ExecutionDateTime"), None) is not None:
+        raise DuisError(f"{op_where}/sr:ExecutionDateTime", "`sr:ExecutionDateTime` is found elsewhere than as a child of "
+                        "the body's request element, where DUIS puts it")
     if exec_el is not None:
         when = _time(exec_el, f"{op_where}/sr:ExecutionDateTime")
-        if when == CANCELLATION:
+        if when == (CANCELLATION, ""):
             duis["cancellation"] = True
         else:
             request["execution_time"] = _iso(when)
-    period = next(op.iter(f"{_SR}ReadLogPeriod"), None)
+    period = next(op.iter(f"{_SR}ReadLogPeriod"), None)  # at most one in the request (UNIQUE)
     if period is not None:
         pw = f"{op_where}/sr:ReadLogPeriod"
         start, end = _child(period, f"{_SR}StartDateTime"), _child(period, f"{_SR}EndDateTime")
@@ -181,7 +226,7 @@ def map_request(root: ET.Element, catalogue: Mapping[str, Mapping[str, Any]],
         request["date_range"] = {"from": _iso(_time(start, f"{pw}/sr:StartDateTime")),
                                  "to": _iso(_time(end, f"{pw}/sr:EndDateTime"))}
 
-    cert = _certificate(op, op_where)
+    cert = _certificate(root, op, op_where)
     if cert is not None:
         rpr, new_cert = cert
         duis["certificate"] = {"remote_party_role": rpr, "owner": new_cert.owner, "role_code": f"{new_cert.role_code:02X}"}
@@ -222,16 +267,31 @@ def _body_device(op: ET.Element, where: str) -> str | None:
     return _eui(ids[0], lw, "the device") if len(ids) == 1 else None
 
 
-def _certificate(op: ET.Element, where: str) -> tuple[str, OrgCertificate] | None:
-    """The Remote Party role and the decoded replacement certificate(s), which must agree."""
-    sets = [(e, implied) for name, implied in CERTIFICATE_SETS.items() for e in op.iter(f"{_SR}{name}")]
+def _certificate(root: ET.Element, op: ET.Element, where: str) -> tuple[str, OrgCertificate] | None:
+    """The Remote Party role and the decoded replacement certificate(s), which must agree.
+
+    Certificates are read only where DUIS puts them: a set of replacement certificates is a child of
+    the body's request element, and holds certificates, directly or in one
+    `sr:SupplierOrNetworkOperatorCertificates`; one anywhere else is refused, not ignored."""
+    anywhere = sum(1 for name in CERTIFICATE_SETS for _ in root.iter(f"{_SR}{name}"))
+    sets = [(e, CERTIFICATE_SETS[name]) for e in op for name in CERTIFICATE_SETS if e.tag == f"{_SR}{name}"]
+    if len(sets) > 1 or anywhere > 1:
+        raise DuisError(where, "the request has more than one set of replacement certificates")
+    if anywhere > len(sets):
+        raise DuisError(where, "replacement certificates are found elsewhere than as a child of the body's request "
+                        "element, where DUIS puts them")
     if not sets:
         return None
-    if len(sets) > 1:
-        raise DuisError(where, "the body has more than one set of replacement certificates")
     holder, implied = sets[0]
     hw = f"{where}/sr:{holder.tag[len(_SR):]}"
-    leaves = [e for e in holder.iter() if e is not holder and len(e) == 0]
+    inner = list(holder)
+    if len(inner) == 1 and inner[0].tag == CERTIFICATE_WRAPPER:
+        inner = list(inner[0])
+    leaves = [e for e in inner if len(e) == 0 and e.tag.startswith(_SR) and e.tag.endswith("Certificate")]
+    if len(leaves) != len(inner):
+        odd = next(e for e in inner if e not in leaves)
+        raise DuisError(hw, f"`{_qname(odd.tag)}` is not a certificate: replacement certificates hold certificates "
+                        "only, directly or in one `sr:SupplierOrNetworkOperatorCertificates`")
     if not leaves:
         raise DuisError(hw, "no certificate in the replacement certificates")
     certs = [(decode_certificate(e.text, f"{hw}//sr:{e.tag.rpartition('}')[2]}"), e.tag.rpartition("}")[2]) for e in leaves]

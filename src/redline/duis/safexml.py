@@ -31,11 +31,35 @@ from defusedxml.ElementTree import DefusedXMLParser
 from redline.duis.errors import DuisError
 
 DEFAULT_MAX_BYTES = 1024 * 1024
+MAX_DEPTH = 64
 
 
 def _where(parser: DefusedXMLParser) -> str:
     p = parser.parser
     return f"line {p.CurrentLineNumber}, column {p.CurrentColumnNumber + 1}"
+
+
+def _bound_depth(parser: DefusedXMLParser) -> None:
+    """Refuse elements nested deeper than MAX_DEPTH while parsing: the tree's own methods
+    (`iter`, `copy`) recurse, and no DUIS request is nested more than a few levels."""
+    p = parser.parser
+    start, end = p.StartElementHandler, p.EndElementHandler
+    assert start is not None and end is not None  # the tree builder handles both
+    depth = 0
+
+    def on_start(*a: Any) -> Any:
+        nonlocal depth
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise DuisError(_where(parser), f"elements nested more than {MAX_DEPTH} deep; a DUIS request is nested a few levels")
+        return start(*a)
+
+    def on_end(*a: Any) -> Any:
+        nonlocal depth
+        depth -= 1
+        return end(*a)
+
+    p.StartElementHandler, p.EndElementHandler = on_start, on_end
 
 
 def parse_xml(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> ET.Element:
@@ -51,6 +75,7 @@ def parse_xml(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> ET.Element:
             raise ExternalReferenceForbidden("", "", sysid, pubid or "")
 
     parser.parser.StartDoctypeDeclHandler = on_doctype
+    _bound_depth(parser)
     try:
         parser.feed(data)
         root: ET.Element = parser.close()
@@ -64,12 +89,15 @@ def parse_xml(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> ET.Element:
                         "nothing is ever fetched while reading a DUIS request") from None
     except (DTDForbidden, NotSupportedError, DefusedXmlException) as e:
         raise DuisError(_where(parser), f"refused: {e}") from None
-    except LookupError as e:  # an XML declaration naming an encoding Python does not know
-        raise DuisError("line 1", f"malformed XML: {e}") from None
     except ET.ParseError as e:
         line, col = e.position
         reason = str(e).split(":")[0]
         raise DuisError(f"line {line}, column {col + 1}", f"malformed XML: {reason}") from None
+    except (LookupError, ValueError) as e:
+        # The XML declaration names an encoding Python does not know (LookupError) or pyexpat cannot
+        # decode with (multi-byte codecs such as shift_jis, utf-7 or utf-32: ValueError; idna: UnicodeError).
+        raise DuisError("line 1", f"malformed XML: the encoding in the XML declaration cannot be read ({e}); "
+                        "a DUIS request is UTF-8") from None
     if doctype:
         raise DuisError(doctype[0], "a document type declaration (<!DOCTYPE ...>) is refused: a DUIS request has none")
     return root

@@ -10,7 +10,6 @@ DSP's own E19 check, not an input error.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,9 +18,8 @@ from redline.check import checked as ir
 from redline.diagnostics import closest
 from redline.ids import is_eui64, normalise
 from redline.signers import parse_signer_key
-from redline.times import parse_iso
+from redline.times import TIME_RE, parse_iso
 
-TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 MAX_ASSOCIATION_DEPTH = 8
 
 
@@ -38,7 +36,8 @@ def _hint(value: str, options: Any) -> str:
 
 
 def parse_time(value: Any, where: str) -> int:
-    if not isinstance(value, str) or not TIME_RE.match(value):
+    """A time in microseconds (redline.times)."""
+    if not isinstance(value, str) or TIME_RE.fullmatch(value) is None:
         raise InputError(where, f"expected an ISO 8601 UTC time such as `2026-03-01T12:00:00Z`, found {_show(value)}")
     try:
         return parse_iso(value)

@@ -1,6 +1,7 @@
-"""`redline diff`: the classes where two rule sets disagree, merged into a few
-regions a reviewer can read, each with a witness replayed through the
-interpreter under both rule sets."""
+"""`redline diff`: the cubes where two rule sets disagree, merged into a few
+regions a reviewer can read, each with a count of request shapes and a
+witness made easy to read and replayed through the interpreter under both
+rule sets."""
 
 from __future__ import annotations
 
@@ -11,150 +12,149 @@ from redline.check import checked as ir
 from redline.interp import InputError, Validator, load_request, load_state
 from redline.props.prover import ReplayError
 from redline.smt import Sorts
-from redline.smt.diff import RawClass, check_intents, semantic_diff
+from redline.smt.diff import FINITE, Facts, RawCube, Solvers, check_intents, semantic_diff
+from redline.smt.encode import source_text
+from redline.smt.solver import DEFAULT_RLIMIT
 
-# How each attribute reads in a condition, and which we never show (implied by another).
-HIDDEN = {"has_target"}
+Shape = tuple[Any, ...]
 
 
 @dataclass
 class Region:
-    conditions: dict[str, frozenset[Any]]
+    facts: Facts
     before: dict[str, Any]
     after: dict[str, Any]
-    classes: list[RawClass]
+    exact: bool
+    shapes: set[Shape] | None  # None: the solver gave up while counting them
 
 
 def _key(o: dict[str, Any]) -> tuple[Any, ...]:
     return (o["verdict"], o["layer"], o["code"], o["check"], tuple(o["effects"]))
 
 
-def _factor(rows: list[dict[str, Any]], keys: list[str]) -> list[dict[str, frozenset[Any]]]:
-    """Describe a set of classes as few products of value sets as we can.
+def merge(cubes: list[RawCube]) -> list[tuple[Facts, list[RawCube]]]:
+    """Join cubes of one change that differ only in one finite attribute's values (role ED, role GT:
+    role in {ED, GT}), until no two do; each region keeps the cubes it is made of."""
+    out: list[tuple[Facts, list[RawCube]]] = [(dict(c.facts), [c]) for c in cubes]
 
-    An attribute factors out when every combination of the other attributes
-    occurs with the same set of its values (role ED or GT, whatever the rest:
-    `role in {ED, GT}`). What does not factor splits the set on its value,
-    and each part is factored again.
-    """
-    if not keys:
-        return [{}]
-    for k in keys:
-        rest = [x for x in keys if x != k]
-        by_rest: dict[tuple[Any, ...], set[Any]] = {}
-        for r in rows:
-            by_rest.setdefault(tuple(r[x] for x in rest), set()).add(r[k])
-        value_sets = {frozenset(v) for v in by_rest.values()}
-        if len(value_sets) == 1:
-            (values,) = value_sets
-            seen: set[tuple[Any, ...]] = set()
-            reduced = []
-            for r in rows:
-                t = tuple(r[x] for x in rest)
-                if t not in seen:
-                    seen.add(t)
-                    reduced.append({x: r[x] for x in rest})
-            return [{k: values, **cube} for cube in _factor(reduced, rest)]
-    k, rest = keys[0], keys[1:]
-    out = []
-    for v in sorted({r[k] for r in rows}, key=str):
-        part = [{x: r[x] for x in rest} for r in rows if r[k] == v]
-        out += [{k: frozenset([v]), **cube} for cube in _factor(part, rest)]
+    def kind(c: RawCube) -> tuple[Any, ...]:
+        return (_key(c.before), _key(c.after), c.exact)
+    joined = True
+    while joined:
+        joined = False
+        for i, (fi, ci) in enumerate(out):
+            for j in range(i + 1, len(out)):
+                fj, cj = out[j]
+                if kind(ci[0]) != kind(cj[0]) or fi.keys() != fj.keys():
+                    continue
+                differ = [n for n in fi if fi[n] != fj[n]]
+                if len(differ) == 1 and differ[0] in FINITE:
+                    out[i] = ({**fi, differ[0]: fi[differ[0]] | fj[differ[0]]}, ci + cj)
+                    del out[j]
+                    joined = True
+                    break
+            if joined:
+                break
     return out
 
 
-def regions(raw: list[RawClass], domains: dict[str, frozenset[Any]]) -> list[Region]:
-    groups: dict[tuple[Any, ...], list[RawClass]] = {}
-    for c in raw:
-        groups.setdefault((_key(c.before), _key(c.after)), []).append(c)
-    out = []
-    for members in groups.values():
-        keys = sorted(members[0].attrs, key=lambda k: (k in ("srv", "generation", "role"), k))  # factor details first
-        cubes = _factor([dict(c.attrs) for c in members], keys)
-        for cube in cubes:
-            inside = [c for c in members if all(c.attrs[k] in vals for k, vals in cube.items())]
-            shown = {k: v for k, v in cube.items() if k not in HIDDEN and v != domains.get(k)}
-            out.append(Region(shown, members[0].before, members[0].after, inside))
-    return sorted(out, key=lambda r: (-len(r.classes), str(r.conditions)))
-
-
 def condition_text(name: str, values: frozenset[Any]) -> str:
-    if all(isinstance(v, bool) for v in values):
-        (v,) = values
-        return name if v else f"not ({name})"
-    field = {"srv": "srv", "role": "role", "device": "device in SMI", "device_type": "device.type",
-             "generation": "device.generation", "smi_status": "device.smi_status", "target": "target cell"}.get(name, name)
-    if len(values) == 1:
-        return f"{field} == {next(iter(values))}"
-    return f"{field} in {{{', '.join(sorted(map(str, values)))}}}"
+    """A fact in the rules' own words: a finite attribute as the field the rules read, a condition as written."""
+    if name == "device":
+        return "device in SMI" if True in values else "no device in the SMI"
+    if name in FINITE:
+        field = {"srv": "srv", "role": "role", "device_type": "device.type", "generation": "device.generation",
+                 "smi_status": "device.smi_status", "target": "request.remote_party_role"}[name]
+        if len(values) == 1:
+            return f"{field} == {next(iter(values))}"
+        return f"{field} in {{{', '.join(sorted(map(str, values)))}}}"
+    if True in values:
+        return name
+    if name.endswith(")") and " (under " in name:  # a condition the two rule sets judge differently
+        label, whose = name.rsplit(" (under ", 1)
+        return f"{condition_text(label, values)} (under {whose}"
+    for eq, ne in ((" == ", " != "), (" != ", " == ")):
+        if eq in name and name.count(" ") == 2:
+            return name.replace(eq, ne)
+    if " in " in name and name.count(" in ") == 1 and " " not in name.replace(" in ", "", 1):
+        return name.replace(" in ", " not in ")
+    return f"not {name}" if " " not in name else f"not ({name})"
 
 
-def summary(r: Region) -> str:
-    c = r.conditions
+def conditions(facts: Facts) -> list[str]:
+    names = [n for n in FINITE if n in facts] + sorted(n for n in facts if n not in FINITE)
+    return [condition_text(n, facts[n]) for n in names]
+
+
+def summary(facts: Facts, rs: ir.RuleSet) -> str:
+    """One sentence: which SRVs (with their names), on which generation, from which roles, and the rules'
+    conditions that pick the region out."""
     parts = []
-    if "srv" in c:
-        parts.append(" or ".join(sorted(c["srv"])))
-    if "generation" in c:
-        parts.append("on " + "/".join(sorted(c["generation"])))
-    if "role" in c:
-        parts.append("from " + "/".join(sorted(c["role"])))
-    if "target" in c:
-        parts.append("targeting " + "/".join(sorted(c["target"])))
-    rel = [condition_text(k, v) for k, v in c.items() if all(isinstance(x, bool) for x in v) and k != "device"]
-    text = " ".join(parts) or "requests"
-    return text + (" where " + " and ".join(rel) if rel else "")
-
-
-ORDER = ["srv", "generation", "role", "target", "device", "device_type", "smi_status"]
-
-
-def _fold_suitability(r: Region, rs: ir.RuleSet) -> None:
-    """Say "a device the SRV suits" rather than list the SRV's own device types and SMI statuses."""
-    srvs = r.conditions.get("srv")
-    if srvs is not None and len(srvs) == 1:
-        row = rs.catalogue[next(iter(srvs))]
-        if r.conditions.get("device_type") == frozenset(row.get("device_types", ())) and \
-                r.conditions.get("smi_status") == frozenset(row.get("smi_statuses", ())):
-            del r.conditions["device_type"], r.conditions["smi_status"]
-            r.conditions.pop("device", None)
-            r.conditions["a device the SRV suits"] = frozenset([True])
-    r.conditions = dict(sorted(r.conditions.items(), key=lambda kv: (ORDER.index(kv[0]) if kv[0] in ORDER else len(ORDER), kv[0])))
+    if "srv" in facts:
+        parts.append(" or ".join(f"{s} ({rs.catalogue[s].get('name', s)})" for s in sorted(facts["srv"])))
+    else:
+        parts.append("any SRV")
+    if "generation" in facts:
+        parts.append("on a " + " or ".join(sorted(facts["generation"])) + " device")
+    if facts.get("device") == frozenset([False]):
+        parts.append("for a device not in the SMI")
+    if "role" in facts:
+        parts.append("sent as " + " or ".join(sorted(facts["role"])))
+    if "target" in facts:
+        parts.append("replacing the " + " or ".join(sorted(facts["target"])) + " certificate")
+    rest = [condition_text(n, v) for n, v in sorted(facts.items()) if n not in FINITE]
+    for n in ("device_type", "smi_status"):
+        if n in facts:
+            rest.insert(0, condition_text(n, facts[n]))
+    return " ".join(parts) + (", where " + " and ".join(rest) if rest else "")
 
 
 def _public(o: dict[str, Any]) -> dict[str, Any]:
-    return {k: o[k] for k in ("verdict", "layer", "code", "clause")}
+    return {k: o[k] for k in ("verdict", "layer", "code", "clause", "effects")}
 
 
-def replay(program: ir.Program, old: ir.RuleSet, new: ir.RuleSet, r: Region) -> dict[str, Any]:
-    w = r.classes[0].witness
+def why(v: Any) -> str:
+    """The fact that decides a replayed verdict, from its trace: the requirement the rejecting check
+    found false, or the exceptions that let the request through."""
+    if v.failed is not None:
+        req = f": `{source_text(v.failed.requires)}` does not hold" if v.failed.requires is not None else ""
+        return f"rejected by {v.failed.name} at {v.failed.layer.value}{' ' + v.failed.code if v.failed.code else ''}{req}"
+    waived = [f"{c.name} waived by {x.cite}" for c, _, x in v.trace if x is not None]
+    effects = "".join(f", setting the {cell} cell to {owner}" for _, cell, owner in v.effects)
+    return "accepted" + effects + (" (" + "; ".join(waived) + ")" if waived else "")
+
+
+def replay(program: ir.Program, old: ir.RuleSet, new: ir.RuleSet, w: dict[str, Any],
+           before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The witness judged again by the interpreter under both rule sets; a disagreement is an internal error."""
     try:
         state = load_state(w["state"], program)
-        got = []
-        for rs in (old, new):
-            v = Validator(rs).validate(state, load_request(w["request"], state, program, rs)).to_json()
-            got.append(v)
+        got = [Validator(rs).validate(state, load_request(w["request"], state, program, rs)) for rs in (old, new)]
     except InputError as e:
         raise ReplayError(f"a diff witness is not valid input: {e}") from None
-    for want, v in zip((r.before, r.after), got, strict=True):
-        if (v["verdict"], v["layer"], v["code"]) != (want["verdict"], want["layer"], want["code"]):
-            raise ReplayError(f"a diff witness replays as {v['verdict']} {v['layer']} {v['code']} under {v['ruleset']}, "
+    for want, v in zip((before, after), got, strict=True):
+        j = v.to_json()
+        if (j["verdict"], j["layer"], j["code"]) != (want["verdict"], want["layer"], want["code"]):
+            raise ReplayError(f"a diff witness replays as {j['verdict']} {j['layer']} {j['code']} under {j['ruleset']}, "
                               f"not {want['verdict']} {want['layer']} {want['code']}")
-    return w
+    q = w["request"]
+    sentence = (f"{q['sender']} as {q['role']} sends {q['srv']}" + (f" replacing {q['remote_party_role']}" if q.get("remote_party_role") else "")
+                + f"; {old.name}: {why(got[0])}; {new.name}: {why(got[1])}")
+    return {**w, "sentence": sentence}
 
 
-def intent_report(program: ir.Program, sorts: Sorts, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: int, seed: int) -> dict[str, Any]:
+def intent_report(program: ir.Program, z: Solvers, old: ir.RuleSet, new: ir.RuleSet) -> dict[str, Any]:
     if not new.intents:
         return {"status": "absent", "violations": []}
     if new.base != old.name:
         return {"status": "absent", "violations": [],
                 "reason": f"the intent of `{new.name}` is declared against `{new.base}`, not `{old.name}`"}
-    problems, unsettled = check_intents(sorts, old, new, timeout_ms, seed)
+    problems, unsettled = check_intents(z, old, new)
     violations = []
     for p in problems:
         v: dict[str, Any] = {"intent": p.intent.cite, "kind": p.intent.kind, "problem": p.problem}
         if p.witness is not None and p.before is not None and p.after is not None:
-            region = Region({}, p.before, p.after, [RawClass({}, p.before, p.after, p.witness)])
-            v["witness"] = replay(program, old, new, region)
+            v["witness"] = replay(program, old, new, p.witness, p.before, p.after)
             v["before"], v["after"] = _public(p.before), _public(p.after)
         violations.append(v)
     status = "violated" if violations else ("unknown" if unsettled else "satisfied")
@@ -165,31 +165,97 @@ def intent_report(program: ir.Program, sorts: Sorts, old: ir.RuleSet, new: ir.Ru
     return out
 
 
-def diff(program: ir.Program, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: int, seed: int, limit: int = 2000) -> dict[str, Any]:
+def terms(rulesets: list[ir.RuleSet], used: set[str]) -> dict[str, str]:
+    """The clause each name the rules define cites, for the names a region's conditions use."""
+    found: dict[str, str] = {}
+
+    def visit(e: object) -> None:
+        if isinstance(e, ir.Defined) and e.cite and e.name in used:
+            found.setdefault(e.name, e.cite)
+        for child in ir.children(e):
+            visit(child)
+    for rs in rulesets:
+        for c in rs.checks:
+            for x in (c.applies, c.requires, *(w.when for w in c.exceptions)):
+                visit(x)
+    return dict(sorted(found.items()))
+
+
+def _where(o: dict[str, Any]) -> str:
+    return f"{o['layer']} {o['code']}" if o["code"] else f"{o['layer']}, no DUIS code"
+
+
+def rejection_moves(regions: list[Region], total: set[Shape]) -> dict[str, Any] | None:
+    """The request shapes whose every change only moves where a request is rejected (another layer or
+    code, still rejected): invisible to the meter, but seen by a DCC User's error handling."""
+    def moves(r: Region) -> bool:
+        return bool(r.before["verdict"] == r.after["verdict"] == "reject")
+    if any(r.shapes is None for r in regions):
+        return None
+    other: set[Shape] = set().union(*[r.shapes or set() for r in regions if not moves(r)])
+    moved: set[Shape] = set().union(*[r.shapes or set() for r in regions if moves(r)]) - other
+    if not moved:
+        return None
+    by: dict[str, set[Shape]] = {}
+    for r in regions:
+        if moves(r):
+            by.setdefault(f"{_where(r.before)} -> {_where(r.after)}", set()).update((r.shapes or set()) & moved)
+    ways = "; ".join(f"{k} ({len(v)})" for k, v in by.items() if v)
+    return {"shapes": len(moved), "of": len(total), "transitions": {k: len(v) for k, v in by.items() if v},
+            "sentence": f"{len(moved)} of {len(total)} changed request shapes only move where a request is rejected: {ways}. "
+                        "The request is rejected before and after, but a DCC User's error handling sees another layer or response code."}
+
+
+def diff(program: ir.Program, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: int, seed: int, limit: int = 2000,
+         rlimit: int = DEFAULT_RLIMIT) -> dict[str, Any]:
     sorts = Sorts(program, sorted(old.catalogue))
-    raw = semantic_diff(sorts, old, new, timeout_ms, seed, limit)
-    domains: dict[str, frozenset[Any]] = {
-        "srv": frozenset(old.catalogue), "role": frozenset(program.enums["UserRole"]),
-        "device_type": frozenset(program.enums["DeviceType"]), "generation": frozenset(program.enums["Generation"]),
-        "smi_status": frozenset(program.enums["SmiStatus"]), "target": frozenset(program.enums["RemotePartyRole"]),
-        "device": frozenset([True, False]), **{rel: frozenset([True, False]) for rel in raw.relations},
-    }
-    changes = []
-    for r in regions(raw.classes, domains):
-        _fold_suitability(r, old)
+    raw = semantic_diff(sorts, old, new, timeout_ms, rlimit, seed, limit)
+    z: Solvers = raw.solvers
+    found: list[Region] = []
+    witnesses = []
+    for facts, parts in merge(raw.cubes):
+        first = parts[0]
+        counted = [z.shapes(c) for c in parts]
+        shapes = None if any(x is None for x in counted) else {t for x in counted for t in x or []}
+        found.append(Region(facts, first.before, first.after, first.exact, shapes))
+        w = z.witness(facts, first.before, first.after)
+        if w is None:
+            raise ReplayError("a diff region has no witness in the bounded encoding it was found in")
+        witnesses.append(replay(program, old, new, w, first.before, first.after))
+    total: set[Shape] | None = set().union(*[r.shapes or set() for r in found])
+    if any(r.shapes is None for r in found):
+        total = None
+    changes: list[dict[str, Any]] = []
+    order = sorted(range(len(found)), key=lambda i: (-len(found[i].shapes or ()), conditions(found[i].facts)))
+    for i in order:
+        r = found[i]
+        shown = dict(r.facts)
+        for index, name, domain in ((0, "srv", old.catalogue), (1, "role", program.enums["UserRole"])):
+            seen = frozenset(t[index] for t in r.shapes or ())
+            if name not in shown and seen and len(seen) < len(domain):
+                shown[name] = seen  # which SRVs or roles the region holds, counted: a reviewer names them
+        shown = z.without_implied(shown)
         clauses = [x for x in dict.fromkeys([r.before["clause"], r.after["clause"], *new.redline_clauses]) if x]
         changes.append({
-            "summary": summary(r),
-            "conditions": [condition_text(k, v) for k, v in r.conditions.items()],
+            "summary": summary(shown, old) if r.exact else "some requests where " + summary(shown, old),
+            "conditions": conditions(shown),
             "before": _public(r.before), "after": _public(r.after),
-            "clauses": clauses, "count": len(r.classes),
-            "witness": replay(program, old, new, r),
+            "clauses": clauses, "count": None if r.shapes is None else len(r.shapes), "exact": r.exact,
+            "witness": witnesses[i],
         })
+    words = {w.strip("`(),") for c in changes for x in c["conditions"] for w in x.split()}
     out: dict[str, Any] = {
-        "old": old.name, "new": new.name, "complete": raw.complete, "changes": changes,
-        "count": len(raw.classes), "solver_calls": raw.solver_calls,
-        "intent": intent_report(program, sorts, old, new, timeout_ms, seed),
+        "old": old.name, "new": new.name, "complete": raw.complete and total is not None, "changes": changes,
+        "terms": terms([old, new], words),
+        "count": None if total is None else len(total), "counts": "request shapes",
+        "intent": intent_report(program, z, old, new),
     }
+    moved = rejection_moves(found, total or set())
+    if moved is not None:
+        out["rejection_moves"] = moved
+    out["solver_calls"] = z.calls
     if raw.reason:
         out["reason"] = raw.reason
+    elif total is None:
+        out["reason"] = "the solver gave up while counting the request shapes of a region"
     return out

@@ -18,8 +18,10 @@ from redline.interp import InputError, Validator, load_request, load_state
 from redline.interp.validate import Verdict
 from redline.props.prover import ReplayError
 from redline.smt import Sorts
-from redline.smt.liveness import RawRule
+from redline.smt.encode import source_text
+from redline.smt.liveness import RawDisjunct, RawRule, dead_disjuncts
 from redline.smt.liveness import liveness as raw_liveness
+from redline.smt.solver import DEFAULT_RLIMIT
 
 
 def without_exception(rs: ir.RuleSet, check: ir.Check, j: int) -> ir.RuleSet:
@@ -79,12 +81,28 @@ def replay(program: ir.Program, rs: ir.RuleSet, rule: RawRule) -> dict[str, Any]
     return entry
 
 
-def liveness(program: ir.Program, rs: ir.RuleSet, timeout_ms: int, seed: int) -> dict[str, Any]:
+def liveness(program: ir.Program, rs: ir.RuleSet, timeout_ms: int, seed: int, rlimit: int = DEFAULT_RLIMIT) -> dict[str, Any]:
     sorts = Sorts(program, sorted(rs.catalogue))
-    rules, calls = raw_liveness(sorts, rs, timeout_ms, seed)
+    rules, calls = raw_liveness(sorts, rs, timeout_ms, rlimit, seed)
     entries = [replay(program, rs, r) for r in rules]
     counts = {s: sum(e["status"] == s for e in entries) for s in ("live", "redundant", "dead", "unknown")}
-    return {"ruleset": rs.name, "complete": counts["unknown"] == 0, "counts": counts, "rules": entries, "solver_calls": calls}
+    found, more = dead_disjuncts(sorts, rs, timeout_ms, rlimit, seed)
+    disjuncts = [_disjunct(d) for d in found]
+    counts["dead_disjuncts"] = sum(d["status"] == "dead" for d in disjuncts)
+    complete = counts["unknown"] == 0 and all(d["status"] == "dead" for d in disjuncts)
+    return {"ruleset": rs.name, "complete": complete, "counts": counts, "rules": entries,
+            "disjuncts": disjuncts, "solver_calls": calls + more}
+
+
+def _disjunct(d: RawDisjunct) -> dict[str, Any]:
+    """A disjunct that never holds where it could matter, as JSON: where it is, its text, who wrote it."""
+    out: dict[str, Any] = {"where": d.where, "check": d.check.name if d.check else None,
+                           "exception": None if d.index is None or d.where != "except" else d.index + 1,
+                           "intent": d.index + 1 if d.where == "intends" and d.index is not None else None,
+                           "disjunct": source_text(d.disjunct), "origin": d.origin, "status": d.status}
+    if d.reason:
+        out["reason"] = d.reason
+    return out
 
 
 def _request(q: dict[str, Any]) -> str:
@@ -102,6 +120,7 @@ def format_liveness(result: dict[str, Any]) -> str:
     c = result["counts"]
     head = (f"{result['ruleset']}: {len(result['rules'])} checks and exceptions; {c['live']} live"
             + "".join(f", {c[s]} {s}" for s in ("redundant", "dead", "unknown") if c[s])
+            + (f", {c['dead_disjuncts']} dead disjunct(s)" if c["dead_disjuncts"] else "")
             + ("" if result["complete"] else " (NOT complete: some questions were not settled)"))
     lines = [head]
     for e in result["rules"]:
@@ -122,10 +141,18 @@ def format_liveness(result: dict[str, Any]) -> str:
                 line += "no request is rejected by it (proved over every state)" + (
                     f"; shadowed by {', '.join(e['shadowed_by'])}" if e.get("shadowed_by") else "")
             case ("dead", False):
-                line += "never waives a request that reaches its check (proved over every state)"
+                line += "never waives a request that reaches its check (proved over every state)" + (
+                    f"; shadowed by {', '.join(e['shadowed_by'])}" if e.get("shadowed_by") else f"; {e['reason']}" if e.get("reason") else "")
             case _:
                 line += f"not settled: {e.get('reason')}"
         lines.append(line)
+    for d in result["disjuncts"]:
+        place = {"applies": f"applies when of check {d['check']}", "except": f"except when of exception {d['exception']} of {d['check']}",
+                 "intends": f"intent {d['intent']}"}[d["where"]]
+        never = {"applies": "on a request that every earlier check lets through", "except": "on a request that reaches its check",
+                 "intends": "on any request"}[d["where"]]
+        lines.append(f"  {d['status'].upper() + ' DISJUNCT':<9} `{d['disjunct']}` in the {place} [{d['origin']}]: "
+                     + (f"never holds {never} (proved over every state)" if d["status"] == "dead" else f"not settled: {d.get('reason')}"))
     return "\n".join(lines)
 
 

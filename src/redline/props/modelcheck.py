@@ -3,7 +3,7 @@
 An invariant (`always`) is refuted by the shortest run that breaks it, and
 proved by an inductive invariant; a reachability property is proved by the
 shortest run that reaches its target, and refuted by an inductive proof
-that no run does. A run is decoded into the CONTRACTS.md trace (each step's
+that no run does. A run is decoded into the docs/formats.md trace (each step's
 state, and its request with the interpreter's verdict or its event), and
 every step is replayed: the interpreter must accept each request, and the
 next state must be exactly what the verdict's effects or the event make of
@@ -24,6 +24,7 @@ from redline.smt.decode import Decoder
 from redline.smt.symbolic import Sorts
 from redline.smt.temporal import ROWS, Run, allowed_events, bmc, induction, temporal_shape
 from redline.source import Span
+from redline.times import parse_iso
 
 DEPTH = 4  # the bounded search's default depth: each shipped story is at most two steps long
 
@@ -39,7 +40,7 @@ def check_temporal(sorts: Sorts, program: ir.Program, prop: ir.Property, key: st
     events = allowed_events(program, prop, getattr(prop.body, "span", Span.none()))
     ruleset = program.rulesets[key]
     clauses, assumptions = rests_of(program, [ruleset], prop)
-    result = ProofResult(prop.name, key, "unknown", expected, 0.0, clauses, assumptions)
+    result = ProofResult(prop.name, key, "unknown", expected, 0.0, clauses, assumptions, claim=prop.cite)
     result.events = [e.name for e in events]
     found = bmc(sorts, program, ruleset, shape, events, depth, timeout_ms, rlimit, seed)
     result.solver_calls = found.solver_calls
@@ -82,7 +83,7 @@ def _rests_on(verdict: dict[str, Any]) -> list[str]:
 
 
 def decode_run(run: Run, events: list[ir.Event]) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, str]]:
-    """The run as CONTRACTS.md trace steps, ending with the state it reaches; and the property's
+    """The run as docs/formats.md trace steps, ending with the state it reaches; and the property's
     bound parties (their ids) and enum values, by name."""
     d = Decoder(run.model, run.comp.sorts)
     # The property's parties first, so their ids read in binder order.
@@ -140,7 +141,7 @@ def check_event(i: int, ev: ir.Event, step: dict[str, Any], nxt: dict[str, Any])
     a, b = step["state"], nxt["state"]
     same = dict.__eq__
     if ev.target == "now":
-        ok = b["now"] > a["now"] and same({**a, "now": None}, {**b, "now": None})
+        ok = parse_iso(b["now"]) > parse_iso(a["now"]) and same({**a, "now": None}, {**b, "now": None})
     elif ev.target == "dcc_user":
         gone = [p for p in a["parties"] if a["parties"][p]["dcc_user"] and not b["parties"][p]["dcc_user"]]
         back = {p: {**v, "dcc_user": a["parties"][p]["dcc_user"]} for p, v in b["parties"].items()}

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from redline import progress
 from redline.check import checked as ir
 from redline.interp import InputError, Validator, load_request, load_state
 from redline.props.concrete import anchors_after, concrete
@@ -19,6 +20,10 @@ from redline.smt.properties import Decided, PropertyCompiler, PropertyError, dec
 
 class ReplayError(Exception):
     """A model the interpreter does not confirm: a bug in redline, never a finding."""
+
+
+class _GaveUp(Exception):
+    """The solver ran out of budget cross-checking a finding: the result is unknown, not an internal error."""
 
 
 @dataclass
@@ -42,6 +47,7 @@ class ProofResult:
     depth: int | None = None  # a bounded result's depth: the run's length, or the depth searched
     method: str | None = None  # how an unbounded proof was found: 1-induction or an inductive invariant
     invariant: list[str] | None = None  # its conjuncts, in the property language
+    claim: str = ""  # what the property says, in words: its cite, shown wherever its result is
 
     def matches(self) -> bool:
         return self.status == self.expected
@@ -52,6 +58,8 @@ class ProofResult:
             "proof": self.proof, "seconds": round(self.seconds, 3), "clauses": self.clauses, "assumptions": self.assumptions,
             "settled_by": self.settled_by, "solver_calls": self.solver_calls,
         }
+        if self.claim:
+            out["claim"] = self.claim
         if self.reason:
             out["reason"] = self.reason
         if self.counterexample is not None:
@@ -112,7 +120,8 @@ def _turned_on(found: dict[str, Any], candidates: list[dict[str, Any]]) -> list[
     return list(dict.fromkeys(c for v in verdicts for c in v["rests_on"]))
 
 
-def _replay(program: ir.Program, rulesets: list[ir.RuleSet], decided: Decided, records: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _replay(program: ir.Program, rulesets: list[ir.RuleSet], decided: Decided, records: dict[str, Any],
+            budget: tuple[int, int, int]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Load every decoded record and judge every decoded request; compare with the model."""
     if not records["states"]:
         return {}, []  # a property over parties or enums alone: nothing for the interpreter to judge
@@ -136,7 +145,7 @@ def _replay(program: ir.Program, rulesets: list[ir.RuleSet], decided: Decided, r
                 if said != v.accepted or (failed[:1] != ([v.failed.name] if v.failed else [])):
                     raise ReplayError(f"the solver's verdict on `{rname}` under {rs.name} ({'accept' if said else failed}) "
                                       f"differs from the interpreter's ({v.to_json()['verdict']} {v.failed.name if v.failed else ''})")
-    candidates = _candidates(decided.compiler.sorts, program, rulesets, state_json, state) \
+    candidates = _candidates(decided.compiler.sorts, program, rulesets, state_json, state, budget) \
         if decided.compiler is not None and not records["requests"] else []
     return verdicts, candidates
 
@@ -155,9 +164,11 @@ def _effect_srvs(rs: ir.RuleSet) -> list[str]:
     return sorted(named)
 
 
-def _candidates(sorts: Sorts, program: ir.Program, rulesets: list[ir.RuleSet], state_json: dict[str, Any], state: Any) -> list[dict[str, Any]]:
+def _candidates(sorts: Sorts, program: ir.Program, rulesets: list[ir.RuleSet], state_json: dict[str, Any], state: Any,
+                budget: tuple[int, int, int]) -> list[dict[str, Any]]:
     """Every request a party of the state could send that might change a trust anchor, judged by the
-    interpreter and, independently, by the encoding: the two must agree on each."""
+    interpreter and, independently, by the encoding: the two must agree on each. `budget` is the
+    solver's (timeout_ms, rlimit, seed)."""
     if not state_json["devices"]:
         return []
     device = next(iter(state_json["devices"]))
@@ -177,7 +188,10 @@ def _candidates(sorts: Sorts, program: ir.Program, rulesets: list[ir.RuleSet], s
                         loaded = load_request(req, state, program, rs)
                         v = validator.validate(state, loaded)
                         x = concrete(state, loaded)
-                        if not agrees(encoder, x, v.accepted, v.failed.name if v.failed else None, anchors_after(x, v)):
+                        same = agrees(encoder, x, v.accepted, v.failed.name if v.failed else None, anchors_after(x, v), *budget)
+                        if same is None:
+                            raise _GaveUp(f"the solver gave up cross-checking candidate {req} under {rs.name}")
+                        if not same:
                             raise ReplayError(f"the encoding and the interpreter disagree on candidate {req} under {rs.name}")
                         out.append({"ruleset": rs.name, "request": req, "verdict": _verdict(v)})
     return out
@@ -229,11 +243,11 @@ def prove(
     catalogue = next(iter(program.rulesets.values())).catalogue
     sorts = Sorts(program, sorted(catalogue))
     results = []
-    for prop in program.properties:
-        if only is not None and prop.name != only:
-            continue
+    chosen = [p for p in program.properties if only is None or p.name == only]
+    for i, prop in enumerate(chosen, 1):
         temporal = is_temporal(prop.body)
         for key, expected in prop.expected.items():
+            progress.note(f"property {i} of {len(chosen)}: {prop.name} [{key}]")
             if temporal:
                 if ".." in key:
                     raise PropertyError("a temporal property is about one rule set, not a pair", prop.body.span)
@@ -249,10 +263,17 @@ def prove(
                 needed = dict.fromkeys([*prop.rests, *(a for _, rests in decided.used for a in rests)])
                 assumptions = sorted((a for a in needed if a in program.assumptions), key=lambda a: (len(a), a))
             result = ProofResult(prop.name, key, decided.status, expected, 0.0, clauses, assumptions,
-                                 reason=decided.reason, solver_calls=decided.solver_calls, settled_by=decided.mode)
+                                 reason=decided.reason, solver_calls=decided.solver_calls, settled_by=decided.mode,
+                                 claim=prop.cite)
             if decided.model is not None and decided.compiler is not None:
                 records = decode(decided.model, decided.compiler, decided.binders)
-                verdicts, candidates = _replay(program, rulesets, decided, records)
+                try:
+                    verdicts, candidates = _replay(program, rulesets, decided, records, (timeout_ms, rlimit, seed))
+                except _GaveUp as e:  # a finding redline could not cross-check is not reported as one
+                    result.status, result.reason, result.settled_by = "unknown", str(e), None
+                    result.seconds = time.perf_counter() - start
+                    results.append(result)
+                    continue
                 state = next(iter(records["states"].values()), None)
                 request = next(iter(records["requests"].values()), None)
                 found = {"state": state, "request": request, "trace": [], "parties": records["parties"],

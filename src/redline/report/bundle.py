@@ -3,20 +3,19 @@
 The bundle is a directory:
   report.html    the self-contained page
   report.md      the same, for a modification report
-  results.json   every result in the CONTRACTS.md format, each with `recheck`
+  results.json   every result in the docs/formats.md format, each with `recheck`
   smt2/*.smt2    the obligation that settled each result, named PROPERTY.RULESET.ENCODING.smt2
 
-It is written into a temporary directory beside the target and renamed into
-place, so a reader never sees a half-written bundle. Besides the CLI, this is
-the only module that writes files.
+  .redline-manifest.json  every other file with its SHA-256: what lets a later run verify the bundle is redline's
+
+It is written by `redline.output`: into a temporary directory beside the
+target, then renamed into place, so a reader never sees a half-written bundle;
+only a verified earlier bundle (or an empty directory) is ever replaced.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,7 +23,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from redline import progress
 from redline.check import checked as ir
+from redline.output import OutputError, check_dir, replace_dir
 from redline.report.collect import ResultProvider, Settings, collect
 from redline.report.evidence import Evidence, RuleFile, build_evidence, result_name
 from redline.report.recheck import cvc5_name, load_cvc5, recheck
@@ -32,7 +33,7 @@ from redline.report.render_html import render_html
 from redline.report.render_md import render_markdown
 
 EXIT_OK, EXIT_FAIL, EXIT_UNKNOWN = 0, 1, 3
-MARKER = "results.json"  # a directory holding this is a bundle we may replace
+WHAT = "an evidence bundle"
 
 
 class BundleError(Exception):
@@ -47,12 +48,12 @@ class Bundle:
 
 
 def results_json(ev: Evidence) -> dict[str, Any]:
-    """CONTRACTS.md proof results (each with `seconds`) and the rest of the evidence. What depends on
+    """docs/formats.md proof results (each with `seconds`) and the rest of the evidence. What depends on
     the clock is each result's `seconds` and the top-level `timings`; everything else is reproducible."""
     return {
         "modification": ev.modification, "title": ev.title, "files": ev.files, "versions": ev.versions, "settings": ev.settings,
         "results": ev.results, "diff": ev.diff, "liveness": ev.liveness, "assumptions": ev.assumptions, "not_checked": ev.not_checked,
-        "problems": ev.problems, "timings": ev.timings,
+        "problems": ev.problems, "unsettled": ev.unsettled, "timings": ev.timings,
     }
 
 
@@ -62,7 +63,8 @@ def build_bundle(program: ir.Program, rule_files: list[RuleFile], settings: Sett
     solver = load_cvc5() if cvc5 is None else cvc5
     collection = collect(program, settings, providers)
     rechecks, recheck_seconds = [], []
-    for c in collection.results:
+    for i, c in enumerate(collection.results, 1):
+        progress.note(f"re-check {i} of {len(collection.results)}: {c.result.get('property')} [{c.result.get('ruleset')}]")
         rc, secs = recheck(program, c, solver, settings.timeout_ms)
         rechecks.append(rc)
         recheck_seconds.append(secs)
@@ -78,7 +80,7 @@ def build_bundle(program: ir.Program, rule_files: list[RuleFile], settings: Sett
     files = {
         "report.html": render_html(ev).encode("utf-8"),
         "report.md": render_markdown(ev).encode("utf-8"),
-        MARKER: (json.dumps(results_json(ev), indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
+        "results.json": (json.dumps(results_json(ev), indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
     }
     for name, text in sorted(ev.obligations.items()):
         files[f"smt2/{name}"] = text.encode("utf-8")
@@ -87,56 +89,27 @@ def build_bundle(program: ir.Program, rule_files: list[RuleFile], settings: Sett
 
 def exit_status(ev: Evidence) -> int:
     """1 when a result is not as expected, a re-check disagrees, the intent is violated or a rule of the
-    modification is dead or redundant; else 3 when anything is unknown or could not be re-checked; else 0."""
-    if ev.problems:
+    modification is dead or redundant; else 3 when anything is unknown, could not be re-checked or could
+    not finish (an incomplete diff or liveness, an unknown intent); else 0."""
+    if ev.failures():
         return EXIT_FAIL
     n = ev.counts()
-    if n["unknown"] or n["recheck_unsettled"]:
+    if ev.unsettled or n["unknown"] or n["recheck_unsettled"]:
         return EXIT_UNKNOWN
     return EXIT_OK
 
 
 def check_target(target: Path) -> None:
-    """Refuse early what `write_bundle` would refuse late: a file in the way, or a directory that is not a bundle."""
-    if target.exists() or target.is_symlink():
-        if not target.is_dir() or target.is_symlink():
-            raise BundleError(f"{target}: exists and is not a directory; refusing to replace it")
-        if any(target.iterdir()) and not (target / MARKER).is_file():
-            raise BundleError(f"{target}: exists, is not empty and holds no {MARKER}, so it is not an evidence bundle; "
-                              "refusing to replace it (give another --out)")
-    parent = target.parent
+    """Refuse early what `write_bundle` would refuse late (the policy of `redline.output`)."""
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise BundleError(f"{parent}: cannot create the directory for the bundle: {e.strerror or e}") from None
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise BundleError(f"{parent}: not writable, so the bundle cannot be written there")
+        check_dir(target, WHAT)
+    except OutputError as e:
+        raise BundleError(str(e)) from None
 
 
 def write_bundle(files: dict[str, bytes], target: Path) -> None:
-    """Write every file into a fresh directory beside `target`, then rename it into place."""
-    check_target(target)
-    parent = target.parent
+    """Write every file and a manifest into a fresh directory beside `target`, then rename it into place."""
     try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=parent))
-    except OSError as e:
-        raise BundleError(f"{parent}: cannot create a directory there: {e.strerror or e}") from None
-    old: Path | None = None
-    try:
-        for rel, data in files.items():
-            path = staging / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-        os.chmod(staging, 0o755)  # mkdtemp makes it private; a bundle is meant to be read by others
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=parent))
-            os.replace(target, old / "bundle")
-        os.replace(staging, target)
-    except OSError as e:
-        shutil.rmtree(staging, ignore_errors=True)
-        if old is not None and (old / "bundle").exists() and not target.exists():
-            os.replace(old / "bundle", target)  # put the previous bundle back
-        raise BundleError(f"{target}: cannot write the bundle: {e.strerror or e}") from None
-    finally:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        replace_dir(target, files, WHAT)
+    except OutputError as e:
+        raise BundleError(str(e)) from None

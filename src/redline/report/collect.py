@@ -1,7 +1,7 @@
 """Collect what an evidence bundle reports: proof results from result providers, each with the
 SMT-LIB2 obligation that settled it, and the semantic diff of the modification.
 
-A result is a CONTRACTS.md proof-result dict. Providers are plain functions,
+A result is a docs/formats.md proof-result dict. Providers are plain functions,
 so another source of results (the model checker's multi-step properties) is
 one more entry in `PROVIDERS`; nothing downstream looks at where a result
 came from, only at its fields (`proof`, `depth`, `counterexample.trace`...).
@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from redline import progress
 from redline.check import checked as ir
 from redline.props import prove
 from redline.props.diff import diff as semantic_diff
@@ -41,7 +42,7 @@ class Obligation:
 
 @dataclass
 class Collected:
-    result: dict[str, Any]  # CONTRACTS.md proof result
+    result: dict[str, Any]  # docs/formats.md proof result
     obligation: Obligation | None = None
     source: str = "redline prove"
 
@@ -84,7 +85,7 @@ def prove_results(program: ir.Program, settings: Settings) -> list[Collected]:
 
 
 def provider_of(results: Callable[[ir.Program, Settings], Iterable[Any]], source: str) -> ResultProvider:
-    """A provider from any function returning results as CONTRACTS.md dicts (or objects with `to_json()`),
+    """A provider from any function returning results as docs/formats.md dicts (or objects with `to_json()`),
     without SMT-LIB2 obligations: their findings are replayed; a result with no finding is reported as
     not re-checked. E.g. `PROVIDERS.append(provider_of(lambda p, s: model_check(p, ...), "redline check-model"))`."""
     def provide(program: ir.Program, settings: Settings) -> list[Collected]:
@@ -93,7 +94,7 @@ def provider_of(results: Callable[[ir.Program, Settings], Iterable[Any]], source
 
 
 # Every source of proof results, in the order they appear in the report. The model checker's
-# multi-step results (issue 5) join as one more function returning CONTRACTS.md result dicts.
+# multi-step results (issue 5) join as one more function returning docs/formats.md result dicts.
 PROVIDERS: list[ResultProvider] = [prove_results]
 
 
@@ -106,11 +107,14 @@ def collect(program: ir.Program, settings: Settings, providers: list[ResultProvi
     new = program.ruleset(settings.modification)
     if new is not None and new.base is not None and new.base in program.rulesets:
         start = time.perf_counter()
-        c.diff = semantic_diff(program, program.rulesets[new.base], new, settings.timeout_ms, settings.seed)
+        progress.note(f"the semantic diff {new.base} -> {new.name}")
+        c.diff = semantic_diff(program, program.rulesets[new.base], new, settings.timeout_ms, settings.seed,
+                               rlimit=settings.rlimit)
         c.diff_seconds = time.perf_counter() - start
     if new is not None:
         start = time.perf_counter()
         for name in [n for n in (new.base, new.name) if n is not None and n in program.rulesets]:
-            c.liveness[name] = liveness(program, program.rulesets[name], settings.timeout_ms, settings.seed)
+            progress.note(f"liveness of {name}")
+            c.liveness[name] = liveness(program, program.rulesets[name], settings.timeout_ms, settings.seed, settings.rlimit)
         c.liveness_seconds = time.perf_counter() - start
     return c

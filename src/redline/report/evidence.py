@@ -17,7 +17,7 @@ from redline.check import checked as ir
 from redline.report.collect import Collection, Settings
 from redline.smt.about import solver_version
 
-# The tags of DOMAIN.md: every fact carries one, and an assumption keeps it.
+# The tags of docs/domain.md: every fact carries one, and an assumption keeps it.
 TAGS = {
     "[S]": "stated in the seed (the MP107 Modification Report)",
     "[C]": "confirmed from a public source",
@@ -41,14 +41,19 @@ class Evidence:
     files: list[dict[str, Any]]
     versions: dict[str, str]
     settings: dict[str, Any]
-    results: list[dict[str, Any]]  # CONTRACTS.md results, each with `recheck` (and `obligation` when one was written)
+    results: list[dict[str, Any]]  # docs/formats.md results, each with `recheck` (and `obligation` if one was written)
     diff: dict[str, Any] | None
     liveness: dict[str, dict[str, Any]]  # rule set -> `redline liveness --format json`
     assumptions: list[dict[str, Any]]
     not_checked: list[str]
-    problems: list[str]  # loud: a result that is not as expected, a re-check that disagrees, a violated intent
+    problems: list[str]  # loud: a result that is not as expected, a re-check that disagrees, a violated intent; and `unsettled`
+    unsettled: list[str] = field(default_factory=list)  # what could not be settled (exit 3): also in `problems`, never an all clear
     timings: dict[str, Any] = field(default_factory=dict)
     obligations: dict[str, str] = field(default_factory=dict)  # file name -> SMT-LIB2 text
+
+    def failures(self) -> list[str]:
+        """The problems that are findings (exit 1), as opposed to what could not be settled (exit 3)."""
+        return [p for p in self.problems if p not in self.unsettled]
 
     def counts(self) -> dict[str, int]:
         rechecks = [r["recheck"]["status"] for r in self.results]
@@ -90,7 +95,7 @@ def assumption_register(program: ir.Program, results: list[dict[str, Any]], rule
     for name, a in program.assumptions.items():
         tag = a.tag or "untagged"
         out.append({
-            "name": name, "text": a.text, "tag": tag, "tag_meaning": TAGS.get(tag, "no tag from DOMAIN.md"),
+            "name": name, "text": a.text, "tag": tag, "tag_meaning": TAGS.get(tag, "no certainty tag (docs/domain.md)"),
             "rules": list(rules.get(name, {})),
             "results": [result_name(r) for r in results if name in r.get("assumptions", [])],
         })
@@ -195,6 +200,10 @@ def liveness_problems(liveness: dict[str, dict[str, Any]], modification: str) ->
             out.append(f"{rule_label(r)} (written by {modification}) is {r['status'].upper()} under {modification}: it changes no verdict.")
         elif before.get(_rule_key(r)) == "live":
             out.append(f"{rule_label(r)} was live but is {r['status'].upper()} under {modification}.")
+    for d in liveness[modification].get("disjuncts", []):
+        if d["status"] == "dead" and d["origin"] == modification:
+            where = f"intent {d['intent']}" if d["where"] == "intends" else f"the {d['where']} condition of {d['check']}"
+            out.append(f"`{d['disjunct']}` in {where} (written by {modification}) never holds where it could decide anything.")
     return out
 
 
@@ -208,6 +217,26 @@ def problems(results: list[dict[str, Any]], diff: dict[str, Any] | None) -> list
                        f"{r['recheck'].get('reason') or ('answered ' + str(r['recheck'].get('answer')) + ', Z3 ' + str(r['recheck'].get('expected')))}.")
     if diff is not None and diff["intent"]["status"] == "violated":
         out.append(f"The modification's declared intent is VIOLATED ({len(diff['intent']['violations'])} violation(s)).")
+    return out
+
+
+def unsettled(results: list[dict[str, Any]], diff: dict[str, Any] | None, liveness: dict[str, dict[str, Any]]) -> list[str]:
+    """Every analysis of the bundle that could not finish: each turns the bundle's all clear into exit 3."""
+    out = []
+    for r in results:
+        if r["status"] == "unknown":
+            out.append(f"UNKNOWN: {result_name(r)}: {r.get('reason') or 'the solver gave up'}.")
+        elif r["recheck"]["status"] in ("unknown", "unsupported", "skipped"):
+            out.append(f"NOT RE-CHECKED: {result_name(r)} ({r['recheck']['solver']}: {r['recheck']['status']}).")
+    if diff is not None:
+        if not diff["complete"]:
+            out.append(f"INCOMPLETE: the semantic diff {diff['old']} -> {diff['new']} is not complete ({diff.get('reason')}); "
+                       f"differences beyond the {diff['count']} request classes shown may exist.")
+        if diff["intent"]["status"] == "unknown":
+            out.append(f"UNKNOWN: the check of the declared intent ({diff['intent'].get('reason')}).")
+    for name, res in liveness.items():
+        if not res["complete"]:
+            out.append(f"INCOMPLETE: the liveness of {name}: {res['counts']['unknown']} rule(s) unknown.")
     return out
 
 
@@ -227,6 +256,7 @@ def build_evidence(program: ir.Program, files: list[RuleFile], settings: Setting
         version = metadata.version("redline")
     except metadata.PackageNotFoundError:
         version = "unknown (not installed)"
+    not_settled = unsettled(results, collection.diff, collection.liveness)
     return Evidence(
         modification=settings.modification,
         title=f"Evidence for {mod.name}: {mod.cite}" if mod is not None else f"Evidence for {settings.modification}",
@@ -237,6 +267,8 @@ def build_evidence(program: ir.Program, files: list[RuleFile], settings: Setting
         assumptions=assumption_register(program, results, rulesets),
         not_checked=not_checked(program, results, collection.diff, rulesets),
         problems=problems(results, collection.diff)
-        + (liveness_problems(collection.liveness, mod.name) if mod is not None and mod.base else []),
+        + (liveness_problems(collection.liveness, mod.name) if mod is not None and mod.base else [])
+        + not_settled,
+        unsettled=not_settled,
         obligations=obligations,
     )

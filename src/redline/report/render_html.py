@@ -6,6 +6,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from redline.report.answer import Answer, answer
 from redline.report.evidence import Evidence, liveness_rows, result_name
 from redline.report.findings import story, verdict_text
 from redline.report.render_md import TIMINGS_BEGIN, TIMINGS_END, recheck_text
@@ -26,6 +27,11 @@ code, .mono { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-siz
 .recheck-unknown, .recheck-unsupported, .recheck-skipped { color: #a40; }
 .finding { border-left: 4px solid #999; padding-left: 1em; }
 #timings { color: #444; }
+.table-wrap { overflow-x: auto; max-width: 100%; }
+#answer { border: 2px solid #446; padding: 0.2em 1em 0.8em; }
+#answer h2 { border: none; }
+nav#contents ul { columns: 2 14em; }
+body { overflow-wrap: anywhere; }
 @media print { body { margin: 0; max-width: none; } section { page-break-inside: auto; } h2, h3 { page-break-after: avoid; } }
 """
 
@@ -36,10 +42,11 @@ def e(x: Any) -> str:
 
 def table(head: list[str], rows: list[list[str]], ident: str | None = None) -> str:
     """Cells in `rows` are HTML already (escaped by the caller)."""
-    out = [f'<table{f" id={chr(34)}{ident}{chr(34)}" if ident else ""}>',
+    # Wrapped so a wide table scrolls inside itself on a phone instead of the whole page scrolling sideways.
+    out = [f'<div class="table-wrap"><table{f" id={chr(34)}{ident}{chr(34)}" if ident else ""}>',
            "<thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in head) + "</tr></thead><tbody>"]
     out += ["<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows]
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return "\n".join(out)
 
 
@@ -69,7 +76,8 @@ def _finding(r: dict[str, Any]) -> str:
 def _result(r: dict[str, Any]) -> str:
     mark = "as expected" if r["status"] == r["expected"] else f"NOT AS EXPECTED (expected {r['expected']})"
     proof = r["proof"] + (f", depth {r['depth']}" if r.get("depth") is not None else "")
-    items = [
+    items = [f"Claims: {e(r['claim'])}"] if r.get("claim") else []
+    items += [
         f'<span class="status-{e(r["status"])}">{e(r["status"].upper())}</span>, {e(mark)}; proof {e(proof)}; '
         f"settled by {e(r.get('settled_by') or 'nothing')}" + (f"; {e(r['reason'])}" if r.get("reason") else ""),
     ]
@@ -88,7 +96,7 @@ def _result(r: dict[str, Any]) -> str:
 
 
 def _diff(d: dict[str, Any]) -> str:
-    head = (f"{d['count']} request classes change, in {len(d['changes'])} regions; "
+    head = (f"{d['count']} request shapes (SRV, role, device, target cell) change, in {len(d['changes'])} regions; "
             + ("complete: no difference lies outside them." if d["complete"] else f"NOT complete: {d.get('reason')}."))
     rows = [[e(i), e("; ".join(c["conditions"])), e(verdict_text(c["before"])), e(verdict_text(c["after"])), e(c["count"]),
              e("; ".join(c["clauses"]))] for i, c in enumerate(d["changes"], 1)]
@@ -96,7 +104,8 @@ def _diff(d: dict[str, Any]) -> str:
     items = [f"<li>declared {e(x['kind'])}: {e(x['clause'])}</li>" for x in intent.get("declared", [])]
     items += [f'<li class="recheck-disagrees">VIOLATED [{e(v["kind"])}] {e(v["intent"])}: {e(v["problem"])}</li>' for v in intent["violations"]]
     return (f'<section id="diff"><h2>Semantic diff: {e(d["old"])} &rarr; {e(d["new"])}</h2><p>{e(head)}</p>'
-            + table(["#", "where (all of)", "before", "after", "classes", "clauses"], rows, "diff-table")
+            + table(["#", "where (all of)", "before", "after", "shapes", "clauses"], rows, "diff-table")
+            + (f"<p>{e(d['rejection_moves']['sentence'])}</p>" if "rejection_moves" in d else "")
             + f"<p>Intent status: <strong>{e(intent['status'])}</strong>" + (f" ({e(intent['reason'])})" if intent.get("reason") else "")
             + f"</p><ul>{''.join(items)}</ul></section>")
 
@@ -121,28 +130,70 @@ def _timings(ev: Evidence) -> str:
             f"{e(format(t.get('total', 0.0), '.3f'))} s.</p></section>\n{TIMINGS_END}")
 
 
+def _items(xs: list[str], none: str) -> str:
+    return "<ul>" + "".join(f"<li>{e(x)}</li>" for x in xs) + "</ul>" if xs else f"<p>{e(none)}</p>"
+
+
+def _answer(a: Answer) -> str:
+    """The first screen: the answer in words; everything after it is detail."""
+    out = ['<section id="answer"><h2>The answer</h2>']
+    if a.base is not None:
+        out.append(f"<h3>What {e(a.modification)} changes (against {e(a.base)})</h3>")
+        out.append(_items(a.changes, "Nothing: every request is judged as before."))
+        out.append(f"<p>{e(a.coverage)}</p><p>{e(a.intended)}</p>")
+    out.append("<h3>Properties</h3><ul>"
+               f"<li>Holds now, did not before: {e('; '.join(a.gained) or 'none')}</li>"
+               f"<li>Held before, no longer holds: {e('; '.join(a.broken) or 'none')}</li>"
+               f"<li>Holds before and after: {e('; '.join(a.kept) or 'none')}</li></ul>")
+    out.append("<h3>Risk that remains</h3>" + _items(a.risks, "No property fails under the modification that failed before it."))
+    out.append("<h3>What this rests on</h3>" + _items(a.rests_on[:5], "No assumption.")
+               + '<p>Every assumption and what rests on it: <a href="#assumptions">the register</a>; '
+               'what the analysis did not check: <a href="#not-checked">its limits</a>; the redlines: '
+               '<a href="#files">the rule files</a>.</p>')
+    if a.unsettled:
+        out.append("<p><strong>Not settled, so not part of the answer:</strong></p>" + _items(a.unsettled, ""))
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _contents(ev: Evidence) -> str:
+    entries = [("summary", "Summary"), ("properties", "Properties, one by one")]
+    if ev.diff is not None:
+        entries.append(("diff", "Semantic diff"))
+    if ev.liveness:
+        entries.append(("liveness", "Liveness"))
+    entries += [("assumptions", "Assumption register"), ("not-checked", "What was not checked"),
+                ("files", "Rule files"), ("tools", "Tools"), ("timings", "Timings")]
+    return ('<nav id="contents"><h2>Contents</h2><ul>'
+            + "".join(f'<li><a href="#{ident}">{e(text)}</a></li>' for ident, text in entries) + "</ul></nav>")
+
+
 def render_html(ev: Evidence) -> str:
     n = ev.counts()
     parts = ['<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">',
              '<meta name="viewport" content="width=device-width, initial-scale=1">',
              f"<title>{e(ev.title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>", f"<h1>{e(ev.title)}</h1>"]
-    if ev.problems:
+    if ev.failures():
         parts.append('<section class="error" id="problems"><h2>ERROR: this evidence does not hold as it stands</h2><ul>'
-                     + "".join(f"<li>{e(p)}</li>" for p in ev.problems) + "</ul></section>")
+                     + "".join(f"<li>{e(p)}</li>" for p in ev.failures()) + "</ul></section>")
+    if ev.unsettled:
+        parts.append('<section class="error" id="unsettled"><h2>UNKNOWN: this evidence is incomplete; it is not an all clear</h2><ul>'
+                     + "".join(f"<li>{e(p)}</li>" for p in ev.unsettled) + "</ul></section>")
+    parts.append(_answer(answer(ev)))
+    parts.append(_contents(ev))
     parts.append(
         f'<section id="summary"><h2>Summary</h2><ul><li>{n["results"]} results: {n["as_expected"]} as expected, {n["unknown"]} unknown.</li>'
         f'<li>Independently re-checked: {n["rechecked"]} agree, {n["recheck_disagrees"]} disagree, {n["recheck_unsettled"]} not re-checked '
         f'(see <a href="#not-checked">what was not checked</a>).</li>'
         f"<li>Solver {e(ev.versions['solver'])} (seed {e(ev.settings['seed'])}, rlimit {e(ev.settings['rlimit'])}, "
         f"timeout {e(ev.settings['timeout_ms'])} ms per call); re-check by {e(ev.versions['recheck_solver'])} and the interpreter.</li></ul></section>")
-    parts.append('<section id="files"><h2>Rule files</h2>' + table(
-        ["file", "SHA-256", "bytes"], [[f"<code>{e(f['path'])}</code>", f"<code>{e(f['sha256'])}</code>", e(f["bytes"])] for f in ev.files]) + "</section>")
-    parts.append('<section id="tools"><h2>Tools</h2>' + table(["tool", "version"], [[e(k), e(v)] for k, v in ev.versions.items()]) + "</section>")
-    rows = [[f'<a href="#{anchor(r)}">{e(r["property"])}</a>', e(r["ruleset"]),
-             f'<span class="status-{e(r["status"])}">{e(r["status"].upper())}</span>', e(r["expected"]), e(r["proof"]),
+    rows = [[f'<a href="#{anchor(r)}">{e(r["property"])}</a>', e(r.get("claim", "")), e(r["ruleset"]),
+             f'<span class="status-{e(r["status"])}">{e(r["status"].upper())}</span>', e(r["expected"]),
+             "yes" if r["status"] == r["expected"] else "<strong>NO</strong>", e(r["proof"]),
              f'<span class="recheck-{e(r["recheck"]["status"])}">{e(r["recheck"]["status"])}</span>'] for r in ev.results]
     parts.append('<section id="properties"><h2>Properties</h2>'
-                 + table(["property", "rule set", "result", "expected", "proof", "re-check"], rows, "properties-table")
+                 + table(["property", "what it claims", "rule set", "result", "expected", "as expected", "proof", "re-check"],
+                         rows, "properties-table")
                  + "\n".join(_result(r) for r in ev.results) + "</section>")
     if ev.diff is not None:
         parts.append(_diff(ev.diff))
@@ -154,6 +205,10 @@ def render_html(ev: Evidence) -> str:
                  + table(["assumption", "tag", "statement", "rules resting on it", "results depending on it"], rows) + "</section>")
     parts.append('<section id="not-checked"><h2>What was not checked</h2><ul>'
                  + "".join(f"<li>{e(x)}</li>" for x in ev.not_checked) + "</ul></section>")
+    # Provenance last: what a re-checker needs, not what a reader looks for first.
+    parts.append('<section id="files"><h2>Rule files</h2>' + table(
+        ["file", "SHA-256", "bytes"], [[f"<code>{e(f['path'])}</code>", f"<code>{e(f['sha256'])}</code>", e(f["bytes"])] for f in ev.files]) + "</section>")
+    parts.append('<section id="tools"><h2>Tools</h2>' + table(["tool", "version"], [[e(k), e(v)] for k, v in ev.versions.items()]) + "</section>")
     parts.append(_timings(ev))
     parts.append("</body>\n</html>\n")
     return "\n".join(parts)

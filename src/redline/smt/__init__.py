@@ -6,12 +6,12 @@ Encoded fragment (what `encode` accepts; anything else is refused with an
 - one request judged in one state: every check of a rule set in order, with
   its `applies when`, exceptions and `requires`, the first failure rejecting;
   the effects of an accepted request on the device's trust anchor cells;
-- the state is symbolic over all worlds of CONTRACTS.md as far as a request
+- the state is symbolic over all worlds of docs/formats.md as far as a request
   can observe them: any party ids (integers), any roles and DCC-User status
   (uninterpreted functions of the party), the request's device with any
   type, generation, SMI status, MPxN and trust anchor owners, any `now`,
   and Registration Data as a predicate `registered(party, role, mpxn, t)`
-  over integer times (seconds), so any timeline; `throughout` quantifies
+  over integer times (microseconds), so any timeline; `throughout` quantifies
   over every integer instant of the closed range;
 - the request is symbolic: any sender, role, SRV of the catalogue, target
   device present or absent, target cell and new owner where the SRV

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import z3
 
 from redline.smt.encode import Encoder
+from redline.smt.solver import DEFAULT_RLIMIT, new_solver
 from redline.smt.symbolic import Sorts, SymRequest, SymState
 
 
@@ -119,12 +120,13 @@ def pin(sorts: Sorts, x: ConcreteInput) -> tuple[SymState, SymRequest, Numbering
     return st, rq, ids
 
 
-def agrees(encoder: Encoder, x: ConcreteInput, accepted: bool, failed: str | None, anchors_after: Mapping[str, str]) -> bool:
+def agrees(encoder: Encoder, x: ConcreteInput, accepted: bool, failed: str | None, anchors_after: Mapping[str, str],
+           timeout_ms: int = 10_000, rlimit: int = DEFAULT_RLIMIT, seed: int = 0) -> bool | None:
     """With the inputs fixed, can the encoding say anything but this verdict? One solver call.
 
     The encoding keeps `throughout` as a quantifier over instants, so its terms
     cannot simply be evaluated in a model; asking for a disagreement and
-    getting `unsat` decides the question exactly. A solver give-up raises.
+    getting `unsat` decides the question exactly. None when the solver gives up.
     """
     sorts = encoder.sorts
     st, rq, ids = pin(sorts, x)
@@ -136,9 +138,9 @@ def agrees(encoder: Encoder, x: ConcreteInput, accepted: bool, failed: str | Non
             same.append(out.anchor_set_after(cell) == (name in anchors_after))
             if name in anchors_after:
                 same.append(out.anchor_owner_after(cell) == ids(anchors_after[name]))
-    solver = z3.Solver(ctx=sorts.ctx)
+    solver = new_solver(sorts.ctx, timeout_ms, rlimit, seed)
     solver.add(z3.Not(z3.And(same)))
     result = solver.check()
     if result == z3.unknown:
-        raise RuntimeError(f"the solver gave up comparing a verdict: {solver.reason_unknown()}")
+        return None
     return bool(result == z3.unsat)

@@ -1,4 +1,4 @@
-"""Decode a Z3 model into the CONTRACTS.md records: STATE.json, REQUEST.json.
+"""Decode a Z3 model into the docs/formats.md records: STATE.json, REQUEST.json.
 
 Only models of the bounded encoding are decoded: their Registration Data is
 a finite list of assignments, so every model is a real state. Party ids and

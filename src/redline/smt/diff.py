@@ -1,13 +1,16 @@
-"""The exact semantic difference of two rule sets, as classes of requests.
+"""The exact semantic difference of two rule sets, as regions of requests.
 
-A class fixes the request's finite attributes (SRV, User Role, whether the
-device is in the SMI and its type, generation and SMI status, the target
-cell) and the truth of every relation the rule sets test (who is a DCC
-User, holds the role, owns the authorising cell, is registered). Those
-decide the verdict, so a class is judged alike by every state in it. The
-classes where the two rule sets disagree (verdict, rejecting layer or code,
-or effects) are enumerated with a bounded encoding, whose models are real
-states; completeness is then proved with the unbounded one.
+A request is described by facts: its finite attributes (SRV, User Role,
+whether the device is in the SMI and, if it is, its type, generation and SMI
+status, and the target cell of an SRV that has one) and the truth of each
+condition the two rule sets test (`sender_is_eligible`, `role in
+srv.eligible_roles`, ...). A model of "the verdicts differ" from the bounded
+encoding (a real state) gives all its facts; they are generalised into a
+cube by dropping every fact that the solver proves, over every state, the
+difference does not need (an unsat core, then one drop at a time). The cube
+is blocked whole and the search goes on, so a change costs a solver call per
+region, not per class. Completeness is then proved with the unbounded
+encoding.
 """
 
 from __future__ import annotations
@@ -17,30 +20,39 @@ from typing import Any
 
 import z3
 
+from redline import progress
 from redline.check import checked as ir
 from redline.smt.decode import DEVICE_ID, Decoder
-from redline.smt.encode import Encoder, Outcome
-from redline.smt.properties import same_verdict
+from redline.smt.encode import Encoder, Outcome, source_text
+from redline.smt.properties import prefer, readable, same_verdict
+from redline.smt.solver import new_solver
 from redline.smt.symbolic import Sorts, SymRequest, SymState, bounded_state, well_formed
 
-NONE = "none"
+# The finite attributes of a request, in the order a sentence names them; a device's
+# attributes are facts only of a device in the SMI, the target only of an SRV that has one.
+FINITE = ["srv", "role", "device", "generation", "device_type", "smi_status", "target"]
+# Generalisation tries to drop the finite attributes first, so that a rule's own condition
+# (`device.type in srv.device_types`, `role in NetworkOperator`) stands for them where it can.
+DETAILS = ["device_type", "smi_status", "target", "generation", "device"]
+ENUM_OF = {"role": "UserRole", "device_type": "DeviceType", "generation": "Generation", "smi_status": "SmiStatus", "target": "RemotePartyRole"}
+
+Facts = dict[str, frozenset[Any]]
 
 
 @dataclass
-class RawClass:
-    attrs: dict[str, Any]  # finite attributes and relation truths
+class RawCube:
+    facts: Facts  # each finite attribute's allowed values, each condition's truth ({True} or {False})
     before: dict[str, Any]
     after: dict[str, Any]
-    witness: dict[str, Any]  # {"state": STATE.json, "request": REQUEST.json}
+    exact: bool  # proved: every request with these facts changes so; else only the one found does
 
 
 @dataclass
 class RawDiff:
-    classes: list[RawClass]
+    cubes: list[RawCube]
     complete: bool
     reason: str | None
-    solver_calls: int
-    relations: list[str]
+    solvers: Solvers  # for the witnesses and counts of the regions made of these cubes
 
 
 def _same(a: Outcome, b: Outcome, sorts: Sorts) -> z3.BoolRef:
@@ -62,26 +74,69 @@ def base_constraints(sorts: Sorts, catalogue: Any, st: SymState, rq: SymRequest)
     return [well_formed(sorts, catalogue, rq), *st.constraints, *canonical]
 
 
-class _Setup:
+def _is(o: Outcome, want: dict[str, Any]) -> z3.BoolRef:
+    """The outcome is `want`: rejected by the same check, or accepted with the same effects."""
+    if want["verdict"] == "reject":
+        return next(c.rejects for c in o.checks if c.check.name == want["check"])
+    return z3.And(o.accepted, *[e.active if e.effect.name in want["effects"] else z3.Not(e.active) for e in o.effects])
+
+
+class Setup:
+    """Both rule sets' judgement of one symbolic request in one symbolic state, and its facts."""
+
     def __init__(self, sorts: Sorts, old: ir.RuleSet, new: ir.RuleSet, st: SymState, rq: SymRequest) -> None:
-        self.st, self.rq = st, rq
+        self.sorts, self.st, self.rq = sorts, st, rq
         eo, en = Encoder(sorts, old), Encoder(sorts, new)
         self.before, self.after = eo.outcome(st, rq), en.outcome(st, rq)
-        rels = dict(eo.relations(st, rq))
-        rels.update(dict(en.relations(st, rq)))
-        self.relations = sorted(rels.items())
         self.changes = z3.Not(_same(self.before, self.after, sorts))
         self.base = base_constraints(sorts, old.catalogue, st, rq)
-        self.attrs: list[tuple[str, Any]] = [
-            ("srv", rq.srv), ("role", rq.role), ("device", st.in_smi), ("device_type", st.device_type),
-            ("generation", st.generation), ("smi_status", st.smi_status), ("target", rq.rpr), ("has_target", rq.has_rpr),
-        ] + [(label, term) for label, term in self.relations]
+        self.finite: dict[str, z3.ExprRef] = {"srv": rq.srv, "role": rq.role, "device": st.in_smi, "device_type": st.device_type,
+                                              "generation": st.generation, "smi_status": st.smi_status, "target": rq.rpr}
+        # A condition the two rule sets word alike but judge differently (an amended catalogue row,
+        # a redefined name) is two facts, each saying whose it is.
+        self.atoms: dict[str, z3.BoolRef] = dict(eo.atoms(st, rq))
+        for label, term in en.atoms(st, rq):
+            if label in self.atoms and not self.atoms[label].eq(term):
+                self.atoms[f"{label} (under {old.name})"] = self.atoms.pop(label)
+                label = f"{label} (under {new.name})"
+            self.atoms.setdefault(label, term)
+        # Whether an effect changes anything decides a difference in effects, and no condition says it.
+        for ef in (*self.before.effects, *self.after.effects):
+            label = f"device.trust_anchors[{source_text(ef.effect.cell)}] == {source_text(ef.effect.owner)}"
+            self.atoms.setdefault(label, z3.And(st.anchor_set(ef.cell), st.anchor_owner(ef.cell) == ef.owner))
 
-    def class_formula(self, values: dict[str, Any]) -> z3.BoolRef:
-        return z3.And([term == values[name] for name, term in self.attrs])
+    def fact(self, name: str, value: Any) -> z3.BoolRef:
+        if name in self.atoms:
+            return self.atoms[name] if value else z3.Not(self.atoms[name])
+        term = self.finite[name]
+        if name == "device":
+            return term == z3.BoolVal(value, ctx=self.sorts.ctx)
+        is_value = term == (self.sorts.srvs[value] if name == "srv" else self.sorts.member(ENUM_OF[name], value))
+        if name == "target":
+            return z3.And(self.rq.has_rpr, is_value)
+        if name in ("device_type", "generation", "smi_status"):
+            return z3.And(self.st.in_smi, is_value)
+        return is_value
+
+    def cube(self, facts: Facts) -> z3.BoolRef:
+        return z3.And([z3.Or([self.fact(n, v) for v in sorted(vs, key=str)]) for n, vs in facts.items()])
+
+    def goal(self, before: dict[str, Any], after: dict[str, Any]) -> z3.BoolRef:
+        return z3.And(self.changes, _is(self.before, before), _is(self.after, after))
+
+    def facts_of(self, m: z3.ModelRef) -> dict[str, Any]:
+        def val(t: z3.ExprRef) -> Any:
+            return m.eval(t, model_completion=True)
+        out: dict[str, Any] = {"srv": self.sorts.decode("Srv", val(self.rq.srv)), "role": str(val(self.rq.role)),
+                               "device": z3.is_true(val(self.st.in_smi))}
+        if out["device"]:
+            out |= {k: str(val(self.finite[k])) for k in ("device_type", "generation", "smi_status")}
+        if z3.is_true(val(self.rq.has_rpr)):
+            out["target"] = str(val(self.rq.rpr))
+        return out | {label: z3.is_true(val(t)) for label, t in self.atoms.items()}
 
 
-def _outcome(o: Outcome, m: z3.ModelRef) -> dict[str, Any]:
+def outcome_of(o: Outcome, m: z3.ModelRef) -> dict[str, Any]:
     def holds(t: Any) -> bool:
         return bool(z3.is_true(m.eval(t, model_completion=True)))
     failed = next((c.check for c in o.checks if holds(c.rejects)), None)
@@ -91,69 +146,205 @@ def _outcome(o: Outcome, m: z3.ModelRef) -> dict[str, Any]:
     return {"verdict": "reject", "layer": failed.layer.value, "code": failed.code, "clause": failed.cite, "check": failed.name, "effects": []}
 
 
-def semantic_diff(sorts: Sorts, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: int, seed: int, limit: int = 5000) -> RawDiff:
-    ctx = sorts.ctx
-    b = _Setup(sorts, old, new, bounded_state(sorts, "d", 2), SymRequest.fresh(sorts, "q"))
-    solver = z3.Solver(ctx=ctx)
-    solver.set("timeout", timeout_ms)
-    solver.set("random_seed", seed)
-    solver.add(*b.base, b.changes)
-    classes: list[RawClass] = []
-    calls, reason = 0, None
-    while len(classes) < limit:
-        calls += 1
-        r = solver.check()
+class Solvers:
+    """The bounded and unbounded encodings of one diff, with a solver on each."""
+
+    def __init__(self, sorts: Sorts, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: int, rlimit: int, seed: int) -> None:
+        self.sorts, self.catalogue = sorts, old.catalogue
+        self.b = Setup(sorts, old, new, bounded_state(sorts, "d", 2), SymRequest.fresh(sorts, "q"))
+        self.u = Setup(sorts, old, new, SymState.fresh(sorts, "u"), SymRequest.fresh(sorts, "v"))
+        self.bs, self.us = new_solver(sorts.ctx, timeout_ms, rlimit, seed), new_solver(sorts.ctx, timeout_ms, rlimit, seed)
+        self.timeout_ms, self.rlimit, self.seed = timeout_ms, rlimit, seed  # for the intent questions' solvers
+        for s, setup in ((self.bs, self.b), (self.us, self.u)):
+            s.add(*setup.base)
+        self.calls = 0
+        self.residual: dict[str, bool] = {}  # what is left of a shape's formula: can some state make it true?
+
+    def check(self, s: z3.Solver, *assumptions: z3.BoolRef) -> Any:
+        self.calls += 1
+        return s.check(*assumptions)
+
+    def generalise(self, facts: dict[str, Any], before: dict[str, Any], after: dict[str, Any]) -> tuple[Facts, bool]:
+        """The fewest of `facts` that still imply this change over every state (unbounded), or all of them,
+        not exact, when even all do not (the change then rests on something no fact names)."""
+        s, u = self.us, self.u
+        s.push()
+        s.add(z3.Not(u.goal(before, after)))
+        names = list(facts)
+        keep = {n: z3.Bool(f"keep_{i}", ctx=self.sorts.ctx) for i, n in enumerate(names)}
+        s.add(*[z3.Implies(keep[n], u.fact(n, facts[n])) for n in names])
+        # The rules' own conditions alone first, so that the core holds them rather than the attribute
+        # values they stand for; then with the SRV and role; then everything.
+        exact = any(self.check(s, *[keep[n] for n in names if n not in dropped]) == z3.unsat
+                    for dropped in (FINITE, DETAILS, []))
+        if exact:
+            core = {str(x) for x in s.unsat_core()}
+            kept = [n for n in names if str(keep[n]) in core]
+            order = [n for n in ("srv", "role", *DETAILS) if n in kept] + [n for n in kept if n not in FINITE]
+            for n in order:
+                trial = [x for x in kept if x != n]
+                if self.check(s, *[keep[x] for x in trial]) == z3.unsat:
+                    kept = trial
+            names = kept
+        s.pop()
+        return {n: frozenset([facts[n]]) for n in names}, exact
+
+    def witness(self, facts: Facts, before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any] | None:
+        """A real state and request with these facts that changes so, made easy to read; None if the
+        bounded encoding has none (or the solver gives up)."""
+        s, b = self.bs, self.b
+        level = s.num_scopes()  # `prefer` leaves a scope open for each preference it keeps
+        s.push()
+        s.add(b.cube(facts), b.goal(before, after))
+        found = self.check(s) == z3.sat
+        if found:
+            self.calls += prefer(s, readable(self.sorts, [b.st], [], [b.rq]))
+            d = Decoder(s.model(), self.sorts)
+            request = d.request(b.st, b.rq)  # first: the state then lists the parties the request names
+            w = {"state": d.state(b.st), "request": request}
+        s.pop(s.num_scopes() - level)
+        return w if found else None
+
+    def without_implied(self, facts: Facts) -> Facts:
+        """`facts` without the conditions the others imply over every state (`srv.replaces_trust_anchor`
+        beside `srv == 6.15.1`): what a region says, each thing once."""
+        s, u = self.us, self.u
+        out = dict(facts)
+        for name in [n for n in facts if n not in FINITE]:
+            rest = {n: v for n, v in out.items() if n != name}
+            s.push()
+            s.add(u.cube(rest), z3.Not(u.cube({name: facts[name]})))
+            if self.check(s) == z3.unsat:
+                out = rest
+            s.pop()
+        return out
+
+    def _srvs(self, formula: z3.BoolRef) -> list[str]:
+        """The SRVs of requests that can satisfy `formula`, one solver call each: far fewer than
+        fixing each of the catalogue's SRVs in the formula in turn, which is mostly catalogue columns."""
+        s, u = self.us, self.u
+        s.push()
+        s.add(formula)
+        out: list[str] = []
+        while (r := self.check(s)) == z3.sat:
+            out.append(self.sorts.decode("Srv", s.model().eval(u.rq.srv, model_completion=True)))
+            s.add(u.rq.srv != self.sorts.srvs[out[-1]])
+        s.pop()
+        if r == z3.unknown:  # then fix each SRV in turn after all: no SRV is left out of the count
+            return sorted(self.sorts.srvs)
+        return sorted(out)
+
+    def shapes(self, cube: RawCube) -> list[tuple[Any, ...]] | None:
+        """Every request shape (SRV, role, device absent or its generation, type and status, target cell)
+        in which some state has the cube's facts and changes so; None if the solver gave up on one.
+
+        Shapes do not depend on which conditions the rule sets test, so two diffs count alike. Each
+        attribute is fixed in turn and the formula simplified, so a shape costs no solver call unless
+        what is left of the formula is about the state (then one, shared by every shape that leaves it)."""
+        u, sorts = self.u, self.sorts
+        # An exact cube implies the change; an inexact one is held to it.
+        found: list[tuple[Any, ...]] = []
+        gave_up = False
+        absent = {"device_type": "ESME", "generation": "SMETS1", "smi_status": "Pending"}  # base_constraints' spelling
+
+        def pin(name: str, v: Any) -> list[tuple[z3.ExprRef, z3.ExprRef]]:
+            if name == "srv":
+                replaces = bool(self.catalogue[v].get("replaces_trust_anchor"))
+                return [(u.rq.srv, sorts.srvs[v]), (u.rq.has_rpr, z3.BoolVal(replaces, ctx=sorts.ctx)), (u.rq.has_owner, z3.BoolVal(replaces, ctx=sorts.ctx))]
+            if name == "device":
+                return [(u.st.in_smi, z3.BoolVal(v, ctx=sorts.ctx))]
+            return [(u.finite[name], sorts.member(ENUM_OF[name], v))]
+
+        def holds(f: z3.BoolRef) -> bool:
+            nonlocal gave_up
+            key = f.sexpr()
+            if key not in self.residual:
+                r = self.check(self.us, f)
+                gave_up |= r == z3.unknown
+                self.residual[key] = r != z3.unsat
+            return self.residual[key]
+
+        Suffix = tuple[tuple[str, Any], ...]
+        # What lies below a formula depends only on it, the attributes left, and whether the device is in
+        # the SMI and the SRV has a target; formulas are hash-consed, so many branches share one walk.
+        memo: dict[tuple[Any, ...], tuple[z3.BoolRef, list[Suffix]]] = {}
+
+        def walk(f: z3.BoolRef, device: bool | None, replaces: bool | None, rest: list[str]) -> list[Suffix]:
+            if z3.is_false(f):
+                return []
+            if not rest:
+                return [()] if z3.is_true(f) or holds(f) else []
+            key = (f.get_id(), len(rest), device, replaces)
+            if key not in memo:
+                memo[key] = (f, below(f, device, replaces, rest))  # f kept alive, so its id is not reused
+            return memo[key][1]
+
+        def below(f: z3.BoolRef, device: bool | None, replaces: bool | None, rest: list[str]) -> list[Suffix]:
+            name, rest = rest[0], rest[1:]
+            if name in absent and not device or name == "target" and not replaces:
+                # A field the request does not have: pinned to base_constraints' spelling, not part of the shape.
+                return walk(z3.simplify(z3.substitute(f, *pin(name, absent.get(name, "Root")))), device, replaces, rest)
+            values: list[Any]
+            if name in cube.facts:
+                values = sorted(cube.facts[name], key=str)
+            elif name == "srv":
+                values = sorted(sorts.srvs)
+            else:
+                values = [True, False] if name == "device" else list(sorts.members[ENUM_OF[name]])
+            out: list[Suffix] = []
+            for v in values:
+                g = z3.simplify(z3.substitute(f, *pin(name, v)))
+                d = v if name == "device" else device
+                r = bool(self.catalogue[v].get("replaces_trust_anchor")) if name == "srv" else replaces
+                out += [((name, v), *tail) for tail in walk(g, d, r, rest)]
+            return out
+
+        formula = u.cube(cube.facts) if cube.exact else z3.And(u.cube(cube.facts), u.goal(cube.before, cube.after))
+        tails = [(("srv", v), *tail) for v in self._srvs(formula)
+                 for tail in walk(z3.simplify(z3.substitute(formula, *pin("srv", v))), None,
+                                  bool(self.catalogue[v].get("replaces_trust_anchor")), FINITE[1:])]
+        for suffix in tails:
+            c = dict(suffix)
+            found.append((c["srv"], c["role"], (c["generation"], c["device_type"], c["smi_status"]) if c["device"] else None, c.get("target")))
+        return None if gave_up else found
+
+
+def semantic_diff(sorts: Sorts, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: int, rlimit: int, seed: int,
+                  limit: int = 2000) -> RawDiff:
+    z = Solvers(sorts, old, new, timeout_ms, rlimit, seed)
+    z.bs.push()
+    z.bs.add(z.b.changes)
+    cubes: list[RawCube] = []
+    reason = None
+    while len(cubes) < limit:
+        progress.note(f"diff {old.name} -> {new.name}: {len(cubes)} regions so far, {z.calls} solver calls")
+        r = z.check(z.bs)
         if r == z3.unknown:
-            reason = solver.reason_unknown()
+            reason = z.bs.reason_unknown()
             break
         if r == z3.unsat:
             break
-        m = solver.model()
-        values = {name: m.eval(term, model_completion=True) for name, term in b.attrs}
-        attrs = {name: _value(sorts, name, v) for name, v in values.items()}
-        d = Decoder(m, sorts)
-        request = d.request(b.st, b.rq)
-        state = d.state(b.st)
-        classes.append(RawClass(attrs, _outcome(b.before, m), _outcome(b.after, m), {"state": state, "request": request}))
-        solver.add(z3.Not(b.class_formula(values)))
+        m = z.bs.model()
+        before, after = outcome_of(z.b.before, m), outcome_of(z.b.after, m)
+        facts, exact = z.generalise(z.b.facts_of(m), before, after)
+        cubes.append(RawCube(facts, before, after, exact))
+        z.bs.add(z3.Not(z.b.cube(facts)))
     else:
-        reason = f"more than {limit} classes differ; the regions below cover the first {limit} (raise --limit)"
+        reason = f"more than {limit} regions of requests differ; the regions below are the first {limit} (raise --limit)"
+    z.bs.pop()
     complete = False
     if reason is None:
-        # Completeness over every state: no difference outside the classes found.
-        u = _Setup(sorts, old, new, SymState.fresh(sorts, "u"), SymRequest.fresh(sorts, "v"))
-        check = z3.Solver(ctx=ctx)
-        check.set("timeout", timeout_ms)
-        check.set("random_seed", seed)
-        known = [u.class_formula({k: _term(sorts, k, v) for k, v in c.attrs.items()}) for c in classes]
-        check.add(*u.base, u.changes, z3.Not(z3.Or(known)) if known else z3.BoolVal(True, ctx=ctx))
-        calls += 1
-        result = check.check()
+        # Completeness over every state: no difference outside the cubes found.
+        z.us.push()
+        z.us.add(z.u.changes, *[z3.Not(z.u.cube(c.facts)) for c in cubes])
+        result = z.check(z.us)
+        z.us.pop()
         complete = result == z3.unsat
         if result == z3.sat:
             reason = "a difference exists only in states with more than 2 Registration Data assignments"
         elif result == z3.unknown:
-            reason = f"the solver could not prove completeness: {check.reason_unknown()}"
-    return RawDiff(classes, complete, reason, calls, [label for label, _ in b.relations])
-
-
-ENUM_OF = {"role": "UserRole", "device_type": "DeviceType", "generation": "Generation", "smi_status": "SmiStatus", "target": "RemotePartyRole"}
-
-
-def _value(sorts: Sorts, name: str, v: Any) -> Any:
-    if name == "srv":
-        return sorts.decode("Srv", v)
-    if name in ENUM_OF:
-        return str(v)
-    return bool(z3.is_true(v))
-
-
-def _term(sorts: Sorts, name: str, v: Any) -> Any:
-    if name == "srv":
-        return sorts.srvs[v]
-    if name in ENUM_OF:
-        return sorts.member(ENUM_OF[name], v)
-    return z3.BoolVal(v, ctx=sorts.ctx)
+            reason = f"the solver could not prove completeness: {z.us.reason_unknown()}"
+    return RawDiff(cubes, complete, reason, z)
 
 
 @dataclass
@@ -165,30 +356,28 @@ class IntentProblem:
     after: dict[str, Any] | None = None
 
 
-def check_intents(sorts: Sorts, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: int, seed: int) -> tuple[list[IntentProblem], str | None]:
+def check_intents(z: Solvers, old: ir.RuleSet, new: ir.RuleSet) -> tuple[list[IntentProblem], str | None]:
     """Both directions: every difference lies inside the declared intents, and each intent really happens.
 
     A violation with a witness comes from the bounded encoding (a real state);
     an emptiness ("nothing changes there") is proved on the unbounded one.
     Returns the problems and, if some question could not be settled, why.
     """
+    sorts = z.sorts
     intents = list(new.intents)
     en = Encoder(sorts, new)
     problems: list[IntentProblem] = []
     unsettled: str | None = None
 
-    def setup(bounded: bool) -> tuple[_Setup, list[z3.BoolRef]]:
-        st = bounded_state(sorts, "i", 2) if bounded else SymState.fresh(sorts, "j")
-        s = _Setup(sorts, old, new, st, SymRequest.fresh(sorts, "k" if bounded else "l"))
+    def setup(bounded: bool) -> tuple[Setup, list[z3.BoolRef]]:
+        s = z.b if bounded else z.u  # the diff's own encodings: building them again costs more than the questions
         return s, [en.condition(i.where, s.st, s.rq) for i in intents]
 
     bset, bconds = setup(True)
     uset, uconds = setup(False)
 
-    def solve(s: _Setup, goal: z3.BoolRef) -> tuple[Any, z3.ModelRef | None]:
-        solver = z3.Solver(ctx=sorts.ctx)
-        solver.set("timeout", timeout_ms)
-        solver.set("random_seed", seed)
+    def solve(s: Setup, goal: z3.BoolRef) -> tuple[Any, z3.ModelRef | None]:
+        solver = new_solver(sorts.ctx, z.timeout_ms, z.rlimit, z.seed)
         solver.add(*s.base, goal)
         r = solver.check()
         return r, (solver.model() if r == z3.sat else None)
@@ -196,7 +385,7 @@ def check_intents(sorts: Sorts, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: in
     def witness(m: z3.ModelRef) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         d = Decoder(m, sorts)
         w = {"request": d.request(bset.st, bset.rq), "state": d.state(bset.st)}
-        return w, _outcome(bset.before, m), _outcome(bset.after, m)
+        return w, outcome_of(bset.before, m), outcome_of(bset.after, m)
 
     def find(goal_b: z3.BoolRef, goal_u: z3.BoolRef) -> tuple[str, z3.ModelRef | None]:
         """sat (with a real model), unsat (over every state), or unknown."""
@@ -237,4 +426,4 @@ def check_intents(sorts: Sorts, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: in
     return problems, unsettled
 
 
-__all__ = ["DEVICE_ID", "IntentProblem", "RawClass", "RawDiff", "base_constraints", "check_intents", "semantic_diff"]
+__all__ = ["DEVICE_ID", "IntentProblem", "RawCube", "RawDiff", "Setup", "Solvers", "base_constraints", "check_intents", "outcome_of", "semantic_diff"]

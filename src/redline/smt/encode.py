@@ -176,7 +176,7 @@ class Encoder:
                 or (isinstance(e, ir.Member) and isinstance(e.collection, ir.GetField) and e.collection.record == "Party")
             )
             if relation:
-                label = defined_as or _source_text(e)
+                label = defined_as or source_text(e)
                 if label not in found:
                     found[label] = env.boolean(e)  # means what its label says, `!=` included
                 return
@@ -191,6 +191,36 @@ class Encoder:
             for x in (ef.when, ef.cell, ef.owner):
                 visit(x)
         return sorted(found.items())
+
+    def atoms(self, st: SymState, rq: SymRequest) -> list[tuple[str, z3.BoolRef]]:
+        """The truth-valued leaves of the rule set's conditions (`applies when`, `except when`, `requires`,
+        an effect's `when`), each labelled with its source text, or its name where the rules define it.
+
+        `diff` describes a region with these, so that it reads in the rules' own words.
+        """
+        env = _Env(self, st, rq)
+        found: dict[str, z3.BoolRef] = {}
+
+        def visit(e: Any) -> None:
+            if isinstance(e, ir.AndE | ir.OrE | ir.NotE):
+                for child in ir.children(e):
+                    visit(child)
+            elif isinstance(e, ir.IfE):
+                visit(e.cond)
+                if strip(e.type) == BOOL:
+                    visit(e.then)
+                    visit(e.otherwise)
+            elif strip(e.type) == BOOL and not isinstance(e, ir.Const):
+                label = e.name if isinstance(e, ir.Defined) else source_text(e)
+                found.setdefault(label, env.boolean(e))
+
+        for c in self.ruleset.checks:
+            for x in (c.applies, c.requires, *(w.when for w in c.exceptions)):
+                if x is not None:
+                    visit(x)
+        for ef in self.ruleset.effects:
+            visit(ef.when)
+        return list(found.items())
 
     @property
     def true(self) -> z3.BoolRef:
@@ -457,7 +487,7 @@ class _Env:
 
 
 
-def _source_text(e: Any) -> str:
+def source_text(e: Any) -> str:
     span = e.span
     if span.source is None:
         return type(e).__name__

@@ -31,6 +31,7 @@ from redline.check import checked as ir
 from redline.smt.decode import Decoder
 from redline.smt.diff import base_constraints
 from redline.smt.encode import Encoder, Outcome
+from redline.smt.solver import new_solver
 from redline.smt.symbolic import Sorts, SymRequest, SymState, bounded_state
 
 
@@ -40,8 +41,22 @@ class RawRule:
     exception: int | None  # the exception's index in check.exceptions, or None for the check itself
     status: str  # live | redundant (exceptions only) | dead | unknown
     witness: dict[str, Any] | None = None  # {"state", "request"}: for live, and for redundant (where it waives)
-    shadowed_by: list[str] = field(default_factory=list)  # a dead check: the earlier checks that reject first
-    reason: str | None = None  # why unknown
+    shadowed_by: list[str] = field(default_factory=list)  # dead: the earlier checks (or exceptions) that decide first
+    reason: str | None = None  # why unknown; for a dead exception that nothing shadows, why it is dead
+
+
+@dataclass
+class RawDisjunct:
+    """One disjunct (`A` of `A or B`) of an `applies when`, `except when` or `intends` condition that
+    never holds where it could matter (dead), or of which that could not be settled (unknown)."""
+
+    where: str  # applies | except | intends
+    check: ir.Check | None
+    index: int | None  # the exception's or intent's index
+    disjunct: ir.Expr
+    origin: str
+    status: str  # dead | unknown
+    reason: str | None = None
 
 
 class _Encoding:
@@ -50,7 +65,8 @@ class _Encoding:
     def __init__(self, sorts: Sorts, rs: ir.RuleSet, bounded: bool) -> None:
         self.st = bounded_state(sorts, "lb", 2) if bounded else SymState.fresh(sorts, "lu")
         self.rq = SymRequest.fresh(sorts, "qb" if bounded else "qu")
-        self.outcome: Outcome = Encoder(sorts, rs).outcome(self.st, self.rq)
+        self.encoder = Encoder(sorts, rs)
+        self.outcome: Outcome = self.encoder.outcome(self.st, self.rq)
         self.base = base_constraints(sorts, rs.catalogue, self.st, self.rq)
 
     def reaches(self, i: int) -> z3.BoolRef:
@@ -67,6 +83,12 @@ class _Encoding:
         cs = self.outcome.checks
         return z3.And(cs[i].fails, cs[k].fails, *[z3.Not(c.fails) for n, c in enumerate(cs[:i]) if n != k])
 
+    def passes_before(self, i: int) -> z3.BoolRef:
+        return z3.And(*[z3.Not(c.fails) for c in self.outcome.checks[:i]])
+
+    def condition(self, e: ir.Expr) -> z3.BoolRef:
+        return self.encoder.condition(e, self.st, self.rq)
+
     def waives(self, i: int, j: int) -> z3.BoolRef:
         """Exception j of check i is the first that holds, on a request that reaches the check."""
         ws = [w for _, w in self.outcome.checks[i].waivers]
@@ -80,15 +102,13 @@ class _Encoding:
 
 
 class _Solver:
-    def __init__(self, sorts: Sorts, rs: ir.RuleSet, timeout_ms: int, seed: int) -> None:
-        self.sorts, self.timeout_ms, self.seed = sorts, timeout_ms, seed
+    def __init__(self, sorts: Sorts, rs: ir.RuleSet, timeout_ms: int, rlimit: int, seed: int) -> None:
+        self.sorts, self.timeout_ms, self.rlimit, self.seed = sorts, timeout_ms, rlimit, seed
         self.bounded, self.unbounded = _Encoding(sorts, rs, True), _Encoding(sorts, rs, False)
         self.calls = 0
 
     def _check(self, enc: _Encoding, goal: z3.BoolRef) -> tuple[Any, z3.Solver]:
-        solver = z3.Solver(ctx=self.sorts.ctx)
-        solver.set("timeout", self.timeout_ms)
-        solver.set("random_seed", self.seed)
+        solver = new_solver(self.sorts.ctx, self.timeout_ms, self.rlimit, self.seed)
         solver.add(*enc.base, goal)
         self.calls += 1
         return solver.check(), solver
@@ -117,9 +137,9 @@ class _Solver:
         return {"state": d.state(self.bounded.st), "request": request}
 
 
-def liveness(sorts: Sorts, rs: ir.RuleSet, timeout_ms: int, seed: int) -> tuple[list[RawRule], int]:
+def liveness(sorts: Sorts, rs: ir.RuleSet, timeout_ms: int, rlimit: int, seed: int) -> tuple[list[RawRule], int]:
     """Every check and exception of `rs`, in order, with its status; and the solver calls made."""
-    s = _Solver(sorts, rs, timeout_ms, seed)
+    s = _Solver(sorts, rs, timeout_ms, rlimit, seed)
     out: list[RawRule] = []
     for i, check in enumerate(rs.checks):
         status, witness, why = s.find(lambda e, i=i: e.outcome.checks[i].rejects, alone=i)
@@ -137,7 +157,58 @@ def liveness(sorts: Sorts, rs: ir.RuleSet, timeout_ms: int, seed: int) -> tuple[
                 continue
             waives, witness, why = s.find(lambda e, i=i, j=j: e.waives(i, j), alone=i)
             status = {"sat": "redundant", "unsat": "dead"}.get(waives, "unknown")
-            out.append(RawRule(check, j, status, witness, reason=why))
+            rule = RawRule(check, j, status, witness, reason=why)
+            if status == "dead":
+                _shadow(s, rs, i, j, rule)
+            out.append(rule)
+    return out, s.calls
+
+
+def _shadow(s: _Solver, rs: ir.RuleSet, i: int, j: int, rule: RawRule) -> None:
+    """What stands between a dead exception and a request it would waive: each earlier check that can be
+    the only one to reject such a request first, and each earlier exception of its check that can waive
+    it first; or, if its condition never holds where its check applies, that."""
+    def when(e: _Encoding) -> z3.BoolRef:
+        return z3.And(e.outcome.checks[i].applies, e.outcome.checks[i].waivers[j][1])
+    for k, earlier in enumerate(rs.checks[:i]):
+        def first(e: _Encoding, k: int = k) -> z3.BoolRef:
+            cs = e.outcome.checks
+            return z3.And(when(e), cs[k].fails, *[z3.Not(c.fails) for n, c in enumerate(cs[:i]) if n != k])
+        if s.find(first)[0] == "sat":
+            rule.shadowed_by.append(earlier.name)
+    for m in range(j):
+        if s.find(lambda e, m=m: z3.And(when(e), e.passes_before(i), e.outcome.checks[i].waivers[m][1]))[0] == "sat":
+            rule.shadowed_by.append(f"exception {m + 1} of {rs.checks[i].name}")
+    if not rule.shadowed_by and s.find(when)[0] == "unsat":
+        rule.reason = "its condition never holds where its check applies"
+
+
+def _disjuncts(e: ir.Expr | None) -> list[ir.Expr]:
+    if isinstance(e, ir.OrE):
+        return [d for item in e.items for d in _disjuncts(item)]
+    return [] if e is None else [e]
+
+
+def dead_disjuncts(sorts: Sorts, rs: ir.RuleSet, timeout_ms: int, rlimit: int, seed: int) -> tuple[list[RawDisjunct], int]:
+    """Each disjunct of a condition with two or more that never holds where it could decide something:
+    in `applies when`, on a request every earlier check lets through; in `except when`, on a request that
+    reaches its check; in `intends`, on any request. Half a rule that can never apply is a drafting error
+    like a dead rule, and the rule's own liveness does not show it."""
+    s = _Solver(sorts, rs, timeout_ms, rlimit, seed)
+    out: list[RawDisjunct] = []
+
+    def ask(where: str, check: ir.Check | None, index: int | None, cond: ir.Expr | None, origin: str, context: Any) -> None:
+        ds = _disjuncts(cond)
+        for d in ds if len(ds) > 1 else []:
+            found, _, why = s.find(lambda e, d=d: z3.And(context(e), e.condition(d)))
+            if found != "sat":
+                out.append(RawDisjunct(where, check, index, d, origin, "dead" if found == "unsat" else "unknown", why))
+    for i, c in enumerate(rs.checks):
+        ask("applies", c, None, c.applies, c.origin, lambda e, i=i: e.passes_before(i))
+        for j, x in enumerate(c.exceptions):
+            ask("except", c, j, x.when, x.origin, lambda e, i=i: e.reaches(i))
+    for n, intent in enumerate(rs.intents):
+        ask("intends", None, n, intent.where, rs.name, lambda e: z3.BoolVal(True, ctx=sorts.ctx))
     return out, s.calls
 
 
@@ -145,4 +216,4 @@ def _status(found: str) -> str:
     return {"sat": "live", "unsat": "dead"}.get(found, "unknown")
 
 
-__all__ = ["RawRule", "liveness"]
+__all__ = ["RawDisjunct", "RawRule", "dead_disjuncts", "liveness"]

@@ -26,11 +26,14 @@ from redline import ast
 from redline.check import checked as ir
 from redline.smt.encode import Encoder, Opt, Outcome
 from redline.smt.smt2 import smt2_text
+from redline.smt.solver import new_solver
 from redline.smt.symbolic import Sorts, SymRequest, SymState, bounded_state, well_formed
 from redline.source import Span
+from redline.times import SECOND
 
-# Times a decoded model may use: 2000-01-01 .. 2100-01-01, so every model is a valid ISO time.
-T_MIN, T_MAX = 946684800, 4102444800
+# Times a decoded model may use: 2000-01-01 .. 2100-01-01, so every model is a valid ISO time
+# (in microseconds, like every time: redline.times).
+T_MIN, T_MAX = 946684800 * SECOND, 4102444800 * SECOND
 BOUNDS = (1, 2, 3)
 
 
@@ -434,10 +437,7 @@ def rules_used(sorts: Sorts, program: ir.Program, rulesets: list[ir.RuleSet], bo
     comp = PropertyCompiler(sorts, program, rulesets, None, selectors=True)
     kind, _, formula = comp.compile(body)
     selectors = [sel for enc in comp.encoders for sel in (enc.selectors or {}).values()]
-    solver = z3.Solver(ctx=sorts.ctx)
-    solver.set("timeout", min(timeout_ms, 2000))  # a core is a refinement: never let it cost the proof's budget
-    solver.set("rlimit", rlimit)
-    solver.set("random_seed", seed)
+    solver = new_solver(sorts.ctx, min(timeout_ms, 2000), rlimit, seed)  # a core is a refinement: never let it cost the proof's budget
     solver.add(comp.constraints)
     solver.add(z3.Not(formula) if kind == "forall" else formula)
     if solver.check(*[s[2] for s in selectors]) != z3.unsat:
@@ -446,7 +446,7 @@ def rules_used(sorts: Sorts, program: ir.Program, rulesets: list[ir.RuleSet], bo
     return [(cite, rests) for cite, rests, sel in selectors if str(sel) in core]
 
 
-NICE_NOW, NICE_START = 1772366400, 1577836800  # 2026-03-01T12:00:00Z, 2020-01-01T00:00:00Z
+NICE_NOW, NICE_START = 1772366400 * SECOND, 1577836800 * SECOND  # 2026-03-01T12:00:00Z, 2020-01-01T00:00:00Z
 
 
 def simplify(solver: z3.Solver, comp: PropertyCompiler, binders: list[Binding], extra: list[z3.BoolRef] | None = None) -> int:
@@ -455,13 +455,19 @@ def simplify(solver: z3.Solver, comp: PropertyCompiler, binders: list[Binding], 
     A reviewer should see an ordinary meter, only the roles and trust anchors
     that matter, and round dates. Returns the number of solver calls made.
     """
-    sorts, prefs = comp.sorts, list(extra or [])
-    parties = [b.value for b in binders if b.kind == "Party"]
     requests = [b.value for b in binders if b.kind == "Request"]
-    parties += [x for r in requests for x in (r.sender, r.owner)]
+    parties = [b.value for b in binders if b.kind == "Party"]
+    return prefer(solver, [*(extra or []), *readable(comp.sorts, comp.states, parties, requests)])
+
+
+def readable(sorts: Sorts, states: list[SymState], parties: list[z3.ArithRef], requests: list[SymRequest]) -> list[z3.BoolRef]:
+    """What makes a model easy to read, most wanted first: no optional payload, now and Registration Data
+    on round dates, a commissioned meter, no trust anchors but Supplier and Network Operator, no roles held."""
+    prefs: list[z3.BoolRef] = []
+    parties = parties + [x for r in requests for x in (r.sender, r.owner)]
     for r in requests:
         prefs += [z3.Not(r.has_exec), z3.Not(r.has_range)]
-    for st in comp.states:
+    for st in states:
         prefs += [st.now == NICE_NOW, st.smi_status == sorts.member("SmiStatus", "Commissioned")]
         prefs += [z3.Or(st.device_type == sorts.member("DeviceType", "ESME"), st.device_type == sorts.member("DeviceType", "GSME"))]
         for name, cell in sorts.members["RemotePartyRole"].items():
@@ -472,6 +478,11 @@ def simplify(solver: z3.Solver, comp: PropertyCompiler, binders: list[Binding], 
         for p in parties:
             prefs.append(z3.And([z3.Not(st.has_role(p, r)) for r in sorts.members["UserRole"].values()]))
             prefs += [z3.Not(st.has_role(p, r)) for r in sorts.members["UserRole"].values()]
+    return prefs
+
+
+def prefer(solver: z3.Solver, prefs: list[z3.BoolRef]) -> int:
+    """Keep each preference the solver's formula still allows, in order; returns the solver calls made."""
     calls = 0
     for pref in prefs:
         solver.push()
@@ -495,10 +506,7 @@ def decide(
         nonlocal calls
         comp = PropertyCompiler(sorts, program, rulesets, bound)
         kind, binders, formula = comp.compile(body)
-        solver = z3.Solver(ctx=sorts.ctx)
-        solver.set("timeout", timeout_ms)
-        solver.set("rlimit", rlimit)
-        solver.set("random_seed", seed)
+        solver = new_solver(sorts.ctx, timeout_ms, rlimit, seed)
         solver.add(comp.constraints)
         solver.add(z3.Not(formula) if kind == "forall" else formula)
         if smt2 is not None:

@@ -6,7 +6,7 @@ A temporal property has one of two shapes:
     exists s: State, X . INIT and reachable t from s . P      a reachability witness
 
 (`within K t from s . P` is compiled like any one-step property, in
-properties.py.) The transition system: a state is the CONTRACTS.md state as
+properties.py.) The transition system: a state is the docs/formats.md state as
 far as the property's device can observe it. A step is either an accepted
 request, whose effects change the device's trust anchors (a rejected request
 changes nothing, so it is no step), or one of the environment events the
@@ -37,9 +37,11 @@ from redline import ast
 from redline.check import checked as ir
 from redline.smt.properties import T_MAX, T_MIN, Binding, PropertyCompiler, PropertyError, simplify
 from redline.smt.smt2 import smt2_text
+from redline.smt.solver import new_solver
 from redline.smt.symbolic import Sorts, SymRequest, SymState, fresh_rows, well_formed, with_rows
 from redline.source import Span
 from redline.syntax.printer import expr as show
+from redline.times import SECOND
 
 ROWS = 2  # Registration Data assignments of a bounded state: the stories here need a NO and one more
 
@@ -255,10 +257,7 @@ def bmc(sorts: Sorts, program: ir.Program, ruleset: ir.RuleSet, shape: Shape, ev
     env: dict[str, Binding] = {}
     binders = comp.bind(shape.binders, env, outer=True)
     s0 = env[shape.op.origin.name].value
-    solver = z3.Solver(ctx=sorts.ctx)
-    solver.set("timeout", timeout_ms)
-    solver.set("rlimit", rlimit)
-    solver.set("random_seed", seed)
+    solver = new_solver(sorts.ctx, timeout_ms, rlimit, seed)
     solver.add(comp.constraints)
     if shape.init is not None:
         solver.add(comp.boolean(shape.init, env))
@@ -299,6 +298,8 @@ def _trace_preferences(s0: SymState, steps: list[Step]) -> list[z3.BoolRef]:
         if old is not new:
             prefs += [_same_row(a, b) for a, b in zip(old, new, strict=True)]
             prefs += [x for b in new for x in (b.open_ended, b.start == NICE_START)]
+        if s.state.now is not prev.now:  # time that passes, by whole seconds rather than a microsecond
+            prefs.append(s.state.now % SECOND == 0)
         prev = s.state
     return prefs
 
@@ -361,10 +362,7 @@ class _Obligations:
         env: dict[str, Binding] = {}
         comp.bind(shape.binders, env, outer=True)
         s = env[shape.op.origin.name].value
-        solver = z3.Solver(ctx=sorts.ctx)
-        solver.set("timeout", self.timeout_ms)
-        solver.set("rlimit", self.rlimit)
-        solver.set("random_seed", self.seed)
+        solver = new_solver(sorts.ctx, self.timeout_ms, self.rlimit, self.seed)
         if shape.init is not None:
             solver.add(comp.boolean(shape.init, env))
         return comp, env, s, solver

@@ -1,8 +1,8 @@
-"""Syntax: the lark grammar, the parser, and the AST builder.
+"""Syntax: the lark grammar, the parser, the AST builder and the layout of `redline fmt`.
 
 This package is the only importer of lark.
 """
 
-from redline.syntax.parser import parse
+from redline.syntax.parser import format_source, parse
 
-__all__ = ["parse"]
+__all__ = ["format_source", "parse"]

@@ -19,6 +19,8 @@ from redline import ast
 from redline import diagnostics as diag
 from redline.diagnostics import Diagnostic
 from redline.source import Source, Span
+from redline.syntax.layout import layout
+from redline.syntax.limits import check_limits
 from redline.syntax.to_ast import build
 
 # Friendly names for terminals in "expected ..." lists.
@@ -56,7 +58,7 @@ def _describe(token: lark.Token) -> str:
     return f"`{token.value}`"
 
 
-TOP_LEVEL = re.compile(r"^(enum|group|assumption|record|catalogue|ruleset|modification|property|world|scenario)\b", re.M)
+TOP_LEVEL = re.compile(r"^(enum|group|assumption|record|catalogue|ruleset|modification|property|event|world|scenario)\b", re.M)
 MAX_SYNTAX_ERRORS = 20
 
 
@@ -79,7 +81,8 @@ def parse(source: Source) -> tuple[ast.Module, list[Diagnostic]]:
         except RecursionError:
             return ast.Module(decls=()), [diag.syntax_error(Span(source, 0, 1), "nesting too deep", ["a shallower expression"])]
         if not errors:
-            return build(source, tree)
+            beyond = check_limits(source, tree)
+            return (ast.Module(decls=()), [beyond]) if beyond is not None else build(source, tree)
         break
     return ast.Module(decls=()), errors
 
@@ -105,3 +108,20 @@ def _syntax_diagnostic(source: Source, err: UnexpectedInput, parser: lark.Lark) 
         expected = [_terminal_name(t, parser) for t in err.expected]
         return diag.syntax_error(Span(source, end, end + 1), "end of file", expected)
     return diag.syntax_error(Span(source, 0, 1), "input", ["a rule file"])  # pragma: no cover
+
+
+@lru_cache(maxsize=1)
+def _token_parser() -> lark.Lark:
+    grammar = resources.files("redline.syntax").joinpath("grammar.lark").read_text()
+    return lark.Lark(grammar, parser="lalr", keep_all_tokens=True, maybe_placeholders=True, cache=True)
+
+
+def format_source(source: Source) -> tuple[str | None, list[Diagnostic]]:
+    """The text laid out by `layout`, or None and the syntax diagnostics when it does not parse."""
+    _, errors = parse(source)
+    if errors:
+        return None, errors
+    try:
+        return layout(_token_parser().parse(source.text), source.text), []
+    except RecursionError:
+        return None, [diag.syntax_error(Span(source, 0, 1), "nesting too deep", ["a shallower expression"])]

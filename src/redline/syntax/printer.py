@@ -1,9 +1,10 @@
-"""Print the surface AST back as rule-language text (`redline fmt`).
+"""Print the surface AST back as rule-language text.
 
 The output is canonical: one layout, whatever the input's. It satisfies
 `parse(print(m)) == m` (spans do not take part in equality), which the
 round-trip property test checks on generated trees. Comments are not part
-of the AST, so they are not printed.
+of the AST, so they are not printed: `redline fmt` lays out the tokens
+instead (`layout.py`), and other modules use `expr` to show an expression.
 """
 
 from __future__ import annotations
