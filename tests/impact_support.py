@@ -82,7 +82,7 @@ def state_from_raw(con: duckdb.DuckDBPyConnection, program: ir.Program, now: str
         devices[row[0]] = body
     registration: dict[str, list[dict[str, Any]]] = {}
     for mpxn, role, party, start, end in con.execute(
-            "SELECT mpxn, role, party, epoch(from_time)::BIGINT, epoch(to_time)::BIGINT FROM raw_registration").fetchall():
+            "SELECT mpxn, role, party, epoch_us(from_time), epoch_us(to_time) FROM raw_registration").fetchall():
         item = {"role": role, "party": party, "from": format_iso(start)}
         if end is not None:
             item["to"] = format_iso(end)

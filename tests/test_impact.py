@@ -93,8 +93,10 @@ def random_requests(seed: int, devices: int, count: int, program: ir.Program) ->
     state, parties, sites = bench_validate.make_state(rng, bench_validate.Sizes(devices=devices, requests=count))
     raw = bench_validate.make_requests(rng, count, state, parties, sites, dict(program.rulesets["baseline"].catalogue))
     now = parse_iso(state["now"])
-    # Each request is judged at its own timestamp, up to a year either side of the world's `now`.
-    stamped = [(i, format_iso(now + rng.randint(-365, 365) * 86400), r) for i, r in enumerate(raw)]
+    # Each request is judged at its own timestamp, up to a year either side of the world's `now`, to the
+    # microsecond (times are microseconds since the epoch in both the interpreter and the tables).
+    stamped = [(i, format_iso(now + rng.randint(-365 * 86400, 365 * 86400) * 1_000_000 + rng.randint(0, 999_999)), r)
+               for i, r in enumerate(raw)]
     return state, stamped
 
 

@@ -879,7 +879,7 @@ def _impact_rulesets(program: Program, names: list[str] | None) -> list[RuleSet]
 
 def _at(text: str | None) -> int:
     if text is None:  # the fleet as it stands now
-        return int(time.time())
+        return time.time_ns() // 1000  # microseconds, as redline.times
     try:
         return parse_time(text, "--at")
     except InputError as e:

@@ -44,7 +44,7 @@ def mis_set(con: duckdb.DuckDBPyConnection, program: ir.Program, at: int, cell: 
     roles = sorted(program.groups[group][1])
     con.execute(f"""CREATE OR REPLACE TEMP TABLE fleet_devices AS
         WITH reg AS (SELECT mpxn, min(party) AS registered FROM registration_islands
-                     WHERE role IN ({', '.join(lit(r) for r in roles)}) AND start_s <= {at} AND (end_s IS NULL OR end_s > {at})
+                     WHERE role IN ({', '.join(lit(r) for r in roles)}) AND start_us <= {at} AND (end_us IS NULL OR end_us > {at})
                      GROUP BY mpxn)
         SELECT d.device, d.type, d.generation, d.smi_status, d.mpxn, reg.registered,
                reg.registered IS NOT NULL AND d.{anchor_column(cell)} IS DISTINCT FROM reg.registered AS mis_set

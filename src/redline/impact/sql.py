@@ -1,7 +1,7 @@
 """Compile a rule set's checked IR to one SQL query: a verdict per request row.
 
 The query reads a request relation `r` (the columns of `REQUEST_COLUMNS`,
-times as epoch seconds, `now` the instant each request is judged at) joined
+times as microseconds since the epoch (as redline.times), `now` the instant each request is judged at) joined
 to the device it targets (`d`, absent when the SMI does not hold it), its
 sender (`s`) and its catalogue row (`c`). Each check becomes one Boolean
 `fail_i`; the first failing check in the interpreter's order decides the
@@ -226,7 +226,7 @@ class Compiler:
             self._refuse("a `throughout` inside the arguments of another")
         body = (f"SELECT r.request_id FROM {self.source} r {JOINS}"
                 f" JOIN registration_islands g ON g.mpxn = {mpxn} AND g.role = {role} AND g.party = {party}"
-                f" AND g.start_s <= {lo} AND (g.end_s IS NULL OR g.end_s > {hi}) WHERE {lo} IS NOT NULL")
+                f" AND g.start_us <= {lo} AND (g.end_us IS NULL OR g.end_us > {hi}) WHERE {lo} IS NOT NULL")
         name = self.relations.setdefault(body, f"throughout_{len(self.relations)}")
         # Joined to the requests by id (see verdict_sql): an equi-join both engines hash, where an IN
         # subquery inside CASE becomes a nested-loop join on Spark.

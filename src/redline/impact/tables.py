@@ -11,8 +11,8 @@ bad-rows directory, written there with its problem and counted.
 Loaded (what the compiled queries read): `parties(party, dcc_user, roles)`,
 `devices(device, type, generation, smi_status, mpxn, trust_anchor_<cell>...)`
 with each device's MPxN resolved through its associations (A5),
-`registration_islands(mpxn, role, party, start_s, end_s)` and
-`requests(<REQUEST_COLUMNS>)`, times as epoch seconds.
+`registration_islands(mpxn, role, party, start_us, end_us)` and
+`requests(<REQUEST_COLUMNS>)`, times as microseconds since the epoch (as redline.times).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from redline.check import checked as ir
 from redline.impact.sql import REQUEST_COLUMNS, anchor_column, lit
 
 EUI_RE = "[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){7}"
-TIME_RE = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z"
+TIME_RE = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z"  # to the microsecond, as redline.times
 MAX_ASSOCIATION_DEPTH = 8
 TABLES = ("parties", "party_roles", "devices", "registration", "requests")
 
@@ -92,8 +92,8 @@ def _typed(col: Column, source_type: str) -> str:
             return f"TRY_CAST({x} AS BIGINT)"
         case "time":
             if source_type.startswith("TIMESTAMP"):
-                return f"floor(epoch({x}))::BIGINT"
-            return f"CASE WHEN regexp_full_match({v}, '{TIME_RE}') THEN floor(epoch(TRY_CAST({v} AS TIMESTAMP)))::BIGINT END"
+                return f"epoch_us({x})"
+            return f"CASE WHEN regexp_full_match({v}, '{TIME_RE}') THEN epoch_us(TRY_CAST({v} AS TIMESTAMP)) END"
     raise AssertionError(col.kind)  # pragma: no cover
 
 
@@ -244,8 +244,8 @@ class Loader:
                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach FROM a),
             n AS (SELECT *, sum(CASE WHEN reach IS NULL OR s > reach THEN 1 ELSE 0 END)
                     OVER (PARTITION BY mpxn, role, party ORDER BY s, e ROWS UNBOUNDED PRECEDING) AS island FROM m)
-            SELECT mpxn, role, party, min(s) AS start_s,
-                   CASE WHEN bool_or(e IS NULL) THEN NULL ELSE max(e) END AS end_s
+            SELECT mpxn, role, party, min(s) AS start_us,
+                   CASE WHEN bool_or(e IS NULL) THEN NULL ELSE max(e) END AS end_us
             FROM n GROUP BY mpxn, role, party, island""")
 
     def _requests(self) -> None:
