@@ -295,3 +295,17 @@ def test_an_output_that_cannot_be_written_is_exit_2(program: ir.Program, tmp_pat
     assert code == 2 and f"{blocker}: cannot write" in err
     code, out, err = run(capsys, "replay", str(root), "--verdicts", str(blocker / "v.csv"))
     assert code == 2 and out == "" and "cannot write" in err
+
+
+@pytest.mark.parametrize(("to_time", "mis_set", "unregistered"), [("2026-03-01T12:00:00.000001Z", 1, 0),
+                                                                    ("2026-03-01T12:00:00Z", 0, 1)])
+def test_the_registered_operator_is_the_one_registered_at_the_instant_asked(
+        program: ir.Program, tmp_path: Path, capsys: pytest.CaptureFixture[str], to_time: str, mis_set: int, unregistered: int) -> None:
+    # `to` is exclusive and times are kept to the microsecond: a registration ending one microsecond
+    # after --at still holds at --at; one ending at --at does not.
+    root = world(program, tmp_path)
+    edit(root / "registration.csv", lambda rows: [r.__setitem__(4, to_time) for r in rows[1:] if r[1] == "ED"])
+    code, out, _ = run(capsys, "fleet", str(root), "--at", AT, "--format", "json")
+    result = json.loads(out)
+    assert code == 0 and (result["mis_set"], result["unregistered"]) == (mis_set, unregistered)
+    assert result["at"] == AT
