@@ -1,5 +1,6 @@
 # make demo: check the shipped rules, run the scenarios, validate a sample request (as JSON, as DUIS XML and
-#            with the generated validators), diff, check every rule is live, prove the properties, and write
+#            with the generated validators), diff, check every rule is live, prove the properties, a small fleet
+#            impact run on DuckDB, and write
 #            the MP107 evidence bundle.
 # make test: lint, type-check and run the test suite.
 # Both create and fill their own virtual environment (.venv) on first use.
@@ -48,6 +49,11 @@ demo: $(STAMP)
 	@echo "== redline prove: the MP107 properties (counterexamples written to .redline-out/cex) =="
 	$(BIN)/redline prove --cex-dir .redline-out/cex
 	@echo
+	@echo "== redline impact: a small synthetic fleet on DuckDB: which meters MP107 frees, which requests it changes =="
+	$(BIN)/redline impact generate .redline-out/fleet --devices 5000 --requests 5000 --wrong-no-share 0.02
+	$(BIN)/redline impact fleet .redline-out/fleet --at 2026-03-01T12:00:00Z --visit-cost 150
+	$(BIN)/redline impact replay .redline-out/fleet
+	@echo
 	@echo "== redline report: the evidence bundle for MP107, every result re-checked by cvc5 or by replay =="
 	$(BIN)/redline report --out .redline-out/evidence
 	@echo "evidence bundle: $(CURDIR)/.redline-out/evidence/report.html (and report.md, results.json, smt2/)"
@@ -69,6 +75,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/duis.py
 	$(BIN)/python bench/codegen_equivalence.py
 	$(BIN)/python bench/lsp.py
+	$(BIN)/python bench/impact.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -27,7 +28,7 @@ from redline.completion import script as completion_script
 from redline.diagnostics import Diagnostic, bad_scenario, property_error, unsupported
 from redline.duis import DEFAULT_MAX_BYTES, DuisError, map_request, parse_xml
 from redline.interp import InputError, Validator, load_request, load_state
-from redline.interp.values import State
+from redline.interp.values import State, parse_time
 from redline.progress import Ticker
 from redline.project import ConfigError, Project, display_names, resolve, shipped
 from redline.props import ReplayError, prove
@@ -861,6 +862,126 @@ def _short(v: dict[str, Any] | None) -> str:
     return f"reject {v['layer']} {v['code'] or ''}".rstrip()
 
 
+# ---- impact ---------------------------------------------------------------
+
+def _impact_rulesets(program: Program, names: list[str] | None) -> list[RuleSet]:
+    names = names or ["baseline", "mp107"]
+    if len(names) > 2:
+        raise UsageError("give one rule set, or two to compare (old, then new)")
+    out = []
+    for name in names:
+        rs = program.ruleset(name)
+        if rs is None:
+            raise UsageError(f"unknown rule set `{name}`; the rules define {', '.join(sorted(program.rulesets))}")
+        out.append(rs)
+    return out
+
+
+def _at(text: str | None) -> int:
+    if text is None:  # the fleet as it stands now
+        return time.time_ns() // 1000  # microseconds, as redline.times
+    try:
+        return parse_time(text, "--at")
+    except InputError as e:
+        raise UsageError(str(e)) from None
+
+
+def cmd_impact(args: argparse.Namespace) -> int:
+    import redline.impact as impact
+    from redline.impact.render import format_fleet, format_replay
+
+    program = _require_program(args)
+    bad_rows = Path(args.bad_rows) if getattr(args, "bad_rows", None) else None
+    try:
+        if args.question == "generate":
+            params = impact.FleetParams(
+                devices=args.devices, requests=args.requests, smets1_share=args.smets1_share,
+                wrong_no_share=args.wrong_no_share, suppliers=args.suppliers, dnos=args.dnos, gts=args.gts,
+                churn=args.churn, correction_share=args.correction_share, seed=args.seed)
+            counts = impact.run_generate(program, params, Path(args.out), args.threads)
+            print(json.dumps(counts) if args.format == "json" else
+                  f"wrote {args.out}: " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
+            return EXIT_OK
+        rulesets = _impact_rulesets(program, args.ruleset)
+        root = Path(args.fleet)
+        if not root.is_dir():
+            raise UsageError(f"{root}: not a directory of fleet tables")
+        if args.question == "fleet":
+            result = impact.run_fleet(program, rulesets, root, _at(args.at), args.visit_cost, bad_rows, args.threads)
+            print(json.dumps(result, indent=2) if args.format == "json" else format_fleet(result))
+        else:
+            verdicts = Path(args.verdicts) if args.verdicts else None
+            result = impact.run_replay(program, rulesets, root, bad_rows, verdicts, args.examples, args.threads)
+            print(json.dumps(result, indent=2) if args.format == "json" else format_replay(result))
+    except (impact.ImpactInputError, impact.Unsupported, impact.OutputError) as e:
+        raise UsageError(str(e)) from None
+    return EXIT_OK
+
+
+def _count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, found `{text}`") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 0, found {n}")
+    return n
+
+
+def _fraction(text: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, found `{text}`") from None
+    if not 0 <= x <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, found {x}")
+    return x
+
+
+def _cost(text: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an amount such as 150 or 95.50, found `{text}`") from None
+    if not x >= 0 or x == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a non-negative amount, found {text}")
+    return x
+
+
+def _impact_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("impact", help="fleet impact on DuckDB: stuck devices, log replay, a synthetic fleet")
+    questions = p.add_subparsers(dest="question", required=True, parser_class=_Parser)
+    shared = _Parser(add_help=False)
+    shared.add_argument("--threads", type=positive, metavar="N", help="DuckDB threads (default: every core)")
+    tables = _Parser(add_help=False)
+    tables.add_argument("fleet", metavar="DIR", help="the fleet tables: <table>.parquet or <table>.csv (README: Fleet impact)")
+    tables.add_argument("--ruleset", action="append", metavar="NAME",
+                        help="a rule set; twice to compare old and new (default: baseline, then mp107)")
+    tables.add_argument("--bad-rows", metavar="DIR", help="write bad rows to DIR/<table>.csv and go on (default: exit 2 at the first)")
+    q = questions.add_parser("fleet", parents=[common, shared, tables], help="devices stuck with a trust anchor nobody can correct")
+    q.add_argument("--at", metavar="TIME", help="the instant to judge the fleet at (default: now)")
+    q.add_argument("--visit-cost", type=_cost, metavar="AMOUNT", help="the cost of one site visit, to price the devices freed")
+    q = questions.add_parser("replay", parents=[common, shared, tables], help="every request of a log judged; what changes between two rule sets")
+    q.add_argument("--verdicts", metavar="FILE", help="write every verdict to FILE (.parquet, else CSV)")
+    q.add_argument("--examples", type=positive, default=20, metavar="N", help="changed requests to list (default 20)")
+    q = questions.add_parser("generate", parents=[common, shared], help="write a synthetic fleet (deterministic by seed)")
+    q.add_argument("out", metavar="DIR")
+    defaults = impact_defaults()
+    q.add_argument("--devices", type=positive, default=defaults.devices)
+    q.add_argument("--requests", type=_count, default=defaults.requests, help="requests in the log (default none)")
+    for name in ("smets1_share", "wrong_no_share", "churn", "correction_share"):
+        q.add_argument("--" + name.replace("_", "-"), type=_fraction, default=getattr(defaults, name))
+    for name in ("suppliers", "dnos", "gts"):
+        q.add_argument("--" + name, type=positive, default=getattr(defaults, name))
+    q.add_argument("--seed", type=int, default=defaults.seed)
+    p.set_defaults(run=cmd_impact)
+
+
+def impact_defaults() -> Any:
+    from redline.impact.synth import FleetParams
+    return FleetParams()
+
+
 # ---- codegen --------------------------------------------------------------
 
 GENERATED_HEADER = b"# Generated by `redline codegen --ruleset "  # the first line of every module it writes: how it knows its own
@@ -1018,6 +1139,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--ruleset", required=True, metavar="NAME", help="the rule set to write as a validator")
     p.add_argument("-o", "--output", metavar="FILE.py", help="where to write the module (default: standard output)")
     p.set_defaults(run=cmd_codegen)
+    _impact_parser(sub, common)
     p = sub.add_parser("completion", help="print a shell completion script",
                        description="Print a completion script for bash, zsh or fish, written from this command line "
                                    "itself. Use: eval \"$(redline completion bash)\" in ~/.bashrc; "

@@ -1,0 +1,160 @@
+"""Fleet impact benchmarks: printed figures, not timed tests.
+
+1. Stuck-state analysis of a synthetic fleet (`--devices`, default 1,000,000; the issue's national
+   figure is 35,000,000: `python bench/impact.py --devices 35000000 --skip-replay`), under baseline
+   and mp107: generation, loading with every row checked, and the analysis, timed apart, with peak
+   memory (resident set of this process, which is DuckDB's too).
+2. Log replay: the same random requests over the same random world (bench/validate.py's generators)
+   judged by the generated Python validator (one core) and by DuckDB, with one thread and with every
+   core, judging only (loading timed apart); the ratio is quoted. Each verdict is also compared with
+   the interpreter's on the first `--check` requests, so the figures are of a query that agrees.
+
+   With `--spark`, the same requests are judged on Spark in local mode too.
+
+    PYTHONPATH=src .venv/bin/python bench/impact.py [--devices N] [--replay-requests N] [--memory-limit 4GB] [--spark]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from redline.cli import load_program, repo_rules
+from redline.impact.fleet import analyse
+from redline.impact.fromjson import write_requests, write_state
+from redline.impact.replay import judge
+from redline.impact.synth import FleetParams, generate
+from redline.impact.tables import Loader
+from redline.times import parse_iso
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "bench"))
+import validate as bench_validate  # noqa: E402  (bench/validate.py)
+
+from impact_support import disagreements  # noqa: E402  (tests/impact_support.py)
+
+
+def peak_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 * 1024)
+
+
+def connect(tmp: Path, memory_limit: str | None, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(tmp / "impact.duckdb"))
+    con.execute(f"SET temp_directory = '{tmp / 'spill'}'")
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+    if threads:
+        con.execute(f"SET threads = {threads}")
+    return con
+
+
+def bench_fleet(program: object, devices: int, memory_limit: str | None) -> None:
+    from redline.check.checked import Program
+    assert isinstance(program, Program)
+    rulesets = [program.rulesets["baseline"], program.rulesets["mp107"]]
+    params = FleetParams(devices=devices)
+    print(f"== stuck-state analysis: {devices:,} devices, baseline and mp107 (wrong NO share {params.wrong_no_share}) ==")
+    with tempfile.TemporaryDirectory() as tmp:
+        con = connect(Path(tmp), memory_limit)
+        t0 = time.perf_counter()
+        generate(con, params, tuple(program.enums["RemotePartyRole"]))
+        t1 = time.perf_counter()
+        Loader(con, program, rulesets[0].catalogue).stage(with_requests=False)
+        t2 = time.perf_counter()
+        result = analyse(con, program, rulesets, parse_iso(params.at), visit_cost=100.0)
+        t3 = time.perf_counter()
+    print(f"  generate {t1 - t0:.1f} s, load and check {t2 - t1:.1f} s, analyse {t3 - t2:.1f} s: "
+          f"{t3 - t1:.1f} s from tables to answer ({devices / (t3 - t1):,.0f} devices/s); peak RSS {peak_gib():.2f} GiB")
+    print(f"  mis-set {result['mis_set']:,}; stuck baseline {result['stuck']['baseline']['devices']:,}, "
+          f"mp107 {result['stuck']['mp107']['devices']:,}; freed {result['freed']:,}")
+
+
+def bench_replay(program: object, requests: int, check: int, spark: bool) -> None:
+    from redline.check.checked import Program
+    assert isinstance(program, Program)
+    rulesets = [program.rulesets["baseline"], program.rulesets["mp107"]]
+    rng = random.Random(17)
+    devices = max(1000, requests // 10)
+    state, parties, sites = bench_validate.make_state(rng, bench_validate.Sizes(devices=devices, requests=requests))
+    raw = bench_validate.make_requests(rng, requests, state, parties, sites, dict(rulesets[0].catalogue))
+    print(f"== log replay: {requests:,} random requests over {len(state['devices']):,} devices ==")
+    stamped = [(i, state["now"], r) for i, r in enumerate(raw)]
+    bad = disagreements(program, rulesets, state, stamped[:check])
+    print(f"  agreement with the interpreter on the first {min(check, requests):,} requests, both rule sets: "
+          f"{'all agree' if not bad else f'{len(bad)} DISAGREE, e.g. {bad[0]}'}")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        module = bench_validate.load_generated(program, "mp107", root)
+        seconds, _ = bench_validate.generated_rate(module, state, raw)
+        py_rate = requests / seconds
+        print(f"  generated Python validator (mp107, one core): {py_rate:,.0f} requests/s")
+        write_state(state, program, root)
+        write_requests(stamped, program, root)
+        for threads in (1, None):
+            con = connect(root, None, threads)
+            t0 = time.perf_counter()
+            Loader(con, program, rulesets[0].catalogue).load_dir(root, with_requests=True)
+            t1 = time.perf_counter()
+            judge(con, rulesets[1], program)
+            t2 = time.perf_counter()
+            rate = requests / (t2 - t1)
+            used = con.execute("SELECT current_setting('threads')").fetchone()
+            label = "one thread" if threads == 1 else f"{used[0] if used else '?'} threads"
+            print(f"  DuckDB ({label}): load and check {t1 - t0:.2f} s, judge (mp107) {t2 - t1:.2f} s = {rate:,.0f} requests/s, "
+                  f"{rate / py_rate:.1f}x the generated validator; with loading {requests / (t2 - t0):,.0f} requests/s")
+            if threads is None and spark:
+                bench_spark(program, con, root, requests, rate)
+            con.close()
+            (root / "impact.duckdb").unlink()
+
+
+def bench_spark(program: object, con: duckdb.DuckDBPyConnection, root: Path, requests: int, duck_rate: float) -> None:
+    """The same judged requests on Spark in local mode, every core; the first run includes the JVM's warm-up."""
+    from redline.check.checked import Program
+    from redline.impact import spark as engine
+    assert isinstance(program, Program)
+    staged = root / "staged"
+    engine.export(con, staged)
+    t0 = time.perf_counter()
+    session = engine.session(threads=2)
+    t1 = time.perf_counter()
+    runs = []
+    for _ in range(2):
+        start = time.perf_counter()
+        engine.judge(session, program, program.rulesets["mp107"], staged).write.format("noop").mode("overwrite").save()
+        runs.append(time.perf_counter() - start)
+    session.stop()
+    print(f"  Spark local[2]: session {t1 - t0:.1f} s; judge (mp107) {runs[0]:.2f} s first, {runs[1]:.2f} s second = "
+          f"{requests / runs[1]:,.0f} requests/s ({requests / runs[1] / duck_rate:.2f}x DuckDB)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--devices", type=int, default=1_000_000)
+    parser.add_argument("--replay-requests", type=int, default=200_000)
+    parser.add_argument("--check", type=int, default=20_000, help="requests compared with the interpreter first")
+    parser.add_argument("--memory-limit", default=None, help="DuckDB memory limit, e.g. 4GB (spills to disk beyond)")
+    parser.add_argument("--skip-replay", action="store_true")
+    parser.add_argument("--skip-fleet", action="store_true")
+    parser.add_argument("--spark", action="store_true", help="also judge the replayed requests on Spark (local mode)")
+    args = parser.parse_args()
+    program, _ = load_program(repo_rules(), [])
+    assert program is not None
+    print(f"redline impact benchmark: DuckDB {duckdb.__version__}, Python {sys.version.split()[0]}")
+    if not args.skip_fleet:
+        bench_fleet(program, args.devices, args.memory_limit)
+    if not args.skip_replay:
+        bench_replay(program, args.replay_requests, args.check, args.spark)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

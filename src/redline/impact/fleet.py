@@ -1,0 +1,118 @@
+"""Fleet state: which devices are stuck with a trust anchor nobody can correct, and which a modification frees.
+
+A device is *mis-set* when its `cell` (the Network Operator cell by default) is not owned by the
+party registered for its MPxN in a role of `group` (ED or GT) at the instant asked about. It is
+*stuck* under a rule set when, in addition, no candidate correction is accepted with the effect of
+setting the cell to that party. The candidates are what `prove` tries for a state: every party, in
+every User Role it holds, sending every SRV whose effects can write that cell, replacing it with the
+registered party; they are judged by the same compiled query as a request log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+from redline.check import checked as ir
+from redline.codegen.fold import decided, fold
+from redline.impact.replay import judge
+from redline.impact.sql import anchor_column, lit
+from redline.times import format_iso
+
+BREAKDOWNS = {"network_operator": "x.registered", "generation": "x.generation", "device_type": "x.type",
+              "smi_status": "x.smi_status"}
+
+
+def correcting_srvs(rs: ir.RuleSet, cell: str) -> list[str]:
+    """SRVs one of whose effects may write `cell` (decided per SRV by folding the catalogue in)."""
+    out = []
+    for srv in sorted(rs.catalogue):
+        for ef in rs.effects:
+            when, target = fold(ef.when, srv, rs.catalogue), fold(ef.cell, srv, rs.catalogue)
+            if decided(when) is False:
+                continue
+            if isinstance(target, ir.Const) and target.value != cell:
+                continue
+            out.append(srv)
+            break
+    return out
+
+
+def mis_set(con: duckdb.DuckDBPyConnection, program: ir.Program, at: int, cell: str, group: str) -> None:
+    """`fleet_devices`: every device with its registered party (null if none) and whether the cell is mis-set."""
+    roles = sorted(program.groups[group][1])
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE fleet_devices AS
+        WITH reg AS (SELECT mpxn, min(party) AS registered FROM registration_islands
+                     WHERE role IN ({', '.join(lit(r) for r in roles)}) AND start_us <= {at} AND (end_us IS NULL OR end_us > {at})
+                     GROUP BY mpxn)
+        SELECT d.device, d.type, d.generation, d.smi_status, d.mpxn, reg.registered,
+               reg.registered IS NOT NULL AND d.{anchor_column(cell)} IS DISTINCT FROM reg.registered AS mis_set
+        FROM devices d LEFT JOIN reg USING (mpxn)""")
+
+
+def candidates(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, at: int, cell: str) -> str:
+    """`candidates_<rule set>`: the correction requests for every mis-set device, in the request relation's shape."""
+    srvs = correcting_srvs(rs, cell)
+    name = f"candidates_{rs.name}"
+    replacing = {s for s in srvs if rs.catalogue[s].get("replaces_trust_anchor")}
+    srv_rows = ", ".join(f"({lit(s)}, {lit(s in replacing)})" for s in srvs) or "(NULL, FALSE)"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE {name} AS
+        SELECT row_number() OVER () AS request_id, {at}::BIGINT AS now, p.party AS sender, u.role, k.srv,
+               f.device, CASE WHEN k.replacing THEN {lit(cell)} END AS remote_party_role,
+               CASE WHEN k.replacing THEN f.registered END AS new_certificate_owner,
+               NULL::BIGINT AS execution_time, NULL::BIGINT AS date_range_from, NULL::BIGINT AS date_range_to
+        FROM fleet_devices f
+        CROSS JOIN (SELECT party, unnest(roles) AS role FROM parties) u
+        JOIN parties p ON p.party = u.party
+        CROSS JOIN (VALUES {srv_rows}) AS k(srv, replacing)
+        WHERE f.mis_set AND k.srv IS NOT NULL""")
+    return name
+
+
+def stuck(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, program: ir.Program, at: int, cell: str) -> str:
+    """`stuck_<rule set>(device)`: the mis-set devices no candidate correction frees under `rs`."""
+    source = candidates(con, rs, at, cell)
+    verdicts = judge(con, rs, program, source)
+    name = f"stuck_{rs.name}"
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE {name} AS
+        SELECT f.device FROM fleet_devices f WHERE f.mis_set AND f.device NOT IN (
+          SELECT c.device FROM {source} c JOIN {verdicts} v USING (request_id)
+          WHERE v.accepted AND list_contains(string_split(v.effects, ';'), {lit(cell)} || '=' || c.new_certificate_owner))""")
+    return name
+
+
+def analyse(con: duckdb.DuckDBPyConnection, program: ir.Program, rulesets: list[ir.RuleSet], at: int,
+            visit_cost: float | None = None, cell: str = "NetworkOperator", group: str = "NetworkOperator") -> dict[str, Any]:
+    """Counts, shares and breakdowns of mis-set and stuck devices, and of those the last rule set frees."""
+    mis_set(con, program, at, cell, group)
+    tables = [stuck(con, rs, program, at, cell) for rs in rulesets]
+    flags = ", ".join(f"x.device IN (SELECT device FROM {t}) AS stuck_{i}" for i, t in enumerate(tables))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE fleet_flags AS SELECT x.*, {flags} FROM fleet_devices x")
+    sums = ", ".join(f"count(*) FILTER (WHERE stuck_{i}) AS stuck_{i}" for i in range(len(tables)))
+    freed = ", count(*) FILTER (WHERE stuck_0 AND NOT stuck_1) AS freed" if len(tables) == 2 else ""
+
+    def figures(where: str = "", key: str | None = None) -> list[tuple[Any, ...]]:
+        group_by = f"SELECT {key} AS key, " if key else "SELECT "
+        tail = " GROUP BY key ORDER BY key NULLS LAST" if key else ""
+        return con.execute(f"""{group_by}count(*) AS devices, count(*) FILTER (WHERE mis_set) AS mis_set,
+            count(*) FILTER (WHERE registered IS NULL) AS unregistered, {sums}{freed}
+            FROM fleet_flags x {where}{tail}""").fetchall()
+
+    def row(values: tuple[Any, ...]) -> dict[str, Any]:
+        n, wrong, unregistered, *rest = (int(v) for v in values)
+        out: dict[str, Any] = {"devices": n, "mis_set": wrong, "unregistered": unregistered, "stuck": {}}
+        for rs, count in zip(rulesets, rest[:len(rulesets)], strict=True):
+            out["stuck"][rs.name] = {"devices": count, "share": count / n if n else 0.0}
+        if len(rulesets) == 2:
+            out["freed"] = rest[-1]
+            if visit_cost is not None:
+                out["site_visits_saved_cost"] = rest[-1] * visit_cost
+        return out
+
+    result: dict[str, Any] = {"rulesets": [rs.name for rs in rulesets], "at": format_iso(at), "cell": cell,
+                              "candidate_srvs": {rs.name: correcting_srvs(rs, cell) for rs in rulesets},
+                              "site_visit_cost": visit_cost, **row(figures()[0]), "by": {}}
+    for name, key in BREAKDOWNS.items():
+        result["by"][name] = [{"key": r[0], **row(r[1:])} for r in figures(key=key)]
+    return result

@@ -1,0 +1,269 @@
+"""The fleet tables: their schemas, loading from Parquet or CSV, and the checks that keep bad rows out.
+
+Input (one file per table in a directory, `<table>.parquet` or `<table>.csv`):
+parties, party_roles, devices, registration and, for log replay, requests.
+Their columns follow the world declarations: one `trust_anchor_<cell>`
+column per RemotePartyRole, enum columns checked against the rule files'
+vocabularies. Every row is checked before any question is asked; a bad row
+is an `ImpactInputError` naming the table, column and the row, or, with a
+bad-rows directory, written there with its problem and counted.
+
+Loaded (what the compiled queries read): `parties(party, dcc_user, roles)`,
+`devices(device, type, generation, smi_status, mpxn, trust_anchor_<cell>...)`
+with each device's MPxN resolved through its associations (A5),
+`registration_islands(mpxn, role, party, start_us, end_us)` and
+`requests(<REQUEST_COLUMNS>)`, times as microseconds since the epoch (as redline.times).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from redline.check import checked as ir
+from redline.impact.sql import REQUEST_COLUMNS, anchor_column, lit
+
+EUI_RE = "[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){7}"
+TIME_RE = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z"  # to the microsecond, as redline.times
+MAX_ASSOCIATION_DEPTH = 8
+TABLES = ("parties", "party_roles", "devices", "registration", "requests")
+
+
+class ImpactInputError(Exception):
+    def __init__(self, table: str, column: str | None, message: str, row: dict[str, Any] | None = None) -> None:
+        where = table if column is None else f"{table}.{column}"
+        shown = "" if row is None else "; for example the row " + ", ".join(f"{k}={_show(v)}" for k, v in row.items())
+        super().__init__(f"{where}: {message}{shown}")
+
+
+def _show(v: Any) -> str:
+    return "null" if v is None else repr(v) if isinstance(v, str) else str(v)
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    kind: str  # id | enum | text | bool | time | int
+    nullable: bool = False
+    members: tuple[str, ...] = ()
+
+
+def schemas(program: ir.Program) -> dict[str, tuple[Column, ...]]:
+    """The input schema of each table, from the program's vocabularies (declared cells flow through)."""
+    e = program.enums
+    reg_roles = tuple(r for r in e["UserRole"] if r != "OU")
+    return {
+        "parties": (Column("party", "id"), Column("dcc_user", "bool")),
+        "party_roles": (Column("party", "id"), Column("role", "enum", members=e["UserRole"])),
+        "devices": (Column("device", "id"), Column("type", "enum", members=e["DeviceType"]),
+                    Column("generation", "enum", members=e["Generation"]),
+                    Column("smi_status", "enum", members=e["SmiStatus"]),
+                    Column("mpxn", "text", nullable=True), Column("associated_device", "id", nullable=True),
+                    *(Column(anchor_column(c), "id", nullable=True) for c in e["RemotePartyRole"])),
+        "registration": (Column("mpxn", "text"), Column("role", "enum", members=reg_roles), Column("party", "id"),
+                         Column("from_time", "time"), Column("to_time", "time", nullable=True)),
+        "requests": (Column("request_id", "int"), Column("timestamp", "time"), Column("sender", "id"),
+                     Column("role", "enum", members=e["UserRole"]), Column("srv", "text"),
+                     Column("device", "id", nullable=True),
+                     Column("remote_party_role", "enum", nullable=True, members=e["RemotePartyRole"]),
+                     Column("new_certificate_owner", "id", nullable=True),
+                     Column("execution_time", "time", nullable=True),
+                     Column("date_range_from", "time", nullable=True), Column("date_range_to", "time", nullable=True)),
+    }
+
+
+def _typed(col: Column, source_type: str) -> str:
+    """The column as its loaded type, or null where it does not parse."""
+    x = f't."{col.name}"'
+    v = f"CAST({x} AS VARCHAR)"
+    match col.kind:
+        case "id":
+            return f"CASE WHEN regexp_full_match({v}, '{EUI_RE}') THEN upper({v}) END"
+        case "enum":
+            return f"CASE WHEN {v} IN ({', '.join(lit(m) for m in col.members)}) THEN {v} END"
+        case "text":
+            return f"CASE WHEN trim({v}) <> '' THEN {v} END"
+        case "bool":
+            return x if source_type == "BOOLEAN" else f"CASE lower(trim({v})) WHEN 'true' THEN TRUE WHEN 'false' THEN FALSE END"
+        case "int":
+            return f"TRY_CAST({x} AS BIGINT)"
+        case "time":
+            if source_type.startswith("TIMESTAMP"):
+                return f"epoch_us({x})"
+            return f"CASE WHEN regexp_full_match({v}, '{TIME_RE}') THEN epoch_us(TRY_CAST({v} AS TIMESTAMP)) END"
+    raise AssertionError(col.kind)  # pragma: no cover
+
+
+_EXPECT = {"id": "an Entity Identifier of eight hex pairs such as 90-B3-D5-1F-30-01-00-00",
+           "text": "a non-empty string", "bool": "true or false", "int": "an integer",
+           "time": "an ISO 8601 UTC time such as 2026-03-01T12:00:00Z (or a Parquet TIMESTAMP)"}
+
+
+class Loader:
+    """Loads the tables of one fleet into a DuckDB connection, checking every row."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, program: ir.Program, catalogue: Any,
+                 bad_rows: Path | None = None) -> None:
+        self.con, self.program, self.catalogue, self.bad_rows = con, program, catalogue, bad_rows
+        self.schemas = schemas(program)
+        self.rejected: dict[str, int] = {}
+
+    def load_dir(self, root: Path, with_requests: bool) -> None:
+        for table in TABLES:
+            if table == "requests" and not with_requests:
+                continue
+            path = next((root / f"{table}.{ext}" for ext in ("parquet", "csv") if (root / f"{table}.{ext}").is_file()), None)
+            if path is None:
+                raise ImpactInputError(table, None, f"no {table}.parquet or {table}.csv in {root}")
+            self._source(table, path)
+        self.stage(with_requests)
+
+    def _source(self, table: str, path: Path) -> None:
+        quoted = lit(str(path))
+        reader = f"read_parquet({quoted})" if path.suffix == ".parquet" else \
+            f"read_csv({quoted}, header = true, all_varchar = true, auto_detect = true)"
+        try:
+            self.con.execute(f"CREATE OR REPLACE TEMP VIEW raw_{table} AS SELECT * FROM {reader}")
+            self.con.execute(f"DESCRIBE raw_{table}").fetchall()
+        except duckdb.Error as e:
+            raise ImpactInputError(table, None, f"cannot read {path}: {str(e).splitlines()[0]}") from None
+
+    def stage(self, with_requests: bool) -> None:
+        """raw_<table> views (from files or tests) to the checked, loaded tables."""
+        self._parties()
+        self._devices()
+        self._registration()
+        if with_requests:
+            self._requests()
+
+    # ---- the shared machinery: typed columns, problems, bad rows -----------
+
+    def _checked(self, table: str, extra: list[tuple[str, str, str]], joins: str = "") -> None:
+        """checked_<table>: the typed columns plus `problem`, the first thing wrong with the row."""
+        cols = self.schemas[table]
+        described = self.con.execute(f"DESCRIBE raw_{table}").fetchall()
+        found = {str(r[0]): str(r[1]) for r in described}
+        missing = [c.name for c in cols if c.name not in found]
+        unknown = [n for n in found if n not in {c.name for c in cols}]
+        if missing:
+            raise ImpactInputError(table, missing[0], f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
+        if unknown:
+            raise ImpactInputError(table, unknown[0], f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+                                   f"expected exactly {', '.join(c.name for c in cols)}")
+        typed = {c.name: _typed(c, found[c.name]) for c in cols}
+        problems: list[tuple[str, str]] = []
+        for c in cols:
+            raw = f't."{c.name}"'
+            if not c.nullable:
+                problems.append((f"{raw} IS NULL", f"{c.name}: missing value"))
+            what = f"one of {', '.join(c.members)}" if c.kind == "enum" else _EXPECT[c.kind]
+            problems.append((f"{raw} IS NOT NULL AND {typed[c.name]} IS NULL", f"{c.name}: expected {what}"))
+        problems.extend((cond.format(**{k: f"({v})" for k, v in typed.items()}), f"{col}: {msg}") for col, msg, cond in extra)
+        problem = "CASE " + " ".join(f"WHEN {cond} THEN {lit(msg)}" for cond, msg in problems) + " END"
+        select = ", ".join(f'{typed[c.name]} AS "{c.name}"' for c in cols)
+        raw_cols = ", ".join(f't."{c.name}" AS "raw_{c.name}"' for c in cols)
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE checked_{table} AS SELECT {select}, {raw_cols}, {problem} AS problem, "
+                         f"row_number() OVER () AS row_number FROM raw_{table} t {joins}")
+        self._settle(table, cols)
+
+    def _settle(self, table: str, cols: tuple[Column, ...]) -> None:
+        bad = self.con.execute(f"SELECT count(*) FROM checked_{table} WHERE problem IS NOT NULL").fetchone()
+        count = int(bad[0]) if bad else 0
+        if count == 0:
+            return
+        names = ", ".join(f'"raw_{c.name}" AS "{c.name}"' for c in cols)
+        if self.bad_rows is None:
+            first = self.con.execute(f"SELECT problem, row_number, {names} FROM checked_{table} "
+                                     f"WHERE problem IS NOT NULL ORDER BY row_number LIMIT 1")
+            header = [str(d[0]) for d in first.description or ()]
+            row = first.fetchone()
+            assert row is not None
+            column, _, message = str(row[0]).partition(": ")
+            example = dict(zip(header[2:], row[2:], strict=True))
+            more = f" ({count} bad rows in all; row {row[1]})" if count > 1 else f" (row {row[1]})"
+            raise ImpactInputError(table, column, message + more, example)
+        self.bad_rows.mkdir(parents=True, exist_ok=True)
+        out = lit(str(self.bad_rows / f"{table}.csv"))
+        self.con.execute(f"COPY (SELECT row_number, problem, {names} FROM checked_{table} WHERE problem IS NOT NULL "
+                         f"ORDER BY row_number) TO {out} (HEADER)")
+        self.rejected[table] = count
+
+    # ---- the tables ----------------------------------------------------------
+
+    def _parties(self) -> None:
+        self._checked("parties", [("party", "listed twice (ids compare without regard to case)",
+                                   "count(*) OVER (PARTITION BY {party}) > 1")])
+        self._checked("party_roles", [
+            ("party", "not in parties", "{party} NOT IN (SELECT party FROM checked_parties WHERE problem IS NULL)")])
+        self.con.execute("""CREATE OR REPLACE TEMP TABLE parties AS
+            SELECT p.party, p.dcc_user,
+                   COALESCE((SELECT list(DISTINCT r.role ORDER BY r.role) FROM checked_party_roles r
+                             WHERE r.party = p.party AND r.problem IS NULL), []::VARCHAR[]) AS roles
+            FROM checked_parties p WHERE p.problem IS NULL""")
+
+    def _devices(self) -> None:
+        cells = self.program.enums["RemotePartyRole"]
+        extra = [("device", "listed twice (ids compare without regard to case)", "count(*) OVER (PARTITION BY {device}) > 1"),
+                 ("mpxn", "give exactly one of mpxn (a meter) and associated_device (any other device)",
+                  "({mpxn} IS NULL) = ({associated_device} IS NULL)")]
+        extra += [(anchor_column(c), "owner not in parties",
+                   f"{{{anchor_column(c)}}} IS NOT NULL AND {{{anchor_column(c)}}} NOT IN (SELECT party FROM parties)")
+                  for c in cells]
+        extra.append(("associated_device", "not in devices",
+                      "{associated_device} IS NOT NULL AND {associated_device} NOT IN (SELECT upper(CAST(device AS VARCHAR)) FROM raw_devices)"))
+        self._checked("devices", extra)
+        # A5: a device's MPxN is its own, or that of the device it is associated with, at most 8 deep.
+        self.con.execute(f"""CREATE OR REPLACE TEMP TABLE resolved AS
+            WITH RECURSIVE walk(start, cur, mpxn, depth) AS (
+              SELECT device, associated_device, mpxn, 0 FROM checked_devices WHERE problem IS NULL
+              UNION ALL
+              SELECT w.start, d.associated_device, d.mpxn, w.depth + 1 FROM walk w
+              JOIN checked_devices d ON d.device = w.cur AND d.problem IS NULL
+              WHERE w.mpxn IS NULL AND w.depth < {MAX_ASSOCIATION_DEPTH})
+            SELECT start AS device, max(mpxn) AS mpxn FROM walk GROUP BY start""")
+        self.con.execute("""UPDATE checked_devices SET problem = 'associated_device: associations form a cycle, are too deep'
+                            || ' or end at a device that is not loaded'
+                            WHERE problem IS NULL AND device IN (SELECT device FROM resolved WHERE mpxn IS NULL)""")
+        self._settle("devices", self.schemas["devices"])
+        anchors = ", ".join(f"d.{anchor_column(c)}" for c in cells)
+        self.con.execute(f"""CREATE OR REPLACE TEMP TABLE devices AS
+            SELECT d.device, d.type, d.generation, d.smi_status, x.mpxn, {anchors}
+            FROM checked_devices d JOIN resolved x USING (device) WHERE d.problem IS NULL""")
+
+    def _registration(self) -> None:
+        self._checked("registration", [
+            ("party", "not in parties", "{party} NOT IN (SELECT party FROM parties)"),
+            ("to_time", "must be after from_time", "{to_time} IS NOT NULL AND {to_time} <= {from_time}")])
+        # Islands: each party's touching or overlapping assignments per (MPxN, role), merged.
+        self.con.execute("""CREATE OR REPLACE TEMP TABLE registration_islands AS
+            WITH a AS (SELECT mpxn, role, party, from_time AS s, to_time AS e FROM checked_registration WHERE problem IS NULL),
+            m AS (SELECT *, max(COALESCE(e, 9223372036854775807)) OVER (PARTITION BY mpxn, role, party ORDER BY s, e
+                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach FROM a),
+            n AS (SELECT *, sum(CASE WHEN reach IS NULL OR s > reach THEN 1 ELSE 0 END)
+                    OVER (PARTITION BY mpxn, role, party ORDER BY s, e ROWS UNBOUNDED PRECEDING) AS island FROM m)
+            SELECT mpxn, role, party, min(s) AS start_us,
+                   CASE WHEN bool_or(e IS NULL) THEN NULL ELSE max(e) END AS end_us
+            FROM n GROUP BY mpxn, role, party, island""")
+
+    def _requests(self) -> None:
+        replacing = sorted(s for s, row in self.catalogue.items() if row.get("replaces_trust_anchor"))
+        srvs = ", ".join(lit(s) for s in sorted(self.catalogue))
+        rep = ", ".join(lit(s) for s in replacing) or "NULL"
+        self._checked("requests", [
+            ("request_id", "listed twice", "count(*) OVER (PARTITION BY {request_id}) > 1"),
+            ("sender", "not in parties", "{sender} NOT IN (SELECT party FROM parties)"),
+            ("srv", "not in the DUIS catalogue", f"{{srv}} NOT IN ({srvs})"),
+            ("remote_party_role", "an SRV that replaces a trust anchor needs remote_party_role and new_certificate_owner",
+             f"{{srv}} IN ({rep}) AND ({{remote_party_role}} IS NULL OR {{new_certificate_owner}} IS NULL)"),
+            ("remote_party_role", "must be empty, with new_certificate_owner, for an SRV that replaces no trust anchor",
+             f"{{srv}} NOT IN ({rep}) AND ({{remote_party_role}} IS NOT NULL OR {{new_certificate_owner}} IS NOT NULL)"),
+            ("new_certificate_owner", "not in parties",
+             "{new_certificate_owner} IS NOT NULL AND {new_certificate_owner} NOT IN (SELECT party FROM parties)"),
+            ("date_range_to", "give both date_range_from and date_range_to, or neither",
+             "({date_range_from} IS NULL) <> ({date_range_to} IS NULL)"),
+            ("date_range_to", "inverted date range: before date_range_from", "{date_range_to} < {date_range_from}")])
+        cols = ", ".join('"timestamp" AS now' if c == "now" else f'"{c}"' for c in REQUEST_COLUMNS)
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE requests AS SELECT {cols} FROM checked_requests WHERE problem IS NULL")
