@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 
@@ -85,8 +86,11 @@ def test_every_option_has_help_and_every_command_an_example_and_its_exit_codes()
 
     sub = next(a for a in make_parser()._actions if a.dest == "command")
     for name, parser in sub.choices.items():  # type: ignore[attr-defined]
-        for action in parser._actions:
-            assert action.help, f"`redline {name}`: {action.option_strings or action.dest} has no help text"
+        nested = [x for a in parser._actions if isinstance(a, argparse._SubParsersAction) for x in a.choices.items()]
+        for where, p in [(name, parser), *((f"{name} {n}", q) for n, q in nested)]:
+            for action in p._actions:
+                if not isinstance(action, argparse._SubParsersAction):
+                    assert action.help, f"`redline {where}`: {action.option_strings or action.dest} has no help text"
         text = parser.format_help()
         assert f"examples:\n  redline {name}" in text or (name == "completion" and "examples:\n" in text), name
         assert "exit codes (docs/exit-codes.md):\n  0 " in text and "\n  2 bad input" in text, name

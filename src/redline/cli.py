@@ -965,15 +965,20 @@ def _impact_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     q.add_argument("--verdicts", metavar="FILE", help="write every verdict to FILE (.parquet, else CSV)")
     q.add_argument("--examples", type=positive, default=20, metavar="N", help="changed requests to list (default 20)")
     q = questions.add_parser("generate", parents=[common, shared], help="write a synthetic fleet (deterministic by seed)")
-    q.add_argument("out", metavar="DIR")
+    q.add_argument("out", metavar="DIR", help="where to write the fleet tables (Parquet)")
     defaults = impact_defaults()
-    q.add_argument("--devices", type=positive, default=defaults.devices)
+    q.add_argument("--devices", type=positive, default=defaults.devices, help=f"devices in the fleet (default {defaults.devices})")
     q.add_argument("--requests", type=_count, default=defaults.requests, help="requests in the log (default none)")
-    for name in ("smets1_share", "wrong_no_share", "churn", "correction_share"):
-        q.add_argument("--" + name.replace("_", "-"), type=_fraction, default=getattr(defaults, name))
-    for name in ("suppliers", "dnos", "gts"):
-        q.add_argument("--" + name, type=positive, default=getattr(defaults, name))
-    q.add_argument("--seed", type=int, default=defaults.seed)
+    shares = {"smets1_share": "share of SMETS1 devices", "wrong_no_share": "share with a wrong Network Operator certificate",
+              "churn": "share of sites that changed Supplier", "correction_share": "share of requests that are corrections"}
+    for name, what in shares.items():
+        q.add_argument("--" + name.replace("_", "-"), type=_fraction, default=getattr(defaults, name),
+                       help=f"{what}, 0 to 1 (default {getattr(defaults, name)})")
+    counts = {"suppliers": "Suppliers", "dnos": "Electricity Distributors", "gts": "Gas Transporters"}
+    for name, what in counts.items():
+        q.add_argument("--" + name, type=positive, default=getattr(defaults, name),
+                       help=f"how many {what} (default {getattr(defaults, name)})")
+    q.add_argument("--seed", type=int, default=defaults.seed, help=f"the generator's seed (default {defaults.seed})")
     p.set_defaults(run=cmd_impact)
 
 
@@ -1193,6 +1198,9 @@ USAGE_NOTES: dict[str, tuple[list[str], str]] = {
                 _EXITS.format(ok="the validator was written", fail="-", unknown="-")),
     "completion": (['eval "$(redline completion bash)"', "redline completion fish > ~/.config/fish/completions/redline.fish"],
                    _EXITS.format(ok="the script was printed", fail="-", unknown="-")),
+    "impact": (["redline impact generate fleet/ --devices 100000 --requests 1000000",
+                "redline impact fleet fleet/ --visit-cost 150", "redline impact replay fleet/ --format json"],
+               _EXITS.format(ok="the question was answered", fail="-", unknown="-")),
     "lsp": (["redline lsp", "redline lsp --rules my-rules"],
             _EXITS.format(ok="the editor closed the session", fail="-", unknown="-")),
 }
