@@ -242,7 +242,9 @@ def test_cli_stdout_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert main(["codegen", "--ruleset", "baseline", "--format", "json", "-o", str(out)]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["ruleset"] == "baseline" and report["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
-    assert {f["path"] for f in report["rule_files"]} >= {"baseline.redline", "mp107.redline"}
+    # The files the header names, with theirs hashes: baseline's, not mp107's.
+    assert {f["path"]: f["sha256"] for f in report["rule_files"]} == header_files(out.read_text(encoding="utf-8"))
+    assert "baseline.redline" in header_files(text) and "mp107.redline" not in header_files(text)
 
 
 # ---- equivalence ------------------------------------------------------------------
