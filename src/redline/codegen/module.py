@@ -234,6 +234,15 @@ def _fit(line: str) -> list[str]:
     return out
 
 
+def _def(name: str, params: Sequence[str], returns: str) -> list[str]:
+    """A function's first line, or, where it would be too long, one typed parameter a line."""
+    typed = [f"{n}: {PARAM_TYPES[n]}" for n in params]
+    line = f"def {name}({', '.join(typed)}) -> {returns}:"
+    if len(line) <= WIDTH:
+        return [line]
+    return [f"def {name}(", *[f"    {x}," for x in typed], f") -> {returns}:"]
+
+
 def _fit_all(lines: Sequence[str]) -> list[str]:
     """Every line fitted: a comment line wrapped as prose, a line of code split by `_fit`."""
     out: list[str] = []
@@ -383,8 +392,7 @@ class _Writer:
         self.fn_params[c.name] = params
         if body.startswith(ANY_HELPERS):
             body = f"bool({body})"  # an Any from a lookup: say it is a truth
-        signature = ", ".join(f"{n}: {PARAM_TYPES[n]}" for n in params)
-        return ["", *_fit(f"def {self.fn_names[c.name]}({signature}) -> bool | None:"),
+        return ["", *_def(self.fn_names[c.name], params, "bool | None"),
                 *_doc(_check_doc(c, self.program, index), "    "), *_fit(f"    return {body}"), ""]
 
     def plans(self) -> tuple[list[str], list[str]]:
@@ -403,9 +411,9 @@ class _Writer:
         out = []
         for body, srvs in bodies.items():
             shown = ", ".join(srvs) if len(srvs) <= 12 else ", ".join(srvs[:12]) + f", ... ({len(srvs)} SRVs)"
-            params = ", ".join(f"{n}: {PARAM_TYPES[n]}" for n in PLAN_PARAMS)
-            out += ["", *_fit(f"def {names[body]}({params}) -> dict[str, Any]:"),
-                    *_doc([f"SRVs {shown}."], "    "), body, ""]
+            doc = f'    """SRVs {_literal(shown)}."""'
+            out += ["", *_def(names[body], PLAN_PARAMS, "dict[str, Any]"),
+                    *(_doc([f"SRVs {shown}."], "    ") if len(doc) > WIDTH else [doc]), body, ""]
         dispatch = ["# SRV -> (its catalogue row, its plan)", "SRVS = {"]
         for srv, row in cat.items():
             dispatch += [f"    {srv!r}: (", "        Service(", f"            srv={srv!r},"]
