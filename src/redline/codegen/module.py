@@ -20,9 +20,11 @@ name (no times, no absolute paths, sets written in sorted order).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import keyword
+import re
 import textwrap
 import tokenize
 from collections.abc import Mapping, Sequence
@@ -104,33 +106,57 @@ def dependencies(program: ir.Program, ruleset: ir.RuleSet, files: Sequence[RuleF
             rests.update(r for d in definitions(e).values() for r in d.rests)
     for ef in ruleset.effects:
         rests.update(ef.rests)
-    parsed: list[tuple[RuleFile, ast.Module | None]] = []
-    for f in files:
-        try:
-            module, diags = parse(Source(f.name, f.data.decode("utf-8")))
-        except (UnicodeDecodeError, RecursionError):
-            module, diags = None, []
-        parsed.append((f, None if any(d.is_error for d in diags) else module))
-    for _, module in parsed:
-        for d in module.decls if module is not None else ():
-            if isinstance(d, ast.RecordDecl):
-                rests.update(r.name for fd in d.fields for r in fd.rests)
-            elif isinstance(d, ast.CatalogueDecl):
-                rests.update(r.name for r in d.rests)
+    summaries = [(f, _declarations(f.name, f.data)) for f in files]
+    for _, s in summaries:
+        rests.update(s[1] if s is not None else ())
     kept = []
-    for f, module in parsed:
-        if module is None or any(_uses(d, chain, rests) for d in module.decls):
+    for f, s in summaries:
+        if s is None or any(_uses(kind, decl, chain, rests) for kind, decl in s[0]):
             kept.append(f)
     return kept
 
 
-def _uses(d: ast.Decl, chain: set[str], rests: set[str]) -> bool:
-    if isinstance(d, (ast.EnumDecl, ast.GroupDecl, ast.RecordDecl, ast.CatalogueDecl)):
+# The grammar's STRING and COMMENT, and the keywords that start a declaration a rule set can use.
+_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*')
+_USABLE = re.compile(r"\b(?:enum|group|record|catalogue|assumption|ruleset|modification)\b")
+
+
+@functools.lru_cache(maxsize=256)
+def _declarations(name: str, data: bytes) -> tuple[frozenset[tuple[str, str]], frozenset[str]] | None:
+    """(kind, name) of each declaration in a rule file, and the assumptions its records and catalogue
+    rest on; None where it does not parse. A file without one of the keywords that start an enum,
+    group, record, catalogue, assumption, rule set or modification (strings and comments aside) is
+    not parsed: it declares none of them (scenario files are most of the rules' text)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if _USABLE.search(_STRING_OR_COMMENT.sub(" ", text)) is None:
+        return frozenset(), frozenset()
+    try:
+        module, diags = parse(Source(name, text))
+    except RecursionError:
+        return None
+    if any(d.is_error for d in diags):
+        return None
+    decls: set[tuple[str, str]] = set()
+    rests: set[str] = set()
+    for d in module.decls:
+        decls.add((type(d).__name__, d.name.name))
+        if isinstance(d, ast.RecordDecl):
+            rests.update(r.name for fd in d.fields for r in fd.rests)
+        elif isinstance(d, ast.CatalogueDecl):
+            rests.update(r.name for r in d.rests)
+    return frozenset(decls), frozenset(rests)
+
+
+def _uses(kind: str, name: str, chain: set[str], rests: set[str]) -> bool:
+    if kind in ("EnumDecl", "GroupDecl", "RecordDecl", "CatalogueDecl"):
         return True
-    if isinstance(d, (ast.RulesetDecl, ast.ModificationDecl)):
-        return d.name.name.lower() in chain
-    if isinstance(d, ast.AssumptionDecl):
-        return d.name.name in rests
+    if kind in ("RulesetDecl", "ModificationDecl"):
+        return name.lower() in chain
+    if kind == "AssumptionDecl":
+        return name in rests
     return False
 
 
