@@ -83,19 +83,43 @@ def test_generation_is_deterministic(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert generate(PROGRAM, RULESETS["baseline"], files) != generate(PROGRAM, RULESETS["mp107"], files)
 
 
-def test_header_names_every_rule_file_with_its_sha256() -> None:
-    text = generate(PROGRAM, RULESETS["mp107"], rule_set_files())
+def header_files(text: str) -> dict[str, str]:
     doc = ast.get_docstring(ast.parse(text))
     assert doc is not None
-    rules = repo_rules()
     listed = {}
     for line in doc.splitlines():
         parts = line.split()
         if len(parts) == 2 and parts[0].endswith(".redline"):
             listed[parts[0]] = parts[1]
-    expected = {f.relative_to(rules).as_posix(): hashlib.sha256(f.read_bytes()).hexdigest() for f in rules.rglob("*.redline")}
-    assert listed == expected
-    assert "baseline.redline" in listed and "mp107.redline" in listed
+    return listed
+
+
+def test_header_names_the_rule_files_the_rule_set_depends_on_with_their_sha256() -> None:
+    rules = repo_rules()
+    every = {f.relative_to(rules).as_posix(): hashlib.sha256(f.read_bytes()).hexdigest() for f in rules.rglob("*.redline")}
+    shared = {"vocabulary.redline", "world.redline", "duis-catalogue.redline", "assumptions.redline", "baseline.redline"}
+    for name, own in (("baseline", shared), ("mp107", shared | {"mp107.redline"})):
+        listed = header_files(generate(PROGRAM, RULESETS[name], rule_set_files()))
+        # Only the files declaring what the rule set uses: not scenarios, events or another modification.
+        assert listed == {f: every[f] for f in own}, name
+
+
+def test_an_unrelated_rule_file_does_not_change_the_module(rules_copy: Path, tmp_path: Path) -> None:
+    out1, out2, out3 = tmp_path / "1.py", tmp_path / "2.py", tmp_path / "3.py"
+    assert main(["codegen", "--rules", str(rules_copy), "--ruleset", "mp107", "-o", str(out1)]) == 0
+    (rules_copy / "other.redline").write_text(
+        'assumption A99 "an assumption only the other modification rests on"\n\n'
+        'modification other "an unrelated modification" amends baseline\n'
+        '  amend check eligible_user\n'
+        '    except "other" when srv == "6.15.1" rests on A99\n', encoding="utf-8")
+    scenario = rules_copy / "scenarios" / "time-cases.redline"
+    scenario.write_text(scenario.read_text(encoding="utf-8") + "\n# a comment\n", encoding="utf-8")
+    assert main(["codegen", "--rules", str(rules_copy), "--ruleset", "mp107", "-o", str(out2)]) == 0
+    assert out1.read_bytes() == out2.read_bytes()
+    # The new modification's own module does name its file, and the rules it rests on.
+    assert main(["codegen", "--rules", str(rules_copy), "--ruleset", "other", "-o", str(out3)]) == 0
+    listed = header_files(out3.read_text(encoding="utf-8"))
+    assert "other.redline" in listed and "mp107.redline" not in listed and "baseline.redline" in listed
 
 
 def test_header_hash_changes_with_a_rule_file(rules_copy: Path, tmp_path: Path) -> None:
@@ -153,7 +177,7 @@ def test_one_function_per_check_with_its_clause_and_assumptions(generated: dict[
     for name, module in generated.items():
         for check in RULESETS[name].checks:
             fn = getattr(module, f"check_{check.name}")
-            doc = fn.__doc__ or ""
+            doc = " ".join((fn.__doc__ or "").split())  # long lines are wrapped
             assert check.cite in doc
             for a in check.rests:
                 assert f"Rests on {a}: {PROGRAM.assumptions[a].text}" in doc
@@ -218,7 +242,9 @@ def test_cli_stdout_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert main(["codegen", "--ruleset", "baseline", "--format", "json", "-o", str(out)]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["ruleset"] == "baseline" and report["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
-    assert {f["path"] for f in report["rule_files"]} >= {"baseline.redline", "mp107.redline"}
+    # The files the header names, with theirs hashes: baseline's, not mp107's.
+    assert {f["path"]: f["sha256"] for f in report["rule_files"]} == header_files(out.read_text(encoding="utf-8"))
+    assert "baseline.redline" in header_files(text) and "mp107.redline" not in header_files(text)
 
 
 # ---- equivalence ------------------------------------------------------------------

@@ -995,7 +995,7 @@ def cmd_codegen(args: argparse.Namespace) -> int:
     """Write a rule set as a standalone Python validator (standard library only)."""
     import hashlib
 
-    from redline.codegen import CodegenError, RuleFile, generate
+    from redline.codegen import CodegenError, RuleFile, dependencies, generate
 
     project = project_of(args)
     program = _require_program(args)
@@ -1007,6 +1007,7 @@ def cmd_codegen(args: argparse.Namespace) -> int:
     found = rule_files(project.rules)
     # the header names each rule file relative to its root, so the output does not depend on where it ran
     files = [RuleFile(shown, _rule_bytes(f)) for f, shown in zip(found, display_names(found, project.rules), strict=True)]
+    files = dependencies(program, rs, files)  # the header names only these, and so does --format json
     try:
         text = generate(program, rs, files)
     except CodegenError as e:

@@ -7,6 +7,6 @@ module.py assembles checks, plans and tables.
 """
 
 from redline.codegen.emit import CodegenError
-from redline.codegen.module import RuleFile, generate
+from redline.codegen.module import RuleFile, dependencies, generate
 
-__all__ = ["CodegenError", "RuleFile", "generate"]
+__all__ = ["CodegenError", "RuleFile", "dependencies", "generate"]

@@ -81,6 +81,8 @@ class Emitter:
                 return "True" if v else "False"
             case ir.Defined(value=v):
                 return self.test(v)
+            case ir.AndE(items=(item,)) | ir.OrE(items=(item,)):
+                return self.test(item)  # as folding can leave them: no parentheses for nothing
             case ir.AndE(items=items):
                 return "(" + " and ".join(self.test(x) for x in items) + ")"
             case ir.OrE(items=items):

@@ -20,21 +20,40 @@ name (no times, no absolute paths, sets written in sorted order).
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import io
 import keyword
+import re
+import textwrap
+import tokenize
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
+from importlib import metadata, resources
 from typing import Any
 
+from redline import ast
 from redline.check import checked as ir
+from redline.check.types import EnumT, MapT, OptT, Prim, SetT, Type
 from redline.codegen.emit import LOCALS, CodegenError, Emitter, definitions, rule_text
 from redline.codegen.fold import decided, fold
+from redline.source import Source
+from redline.syntax.parser import parse
 
 EMBED_MARKER = "# ---- EMBED: everything below is copied into generated modules ----\n"
 PASS, FAIL, SKIP, WAIVED = 0, 1, 2, 3  # as in runtime.py
 SLOT_BITS = 4
-PLAN_PARAMS = "p, sender, sp, role, srv, row, device, dev, rpr, owner, exec_time, date_range"
+WIDTH = 120  # the longest line a generated module has (ruff's line-length for it)
+PYTHON_FLOOR = "3.9"  # as runtime.PYTHON_FLOOR
+# The type of each of a plan's and check function's parameters (emit.LOCALS).
+PARAM_TYPES = {
+    "p": "Prepared", "sender": "str", "sp": "Party", "role": "str", "srv": "str", "row": "Service",
+    "device": "str | None", "dev": "Device | None", "rpr": "str | None", "owner": "str | None",
+    "exec_time": "int | None", "date_range": "tuple[int, int] | None", "now": "int",
+}
+PLAN_PARAMS = ("p", "sender", "sp", "role", "srv", "row", "device", "dev", "rpr", "owner", "exec_time", "date_range")
+# Helpers whose result mypy sees as Any: a check returning one of them alone says bool() of it.
+ANY_HELPERS = ("_party_field(", "_device_field(", "_service_field(")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +75,89 @@ def runtime_source() -> str:
 
 
 def generate(program: ir.Program, ruleset: ir.RuleSet, files: Sequence[RuleFile]) -> str:
-    return _Writer(program, ruleset, files).module()
+    """The module's text; its header names only the `files` the rule set depends on (see `dependencies`)."""
+    return _Writer(program, ruleset, dependencies(program, ruleset, files)).module()
+
+
+def redline_version() -> str:
+    try:
+        return metadata.version("redline")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def dependencies(program: ir.Program, ruleset: ir.RuleSet, files: Sequence[RuleFile]) -> list[RuleFile]:
+    """The files that declare something the rule set uses: its own declaration and those of its base
+    chain, the vocabulary (enums, groups), the records, the catalogue, and the assumptions its checks,
+    exceptions, definitions, effects, records and catalogue rest on. Not scenarios, worlds, properties,
+    events or other modifications. A file that does not parse is kept (it cannot be shown unrelated)."""
+    chain: set[str] = set()
+    name: str | None = ruleset.name
+    while name is not None and name not in chain:
+        chain.add(name)
+        base = program.rulesets.get(name)
+        name = base.base if base is not None else None
+    rests: set[str] = set()
+    for c in ruleset.checks:
+        rests.update(c.rests)
+        for x in c.exceptions:
+            rests.update(x.rests)
+        for e in (c.applies, c.requires, *(x.when for x in c.exceptions)):
+            rests.update(r for d in definitions(e).values() for r in d.rests)
+    for ef in ruleset.effects:
+        rests.update(ef.rests)
+    summaries = [(f, _declarations(f.name, f.data)) for f in files]
+    for _, s in summaries:
+        rests.update(s[1] if s is not None else ())
+    kept = []
+    for f, s in summaries:
+        if s is None or any(_uses(kind, decl, chain, rests) for kind, decl in s[0]):
+            kept.append(f)
+    return kept
+
+
+# The grammar's STRING and COMMENT, and the keywords that start a declaration a rule set can use.
+_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*')
+_USABLE = re.compile(r"\b(?:enum|group|record|catalogue|assumption|ruleset|modification)\b")
+
+
+@functools.lru_cache(maxsize=256)
+def _declarations(name: str, data: bytes) -> tuple[frozenset[tuple[str, str]], frozenset[str]] | None:
+    """(kind, name) of each declaration in a rule file, and the assumptions its records and catalogue
+    rest on; None where it does not parse. A file without one of the keywords that start an enum,
+    group, record, catalogue, assumption, rule set or modification (strings and comments aside) is
+    not parsed: it declares none of them (scenario files are most of the rules' text)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if _USABLE.search(_STRING_OR_COMMENT.sub(" ", text)) is None:
+        return frozenset(), frozenset()
+    try:
+        module, diags = parse(Source(name, text))
+    except RecursionError:
+        return None
+    if any(d.is_error for d in diags):
+        return None
+    decls: set[tuple[str, str]] = set()
+    rests: set[str] = set()
+    for d in module.decls:
+        decls.add((type(d).__name__, d.name.name))
+        if isinstance(d, ast.RecordDecl):
+            rests.update(r.name for fd in d.fields for r in fd.rests)
+        elif isinstance(d, ast.CatalogueDecl):
+            rests.update(r.name for r in d.rests)
+    return frozenset(decls), frozenset(rests)
+
+
+def _uses(kind: str, name: str, chain: set[str], rests: set[str]) -> bool:
+    if kind in ("EnumDecl", "GroupDecl", "RecordDecl", "CatalogueDecl"):
+        return True
+    if kind in ("RulesetDecl", "ModificationDecl"):
+        return name.lower() in chain
+    if kind == "AssumptionDecl":
+        return name in rests
+    return False
 
 
 def _check_doc(check: ir.Check, program: ir.Program, index: int) -> list[str]:
@@ -96,20 +197,117 @@ def _printable(text: str) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
+def _wrap_text(line: str, width: int) -> list[str]:
+    """A line of prose broken at spaces to fit `width` (continuations indented two more); a word
+    longer than the width stays whole."""
+    if len(line) <= width:
+        return [line]
+    lead = line[:len(line) - len(line.lstrip(" "))]
+    return textwrap.wrap(line, width, initial_indent="", subsequent_indent=lead + "  ", break_long_words=False,
+                         break_on_hyphens=False, drop_whitespace=True) or [line]
+
+
 def _doc(lines: list[str], indent: str) -> list[str]:
-    body = [_literal(ln) for ln in lines]
+    body = [_literal(wrapped) for ln in lines for wrapped in (_wrap_text(ln, WIDTH - len(indent) - 3) if ln else [""])]
     out = [f'{indent}"""{body[0]}']
     out += [f"{indent}{ln}" if ln else "" for ln in body[1:]]
     out.append(f'{indent}"""')
     return out
 
 
+def _comment(text: str, indent: str) -> list[str]:
+    """A comment (text printable: no rule text can start a line of code), wrapped to the width."""
+    body = _printable(text)
+    return [f"{indent}# {ln}" for ln in _wrap_text(body, WIDTH - len(indent) - 2)]
+
+
+def _fit(line: str) -> list[str]:
+    """A line of code split to fit the width where Python allows it: after a comma or before
+    `and`, `or`, `if`, `else` inside brackets. Strings are never split; a line that cannot be
+    split stays as it is (the tests run ruff on the shipped rule sets' modules)."""
+    if len(line) <= WIDTH:
+        return [line]
+    indent = line[:len(line) - len(line.lstrip(" "))]
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(line + "\n").readline))
+    except (tokenize.TokenError, SyntaxError):
+        return [line]
+    breaks: list[int] = []  # columns where a new line may start
+    depth = 0
+    for tok in tokens:
+        if tok.type == tokenize.OP and tok.string in "([{":
+            depth += 1
+        elif tok.type == tokenize.OP and tok.string in ")]}":
+            depth -= 1
+        elif depth > 0 and tok.type == tokenize.OP and tok.string == ",":
+            breaks.append(tok.end[1] + 1)
+        elif depth > 0 and tok.type == tokenize.NAME and tok.string in ("and", "or", "if", "else"):
+            breaks.append(tok.start[1])
+    cont = indent + " " * 8
+    out: list[str] = []
+    start, prefix = 0, ""
+    while len(prefix) + len(line) - start > WIDTH:
+        fitting = [b for b in breaks if start < b and len(prefix) + b - start <= WIDTH]
+        if not fitting:
+            later = [b for b in breaks if b > start]
+            if not later:
+                break
+            fitting = later[:1]
+        cut = fitting[-1]
+        out.append((prefix + line[start:cut]).rstrip())
+        start, prefix = cut, cont
+    out.append(prefix + line[start:])
+    return out
+
+
+def _def(name: str, params: Sequence[str], returns: str) -> list[str]:
+    """A function's first line, or, where it would be too long, one typed parameter a line."""
+    typed = [f"{n}: {PARAM_TYPES[n]}" for n in params]
+    line = f"def {name}({', '.join(typed)}) -> {returns}:"
+    if len(line) <= WIDTH:
+        return [line]
+    return [f"def {name}(", *[f"    {x}," for x in typed], f") -> {returns}:"]
+
+
+def _fit_all(lines: Sequence[str]) -> list[str]:
+    """Every line fitted: a comment line wrapped as prose, a line of code split by `_fit`."""
+    out: list[str] = []
+    for ln in lines:
+        stripped = ln.lstrip(" ")
+        if stripped.startswith("#") and len(ln) > WIDTH:
+            out += _comment(stripped[1:].strip(), ln[:len(ln) - len(stripped)])
+        else:
+            out += _fit(ln)
+    return out
+
+
 def _value_repr(v: Any) -> str:
     if isinstance(v, frozenset):
-        return "frozenset((" + "".join(f"{x!r}, " for x in sorted(v)) + "))"
+        items = sorted(v)
+        return "frozenset((" + ", ".join(repr(x) for x in items) + ("," if len(items) == 1 else "") + "))"
     if v is None or isinstance(v, (bool, int, str)):
         return repr(v)
     raise CodegenError(f"cannot write the catalogue value {v!r}")
+
+
+def _py_type(t: Type) -> str:
+    """The Python annotation of a value of a rule-language type, as the generated module holds it."""
+    if isinstance(t, OptT):
+        return f"{_py_type(t.inner)} | None"
+    if isinstance(t, EnumT):
+        return "str"
+    if isinstance(t, SetT):
+        return "frozenset[str]"
+    if isinstance(t, MapT):
+        return f"dict[str, {_py_type(t.value)}]"
+    if isinstance(t, Prim):
+        return {"Bool": "bool", "Text": "str", "MPxN": "str", "Time": "int"}.get(t.name, "Any")
+    return "Any"
+
+
+def _set_type(value: frozenset[Any]) -> str:
+    kinds = {type(x) for x in value}
+    return f"frozenset[{kinds.pop().__name__}]" if len(kinds) == 1 else "frozenset[Any]"
 
 
 class _Writer:
@@ -143,21 +341,35 @@ class _Writer:
 
     def header(self) -> str:
         width = max((len(f.name) for f in self.files), default=0)
+        title = f"A standalone validator for rule set `{self.rs.name}`: {self.rs.cite}."
         lines = [
             f"# Generated by `redline codegen --ruleset {self.rs.name}`. Do not edit: regenerate from the rules.",
-            f'"""A standalone validator for rule set `{self.rs.name}`: {_literal(self.rs.cite)}.',
-            "",
-            "Standard library only: no solver, no parser, no redline at run time.",
-            "",
-            "    prepared = prepare(state)                      # STATE.json as a dict: checked and indexed once",
-            "    verdict = validate_prepared(prepared, request) # REQUEST.json as a dict -> the docs/formats.md verdict",
-            "    verdict = validate(state, request)             # both at once",
-            "",
-            "Malformed input raises InputError (a ValueError) with the interpreter's message.",
-            "Verdicts are shared, read-only dicts (copy.deepcopy gives a mutable one).",
-            "",
-            "Generated from these rule files (SHA-256):",
-            "",
+            *_doc([
+                title,
+                "",
+                f"Generated by redline {redline_version()}. Standard library only: no solver, no parser, no",
+                f"redline at run time. Needs Python {PYTHON_FLOOR} or later (checked on import: ImportError).",
+                "",
+                "    prepared = prepare(state)                      # STATE.json as a dict: checked and indexed once",
+                "    verdict = validate_prepared(prepared, request) # REQUEST.json as a dict -> the verdict",
+                "    verdict = validate(state, request)             # both at once",
+                "",
+                "The verdict is the one docs/formats.md describes. The public API is `__all__`: prepare,",
+                "validate, validate_prepared, InputError, Prepared (the type of a prepared state), RULESET",
+                "and CHECKS; every other name may change when the module is generated again.",
+                "Malformed input raises InputError (a ValueError) with the interpreter's message.",
+                "Verdicts are shared, read-only dicts (copy.deepcopy gives a mutable one).",
+                "",
+                "Threads: a prepared state may be shared by any number of threads once `prepare` has",
+                "returned, without a lock. Its only writes are two memos (the days of times, the device",
+                "spellings) and the module's table of verdicts, each entry a function of its key alone:",
+                "threads racing on one at worst compute it twice (and the memos may pass their bound by",
+                "an entry or two), so every thread gets the verdict a single thread would (equal, though",
+                "during warm-up not always the same object). Do not change a prepared state or a verdict.",
+                "",
+                "Generated from these rule files (SHA-256), the ones declaring what this rule set uses:",
+                "",
+            ], "")[:-1],  # not _doc's closing quotes: the file list follows
             *[f"    {_literal(f.name):<{width}}  {f.sha256}" for f in self.files],
             '"""',
             "",
@@ -165,42 +377,49 @@ class _Writer:
         return "\n".join(lines)
 
     def tables(self) -> str:
-        enums = "\n".join(f"    {name!r}: {tuple(v)!r}," for name, v in self.program.enums.items())
+        enums = [f"    {name!r}: {tuple(v)!r}," for name, v in self.program.enums.items()]
         checks = []
         for c in self.checks:
-            exc = "".join(f"({x.cite!r}, {x.origin!r}), " for x in c.exceptions)
-            checks.append(f"    ({c.name!r}, {c.layer.value!r}, {c.code!r}, {c.cite!r}, ({exc})),")
-        fields = list(self.program.records["Service"])
+            checks += ["    (", f"        {c.name!r}, {c.layer.value!r}, {c.code!r},", f"        {c.cite!r},"]
+            if c.exceptions:
+                checks += ["        (", *[f"            ({x.cite!r}, {x.origin!r})," for x in c.exceptions], "        ),"]
+            else:
+                checks.append("        (),")
+            checks.append("    ),")
+        record = self.program.records["Service"]
         lines = [
             f"RULESET = {self.rs.name!r}",
-            "ENUMS = {", enums, "}",
+            "ENUMS = {", *enums, "}",
             'USER_ROLES = frozenset(ENUMS["UserRole"])',
             'REMOTE_PARTY_ROLES = frozenset(ENUMS["RemotePartyRole"])',
-            "# check name, layer, code, clause, (exception clause, written by)...; bit slot i of an outcome key is check i",
+            "# check name, layer, code, clause, ((exception clause, written by), ...);",
+            "# bit slot i of an outcome key is check i",
             "CHECKS = (", *checks, ")",
             "# sets the rules name (hoisted so that a request does not build them)",
-            *[f"{name} = {_value_repr(value)}" for value, name in self.em.sets.items()],
+            *[f"{name}: {_set_type(value)} = {_value_repr(value)}" for value, name in self.em.sets.items()],
             "",
             "",
             "class Service:",
-            '    """A row of the DUIS catalogue."""',
+            '    """A row of the DUIS catalogue (keyword arguments only: SRVS below names every field)."""',
             "",
-            f"    __slots__ = {('srv', *fields)!r}",
+            f"    __slots__ = {('srv', *record)!r}",
             "",
-            f"    def __init__(self, srv: str, {', '.join(f'{f}: Any' for f in fields)}) -> None:",
+            f"    def __init__(self, *, srv: str, {', '.join(f'{f}: {_py_type(ty)}' for f, ty in record.items())}) -> None:",
             "        self.srv = srv",
-            *[f"        self.{f} = {f}" for f in fields],
+            *[f"        self.{f} = {f}" for f in record],
             "",
         ]
-        return "\n".join(lines)
+        return "\n".join(_fit_all(lines))
 
     def check_function(self, index: int, c: ir.Check) -> list[str]:
         self.em.used = set()
         body = self.em.test(c.requires) if c.requires is not None else "True"
         params = [n for n in LOCALS if n in self.em.used]
         self.fn_params[c.name] = params
-        return ["", f"def {self.fn_names[c.name]}({', '.join(params)}):",
-                *_doc(_check_doc(c, self.program, index), "    "), f"    return {body}", ""]
+        if body.startswith(ANY_HELPERS):
+            body = f"bool({body})"  # an Any from a lookup: say it is a truth
+        return ["", *_def(self.fn_names[c.name], params, "bool | None"),
+                *_doc(_check_doc(c, self.program, index), "    "), *_fit(f"    return {body}"), ""]
 
     def plans(self) -> tuple[list[str], list[str]]:
         cat = self.rs.catalogue
@@ -211,20 +430,23 @@ class _Writer:
             missing = [f for f in fields if row.get(f) is None]
             if missing:
                 raise CodegenError(f"catalogue row {srv} has no {', '.join(missing)}")
-            body = "\n".join(self.plan_body(srv))
+            body = "\n".join(_fit_all(self.plan_body(srv)))
             bodies.setdefault(body, []).append(srv)
             of_srv[srv] = body
         names = {body: f"plan_{i + 1}" for i, body in enumerate(bodies)}
         out = []
         for body, srvs in bodies.items():
             shown = ", ".join(srvs) if len(srvs) <= 12 else ", ".join(srvs[:12]) + f", ... ({len(srvs)} SRVs)"
-            out += ["", f"def {names[body]}({PLAN_PARAMS}):", f'    """SRVs {_literal(shown)}."""', body, ""]
-        dispatch = ["SRVS = {"]
+            doc = f'    """SRVs {_literal(shown)}."""'
+            out += ["", *_def(names[body], PLAN_PARAMS, "dict[str, Any]"),
+                    *(_doc([f"SRVs {shown}."], "    ") if len(doc) > WIDTH else [doc]), body, ""]
+        dispatch = ["# SRV -> (its catalogue row, its plan)", "SRVS = {"]
         for srv, row in cat.items():
-            args = ", ".join(f"{_value_repr(row[f])}" for f in fields)
-            dispatch.append(f"    {srv!r}: (Service({srv!r}, {args}), {names[of_srv[srv]]}),")
+            dispatch += [f"    {srv!r}: (", "        Service(", f"            srv={srv!r},"]
+            dispatch += [f"            {f}={_value_repr(row[f])}," for f in fields]
+            dispatch += ["        ),", f"        {names[of_srv[srv]]},", "    ),"]
         dispatch.append("}")
-        return out, dispatch
+        return out, _fit_all(dispatch)
 
     def plan_body(self, srv: str) -> list[str]:
         cat = self.rs.catalogue
@@ -296,7 +518,7 @@ class _Writer:
         lines.append(f"    v = VERDICTS[k | {static:#x}]  # accepted by every layer")
         effects = self.effect_lines(srv)
         if effects:
-            lines += ["    effects = []", *effects, "    return _with_effects(v, effects) if effects else v"]
+            lines += ["    effects: list[tuple[str, str, str]] = []", *effects, "    return _with_effects(v, effects) if effects else v"]
         else:
             lines.append("    return v  # no effect applies to this SRV")
         prelude = ["    k = 0"]
@@ -312,7 +534,7 @@ class _Writer:
             if decided(when) is False:
                 continue
             cond = "device is not None" + ("" if decided(when) is True else f" and {em.test(when)}")
-            lines += [f"    # effect {ef.name}: {_printable(ef.cite)}",
+            lines += [*_comment(f"effect {ef.name}: {ef.cite}", "    "),
                       f"    if {cond}:",
                       f"        cell, new = {em.value(fold(ef.cell, srv, cat))}, {em.value(fold(ef.owner, srv, cat))}",
                       "        if cell is not None and new is not None:",

@@ -24,8 +24,17 @@ import difflib
 import re
 import sys
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta, timezone
+from typing import Any, TypeVar
+
+# The oldest Python this module runs on (it is tested with ast.parse at that version, ruff and mypy).
+PYTHON_FLOOR = (3, 9)
+if sys.version_info < PYTHON_FLOOR:
+    raise ImportError(f"this generated validator needs Python {PYTHON_FLOOR[0]}.{PYTHON_FLOOR[1]} or later;"
+                      f" this is Python {sys.version.split()[0]}")
+
+# The public API; everything else may change when the module is generated again.
+__all__ = ["CHECKS", "RULESET", "InputError", "Prepared", "prepare", "validate", "validate_prepared"]
 
 # Both matched whole (fullmatch: `$` would also allow a final newline), in ASCII digits only.
 TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z")
@@ -34,7 +43,8 @@ MAX_ASSOCIATION_DEPTH = 8
 # Times are microseconds since the epoch, UTC, as in redline.times: fractions of a second are kept.
 MAX_FRACTION_DIGITS = 6
 SECOND = 1_000_000
-EPOCH, EPOCH_UTC, MICROSECOND = datetime(1970, 1, 1), datetime(1970, 1, 1, tzinfo=UTC), timedelta(microseconds=1)
+EPOCH, MICROSECOND = datetime(1970, 1, 1), timedelta(microseconds=1)
+EPOCH_UTC = datetime(1970, 1, 1, tzinfo=timezone.utc)  # noqa: UP017 (datetime.UTC is Python 3.11 and later)
 # Microseconds in each valid two-digit hour, minute and second of a time.
 HOURS = {f"{h:02}": 3600 * SECOND * h for h in range(24)}
 MINUTES = {f"{m:02}": 60 * SECOND * m for m in range(60)}
@@ -115,7 +125,8 @@ class Party:
 class Device:
     __slots__ = ("type", "generation", "smi_status", "mpxn", "trust_anchors")
 
-    def __init__(self, type: str, generation: str, smi_status: str, mpxn: str | None, trust_anchors: dict[str, str]) -> None:
+    def __init__(self, type: str, generation: str, smi_status: str, mpxn: str | None,
+                 trust_anchors: dict[str, str]) -> None:
         self.type, self.generation, self.smi_status = type, generation, smi_status
         self.mpxn, self.trust_anchors = mpxn, trust_anchors
 
@@ -192,8 +203,9 @@ def _parse_iso(text: str) -> int:
         raise ValueError(f"not an ISO 8601 UTC time: {text!r}")
     head, _, frac = text[:-1].partition(".")
     if len(frac) > MAX_FRACTION_DIGITS:
-        raise ValueError(f"more than {MAX_FRACTION_DIGITS} digits after the decimal point (times are kept to the microsecond)")
-    when = datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+        raise ValueError(f"more than {MAX_FRACTION_DIGITS} digits after the decimal point"
+                         " (times are kept to the microsecond)")
+    when = datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)  # noqa: UP017
     return (when - EPOCH_UTC) // MICROSECOND + int(frac.ljust(MAX_FRACTION_DIGITS, "0"))
 
 
@@ -201,9 +213,11 @@ def parse_time(value: Any, where: str) -> int:
     if not isinstance(value, str) or TIME_RE.fullmatch(value) is None:
         raise InputError(where, f"expected an ISO 8601 UTC time such as `2026-03-01T12:00:00Z`, found {_show(value)}")
     frac = value[20:-1]
-    if len(frac) <= MAX_FRACTION_DIGITS:  # the common case, 4x faster than strptime; anything odd takes the interpreter's way below
+    # The common case, 4x faster than strptime; anything odd takes the interpreter's way below.
+    if len(frac) <= MAX_FRACTION_DIGITS:
         try:
-            return (datetime.fromisoformat(value[:19]) - EPOCH) // MICROSECOND + int(frac.ljust(MAX_FRACTION_DIGITS, "0"))
+            whole = (datetime.fromisoformat(value[:19]) - EPOCH) // MICROSECOND
+            return whole + int(frac.ljust(MAX_FRACTION_DIGITS, "0"))
         except ValueError:
             pass
     try:
@@ -254,13 +268,15 @@ def _obj(v: Any, where: str, required: frozenset[str], optional: frozenset[str] 
 
 def _enum(v: Any, where: str, members: tuple[str, ...], what: str) -> str:
     if not isinstance(v, str) or v not in members:
-        raise InputError(where, f"unknown {what} {_show(v)}{_hint(v, members) if isinstance(v, str) else ''}; expected one of {', '.join(members)}")
+        hint = _hint(v, members) if isinstance(v, str) else ""
+        raise InputError(where, f"unknown {what} {_show(v)}{hint}; expected one of {', '.join(members)}")
     return v
 
 
 def _eui(v: Any, where: str, what: str) -> str:
     if not isinstance(v, str) or EUI64.fullmatch(v) is None:
-        raise InputError(where, f"{what} must be an Entity Identifier of eight hex pairs such as `90-B3-D5-1F-30-01-00-00`, found {_show(v)}")
+        raise InputError(where, f"{what} must be an Entity Identifier of eight hex pairs"
+                                f" such as `90-B3-D5-1F-30-01-00-00`, found {_show(v)}")
     return v.upper()
 
 
@@ -428,7 +444,8 @@ def parse_signer_key(key: str) -> str:
 
 def prepare(data: Any, where: str = "$") -> Prepared:
     """Check STATE.json (failing closed, like the interpreter) and index it for many requests."""
-    top = _obj(data, where, frozenset({"now", "parties", "devices", "registration"}), frozenset({"signing_certificates"}))
+    top = _obj(data, where, frozenset({"now", "parties", "devices", "registration"}),
+               frozenset({"signing_certificates"}))
     now = parse_time(top["now"], f"{where}.now")
     roles_enum = ENUMS["UserRole"]
     parties_raw = top["parties"]
@@ -509,7 +526,8 @@ def prepare(data: Any, where: str = "$") -> Prepared:
 
 def _signing_certificates(raw: Any, parties: Mapping[str, Party], roles: tuple[str, ...], where: str) -> None:
     if not isinstance(raw, dict):
-        raise InputError(where, f"expected an object of \"<issuer name>|<serial>\": {{party, role}}, found {_show(raw)}")
+        raise InputError(where, f"expected an object of \"<issuer name>|<serial>\": {{party, role}},"
+                                f" found {_show(raw)}")
     seen: set[str] = set()
     for key, body in raw.items():
         kw = f'{where}["{key}"]'
@@ -518,7 +536,8 @@ def _signing_certificates(raw: Any, parties: Mapping[str, Party], roles: tuple[s
         except ValueError as e:
             raise InputError(kw, str(e)) from None
         if canon in seen:
-            raise InputError(kw, f"the certificate `{canon}` is listed twice (issuer names and serials are compared normalised)")
+            raise InputError(kw, f"the certificate `{canon}` is listed twice"
+                                 " (issuer names and serials are compared normalised)")
         seen.add(canon)
         b = _obj(body, kw, frozenset({"party", "role"}))
         pid = _eui(b["party"], f"{kw}.party", "a party id")
@@ -564,7 +583,8 @@ def _load_request(p: Prepared, data: Any, where: str = "$") -> tuple[Any, ...]:
     b = _obj(data, where, REQUEST_REQUIRED, REQUEST_OPTIONAL)
     sender = _eui(b["sender"], f"{where}.sender", "the sender")
     if sender not in p.parties:
-        raise InputError(f"{where}.sender", f"party `{b['sender']}` is not in the state's `parties` (list a former User with \"dcc_user\": false)")
+        raise InputError(f"{where}.sender", f"party `{b['sender']}` is not in the state's `parties`"
+                                            " (list a former User with \"dcc_user\": false)")
     role = _enum(b["role"], f"{where}.role", ENUMS["UserRole"], "User Role")
     srv = b["srv"]
     if not isinstance(srv, str):
@@ -578,23 +598,30 @@ def _load_request(p: Prepared, data: Any, where: str = "$") -> tuple[Any, ...]:
     rpr, owner = b.get("remote_party_role"), b.get("new_certificate_owner")
     if row.replaces_trust_anchor:
         if rpr is None or owner is None:
-            raise InputError(where, f"SRV {srv} replaces a trust anchor: give `remote_party_role` and `new_certificate_owner`")
+            raise InputError(where, f"SRV {srv} replaces a trust anchor:"
+                                    " give `remote_party_role` and `new_certificate_owner`")
         rpr = _enum(rpr, f"{where}.remote_party_role", ENUMS["RemotePartyRole"], "RemotePartyRole")
         owner = _eui(owner, f"{where}.new_certificate_owner", "the new certificate owner")
         if owner not in p.parties:
-            raise InputError(f"{where}.new_certificate_owner", f"party `{b['new_certificate_owner']}` is not in the state's `parties`")
+            raise InputError(f"{where}.new_certificate_owner",
+                             f"party `{b['new_certificate_owner']}` is not in the state's `parties`")
     elif rpr is not None or owner is not None:
-        raise InputError(where, f"SRV {srv} does not replace a trust anchor: `remote_party_role` and `new_certificate_owner` must be absent")
-    exec_time = _time(p, b["execution_time"], f"{where}.execution_time") if b.get("execution_time") is not None else None
+        raise InputError(where, f"SRV {srv} does not replace a trust anchor:"
+                                " `remote_party_role` and `new_certificate_owner` must be absent")
+    exec_time = None
+    if b.get("execution_time") is not None:
+        exec_time = _time(p, b["execution_time"], f"{where}.execution_time")
     rng = None
     if b.get("date_range") is not None:
         r = _obj(b["date_range"], f"{where}.date_range", frozenset({"from", "to"}))
         lo, hi = _time(p, r["from"], f"{where}.date_range.from"), _time(p, r["to"], f"{where}.date_range.to")
         if hi < lo:
-            raise InputError(f"{where}.date_range", f"inverted date range: `to` ({r['to']}) is before `from` ({r['from']})")
+            raise InputError(f"{where}.date_range",
+                             f"inverted date range: `to` ({r['to']}) is before `from` ({r['from']})")
         rng = (lo, hi)
     dev = p.devices.get(device) if device is not None else None
-    return (plan, p, sender, p.parties[sender], role, srv, row, device if dev is not None else None, dev, rpr, owner, exec_time, rng)
+    return (plan, p, sender, p.parties[sender], role, srv, row, device if dev is not None else None, dev, rpr, owner,
+            exec_time, rng)
 
 
 def validate_prepared(p: Prepared, request: Any) -> dict[str, Any]:
@@ -678,7 +705,10 @@ def _throughout(p: Prepared, party: Any, role: Any, mpxn: Any, times: Any) -> bo
     return False
 
 
-def _index(m: Any, k: Any) -> Any:
+_V = TypeVar("_V")
+
+
+def _index(m: Mapping[Any, _V] | None, k: Any) -> _V | None:
     return None if m is None else m.get(k)
 
 
@@ -705,7 +735,7 @@ def _service_field(srv: Any, name: str) -> Any:
     return None if entry is None else getattr(entry[0], name)
 
 
-def _bound(rng: Any, i: int) -> Any:
+def _bound(rng: tuple[int, int] | None, i: int) -> int | None:
     return None if rng is None else rng[i]
 
 
@@ -724,7 +754,8 @@ class _Verdicts(dict[int, dict[str, Any]]):
                 cite, origin = exceptions[outcome - WAIVED]
                 trace.append(ReadOnlyDict(check=name, layer=layer, outcome="skipped", clause=cite, waived_by=origin))
             else:
-                trace.append(ReadOnlyDict(check=name, layer=layer, outcome="pass" if outcome == PASS else "skipped", clause=clause))
+                shown = "pass" if outcome == PASS else "skipped"
+                trace.append(ReadOnlyDict(check=name, layer=layer, outcome=shown, clause=clause))
         v = ReadOnlyDict(
             ruleset=RULESET,
             verdict="accept" if failed is None else "reject",
@@ -747,5 +778,6 @@ VERDICTS = _Verdicts()
 def _with_effects(v: dict[str, Any], effects: list[tuple[str, str, str]]) -> dict[str, Any]:
     """An accept whose effects name this request's device and owner: a fresh verdict sharing the trace."""
     out = ReadOnlyDict(v)
-    dict.__setitem__(out, "effects", ReadOnlyList(ReadOnlyDict(device=d, trust_anchor=c, owner=o) for d, c, o in effects))
+    made = ReadOnlyList(ReadOnlyDict(device=d, trust_anchor=c, owner=o) for d, c, o in effects)
+    dict.__setitem__(out, "effects", made)
     return out
