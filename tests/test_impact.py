@@ -25,8 +25,9 @@ from redline.cli import load_program, main, repo_rules
 from redline.ids import is_eui64
 from redline.impact.fleet import analyse, correcting_srvs
 from redline.impact.fromjson import write_requests, write_state
+from redline.impact.params import FleetParams
 from redline.impact.sql import Compiler, Unsupported, verdict_sql
-from redline.impact.synth import FleetParams, generate
+from redline.impact.synth import generate
 from redline.impact.tables import Loader
 from redline.times import format_iso, parse_iso
 

@@ -17,8 +17,9 @@ import pytest
 from redline.check import checked as ir
 from redline.cli import load_program, repo_rules
 from redline.impact.fleet import candidates, mis_set
+from redline.impact.params import FleetParams
 from redline.impact.replay import judge
-from redline.impact.synth import FleetParams, generate
+from redline.impact.synth import generate
 from redline.impact.tables import Loader
 from redline.times import parse_iso
 

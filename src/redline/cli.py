@@ -887,7 +887,7 @@ def _at(text: str | None) -> int:
 
 
 def cmd_impact(args: argparse.Namespace) -> int:
-    import redline.impact as impact
+    import redline.impact.run as impact
     from redline.impact.render import format_fleet, format_replay
 
     program = _require_program(args)
@@ -983,7 +983,7 @@ def _impact_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def impact_defaults() -> Any:
-    from redline.impact.synth import FleetParams
+    from redline.impact.params import FleetParams
     return FleetParams()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -237,7 +238,22 @@ def prove(
 ) -> list[ProofResult]:
     """Decide every property (or `only`) under every rule set it names; raises PropertyError on a bad body.
 
-    Temporal properties go to the model checker, which searches runs up to `depth` steps."""
+    Temporal properties go to the model checker, which searches runs up to `depth` steps. The cyclic
+    garbage collector is paused meanwhile, so that the SMT-LIB2 text of each obligation is the same
+    bytes on every run (smt/smt2.py says why); what the run leaves is collected at its end."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _prove(program, only, timeout_ms, rlimit, seed, smt2, depth)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _prove(
+    program: ir.Program, only: str | None, timeout_ms: int, rlimit: int, seed: int,
+    smt2: Callable[[str, str], None] | None, depth: int | None,
+) -> list[ProofResult]:
     from redline.props.modelcheck import DEPTH, check_temporal
     from redline.smt.temporal import is_temporal
     catalogue = next(iter(program.rulesets.values())).catalogue

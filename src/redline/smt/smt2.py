@@ -6,6 +6,15 @@ before: two runs of `redline report` in one process (or after different
 earlier work) would write different files for the same obligation. The
 names are renumbered here in order of first appearance, which changes no
 meaning (they are bound variables) and makes the text reproducible.
+
+Which shared subterms Z3 writes as a `let` also depends on what else holds
+them: terms Python has not yet garbage-collected count. `prove` therefore
+runs with the cyclic garbage collector paused (`props.prover.prove`), so what
+is still held when a query is written is the same on every run. Found when
+merely importing another library (DuckDB) changed the collector's timing,
+and with it the structure of one obligation between two runs. (A collection
+before each query, or copying it into a fresh context, also works, but costs
+half to five times the proofs themselves.)
 """
 
 from __future__ import annotations

@@ -1,0 +1,97 @@
+"""Fleet impact: the rules compiled to SQL and evaluated by DuckDB over a fleet snapshot and a request log.
+
+`fleet` answers which devices are stuck and which a modification frees; `replay` judges every request
+of a log; `generate` writes a synthetic fleet. Each opens its own in-memory DuckDB connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from redline.check import checked as ir
+from redline.impact.fleet import analyse
+from redline.impact.params import FleetParams
+from redline.impact.replay import changes, judge, summary
+from redline.impact.sql import Unsupported
+from redline.impact.synth import generate, write
+from redline.impact.tables import ImpactInputError, Loader
+
+__all__ = ["FleetParams", "ImpactInputError", "OutputError", "Unsupported", "run_fleet", "run_generate", "run_replay"]
+
+
+class OutputError(Exception):
+    """A file or directory the results were to be written to cannot be."""
+
+
+def _writing(what: Path, work: Callable[[], None]) -> None:
+    try:
+        work()
+    except (OSError, duckdb.IOException) as e:
+        raise OutputError(f"{what}: cannot write: {str(e).splitlines()[0]}") from None
+
+
+def _connect(threads: int | None) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:")
+    if threads is not None:
+        con.execute(f"SET threads = {int(threads)}")
+    return con
+
+
+def _load(con: duckdb.DuckDBPyConnection, program: ir.Program, rulesets: list[ir.RuleSet], root: Path,
+          bad_rows: Path | None, with_requests: bool) -> Loader:
+    loader = Loader(con, program, rulesets[0].catalogue, bad_rows)
+    if bad_rows is None:
+        loader.load_dir(root, with_requests)
+    else:
+        _writing(bad_rows, lambda: loader.load_dir(root, with_requests))
+    return loader
+
+
+def run_fleet(program: ir.Program, rulesets: list[ir.RuleSet], root: Path, at: int, visit_cost: float | None = None,
+              bad_rows: Path | None = None, threads: int | None = None) -> dict[str, Any]:
+    con = _connect(threads)
+    loader = _load(con, program, rulesets, root, bad_rows, with_requests=False)
+    result = analyse(con, program, rulesets, at, visit_cost)
+    result["rejected_rows"] = loader.rejected
+    return result
+
+
+def run_replay(program: ir.Program, rulesets: list[ir.RuleSet], root: Path, bad_rows: Path | None = None,
+               verdicts_out: Path | None = None, examples: int = 20, threads: int | None = None) -> dict[str, Any]:
+    con = _connect(threads)
+    loader = _load(con, program, rulesets, root, bad_rows, with_requests=True)
+    tables = [judge(con, rs, program) for rs in rulesets]
+    result: dict[str, Any] = {"rulesets": [rs.name for rs in rulesets],
+                              "summary": {rs.name: summary(con, t) for rs, t in zip(rulesets, tables, strict=True)}}
+    if len(tables) == 2:
+        result["changes"] = changes(con, tables[0], tables[1], examples)
+    if verdicts_out is not None:
+        _writing(verdicts_out, lambda: _write_verdicts(con, rulesets, tables, verdicts_out))
+        result["verdicts"] = str(verdicts_out)
+    result["rejected_rows"] = loader.rejected
+    return result
+
+
+def _write_verdicts(con: duckdb.DuckDBPyConnection, rulesets: list[ir.RuleSet], tables: list[str], out: Path) -> None:
+    """One row per request and rule set: request_id, ruleset, accepted, dcc_accepted, layer, code, check, effects."""
+    union = " UNION ALL ".join(f"SELECT request_id, '{rs.name}' AS ruleset, * EXCLUDE (request_id) FROM {t}"
+                               for rs, t in zip(rulesets, tables, strict=True))
+    fmt = "(FORMAT parquet)" if out.suffix == ".parquet" else "(HEADER)"
+    path = "'" + str(out).replace("'", "''") + "'"
+    con.execute(f"COPY ({union} ORDER BY request_id, ruleset) TO {path} {fmt}")
+
+
+def run_generate(program: ir.Program, params: FleetParams, out: Path, threads: int | None = None) -> dict[str, int]:
+    con = _connect(threads)
+    generate(con, params, tuple(program.enums["RemotePartyRole"]))
+    _writing(out, lambda: write(con, out, with_requests=params.requests > 0))
+    counts = {}
+    for t in ("parties", "party_roles", "devices", "registration", "requests"):
+        if t != "requests" or params.requests:
+            row = con.execute(f"SELECT count(*) FROM raw_{t}").fetchone()
+            counts[t] = int(row[0]) if row else 0
+    return counts
