@@ -919,13 +919,7 @@ def cmd_impact(args: argparse.Namespace) -> int:
 
 
 def _count(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, found `{text}`") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 0, found {n}")
-    return n
+    return _whole(text, 0)
 
 
 def _fraction(text: str) -> float:
@@ -1044,12 +1038,16 @@ def cmd_lsp(args: argparse.Namespace) -> int:
 # ---- entry point ----------------------------------------------------------
 
 def positive(text: str) -> int:
+    return _whole(text, 1)
+
+
+def _whole(text: str, least: int) -> int:
     try:
         n = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, found `{text}`") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 1, found {n}")
+    if n < least:
+        raise argparse.ArgumentTypeError(f"expected a number of at least {least}, found {n}")
     return n
 
 
