@@ -47,3 +47,13 @@ def test_the_bundle_leads_with_the_answer_and_ends_with_provenance(evidence_bund
     html = (out / "report.html").read_text()
     assert html.index('id="answer"') < html.index('id="contents"') < html.index('id="summary"') < html.index('id="files"')
     assert '<div class="table-wrap"><table' in html
+
+
+def test_the_bundle_shows_the_modification_as_written(evidence_bundle: tuple[Path, int, str]) -> None:
+    out, _code, _ = evidence_bundle
+    md = (out / "report.md").read_text()
+    written = md[md.index("## The modification as written"):md.index("## Summary")]
+    assert "modification mp107" in written and "amend check eligible_user" in written and "intends accept" in written
+    assert "ruleset baseline" not in written  # the declaration alone, not the file around it
+    html = (out / "report.html").read_text()
+    assert html.index('id="answer"') < html.index('id="redline"') < html.index('id="summary"')

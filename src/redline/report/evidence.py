@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import platform
+import re
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
@@ -50,6 +51,7 @@ class Evidence:
     unsettled: list[str] = field(default_factory=list)  # what could not be settled (exit 3): also in `problems`, never an all clear
     timings: dict[str, Any] = field(default_factory=dict)
     obligations: dict[str, str] = field(default_factory=dict)  # file name -> SMT-LIB2 text
+    redline: dict[str, str] | None = None  # the modification as written: {"path", "text"} of its declaration
 
     def failures(self) -> list[str]:
         """The problems that are findings (exit 1), as opposed to what could not be settled (exit 3)."""
@@ -271,4 +273,21 @@ def build_evidence(program: ir.Program, files: list[RuleFile], settings: Setting
         + not_settled,
         unsettled=not_settled,
         obligations=obligations,
+        redline=modification_text(files, settings.modification),
     )
+
+
+def modification_text(files: list[RuleFile], name: str) -> dict[str, str] | None:
+    """The declaration of modification `name` as its rule file words it, from `modification NAME` to the
+    next declaration: the redlines a reviewer holds next to the Modification Report."""
+    from redline.syntax.parser import TOP_LEVEL
+    head = re.compile(rf"^modification\s+{re.escape(name)}\b", re.M | re.I)
+    for f in files:
+        text = f.data.decode("utf-8", errors="replace")
+        m = head.search(text)
+        if m is None:
+            continue
+        nxt = TOP_LEVEL.search(text, m.end())
+        start = text.rfind("\n\n", 0, m.start())  # the comment block just above belongs to it
+        return {"path": f.path, "text": text[start + 2 if start >= 0 else 0:nxt.start() if nxt else len(text)].strip() + "\n"}
+    return None

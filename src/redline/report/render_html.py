@@ -27,6 +27,7 @@ code, .mono { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-siz
 .recheck-unknown, .recheck-unsupported, .recheck-skipped { color: #a40; }
 .finding { border-left: 4px solid #999; padding-left: 1em; }
 #timings { color: #444; }
+pre { overflow-x: auto; background: #f6f6f6; padding: 0.5em; font-size: 0.85em; }
 .table-wrap { overflow-x: auto; max-width: 100%; }
 #answer { border: 2px solid #446; padding: 0.2em 1em 0.8em; }
 #answer h2 { border: none; }
@@ -157,7 +158,8 @@ def _answer(a: Answer) -> str:
 
 
 def _contents(ev: Evidence) -> str:
-    entries = [("summary", "Summary"), ("properties", "Properties, one by one")]
+    entries = [("redline", "The modification as written")] if ev.redline is not None else []
+    entries += [("summary", "Summary"), ("properties", "Properties, one by one")]
     if ev.diff is not None:
         entries.append(("diff", "Semantic diff"))
     if ev.liveness:
@@ -180,6 +182,10 @@ def render_html(ev: Evidence) -> str:
         parts.append('<section class="error" id="unsettled"><h2>UNKNOWN: this evidence is incomplete; it is not an all clear</h2><ul>'
                      + "".join(f"<li>{e(p)}</li>" for p in ev.unsettled) + "</ul></section>")
     parts.append(_answer(answer(ev)))
+    if ev.redline is not None:
+        parts.append(f'<section id="redline"><h2>The modification as written</h2><p>From <code>{e(ev.redline["path"])}</code>: '
+                     "each <code>amend</code> names the rule of the base it changes, and <code>intends</code> what it means to "
+                     f"change.</p><pre>{e(ev.redline['text'])}</pre></section>")
     parts.append(_contents(ev))
     parts.append(
         f'<section id="summary"><h2>Summary</h2><ul><li>{n["results"]} results: {n["as_expected"]} as expected, {n["unknown"]} unknown.</li>'

@@ -98,6 +98,9 @@ def render_markdown(e: Evidence) -> str:
         lines += [f"> - {inline(p)}" for p in e.unsettled]
         lines.append("")
     lines += answer_lines(answer(e))
+    if e.redline is not None:
+        fence = "~" * max([3, *(len(run) + 1 for run in re.findall(r"~+", e.redline["text"]))])  # longer than any run inside
+        lines += ["## The modification as written", "", f"From {inline(e.redline['path'])}:", "", fence, e.redline["text"].rstrip("\n"), fence, ""]
     lines += ["## Summary", "",
               f"- {n['results']} results: {n['as_expected']} as expected, {n['unknown']} unknown.",
               f"- Independently re-checked: {n['rechecked']} agree, {n['recheck_disagrees']} disagree, "
