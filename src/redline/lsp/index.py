@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from redline import ast
 from redline.source import Span
-from redline.syntax.printer import expr, quote
+from redline.syntax.printer import expr, quote, type_text
 
 # Kinds looked up first when a name means several things (a group and a Remote Party role, say).
 _PREFERENCE = ("define", "check", "effect", "assumption", "field", "group", "member", "enum", "record",
@@ -76,19 +76,6 @@ class Index:
 
     def check_in(self, ruleset: str, name: str) -> Definition | None:
         return next((d for d in self.checks_of(ruleset) if d.name == name), None)
-
-
-def type_text(t: ast.TypeExpr) -> str:
-    match t:
-        case ast.SimpleType(name=n):
-            return n.name
-        case ast.OptionalType(inner=i):
-            return f"optional {type_text(i)}"
-        case ast.SetType(elem=n):
-            return f"set of {n.name}"
-        case ast.MapType(key=k, value=v):
-            return f"map {k.name} to {type_text(v)}"
-    raise AssertionError("unhandled type")  # pragma: no cover
 
 
 def _rests(rs: Sequence[ast.Ident]) -> str:

@@ -99,16 +99,17 @@ def _rests(rs: tuple[ast.Ident, ...]) -> str:
     return (" rests on " + ", ".join(r.name for r in rs)) if rs else ""
 
 
-def _type(t: ast.TypeExpr) -> str:
+def type_text(t: ast.TypeExpr) -> str:
+    """A field's type as the rule language writes it (`map RemotePartyRole to optional Party`)."""
     match t:
         case ast.SimpleType(name=n):
             return n.name
         case ast.OptionalType(inner=i):
-            return f"optional {_type(i)}"
+            return f"optional {type_text(i)}"
         case ast.SetType(elem=n):
             return f"set of {n.name}"
         case ast.MapType(key=k, value=v):
-            return f"map {k.name} to {_type(v)}"
+            return f"map {k.name} to {type_text(v)}"
     raise AssertionError("unhandled type")  # pragma: no cover
 
 
@@ -233,7 +234,7 @@ def _decl(d: ast.Decl) -> list[str]:
         case ast.AssumptionDecl():
             return [f"assumption {d.name.name} {quote(d.text)}" + (f" {d.tag}" if d.tag else "")]
         case ast.RecordDecl():
-            body = [f"  {f.name.name}: {_type(f.type)}{_rests(f.rests)}" for f in d.fields]
+            body = [f"  {f.name.name}: {type_text(f.type)}{_rests(f.rests)}" for f in d.fields]
             return [f"record {d.name.name}{_cite(d.cite)} {{", *body, "}"]
         case ast.CatalogueDecl():
             lines = [f"catalogue {d.name.name}{_cite(d.cite)} of {d.record.name}{_rests(d.rests)}"]
