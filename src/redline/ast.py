@@ -367,6 +367,7 @@ class ModificationDecl:
     cite: str
     base: Ident
     redlines: tuple[Redline, ...]
+    reuses: Ident | None = None  # `amends BASE with redlines of OTHER`: OTHER's redlines come first
 
 
 # ---- properties -----------------------------------------------------------

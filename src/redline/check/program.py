@@ -251,7 +251,8 @@ def _rulesets(decls: _Decls, enums: Any, groups: Any, records: dict[str, dict[st
             elif base in done:
                 env = _env(enums, groups, records, srvs, out)
                 env.defines.update(defines[base])
-                done[key] = apply_modification(env, m, done[base], out)
+                reused = _reused_redlines(decls, m, out)
+                done[key] = apply_modification(env, m, done[base], out, reused)
                 defines[key] = dict(env.defines)
                 del pending[key]
                 progressed = True
@@ -260,6 +261,31 @@ def _rulesets(decls: _Decls, enums: Any, groups: Any, records: dict[str, dict[st
                 out.append(diag.cyclic_modification(m.name.span, m.name.name))
             break
     return done
+
+
+def _reused_redlines(decls: _Decls, m: ast.ModificationDecl, out: list[Diagnostic]) -> tuple[ast.Redline, ...]:
+    """The redlines `m` takes from another modification (`with redlines of OTHER`), OTHER's own reused ones first.
+
+    Only the text is reused: the redlines are checked again against `m`'s base,
+    so a name that base lacks is an ordinary E105 at the reused redline.
+    """
+    found: list[ast.Redline] = []
+    seen = {m.name.name.lower()}
+    at = m
+    while at.reuses is not None:
+        key = at.reuses.name.lower()
+        other = decls.rulesets.get(key)
+        if not isinstance(other, ast.ModificationDecl):
+            mods = [d.name.name for d in decls.rulesets.values() if isinstance(d, ast.ModificationDecl)]
+            out.append(diag.unknown_name(at.reuses.span, "modification", at.reuses.name, mods))
+            break
+        if key in seen:
+            out.append(diag.cyclic_modification(at.reuses.span, at.reuses.name))
+            break
+        seen.add(key)
+        found[:0] = other.redlines
+        at = other
+    return tuple(found)
 
 
 def _base_ruleset(env: Env, d: ast.RulesetDecl, catalogue: dict[str, dict[str, Any]], out: list[Diagnostic]) -> ir.RuleSet:

@@ -24,13 +24,17 @@ from redline.check.program import (
 from redline.diagnostics import Diagnostic
 
 
-def apply_modification(env: Env, m: ast.ModificationDecl, base: ir.RuleSet, out: list[Diagnostic]) -> ir.RuleSet:
+def apply_modification(
+    env: Env, m: ast.ModificationDecl, base: ir.RuleSet, out: list[Diagnostic], reused: tuple[ast.Redline, ...] = (),
+) -> ir.RuleSet:
+    """`base` with `reused` (redlines written in another modification) and then `m`'s own redlines applied."""
     name = m.name.name.lower()
     checks = list(base.checks)
     effects = list(base.effects)
     catalogue: dict[str, Any] = dict(base.catalogue)
     clauses = [m.cite]
     intents: list[ir.Intent] = []
+    first_reused = len(out)
 
     def find(kind: str, ident: ast.Ident, items: list[Any]) -> int | None:
         for i, x in enumerate(items):
@@ -39,7 +43,10 @@ def apply_modification(env: Env, m: ast.ModificationDecl, base: ir.RuleSet, out:
         out.append(diag.missing_target(ident.span, kind, ident.name, base.name, [x.name for x in items]))
         return None
 
-    for r in m.redlines:
+    own_start = len(out)
+    for k, r in enumerate((*reused, *m.redlines)):
+        if k == len(reused):
+            own_start = len(out)
         match r:
             case ast.AddCheck(check=decl, position=pos):
                 c = check_check(env, decl, name, out)
@@ -101,8 +108,22 @@ def apply_modification(env: Env, m: ast.ModificationDecl, base: ir.RuleSet, out:
                     out.append(diag.no_eligible_role(srv.span, srv.value))
                 catalogue[srv.value] = row
                 clauses.append(cite)
+    if reused:
+        _note_reuse(out, first_reused, own_start if m.redlines else len(out), m)
     check_layer_order(checks, out)
     return ir.RuleSet(
         name=name, cite=m.cite, base=base.name, checks=tuple(checks), effects=tuple(effects),
         catalogue=catalogue, redline_clauses=tuple(dict.fromkeys(clauses)), intents=tuple(intents),
     )
+
+
+def _note_reuse(out: list[Diagnostic], start: int, end: int, m: ast.ModificationDecl) -> None:
+    """Say, on each diagnostic a reused redline raised, which composition applied it to which base."""
+    assert m.reuses is not None
+    where = ""
+    if m.name.span.source is not None:
+        line, col = m.name.span.source.line_col(m.name.span.start)
+        where = f" at {m.name.span.source.path}:{line}:{col}"
+    note = f"while applying the redlines of `{m.reuses.name}` to `{m.base.name}` (modification `{m.name.name}`{where})"
+    for k in range(start, end):
+        out[k] = replace(out[k], notes=(*out[k].notes, note))

@@ -143,13 +143,33 @@ def replay(program: ir.Program, old: ir.RuleSet, new: ir.RuleSet, w: dict[str, A
     return {**w, "sentence": sentence}
 
 
+def chain_intents(program: ir.Program, old: ir.RuleSet, new: ir.RuleSet) -> tuple[ir.Intent, ...] | None:
+    """The intents declared by every modification from `old` (exclusive) to `new`, or None if `new` does not descend from `old`.
+
+    Over a chain such as baseline -> mp107 -> m, a difference is within intent
+    if some modification on the chain declared it, and each declared intent is
+    checked against what the whole chain does.
+    """
+    found: list[ir.Intent] = []
+    at: ir.RuleSet | None = new
+    seen: set[str] = set()
+    while at is not None and at.name != old.name and at.name not in seen:
+        seen.add(at.name)
+        found[:0] = at.intents
+        at = program.rulesets.get(at.base) if at.base is not None else None
+    return tuple(found) if at is not None and at.name == old.name else None
+
+
 def intent_report(program: ir.Program, z: Solvers, old: ir.RuleSet, new: ir.RuleSet) -> dict[str, Any]:
-    if not new.intents:
-        return {"status": "absent", "violations": []}
-    if new.base != old.name:
+    intents = chain_intents(program, old, new)
+    if intents is None:
+        if not new.intents:
+            return {"status": "absent", "violations": []}
         return {"status": "absent", "violations": [],
                 "reason": f"the intent of `{new.name}` is declared against `{new.base}`, not `{old.name}`"}
-    problems, unsettled = check_intents(z, old, new)
+    if not intents:
+        return {"status": "absent", "violations": []}
+    problems, unsettled = check_intents(z, old, new, intents)
     violations = []
     for p in problems:
         v: dict[str, Any] = {"intent": p.intent.cite, "kind": p.intent.kind, "problem": p.problem}
@@ -159,7 +179,7 @@ def intent_report(program: ir.Program, z: Solvers, old: ir.RuleSet, new: ir.Rule
         violations.append(v)
     status = "violated" if violations else ("unknown" if unsettled else "satisfied")
     out: dict[str, Any] = {"status": status, "violations": violations,
-                           "declared": [{"kind": i.kind, "clause": i.cite} for i in new.intents]}
+                           "declared": [{"kind": i.kind, "clause": i.cite} for i in intents]}
     if unsettled and not violations:
         out["reason"] = unsettled
     return out

@@ -358,7 +358,9 @@ class IntentProblem:
     after: dict[str, Any] | None = None
 
 
-def check_intents(z: Solvers, old: ir.RuleSet, new: ir.RuleSet) -> tuple[list[IntentProblem], str | None]:
+def check_intents(
+    z: Solvers, old: ir.RuleSet, new: ir.RuleSet, declared: tuple[ir.Intent, ...] | None = None,
+) -> tuple[list[IntentProblem], str | None]:
     """Both directions: every difference lies inside the declared intents, and each intent really happens.
 
     A violation with a witness comes from the bounded encoding (a real state);
@@ -366,7 +368,7 @@ def check_intents(z: Solvers, old: ir.RuleSet, new: ir.RuleSet) -> tuple[list[In
     Returns the problems and, if some question could not be settled, why.
     """
     sorts = z.sorts
-    intents = list(new.intents)
+    intents = list(new.intents if declared is None else declared)
     en = Encoder(sorts, new)
     problems: list[IntentProblem] = []
     unsettled: str | None = None

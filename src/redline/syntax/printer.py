@@ -254,7 +254,8 @@ def _decl(d: ast.Decl) -> list[str]:
                         lines += _define(it, "  ")
             return lines
         case ast.ModificationDecl():
-            lines = [f"modification {d.name.name} {quote(d.cite)} amends {d.base.name}"]
+            reuse = f" with redlines of {d.reuses.name}" if d.reuses is not None else ""
+            lines = [f"modification {d.name.name} {quote(d.cite)} amends {d.base.name}{reuse}"]
             for r in d.redlines:
                 lines += ["", *_redline(r)]
             return lines

@@ -207,9 +207,14 @@ class _Builder(Transformer[Token, Any]):
 
     # -- modifications --
     def modification_decl(self, meta: Any, c: list[Any]) -> ast.ModificationDecl:
+        reuses = c[3] if len(c) > 3 and isinstance(c[3], ast.Ident) else None
+        rest = c[4:] if reuses is not None else c[3:]
         return ast.ModificationDecl(
-            name=self._ident(c[0]), cite=c[1].text, base=self._ident(c[2]), redlines=tuple(c[3:])
+            name=self._ident(c[0]), cite=c[1].text, base=self._ident(c[2]), redlines=tuple(rest), reuses=reuses
         )
+
+    def reuse(self, meta: Any, c: list[Any]) -> ast.Ident:
+        return self._ident(c[0])
 
     def add_check(self, meta: Any, c: list[Any]) -> ast.AddCheck:
         return ast.AddCheck(check=c[-1], position=c[0] if len(c) > 1 else None)
