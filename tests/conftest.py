@@ -84,7 +84,11 @@ def generated_validators(tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
 
     out = tmp_path_factory.mktemp("generated")
     modules = {}
-    for name in ("baseline", "mp107"):
+    from redline.cli import load_program, repo_rules
+
+    program, _ = load_program(repo_rules(), [])
+    assert program is not None
+    for name in program.rulesets:
         path = out / f"{name}.py"
         assert main(["codegen", "--ruleset", name, "-o", str(path)]) == 0
         spec = importlib.util.spec_from_file_location(f"session_generated_{name}", path)

@@ -208,6 +208,7 @@ class RuleSet:
     catalogue: Mapping[str, Mapping[str, Any]]  # SRV -> field -> value
     redline_clauses: tuple[str, ...] = ()
     intents: tuple[Intent, ...] = ()  # what the modification that made this rule set declares it means to do
+    reused: tuple[str, ...] = ()  # modifications whose redlines it applies (`with redlines of`), innermost first
 
 
 @dataclass(**IR)

@@ -8,6 +8,7 @@ rule sets and modifications, (3) properties and scenarios.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from redline import ast
@@ -251,8 +252,8 @@ def _rulesets(decls: _Decls, enums: Any, groups: Any, records: dict[str, dict[st
             elif base in done:
                 env = _env(enums, groups, records, srvs, out)
                 env.defines.update(defines[base])
-                reused = _reused_redlines(decls, m, out)
-                done[key] = apply_modification(env, m, done[base], out, reused)
+                reused, names = _reused_redlines(decls, m, out)
+                done[key] = replace(apply_modification(env, m, done[base], out, reused), reused=names)
                 defines[key] = dict(env.defines)
                 del pending[key]
                 progressed = True
@@ -263,13 +264,16 @@ def _rulesets(decls: _Decls, enums: Any, groups: Any, records: dict[str, dict[st
     return done
 
 
-def _reused_redlines(decls: _Decls, m: ast.ModificationDecl, out: list[Diagnostic]) -> tuple[ast.Redline, ...]:
+def _reused_redlines(
+    decls: _Decls, m: ast.ModificationDecl, out: list[Diagnostic],
+) -> tuple[tuple[ast.Redline, ...], tuple[str, ...]]:
     """The redlines `m` takes from another modification (`with redlines of OTHER`), OTHER's own reused ones first.
 
     Only the text is reused: the redlines are checked again against `m`'s base,
     so a name that base lacks is an ordinary E105 at the reused redline.
     """
     found: list[ast.Redline] = []
+    names: list[str] = []
     seen = {m.name.name.lower()}
     at = m
     while at.reuses is not None:
@@ -284,8 +288,9 @@ def _reused_redlines(decls: _Decls, m: ast.ModificationDecl, out: list[Diagnosti
             break
         seen.add(key)
         found[:0] = other.redlines
+        names.insert(0, key)
         at = other
-    return tuple(found)
+    return tuple(found), tuple(names)
 
 
 def _base_ruleset(env: Env, d: ast.RulesetDecl, catalogue: dict[str, dict[str, Any]], out: list[Diagnostic]) -> ir.RuleSet:

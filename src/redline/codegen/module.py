@@ -96,6 +96,7 @@ def dependencies(program: ir.Program, ruleset: ir.RuleSet, files: Sequence[RuleF
     while name is not None and name not in chain:
         chain.add(name)
         base = program.rulesets.get(name)
+        chain.update(base.reused if base is not None else ())  # the files its reused redlines are written in
         name = base.base if base is not None else None
     rests: set[str] = set()
     for c in ruleset.checks:

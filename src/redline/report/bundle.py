@@ -16,6 +16,7 @@ only a verified earlier bundle (or an empty directory) is ever replaced.
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +27,7 @@ from typing import Any
 from redline import progress
 from redline.check import checked as ir
 from redline.output import OutputError, check_dir, replace_dir
-from redline.report.collect import ResultProvider, Settings, collect
+from redline.report.collect import ResultProvider, Settings, collect, scoped
 from redline.report.evidence import Evidence, RuleFile, build_evidence, result_name
 from redline.report.recheck import cvc5_name, load_cvc5, recheck
 from redline.report.render_html import render_html
@@ -57,9 +58,32 @@ def results_json(ev: Evidence) -> dict[str, Any]:
     }
 
 
+def files_in_scope(program: ir.Program, rule_files: list[RuleFile], modification: str) -> list[RuleFile]:
+    """The files the bundle's results depend on: those declaring what the modification and its base
+    chain use (as the generated validator's header names them), and the property files whose
+    properties the bundle reports. Other modifications, their scenarios and proofs are left out."""
+    from redline.codegen.module import RuleFile as SourceFile
+    from redline.codegen.module import dependencies
+
+    mod = program.ruleset(modification)
+    if mod is None:
+        return rule_files
+    as_source = [SourceFile(f.path, f.data) for f in rule_files]
+    used = {f.name for f in dependencies(program, mod, as_source)}
+    props = {p.name for p in scoped(program, modification).properties}
+    wanted = [re.compile(rf"^property\s+{re.escape(name)}\b", re.M) for name in sorted(props)]
+    kept = []
+    for f in rule_files:
+        text = f.data.decode("utf-8", errors="replace")
+        if f.path in used or any(w.search(text) for w in wanted):
+            kept.append(f)
+    return kept
+
+
 def build_bundle(program: ir.Program, rule_files: list[RuleFile], settings: Settings,
                  providers: list[ResultProvider] | None = None, cvc5: ModuleType | None = None) -> Bundle:
     start = time.perf_counter()
+    rule_files = files_in_scope(program, rule_files, settings.modification)
     solver = load_cvc5() if cvc5 is None else cvc5
     collection = collect(program, settings, providers)
     rechecks, recheck_seconds = [], []

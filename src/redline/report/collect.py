@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from redline import progress
@@ -63,8 +63,32 @@ def _safe(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in name)
 
 
+def in_scope(program: ir.Program, modification: str) -> set[str]:
+    """The expectation keys a bundle for `modification` reports: the modification, the rule set it
+    amends, and the pair of the two. Properties of other modifications are another bundle's business."""
+    mod = program.ruleset(modification)
+    if mod is None:
+        return {modification}
+    keys = {mod.name}
+    if mod.base is not None:
+        keys |= {mod.base, f"{mod.base}..{mod.name}"}
+    return keys
+
+
+def scoped(program: ir.Program, modification: str) -> ir.Program:
+    """`program` with only the properties, and of each only the expectations, the bundle reports."""
+    keys = in_scope(program, modification)
+    props = []
+    for p in program.properties:
+        expected = {k: v for k, v in p.expected.items() if k in keys}
+        if expected:
+            props.append(replace(p, expected=expected))
+    return replace(program, properties=tuple(props))
+
+
 def prove_results(program: ir.Program, settings: Settings) -> list[Collected]:
-    """`redline prove` on every property, keeping the SMT-LIB2 text of each query it made."""
+    """`redline prove` on every property in the modification's scope, keeping the SMT-LIB2 text of each query it made."""
+    program = scoped(program, settings.modification)
     texts: dict[str, str] = {}
 
     def keep(name: str, text: str) -> None:
