@@ -24,6 +24,7 @@ from __future__ import annotations
 import itertools
 import os
 import sys
+import warnings
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -43,6 +44,11 @@ EXAMPLES = int(os.environ.get("REDLINE_FORMS_EXAMPLES", "40"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
 _names = itertools.count()
+PINNED_WORLDS = [(
+    {"now": "2026-03-01T12:00:00Z", "parties": {"90-B3-D5-1F-30-01-00-00": {"roles": ["IS"], "dcc_user": True}},
+     "devices": {}, "registration": {}},
+    {"sender": "90-B3-D5-1F-30-01-00-00", "role": "IS", "srv": "1.1.1"},
+)]
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,9 @@ def judges(text: str) -> Judges:
     module = ModuleType(name)
     sys.modules[name] = module  # dataclasses in the generated module look their module up
     try:
-        exec(compile(source, f"<{name}>", "exec"), module.__dict__)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a generated module compiles without a warning
+            exec(compile(source, f"<{name}>", "exec"), module.__dict__)
     finally:
         del sys.modules[name]
     return Judges(prog, rs, Validator(rs), Encoder(Sorts(prog, sorted(rs.catalogue)), rs), module)
@@ -131,3 +139,12 @@ def test_rule_sets_reach_every_outcome() -> None:
 
     collect()
     assert outcomes >= {"accept", "reject DSP", "reject S1SP", "reject Device", "waived", "effect"}, outcomes
+
+
+def test_a_constant_compared_with_null_compiles_without_a_warning() -> None:
+    """Found by the generated tests: `Root != null` was written `('Root' is not None)`, a SyntaxWarning."""
+    text = ('ruleset generated "generated for the differential tests"\n'
+            '  check c_0 "check 0" at DSP reject\n    requires (Root != null) and not (Root == null)\n')
+    j = judges(text)  # compiles with warnings as errors
+    world = next(iter(PINNED_WORLDS))
+    assert j.generated.validate(*world)["verdict"] == "accept"

@@ -117,7 +117,9 @@ class Emitter:
             case ir.GetIndex(obj=o, key=k):
                 return f"_index({self.value(o)}, {self.value(k)})"
             case ir.Eq(left=a, right=b, negated=neg):
-                if _is_null(a) or _is_null(b):  # identity: the same truth for every value here, and quicker
+                if (_is_null(a) or _is_null(b)) and not (isinstance(a, ir.Const) and isinstance(b, ir.Const)):
+                    # identity: the same truth for every value here, and quicker (not between two
+                    # constants: `"Root" is not None` is a SyntaxWarning when the module is compiled)
                     return f"({self.value(a)} {'is not' if neg else 'is'} {self.value(b)})"
                 return f"({self.value(a)} {'!=' if neg else '=='} {self.value(b)})"
             case ir.Member(item=i, collection=c, negated=neg):
