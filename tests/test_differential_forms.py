@@ -21,11 +21,13 @@ The default example counts keep this file under a minute on one core. `REDLINE_F
 
 from __future__ import annotations
 
+import ast
 import itertools
 import os
 import sys
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -44,6 +46,7 @@ EXAMPLES = int(os.environ.get("REDLINE_FORMS_EXAMPLES", "40"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
 _names = itertools.count()
+SRC = Path(__file__).resolve().parents[1] / "src" / "redline"
 PINNED_WORLDS = [(
     {"now": "2026-03-01T12:00:00Z", "parties": {"90-B3-D5-1F-30-01-00-00": {"roles": ["IS"], "dcc_user": True}},
      "devices": {}, "registration": {}},
@@ -148,3 +151,41 @@ def test_a_constant_compared_with_null_compiles_without_a_warning() -> None:
     j = judges(text)  # compiles with warnings as errors
     world = next(iter(PINNED_WORLDS))
     assert j.generated.validate(*world)["verdict"] == "accept"
+
+
+def _ends_in_assert_never(match: ast.Match, after: ast.stmt | None) -> bool:
+    def is_never(s: ast.stmt | None) -> bool:
+        return (isinstance(s, ast.Expr) and isinstance(s.value, ast.Call)
+                and getattr(s.value.func, "id", getattr(s.value.func, "attr", None)) == "assert_never")
+    last = match.cases[-1]
+    wildcard = isinstance(last.pattern, ast.MatchAs) and last.pattern.pattern is None
+    return (wildcard and is_never(last.body[-1])) or is_never(after)
+
+
+def ir_dispatches() -> list[tuple[str, int, bool]]:
+    """Every `match` of the package whose cases name IR expression classes: (file, line, ends in assert_never)."""
+    names = {cls.__name__ for cls in ir.EXPR_FORMS}
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            for block in (body, getattr(node, "orelse", None)):
+                if not isinstance(block, list):
+                    continue
+                for i, stmt in enumerate(block):
+                    if not isinstance(stmt, ast.Match):
+                        continue
+                    classes = {p.cls.attr for p in ast.walk(stmt) if isinstance(p, ast.MatchClass)
+                               and isinstance(p.cls, ast.Attribute) and isinstance(p.cls.value, ast.Name) and p.cls.value.id == "ir"}
+                    if classes & names:
+                        after = block[i + 1] if i + 1 < len(block) else None
+                        found.append((str(path.relative_to(SRC)), stmt.lineno, _ends_in_assert_never(stmt, after)))
+    return found
+
+
+def test_every_dispatch_over_ir_expressions_ends_in_assert_never() -> None:
+    """So that mypy names every dispatch a new expression form has not reached (see check/checked.py)."""
+    found = ir_dispatches()
+    assert len(found) >= 10, found  # the interpreter, encoder, fold, emitter (4), SQL (3): not vacuous
+    assert [(f, line) for f, line, ok in found if not ok] == []
