@@ -4,13 +4,48 @@ Expressions here are resolved and typed: enum members are constants, SRV
 strings are known catalogue entries, names are variables or definitions.
 The interpreter and the SMT compiler accept only these types, so nothing
 unchecked can reach them.
+
+Every back end dispatches over `Expr`, the union of the expression forms
+below, and ends its dispatch in `typing.assert_never`, so that mypy names
+each one a new form has not reached yet.
+
+Null semantics
+--------------
+This is the one statement of what null means; every back end (interp/,
+smt/encode.py, codegen/, impact/sql.py) implements it and cites it here
+rather than restating it. A value of an `optional` type, and the literal
+`null`, may be null.
+
+- Reading. A field of a null record is null, and so is a field of a record
+  the state does not hold (a Party or Device id not in STATE.json, an SRV
+  without a catalogue row). `device` is null when the SMI does not hold the
+  request's device. An absent optional request field is null. Indexing a
+  null map, indexing with a null key, or a key the map lacks gives null;
+  `.from`/`.to` of a null date range are null.
+- `==` and `!=` are plain equality on values with null as one more value:
+  null equals null and nothing else; `!=` is the negation. Neither is ever
+  null.
+- `x in S` is false when `x` is null, and a null `S` counts as the empty set;
+  `x not in S` is its negation (so `null not in S` is true).
+- A set expression `{a, b}` leaves out its null items.
+- A null truth value counts as false wherever a truth value is used: as an
+  operand of `and`, `or`, `not`, `implies`, and as the condition of `if`
+  (so `if null then a else b` is `b`). `and`/`or`/`not` always give true or
+  false, never null.
+- `registered(p, r, m) throughout T` is false when `p`, `r`, `m` or `T` is
+  null.
+- In a rule set: a null `applies when` does not apply the check (it is
+  skipped); a null `except when` does not waive it; a null `requires` fails
+  it (fail closed: what cannot be evaluated rejects). An effect whose `when`
+  is null does not happen, nor does one whose cell or owner is null, nor
+  any effect of a request whose device is not in the SMI.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
-from typing import Any
+from typing import Any, get_args
 
 from redline.check.types import Layer, Type
 from redline.source import NO_SPAN, Span
@@ -152,6 +187,8 @@ def children(node: object) -> Iterator[object]:
 
 
 Expr = Const | Var | Defined | GetField | GetIndex | Eq | Member | AndE | OrE | NotE | IfE | SetE | Registered | ThroughoutE
+# The expression forms, for tests that must reach every one of them.
+EXPR_FORMS: tuple[type, ...] = get_args(Expr)
 
 
 @dataclass(**IR)

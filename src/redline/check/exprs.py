@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import assert_never
 
 from redline import ast
 from redline import diagnostics as diag
@@ -109,7 +110,8 @@ def check_expr(env: Env, e: ast.Expr, expected: Type | None = None) -> ir.Expr |
         case ast.Temporal():
             env.error(diag.not_allowed_here(e.span, f"a temporal operator (`{e.kind}`)"))
             return None
-    raise AssertionError(f"unhandled expression {type(e).__name__}")  # pragma: no cover
+        case _:
+            assert_never(e)
 
 
 def check_bool(env: Env, e: ast.Expr) -> ir.Expr | None:

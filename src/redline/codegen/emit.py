@@ -6,16 +6,16 @@ prepared state, `sender` and `sp` (the sender's id and Party record),
 the SMI does not hold it) and `dev` (its Device record), `rpr`, `owner`,
 `exec_time`, `date_range` (a (from, to) tuple) and `now`.
 
-The source keeps the interpreter's null semantics (redline.interp.compile):
-a guard appears only where a value can be null, so the common cases read
-as plain Python (`role in sp.roles`). In a test position (`if`, `and`,
-`not`) a null counts as false, as Python's truthiness already does; in a
+The source keeps the null semantics of redline.check.checked, as the
+interpreter does: a guard appears only where a value can be null, so the
+common cases read as plain Python (`role in sp.roles`). In a test position
+(`if`, `and`, `not`) Python's truthiness already makes a null false; in a
 value position `and`/`or` are turned into True/False, as `all`/`any` are.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, assert_never
 
 from redline.check import checked as ir
 
@@ -57,6 +57,8 @@ class Emitter:
         return name
 
     def non_null(self, e: ir.Expr) -> bool:
+        """Is `e` never null? False where it may be, or where this does not look closer (then the
+        source keeps its guard, which is always correct, only slower)."""
         match e:
             case ir.Const(value=v):
                 return v is not None
@@ -72,7 +74,12 @@ class Emitter:
                 return True  # every catalogue row gives every attribute (the generator checks)
             case ir.Eq() | ir.Member() | ir.AndE() | ir.OrE() | ir.NotE() | ir.SetE() | ir.ThroughoutE():
                 return True
-        return False
+            case ir.GetField() | ir.GetIndex() | ir.IfE():
+                return False  # other records' fields, map entries and branches may be null
+            case ir.Registered():
+                return False  # not a value (only under `throughout`); `value` refuses it
+            case _:
+                assert_never(e)
 
     def test(self, e: ir.Expr) -> str:
         """Source whose truthiness is the condition's truth (null is false)."""
@@ -89,7 +96,11 @@ class Emitter:
                 return "(" + " or ".join(self.test(x) for x in items) + ")"
             case ir.NotE(operand=o):
                 return f"(not {self.test(o)})"
-        return self.value(e)
+            case (ir.Var() | ir.GetField() | ir.GetIndex() | ir.Eq() | ir.Member() | ir.IfE() | ir.SetE()
+                  | ir.Registered() | ir.ThroughoutE()):
+                return self.value(e)  # the value's truthiness is the condition's truth
+            case _:
+                assert_never(e)
 
     def value(self, e: ir.Expr) -> str:
         match e:
@@ -106,7 +117,9 @@ class Emitter:
             case ir.GetIndex(obj=o, key=k):
                 return f"_index({self.value(o)}, {self.value(k)})"
             case ir.Eq(left=a, right=b, negated=neg):
-                if _is_null(a) or _is_null(b):  # identity: the same truth for every value here, and quicker
+                if (_is_null(a) or _is_null(b)) and not (isinstance(a, ir.Const) and isinstance(b, ir.Const)):
+                    # identity: the same truth for every value here, and quicker (not between two
+                    # constants: `"Root" is not None` is a SyntaxWarning when the module is compiled)
                     return f"({self.value(a)} {'is not' if neg else 'is'} {self.value(b)})"
                 return f"({self.value(a)} {'!=' if neg else '=='} {self.value(b)})"
             case ir.Member(item=i, collection=c, negated=neg):
@@ -136,7 +149,8 @@ class Emitter:
                         f"{self.value(pr.mpxn)}, {self.value(t)})")
             case ir.Registered():
                 raise CodegenError("`registered` is only evaluated under `throughout`")
-        raise CodegenError(f"unhandled IR {type(e).__name__}")
+            case _:
+                assert_never(e)
 
     def field(self, e: ir.GetField) -> str:
         o, name = e.obj, e.name
@@ -206,7 +220,8 @@ def rule_text(e: ir.Expr) -> str:
             return f"registered({rule_text(p)}, {rule_text(r)}, {rule_text(m)})"
         case ir.ThroughoutE(predicate=p, times=t):
             return f"{rule_text(p)} throughout {rule_text(t)}"
-    return type(e).__name__  # pragma: no cover
+        case _:
+            assert_never(e)
 
 
 def _paren(e: ir.Expr) -> str:

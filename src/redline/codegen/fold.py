@@ -4,16 +4,15 @@ Once the SRV is known, every `srv.<attribute>` is a catalogue constant, so
 most `applies when` and `except when` conditions are decided before any
 request arrives (`not srv.non_device`, `srv == "6.15.1"`). `fold` replaces
 what it can decide by a `Const` and leaves the rest as residual IR. It
-follows the interpreter's null semantics exactly (redline.interp.compile):
-a field of null is null, null equals only null, `x in S` is false for a
-null x, and a null truth value counts as false.
+follows the null semantics of redline.check.checked exactly, as the
+interpreter does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, assert_never
 
 from redline.check import checked as ir
 from redline.check.types import Prim
@@ -109,7 +108,8 @@ def fold(e: ir.Expr, srv: str, catalogue: Mapping[str, Mapping[str, Any]]) -> ir
             fp = f(p)
             assert isinstance(fp, ir.Registered)
             return replace(e, predicate=fp, times=f(t))
-    raise AssertionError(f"unhandled IR {type(e).__name__}")  # pragma: no cover
+        case _:
+            assert_never(e)
 
 
 def decided(e: ir.Expr | None) -> bool | None:

@@ -5,11 +5,9 @@ times as microseconds since the epoch (as redline.times), `now` the instant each
 to the device it targets (`d`, absent when the SMI does not hold it), its
 sender (`s`) and its catalogue row (`c`). Each check becomes one Boolean
 `fail_i`; the first failing check in the interpreter's order decides the
-verdict. Null semantics are the interpreter's (redline.interp.compile): a
-field of a missing record is null, `==` is IS NOT DISTINCT FROM so null
-equals only null, `x in S` is false for a null x, and every condition is
-read through COALESCE(..., false), so a requirement that cannot be
-evaluated fails closed. Whatever this compiler cannot express exactly is
+verdict. Null semantics are those of redline.check.checked: SQL's NULL is
+null, `==` is IS NOT DISTINCT FROM, and every condition is read through
+COALESCE(..., false). Whatever this compiler cannot express exactly is
 refused with `Unsupported`, naming the construct.
 """
 
@@ -17,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NoReturn, assert_never
 
 from redline.check import checked as ir
 from redline.check.types import BOOL, DATERANGE, EnumT, Prim, SetT, strip
@@ -113,7 +111,12 @@ class Compiler:
                 return self._throughout(p, t)
             case ir.Defined(value=v):
                 return self.truth(v)
-        return f"COALESCE({self.value(e)}, FALSE)"
+            case ir.Var() | ir.GetField() | ir.GetIndex() | ir.IfE():
+                return f"COALESCE({self.value(e)}, FALSE)"
+            case ir.SetE() | ir.Registered():
+                return self._refuse(f"a {type(e).__name__} as a condition")  # the checker admits neither
+            case _:
+                assert_never(e)
 
     def _range_is_null(self, a: ir.Expr, b: ir.Expr, neg: bool) -> str:
         # A range is loaded as two columns, both null or neither: only a comparison with null is expressible.
@@ -152,7 +155,8 @@ class Compiler:
                 return self.truth(e)
             case ir.Registered():
                 self._refuse("`registered` outside `throughout`")
-        self._refuse(type(e).__name__)
+            case _:
+                assert_never(e)
 
     def _refuse(self, what: str) -> NoReturn:
         raise Unsupported(f"the SQL compiler cannot express {what}")
@@ -209,9 +213,15 @@ class Compiler:
                 cond, (alo, ahi), (blo, bhi) = self.truth(c), self.times(a), self.times(b)
                 return (f"(CASE WHEN {cond} THEN {alo} ELSE {blo} END)",
                         f"(CASE WHEN {cond} THEN {ahi} ELSE {bhi} END)")
-            case ir.Const(value=None):
-                return "NULL", "NULL"
-        self._refuse(f"times given by {type(t).__name__}")
+            case ir.Const(value=v):
+                return lit(v, self.dialect), lit(v, self.dialect)  # a time (microseconds, as the columns) or null
+            case ir.Var(name=name) | ir.GetField(name=name):
+                return self._refuse(f"times given by `{name}`")
+            case (ir.GetIndex() | ir.Eq() | ir.Member() | ir.AndE() | ir.OrE() | ir.NotE() | ir.SetE()
+                  | ir.Registered() | ir.ThroughoutE()):
+                return self._refuse(f"times given by a {type(t).__name__}")  # the checker admits none of these
+            case _:
+                assert_never(t)
 
     def _throughout(self, p: ir.Registered, t: ir.Expr) -> str:
         # Registration islands merge each party's touching or overlapping assignments per (MPxN,

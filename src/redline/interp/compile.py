@@ -1,16 +1,15 @@
 """Compile checked IR expressions to Python closures.
 
 Interpreting the tree per request is too slow for batch validation, so each
-expression becomes a closure `f(state, request)` once per rule set.
-Null semantics (shared with the SMT encoding): a field of a null record is
-null; `==` is plain equality, so null equals only null; `x in S` is false
-for a null `x`; a null truth value counts as false.
+expression becomes a closure `f(state, request)` once per rule set. Null is
+Python's None, with the semantics stated once in redline.check.checked
+("Null semantics"), which the SMT encoding shares.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, assert_never
 
 from redline.check import checked as ir
 from redline.interp.values import Request, State
@@ -67,7 +66,8 @@ def compile_expr(e: ir.Expr, catalogue: Mapping[str, Mapping[str, Any]]) -> Fn:
             return _throughout(p, t, catalogue)
         case ir.Registered():
             raise AssertionError("`registered` is only evaluated under `throughout`")
-    raise AssertionError(f"unhandled IR {type(e).__name__}")  # pragma: no cover
+        case _:
+            assert_never(e)
 
 
 def _var(name: str) -> Fn:

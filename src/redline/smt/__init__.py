@@ -21,9 +21,8 @@ Encoded fragment (what `encode` accepts; anything else is refused with an
   anchor lookup, `==`/`!=` on non-Bool values, `in`, `and`, `or`, `not`,
   `if`, set literals, and `registered(...) throughout T`.
 
-Null semantics are the interpreter's: a field of a null record is null,
-null equals only null, `x in S` is false for a null `x`, and a null truth
-value is false.
+Null semantics are those stated once in redline.check.checked, which the
+interpreter implements too.
 """
 
 from redline.smt.encode import Encoder, Outcome, Unsupported

@@ -3,15 +3,17 @@
 `Encoder(sorts, ruleset).outcome(state, request)` gives Z3 terms for every
 check's applicability, waivers, requirement and failure, for acceptance,
 for the check that rejects, and for the effects. It mirrors
-interp/validate.py and interp/compile.py clause by clause; the differential
-test holds the two to the same answers on random concrete inputs.
+interp/validate.py and interp/compile.py clause by clause, with the null
+semantics of redline.check.checked (an optional value is an `Opt`: null
+where `some` is false); the differential tests hold the two to the same
+answers on random concrete inputs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, assert_never
 
 import z3
 
@@ -244,6 +246,8 @@ class _Env:
             return v
         if isinstance(v, Opt) and strip(e.type) == BOOL and v.val is not None:
             return z3.And(v.some, v.val)
+        if isinstance(v, Opt) and v.val is None:
+            return self.F  # `null` (as an `if` branch): a null truth value counts as false
         raise Unsupported(f"a condition of type {e.type}", e.span)
 
     def opt(self, e: ir.Expr) -> Opt:
@@ -305,7 +309,8 @@ class _Env:
                 return self._throughout(p, t)
             case ir.Registered():
                 raise Unsupported("`registered(...)` outside `throughout`", e.span)
-        raise Unsupported(f"the construct {type(e).__name__}", e.span)  # pragma: no cover
+            case _:
+                assert_never(e)
 
     def _const(self, e: ir.Const) -> Value:
         t = strip(e.type)
@@ -463,6 +468,9 @@ class _Env:
         if strip(e.type) in (TIMES, DATERANGE):
             a, b = self.times(e.then), self.times(e.otherwise)
             return TimesV(z3.If(c, a.some, b.some), z3.If(c, a.lo, b.lo), z3.If(c, a.hi, b.hi))
+        if isinstance(strip(e.type), SetT):
+            sa, sb = self._set(e.then), self._set(e.otherwise)
+            return SetV(lambda x: z3.If(c, sa.contains(x), sb.contains(x)))
         a2, b2 = self.opt(e.then), self.opt(e.otherwise)
         if a2.val is None and b2.val is None:
             return Opt(self.F, None)
@@ -472,6 +480,14 @@ class _Env:
         if b2.val is None:
             return Opt(z3.And(c, a2.some), a2.val)
         return Opt(z3.If(c, a2.some, b2.some), z3.If(c, a2.val, b2.val))
+
+    def _set(self, e: ir.Expr) -> SetV:
+        v = self.value(e)
+        if isinstance(v, SetV):
+            return v
+        if isinstance(v, Opt) and v.val is None:
+            return SetV(lambda x: self.F)  # `null` where a set is read: no member
+        raise Unsupported(f"a set, not {e.type}", e.span)
 
     def _throughout(self, p: ir.Registered, t: ir.Expr) -> z3.BoolRef:
         party, role, mpxn, times = self.opt(p.party), self.opt(p.role), self.opt(p.mpxn), self.times(t)
