@@ -31,6 +31,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from itertools import product
 from typing import Any
 
+from redline.check.checked import carries_certificate
+
 STATUSES = ("Commissioned", "Pending", "Withdrawn")
 ANCHOR_PATTERNS = ("none", "Supplier", "NetworkOperator", "both", "all")
 TIME_CASES = ("now", "execution_time", "date_range")
@@ -83,7 +85,7 @@ def requests(catalogue: Mapping[str, Mapping[str, Any]], enums: Mapping[str, Seq
              first_state: bool) -> Iterator[dict[str, Any]]:
     cells = list(enums["RemotePartyRole"])
     for srv, row in catalogue.items():
-        targets: list[str | None] = list(cells) if row["replaces_trust_anchor"] else [None]
+        targets: list[str | None] = list(cells) if carries_certificate(row) else [None]
         for n, (pid, role, _, _) in enumerate(senders(enums["UserRole"]), 1):
             devices: list[str | None] = [device_id(n)] + ([UNKNOWN_DEVICE, None] if first_state else [])
             for device, case, target in product(devices, TIME_CASES, targets):
