@@ -599,8 +599,8 @@ def _load_request(p: Prepared, data: Any, where: str = "$") -> tuple[Any, ...]:
     rpr, owner = b.get("remote_party_role"), b.get("new_certificate_owner")
     if srv in CARRYING:
         if rpr is None or owner is None:
-            raise InputError(where, f"SRV {srv} carries a certificate: give `remote_party_role` and `new_certificate_owner`"
-                                    " (the certificate's Remote Party role and owner)")
+            does = "replaces a trust anchor" if row.replaces_trust_anchor else "carries a certificate"
+            raise InputError(where, f"SRV {srv} {does}: give `remote_party_role` and `new_certificate_owner`")
         rpr = _enum(rpr, f"{where}.remote_party_role", ENUMS["RemotePartyRole"], "RemotePartyRole")
         owner = _eui(owner, f"{where}.new_certificate_owner", "the new certificate owner")
         if owner not in p.parties:

@@ -235,6 +235,8 @@ def map_request(root: ET.Element, catalogue: Mapping[str, Mapping[str, Any]],
         duis["certificate"] = {"remote_party_role": rpr, "owner": new_cert.owner, "role_code": f"{new_cert.role_code:02X}"}
         if carries_certificate(row):
             request["remote_party_role"], request["new_certificate_owner"] = rpr, new_cert.owner
+    elif row.get("replaces_trust_anchor"):
+        raise DuisError(op_where, f"SRV {srv} replaces a trust anchor, but the body has no `sr:ReplacementCertificates`")
     elif carries_certificate(row):
         raise DuisError(op_where, f"SRV {srv} carries a certificate, but the body has no `sr:ReplacementCertificates` "
                         "or `sr:SupplierReplacementCertificates`")

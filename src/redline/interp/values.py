@@ -269,8 +269,8 @@ def load_request(data: Any, state: State, program: ir.Program, ruleset: ir.RuleS
     rpr, owner = b.get("remote_party_role"), b.get("new_certificate_owner")
     if ir.carries_certificate(row):
         if rpr is None or owner is None:
-            raise InputError(where, f"SRV {srv} carries a certificate: give `remote_party_role` and `new_certificate_owner`"
-                                    " (the certificate's Remote Party role and owner)")
+            does = "replaces a trust anchor" if row.get("replaces_trust_anchor") else "carries a certificate"
+            raise InputError(where, f"SRV {srv} {does}: give `remote_party_role` and `new_certificate_owner`")
         rpr = _enum(rpr, f"{where}.remote_party_role", program.enums["RemotePartyRole"], "RemotePartyRole")
         owner = _eui(owner, f"{where}.new_certificate_owner", "the new certificate owner")
         if owner not in state.parties:
