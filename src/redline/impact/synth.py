@@ -38,7 +38,7 @@ def _eui(prefix: str, n: str) -> str:
     return f"printf('{prefix}-%02X-%02X-%02X-%02X-%02X-%02X', {parts})"
 
 
-def generate(con: duckdb.DuckDBPyConnection, p: FleetParams, cells: tuple[str, ...], carrying: frozenset[str] = frozenset()) -> None:
+def generate(con: duckdb.DuckDBPyConnection, p: FleetParams, cells: tuple[str, ...], carrying: frozenset[str]) -> None:
     """Create raw_parties, raw_party_roles, raw_devices, raw_registration and raw_requests."""
     s = p.seed
     n_parties = p.suppliers + p.dnos + p.gts + 2
