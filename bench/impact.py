@@ -58,7 +58,7 @@ def connect(tmp: Path, memory_limit: str | None, threads: int | None = None) -> 
 
 
 def bench_fleet(program: object, devices: int, memory_limit: str | None) -> None:
-    from redline.check.checked import Program
+    from redline.check.checked import Program, carrying_srvs
     assert isinstance(program, Program)
     rulesets = [program.rulesets["baseline"], program.rulesets["mp107"]]
     params = FleetParams(devices=devices)
@@ -66,7 +66,7 @@ def bench_fleet(program: object, devices: int, memory_limit: str | None) -> None
     with tempfile.TemporaryDirectory() as tmp:
         con = connect(Path(tmp), memory_limit)
         t0 = time.perf_counter()
-        generate(con, params, tuple(program.enums["RemotePartyRole"]))
+        generate(con, params, tuple(program.enums["RemotePartyRole"]), carrying_srvs(program.rulesets["baseline"].catalogue))
         t1 = time.perf_counter()
         Loader(con, program, rulesets[0].catalogue).stage(with_requests=False)
         t2 = time.perf_counter()

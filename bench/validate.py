@@ -64,7 +64,7 @@ from pathlib import Path
 from typing import Any
 
 from redline.build import build
-from redline.check.checked import Program, RuleSet
+from redline.check.checked import Program, RuleSet, carries_certificate
 from redline.cli import repo_rules, rule_files
 from redline.codegen import RuleFile, generate
 from redline.interp import Validator, load_request, load_state
@@ -386,7 +386,7 @@ def make_requests(rng: random.Random, count: int, state: dict[str, Any], parties
                 device = rng.choice(sites).devices[0] if rng.random() < 0.5 else device_id(rng.randint(1, len(devices)))
         sender, role = choose_sender(rng, device, row, state, parties, site_of)
         request: dict[str, Any] = {"sender": sender, "role": role, "srv": srv, "device": device}
-        if row["replaces_trust_anchor"]:
+        if carries_certificate(row):  # every SRV that carries a certificate names it, replacing or not
             anchors = state["devices"][device].get("trust_anchors") or {} if device in state["devices"] else {}
             if sender == anchors.get("NetworkOperator") and rng.random() < 0.8:
                 request["remote_party_role"] = "NetworkOperator"  # an operator correcting its own cell

@@ -10,6 +10,16 @@ script, not the CSV. Two columns are not in the matrix and are derived here,
 each resting on a named assumption: `device_types` (A6: which device types an
 SRV suits, from its family and the energy its eligible roles deal in) and
 `smi_statuses` (A9: which SMI statuses an SRV may be sent in).
+
+Two more say what a request holds and what it does, and are kept apart on
+purpose (issue 13): `carries_certificate` is true for every SRV whose DUIS
+body holds Organisation Certificates for a Remote Party role
+(`sr:ReplacementCertificates` or `sr:SupplierReplacementCertificates`: the
+RTDS requests CS02b 6.15.1 KRP, CS02b 6.21 Request Handover Of DCC
+Controlled Device, CS02b 6.23 Update Security Credentials (CoS) and CS02b
+8.5 Service Opt Out, /work/shared/duis-rtds); `replaces_trust_anchor` is
+true only where the model's effect puts that certificate's owner into the
+cell (6.15.1). A replacing SRV always carries.
 """
 
 from __future__ import annotations
@@ -23,6 +33,8 @@ ALL_DEVICES = ["ESME", "GSME", "GPF", "CHF", "HCALCS", "PPMID", "IHD", "CAD"]
 CREDENTIAL_DEVICES = ["ESME", "GSME", "GPF", "CHF", "HCALCS", "PPMID"]
 COMMISSIONING = {"8.1.1", "8.7.1", "8.7.2", "8.11", "8.12.1", "8.12.2", "12.2"}
 ROLE_ORDER = ["IS", "ES", "GS", "RSA", "ED", "GT", "OU"]
+# SRVs whose DUIS body holds replacement Organisation Certificates (the RTDS CS02b requests).
+CARRYING = {"6.15.1", "6.21", "6.23", "8.5"}
 FUTURE = {"Device": "Device", "DSP": "DSP", "No": "No", "DSP & Device": "DSPAndDevice"}
 
 
@@ -103,6 +115,7 @@ def main(path: str) -> None:
             f"device_types = {{{', '.join(device_types(r['srv'], roles, non_device))}}}",
             f"smi_statuses = {{{', '.join(smi_statuses(r['srv']) if not non_device else [])}}}",
             f"replaces_trust_anchor = {str(r['srv'] == '6.15.1').lower()}",
+            f"carries_certificate = {str(r['srv'] in CARRYING).lower()}",
         ]
         print(f"  row {quote(r['srv'])} {{")
         for i, fl in enumerate(fields):

@@ -31,6 +31,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from itertools import product
 from typing import Any
 
+from redline.check.checked import carries_certificate
+
 STATUSES = ("Commissioned", "Pending", "Withdrawn")
 ANCHOR_PATTERNS = ("none", "Supplier", "NetworkOperator", "both", "all")
 TIME_CASES = ("now", "execution_time", "date_range")
@@ -83,13 +85,15 @@ def requests(catalogue: Mapping[str, Mapping[str, Any]], enums: Mapping[str, Seq
              first_state: bool) -> Iterator[dict[str, Any]]:
     cells = list(enums["RemotePartyRole"])
     for srv, row in catalogue.items():
-        targets: list[str | None] = list(cells) if row["replaces_trust_anchor"] else [None]
+        targets: list[str | None] = list(cells) if carries_certificate(row) else [None]
         for n, (pid, role, _, _) in enumerate(senders(enums["UserRole"]), 1):
             devices: list[str | None] = [device_id(n)] + ([UNKNOWN_DEVICE, None] if first_state else [])
-            for device, case, target in product(devices, TIME_CASES, targets):
+            # A certificate carried without replacing a cell (6.23) is also the sender's own: rules about it compare owners.
+            owners = [OTHER] if row.get("replaces_trust_anchor") or not carries_certificate(row) else [OTHER, pid]
+            for device, case, target, owner in product(devices, TIME_CASES, targets, owners):
                 q: dict[str, Any] = {"sender": pid, "role": role, "srv": srv, "device": device}
                 if target is not None:
-                    q["remote_party_role"], q["new_certificate_owner"] = target, OTHER
+                    q["remote_party_role"], q["new_certificate_owner"] = target, owner
                 if case == "execution_time":
                     q["execution_time"] = T_EXEC
                 elif case == "date_range":

@@ -105,7 +105,7 @@ def interpreter_stuck(program: ir.Program, rs: ir.RuleSet, state: Mapping[str, A
         mis.add(did)
         freed = False
         for srv in srvs:
-            replaces = rs.catalogue[srv].get("replaces_trust_anchor")
+            replaces = ir.carries_certificate(rs.catalogue[srv])
             for pid, party in loaded.parties.items():
                 for role in sorted(party.roles):
                     raw: dict[str, Any] = {"sender": pid, "role": role, "srv": srv, "device": did}

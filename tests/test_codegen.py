@@ -394,7 +394,7 @@ def malformed_corpus() -> list[tuple[str, Any, Any]]:
         ("omitted_device_on_a_non_device_srv_ok", STATE,
          with_request(lambda q: [q.pop(k) for k in ("device", "remote_party_role", "new_certificate_owner")] and q.update(srv="8.2"))),
         ("omitted_nulls_and_missing_sender", STATE, with_request(lambda q: [q.pop(k) for k in ("device", "sender")])),
-        ("rpr_given_null_off_6_15_1_ok", STATE, with_request(lambda q: q.update(srv="6.23", remote_party_role=None, new_certificate_owner=None))),
+        ("rpr_given_null_off_6_15_1_ok", STATE, with_request(lambda q: q.update(srv="6.23"))),
     ]
     return corpus
 
@@ -440,7 +440,7 @@ def test_corrupted_inputs_fail_alike(generated: dict[str, ModuleType], data: st.
 def test_a_prepared_state_serves_many_requests(generated: dict[str, ModuleType]) -> None:
     module = generated["mp107"]
     prepared = module.prepare(STATE)
-    requests = [REQUEST, with_request(lambda q: q.update(role="GT")), with_request(lambda q: q.update(srv="6.23", remote_party_role=None, new_certificate_owner=None)),
+    requests = [REQUEST, with_request(lambda q: q.update(role="GT")), with_request(lambda q: q.update(srv="6.23")),
                 with_request(lambda q: q.update(device=None)), REQUEST]
     for q in requests * 3:
         assert module.validate_prepared(prepared, q) == interpreted("mp107", STATE, q)[1]

@@ -17,6 +17,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from redline.check.checked import carries_certificate
 from redline.interp import InputError, load_request, load_state
 from redline.props.concrete import anchors_after, concrete
 from redline.smt import Encoder, Sorts
@@ -77,7 +78,7 @@ def deep_worlds(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
              "registration": {"1900000000001": registration}}
     request: dict[str, Any] = {"sender": sender, "role": role, "srv": srv,
                                "device": draw(st.sampled_from([METER] * 6 + [OTHER] * 2 + [UNKNOWN, None]))}
-    if row["replaces_trust_anchor"]:
+    if carries_certificate(row):
         request["remote_party_role"] = draw(st.sampled_from(["NetworkOperator", "Supplier", *CELLS]))
         request["new_certificate_owner"] = draw(st.sampled_from(PARTIES))
     if draw(st.booleans()):

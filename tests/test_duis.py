@@ -133,9 +133,10 @@ def test_non_device_request_names_the_body_device(validate: Validate) -> None:
     assert validate(no_body_device, "--format", "json").json()["request"]["device"] is None
 
 
-def test_cos_certificate_owner_is_reported_beside_the_request(validate: Validate) -> None:
+def test_cos_certificate_is_carried_by_the_request(validate: Validate) -> None:
     v = validate(cos(owner=NO_A), "--format", "json").json()
-    assert "remote_party_role" not in v["request"]  # 6.23 does not replace a trust anchor in the catalogue
+    # 6.23 carries a certificate though it replaces no trust anchor in the catalogue: the request names it
+    assert (v["request"]["remote_party_role"], v["request"]["new_certificate_owner"]) == ("Supplier", NO_A)
     assert v["duis"]["certificate"] == {"remote_party_role": "Supplier", "owner": NO_A, "role_code": "02"}
     assert v["request"]["execution_time"] == "2026-03-02T00:00:00Z"
 

@@ -28,7 +28,7 @@ from cryptography.x509.oid import NameOID
 
 from duis_support import make_cert
 from redline import cli
-from redline.check.checked import Program
+from redline.check.checked import Program, carries_certificate
 from redline.cli import load_program, main, repo_rules
 
 RTDS = Path(__file__).resolve().parents[2] / "shared" / "duis-rtds"
@@ -112,6 +112,7 @@ def test_every_rtds_request_maps_and_validates(program: Program, tmp_path: Path,
     monkeypatch.setattr(cli, "load_program", lambda rules, extra: (program, []))
     assert len(FILES) == 111
     srvs, certificates, failures = set(), 0, []
+    catalogue = program.rulesets["baseline"].catalogue
     for f in FILES:
         text = f.read_text(encoding="utf-8")
         state, expect = build_case(text, program)
@@ -134,7 +135,7 @@ def test_every_rtds_request_maps_and_validates(program: Program, tmp_path: Path,
             c = v["duis"].get("certificate") or {}
             if (c.get("role_code"), c.get("owner")) != (code_, owner):
                 failures.append(f"{f.name}: certificate {c}, expected role {code_} owner {owner}")
-            if q["srv"] == "6.15.1" and q.get("new_certificate_owner") != owner:
+            if carries_certificate(catalogue[q["srv"]]) and q.get("new_certificate_owner") != owner:  # every carrying SRV, not only 6.15.1
                 failures.append(f"{f.name}: new_certificate_owner {q.get('new_certificate_owner')}, expected {owner}")
         outcome = (v["verdict"], v["code"])
         if outcome != (("accept", None) if expect["eligible"] else ("reject", "E2")):
@@ -157,7 +158,7 @@ def test_every_catalogue_srv_maps(program: Program, tmp_path: Path, capsys: pyte
         cv = 4 if row["critical"] else 8 if row["non_device"] else 1
         target = PARTY_DCC if row["non_device"] else dev
         body = f"<sr:DeviceID>{dev}</sr:DeviceID>" if row["non_device"] else ""
-        if row["replaces_trust_anchor"]:
+        if carries_certificate(row):
             body += (f"<sr:RemotePartyRole>Supplier</sr:RemotePartyRole><sr:ReplacementCertificates>"
                      f"<sr:DigitalSigningCertificate>{cert}</sr:DigitalSigningCertificate></sr:ReplacementCertificates>")
         sref = srv.rsplit(".", 1)[0] if srv.count(".") == 2 else srv

@@ -120,14 +120,16 @@ def test_hundred_thousand_random_requests_agree(program: ir.Program) -> None:
 @pytest.fixture(scope="module")
 def synthetic(program: ir.Program) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
-    generate(con, FleetParams(devices=400, requests=1500, wrong_no_share=0.2, seed=7), tuple(program.enums["RemotePartyRole"]))
+    generate(con, FleetParams(devices=400, requests=1500, wrong_no_share=0.2, seed=7), tuple(program.enums["RemotePartyRole"]),
+             ir.carrying_srvs(program.rulesets["baseline"].catalogue))
     Loader(con, program, program.rulesets["baseline"].catalogue).stage(with_requests=True)
     return con
 
 
 def test_synthetic_fleet_is_deterministic_by_seed(program: ir.Program, synthetic: duckdb.DuckDBPyConnection) -> None:
     again = duckdb.connect()
-    generate(again, FleetParams(devices=400, requests=1500, wrong_no_share=0.2, seed=7), tuple(program.enums["RemotePartyRole"]))
+    generate(again, FleetParams(devices=400, requests=1500, wrong_no_share=0.2, seed=7), tuple(program.enums["RemotePartyRole"]),
+             ir.carrying_srvs(program.rulesets["baseline"].catalogue))
     other = duckdb.connect()
     generate(other, FleetParams(devices=400, requests=1500, wrong_no_share=0.2, seed=8), tuple(program.enums["RemotePartyRole"]))
     for t in ("raw_devices", "raw_registration", "raw_requests"):

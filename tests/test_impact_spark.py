@@ -48,7 +48,7 @@ def session() -> Iterator[Any]:
 def fleet(program: ir.Program, tmp_path_factory: pytest.TempPathFactory) -> tuple[duckdb.DuckDBPyConnection, Path]:
     con = duckdb.connect()
     generate(con, FleetParams(devices=300, requests=1000, wrong_no_share=0.2, correction_share=0.3, seed=3),
-             tuple(program.enums["RemotePartyRole"]))
+             tuple(program.enums["RemotePartyRole"]), ir.carrying_srvs(program.rulesets["baseline"].catalogue))
     Loader(con, program, program.rulesets["baseline"].catalogue).stage(with_requests=True)
     mis_set(con, program, parse_iso("2026-03-01T12:00:00Z"), "NetworkOperator", "NetworkOperator")
     cands = candidates(con, program.rulesets["mp107"], parse_iso("2026-03-01T12:00:00Z"), "NetworkOperator")

@@ -25,6 +25,7 @@ from hypothesis.extra.lark import from_lark
 
 from redline.build import build
 from redline.check import check
+from redline.check.checked import carries_certificate
 from redline.cli import load_program, repo_rules, rule_files
 from redline.interp import InputError, Validator, load_request, load_state
 from redline.render import render_json, render_text
@@ -254,7 +255,7 @@ def requests(draw: st.DrawFn, state: dict[str, Any]) -> dict[str, Any]:
             else st.one_of(st.sampled_from(DEVICE_IDS), st.none())
         ),
     }
-    if CATALOGUE[srv]["replaces_trust_anchor"]:
+    if carries_certificate(CATALOGUE[srv]):
         req["remote_party_role"] = draw(st.one_of(st.just("NetworkOperator"), st.sampled_from(RPR)))
         req["new_certificate_owner"] = draw(st.sampled_from(sorted(state["parties"])))
     if draw(st.booleans()):

@@ -273,8 +273,28 @@ BAD_INPUT: list[tuple[str, str, Callable[[dict[str, Any]], None], tuple[str, ...
     (
         "remote_party_role_on_other_srv",
         "request",
-        _set("srv", "6.23"),
-        ("$", "6.23", "does not replace a trust anchor", "`remote_party_role`", "must be absent"),
+        _set("srv", "6.2.1"),
+        ("$", "SRV 6.2.1 carries no certificate", "`remote_party_role`", "must be absent"),
+    ),
+    # 6.23 (CoS) carries a Supplier certificate without replacing a cell with it (the effect rests on A8):
+    # the request must name it, as a replacing one must.
+    (
+        "6.23_without_certificate",
+        "request",
+        lambda q: (q.update(srv="6.23"), q.pop("remote_party_role"), q.pop("new_certificate_owner")),
+        ("$", "SRV 6.23 carries a certificate", "give `remote_party_role` and `new_certificate_owner`"),
+    ),
+    (
+        "6.23_without_owner",
+        "request",
+        lambda q: (q.update(srv="6.23"), q.pop("new_certificate_owner")),
+        ("$", "SRV 6.23 carries a certificate", "`new_certificate_owner`"),
+    ),
+    (
+        "6.23_unknown_certificate_owner",
+        "request",
+        lambda q: q.update(srv="6.23", new_certificate_owner=STRANGER),
+        ("$.new_certificate_owner", f"`{STRANGER}`", "not in the state's `parties`"),
     ),
     ("number_for_string_role", "request", _set("role", 5), ("$.role", "5")),
     ("number_for_string_sender", "request", _set("sender", 5), ("$.sender", "Entity Identifier", "found 5")),

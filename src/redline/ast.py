@@ -472,6 +472,7 @@ class RequestSpec:
     execution_time: TimeLit | None
     date_range: tuple[TimeLit, TimeLit] | None
     span: Span = field(default=NO_SPAN, compare=False)
+    carrying: tuple[Ident, Ref] | None = None  # the certificate a request holds without replacing a cell with it
 
 
 @dataclass(**NODE)

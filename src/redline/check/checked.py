@@ -248,6 +248,20 @@ class RuleSet:
     reused: tuple[str, ...] = ()  # modifications whose redlines it applies (`with redlines of`), innermost first
 
 
+def carries_certificate(row: Mapping[str, Any]) -> bool:
+    """Whether a request for this catalogue row holds a certificate (REQUEST.json `remote_party_role` and
+    `new_certificate_owner`). The catalogue says so in `carries_certificate`, apart from what the request
+    does (`replaces_trust_anchor`); an SRV that replaces a cell with the certificate it holds carries one
+    whatever that column says, and a catalogue without the column (an older world) carries exactly where
+    it replaces."""
+    return bool(row.get("carries_certificate")) or bool(row.get("replaces_trust_anchor"))
+
+
+def carrying_srvs(catalogue: Mapping[str, Mapping[str, Any]]) -> frozenset[str]:
+    """The SRVs of a catalogue whose requests carry a certificate."""
+    return frozenset(s for s, row in catalogue.items() if carries_certificate(row))
+
+
 @dataclass(**IR)
 class Assumption:
     name: str

@@ -163,13 +163,23 @@ def _request(chk: _Checker, w: _World, r: ast.RequestSpec, srvs: frozenset[str],
         chk.out.append(diag.unknown_srv(r.srv.span, r.srv.value, srvs))
         ok = False
     for rs in rulesets:
-        replaces = bool(rs.catalogue.get(r.srv.value, {}).get("replaces_trust_anchor"))
+        row = rs.catalogue.get(r.srv.value, {})
+        replaces, carries = bool(row.get("replaces_trust_anchor")), ir.carries_certificate(row)
         if replaces and r.replacing is None:
             chk.out.append(diag.bad_scenario(r.span, f"SRV {r.srv.value} replaces a trust anchor: say `replacing ROLE with PARTY`"))
             ok = False
             break
         if not replaces and r.replacing is not None:
-            chk.out.append(diag.bad_scenario(r.replacing[0].span, f"SRV {r.srv.value} does not replace a trust anchor under `{rs.name}`: drop `replacing`"))
+            chk.out.append(diag.bad_scenario(r.replacing[0].span, f"SRV {r.srv.value} does not replace a trust anchor under `{rs.name}`: "
+                                             + ("say `carrying ROLE certificate of PARTY`" if carries else "drop `replacing`")))
+            ok = False
+            break
+        if carries and not replaces and r.carrying is None:
+            chk.out.append(diag.bad_scenario(r.span, f"SRV {r.srv.value} carries a certificate: say `carrying ROLE certificate of PARTY`"))
+            ok = False
+            break
+        if not carries and r.carrying is not None:
+            chk.out.append(diag.bad_scenario(r.carrying[0].span, f"SRV {r.srv.value} carries no certificate under `{rs.name}`: drop `carrying`"))
             ok = False
             break
     if r.date_range is not None and r.date_range[1].text < r.date_range[0].text:
@@ -179,8 +189,9 @@ def _request(chk: _Checker, w: _World, r: ast.RequestSpec, srvs: frozenset[str],
         "sender": chk.party_id(w, r.sender), "role": r.role.name, "srv": r.srv.value,
         "device": chk.device_id(w, r.device) if r.device is not None else None,
     }
-    if r.replacing is not None:
-        role, owner = r.replacing
+    held = r.replacing or r.carrying
+    if held is not None:
+        role, owner = held
         ok = chk.member(role, chk.field_enum("Request", "remote_party_role")) and ok
         req["remote_party_role"] = role.name
         req["new_certificate_owner"] = chk.party_id(w, owner)

@@ -393,6 +393,8 @@ class _Writer:
             "ENUMS = {", *enums, "}",
             'USER_ROLES = frozenset(ENUMS["UserRole"])',
             'REMOTE_PARTY_ROLES = frozenset(ENUMS["RemotePartyRole"])',
+            "# the SRVs whose requests carry a certificate (remote_party_role, new_certificate_owner)",
+            f"CARRYING = frozenset({sorted(ir.carrying_srvs(self.rs.catalogue))!r})",
             "# check name, layer, code, clause, ((exception clause, written by), ...);",
             "# bit slot i of an outcome key is check i",
             "CHECKS = (", *checks, ")",

@@ -166,6 +166,7 @@ RULESET = ""
 ENUMS: dict[str, tuple[str, ...]] = {}
 USER_ROLES: frozenset[str] = frozenset()
 REMOTE_PARTY_ROLES: frozenset[str] = frozenset()
+CARRYING: frozenset[str] = frozenset()  # SRVs whose requests carry a certificate, whether or not they replace a cell
 # check name, layer, code, clause; then (clause, origin) of each exception, in order
 CHECKS: tuple[tuple[str, str, str | None, str, tuple[tuple[str, str], ...]], ...] = ()
 Plan = Callable[..., dict[str, Any]]
@@ -596,17 +597,17 @@ def _load_request(p: Prepared, data: Any, where: str = "$") -> tuple[Any, ...]:
     row, plan = SRVS[srv]
     device = _eui(b["device"], f"{where}.device", "the device") if b.get("device") is not None else None
     rpr, owner = b.get("remote_party_role"), b.get("new_certificate_owner")
-    if row.replaces_trust_anchor:
+    if srv in CARRYING:
         if rpr is None or owner is None:
-            raise InputError(where, f"SRV {srv} replaces a trust anchor:"
-                                    " give `remote_party_role` and `new_certificate_owner`")
+            does = "replaces a trust anchor" if row.replaces_trust_anchor else "carries a certificate"
+            raise InputError(where, f"SRV {srv} {does}: give `remote_party_role` and `new_certificate_owner`")
         rpr = _enum(rpr, f"{where}.remote_party_role", ENUMS["RemotePartyRole"], "RemotePartyRole")
         owner = _eui(owner, f"{where}.new_certificate_owner", "the new certificate owner")
         if owner not in p.parties:
             raise InputError(f"{where}.new_certificate_owner",
                              f"party `{b['new_certificate_owner']}` is not in the state's `parties`")
     elif rpr is not None or owner is not None:
-        raise InputError(where, f"SRV {srv} does not replace a trust anchor:"
+        raise InputError(where, f"SRV {srv} carries no certificate:"
                                 " `remote_party_role` and `new_certificate_owner` must be absent")
     exec_time = None
     if b.get("execution_time") is not None:
@@ -644,7 +645,7 @@ def validate_prepared(p: Prepared, request: Any) -> dict[str, Any]:
                 device = request["device"]
                 exec_time = request["execution_time"]
                 rng = request["date_range"]
-                if row.replaces_trust_anchor:
+                if row.srv in CARRYING:
                     rpr = request["remote_party_role"]
                     owner = request["new_certificate_owner"]
                     if len(request) != 8 or rpr not in REMOTE_PARTY_ROLES or owner not in p.parties:

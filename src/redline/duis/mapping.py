@@ -24,9 +24,11 @@ What comes from where (DUIS 5.x, `http://www.dccinterface.co.uk/ServiceUserGatew
   certificate) are decoded: every one must carry the same role code and
   owner; the role code must agree with `RemotePartyRole` where the body gives
   one (6.23's are Supplier certificates). The request carries
-  `remote_party_role` and `new_certificate_owner` where the catalogue says
-  the SRV replaces a trust anchor (6.15.1); for the others they are reported
-  beside it, under `duis.certificate`.
+  `remote_party_role` and `new_certificate_owner` wherever the catalogue says
+  the SRV carries a certificate (`carries_certificate`: 6.15.1, 6.21, 6.23,
+  8.5), whether or not it replaces a trust anchor; they are also reported
+  under `duis.certificate`. A certificate in the body of an SRV the
+  catalogue says carries none is reported there only.
 - The sender's User Role comes from the signing credential
   (`ds:Signature//ds:X509IssuerSerial`, looked up in the state's
   `signing_certificates`), whose party must be the RequestID's sender; a
@@ -44,6 +46,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from redline.check.checked import carries_certificate
 from redline.diagnostics import closest
 from redline.duis.certs import OrgCertificate, decode_certificate
 from redline.duis.errors import DuisError
@@ -230,10 +233,13 @@ def map_request(root: ET.Element, catalogue: Mapping[str, Mapping[str, Any]],
     if cert is not None:
         rpr, new_cert = cert
         duis["certificate"] = {"remote_party_role": rpr, "owner": new_cert.owner, "role_code": f"{new_cert.role_code:02X}"}
-        if row.get("replaces_trust_anchor"):
+        if carries_certificate(row):
             request["remote_party_role"], request["new_certificate_owner"] = rpr, new_cert.owner
     elif row.get("replaces_trust_anchor"):
         raise DuisError(op_where, f"SRV {srv} replaces a trust anchor, but the body has no `sr:ReplacementCertificates`")
+    elif carries_certificate(row):
+        raise DuisError(op_where, f"SRV {srv} carries a certificate, but the body has no `sr:ReplacementCertificates` "
+                        "or `sr:SupplierReplacementCertificates`")
 
     request["role"], duis["signer"], duis["role_from"] = _role(root, sender, signing_certificates, role_override)
     return Mapped(request=request, duis=duis)

@@ -55,17 +55,17 @@ def candidates(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, at: int, cell: st
     """`candidates_<rule set>`: the correction requests for every mis-set device, in the request relation's shape."""
     srvs = correcting_srvs(rs, cell)
     name = f"candidates_{rs.name}"
-    replacing = {s for s in srvs if rs.catalogue[s].get("replaces_trust_anchor")}
-    srv_rows = ", ".join(f"({lit(s)}, {lit(s in replacing)})" for s in srvs) or "(NULL, FALSE)"
+    carrying = ir.carrying_srvs(rs.catalogue)  # such a request carries the registered party's certificate for the cell
+    srv_rows = ", ".join(f"({lit(s)}, {lit(s in carrying)})" for s in srvs) or "(NULL, FALSE)"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE {name} AS
         SELECT row_number() OVER () AS request_id, {at}::BIGINT AS now, p.party AS sender, u.role, k.srv,
-               f.device, CASE WHEN k.replacing THEN {lit(cell)} END AS remote_party_role,
-               CASE WHEN k.replacing THEN f.registered END AS new_certificate_owner,
+               f.device, CASE WHEN k.carrying THEN {lit(cell)} END AS remote_party_role,
+               CASE WHEN k.carrying THEN f.registered END AS new_certificate_owner,
                NULL::BIGINT AS execution_time, NULL::BIGINT AS date_range_from, NULL::BIGINT AS date_range_to
         FROM fleet_devices f
         CROSS JOIN (SELECT party, unnest(roles) AS role FROM parties) u
         JOIN parties p ON p.party = u.party
-        CROSS JOIN (VALUES {srv_rows}) AS k(srv, replacing)
+        CROSS JOIN (VALUES {srv_rows}) AS k(srv, carrying)
         WHERE f.mis_set AND k.srv IS NOT NULL""")
     return name
 

@@ -12,7 +12,8 @@ registration closed) and its Network Operator (ED for electricity, GT for gas) r
 registered one except on `wrong_no_share` of sites, where another party of that role owns it.
 Requests: `correction_share` of them are SRV 6.15.1 replacing the Network Operator cell with the
 registered party, sent by the registered or the owning Network Operator; the rest spread over
-`srv_mix`, sent by the site's Supplier (or, for one in ten, by a random party in a random role).
+`srv_mix`, sent by the site's Supplier (or, for one in ten, by a random party in a random role);
+one whose SRV carries a certificate (6.23) carries the sender's own Supplier certificate.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def _eui(prefix: str, n: str) -> str:
     return f"printf('{prefix}-%02X-%02X-%02X-%02X-%02X-%02X', {parts})"
 
 
-def generate(con: duckdb.DuckDBPyConnection, p: FleetParams, cells: tuple[str, ...]) -> None:
+def generate(con: duckdb.DuckDBPyConnection, p: FleetParams, cells: tuple[str, ...], carrying: frozenset[str]) -> None:
     """Create raw_parties, raw_party_roles, raw_devices, raw_registration and raw_requests."""
     s = p.seed
     n_parties = p.suppliers + p.dnos + p.gts + 2
@@ -88,10 +89,10 @@ def generate(con: duckdb.DuckDBPyConnection, p: FleetParams, cells: tuple[str, .
         UNION ALL
         SELECT mpxn, sup_role, supplier, moved_at, NULL FROM gen_sites WHERE moved""")
     if p.requests:
-        _requests(con, p)
+        _requests(con, p, carrying, "Supplier" if "Supplier" in cells else cells[0])
 
 
-def _requests(con: duckdb.DuckDBPyConnection, p: FleetParams) -> None:
+def _requests(con: duckdb.DuckDBPyConnection, p: FleetParams, carrying: frozenset[str], cell: str) -> None:
     s, total = p.seed, sum(w for _, w in p.srv_mix)
     bounds, acc = [], 0
     for srv, w in p.srv_mix:
@@ -115,6 +116,10 @@ def _requests(con: duckdb.DuckDBPyConnection, p: FleetParams) -> None:
                CASE WHEN uk < {p.correction_share} THEN g.no END AS new_certificate_owner,
                NULL::TIMESTAMP AS execution_time, NULL::TIMESTAMP AS date_range_from, NULL::TIMESTAMP AS date_range_to
         FROM q JOIN gen_sites g USING (i) CROSS JOIN roles ORDER BY j""")
+    mixed = sorted(carrying & {srv for srv, _ in p.srv_mix})
+    if mixed:  # a request of the mix whose SRV carries a certificate carries the sender's own Supplier one, as 6.23 (CoS) does
+        con.execute(f"""UPDATE raw_requests SET remote_party_role = {lit(cell)}, new_certificate_owner = sender
+                        WHERE remote_party_role IS NULL AND srv IN ({", ".join(lit(x) for x in mixed)})""")
 
 
 def write(con: duckdb.DuckDBPyConnection, out: Path, with_requests: bool) -> None:

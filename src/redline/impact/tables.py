@@ -249,16 +249,16 @@ class Loader:
             FROM n GROUP BY mpxn, role, party, island""")
 
     def _requests(self) -> None:
-        replacing = sorted(s for s, row in self.catalogue.items() if row.get("replaces_trust_anchor"))
+        carrying = sorted(ir.carrying_srvs(self.catalogue))
         srvs = ", ".join(lit(s) for s in sorted(self.catalogue))
-        rep = ", ".join(lit(s) for s in replacing) or "NULL"
+        rep = ", ".join(lit(s) for s in carrying) or "NULL"
         self._checked("requests", [
             ("request_id", "listed twice", "count(*) OVER (PARTITION BY {request_id}) > 1"),
             ("sender", "not in parties", "{sender} NOT IN (SELECT party FROM parties)"),
             ("srv", "not in the DUIS catalogue", f"{{srv}} NOT IN ({srvs})"),
-            ("remote_party_role", "an SRV that replaces a trust anchor needs remote_party_role and new_certificate_owner",
+            ("remote_party_role", "an SRV that carries a certificate needs remote_party_role and new_certificate_owner",
              f"{{srv}} IN ({rep}) AND ({{remote_party_role}} IS NULL OR {{new_certificate_owner}} IS NULL)"),
-            ("remote_party_role", "must be empty, with new_certificate_owner, for an SRV that replaces no trust anchor",
+            ("remote_party_role", "must be empty, with new_certificate_owner, for an SRV that carries no certificate",
              f"{{srv}} NOT IN ({rep}) AND ({{remote_party_role}} IS NOT NULL OR {{new_certificate_owner}} IS NOT NULL)"),
             ("new_certificate_owner", "not in parties",
              "{new_certificate_owner} IS NOT NULL AND {new_certificate_owner} NOT IN (SELECT party FROM parties)"),

@@ -267,15 +267,16 @@ def load_request(data: Any, state: State, program: ir.Program, ruleset: ir.RuleS
     row = ruleset.catalogue[srv]
     device_id = _eui(b["device"], f"{where}.device", "the device") if b.get("device") is not None else None
     rpr, owner = b.get("remote_party_role"), b.get("new_certificate_owner")
-    if row.get("replaces_trust_anchor"):
+    if ir.carries_certificate(row):
         if rpr is None or owner is None:
-            raise InputError(where, f"SRV {srv} replaces a trust anchor: give `remote_party_role` and `new_certificate_owner`")
+            does = "replaces a trust anchor" if row.get("replaces_trust_anchor") else "carries a certificate"
+            raise InputError(where, f"SRV {srv} {does}: give `remote_party_role` and `new_certificate_owner`")
         rpr = _enum(rpr, f"{where}.remote_party_role", program.enums["RemotePartyRole"], "RemotePartyRole")
         owner = _eui(owner, f"{where}.new_certificate_owner", "the new certificate owner")
         if owner not in state.parties:
             raise InputError(f"{where}.new_certificate_owner", f"party `{b['new_certificate_owner']}` is not in the state's `parties`")
     elif rpr is not None or owner is not None:
-        raise InputError(where, f"SRV {srv} does not replace a trust anchor: `remote_party_role` and `new_certificate_owner` must be absent")
+        raise InputError(where, f"SRV {srv} carries no certificate: `remote_party_role` and `new_certificate_owner` must be absent")
     exec_time = parse_time(b["execution_time"], f"{where}.execution_time") if b.get("execution_time") is not None else None
     rng = None
     if b.get("date_range") is not None:

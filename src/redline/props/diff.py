@@ -124,6 +124,15 @@ def why(v: Any) -> str:
     return "accepted" + effects + (" (" + "; ".join(waived) + ")" if waived else "")
 
 
+def held_text(q: dict[str, Any], catalogue: Any) -> str:
+    """The certificate a request holds, said as what it is for: a cell it replaces, or one it only carries (6.23)."""
+    if not q.get("remote_party_role"):
+        return ""
+    if catalogue.get(q["srv"], {}).get("replaces_trust_anchor"):
+        return f" replacing {q['remote_party_role']}"
+    return f" carrying a certificate (role {q['remote_party_role']}) owned by {q['new_certificate_owner']}"
+
+
 def replay(program: ir.Program, old: ir.RuleSet, new: ir.RuleSet, w: dict[str, Any],
            before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """The witness judged again by the interpreter under both rule sets; a disagreement is an internal error."""
@@ -138,7 +147,7 @@ def replay(program: ir.Program, old: ir.RuleSet, new: ir.RuleSet, w: dict[str, A
             raise ReplayError(f"a diff witness replays as {j['verdict']} {j['layer']} {j['code']} under {j['ruleset']}, "
                               f"not {want['verdict']} {want['layer']} {want['code']}")
     q = w["request"]
-    sentence = (f"{q['sender']} as {q['role']} sends {q['srv']}" + (f" replacing {q['remote_party_role']}" if q.get("remote_party_role") else "")
+    sentence = (f"{q['sender']} as {q['role']} sends {q['srv']}" + held_text(q, old.catalogue)
                 + f"; {old.name}: {why(got[0])}; {new.name}: {why(got[1])}")
     return {**w, "sentence": sentence}
 

@@ -180,8 +180,7 @@ def _candidates(sorts: Sorts, program: ir.Program, rulesets: list[ir.RuleSet], s
         for srv in _effect_srvs(rs):
             for sender in parties:
                 for role in state_json["parties"][sender]["roles"]:
-                    targets = [(c, o) for c in program.enums["RemotePartyRole"] for o in parties] \
-                        if rs.catalogue[srv].get("replaces_trust_anchor") else [(None, None)]
+                    targets = _targets(program, rs, srv, sender, parties)
                     for cell, owner in targets:
                         req = {"sender": sender, "role": role, "srv": srv, "device": device}
                         if cell is not None:
@@ -196,6 +195,19 @@ def _candidates(sorts: Sorts, program: ir.Program, rulesets: list[ir.RuleSet], s
                             raise ReplayError(f"the encoding and the interpreter disagree on candidate {req} under {rs.name}")
                         out.append({"ruleset": rs.name, "request": req, "verdict": _verdict(v)})
     return out
+
+
+def _targets(program: ir.Program, rs: ir.RuleSet, srv: str, sender: str, parties: list[str]) -> list[tuple[str | None, str | None]]:
+    """The certificates a candidate request for `srv` carries: for an SRV that replaces a cell, every
+    cell with every owner; for one that only carries a certificate (6.23), the sender's own for each cell
+    an effect writes by name (what the effect is about); for any other, none."""
+    row = rs.catalogue[srv]
+    if row.get("replaces_trust_anchor"):
+        return [(c, o) for c in program.enums["RemotePartyRole"] for o in parties]
+    if not ir.carries_certificate(row):
+        return [(None, None)]
+    named = sorted({str(ef.cell.value) for ef in rs.effects if isinstance(ef.cell, ir.Const)})
+    return [(c, sender) for c in named or program.enums["RemotePartyRole"]]
 
 
 def property_diagnostics(program: ir.Program) -> list[tuple[Any, str, bool]]:
@@ -299,7 +311,8 @@ def _prove(
                 else:
                     result.witness = found
                 result.candidates = [c for c in candidates if c["verdict"]["verdict"] == "accept" or
-                                     c["request"].get("remote_party_role") in (None, "NetworkOperator")]
+                                     not rulesets[0].catalogue[c["request"]["srv"]].get("replaces_trust_anchor") or
+                                     c["request"].get("remote_party_role") == "NetworkOperator"]
                 turned_on = _turned_on(found, candidates)
                 if turned_on:  # a finding rests on the rules its replayed verdicts turned on
                     result.clauses = turned_on

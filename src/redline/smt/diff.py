@@ -251,8 +251,8 @@ class Solvers:
 
         def pin(name: str, v: Any) -> list[tuple[z3.ExprRef, z3.ExprRef]]:
             if name == "srv":
-                replaces = bool(self.catalogue[v].get("replaces_trust_anchor"))
-                return [(u.rq.srv, sorts.srvs[v]), (u.rq.has_rpr, z3.BoolVal(replaces, ctx=sorts.ctx)), (u.rq.has_owner, z3.BoolVal(replaces, ctx=sorts.ctx))]
+                carries = ir.carries_certificate(self.catalogue[v])  # a request holds a certificate where its SRV carries one
+                return [(u.rq.srv, sorts.srvs[v]), (u.rq.has_rpr, z3.BoolVal(carries, ctx=sorts.ctx)), (u.rq.has_owner, z3.BoolVal(carries, ctx=sorts.ctx))]
             if name == "device":
                 return [(u.st.in_smi, z3.BoolVal(v, ctx=sorts.ctx))]
             return [(u.finite[name], sorts.member(ENUM_OF[name], v))]
@@ -268,24 +268,24 @@ class Solvers:
 
         Suffix = tuple[tuple[str, Any], ...]
         # What lies below a formula depends only on it, the attributes left, and whether the device is in
-        # the SMI and the SRV has a target; formulas are hash-consed, so many branches share one walk.
+        # the SMI and the SRV carries a certificate (has a target); formulas are hash-consed, so many branches share one walk.
         memo: dict[tuple[Any, ...], tuple[z3.BoolRef, list[Suffix]]] = {}
 
-        def walk(f: z3.BoolRef, device: bool | None, replaces: bool | None, rest: list[str]) -> list[Suffix]:
+        def walk(f: z3.BoolRef, device: bool | None, carries: bool | None, rest: list[str]) -> list[Suffix]:
             if z3.is_false(f):
                 return []
             if not rest:
                 return [()] if z3.is_true(f) or holds(f) else []
-            key = (f.get_id(), len(rest), device, replaces)
+            key = (f.get_id(), len(rest), device, carries)
             if key not in memo:
-                memo[key] = (f, below(f, device, replaces, rest))  # f kept alive, so its id is not reused
+                memo[key] = (f, below(f, device, carries, rest))  # f kept alive, so its id is not reused
             return memo[key][1]
 
-        def below(f: z3.BoolRef, device: bool | None, replaces: bool | None, rest: list[str]) -> list[Suffix]:
+        def below(f: z3.BoolRef, device: bool | None, carries: bool | None, rest: list[str]) -> list[Suffix]:
             name, rest = rest[0], rest[1:]
-            if name in absent and not device or name == "target" and not replaces:
+            if name in absent and not device or name == "target" and not carries:
                 # A field the request does not have: pinned to base_constraints' spelling, not part of the shape.
-                return walk(z3.simplify(z3.substitute(f, *pin(name, absent.get(name, "Root")))), device, replaces, rest)
+                return walk(z3.simplify(z3.substitute(f, *pin(name, absent.get(name, "Root")))), device, carries, rest)
             values: list[Any]
             if name in cube.facts:
                 values = sorted(cube.facts[name], key=str)
@@ -297,14 +297,14 @@ class Solvers:
             for v in values:
                 g = z3.simplify(z3.substitute(f, *pin(name, v)))
                 d = v if name == "device" else device
-                r = bool(self.catalogue[v].get("replaces_trust_anchor")) if name == "srv" else replaces
+                r = ir.carries_certificate(self.catalogue[v]) if name == "srv" else carries
                 out += [((name, v), *tail) for tail in walk(g, d, r, rest)]
             return out
 
         formula = u.cube(cube.facts) if cube.exact else z3.And(u.cube(cube.facts), u.goal(cube.before, cube.after))
         tails = [(("srv", v), *tail) for v in self._srvs(formula)
                  for tail in walk(z3.simplify(z3.substitute(formula, *pin("srv", v))), None,
-                                  bool(self.catalogue[v].get("replaces_trust_anchor")), FINITE[1:])]
+                                  ir.carries_certificate(self.catalogue[v]), FINITE[1:])]
         for suffix in tails:
             c = dict(suffix)
             found.append((c["srv"], c["role"], (c["generation"], c["device_type"], c["smi_status"]) if c["device"] else None, c.get("target")))

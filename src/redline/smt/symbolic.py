@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import z3
 
-from redline.check.checked import Program
+from redline.check.checked import Program, carrying_srvs
 
 RegistrationFn = Callable[[z3.ArithRef, z3.ExprRef, z3.ArithRef, z3.ArithRef], z3.BoolRef]
 
@@ -194,10 +194,11 @@ class SymRequest:
 
 def well_formed(sorts: Sorts, catalogue: Mapping[str, Mapping[str, object]], r: SymRequest) -> z3.BoolRef:
     """What the JSON loader guarantees of every request it accepts."""
-    replacing = [sorts.srvs[s] for s, row in catalogue.items() if row.get("replaces_trust_anchor")]
-    replaces = z3.Or([r.srv == s for s in replacing]) if replacing else z3.BoolVal(False, ctx=sorts.ctx)
+    # A request names a certificate's role and owner exactly where its SRV carries one (not only where it replaces a cell).
+    carrying = [sorts.srvs[s] for s in sorted(carrying_srvs(catalogue))]
+    carries = z3.Or([r.srv == s for s in carrying]) if carrying else z3.BoolVal(False, ctx=sorts.ctx)
     return z3.And(
-        r.has_rpr == replaces,
-        r.has_owner == replaces,
+        r.has_rpr == carries,
+        r.has_owner == carries,
         z3.Implies(r.has_range, r.lo <= r.hi),
     )

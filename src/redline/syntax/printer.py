@@ -175,6 +175,8 @@ def _request(r: ast.RequestSpec) -> str:
         parts.append(f"to {_ref(r.device)}")
     if r.replacing is not None:
         parts.append(f"replacing {r.replacing[0].name} with {_ref(r.replacing[1])}")
+    if r.carrying is not None:
+        parts.append(f"carrying {r.carrying[0].name} certificate of {_ref(r.carrying[1])}")
     if r.execution_time is not None:
         parts.append(f"at {r.execution_time.text}")
     if r.date_range is not None:

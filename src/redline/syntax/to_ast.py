@@ -339,6 +339,7 @@ class _Builder(Transformer[Token, Any]):
             sender=c[0], role=self._ident(c[1]), srv=self._str(c[2]),
             device=parts.get("to"), replacing=parts.get("replacing"),
             execution_time=parts.get("at"), date_range=parts.get("over"), span=self._span(meta),
+            carrying=parts.get("carrying"),
         )
 
     def ref(self, meta: Any, c: list[Any]) -> ast.Ref:
@@ -352,6 +353,9 @@ class _Builder(Transformer[Token, Any]):
 
     def replacing(self, meta: Any, c: list[Any]) -> tuple[str, tuple[ast.Ident, ast.Ref]]:
         return ("replacing", (self._ident(c[0]), c[1]))
+
+    def carrying(self, meta: Any, c: list[Any]) -> tuple[str, tuple[ast.Ident, ast.Ref]]:
+        return ("carrying", (self._ident(c[0]), c[1]))
 
     def at_time(self, meta: Any, c: list[Any]) -> tuple[str, ast.TimeLit]:
         return ("at", self._time(c[0]))
