@@ -85,7 +85,9 @@ def requests(catalogue: Mapping[str, Mapping[str, Any]], enums: Mapping[str, Seq
              first_state: bool) -> Iterator[dict[str, Any]]:
     cells = list(enums["RemotePartyRole"])
     for srv, row in catalogue.items():
-        targets: list[str | None] = list(cells) if carries_certificate(row) else [None]
+        # where the SRV only carries a certificate (6.23), REQUEST.json may also leave it out
+        targets: list[str | None] = (list(cells) + ([] if row.get("replaces_trust_anchor") else [None])
+                                     if carries_certificate(row) else [None])
         for n, (pid, role, _, _) in enumerate(senders(enums["UserRole"]), 1):
             devices: list[str | None] = [device_id(n)] + ([UNKNOWN_DEVICE, None] if first_state else [])
             # A certificate carried without replacing a cell (6.23) is also the sender's own: rules about it compare owners.

@@ -255,7 +255,8 @@ def requests(draw: st.DrawFn, state: dict[str, Any]) -> dict[str, Any]:
             else st.one_of(st.sampled_from(DEVICE_IDS), st.none())
         ),
     }
-    if carries_certificate(CATALOGUE[srv]):
+    row = CATALOGUE[srv]
+    if row["replaces_trust_anchor"] or (carries_certificate(row) and draw(st.booleans())):  # 6.23 may leave it out
         req["remote_party_role"] = draw(st.one_of(st.just("NetworkOperator"), st.sampled_from(RPR)))
         req["new_certificate_owner"] = draw(st.sampled_from(sorted(state["parties"])))
     if draw(st.booleans()):

@@ -597,10 +597,11 @@ def _load_request(p: Prepared, data: Any, where: str = "$") -> tuple[Any, ...]:
     row, plan = SRVS[srv]
     device = _eui(b["device"], f"{where}.device", "the device") if b.get("device") is not None else None
     rpr, owner = b.get("remote_party_role"), b.get("new_certificate_owner")
-    if srv in CARRYING:
+    if row.replaces_trust_anchor or (srv in CARRYING and (rpr is not None or owner is not None)):
         if rpr is None or owner is None:
-            does = "replaces a trust anchor" if row.replaces_trust_anchor else "carries a certificate"
-            raise InputError(where, f"SRV {srv} {does}: give `remote_party_role` and `new_certificate_owner`")
+            raise InputError(where, f"SRV {srv} replaces a trust anchor: give `remote_party_role` and `new_certificate_owner`"
+                             if row.replaces_trust_anchor else
+                             f"SRV {srv} carries a certificate: give both `remote_party_role` and `new_certificate_owner`, or neither")
         rpr = _enum(rpr, f"{where}.remote_party_role", ENUMS["RemotePartyRole"], "RemotePartyRole")
         owner = _eui(owner, f"{where}.new_certificate_owner", "the new certificate owner")
         if owner not in p.parties:

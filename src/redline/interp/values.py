@@ -267,10 +267,13 @@ def load_request(data: Any, state: State, program: ir.Program, ruleset: ir.RuleS
     row = ruleset.catalogue[srv]
     device_id = _eui(b["device"], f"{where}.device", "the device") if b.get("device") is not None else None
     rpr, owner = b.get("remote_party_role"), b.get("new_certificate_owner")
-    if ir.carries_certificate(row):
+    # CONTRACTS.md: required where the SRV replaces a trust anchor; where it only carries a certificate
+    # (6.23, 6.21, 8.5) they may be given, both or neither; absent for every other SRV.
+    if row.get("replaces_trust_anchor") or (ir.carries_certificate(row) and (rpr is not None or owner is not None)):
         if rpr is None or owner is None:
-            does = "replaces a trust anchor" if row.get("replaces_trust_anchor") else "carries a certificate"
-            raise InputError(where, f"SRV {srv} {does}: give `remote_party_role` and `new_certificate_owner`")
+            raise InputError(where, f"SRV {srv} replaces a trust anchor: give `remote_party_role` and `new_certificate_owner`"
+                             if row.get("replaces_trust_anchor") else
+                             f"SRV {srv} carries a certificate: give both `remote_party_role` and `new_certificate_owner`, or neither")
         rpr = _enum(rpr, f"{where}.remote_party_role", program.enums["RemotePartyRole"], "RemotePartyRole")
         owner = _eui(owner, f"{where}.new_certificate_owner", "the new certificate owner")
         if owner not in state.parties:

@@ -200,14 +200,14 @@ def _candidates(sorts: Sorts, program: ir.Program, rulesets: list[ir.RuleSet], s
 def _targets(program: ir.Program, rs: ir.RuleSet, srv: str, sender: str, parties: list[str]) -> list[tuple[str | None, str | None]]:
     """The certificates a candidate request for `srv` carries: for an SRV that replaces a cell, every
     cell with every owner; for one that only carries a certificate (6.23), the sender's own for each cell
-    an effect writes by name (what the effect is about); for any other, none."""
+    an effect writes by name (what the effect is about), and none (REQUEST.json may leave it out); for any other, none."""
     row = rs.catalogue[srv]
     if row.get("replaces_trust_anchor"):
         return [(c, o) for c in program.enums["RemotePartyRole"] for o in parties]
     if not ir.carries_certificate(row):
         return [(None, None)]
     named = sorted({str(ef.cell.value) for ef in rs.effects if isinstance(ef.cell, ir.Const)})
-    return [(c, sender) for c in named or program.enums["RemotePartyRole"]]
+    return [(None, None), *((c, sender) for c in named or program.enums["RemotePartyRole"])]  # REQUEST.json may leave it out
 
 
 def property_diagnostics(program: ir.Program) -> list[tuple[Any, str, bool]]:

@@ -249,12 +249,23 @@ class Solvers:
         gave_up = False
         absent = {"device_type": "ESME", "generation": "SMETS1", "smi_status": "Pending"}  # base_constraints' spelling
 
+        def certificate(srv: str) -> str | None:
+            """Whether a request for `srv` names a certificate: "always" (it replaces a cell with it),
+            "maybe" (it carries one, which REQUEST.json may leave out), or None (never)."""
+            row = self.catalogue[srv]
+            return "always" if row.get("replaces_trust_anchor") else "maybe" if ir.carries_certificate(row) else None
+
+        def has_certificate(b: bool) -> list[tuple[z3.ExprRef, z3.ExprRef]]:
+            return [(u.rq.has_rpr, z3.BoolVal(b, ctx=sorts.ctx)), (u.rq.has_owner, z3.BoolVal(b, ctx=sorts.ctx))]
+
         def pin(name: str, v: Any) -> list[tuple[z3.ExprRef, z3.ExprRef]]:
             if name == "srv":
-                carries = ir.carries_certificate(self.catalogue[v])  # a request holds a certificate where its SRV carries one
-                return [(u.rq.srv, sorts.srvs[v]), (u.rq.has_rpr, z3.BoolVal(carries, ctx=sorts.ctx)), (u.rq.has_owner, z3.BoolVal(carries, ctx=sorts.ctx))]
+                mode = certificate(v)
+                return [(u.rq.srv, sorts.srvs[v])] + ([] if mode == "maybe" else has_certificate(mode == "always"))
             if name == "device":
                 return [(u.st.in_smi, z3.BoolVal(v, ctx=sorts.ctx))]
+            if name == "target":  # None: the request names no certificate (base_constraints' spelling of the cell)
+                return has_certificate(v is not None) + [(u.finite[name], sorts.member(ENUM_OF[name], v or "Root"))]
             return [(u.finite[name], sorts.member(ENUM_OF[name], v))]
 
         def holds(f: z3.BoolRef) -> bool:
@@ -271,7 +282,7 @@ class Solvers:
         # the SMI and the SRV carries a certificate (has a target); formulas are hash-consed, so many branches share one walk.
         memo: dict[tuple[Any, ...], tuple[z3.BoolRef, list[Suffix]]] = {}
 
-        def walk(f: z3.BoolRef, device: bool | None, carries: bool | None, rest: list[str]) -> list[Suffix]:
+        def walk(f: z3.BoolRef, device: bool | None, carries: str | None, rest: list[str]) -> list[Suffix]:
             if z3.is_false(f):
                 return []
             if not rest:
@@ -281,14 +292,16 @@ class Solvers:
                 memo[key] = (f, below(f, device, carries, rest))  # f kept alive, so its id is not reused
             return memo[key][1]
 
-        def below(f: z3.BoolRef, device: bool | None, carries: bool | None, rest: list[str]) -> list[Suffix]:
+        def below(f: z3.BoolRef, device: bool | None, carries: str | None, rest: list[str]) -> list[Suffix]:
             name, rest = rest[0], rest[1:]
             if name in absent and not device or name == "target" and not carries:
                 # A field the request does not have: pinned to base_constraints' spelling, not part of the shape.
-                return walk(z3.simplify(z3.substitute(f, *pin(name, absent.get(name, "Root")))), device, carries, rest)
+                return walk(z3.simplify(z3.substitute(f, *pin(name, absent.get(name)))), device, carries, rest)
             values: list[Any]
             if name in cube.facts:
                 values = sorted(cube.facts[name], key=str)
+            elif name == "target" and carries == "maybe":
+                values = [None, *sorts.members[ENUM_OF[name]]]
             elif name == "srv":
                 values = sorted(sorts.srvs)
             else:
@@ -297,14 +310,14 @@ class Solvers:
             for v in values:
                 g = z3.simplify(z3.substitute(f, *pin(name, v)))
                 d = v if name == "device" else device
-                r = ir.carries_certificate(self.catalogue[v]) if name == "srv" else carries
+                r = certificate(v) if name == "srv" else carries
                 out += [((name, v), *tail) for tail in walk(g, d, r, rest)]
             return out
 
         formula = u.cube(cube.facts) if cube.exact else z3.And(u.cube(cube.facts), u.goal(cube.before, cube.after))
         tails = [(("srv", v), *tail) for v in self._srvs(formula)
                  for tail in walk(z3.simplify(z3.substitute(formula, *pin("srv", v))), None,
-                                  ir.carries_certificate(self.catalogue[v]), FINITE[1:])]
+                                  certificate(v), FINITE[1:])]
         for suffix in tails:
             c = dict(suffix)
             found.append((c["srv"], c["role"], (c["generation"], c["device_type"], c["smi_status"]) if c["device"] else None, c.get("target")))

@@ -194,11 +194,15 @@ class SymRequest:
 
 def well_formed(sorts: Sorts, catalogue: Mapping[str, Mapping[str, object]], r: SymRequest) -> z3.BoolRef:
     """What the JSON loader guarantees of every request it accepts."""
-    # A request names a certificate's role and owner exactly where its SRV carries one (not only where it replaces a cell).
-    carrying = [sorts.srvs[s] for s in sorted(carrying_srvs(catalogue))]
-    carries = z3.Or([r.srv == s for s in carrying]) if carrying else z3.BoolVal(False, ctx=sorts.ctx)
+    # A request names a certificate's role and owner (both or neither) only where its SRV carries one, and
+    # always where the SRV replaces a trust anchor with it; elsewhere it may leave them out (CONTRACTS.md).
+    def any_of(srvs: list[str]) -> z3.BoolRef:
+        return z3.Or([r.srv == sorts.srvs[s] for s in srvs]) if srvs else z3.BoolVal(False, ctx=sorts.ctx)
+    carries = any_of(sorted(carrying_srvs(catalogue)))
+    replaces = any_of(sorted(s for s, row in catalogue.items() if row.get("replaces_trust_anchor")))
     return z3.And(
-        r.has_rpr == carries,
-        r.has_owner == carries,
+        r.has_rpr == r.has_owner,
+        z3.Implies(r.has_rpr, carries),
+        z3.Implies(replaces, r.has_rpr),
         z3.Implies(r.has_range, r.lo <= r.hi),
     )
