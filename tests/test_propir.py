@@ -126,3 +126,16 @@ def test_rule_sets_and_shapes_are_checked(head: str, body: str, message: str) ->
     assert program is None
     [d] = [d for d in diags if d.is_error]
     assert d.code == "E401" and message in d.message, d.message
+
+
+def test_expectations_are_typed_and_keyed_as_results_name_them() -> None:
+    program, diags, _ = checked('property q "x"\n  expect baseline..MP107 proved\n  expect baseline refuted\n'
+                                '  holds forall s: State, r: Request . changes(s, r) implies in_smi(s)\n')
+    assert program is None  # `changes` needs two rule sets: the second expectation names one
+    assert [d.message for d in diags if d.is_error] == ["`changes` compares two rule sets: expect it under `old..new`"]
+    program, diags, _ = checked('property q "x"\n  expect baseline..MP107 proved\n'
+                                '  holds forall s: State, r: Request . changes(s, r) implies in_smi(s)\n')
+    assert program is not None, diags
+    [prop] = program.properties
+    assert prop.expectations == (p.Expectation(rulesets=("baseline", "mp107"), outcome=p.Outcome.PROVED),)
+    assert prop.expected == {"baseline..mp107": "proved"}

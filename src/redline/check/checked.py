@@ -16,7 +16,7 @@ from redline.check.types import Layer, Type
 from redline.source import NO_SPAN, Span
 
 if TYPE_CHECKING:  # propir reads Event from here
-    from redline.check.propir import Body
+    from redline.check.propir import Body, Expectation
 
 IR = dict(frozen=True, slots=True, kw_only=True)
 
@@ -226,10 +226,15 @@ class Property:
 
     name: str
     cite: str
-    expected: Mapping[str, str]  # rule set, or "old..new" when relational -> "proved" | "refuted"
+    expectations: tuple[Expectation, ...]
     rests: tuple[str, ...]
     body: Body  # one step, or over runs
     allowing: tuple[str, ...] | None = None  # the events a temporal property admits
+
+    @property
+    def expected(self) -> dict[str, str]:
+        """Each expectation by its key (a rule set, or `old..new` when relational): "proved" | "refuted"."""
+        return {x.key: x.outcome.value for x in self.expectations}
 
 
 @dataclass(**IR)

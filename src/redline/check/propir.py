@@ -285,6 +285,25 @@ class RunProp:
 Body = OneStep | RunProp
 
 
+class Outcome(Enum):
+    PROVED = "proved"
+    REFUTED = "refuted"
+
+
+@dataclass(**P)
+class Expectation:
+    """`expect RS proved|refuted`, or `expect OLD..NEW ...` for a relational property."""
+
+    rulesets: tuple[str, ...]  # lower-case rule-set names: one, or (old, new)
+    outcome: Outcome
+    span: Span = field(default=NO_SPAN, compare=False)
+
+    @property
+    def key(self) -> str:
+        """How results name it: `rs`, or `old..new`."""
+        return "..".join(self.rulesets)
+
+
 def walk(e: PExpr) -> Iterator[PExpr]:
     """`e` and every expression inside it, parents before children, left to right."""
     yield e
