@@ -14,10 +14,11 @@ import statistics
 import sys
 import time
 
+from redline.check.propir import RunProp
 from redline.cli import load_program, repo_rules
 from redline.props import prove
 from redline.smt import Sorts
-from redline.smt.temporal import allowed_events, bmc, induction, temporal_shape
+from redline.smt.temporal import bmc, induction
 
 RUNS = 3
 TIMEOUT_MS, RLIMIT, SEED = 60_000, 200_000_000, 0
@@ -39,20 +40,19 @@ def main() -> int:
         print("the rules do not check", file=sys.stderr)
         return 1
     prop = next(p for p in program.properties if p.name == "stuck_forever")
-    shape = temporal_shape(prop.body)
-    assert shape is not None
+    shape = prop.body
+    assert isinstance(shape, RunProp)
     baseline = program.rulesets["baseline"]
-    events = allowed_events(program, prop, shape.op.span)
     sorts = Sorts(program, sorted(baseline.catalogue))
     print("bounded model checking, stuck_forever under baseline (no run breaks it: every depth searched in full)")
     print(f"{'depth':>6} {'median s':>9}")
     for k in range(1, 9):
-        found = bmc(sorts, program, baseline, shape, events, k, TIMEOUT_MS, RLIMIT, SEED)
+        found = bmc(sorts, program, baseline, shape, k, TIMEOUT_MS, RLIMIT, SEED)
         assert found.run is None and found.depth_reached == k, found.reason
-        t = median_time(lambda k=k: bmc(sorts, program, baseline, shape, events, k, TIMEOUT_MS, RLIMIT, SEED))
+        t = median_time(lambda k=k: bmc(sorts, program, baseline, shape, k, TIMEOUT_MS, RLIMIT, SEED))
         print(f"{k:>6} {t:>9.2f}")
-    proof = induction(sorts, program, baseline, shape, events, TIMEOUT_MS, RLIMIT, SEED)
-    t = median_time(lambda: induction(sorts, program, baseline, shape, events, TIMEOUT_MS, RLIMIT, SEED))
+    proof = induction(sorts, program, baseline, shape, TIMEOUT_MS, RLIMIT, SEED)
+    t = median_time(lambda: induction(sorts, program, baseline, shape, TIMEOUT_MS, RLIMIT, SEED))
     print(f"unbounded proof ({proof.status}, {proof.method}: {' and '.join(proof.invariant)}): {t:.2f} s, "
           f"{proof.solver_calls} solver calls")
     print()

@@ -8,6 +8,9 @@ package).
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -139,6 +142,11 @@ def test_nothing_imports_cli() -> None:
         ("redline.syntax", "redline.check"),
         ("redline.syntax", "redline.interp"),
         ("redline.check", "redline.interp"),
+        # Checking a program (property bodies included) needs no prover: `redline check` stays quick.
+        ("redline.check", "redline.smt"),
+        ("redline.check", "redline.props"),
+        ("redline.build", "redline.smt"),
+        ("redline.build", "redline.props"),
     ],
 )
 def test_layering(importer: str, imported: str) -> None:
@@ -165,3 +173,22 @@ def test_language_server_stays_in_its_package() -> None:
         assert violations(None, protocol, allowed_in="redline.lsp") == []
     assert [v for v in violations(None, "redline.lsp", allowed_in="redline.lsp") if not v.startswith("redline.cli ")] == []
     assert "pygls.lsp.server" in MODULES["redline.lsp.server"]
+
+
+def test_checking_the_shipped_rules_and_proofs_loads_no_solver() -> None:
+    """The import rules above see direct imports; this sees every module a check really loads."""
+    root = SRC.parent
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from redline.build import build\n"
+        "from redline.source import Source\n"
+        "files = sorted(Path('rules').rglob('*.redline')) + sorted(Path('proofs').rglob('*.redline'))\n"
+        "program, diags = build([Source(str(f), f.read_text(encoding='utf-8')) for f in files])\n"
+        "assert program is not None and program.properties, diags\n"
+        "print(sorted(m for m in sys.modules if m == 'z3' or m.startswith(('z3.', 'redline.smt', 'redline.props'))))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -25,7 +25,7 @@ from redline.build import build
 from redline.check.checked import Program, RuleSet
 from redline.completion import SHELLS
 from redline.completion import script as completion_script
-from redline.diagnostics import Diagnostic, bad_scenario, property_error, unsupported
+from redline.diagnostics import Diagnostic, bad_scenario, unsupported
 from redline.duis import DEFAULT_MAX_BYTES, DuisError, map_request, parse_xml
 from redline.interp import InputError, Validator, load_request, load_state
 from redline.interp.values import State, parse_time
@@ -33,11 +33,9 @@ from redline.progress import Ticker
 from redline.project import ConfigError, Project, display_names, resolve, shipped
 from redline.props import ReplayError, prove
 from redline.props.diff import diff as semantic_diff
-from redline.props.prover import property_diagnostics
 from redline.render import render_all_text, render_json
 from redline.scenarios import run_scenario
 from redline.smt.encode import Unsupported
-from redline.smt.properties import PropertyError
 from redline.smt.solver import DEFAULT_RLIMIT
 from redline.source import Source
 from redline.syntax import format_source
@@ -159,11 +157,6 @@ def cmd_check(args: argparse.Namespace) -> int:
         for f in rule_files([*project.rules, *extra]):
             print(f"  {f}", file=sys.stderr)
     program, diags = load_program(project.rules, extra)
-    if program is not None:  # property bodies get their types from the prover's vocabulary
-        diags += [unsupported(span, msg) if unsup else property_error(span, msg)
-                  for span, msg, unsup in property_diagnostics(program)]
-        if any(d.is_error for d in diags):
-            program = None
     errors = sum(d.is_error for d in diags)
     if args.format == "json":
         print(json.dumps({"ok": errors == 0, "diagnostics": [render_json(d) for d in diags]}, indent=2))
@@ -453,9 +446,6 @@ def _solving(args: argparse.Namespace, work: Callable[[], T]) -> T:
     try:
         with Ticker(args.command):
             return work()
-    except PropertyError as e:
-        print_diagnostics([property_error(e.span, e.message)], args.format)
-        raise SystemExit(EXIT_USAGE) from None
     except Unsupported as e:
         print_diagnostics([unsupported(e.span, e.what)], args.format)
         raise SystemExit(EXIT_USAGE) from None

@@ -205,3 +205,122 @@ def property_error(span: Span, why: str) -> Diagnostic:
 
 def unsupported(span: Span, what: str) -> Diagnostic:
     return Diagnostic("E402", f"unsupported: {what} is outside the fragment the prover encodes", span)
+
+
+# ---- property bodies (check/properties.py); every one is an E401 ----------
+
+def prop_not_quantified(span: Span) -> Diagnostic:
+    return property_error(span, "a property body starts with `forall` or `exists`")
+
+
+def prop_unknown_sort(span: Span, name: str) -> Diagnostic:
+    return property_error(span, f"unknown binder type `{name}`; expected State, Request, Party or an enum")
+
+
+def prop_nested_state(span: Span) -> Diagnostic:
+    return property_error(span, "a `State` may be bound only in the property's outermost quantifier")
+
+
+def prop_not_boolean(span: Span, found: str) -> Diagnostic:
+    return property_error(span, f"expected a truth value, found a {found}")
+
+
+def prop_temporal_not_whole(span: Span, op: str) -> Diagnostic:
+    return property_error(span, f"`{op}` is a temporal operator: it may stand only as the whole of a property's "
+                                "conclusion (`forall s: State, ... . INIT implies always t from s . P`, or "
+                                "`exists s: State, ... . INIT and reachable t from s . P`)")
+
+
+def prop_bad_compare(span: Span, op: str, left: str, right: str) -> Diagnostic:
+    return property_error(span, f"`{op}` compares a {left} with a {right}")
+
+
+def prop_in_needs_set(span: Span, elem: str) -> Diagnostic:
+    return property_error(span, f"`in` needs a set of {elem}")
+
+
+def prop_unknown_srv(span: Span, srv: str, catalogue: Iterable[str]) -> Diagnostic:
+    near = ", ".join(f"`{c}`" for c in closest(srv, catalogue))
+    return property_error(span, f"SRV `{srv}` is not in the DUIS catalogue" + (f"; the closest SRVs are {near}" if near else ""))
+
+
+def prop_set_without_type(span: Span) -> Diagnostic:
+    return property_error(span, "a set literal needs a context that says its type")
+
+
+def prop_set_members(span: Span, enum: str) -> Diagnostic:
+    return property_error(span, f"a set of {enum} may hold only {enum} values")
+
+
+def prop_unsupported_expr(span: Span) -> Diagnostic:
+    return property_error(span, "this expression is not part of the property language")
+
+
+def prop_unknown_name(span: Span, name: str, expected: str | None, candidates: Iterable[str]) -> Diagnostic:
+    return property_error(span, f"unknown name `{name}`" + (f" (expected a {expected})" if expected else "") + _suggest(name, candidates))
+
+
+def prop_field_of_non_request(span: Span, name: str, found: str) -> Diagnostic:
+    return property_error(span, f"`.{name}` applies to a Request here, not a {found}")
+
+
+def prop_unknown_field(span: Span, name: str, fields: Iterable[str]) -> Diagnostic:
+    return property_error(span, f"a Request here has no field `{name}`; it has {', '.join(fields)}")
+
+
+def prop_arity(span: Span, func: str, sorts: Iterable[str]) -> Diagnostic:
+    sorts = list(sorts)
+    return property_error(span, f"`{func}` takes {len(sorts)} argument(s): {', '.join(sorts)}")
+
+
+def prop_argument(span: Span, func: str, expected: str, found: str) -> Diagnostic:
+    return property_error(span, f"argument of `{func}`: expected a {expected}, found a {found}")
+
+
+def prop_rulesets(span: Span, why: str) -> Diagnostic:
+    """A builtin (or `within`) used under the wrong number of rule sets; `why` is its own rule."""
+    return property_error(span, why)
+
+
+def prop_literal_srv(span: Span, func: str) -> Diagnostic:
+    return property_error(span, f"`{func}` needs a literal SRV")
+
+
+def prop_unknown_function(span: Span, name: str, known: Iterable[str]) -> Diagnostic:
+    return property_error(span, f"unknown function `{name}`; the property language has {', '.join(known)}")
+
+
+def prop_not_a_state(span: Span, name: str) -> Diagnostic:
+    return property_error(span, f"`{name}` is not a State bound here")
+
+
+def prop_always_needs_forall(span: Span) -> Diagnostic:
+    return property_error(span, "`always` is an invariant: write `forall s: State, ... . INIT implies always t from s . P`")
+
+
+def prop_reachable_needs_exists(span: Span) -> Diagnostic:
+    return property_error(span, "`reachable` asks for a witness: write `exists s: State, ... . INIT and (reachable t from s . P)` "
+                                "(for recovery from every state, use `within K`)")
+
+
+def prop_temporal_shape(span: Span) -> Diagnostic:
+    return property_error(span, "a temporal property is `forall ... . INIT implies always t from s . P` or "
+                                "`exists ... . INIT and (reachable t from s . P)`")
+
+
+def prop_temporal_origin(span: Span, origin: str) -> Diagnostic:
+    return property_error(span, f"a temporal property binds exactly one State, the one its runs start `from` (`{origin}`)")
+
+
+def prop_temporal_pair(span: Span) -> Diagnostic:
+    return property_error(span, "a temporal property is about one rule set, not a pair")
+
+
+def prop_events_missing(span: Span, prop: str) -> Diagnostic:
+    return property_error(span, f"temporal property `{prop}` must say which events it allows: "
+                                "`allowing {}` for none, or `allowing {change_of_supplier, ...}`")
+
+
+def prop_events_one_step(span: Span, prop: str) -> Diagnostic:
+    return property_error(span, f"`allowing` names the events of a run: property `{prop}` is about one "
+                                "request (`within` counts accepted requests only)")

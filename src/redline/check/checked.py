@@ -45,10 +45,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 from redline.check.types import Layer, Type
 from redline.source import NO_SPAN, Span
+
+if TYPE_CHECKING:  # propir reads Event from here
+    from redline.check.propir import Body, Expectation
 
 IR = dict(frozen=True, slots=True, kw_only=True)
 
@@ -271,14 +274,19 @@ class Assumption:
 
 @dataclass(**IR)
 class Property:
-    """Syntax and expectations only: the prover gives bodies their meaning."""
+    """A property: its checked body (check/propir.py) and the outcome expected under each rule set."""
 
     name: str
     cite: str
-    expected: Mapping[str, str]  # rule set, or "old..new" when relational -> "proved" | "refuted"
+    expectations: tuple[Expectation, ...]
     rests: tuple[str, ...]
-    body: Any  # the surface expression, unchecked until the prover exists
+    body: Body  # one step, or over runs
     allowing: tuple[str, ...] | None = None  # the events a temporal property admits
+
+    @property
+    def expected(self) -> dict[str, str]:
+        """Each expectation by its key (a rule set, or `old..new` when relational): "proved" | "refuted"."""
+        return {x.key: x.outcome.value for x in self.expectations}
 
 
 @dataclass(**IR)

@@ -16,6 +16,8 @@ from redline import diagnostics as diag
 from redline.check import checked as ir
 from redline.check.depth import expanded_depth
 from redline.check.exprs import Env, check_bool, check_expr
+from redline.check.properties import check_body
+from redline.check.propir import Expectation, Outcome
 from redline.check.scenarios import check_scenarios
 from redline.check.types import (
     KNOWN_FIELDS,
@@ -85,8 +87,11 @@ def check_program(modules: Sequence[ast.Module]) -> tuple[ir.Program | None, lis
     if any(d.is_error for d in out):
         return None, out
     events = _events(decls, groups, out)
-    properties = _properties(decls, rulesets, events, out)
+    expectations = _expectations(decls, rulesets, events, out)
     scenarios = check_scenarios(decls.worlds, decls.scenarios, enums, records, rulesets, srvs, out)
+    if any(d.is_error for d in out):
+        return None, out
+    properties = _properties(decls, expectations, enums, groups, catalogue, events, out)
     if any(d.is_error for d in out):
         return None, out
     program = ir.Program(
@@ -456,21 +461,40 @@ def _temporal_depths(e: Any, out: list[Diagnostic]) -> None:
         _temporal_depths(child, out)
 
 
-def _properties(decls: _Decls, rulesets: dict[str, ir.RuleSet], events: dict[str, ir.Event],
-                out: list[Diagnostic]) -> tuple[ir.Property, ...]:
-    props = []
+def _expectations(decls: _Decls, rulesets: dict[str, ir.RuleSet], events: dict[str, ir.Event],
+                  out: list[Diagnostic]) -> dict[str, tuple[Expectation, ...]]:
+    """Each property's expected outcome under each rule set (or `old..new` pair) it names."""
+    found = {}
     for p in decls.properties.values():
         for ev in p.allowing or ():
             if ev.name not in events:
                 out.append(diag.unknown_name(ev.span, "event", ev.name, events))
         _temporal_depths(p.body, out)
-        expected: dict[str, str] = {}
+        expected: dict[str, Expectation] = {}  # a later line for the same rule sets overrides an earlier one, in its place
         for x in p.expectations:
             names = [x.ruleset] if x.other is None else [x.ruleset, x.other]
             for n in names:
                 if n.name.lower() not in rulesets:
                     out.append(diag.unknown_ruleset(n.span, n.name, rulesets))
-            expected["..".join(n.name.lower() for n in names)] = x.outcome
-        props.append(ir.Property(name=p.name.name, cite=p.cite, expected=expected, rests=tuple(r.name for r in p.rests),
-                                 body=p.body, allowing=tuple(a.name for a in p.allowing) if p.allowing is not None else None))
+            e = Expectation(rulesets=tuple(n.name.lower() for n in names), outcome=Outcome(x.outcome), span=x.ruleset.span)
+            expected[e.key] = e
+        found[p.name.name] = tuple(expected.values())
+    return found
+
+
+def _properties(decls: _Decls, expectations: dict[str, tuple[Expectation, ...]], enums: Mapping[str, tuple[str, ...]],
+                groups: Mapping[str, tuple[str, frozenset[str]]], catalogue: Mapping[str, Any],
+                events: dict[str, ir.Event], out: list[Diagnostic]) -> tuple[ir.Property, ...]:
+    """Each property with its checked body; run once the rest of the program is sound, as a body
+    is checked under the rule sets its expectations name."""
+    props = []
+    for p in decls.properties.values():
+        expected = expectations[p.name.name]
+        body, error = check_body(p, [x.key for x in expected], enums, groups, catalogue, events)
+        if error is not None:
+            out.append(error)
+            continue
+        assert body is not None
+        props.append(ir.Property(name=p.name.name, cite=p.cite, expectations=expected, rests=tuple(r.name for r in p.rests),
+                                 body=body, allowing=tuple(a.name for a in p.allowing) if p.allowing is not None else None))
     return tuple(props)

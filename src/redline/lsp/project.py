@@ -21,7 +21,7 @@ from pathlib import Path
 from redline import ast
 from redline.check import check
 from redline.check.checked import Program
-from redline.diagnostics import Diagnostic, property_error, unsupported
+from redline.diagnostics import Diagnostic
 from redline.source import Source
 from redline.syntax import parse
 from redline.syntax.parser import TOP_LEVEL as PARSER_TOP_LEVEL
@@ -162,15 +162,8 @@ def _lost(partial: ast.Module, good: ast.Module | None) -> tuple[ast.Decl, ...]:
 
 
 def diagnostics(files: Sequence[Parsed]) -> tuple[Program | None, list[Diagnostic]]:
-    """What `redline check` reports for these files, but for the properties' bodies (`property_diagnostics`)."""
+    """What `redline check` reports for these files, property bodies included."""
     errors = [d for p in files for d in p.errors]
     if errors:
         return None, errors
     return check([p.module for p in files])
-
-
-def property_diagnostics(program: Program) -> list[Diagnostic]:
-    """The diagnostics `redline check` adds for property bodies: they need the prover's vocabulary, and time."""
-    from redline.props.prover import property_diagnostics as found
-
-    return [unsupported(span, msg) if unsup else property_error(span, msg) for span, msg, unsup in found(program)]

@@ -23,7 +23,7 @@ from redline.lsp.complete import complete
 from redline.lsp.cursor import resolve, word_at
 from redline.lsp.index import Index, build_index, hover_text, merge
 from redline.lsp.positions import offset, position, span_range
-from redline.lsp.project import Parsed, Project, diagnostics, property_diagnostics
+from redline.lsp.project import Parsed, Project, diagnostics
 from redline.lsp.symbols import document_symbols
 from redline.source import Source
 from redline.syntax import format_source
@@ -50,8 +50,6 @@ class RedlineServer(LanguageServer):
         self.pending: dict[str, asyncio.Task[None]] = {}
         self._index: tuple[tuple[Parsed, ...], Index] | None = None
         self._parts: dict[str, tuple[Parsed, Index]] = {}  # each file's own index, by path
-        self.properties_running = False
-        self.properties_wanted: str | None = None  # a document edited while property bodies were being checked
 
     def open_texts(self) -> dict[str, str]:
         out = {}
@@ -102,23 +100,8 @@ class RedlineServer(LanguageServer):
         if loaded is None:
             return
         files = loaded[0]
-        program, diags = diagnostics(files)
+        _, diags = diagnostics(files)
         self.publish(uri, files, diags)
-        if program is None or not program.properties:
-            return
-        if self.properties_running:  # one at a time: the latest edit is checked when the running one ends
-            self.properties_wanted = uri
-            return
-        self.properties_running = True
-        try:
-            more = await asyncio.get_running_loop().run_in_executor(None, property_diagnostics, program)
-        finally:
-            self.properties_running = False
-        if more and self.files(uri) == loaded:  # still the same texts
-            self.publish(uri, files, [*diags, *more])
-        wanted, self.properties_wanted = self.properties_wanted, None
-        if wanted is not None:
-            self.schedule(wanted, 0)
 
     def schedule(self, uri: str, delay: float) -> None:
         old = self.pending.pop(uri, None)

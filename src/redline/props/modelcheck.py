@@ -18,12 +18,12 @@ from collections.abc import Callable
 from typing import Any
 
 from redline.check import checked as ir
+from redline.check import propir as p
 from redline.interp import InputError, Validator, load_request, load_state
 from redline.props.prover import ProofResult, ReplayError, rests_of
 from redline.smt.decode import Decoder
 from redline.smt.symbolic import Sorts
-from redline.smt.temporal import ROWS, Run, allowed_events, bmc, induction, temporal_shape
-from redline.source import Span
+from redline.smt.temporal import ROWS, Run, bmc, induction
 from redline.times import parse_iso
 
 DEPTH = 4  # the bounded search's default depth: each shipped story is at most two steps long
@@ -35,19 +35,20 @@ def check_temporal(sorts: Sorts, program: ir.Program, prop: ir.Property, key: st
     """Decide one temporal property under one rule set. `smt2` receives an unbounded proof's
     obligations (named `PROPERTY.RULESET.unbounded`), for a second solver."""
     start = time.perf_counter()
-    shape = temporal_shape(prop.body)
-    assert shape is not None
-    events = allowed_events(program, prop, getattr(prop.body, "span", Span.none()))
+    shape = prop.body
+    assert isinstance(shape, p.RunProp)
+    events = list(shape.events)
+    invariant = shape.kind is p.Quantifier.FORALL
     ruleset = program.rulesets[key]
     clauses, assumptions = rests_of(program, [ruleset], prop)
     result = ProofResult(prop.name, key, "unknown", expected, 0.0, clauses, assumptions, claim=prop.cite)
     result.events = [e.name for e in events]
-    found = bmc(sorts, program, ruleset, shape, events, depth, timeout_ms, rlimit, seed)
+    found = bmc(sorts, program, ruleset, shape, depth, timeout_ms, rlimit, seed)
     result.solver_calls = found.solver_calls
     if found.run is not None:
         decoded, parties, values = decode_run(found.run, events)
         trace = replay(program, ruleset, events, decoded)
-        result.status = "refuted" if shape.quant == "forall" else "proved"
+        result.status = "refuted" if invariant else "proved"
         result.proof, result.depth = "bounded", found.run.depth
         result.settled_by = f"bounded{ROWS}"  # a run over states with at most ROWS Registration Data assignments
         record = {"state": trace[0]["state"], "request": None, "trace": trace,
@@ -60,10 +61,10 @@ def check_temporal(sorts: Sorts, program: ir.Program, prop: ir.Property, key: st
         if turned_on:
             result.clauses = list(dict.fromkeys(turned_on))
     else:
-        proof = induction(sorts, program, ruleset, shape, events, timeout_ms, rlimit, seed)
+        proof = induction(sorts, program, ruleset, shape, timeout_ms, rlimit, seed)
         result.solver_calls += proof.solver_calls
         if proof.status == "proved":
-            result.status = "proved" if shape.quant == "forall" else "refuted"
+            result.status = "proved" if invariant else "refuted"
             result.proof, result.method, result.invariant = "unbounded", proof.method, proof.invariant
             result.settled_by = "unbounded"
             if smt2 is not None and proof.smt2 is not None:
@@ -71,7 +72,7 @@ def check_temporal(sorts: Sorts, program: ir.Program, prop: ir.Property, key: st
         else:
             result.proof, result.depth = "bounded", found.depth_reached
             reached = f"no run of up to {found.depth_reached} steps" if found.depth_reached >= 0 else "no depth searched"
-            result.reason = found.reason or f"{reached} {'breaks' if shape.quant == 'forall' else 'reaches'} it; {proof.reason}"
+            result.reason = found.reason or f"{reached} {'breaks' if invariant else 'reaches'} it; {proof.reason}"
     result.seconds = time.perf_counter() - start
     return result
 
@@ -87,8 +88,8 @@ def decode_run(run: Run, events: list[ir.Event]) -> tuple[list[dict[str, Any]], 
     bound parties (their ids) and enum values, by name."""
     d = Decoder(run.model, run.comp.sorts)
     # The property's parties first, so their ids read in binder order.
-    parties = {b.name: d.party(b.value) for b in run.binders if b.kind == "Party"}
-    values = {b.name: d.enum(b.value) for b in run.binders if b.kind not in ("Party", "State")}
+    parties = {b.name: d.party(b.value) for b in run.binders if b.sort is p.Prim.PARTY}
+    values = {b.name: d.enum(b.value) for b in run.binders if b.sort not in (p.Prim.PARTY, p.Prim.STATE)}
     moves: list[dict[str, Any]] = []
     for prev, step in zip(run.states, run.steps, strict=False):
         kind = d._eval(step.kind).as_long()

@@ -10,13 +10,13 @@ from typing import Any
 
 from redline import progress
 from redline.check import checked as ir
+from redline.check.propir import RunProp
 from redline.interp import InputError, Validator, load_request, load_state
 from redline.props.concrete import anchors_after, concrete
 from redline.smt import Encoder, Sorts
 from redline.smt.concrete import agrees
 from redline.smt.decode import decode
-from redline.smt.encode import Unsupported
-from redline.smt.properties import Decided, PropertyCompiler, PropertyError, decide, model_verdict
+from redline.smt.properties import Decided, decide, model_verdict
 
 
 class ReplayError(Exception):
@@ -210,45 +210,11 @@ def _targets(program: ir.Program, rs: ir.RuleSet, srv: str, sender: str, parties
     return [(None, None), *((c, sender) for c in named or program.enums["RemotePartyRole"])]  # REQUEST.json may leave it out
 
 
-def property_diagnostics(program: ir.Program) -> list[tuple[Any, str, bool]]:
-    """Type-check every property body against the rule sets it names, without solving.
-
-    Returns (span, message, unsupported) for each body that does not compile.
-    """
-    if not program.properties or not program.rulesets:
-        return []
-    sorts = Sorts(program, sorted(next(iter(program.rulesets.values())).catalogue))
-    from redline.smt.temporal import compile_only, is_temporal
-    found = []
-    for prop in program.properties:
-        temporal = is_temporal(prop.body)
-        if not temporal and prop.allowing:
-            found.append((prop.body.span, f"`allowing` names the events of a run: property `{prop.name}` is about one "
-                                          "request (`within` counts accepted requests only)", False))
-            continue
-        for key in prop.expected:
-            rulesets = [program.rulesets[k] for k in key.split("..")]
-            try:
-                if temporal:
-                    if len(rulesets) != 1:
-                        raise PropertyError("a temporal property is about one rule set, not a pair", prop.body.span)
-                    compile_only(sorts, program, prop, rulesets[0])
-                    continue
-                PropertyCompiler(sorts, program, rulesets, None).compile(prop.body)
-            except PropertyError as e:
-                found.append((e.span, e.message, False))
-                break
-            except Unsupported as e:
-                found.append((e.span, e.what, True))
-                break
-    return found
-
-
 def prove(
     program: ir.Program, only: str | None, timeout_ms: int, rlimit: int, seed: int,
     smt2: Callable[[str, str], None] | None = None, depth: int | None = None,
 ) -> list[ProofResult]:
-    """Decide every property (or `only`) under every rule set it names; raises PropertyError on a bad body.
+    """Decide every property (or `only`) under every rule set it names (the bodies were checked by check/).
 
     Temporal properties go to the model checker, which searches runs up to `depth` steps. The cyclic
     garbage collector is paused meanwhile, so that the SMT-LIB2 text of each obligation is the same
@@ -267,18 +233,14 @@ def _prove(
     smt2: Callable[[str, str], None] | None, depth: int | None,
 ) -> list[ProofResult]:
     from redline.props.modelcheck import DEPTH, check_temporal
-    from redline.smt.temporal import is_temporal
     catalogue = next(iter(program.rulesets.values())).catalogue
     sorts = Sorts(program, sorted(catalogue))
     results = []
     chosen = [p for p in program.properties if only is None or p.name == only]
     for i, prop in enumerate(chosen, 1):
-        temporal = is_temporal(prop.body)
         for key, expected in prop.expected.items():
             progress.note(f"property {i} of {len(chosen)}: {prop.name} [{key}]")
-            if temporal:
-                if ".." in key:
-                    raise PropertyError("a temporal property is about one rule set, not a pair", prop.body.span)
+            if isinstance(prop.body, RunProp):  # the checker allows it one rule set only
                 results.append(check_temporal(sorts, program, prop, key, expected, timeout_ms, rlimit, seed, depth or DEPTH, smt2))
                 continue
             rulesets = [program.rulesets[k] for k in key.split("..")]
@@ -321,4 +283,4 @@ def _prove(
     return results
 
 
-__all__ = ["ProofResult", "PropertyError", "ReplayError", "property_diagnostics", "prove"]
+__all__ = ["ProofResult", "ReplayError", "prove"]

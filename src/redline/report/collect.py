@@ -80,9 +80,9 @@ def scoped(program: ir.Program, modification: str) -> ir.Program:
     keys = in_scope(program, modification)
     props = []
     for p in program.properties:
-        expected = {k: v for k, v in p.expected.items() if k in keys}
-        if expected:
-            props.append(replace(p, expected=expected))
+        expectations = tuple(x for x in p.expectations if x.key in keys)
+        if expectations:
+            props.append(replace(p, expectations=expectations))
     return replace(program, properties=tuple(props))
 
 
@@ -129,9 +129,6 @@ def collect(program: ir.Program, settings: Settings, providers: list[ResultProvi
     for provider in PROVIDERS if providers is None else providers:
         c.results.extend(provider(program, settings))
     new = program.ruleset(settings.modification)
-    if new is not None:  # a bundle is about one modification: leave out properties of another (proofs/ holds several)
-        others = _other_modifications_properties(program, new)
-        c.results = [r for r in c.results if r.result.get("property") not in others]
     if new is not None and new.base is not None and new.base in program.rulesets:
         start = time.perf_counter()
         progress.note(f"the semantic diff {new.base} -> {new.name}")
@@ -145,14 +142,3 @@ def collect(program: ir.Program, settings: Settings, providers: list[ResultProvi
             c.liveness[name] = liveness(program, program.rulesets[name], settings.timeout_ms, settings.seed, settings.rlimit)
         c.liveness_seconds = time.perf_counter() - start
     return c
-
-
-def _other_modifications_properties(program: ir.Program, new: ir.RuleSet) -> set[str]:
-    """The properties that expect a result under a rule set that is neither `new` nor one it amends."""
-    chain: set[str] = set()
-    rs: ir.RuleSet | None = new
-    while rs is not None and rs.name.lower() not in chain:
-        chain.add(rs.name.lower())
-        rs = program.ruleset(rs.base) if rs.base is not None else None
-    return {p.name for p in program.properties
-            if any(name.lower() not in chain for key in p.expected for name in key.split(".."))}

@@ -11,6 +11,7 @@ from typing import Any
 
 import z3
 
+from redline.check.propir import Prim
 from redline.smt.properties import Binding, PropertyCompiler
 from redline.smt.symbolic import Sorts, SymRequest, SymState
 from redline.times import format_iso
@@ -93,15 +94,15 @@ class Decoder:
 def decode(model: z3.ModelRef, comp: PropertyCompiler, binders: list[Binding]) -> dict[str, Any]:
     """The outer binders as records: each State as STATE.json, each Request as REQUEST.json, each Party as its id."""
     d = Decoder(model, comp.sorts)
-    states = [b for b in binders if b.kind == "State"]
+    states = [b for b in binders if b.sort is Prim.STATE]
     st0 = states[0].value if states else None
     out: dict[str, Any] = {"requests": {}, "parties": {}, "values": {}}
     for b in binders:  # parties and requests first, so ids are numbered in binder order
-        if b.kind == "Party":
+        if b.sort is Prim.PARTY:
             out["parties"][b.name] = d.party(b.value)
-        elif b.kind == "Request" and st0 is not None:
+        elif b.sort is Prim.REQUEST and st0 is not None:
             out["requests"][b.name] = d.request(st0, b.value)
-        elif b.kind != "State":
+        elif b.sort is not Prim.STATE:
             out["values"][b.name] = d.enum(b.value)
     # Last, so that a state lists every party the records above name.
     out["states"] = {b.name: d.state(b.value) for b in states}

@@ -1,6 +1,6 @@
 """Model checking: properties over sequences of accepted requests and events.
 
-A temporal property has one of two shapes:
+A temporal property (check/propir.py `RunProp`) has one of two shapes:
 
     forall s: State, X . INIT implies always t from s . P     an invariant
     exists s: State, X . INIT and reachable t from s . P      a reachability witness
@@ -33,73 +33,17 @@ from typing import Any
 
 import z3
 
-from redline import ast
 from redline.check import checked as ir
-from redline.smt.properties import T_MAX, T_MIN, Binding, PropertyCompiler, PropertyError, simplify
+from redline.check import propir as p
+from redline.check.properties import CELL, USER_ROLE
+from redline.check.propir import Builtin, Prim
+from redline.smt.properties import T_MAX, T_MIN, Binding, PropertyCompiler, simplify
 from redline.smt.smt2 import smt2_text
 from redline.smt.solver import new_solver
 from redline.smt.symbolic import Sorts, SymRequest, SymState, fresh_rows, well_formed, with_rows
-from redline.source import Span
-from redline.syntax.printer import expr as show
 from redline.times import SECOND
 
 ROWS = 2  # Registration Data assignments of a bounded state: the stories here need a NO and one more
-
-
-@dataclass(frozen=True)
-class Shape:
-    """A temporal property taken apart."""
-
-    quant: str  # "forall" (an invariant) or "exists" (a witness)
-    binders: tuple[ast.Binder, ...]
-    init: ast.Expr | None
-    op: ast.Temporal
-
-    @property
-    def goal(self) -> ast.Expr:
-        """What a bounded search looks for in the last state: a violation, or the target."""
-        return ast.Not(operand=self.op.body) if self.op.kind == "always" else self.op.body
-
-    @property
-    def invariant(self) -> ast.Expr:
-        """What an unbounded proof must show of every reachable state."""
-        return self.op.body if self.op.kind == "always" else ast.Not(operand=self.op.body)
-
-
-def temporal_shape(body: ast.Expr) -> Shape | None:
-    """The shape of a model-checking property; None for a one-step property; PropertyError otherwise."""
-    if not isinstance(body, ast.Quant):
-        return None
-    inner = body.body
-    init: ast.Expr | None = None
-    op: ast.Expr = inner
-    if isinstance(inner, ast.Implies):
-        init, op = inner.premise, inner.conclusion
-    elif isinstance(inner, ast.And):
-        *rest, op = inner.items
-        init = rest[0] if len(rest) == 1 else ast.And(items=tuple(rest), span=inner.span)
-    if not isinstance(op, ast.Temporal) or op.kind == "within":
-        return None
-    if op.kind == "always" and body.kind != "forall":
-        raise PropertyError("`always` is an invariant: write `forall s: State, ... . INIT implies always t from s . P`", op.span)
-    if op.kind == "reachable" and body.kind != "exists":
-        raise PropertyError("`reachable` asks for a witness: write `exists s: State, ... . INIT and (reachable t from s . P)` "
-                            "(for recovery from every state, use `within K`)", op.span)
-    if (body.kind == "forall") != isinstance(inner, ast.Implies | ast.Temporal):
-        raise PropertyError("a temporal property is `forall ... . INIT implies always t from s . P` or "
-                            "`exists ... . INIT and (reachable t from s . P)`", op.span)
-    states = [b for b in body.binders if b.type.name == "State"]
-    if [b.name.name for b in states] != [op.origin.name]:
-        raise PropertyError(f"a temporal property binds exactly one State, the one its runs start `from` "
-                            f"(`{op.origin.name}`)", op.origin.span)
-    return Shape(body.kind, body.binders, init, op)
-
-
-def is_temporal(body: ast.Expr) -> bool:
-    try:
-        return temporal_shape(body) is not None
-    except PropertyError:
-        return True
 
 
 @dataclass
@@ -129,7 +73,7 @@ class Unroller:
         self.comp, self.events, self.bounded = comp, events, bounded
         self.sorts: Sorts = comp.sorts
         self.ctx = comp.ctx
-        self.cells = self.sorts.members["RemotePartyRole"]
+        self.cells = self.sorts.members[CELL]
 
     def _anchors(self, tag: str, st: SymState) -> tuple[SymState, dict[str, z3.BoolRef], dict[str, z3.ArithRef]]:
         sets = {n: z3.Bool(f"{tag}_set_{n}", ctx=self.ctx) for n in self.cells}
@@ -169,16 +113,16 @@ class Unroller:
         return Step(k, r, leaver, st), cons
 
     def _in_group(self, st: SymState, roles: frozenset[str]) -> Callable[[Any], z3.BoolRef]:
-        members = [self.sorts.member("UserRole", x) for x in sorted(roles)]
+        members = [self.sorts.member(USER_ROLE, x) for x in sorted(roles)]
         return lambda a: z3.And(a.used, a.mpxn == st.mpxn, z3.Or([a.role == m for m in members]))
 
     def _registration(self, st: SymState, tag: str, on: z3.BoolRef, roles: frozenset[str]) -> tuple[SymState, list[z3.BoolRef]]:
         """The device's Registration Data in `roles` may change: assignments end, begin (now or
         future-dated) or are replaced. Every other assignment stays as it is."""
         if not self.bounded:
-            g = z3.Function(f"{tag}_reg", z3.IntSort(ctx=self.ctx), self.sorts.enums["UserRole"], z3.IntSort(ctx=self.ctx),
+            g = z3.Function(f"{tag}_reg", z3.IntSort(ctx=self.ctx), self.sorts.enums[USER_ROLE], z3.IntSort(ctx=self.ctx),
                             z3.BoolSort(ctx=self.ctx))
-            members = [self.sorts.member("UserRole", x) for x in sorted(roles)]
+            members = [self.sorts.member(USER_ROLE, x) for x in sorted(roles)]
             before = st.registered
             mpxn = st.mpxn
 
@@ -244,24 +188,18 @@ class Bmc:
     solver_calls: int = 0
 
 
-def _at(comp: PropertyCompiler, env: dict[str, Binding], var: str, st: SymState, e: ast.Expr) -> z3.BoolRef:
-    inner = dict(env)
-    inner[var] = Binding(var, "State", st)
-    return comp.boolean(e, inner)
-
-
-def bmc(sorts: Sorts, program: ir.Program, ruleset: ir.RuleSet, shape: Shape, events: list[ir.Event], depth: int,
+def bmc(sorts: Sorts, program: ir.Program, ruleset: ir.RuleSet, shape: p.RunProp, depth: int,
         timeout_ms: int, rlimit: int, seed: int, rows: int = ROWS) -> Bmc:
     """Look for a run of at most `depth` steps from a state satisfying INIT to one satisfying the goal."""
     comp = PropertyCompiler(sorts, program, [ruleset], rows)
     env: dict[str, Binding] = {}
-    binders = comp.bind(shape.binders, env, outer=True)
-    s0 = env[shape.op.origin.name].value
+    binders = comp.bind(shape.binders, env)
+    s0 = env[shape.origin].value
     solver = new_solver(sorts.ctx, timeout_ms, rlimit, seed)
     solver.add(comp.constraints)
     if shape.init is not None:
         solver.add(comp.boolean(shape.init, env))
-    unroll = Unroller(comp, events, bounded=True)
+    unroll = Unroller(comp, list(shape.events), bounded=True)
     states, steps = [s0], []
     result = Bmc(None, -1, None)
     for k in range(depth + 1):
@@ -271,11 +209,11 @@ def bmc(sorts: Sorts, program: ir.Program, ruleset: ir.RuleSet, shape: Shape, ev
             steps.append(step)
             states.append(step.state)
         solver.push()
-        solver.add(_at(comp, env, shape.op.var.name, states[-1], shape.goal))
+        solver.add(comp.at(env, shape.var, states[-1], shape.goal))
         verdict = solver.check()
         result.solver_calls += 1
         if verdict == z3.sat:
-            requests = [Binding(f"step{i}", "Request", st.request) for i, st in enumerate(steps, 1)]
+            requests = [Binding(f"step{i}", Prim.REQUEST, st.request) for i, st in enumerate(steps, 1)]
             result.solver_calls += simplify(solver, comp, [*binders, *requests], extra=_trace_preferences(s0, steps))
             result.run = Run(k, solver.model(), comp, binders, states, steps)
             return result
@@ -321,89 +259,85 @@ class Induction:
     smt2: str | None = None  # the proof's obligations in SMT-LIB2, for a second solver
 
 
-def _owner(var: str, cell: str) -> ast.Call:
-    return ast.Call(func=ast.Ident(name="owner"), args=(ast.Name(id=ast.Ident(name=var)), ast.Name(id=ast.Ident(name=cell))))
+def _owner(var: str, cell: str) -> p.PExpr:
+    return p.Apply(fn=Builtin.OWNER, args=(p.Ref(name=var, sort=Prim.STATE), p.EnumConst(enum=CELL, member=cell)), sort=Prim.PARTY)
 
 
-def candidates(shape: Shape, program: ir.Program) -> list[ast.Expr]:
+def candidates(shape: p.RunProp) -> list[p.PExpr]:
     """Facts an invariant may need about the trust-anchor cells the property names: each cell's
     owner is, or is not, each party the property binds, or the cell's owner in the initial state."""
-    cells_named: list[str] = []
-
-    def visit(e: Any) -> None:
-        if isinstance(e, ast.Name) and e.id.name in program.enums["RemotePartyRole"] and e.id.name not in cells_named:
-            cells_named.append(e.id.name)
-        for child in ir.children(e):
-            visit(child)
-    visit(shape.init)
-    visit(shape.op.body)
-    t, s = shape.op.var.name, shape.op.origin.name
-    parties: list[ast.Expr] = [ast.Name(id=ast.Ident(name=b.name.name)) for b in shape.binders if b.type.name == "Party"]
-    out: list[ast.Expr] = []
+    cells_named: dict[str, None] = {}
+    for part in (shape.init, shape.body):
+        for x in p.walk(part) if part is not None else ():
+            if isinstance(x, p.EnumConst) and x.enum == CELL:
+                cells_named.setdefault(x.member)
+            elif isinstance(x, p.SetConst) and x.enum == CELL:
+                cells_named.update(dict.fromkeys(x.members))
+    t, s = shape.var, shape.origin
+    parties: list[p.PExpr] = [p.Ref(name=b.name, sort=Prim.PARTY) for b in shape.binders if b.sort is Prim.PARTY]
+    out: list[p.PExpr] = []
     for cell in cells_named:
-        for p in [_owner(s, cell), *parties]:
-            out.append(ast.Compare(op="==", left=_owner(t, cell), right=p))
-            out.append(ast.Compare(op="!=", left=_owner(t, cell), right=p))
+        for party in [_owner(s, cell), *parties]:
+            out.append(p.Eq(left=_owner(t, cell), right=party, negated=False))
+            out.append(p.Eq(left=_owner(t, cell), right=party, negated=True))
     return out
 
 
 class _Obligations:
     """Fresh compilations of initiation, consecution and safety for a candidate invariant."""
 
-    def __init__(self, sorts: Sorts, program: ir.Program, ruleset: ir.RuleSet, shape: Shape, events: list[ir.Event],
+    def __init__(self, sorts: Sorts, program: ir.Program, ruleset: ir.RuleSet, shape: p.RunProp,
                  timeout_ms: int, rlimit: int, seed: int) -> None:
-        self.args = (sorts, program, ruleset, shape, events)
+        self.sorts, self.program, self.ruleset, self.shape = sorts, program, ruleset, shape
+        self.events = list(shape.events)
         self.timeout_ms, self.rlimit, self.seed = timeout_ms, rlimit, seed
         self.calls = 0
 
     def _setup(self) -> tuple[PropertyCompiler, dict[str, Binding], SymState, z3.Solver]:
-        sorts, program, ruleset, shape, _ = self.args
-        comp = PropertyCompiler(sorts, program, [ruleset], None)
+        comp = PropertyCompiler(self.sorts, self.program, [self.ruleset], None)
         env: dict[str, Binding] = {}
-        comp.bind(shape.binders, env, outer=True)
-        s = env[shape.op.origin.name].value
-        solver = new_solver(sorts.ctx, self.timeout_ms, self.rlimit, self.seed)
-        if shape.init is not None:
-            solver.add(comp.boolean(shape.init, env))
+        comp.bind(self.shape.binders, env)
+        s = env[self.shape.origin].value
+        solver = new_solver(self.sorts.ctx, self.timeout_ms, self.rlimit, self.seed)
+        if self.shape.init is not None:
+            solver.add(comp.boolean(self.shape.init, env))
         return comp, env, s, solver
 
     def _check(self, solver: z3.Solver) -> z3.CheckSatResult:
         self.calls += 1
         return solver.check()
 
-    def _initiation(self, inv: list[ast.Expr]) -> z3.Solver:
+    def _initiation(self, inv: list[p.PExpr]) -> z3.Solver:
         comp, env, s, solver = self._setup()
-        var = self.args[3].op.var.name
         solver.add(comp.constraints)
-        solver.add(z3.Not(z3.And([_at(comp, env, var, s, c) for c in inv])))
+        solver.add(z3.Not(z3.And([comp.at(env, self.shape.var, s, c) for c in inv])))
         return solver
 
-    def _consecution(self, inv: list[ast.Expr]) -> tuple[z3.Solver, list[z3.BoolRef]]:
+    def _consecution(self, inv: list[p.PExpr]) -> tuple[z3.Solver, list[z3.BoolRef]]:
         comp, env, s, solver = self._setup()
-        events, var = self.args[4], self.args[3].op.var.name
-        unroll = Unroller(comp, events, bounded=False)
+        var = self.shape.var
+        unroll = Unroller(comp, self.events, bounded=False)
         t, shape_cons = unroll.arbitrary(s)
         step, cons = unroll.step(t, 1)
-        after = [_at(comp, env, var, step.state, c) for c in inv]
-        solver.add(shape_cons + cons + [_at(comp, env, var, t, c) for c in inv])
+        after = [comp.at(env, var, step.state, c) for c in inv]
+        solver.add(shape_cons + cons + [comp.at(env, var, t, c) for c in inv])
         solver.add(comp.constraints)
         solver.add(z3.Not(z3.And(after)))
         return solver, after
 
-    def _safety(self, inv: list[ast.Expr]) -> z3.Solver:
-        sorts, program, ruleset, shape, events = self.args
+    def _safety(self, inv: list[p.PExpr]) -> z3.Solver:
         comp, env, s, solver = self._setup()
-        var = shape.op.var.name
-        t, shape_cons = Unroller(comp, events, bounded=False).arbitrary(s)
-        solver.add(shape_cons + [_at(comp, env, var, t, c) for c in inv])
+        var = self.shape.var
+        t, shape_cons = Unroller(comp, self.events, bounded=False).arbitrary(s)
+        solver.add(shape_cons + [comp.at(env, var, t, c) for c in inv])
         solver.add(comp.constraints)
-        solver.add(z3.Not(_at(comp, env, var, t, shape.invariant)))
+        solver.add(z3.Not(comp.at(env, var, t, self.shape.invariant)))
         return solver
 
-    def initiation(self, inv: list[ast.Expr]) -> z3.CheckSatResult:
+    def initiation(self, inv: list[p.PExpr]) -> z3.CheckSatResult:
         return self._check(self._initiation(inv))
 
-    def consecution(self, inv: list[ast.Expr]) -> tuple[z3.CheckSatResult, list[bool]]:
+    def consecution(self, inv: list[p.PExpr]) -> tuple[z3.CheckSatResult, list[bool]]:
         """Unsat iff `inv` is preserved by every step; else which conjuncts the step broke."""
         solver, after = self._consecution(inv)
         verdict = self._check(solver)
@@ -412,28 +346,28 @@ class _Obligations:
         m = solver.model()
         return verdict, [bool(z3.is_true(m.eval(a, model_completion=True))) for a in after]
 
-    def safety(self, inv: list[ast.Expr]) -> z3.CheckSatResult:
+    def safety(self, inv: list[p.PExpr]) -> z3.CheckSatResult:
         return self._check(self._safety(inv))
 
-    def smt2(self, inv: list[ast.Expr]) -> str:
+    def smt2(self, inv: list[p.PExpr]) -> str:
         """The three obligations as one SMT-LIB2 query, unsat iff each is: their disjunction.
         A second solver re-checking the proof reads this."""
         parts = [z3.And(list(x.assertions())) for x in (self._initiation(inv), self._consecution(inv)[0], self._safety(inv))]
-        solver = z3.Solver(ctx=self.args[0].ctx)
+        solver = z3.Solver(ctx=self.sorts.ctx)
         solver.add(z3.Or(parts))
         return smt2_text(solver)
 
 
-def induction(sorts: Sorts, program: ir.Program, ruleset: ir.RuleSet, shape: Shape, events: list[ir.Event],
+def induction(sorts: Sorts, program: ir.Program, ruleset: ir.RuleSet, shape: p.RunProp,
               timeout_ms: int, rlimit: int, seed: int) -> Induction:
     """Prove the invariant over every run: 1-induction, else Houdini over the candidates."""
-    ob = _Obligations(sorts, program, ruleset, shape, events, timeout_ms, rlimit, seed)
+    ob = _Obligations(sorts, program, ruleset, shape, timeout_ms, rlimit, seed)
     target = shape.invariant
 
-    def done(method: str, inv: list[ast.Expr]) -> Induction | None:
+    def done(method: str, inv: list[p.PExpr]) -> Induction | None:
         # The independent re-check: each obligation in a fresh compilation and a fresh solver.
         if ob.initiation(inv) == z3.unsat and ob.consecution(inv)[0] == z3.unsat and ob.safety(inv) == z3.unsat:
-            return Induction("proved", method, [show(c) for c in inv], None, ob.calls, ob.smt2(inv))
+            return Induction("proved", method, [p.show(c) for c in inv], None, ob.calls, ob.smt2(inv))
         return None
 
     verdict, _ = ob.consecution([target])
@@ -441,7 +375,7 @@ def induction(sorts: Sorts, program: ir.Program, ruleset: ir.RuleSet, shape: Sha
         found = done("1-induction", [target])
         if found:
             return found
-    pool = [target, *candidates(shape, program)]
+    pool = [target, *candidates(shape)]
     pool = [c for c in pool if ob.initiation([c]) == z3.unsat]
     while pool:
         verdict, kept = ob.consecution(pool)
@@ -461,25 +395,3 @@ def induction(sorts: Sorts, program: ir.Program, ruleset: ir.RuleSet, shape: Sha
     if found:
         return found
     return Induction("unknown", None, [], "the invariant did not survive its re-check", ob.calls)
-
-
-def allowed_events(program: ir.Program, prop: ir.Property, span: Span) -> list[ir.Event]:
-    if prop.allowing is None:
-        raise PropertyError(f"temporal property `{prop.name}` must say which events it allows: "
-                            "`allowing {}` for none, or `allowing {change_of_supplier, ...}`", span)
-    return [program.events[n] for n in prop.allowing]
-
-
-def compile_only(sorts: Sorts, program: ir.Program, prop: ir.Property, ruleset: ir.RuleSet) -> None:
-    """Compile a temporal property's pieces without solving: raises PropertyError on a bad body."""
-    shape = temporal_shape(prop.body)
-    assert shape is not None
-    events = allowed_events(program, prop, shape.op.span)
-    comp = PropertyCompiler(sorts, program, [ruleset], None)
-    env: dict[str, Binding] = {}
-    comp.bind(shape.binders, env, outer=True)
-    if shape.init is not None:
-        comp.boolean(shape.init, env)
-    s = env[shape.op.origin.name].value
-    step, _ = Unroller(comp, events, bounded=False).step(s, 1)
-    _at(comp, env, shape.op.var.name, step.state, shape.op.body)

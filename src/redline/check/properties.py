@@ -1,0 +1,298 @@
+"""Check property bodies into the property IR (check/propir.py).
+
+A body is checked once for each rule set (or pair) it is expected under,
+since `accepted`, `changes`, `after` and `within` depend on how many rule
+sets there are; its first error is its diagnostic. Names are resolved from
+the program's declarations: binders, enum members (by the expected sort, or
+by the one enum declaring them), groups where a set is expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from redline import ast
+from redline import diagnostics as diag
+from redline.check import propir as p
+from redline.check.checked import Event
+from redline.check.propir import Builtin, EnumSort, Prim, ReqField, SetSort, Sort
+from redline.diagnostics import Diagnostic
+
+# The enums the builtins and request fields are typed by: the one place the property
+# language names the vocabulary (to be found from the declarations, issue 18).
+USER_ROLE, CELL, GENERATION, DEVICE_TYPE, SMI_STATUS = "UserRole", "RemotePartyRole", "Generation", "DeviceType", "SmiStatus"
+
+
+@dataclass(frozen=True)
+class Signature:
+    args: tuple[Sort, ...]
+    result: Sort
+    rulesets: int | None = None  # how many rule sets it needs, if it reads the rules
+    needs: str = ""  # what to say when it has the wrong number
+
+
+_S, _R, _B, _P = Prim.STATE, Prim.REQUEST, Prim.BOOL, Prim.PARTY
+SIGNATURES: dict[Builtin, Signature] = {
+    Builtin.ACCEPTED: Signature((_S, _R), _B, 1, "`accepted` needs one rule set; a relational property uses `changes`"),
+    Builtin.CHANGES: Signature((_S, _R), _B, 2, "`changes` compares two rule sets: expect it under `old..new`"),
+    Builtin.AFTER: Signature((_S, _R), _S, 1, "`after` needs one rule set"),
+    Builtin.OWNER: Signature((_S, EnumSort(CELL)), _P),
+    Builtin.IN_SMI: Signature((_S,), _B),
+    Builtin.GENERATION: Signature((_S,), EnumSort(GENERATION)),
+    Builtin.DEVICE_TYPE: Signature((_S,), EnumSort(DEVICE_TYPE)),
+    Builtin.SMI_STATUS: Signature((_S,), EnumSort(SMI_STATUS)),
+    Builtin.SUITS: Signature((_S, Prim.SRV), _B),
+    Builtin.ACTIVE: Signature((_S, _P), _B),
+    Builtin.HAS_ROLE: Signature((_S, _P, EnumSort(USER_ROLE)), _B),
+    Builtin.REGISTERED: Signature((_S, _P, EnumSort(USER_ROLE)), _B),
+    Builtin.EVER_REGISTERED: Signature((_S, _P), _B),
+    Builtin.CRITICAL: Signature((_R,), _B),
+    Builtin.NON_DEVICE: Signature((_R,), _B),
+    Builtin.ELIGIBLE: Signature((_S, _R), _B),
+    Builtin.ROLE_ALLOWED: Signature((_R,), _B),
+    Builtin.DEVICE_SUITS: Signature((_S, _R), _B),
+}
+
+REQUEST_FIELDS: dict[ReqField, Sort] = {
+    ReqField.SENDER: _P, ReqField.ROLE: EnumSort(USER_ROLE), ReqField.SRV: Prim.SRV,
+    ReqField.REMOTE_PARTY_ROLE: EnumSort(CELL), ReqField.NEW_CERTIFICATE_OWNER: _P,
+}
+
+WITHIN_NEEDS = "`within` needs one rule set"
+
+
+class _Refused(Exception):
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+def _expected_text(s: Sort | None) -> str | None:
+    """How an expected sort reads in an error (a set as `Set:ENUM`, as it always has)."""
+    if s is None:
+        return None
+    return f"Set:{s.elem}" if isinstance(s, SetSort) else str(s)
+
+
+@dataclass(frozen=True)
+class _Shape:
+    quant: p.Quantifier
+    binders: tuple[ast.Binder, ...]
+    init: tuple[ast.Expr, ...]
+    op: ast.Temporal
+
+
+def _run_shape(body: ast.Expr) -> _Shape | None:
+    """The shape of a property over runs; None for a one-step property; refused if malformed."""
+    if not isinstance(body, ast.Quant):
+        return None
+    inner = body.body
+    init: tuple[ast.Expr, ...] = ()
+    op: ast.Expr = inner
+    if isinstance(inner, ast.Implies):
+        init, op = (inner.premise,), inner.conclusion
+    elif isinstance(inner, ast.And):
+        *rest, op = inner.items
+        init = tuple(rest)
+    if not isinstance(op, ast.Temporal) or op.kind == "within":
+        return None
+    if op.kind == "always" and body.kind != "forall":
+        raise _Refused(diag.prop_always_needs_forall(op.span))
+    if op.kind == "reachable" and body.kind != "exists":
+        raise _Refused(diag.prop_reachable_needs_exists(op.span))
+    if (body.kind == "forall") != isinstance(inner, ast.Implies | ast.Temporal):
+        raise _Refused(diag.prop_temporal_shape(op.span))
+    states = [b for b in body.binders if b.type.name == "State"]
+    if [b.name.name for b in states] != [op.origin.name]:
+        raise _Refused(diag.prop_temporal_origin(op.origin.span, op.origin.name))
+    return _Shape(p.Quantifier(body.kind), body.binders, init, op)
+
+
+def check_body(decl: ast.PropertyDecl, keys: list[str], enums: Mapping[str, tuple[str, ...]],
+               groups: Mapping[str, tuple[str, frozenset[str]]], catalogue: Mapping[str, Any],
+               events: Mapping[str, Event]) -> tuple[p.Body | None, Diagnostic | None]:
+    """The checked body of a property expected under `keys` (`rs` or `old..new`), or its first error."""
+    body = decl.body
+    shape_error: Diagnostic | None = None
+    try:
+        shape = _run_shape(body)
+        temporal = shape is not None
+    except _Refused as r:
+        shape, temporal, shape_error = None, True, r.diagnostic
+    if not temporal and decl.allowing:
+        return None, diag.prop_events_one_step(body.span, decl.name.name)
+    checked: p.Body | None = None
+    for key in keys:
+        c = _Checker(enums, groups, catalogue, len(key.split("..")))
+        try:
+            if temporal:
+                if ".." in key:
+                    raise _Refused(diag.prop_temporal_pair(body.span))
+                if shape_error is not None:
+                    raise _Refused(shape_error)
+                assert shape is not None
+                checked = c.run(decl, shape, events)
+            else:
+                checked = c.one_step(body)
+        except _Refused as r:
+            return None, r.diagnostic
+    return checked, None
+
+
+class _Checker:
+    def __init__(self, enums: Mapping[str, tuple[str, ...]], groups: Mapping[str, tuple[str, frozenset[str]]],
+                 catalogue: Mapping[str, Any], rulesets: int) -> None:
+        self.enums, self.groups, self.catalogue, self.rulesets = enums, groups, catalogue, rulesets
+
+    # -- whole bodies --
+    def one_step(self, body: ast.Expr) -> p.OneStep:
+        if not isinstance(body, ast.Quant):
+            raise _Refused(diag.prop_not_quantified(body.span))
+        env: dict[str, Sort] = {}
+        binders = self.bind(body.binders, env, outer=True)
+        return p.OneStep(kind=p.Quantifier(body.kind), binders=binders, body=self.boolean(body.body, env), span=body.span)
+
+    def run(self, decl: ast.PropertyDecl, shape: _Shape, events: Mapping[str, Event]) -> p.RunProp:
+        if decl.allowing is None:
+            raise _Refused(diag.prop_events_missing(shape.op.span, decl.name.name))
+        env: dict[str, Sort] = {}
+        binders = self.bind(shape.binders, env, outer=True)
+        parts = [self.boolean(x, env) for x in shape.init]
+        init = None if not parts else parts[0] if len(parts) == 1 else p.And(items=tuple(parts))
+        inner = {**env, shape.op.var.name: Prim.STATE}
+        body = self.boolean(shape.op.body, inner)
+        return p.RunProp(kind=shape.quant, binders=binders, init=init, op=p.RunOp(shape.op.kind), var=shape.op.var.name,
+                         origin=shape.op.origin.name, body=body,
+                         events=tuple(events[e.name] for e in decl.allowing if e.name in events), span=decl.body.span)
+
+    # -- binders --
+    def bind(self, binders: tuple[ast.Binder, ...], env: dict[str, Sort], outer: bool) -> tuple[p.Binder, ...]:
+        out = []
+        for b in binders:
+            name = b.type.name
+            sort: Sort
+            if name in ("State", "Request", "Party"):
+                sort = Prim(name)
+            elif name in self.enums:
+                sort = EnumSort(name)
+            else:
+                raise _Refused(diag.prop_unknown_sort(b.type.span, name))
+            if sort is Prim.STATE and not outer:
+                raise _Refused(diag.prop_nested_state(b.type.span))
+            env[b.name.name] = sort
+            out.append(p.Binder(name=b.name.name, sort=sort, span=b.name.span))
+        return tuple(out)
+
+    # -- expressions --
+    def boolean(self, e: ast.Expr, env: dict[str, Sort]) -> p.PExpr:
+        v = self.value(e, env, Prim.BOOL)
+        if v.sort != Prim.BOOL:
+            raise _Refused(diag.prop_not_boolean(e.span, str(v.sort)))
+        return v
+
+    def value(self, e: ast.Expr, env: dict[str, Sort], expected: Sort | None = None) -> p.PExpr:
+        match e:
+            case ast.And(items=items):
+                return p.And(items=tuple(self.boolean(x, env) for x in items), span=e.span)
+            case ast.Or(items=items):
+                return p.Or(items=tuple(self.boolean(x, env) for x in items), span=e.span)
+            case ast.Not(operand=o):
+                return p.Not(operand=self.boolean(o, env), span=e.span)
+            case ast.Implies(premise=a, conclusion=b):
+                return p.Implies(premise=self.boolean(a, env), conclusion=self.boolean(b, env), span=e.span)
+            case ast.Quant(kind=kind, binders=bs, body=b):
+                inner = dict(env)
+                binders = self.bind(bs, inner, outer=False)
+                return p.Quant(kind=p.Quantifier(kind), binders=binders, body=self.boolean(b, inner), span=e.span)
+            case ast.Temporal(kind="within"):
+                return self._within(e, env)
+            case ast.Temporal(kind=kind):
+                raise _Refused(diag.prop_temporal_not_whole(e.span, kind))
+            case ast.Compare(op=op, left=a, right=b):
+                left = self.value(a, env)
+                right = self.value(b, env, left.sort)
+                if left.sort != right.sort or left.sort in (Prim.BOOL, Prim.STATE, Prim.REQUEST) or isinstance(left.sort, SetSort):
+                    raise _Refused(diag.prop_bad_compare(e.span, op, str(left.sort), str(right.sort)))
+                return p.Eq(left=left, right=right, negated=op == "!=", span=e.span)
+            case ast.In(item=i, collection=c, negated=neg):
+                item = self.value(i, env)
+                coll = self.value(c, env, SetSort(str(item.sort)))
+                if not isinstance(coll, p.SetConst) or coll.enum != str(item.sort):
+                    raise _Refused(diag.prop_in_needs_set(c.span, str(item.sort)))
+                return p.In(item=item, collection=coll, negated=neg, span=e.span)
+            case ast.Name(id=ident):
+                return self._name(ident, env, expected)
+            case ast.Str(value=text):
+                if text not in self.catalogue:
+                    raise _Refused(diag.prop_unknown_srv(e.span, text, self.catalogue))
+                return p.SrvConst(srv=text, span=e.span)
+            case ast.SetLit(items=items):
+                if not isinstance(expected, SetSort):
+                    raise _Refused(diag.prop_set_without_type(e.span))
+                enum = expected.elem
+                names = [x.id.name for x in items if isinstance(x, ast.Name)]
+                if len(names) != len(items) or any(n not in self.enums.get(enum, ()) for n in names):
+                    raise _Refused(diag.prop_set_members(e.span, enum))
+                return p.SetConst(enum=enum, members=tuple(names), span=e.span)
+            case ast.Field(obj=o, name=n):
+                return self._field(e, self.value(o, env), n.name)
+            case ast.Call():
+                return self._call(e, env)
+        raise _Refused(diag.prop_unsupported_expr(e.span))
+
+    def _name(self, ident: ast.Ident, env: dict[str, Sort], expected: Sort | None) -> p.PExpr:
+        n = ident.name
+        if n in env:
+            return p.Ref(name=n, sort=env[n], span=ident.span)
+        if isinstance(expected, SetSort):
+            grp = self.groups.get(n)
+            if grp and grp[0] == expected.elem:
+                return p.SetConst(enum=expected.elem, members=tuple(sorted(grp[1])), group=n, span=ident.span)
+        if isinstance(expected, EnumSort) and n in self.enums.get(expected.name, ()):
+            return p.EnumConst(enum=expected.name, member=n, span=ident.span)
+        owners = [en for en, ms in self.enums.items() if n in ms]
+        if expected is None and len(owners) == 1:
+            return p.EnumConst(enum=owners[0], member=n, span=ident.span)
+        near = sorted({*env, *self.groups, *(m for ms in self.enums.values() for m in ms)})
+        raise _Refused(diag.prop_unknown_name(ident.span, n, _expected_text(expected), near))
+
+    def _field(self, e: ast.Field, obj: p.PExpr, name: str) -> p.PExpr:
+        if obj.sort != Prim.REQUEST:
+            raise _Refused(diag.prop_field_of_non_request(e.span, name, str(obj.sort)))
+        try:
+            f = ReqField(name)
+        except ValueError:
+            raise _Refused(diag.prop_unknown_field(e.span, name, [x.value for x in REQUEST_FIELDS])) from None
+        return p.Field(obj=obj, name=f, sort=REQUEST_FIELDS[f], span=e.span)
+
+    def _call(self, e: ast.Call, env: dict[str, Sort]) -> p.PExpr:
+        name = e.func.name
+        try:
+            fn = Builtin(name)
+        except ValueError:
+            raise _Refused(diag.prop_unknown_function(e.func.span, name, [b.value for b in SIGNATURES])) from None
+        sig = SIGNATURES[fn]
+        if len(e.args) != len(sig.args):
+            raise _Refused(diag.prop_arity(e.span, name, [str(s) for s in sig.args]))
+        args = []
+        for a, want in zip(e.args, sig.args, strict=True):
+            v = self.value(a, env, want)
+            if v.sort != want:
+                raise _Refused(diag.prop_argument(a.span, name, str(want), str(v.sort)))
+            args.append(v)
+        if sig.rulesets is not None and self.rulesets != sig.rulesets:
+            raise _Refused(diag.prop_rulesets(e.span, sig.needs))
+        if fn is Builtin.SUITS and not isinstance(args[1], p.SrvConst):
+            raise _Refused(diag.prop_literal_srv(e.span, name))
+        return p.Apply(fn=fn, args=tuple(args), sort=sig.result, span=e.span)
+
+    def _within(self, e: ast.Temporal, env: dict[str, Sort]) -> p.PExpr:
+        if env.get(e.origin.name) != Prim.STATE:
+            raise _Refused(diag.prop_not_a_state(e.origin.span, e.origin.name))
+        if self.rulesets != 1:
+            raise _Refused(diag.prop_rulesets(e.span, WITHIN_NEEDS))
+        assert e.depth is not None  # the grammar gives `within` its depth
+        body = self.boolean(e.body, {**env, e.var.name: Prim.STATE})
+        return p.Within(depth=e.depth, var=e.var.name, origin=e.origin.name, body=body, span=e.span)

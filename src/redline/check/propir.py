@@ -1,0 +1,391 @@
+"""The checked IR of property bodies (proofs/*.redline), and its printer.
+
+`check/properties.py` is its only producer; `smt/properties.py` and
+`smt/temporal.py` encode it. Every name is resolved here: binders carry
+their sort, enum members and groups are constants, each builtin is a
+`Builtin` with a fixed signature, each request field a `ReqField`. A new
+builtin or field is one entry here (and its signature in the checker) and
+one case in the encoder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import assert_never
+
+from redline.check.checked import Event
+from redline.source import NO_SPAN, Span
+from redline.syntax.printer import AND, ATOM, CMP, IMPLIES, NOT, OR, POSTFIX, QUANT, quote
+
+# ---- sorts ------------------------------------------------------------------
+
+
+class Prim(Enum):
+    BOOL = "Bool"
+    STATE = "State"
+    REQUEST = "Request"
+    PARTY = "Party"
+    SRV = "Srv"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class EnumSort:
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class SetSort:
+    """A set of an enum's members (`elem` names the enum)."""
+
+    elem: str
+
+    def __str__(self) -> str:
+        return "Set"
+
+
+Sort = Prim | EnumSort | SetSort
+
+
+class Quantifier(Enum):
+    FORALL = "forall"
+    EXISTS = "exists"
+
+
+class Builtin(Enum):
+    """The property language's functions; their signatures are in check/properties.py."""
+
+    ACCEPTED = "accepted"
+    CHANGES = "changes"
+    AFTER = "after"
+    OWNER = "owner"
+    IN_SMI = "in_smi"
+    GENERATION = "generation"
+    DEVICE_TYPE = "device_type"
+    SMI_STATUS = "smi_status"
+    SUITS = "suits"
+    ACTIVE = "active"
+    HAS_ROLE = "has_role"
+    REGISTERED = "registered"
+    EVER_REGISTERED = "ever_registered"
+    CRITICAL = "critical"
+    NON_DEVICE = "non_device"
+    ELIGIBLE = "eligible"
+    ROLE_ALLOWED = "role_allowed"
+    DEVICE_SUITS = "device_suits"
+
+
+class ReqField(Enum):
+    """The fields of a Request a property may read; their sorts are in check/properties.py."""
+
+    SENDER = "sender"
+    ROLE = "role"
+    SRV = "srv"
+    REMOTE_PARTY_ROLE = "remote_party_role"
+    NEW_CERTIFICATE_OWNER = "new_certificate_owner"
+
+
+# ---- expressions ----------------------------------------------------------------
+
+P = dict(frozen=True, slots=True, kw_only=True)
+
+
+@dataclass(**P)
+class Binder:
+    name: str
+    sort: Sort
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**P)
+class Ref:
+    """A bound variable."""
+
+    name: str
+    sort: Sort
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**P)
+class EnumConst:
+    enum: str
+    member: str
+    span: Span = field(default=NO_SPAN, compare=False)
+
+    @property
+    def sort(self) -> Sort:
+        return EnumSort(self.enum)
+
+
+@dataclass(**P)
+class SrvConst:
+    srv: str  # a catalogue entry
+    span: Span = field(default=NO_SPAN, compare=False)
+
+    @property
+    def sort(self) -> Sort:
+        return Prim.SRV
+
+
+@dataclass(**P)
+class SetConst:
+    """A set literal (`members` as written) or a group (`group` its name)."""
+
+    enum: str
+    members: tuple[str, ...]
+    group: str | None = None
+    span: Span = field(default=NO_SPAN, compare=False)
+
+    @property
+    def sort(self) -> Sort:
+        return SetSort(self.enum)
+
+
+@dataclass(**P)
+class Field:
+    obj: PExpr  # a Request
+    name: ReqField
+    sort: Sort
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**P)
+class Apply:
+    fn: Builtin
+    args: tuple[PExpr, ...]
+    sort: Sort
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**P)
+class Eq:
+    left: PExpr
+    right: PExpr
+    negated: bool
+    span: Span = field(default=NO_SPAN, compare=False)
+    sort: Sort = Prim.BOOL
+
+
+@dataclass(**P)
+class In:
+    item: PExpr
+    collection: SetConst
+    negated: bool
+    span: Span = field(default=NO_SPAN, compare=False)
+    sort: Sort = Prim.BOOL
+
+
+@dataclass(**P)
+class And:
+    items: tuple[PExpr, ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+    sort: Sort = Prim.BOOL
+
+
+@dataclass(**P)
+class Or:
+    items: tuple[PExpr, ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+    sort: Sort = Prim.BOOL
+
+
+@dataclass(**P)
+class Not:
+    operand: PExpr
+    span: Span = field(default=NO_SPAN, compare=False)
+    sort: Sort = Prim.BOOL
+
+
+@dataclass(**P)
+class Implies:
+    premise: PExpr
+    conclusion: PExpr
+    span: Span = field(default=NO_SPAN, compare=False)
+    sort: Sort = Prim.BOOL
+
+
+@dataclass(**P)
+class Quant:
+    """A nested quantifier (never over a State)."""
+
+    kind: Quantifier
+    binders: tuple[Binder, ...]
+    body: PExpr
+    span: Span = field(default=NO_SPAN, compare=False)
+    sort: Sort = Prim.BOOL
+
+
+@dataclass(**P)
+class Within:
+    """`within K var from origin . body`: body holds within K accepted requests from origin."""
+
+    depth: int
+    var: str
+    origin: str
+    body: PExpr
+    span: Span = field(default=NO_SPAN, compare=False)
+    sort: Sort = Prim.BOOL
+
+
+PExpr = Ref | EnumConst | SrvConst | SetConst | Field | Apply | Eq | In | And | Or | Not | Implies | Quant | Within
+
+
+# ---- whole bodies -----------------------------------------------------------------
+
+
+@dataclass(**P)
+class OneStep:
+    """`forall X . B` or `exists X . B`: the binders become free symbols."""
+
+    kind: Quantifier
+    binders: tuple[Binder, ...]
+    body: PExpr
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+class RunOp(Enum):
+    ALWAYS = "always"
+    REACHABLE = "reachable"
+
+
+@dataclass(**P)
+class RunProp:
+    """`forall X . INIT implies always var from origin . body` (an invariant) or
+    `exists X . INIT and reachable var from origin . body` (a witness), over runs
+    whose steps are accepted requests and the `events` allowed."""
+
+    kind: Quantifier
+    binders: tuple[Binder, ...]
+    init: PExpr | None
+    op: RunOp
+    var: str
+    origin: str
+    body: PExpr
+    events: tuple[Event, ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+
+    @property
+    def goal(self) -> PExpr:
+        """What a bounded search looks for in the last state: a violation, or the target."""
+        return Not(operand=self.body) if self.op is RunOp.ALWAYS else self.body
+
+    @property
+    def invariant(self) -> PExpr:
+        """What an unbounded proof must show of every reachable state."""
+        return self.body if self.op is RunOp.ALWAYS else Not(operand=self.body)
+
+
+Body = OneStep | RunProp
+
+
+class Outcome(Enum):
+    PROVED = "proved"
+    REFUTED = "refuted"
+
+
+@dataclass(**P)
+class Expectation:
+    """`expect RS proved|refuted`, or `expect OLD..NEW ...` for a relational property."""
+
+    rulesets: tuple[str, ...]  # lower-case rule-set names: one, or (old, new)
+    outcome: Outcome
+    span: Span = field(default=NO_SPAN, compare=False)
+
+    @property
+    def key(self) -> str:
+        """How results name it: `rs`, or `old..new`."""
+        return "..".join(self.rulesets)
+
+
+def walk(e: PExpr) -> Iterator[PExpr]:
+    """`e` and every expression inside it, parents before children, left to right."""
+    yield e
+    match e:
+        case Ref() | EnumConst() | SrvConst() | SetConst():
+            return
+        case Field(obj=o):
+            yield from walk(o)
+        case Apply(args=xs) | And(items=xs) | Or(items=xs):
+            for x in xs:
+                yield from walk(x)
+        case Eq(left=a, right=b) | Implies(premise=a, conclusion=b):
+            yield from walk(a)
+            yield from walk(b)
+        case In(item=a, collection=b):
+            yield from walk(a)
+            yield from walk(b)
+        case Not(operand=o):
+            yield from walk(o)
+        case Quant(body=b) | Within(body=b):
+            yield from walk(b)
+        case _:
+            assert_never(e)
+
+
+# ---- printing (as the surface printer would print the same expression) -----------
+
+
+def _level(e: PExpr) -> int:
+    match e:
+        case Quant() | Within():
+            return QUANT
+        case Implies():
+            return IMPLIES
+        case Or():
+            return OR
+        case And():
+            return AND
+        case Not():
+            return NOT
+        case Eq() | In():
+            return CMP
+        case Field() | Apply():
+            return POSTFIX
+    return ATOM
+
+
+def show(e: PExpr, need: int = QUANT) -> str:
+    text = _show(e)
+    return f"({text})" if _level(e) < need else text
+
+
+def _show(e: PExpr) -> str:
+    match e:
+        case Ref(name=n):
+            return n
+        case EnumConst(member=m):
+            return m
+        case SrvConst(srv=s):
+            return quote(s)
+        case SetConst(group=g, members=ms):
+            return g if g is not None else "{" + ", ".join(ms) + "}"
+        case Field(obj=o, name=n):
+            return f"{show(o, POSTFIX)}.{n.value}"
+        case Apply(fn=f, args=args):
+            return f"{f.value}(" + ", ".join(show(a) for a in args) + ")"
+        case Eq(left=a, right=b, negated=neg):
+            return f"{show(a, POSTFIX)} {'!=' if neg else '=='} {show(b, POSTFIX)}"
+        case In(item=a, collection=b, negated=neg):
+            return f"{show(a, POSTFIX)} {'not in' if neg else 'in'} {show(b, POSTFIX)}"
+        case And(items=items):
+            return " and ".join(show(x, NOT) for x in items)
+        case Or(items=items):
+            return " or ".join(show(x, AND) for x in items)
+        case Not(operand=o):
+            return f"not {show(o, NOT)}"
+        case Implies(premise=a, conclusion=b):
+            right = _show(b) if isinstance(b, Quant | Within) else show(b, IMPLIES)
+            return f"{show(a, OR)} implies {right}"
+        case Quant(kind=k, binders=bs, body=b):
+            return f"{k.value} " + ", ".join(f"{x.name}: {x.sort}" for x in bs) + f" . {show(b)}"
+        case Within(depth=d, var=v, origin=o, body=b):
+            return f"within {d} {v} from {o} . {show(b)}"
+        case _:
+            assert_never(e)
