@@ -53,6 +53,10 @@ SIGNATURES: dict[Builtin, Signature] = {
     Builtin.ELIGIBLE: Signature((_S, _R), _B),
     Builtin.ROLE_ALLOWED: Signature((_R,), _B),
     Builtin.DEVICE_SUITS: Signature((_S, _R), _B),
+    # any party's registration over a request's relevant times (SRPD 6.1(f)(i)-(iii)), not only the sender's
+    Builtin.REGISTERED_THROUGHOUT: Signature((_S, _R, _P, EnumSort(USER_ROLE)), _B),
+    Builtin.HAS_EXECUTION_TIME: Signature((_R,), _B),
+    Builtin.HAS_DATE_RANGE: Signature((_R,), _B),
 }
 
 REQUEST_FIELDS: dict[ReqField, Sort] = {

@@ -80,6 +80,9 @@ class Builtin(Enum):
     ELIGIBLE = "eligible"
     ROLE_ALLOWED = "role_allowed"
     DEVICE_SUITS = "device_suits"
+    REGISTERED_THROUGHOUT = "registered_throughout"
+    HAS_EXECUTION_TIME = "has_execution_time"
+    HAS_DATE_RANGE = "has_date_range"
 
 
 class ReqField(Enum):

@@ -240,6 +240,13 @@ class PropertyCompiler:
             case Builtin.ELIGIBLE:
                 st, r = args
                 return self._eligible(st, r)
+            case Builtin.REGISTERED_THROUGHOUT:
+                st, r, party, role = args
+                return z3.And(party.some, self._registered_throughout(st, r, party.val, role.val))
+            case Builtin.HAS_EXECUTION_TIME:
+                return args[0].has_exec
+            case Builtin.HAS_DATE_RANGE:
+                return args[0].has_range
             case Builtin.ROLE_ALLOWED:
                 r = args[0]
                 return self._column_has(r.srv, "eligible_roles", USER_ROLE, r.role)
@@ -254,11 +261,16 @@ class PropertyCompiler:
     def _eligible(self, st: SymState, r: SymRequest) -> z3.BoolRef:
         """SRPD 6.1(f), stated here independently of the rules: the sender is registered in its role
         for the device's MPxN (i) throughout the date range, else (ii) at the execution time, else (iii) now."""
+        return self._registered_throughout(st, r, r.sender, r.role)
+
+    def _registered_throughout(self, st: SymState, r: SymRequest, party: z3.ArithRef, role: z3.ExprRef) -> z3.BoolRef:
+        """`party` is registered in `role` for the device's MPxN throughout `r`'s relevant times: (i) its
+        date range, else (ii) its execution time, else (iii) the state's now (SRPD 6.1(f))."""
         def throughout(lo: z3.ArithRef, hi: z3.ArithRef) -> z3.BoolRef:
             if st.covers is not None:
-                return st.covers(r.sender, r.role, st.mpxn, lo, hi)
+                return st.covers(party, role, st.mpxn, lo, hi)
             t = z3.Int(f"t_{self._fresh_id()}", ctx=self.ctx)
-            return z3.ForAll([t], z3.Implies(z3.And(lo <= t, t <= hi), st.registered(r.sender, r.role, st.mpxn, t)))
+            return z3.ForAll([t], z3.Implies(z3.And(lo <= t, t <= hi), st.registered(party, role, st.mpxn, t)))
         return z3.And(st.in_smi, z3.If(r.has_range, throughout(r.lo, r.hi),
                                        z3.If(r.has_exec, throughout(r.exec_time, r.exec_time), throughout(st.now, st.now))))
 
