@@ -14,7 +14,7 @@ import statistics
 import sys
 import time
 
-from redline.cli import load_program, repo_rules
+from redline.loading import load_program, repo_rules
 from redline.props import prove
 from redline.smt import Sorts
 from redline.smt.temporal import allowed_events, bmc, induction, temporal_shape

@@ -56,3 +56,9 @@ def run_scenario(program: Program, scenario: Scenario, validators: dict[str, Val
         diffs = _differences(dict(want), got)
         results.append(ScenarioResult(scenario, name, not diffs, dict(want), got, "; ".join(diffs) or None))
     return results
+
+
+def run_scenarios(program: Program) -> list[ScenarioResult]:
+    """Every scenario of the program, in order, with one validator per rule set shared by all."""
+    cache: dict[str, Validator] = {}
+    return [r for sc in program.scenarios for r in run_scenario(program, sc, cache)]

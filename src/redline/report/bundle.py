@@ -25,6 +25,7 @@ from typing import Any
 
 from redline import progress
 from redline.check import checked as ir
+from redline.exits import Exit
 from redline.output import OutputError, check_dir, replace_dir
 from redline.report.collect import ResultProvider, Settings, collect
 from redline.report.evidence import Evidence, RuleFile, build_evidence, result_name
@@ -32,7 +33,6 @@ from redline.report.recheck import cvc5_name, load_cvc5, recheck
 from redline.report.render_html import render_html
 from redline.report.render_md import render_markdown
 
-EXIT_OK, EXIT_FAIL, EXIT_UNKNOWN = 0, 1, 3
 WHAT = "an evidence bundle"
 
 
@@ -92,11 +92,11 @@ def exit_status(ev: Evidence) -> int:
     modification is dead or redundant; else 3 when anything is unknown, could not be re-checked or could
     not finish (an incomplete diff or liveness, an unknown intent); else 0."""
     if ev.failures():
-        return EXIT_FAIL
+        return Exit.FAIL
     n = ev.counts()
     if ev.unsettled or n["unknown"] or n["recheck_unsettled"]:
-        return EXIT_UNKNOWN
-    return EXIT_OK
+        return Exit.UNKNOWN
+    return Exit.OK
 
 
 def check_target(target: Path) -> None:
