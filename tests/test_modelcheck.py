@@ -13,7 +13,7 @@ import pytest
 
 from redline.cli import main
 from redline.props.modelcheck import replay
-from redline.props.prover import ReplayError
+from redline.props.results import ReplayError
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPORAL = ROOT / "proofs" / "temporal.redline"

@@ -17,21 +17,21 @@ import time
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import NoReturn, TypeVar
 
-from redline import output
-from redline.check.checked import Program, RuleSet
+from redline import output, usage
+from redline.check.checked import Program
 from redline.completion import SHELLS
 from redline.completion import script as completion_script
 from redline.diagnostics import Diagnostic, bad_scenario, property_error, unsupported
 from redline.duis import DEFAULT_MAX_BYTES
 from redline.exits import Exit
+from redline.impact.options import add_parser as add_impact_parser
+from redline.impact.options import rulesets_of
 from redline.inputs import MAX_JSON_BYTES, BadInput, json_line, request_inputs
-from redline.interp import InputError
-from redline.interp.values import parse_time
-from redline.loading import load_program, rule_bytes, rule_files, rule_source
+from redline.loading import load_program, named_rule_files, rule_files, rule_source
 from redline.progress import Ticker
-from redline.project import ConfigError, Project, display_names, resolve
+from redline.project import ConfigError, Project, resolve
 from redline.props import ReplayError, prove
 from redline.props.diff import diff as semantic_diff
 from redline.props.prover import property_diagnostics
@@ -39,9 +39,11 @@ from redline.render import render_all_text, render_json
 from redline.report.cases import diff_files, result_files
 from redline.report.text import (
     diff_unsettled,
+    format_bundle_written,
+    format_checked,
     format_diff,
     format_mapped,
-    format_result,
+    format_results,
     format_scenarios,
     format_verdict,
 )
@@ -50,7 +52,7 @@ from redline.smt.encode import Unsupported
 from redline.smt.properties import PropertyError
 from redline.smt.solver import DEFAULT_RLIMIT
 from redline.syntax import format_source
-from redline.validation import Run, prepare, validate_each, validate_file
+from redline.validation import Run, prepare, ruleset_named, validate_each, validate_file
 
 
 class _Parser(argparse.ArgumentParser):
@@ -106,10 +108,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         for line in render_all_text(diags, args.all_warnings):
             print(line, file=sys.stderr)
         if program is not None:
-            rs = ", ".join(f"{r.name} ({len(r.checks)} checks)" for r in program.rulesets.values())
-            srvs = len(next(iter(program.rulesets.values())).catalogue) if program.rulesets else 0
-            print(f"ok: {srvs} SRVs; rule sets {rs}; {len(program.assumptions)} assumptions; "
-                  f"{len(program.properties)} properties; {len(program.scenarios)} scenarios")
+            print(format_checked(program))
         else:
             print(f"{errors} error(s)", file=sys.stderr)
     return Exit.OK if errors == 0 else Exit.FAIL
@@ -174,9 +173,7 @@ def cmd_test(args: argparse.Namespace) -> int:
         return Exit.USAGE
     failed = [r for r in results if not r.ok]
     if args.format == "json":
-        print(json.dumps({"results": [
-            {"scenario": r.scenario.name, "ruleset": r.ruleset, "ok": r.ok, "expected": r.expected,
-             "actual": r.actual, "problem": r.problem} for r in results]}, indent=2))
+        print(json.dumps({"results": [r.to_json() for r in results]}, indent=2))
     else:
         print(format_scenarios(results, len(program.scenarios)))
     return Exit.FAIL if failed else Exit.OK
@@ -231,10 +228,7 @@ def cmd_prove(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps({"results": [r.to_json() for r in results]}, indent=2))
     else:
-        for r in results:
-            print(format_result(r, args.cex_dir))
-        ok = sum(r.matches() for r in results)
-        print(f"{len(results)} results: {ok} as expected, {len(results) - ok} not")
+        print(format_results(results, args.cex_dir))
     # As in `report` and `liveness`, a result settled against its expectation (1) outranks one left
     # unknown (3): a reviewer must not read "could not finish" when something is known to be wrong.
     if any(r.status != "unknown" and not r.matches() for r in results):
@@ -262,11 +256,7 @@ def _nested(a: Path, b: Path) -> bool:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     program = _require_program(args)
-    old, new = program.ruleset(args.old), program.ruleset(args.new)
-    for name, rs in ((args.old, old), (args.new, new)):
-        if rs is None:
-            raise BadInput(f"unknown rule set `{name}`; the rules define {', '.join(sorted(program.rulesets))}")
-    assert old is not None and new is not None
+    old, new = ruleset_named(program, args.old), ruleset_named(program, args.new)
     if args.cex_dir:  # refused before any solving
         _check_output(partial(output.check_dir, Path(args.cex_dir), "a diff witness directory"))
     result = _solving(args, lambda: semantic_diff(program, old, new, args.timeout * 1000, args.seed, args.limit, args.rlimit))
@@ -291,9 +281,7 @@ def cmd_liveness(args: argparse.Namespace) -> int:
     from redline.props.liveness import format_liveness, liveness
 
     program = _require_program(args)
-    rs = program.ruleset(args.ruleset)
-    if rs is None:
-        raise BadInput(f"unknown rule set `{args.ruleset}`; the rules define {', '.join(sorted(program.rulesets))}")
+    rs = ruleset_named(program, args.ruleset)
     result = _solving(args, lambda: liveness(program, rs, args.timeout * 1000, args.seed, args.rlimit))
     print(json.dumps(result, indent=2) if args.format == "json" else format_liveness(result))
     if args.fail_on_dead and (result["counts"]["dead"] or result["counts"]["redundant"] or result["counts"]["dead_disjuncts"]):
@@ -309,32 +297,20 @@ def cmd_liveness(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """An evidence bundle for a modification; exit codes in README.md (`redline report`)."""
-    import time
 
     from redline import report
     project = project_of(args)
     extra = [Path(p) for p in args.paths] or list(project.proofs)
     program = _require_program(args, extra)
-    mod = program.ruleset(args.modification)
-    if mod is None or mod.base is None:
-        mods = sorted(rs.name for rs in program.rulesets.values() if rs.base is not None)
-        raise BadInput(f"`{args.modification}` is not a modification; the rules define {', '.join(mods) or 'none'}")
+    mod = report.modification_of(program, args.modification)
     out = Path(args.out)
     try:
         cvc5 = report.load_cvc5()
         report.bundle.check_target(out)
     except (report.SolverMissing, report.BundleError) as e:
         raise BadInput(str(e)) from None
-    # A bundle with no property about the modification would read as an empty "all clear".
-    named = {part for p in program.properties for key in p.expected for part in key.split("..")}
-    if mod.name not in named:
-        raise BadInput(f"no property states what is expected of `{mod.name}` (`expect {mod.name} proved|refuted`), "
-                         "so a bundle would prove nothing about it; give property files (redline report FILES) "
-                         "or list them under `proofs` in the configuration")
-    files = []
-    found = rule_files([*project.rules, *extra])
-    for f, shown in zip(found, display_names(found, [*project.rules, *extra]), strict=True):
-        files.append(report.RuleFile(shown, rule_bytes(f)))
+    report.require_property_about(program, mod)
+    files = [report.RuleFile(name, data) for name, data in named_rule_files([*project.rules, *extra])]
     start = time.perf_counter()
     settings = report.Settings(mod.name, args.timeout * 1000, args.rlimit, args.seed)
     built = _solving(args, lambda: report.build_bundle(program, files, settings, cvc5=cvc5))
@@ -353,9 +329,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(json.dumps({"out": str(out), "seconds": round(seconds, 3), **n, "problems": ev.problems,
                           "unsettled": ev.unsettled}, indent=2))
     else:
-        print(f"{n['results']} results: {n['as_expected']} as expected, {n['unknown']} unknown; re-checked: "
-              f"{n['rechecked']} agree, {n['recheck_disagrees']} disagree, {n['recheck_unsettled']} not re-checked")
-        print(f"bundle written to {out} in {seconds:.1f} s: open {out / 'report.html'}")
+        print(format_bundle_written(n, out, seconds))
     return report.exit_status(ev)
 
 
@@ -394,28 +368,6 @@ def cmd_fmt(args: argparse.Namespace) -> int:
 
 # ---- impact ---------------------------------------------------------------
 
-def _impact_rulesets(program: Program, names: list[str] | None) -> list[RuleSet]:
-    names = names or ["baseline", "mp107"]
-    if len(names) > 2:
-        raise BadInput("give one rule set, or two to compare (old, then new)")
-    out = []
-    for name in names:
-        rs = program.ruleset(name)
-        if rs is None:
-            raise BadInput(f"unknown rule set `{name}`; the rules define {', '.join(sorted(program.rulesets))}")
-        out.append(rs)
-    return out
-
-
-def _at(text: str | None) -> int:
-    if text is None:  # the fleet as it stands now
-        return time.time_ns() // 1000  # microseconds, as redline.times
-    try:
-        return parse_time(text, "--at")
-    except InputError as e:
-        raise BadInput(str(e)) from None
-
-
 def cmd_impact(args: argparse.Namespace) -> int:
     import redline.impact.run as impact
     from redline.impact.render import format_fleet, format_replay
@@ -432,12 +384,12 @@ def cmd_impact(args: argparse.Namespace) -> int:
             print(json.dumps(counts) if args.format == "json" else
                   f"wrote {args.out}: " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
             return Exit.OK
-        rulesets = _impact_rulesets(program, args.ruleset)
+        rulesets = rulesets_of(program, args.ruleset)
         root = Path(args.fleet)
         if not root.is_dir():
             raise BadInput(f"{root}: not a directory of fleet tables")
         if args.question == "fleet":
-            result = impact.run_fleet(program, rulesets, root, _at(args.at), args.visit_cost, bad_rows, args.threads)
+            result = impact.run_fleet(program, rulesets, root, usage.instant(args.at), args.visit_cost, bad_rows, args.threads)
             print(json.dumps(result, indent=2) if args.format == "json" else format_fleet(result))
         else:
             verdicts = Path(args.verdicts) if args.verdicts else None
@@ -446,69 +398,6 @@ def cmd_impact(args: argparse.Namespace) -> int:
     except (impact.ImpactInputError, impact.Unsupported, impact.OutputError) as e:
         raise BadInput(str(e)) from None
     return Exit.OK
-
-
-def _count(text: str) -> int:
-    return _whole(text, 0)
-
-
-def _fraction(text: str) -> float:
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, found `{text}`") from None
-    if not 0 <= x <= 1:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, found {x}")
-    return x
-
-
-def _cost(text: str) -> float:
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an amount such as 150 or 95.50, found `{text}`") from None
-    if not x >= 0 or x == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a non-negative amount, found {text}")
-    return x
-
-
-def _impact_parser(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("impact", help="fleet impact on DuckDB: stuck devices, log replay, a synthetic fleet")
-    questions = p.add_subparsers(dest="question", required=True, parser_class=_Parser)
-    shared = _Parser(add_help=False)
-    shared.add_argument("--threads", type=positive, metavar="N", help="DuckDB threads (default: every core)")
-    tables = _Parser(add_help=False)
-    tables.add_argument("fleet", metavar="DIR", help="the fleet tables: <table>.parquet or <table>.csv (README: Fleet impact)")
-    tables.add_argument("--ruleset", action="append", metavar="NAME",
-                        help="a rule set; twice to compare old and new (default: baseline, then mp107)")
-    tables.add_argument("--bad-rows", metavar="DIR", help="write bad rows to DIR/<table>.csv and go on (default: exit 2 at the first)")
-    q = questions.add_parser("fleet", parents=[common, shared, tables], help="devices stuck with a trust anchor nobody can correct")
-    q.add_argument("--at", metavar="TIME", help="the instant to judge the fleet at (default: now)")
-    q.add_argument("--visit-cost", type=_cost, metavar="AMOUNT", help="the cost of one site visit, to price the devices freed")
-    q = questions.add_parser("replay", parents=[common, shared, tables], help="every request of a log judged; what changes between two rule sets")
-    q.add_argument("--verdicts", metavar="FILE", help="write every verdict to FILE (.parquet, else CSV)")
-    q.add_argument("--examples", type=positive, default=20, metavar="N", help="changed requests to list (default 20)")
-    q = questions.add_parser("generate", parents=[common, shared], help="write a synthetic fleet (deterministic by seed)")
-    q.add_argument("out", metavar="DIR", help="where to write the fleet tables (Parquet)")
-    defaults = impact_defaults()
-    q.add_argument("--devices", type=positive, default=defaults.devices, help=f"devices in the fleet (default {defaults.devices})")
-    q.add_argument("--requests", type=_count, default=defaults.requests, help="requests in the log (default none)")
-    shares = {"smets1_share": "share of SMETS1 devices", "wrong_no_share": "share with a wrong Network Operator certificate",
-              "churn": "share of sites that changed Supplier", "correction_share": "share of requests that are corrections"}
-    for name, what in shares.items():
-        q.add_argument("--" + name.replace("_", "-"), type=_fraction, default=getattr(defaults, name),
-                       help=f"{what}, 0 to 1 (default {getattr(defaults, name)})")
-    counts = {"suppliers": "Suppliers", "dnos": "Electricity Distributors", "gts": "Gas Transporters"}
-    for name, what in counts.items():
-        q.add_argument("--" + name, type=positive, default=getattr(defaults, name),
-                       help=f"how many {what} (default {getattr(defaults, name)})")
-    q.add_argument("--seed", type=int, default=defaults.seed, help=f"the generator's seed (default {defaults.seed})")
-    p.set_defaults(run=cmd_impact)
-
-
-def impact_defaults() -> Any:
-    from redline.impact.params import FleetParams
-    return FleetParams()
 
 
 # ---- codegen --------------------------------------------------------------
@@ -523,14 +412,10 @@ def cmd_codegen(args: argparse.Namespace) -> int:
 
     project = project_of(args)
     program = _require_program(args)
-    rs = program.ruleset(args.ruleset)
-    if rs is None:
-        raise BadInput(f"unknown rule set `{args.ruleset}`; the rules define {', '.join(sorted(program.rulesets))}")
+    rs = ruleset_named(program, args.ruleset)
     if args.output not in (None, "-"):
         _check_output(lambda: output.check_file(Path(args.output), GENERATED_HEADER, "a validator"))
-    found = rule_files(project.rules)
-    # the header names each rule file relative to its root, so the output does not depend on where it ran
-    files = [RuleFile(shown, rule_bytes(f)) for f, shown in zip(found, display_names(found, project.rules), strict=True)]
+    files = [RuleFile(name, data) for name, data in named_rule_files(project.rules)]
     files = dependencies(program, rs, files)  # the header names only these, and so does --format json
     try:
         text = generate(program, rs, files)
@@ -567,35 +452,6 @@ def cmd_lsp(args: argparse.Namespace) -> int:
 
 # ---- entry point ----------------------------------------------------------
 
-def positive(text: str) -> int:
-    return _whole(text, 1)
-
-
-def _whole(text: str, least: int) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, found `{text}`") from None
-    if n < least:
-        raise argparse.ArgumentTypeError(f"expected a number of at least {least}, found {n}")
-    return n
-
-
-def version_text() -> str:
-    """redline's version and those of what decides its answers (the solver, the parser, Python),
-    read from the installed distributions' metadata (the CLI imports neither lark nor z3 itself)."""
-    import platform
-    from importlib.metadata import PackageNotFoundError, version
-
-    def of(dist: str) -> str:
-        try:
-            return version(dist)
-        except PackageNotFoundError:  # run from a checkout without installing it
-            return "unknown (not installed)"
-    return (f"redline {of('redline')} (Python {platform.python_version()}, z3-solver {of('z3-solver')}, "
-            f"lark {of('lark')})")
-
-
 def make_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--format", choices=("text", "json"), default="text",
@@ -605,7 +461,7 @@ def make_parser() -> argparse.ArgumentParser:
     common.add_argument("--all-warnings", action="store_true",
                         help="show every warning in full (default: several alike in one file are told in one line)")
     parser = _Parser(prog="redline", description="SEC service-request rules: check, validate, test.")
-    parser.add_argument("--version", action="version", version=version_text(),
+    parser.add_argument("--version", action="version", version=usage.version_text(),
                         help="print the versions of redline, Python, Z3 and lark, and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     p = sub.add_parser("check", parents=[common], help="parse and check rule files")
@@ -618,9 +474,9 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--fail-on-reject", action="store_true", help="exit 1 if any request is rejected")
     p.add_argument("--role", metavar="ROLE", help="the sender's User Role for DUIS XML requests (default: from the "
                    "signing certificate, through the state's signing_certificates)")
-    p.add_argument("--max-xml-bytes", type=positive, default=DEFAULT_MAX_BYTES, metavar="N",
+    p.add_argument("--max-xml-bytes", type=usage.positive, default=DEFAULT_MAX_BYTES, metavar="N",
                    help=f"refuse a DUIS XML request larger than this (default {DEFAULT_MAX_BYTES})")
-    p.add_argument("--max-json-bytes", type=positive, default=MAX_JSON_BYTES, metavar="N",
+    p.add_argument("--max-json-bytes", type=usage.positive, default=MAX_JSON_BYTES, metavar="N",
                    help=f"refuse a STATE.json or REQUEST.json larger than this (default {MAX_JSON_BYTES})")
     p.add_argument("request", nargs="+", metavar="REQUEST",
                    help="REQUEST.json or DUIS XML (recognised by content); several files or a directory: JSON Lines")
@@ -631,36 +487,36 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("prove", parents=[common], help="prove the properties in proofs/")
     p.add_argument("paths", nargs="*", help="property files or directories (default: proofs/)")
     p.add_argument("--property", metavar="NAME", help="prove only this property")
-    p.add_argument("--timeout", type=positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
-    p.add_argument("--rlimit", type=positive, default=DEFAULT_RLIMIT, help="Z3 resource limit per call, for reproducible give-ups")
+    p.add_argument("--timeout", type=usage.positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
+    p.add_argument("--rlimit", type=usage.positive, default=DEFAULT_RLIMIT, help="Z3 resource limit per call, for reproducible give-ups")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
     p.add_argument("--smt2", metavar="DIR", help="write every proof obligation as SMT-LIB2")
-    p.add_argument("--depth", type=positive, default=None, metavar="K",
+    p.add_argument("--depth", type=usage.positive, default=None, metavar="K",
                    help="how many steps the model checker searches for a run (default 4)")
     p.add_argument("--cex-dir", metavar="DIR", help="write each counterexample and witness as state.json / request.json")
     p.set_defaults(run=cmd_prove)
     p = sub.add_parser("diff", parents=[common], help="the semantic difference between two rule sets")
     p.add_argument("old", help="the rule set before, e.g. baseline")
     p.add_argument("new", help="the rule set after, e.g. mp107")
-    p.add_argument("--timeout", type=positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
+    p.add_argument("--timeout", type=usage.positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
-    p.add_argument("--limit", type=positive, default=2000, help="stop after this many regions of requests (default 2000)")
-    p.add_argument("--rlimit", type=positive, default=DEFAULT_RLIMIT, help="Z3 resource limit per call, for reproducible give-ups")
+    p.add_argument("--limit", type=usage.positive, default=2000, help="stop after this many regions of requests (default 2000)")
+    p.add_argument("--rlimit", type=usage.positive, default=DEFAULT_RLIMIT, help="Z3 resource limit per call, for reproducible give-ups")
     p.add_argument("--cex-dir", metavar="DIR", help="write each witness as DIR/region-N (and DIR/intent-N) state.json / request.json")
     p.set_defaults(run=cmd_diff)
     p = sub.add_parser("liveness", parents=[common], help="can every check reject and every exception decide a request?")
     p.add_argument("--ruleset", required=True, metavar="NAME", help="the rule set whose rules are examined")
     p.add_argument("--fail-on-dead", action="store_true", help="exit 1 if a check or exception is dead or redundant, or a disjunct of a condition never holds")
-    p.add_argument("--timeout", type=positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
-    p.add_argument("--rlimit", type=positive, default=DEFAULT_RLIMIT, help="Z3 resource limit per call, for reproducible give-ups")
+    p.add_argument("--timeout", type=usage.positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
+    p.add_argument("--rlimit", type=usage.positive, default=DEFAULT_RLIMIT, help="Z3 resource limit per call, for reproducible give-ups")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
     p.set_defaults(run=cmd_liveness)
     p = sub.add_parser("report", parents=[common], help="write an evidence bundle for a modification (HTML, Markdown, JSON, SMT-LIB2)")
     p.add_argument("paths", nargs="*", help="property files or directories (default: proofs/)")
     p.add_argument("--modification", default="mp107", metavar="NAME", help="the modification (default mp107)")
     p.add_argument("--out", default=".redline-out/evidence", metavar="DIR", help="the bundle directory (default .redline-out/evidence)")
-    p.add_argument("--timeout", type=positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
-    p.add_argument("--rlimit", type=positive, default=DEFAULT_RLIMIT, help="Z3 resource limit per call")
+    p.add_argument("--timeout", type=usage.positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
+    p.add_argument("--rlimit", type=usage.positive, default=DEFAULT_RLIMIT, help="Z3 resource limit per call")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
     p.set_defaults(run=cmd_report)
     p = sub.add_parser("fmt", parents=[common], help="lay out rule files (comments kept); print them unless told otherwise")
@@ -673,7 +529,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--ruleset", required=True, metavar="NAME", help="the rule set to write as a validator")
     p.add_argument("-o", "--output", metavar="FILE.py", help="where to write the module (default: standard output)")
     p.set_defaults(run=cmd_codegen)
-    _impact_parser(sub, common)
+    add_impact_parser(sub, common, _Parser, cmd_impact)
     p = sub.add_parser("completion", help="print a shell completion script",
                        description="Print a completion script for bash, zsh or fish, written from this command line "
                                    "itself. Use: eval \"$(redline completion bash)\" in ~/.bashrc; "
@@ -688,51 +544,11 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--stdio", action="store_true", help="accepted for editors that pass it; stdio is the only transport")
     p.set_defaults(run=cmd_lsp)
     for name, sp in sub.choices.items():
-        examples, exits = USAGE_NOTES[name]
+        examples, exits = usage.USAGE_NOTES[name]
         sp.formatter_class = argparse.RawDescriptionHelpFormatter
         codes = "".join(line + "\n" for line in exits.splitlines() if not line.endswith(" -"))  # "-": never given
         sp.epilog = "examples:\n" + "".join(f"  {x}\n" for x in examples) + "\nexit codes (docs/exit-codes.md):\n" + codes
     return parser
-
-
-_EXITS = "  0 {ok}\n  1 {fail}\n  2 bad input or usage (nothing was decided)\n  3 {unknown}\n  70 a bug in redline (please report it)\n"
-# Per command: examples a reviewer can copy, and what each exit code means for it.
-USAGE_NOTES: dict[str, tuple[list[str], str]] = {
-    "check": (["redline check", "redline check -v", "redline check my-rules/new-mod.redline"],
-              _EXITS.format(ok="the rules check", fail="an error in the rules", unknown="-")),
-    "validate": (["redline validate --ruleset mp107 --state state.json request.json",
-                  "redline validate --ruleset baseline --format json --state state.json requests/ > verdicts.jsonl"],
-                 _EXITS.format(ok="every request judged (accepted or rejected)",
-                               fail="with --fail-on-reject: some request rejected", unknown="-")),
-    "test": (["redline test", "redline test my-scenarios.redline"],
-             _EXITS.format(ok="every scenario as expected", fail="a scenario not as expected", unknown="-")),
-    "prove": (["redline prove", "redline prove --property no_takeover --format json --smt2 out/smt2",
-               "redline prove proofs/temporal.redline --depth 8 --cex-dir out/traces"],
-              _EXITS.format(ok="every result as expected", fail="a result settled against its expectation",
-                            unknown="a result unknown (the solver gave up), none against expectation")),
-    "diff": (["redline diff baseline mp107", "redline diff baseline mp107 --format json --cex-dir out/diff"],
-             _EXITS.format(ok="the diff is complete and within the declared intents", fail="an intent violated",
-                           unknown="the diff is not complete or the intent check unknown")),
-    "liveness": (["redline liveness --ruleset mp107", "redline liveness --ruleset mp107 --fail-on-dead"],
-                 _EXITS.format(ok="every rule examined", fail="with --fail-on-dead: a dead or redundant rule or disjunct",
-                               unknown="some rule's liveness unknown")),
-    "report": (["redline report --out evidence", "redline report --modification mp107 --out evidence --format json"],
-               _EXITS.format(ok="every result as expected and re-checked", fail="a finding: a result not as expected, "
-                             "a re-check that disagrees, a violated intent, a dead rule the modification writes",
-                             unknown="something not settled: an unknown or unre-checked result, an incomplete diff")),
-    "fmt": (["redline fmt rules/mp107.redline", "redline fmt --check rules proofs", "redline fmt --write rules"],
-            _EXITS.format(ok="laid out (or nothing would change)", fail="with --check or --diff: a file would change",
-                          unknown="-")),
-    "codegen": (["redline codegen --ruleset mp107 -o validators/mp107.py"],
-                _EXITS.format(ok="the validator was written", fail="-", unknown="-")),
-    "completion": (['eval "$(redline completion bash)"', "redline completion fish > ~/.config/fish/completions/redline.fish"],
-                   _EXITS.format(ok="the script was printed", fail="-", unknown="-")),
-    "impact": (["redline impact generate fleet/ --devices 100000 --requests 1000000",
-                "redline impact fleet fleet/ --visit-cost 150", "redline impact replay fleet/ --format json"],
-               _EXITS.format(ok="the question was answered", fail="-", unknown="-")),
-    "lsp": (["redline lsp", "redline lsp --rules my-rules"],
-            _EXITS.format(ok="the editor closed the session", fail="-", unknown="-")),
-}
 
 
 def cmd_completion(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ from redline.build import build
 from redline.check.checked import Program
 from redline.diagnostics import Diagnostic
 from redline.inputs import BadInput, read_bounded, utf8_text
-from redline.project import shipped
+from redline.project import display_names, shipped
 from redline.source import Source
 
 MAX_RULE_FILE_BYTES = 1024 * 1024  # the largest shipped rule file is under 50 KiB
@@ -63,3 +63,10 @@ def display_path(p: Path) -> Path:
         return p.resolve().relative_to(Path.cwd())
     except ValueError:
         return p
+
+
+def named_rule_files(roots: Sequence[Path]) -> list[tuple[str, bytes]]:
+    """(name, bytes) of each rule file under `roots`, named relative to its root: what a bundle or a
+    generated validator records, so that it does not depend on where redline ran."""
+    found = rule_files(roots)
+    return [(shown, rule_bytes(f)) for f, shown in zip(found, display_names(found, roots), strict=True)]

@@ -22,6 +22,10 @@ class ScenarioResult:
     actual: dict[str, Any] | None
     problem: str | None
 
+    def to_json(self) -> dict[str, Any]:
+        return {"scenario": self.scenario.name, "ruleset": self.ruleset, "ok": self.ok, "expected": self.expected,
+                "actual": self.actual, "problem": self.problem}
+
 
 def _differences(want: dict[str, Any], got: dict[str, Any]) -> list[str]:
     out = []

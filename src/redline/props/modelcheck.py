@@ -19,7 +19,7 @@ from typing import Any
 
 from redline.check import checked as ir
 from redline.interp import InputError, Validator, load_request, load_state
-from redline.props.prover import ProofResult, ReplayError, rests_of
+from redline.props.results import ProofResult, ReplayError, rests_of
 from redline.smt.decode import Decoder
 from redline.smt.symbolic import Sorts
 from redline.smt.temporal import ROWS, Run, allowed_events, bmc, induction, temporal_shape

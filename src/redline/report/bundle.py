@@ -26,6 +26,7 @@ from typing import Any
 from redline import progress
 from redline.check import checked as ir
 from redline.exits import Exit
+from redline.inputs import BadInput
 from redline.output import OutputError, check_dir, replace_dir
 from redline.report.collect import ResultProvider, Settings, collect
 from redline.report.evidence import Evidence, RuleFile, build_evidence, result_name
@@ -97,6 +98,24 @@ def exit_status(ev: Evidence) -> int:
     if ev.unsettled or n["unknown"] or n["recheck_unsettled"]:
         return Exit.UNKNOWN
     return Exit.OK
+
+
+def modification_of(program: ir.Program, name: str) -> ir.RuleSet:
+    """The modification a bundle is about; BadInput if `name` is not one."""
+    mod = program.ruleset(name)
+    if mod is None or mod.base is None:
+        mods = sorted(rs.name for rs in program.rulesets.values() if rs.base is not None)
+        raise BadInput(f"`{name}` is not a modification; the rules define {', '.join(mods) or 'none'}")
+    return mod
+
+
+def require_property_about(program: ir.Program, mod: ir.RuleSet) -> None:
+    """A bundle with no property about the modification would read as an empty "all clear": refused."""
+    named = {part for p in program.properties for key in p.expected for part in key.split("..")}
+    if mod.name not in named:
+        raise BadInput(f"no property states what is expected of `{mod.name}` (`expect {mod.name} proved|refuted`), "
+                       "so a bundle would prove nothing about it; give property files (redline report FILES) "
+                       "or list them under `proofs` in the configuration")
 
 
 def check_target(target: Path) -> None:

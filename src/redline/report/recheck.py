@@ -27,7 +27,7 @@ from typing import Any
 from redline.check import checked as ir
 from redline.interp import InputError, Validator, load_request, load_state
 from redline.props.modelcheck import check_event
-from redline.props.prover import ReplayError
+from redline.props.results import ReplayError
 from redline.report.collect import Collected, Obligation
 
 # Tried in order until cvc5 gives a definite answer; each is a sound configuration

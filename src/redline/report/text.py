@@ -8,8 +8,10 @@ which the tests and goldens hold byte for byte.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from redline.check.checked import Program
 from redline.report.findings import namer
 
 
@@ -208,3 +210,24 @@ def format_scenarios(results: list[Any], scenarios: int) -> str:
     failed = sum(not r.ok for r in results)
     lines.append(f"{scenarios} scenarios, {len(results)} checks: {len(results) - failed} passed, {failed} failed")
     return "\n".join(lines)
+
+
+def format_checked(program: Program) -> str:
+    """`redline check`'s line for rules that check: what they hold."""
+    rs = ", ".join(f"{r.name} ({len(r.checks)} checks)" for r in program.rulesets.values())
+    srvs = len(next(iter(program.rulesets.values())).catalogue) if program.rulesets else 0
+    return (f"ok: {srvs} SRVs; rule sets {rs}; {len(program.assumptions)} assumptions; "
+            f"{len(program.properties)} properties; {len(program.scenarios)} scenarios")
+
+
+def format_results(results: list[Any], cex_dir: str | None) -> str:
+    """`redline prove`: each result, then how many are as expected."""
+    ok = sum(r.matches() for r in results)
+    return "\n".join([*(format_result(r, cex_dir) for r in results), f"{len(results)} results: {ok} as expected, {len(results) - ok} not"])
+
+
+def format_bundle_written(n: dict[str, int], out: Path, seconds: float) -> str:
+    """`redline report`: the counts of the evidence and where the bundle is."""
+    return (f"{n['results']} results: {n['as_expected']} as expected, {n['unknown']} unknown; re-checked: "
+            f"{n['rechecked']} agree, {n['recheck_disagrees']} disagree, {n['recheck_unsettled']} not re-checked\n"
+            f"bundle written to {out} in {seconds:.1f} s: open {out / 'report.html'}")
