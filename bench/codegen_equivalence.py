@@ -41,8 +41,8 @@ from typing import Any
 from validate import Sizes, load_generated, load_rules, make_requests, make_state  # bench/validate.py
 
 from redline.check.checked import Program
-from redline.cli import repo_rules
 from redline.interp import Validator, load_request, load_state
+from redline.loading import repo_rules
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))

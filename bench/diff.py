@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from redline.cli import load_program, repo_rules
+from redline.loading import load_program, repo_rules
 from redline.props.diff import diff
 
 TIGHTEN = Path(__file__).resolve().parents[1] / "tests" / "modifications" / "tighten.redline"

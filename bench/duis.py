@@ -53,7 +53,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID
 
-from redline import cli
+from redline import cli, loading
 
 SEED = 20260301
 RUNS = 5
@@ -191,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="500 requests, a smoke run; never fails on speed")
     args = parser.parse_args(argv)
     n = 500 if args.quick else 5_000
-    program, diags = cli.load_program(cli.repo_rules(), [])
+    program, diags = loading.load_program(loading.repo_rules(), [])
     assert program is not None, diags
     cli.load_program = lambda rules, extra: (program, [])  # type: ignore[assignment]  # rules checked once, outside the timing
     with tempfile.TemporaryDirectory() as tmp:

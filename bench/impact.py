@@ -26,13 +26,13 @@ from pathlib import Path
 
 import duckdb
 
-from redline.cli import load_program, repo_rules
 from redline.impact.fleet import analyse
 from redline.impact.fromjson import write_requests, write_state
 from redline.impact.params import FleetParams
 from redline.impact.replay import judge
 from redline.impact.synth import generate
 from redline.impact.tables import Loader
+from redline.loading import load_program, repo_rules
 from redline.times import parse_iso
 
 REPO = Path(__file__).resolve().parents[1]

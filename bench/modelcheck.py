@@ -15,7 +15,7 @@ import sys
 import time
 
 from redline.check.propir import RunProp
-from redline.cli import load_program, repo_rules
+from redline.loading import load_program, repo_rules
 from redline.props import prove
 from redline.smt import Sorts
 from redline.smt.temporal import bmc, induction

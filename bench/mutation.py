@@ -22,7 +22,7 @@ from typing import Any
 
 from redline import ast
 from redline.build import build
-from redline.cli import repo_rules, rule_files
+from redline.loading import repo_rules, rule_files
 from redline.props import prove
 from redline.source import Source
 from redline.syntax import parse

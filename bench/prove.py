@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from redline.check.checked import Program
-from redline.cli import load_program, repo_rules
+from redline.loading import load_program, repo_rules
 from redline.props import prove
 
 RUNS = 5

@@ -11,7 +11,7 @@ import statistics
 import sys
 import time
 
-from redline.cli import load_program, repo_rules
+from redline.loading import load_program, repo_rules
 from redline.report import RuleFile, Settings, build_bundle, load_cvc5
 
 RUNS = 3

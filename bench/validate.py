@@ -65,10 +65,10 @@ from typing import Any
 
 from redline.build import build
 from redline.check.checked import Program, RuleSet, carries_certificate
-from redline.cli import repo_rules, rule_files
 from redline.codegen import RuleFile, generate
 from redline.interp import Validator, load_request, load_state
 from redline.interp.values import Request, State
+from redline.loading import repo_rules, rule_files
 from redline.source import Source
 
 SEED = 20260301

@@ -73,7 +73,7 @@ def test_bash_completion_script_is_valid_bash_and_completes_commands(capsys: pyt
 def test_prove_exit_code_puts_a_settled_failure_before_an_unknown(
         statuses: list[tuple[str, str]], code: int, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     import redline.cli as cli
-    from redline.props.prover import ProofResult
+    from redline.props.results import ProofResult
 
     results = [ProofResult(f"p{i}", "baseline", status, expected, 0.0, [], []) for i, (status, expected) in enumerate(statuses)]
     monkeypatch.setattr(cli, "prove", lambda *a, **k: results)

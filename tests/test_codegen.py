@@ -30,9 +30,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import codegen_space
-from redline.cli import main, repo_rules, rule_files
+from redline.cli import main
 from redline.codegen import RuleFile, generate
 from redline.interp import InputError, Validator, load_request, load_state
+from redline.loading import repo_rules, rule_files
 from test_architecture import violations
 from test_differential import agrees_with, deep_worlds
 from test_properties import PROGRAM, RULESETS, corrupted, worlds

@@ -16,7 +16,8 @@ from types import ModuleType
 
 import pytest
 
-from redline.cli import main, repo_rules
+from redline.cli import main
+from redline.loading import repo_rules
 
 # As written in the rule file (rule-language escapes: \" is a quote, \\ a backslash, \n a newline).
 HOSTILE = r'MP \"\"\" end \\ back \n\"\"\"\nimport os\nos.exit(1)\n# \"'

@@ -19,6 +19,7 @@ import pytest
 from duis_support import DEV, NO_A, NO_B, SUPPLIER, cos, fixture, krp, make_cert, state
 from redline import cli
 from redline.cli import main
+from redline.inputs import BadInput
 from redline.signers import parse_signer_key, signer_key
 
 pytestmark = pytest.mark.usefixtures("cached_rules")
@@ -404,16 +405,18 @@ def test_unknown_encoding_and_out_of_range_times(validate: Validate) -> None:
 
 
 def test_mutated_requests_never_cause_an_internal_error(tmp_path: Path) -> None:
-    """Random cuts, insertions and splices of the fixtures: every outcome is a verdict or a UsageError."""
+    """Random cuts, insertions and splices of the fixtures: every outcome is a verdict or BadInput."""
     import random
 
     from redline.interp import Validator, load_state
+    from redline.loading import load_program, repo_rules
+    from redline.validation import Run, validate_file
 
-    program, diags = cli.load_program(cli.repo_rules(), [])
+    program, diags = load_program(repo_rules(), [])
     assert program is not None, diags
     rs = program.ruleset("mp107")
     assert rs is not None
-    run = cli._Run(program, rs, Validator(rs), load_state(state(), program), None, 1 << 20)
+    run = Run(program, rs, Validator(rs), load_state(state(), program), None, 1 << 20)
     seeds = [krp(), cos(), fixture("read-log-6.13.xml"), fixture("decommission-8.3.xml"), fixture("tariff-1.1.1.xml")]
     pieces = ["<", ">", "/", "&", ";", "9", "-", ":", "Z", "+", "\x00", "é", "sr:", "ds:", "3000-12-31T00:00:00Z"]
     rng = random.Random(20260301)
@@ -432,8 +435,8 @@ def test_mutated_requests_never_cause_an_internal_error(tmp_path: Path) -> None:
                 t = t[:pos] + t[a:a + rng.randint(1, 60)] + t[pos:]
         f.write_text(t, encoding="utf-8", errors="replace")
         try:
-            cli.validate_file(run, f)
+            validate_file(run, f)
             outcomes["verdict"] += 1
-        except cli.UsageError:
+        except BadInput:
             outcomes["usage"] += 1
     assert outcomes["verdict"] >= 10 and outcomes["usage"] >= 300  # the mutants reach both sides

@@ -29,7 +29,8 @@ from cryptography.x509.oid import NameOID
 from duis_support import make_cert
 from redline import cli
 from redline.check.checked import Program, carries_certificate
-from redline.cli import load_program, main, repo_rules
+from redline.cli import main
+from redline.loading import load_program, repo_rules
 
 RTDS = Path(__file__).resolve().parents[2] / "shared" / "duis-rtds"
 FILES = sorted(RTDS.glob("*.XML")) if RTDS.is_dir() else []

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from duis_support import NO_A, fixture, krp, make_cert, state
-from redline import cli
+from redline import loading, validation
 from redline.cli import main
 
 pytestmark = pytest.mark.usefixtures("cached_rules")
@@ -149,7 +149,7 @@ def test_a_huge_string_literal_is_a_located_diagnostic(tmp_path: Path, run: Run)
 
 def test_a_rule_file_is_bounded_in_size(tmp_path: Path, run: Run) -> None:
     f = tmp_path / "big.redline"
-    f.write_bytes(b"#" * cli.MAX_RULE_FILE_BYTES + b"\n")
+    f.write_bytes(b"#" * loading.MAX_RULE_FILE_BYTES + b"\n")
     r = run("fmt", str(f))
     assert r.code == 2 and f"{f}: larger than 1 MiB, the bound for a rule file; split it" in r.err
 
@@ -222,13 +222,13 @@ def test_a_batch_gives_every_input_its_record(tmp_path: Path, run: Run) -> None:
 def test_a_bug_on_one_input_does_not_stop_the_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     """An internal error on one input is that input's record; the others are still validated, and the exit is 70."""
-    real = cli.validate_file
+    real = validation.validate_file
 
     def flaky(r: Any, path: Path) -> Any:
         if path.name == "b.json":
             raise KeyError("boom")
         return real(r, path)
-    monkeypatch.setattr(cli, "validate_file", flaky)
+    monkeypatch.setattr(validation, "validate_file", flaky)
     for name in ("a.json", "b.json", "c.json"):
         (tmp_path / name).write_bytes((EXAMPLE / "request.json").read_bytes())
     code = main(["validate", "--ruleset", "mp107", "--state", str(EXAMPLE / "state.json"),

@@ -21,7 +21,7 @@ import pytest
 from impact_support import disagreements, interpreter_stuck, state_from_raw
 from redline.check import checked as ir
 from redline.check.types import BOOL, RecordT
-from redline.cli import load_program, main, repo_rules
+from redline.cli import main
 from redline.ids import is_eui64
 from redline.impact.fleet import analyse, correcting_srvs
 from redline.impact.fromjson import write_requests, write_state
@@ -29,6 +29,7 @@ from redline.impact.params import FleetParams
 from redline.impact.sql import Compiler, Unsupported, verdict_sql
 from redline.impact.synth import generate
 from redline.impact.tables import Loader
+from redline.loading import load_program, repo_rules
 from redline.times import format_iso, parse_iso
 
 REPO = Path(__file__).resolve().parents[1]

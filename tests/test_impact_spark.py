@@ -15,12 +15,12 @@ import duckdb
 import pytest
 
 from redline.check import checked as ir
-from redline.cli import load_program, repo_rules
 from redline.impact.fleet import candidates, mis_set
 from redline.impact.params import FleetParams
 from redline.impact.replay import judge
 from redline.impact.synth import generate
 from redline.impact.tables import Loader
+from redline.loading import load_program, repo_rules
 from redline.times import parse_iso
 
 pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed (pip install '.[spark]')")

@@ -13,7 +13,7 @@ import pytest
 
 from redline.cli import main
 from redline.props.modelcheck import replay
-from redline.props.prover import ReplayError
+from redline.props.results import ReplayError
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPORAL = ROOT / "proofs" / "temporal.redline"
@@ -114,7 +114,7 @@ def test_the_stuck_story(shipped: dict[tuple[str, str], dict[str, Any]]) -> None
 
 def test_replay_notices_a_tampered_trace(shipped: dict[tuple[str, str], dict[str, Any]]) -> None:
     from redline.build import build
-    from redline.cli import rule_files
+    from redline.loading import rule_files
     from redline.source import Source
     program, _ = build([Source(str(f), f.read_text()) for f in rule_files([ROOT / "rules"])])
     assert program is not None
@@ -272,7 +272,7 @@ def test_the_unbounded_proof_agrees_with_an_exhaustive_interpreter_search(shippe
     premise): under baseline no run of the interpreter's own verdicts reaches c owning the NO cell,
     as the proof says; under mp107 one request does."""
     from redline.build import build
-    from redline.cli import rule_files
+    from redline.loading import rule_files
     from redline.source import Source
     program, _ = build([Source(str(f), f.read_text()) for f in rule_files([ROOT / "rules"])])
     assert program is not None

@@ -26,8 +26,8 @@ from hypothesis.extra.lark import from_lark
 from redline.build import build
 from redline.check import check
 from redline.check.checked import carries_certificate
-from redline.cli import load_program, repo_rules, rule_files
 from redline.interp import InputError, Validator, load_request, load_state
+from redline.loading import load_program, repo_rules, rule_files
 from redline.render import render_json, render_text
 from redline.source import Source
 from redline.syntax import parse

@@ -222,8 +222,8 @@ def test_a_cross_check_the_solver_gives_up_on_is_unknown_not_an_internal_error(
 
 
 def test_the_candidate_cross_check_runs_under_the_budget() -> None:
-    from redline.cli import load_program
     from redline.interp import Validator, load_request, load_state
+    from redline.loading import load_program
     from redline.props.concrete import concrete
     from redline.props.prover import anchors_after
     from redline.smt import Encoder, Sorts

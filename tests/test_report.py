@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from redline.cli import load_program, main
+from redline.cli import main
+from redline.loading import load_program
 from redline.output import MANIFEST, not_ours
 from redline.report import (
     Collected,

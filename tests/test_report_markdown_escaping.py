@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from redline.cli import load_program
+from redline.loading import load_program
 from redline.report import RuleFile, Settings, build_bundle, load_cvc5
 from redline.report.render_md import inline
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from redline.check import checked as ir
-from redline.cli import load_program, repo_rules
+from redline.loading import load_program, repo_rules
 
 PROGRAM, DIAGS = load_program(repo_rules(), [])
 # ../shared sits beside the checkout (CI lays it there); found relative to this repository, never by an absolute path.

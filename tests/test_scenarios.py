@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from redline.check.checked import Program
-from redline.cli import load_program, repo_rules
+from redline.loading import load_program, repo_rules
 from redline.scenarios import run_scenario
 
 

@@ -6,12 +6,12 @@ of `Diagnostic` values; only the CLI renders them.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
 from redline.source import Span
+from redline.suggest import closest, closest_srvs, did_you_mean
 
 
 class Severity(Enum):
@@ -30,22 +30,6 @@ class Diagnostic:
     @property
     def is_error(self) -> bool:
         return self.severity is Severity.ERROR
-
-
-def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
-    cands = list(candidates)
-    found = difflib.get_close_matches(name, cands, n=n, cutoff=0.6)
-    if not found:
-        lowered = {c.lower(): c for c in cands}
-        found = [lowered[c] for c in difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.6)]
-    return found
-
-
-def _suggest(name: str, candidates: Iterable[str]) -> str:
-    found = closest(name, candidates)
-    if not found:
-        return ""
-    return "; did you mean " + " or ".join(f"`{c}`" for c in found) + "?"
 
 
 # ---- syntax ---------------------------------------------------------------
@@ -90,7 +74,7 @@ def string_too_long(span: Span, length: int, limit: int) -> Diagnostic:
 # ---- names ----------------------------------------------------------------
 
 def unknown_name(span: Span, kind: str, name: str, candidates: Iterable[str]) -> Diagnostic:
-    return Diagnostic("E101", f"unknown {kind} `{name}`{_suggest(name, candidates)}", span)
+    return Diagnostic("E101", f"unknown {kind} `{name}`{did_you_mean(name, candidates)}", span)
 
 
 def where(span: Span) -> str:
@@ -107,25 +91,23 @@ def duplicate(span: Span, kind: str, name: str, first: Span | None = None) -> Di
 
 
 def unknown_srv(span: Span, srv: str, candidates: Iterable[str]) -> Diagnostic:
-    found = closest(srv, candidates, n=3)
-    hint = ("; the closest SRVs are " + ", ".join(f"`{c}`" for c in found)) if found else ""
-    return Diagnostic("E103", f"SRV `{srv}` is not in the DUIS catalogue{hint}", span)
+    return Diagnostic("E103", f"SRV `{srv}` is not in the DUIS catalogue{closest_srvs(srv, candidates)}", span)
 
 
 def unknown_assumption(span: Span, name: str, candidates: Iterable[str]) -> Diagnostic:
-    return Diagnostic("E104", f"unknown assumption `{name}`{_suggest(name, candidates)}", span)
+    return Diagnostic("E104", f"unknown assumption `{name}`{did_you_mean(name, candidates)}", span)
 
 
 def missing_target(span: Span, kind: str, name: str, base: str, candidates: Iterable[str]) -> Diagnostic:
     return Diagnostic(
         "E105",
-        f"cannot amend {kind} `{name}`: rule set `{base}` has no such {kind}{_suggest(name, candidates)}",
+        f"cannot amend {kind} `{name}`: rule set `{base}` has no such {kind}{did_you_mean(name, candidates)}",
         span,
     )
 
 
 def unknown_ruleset(span: Span, name: str, candidates: Iterable[str]) -> Diagnostic:
-    return Diagnostic("E106", f"unknown rule set `{name}`{_suggest(name, candidates)}", span)
+    return Diagnostic("E106", f"unknown rule set `{name}`{did_you_mean(name, candidates)}", span)
 
 
 def cyclic_modification(span: Span, name: str) -> Diagnostic:
@@ -139,7 +121,7 @@ def type_mismatch(span: Span, what: str, expected: str, actual: str, hint: str |
 
 
 def no_field(span: Span, record: str, name: str, candidates: Iterable[str]) -> Diagnostic:
-    return Diagnostic("E202", f"`{record}` has no field `{name}`{_suggest(name, candidates)}", span)
+    return Diagnostic("E202", f"`{record}` has no field `{name}`{did_you_mean(name, candidates)}", span)
 
 
 def bad_effect_target(span: Span) -> Diagnostic:
@@ -257,7 +239,7 @@ def prop_unsupported_expr(span: Span) -> Diagnostic:
 
 
 def prop_unknown_name(span: Span, name: str, expected: str | None, candidates: Iterable[str]) -> Diagnostic:
-    return property_error(span, f"unknown name `{name}`" + (f" (expected a {expected})" if expected else "") + _suggest(name, candidates))
+    return property_error(span, f"unknown name `{name}`" + (f" (expected a {expected})" if expected else "") + did_you_mean(name, candidates))
 
 
 def prop_field_of_non_request(span: Span, name: str, found: str) -> Diagnostic:

@@ -285,3 +285,21 @@ def write_file(target: Path, data: bytes, header: bytes, what: str) -> None:
 
 
 __all__ = ["MANIFEST", "OutputError", "check_dir", "check_file", "manifest", "not_ours", "recover", "replace_dir", "write_file"]
+
+
+def rewrite_text(path: Path, text: str) -> None:
+    """Replace a file the user named (`fmt --write`) whole or not at all, keeping its mode: write a
+    temporary file beside it, then rename it over."""
+    try:
+        mode = path.stat().st_mode & 0o7777
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+                out.write(text)
+            os.chmod(tmp, mode)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError as e:
+        raise OutputError(f"{path}: cannot write: {e.strerror}") from None

@@ -22,6 +22,10 @@ class ScenarioResult:
     actual: dict[str, Any] | None
     problem: str | None
 
+    def to_json(self) -> dict[str, Any]:
+        return {"scenario": self.scenario.name, "ruleset": self.ruleset, "ok": self.ok, "expected": self.expected,
+                "actual": self.actual, "problem": self.problem}
+
 
 def _differences(want: dict[str, Any], got: dict[str, Any]) -> list[str]:
     out = []
@@ -56,3 +60,9 @@ def run_scenario(program: Program, scenario: Scenario, validators: dict[str, Val
         diffs = _differences(dict(want), got)
         results.append(ScenarioResult(scenario, name, not diffs, dict(want), got, "; ".join(diffs) or None))
     return results
+
+
+def run_scenarios(program: Program) -> list[ScenarioResult]:
+    """Every scenario of the program, in order, with one validator per rule set shared by all."""
+    cache: dict[str, Validator] = {}
+    return [r for sc in program.scenarios for r in run_scenario(program, sc, cache)]

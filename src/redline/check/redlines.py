@@ -13,14 +13,7 @@ from redline import ast
 from redline import diagnostics as diag
 from redline.check import checked as ir
 from redline.check.exprs import Env, check_bool
-from redline.check.program import (
-    _row_fields,
-    add_define,
-    check_check,
-    check_effect,
-    check_except,
-    check_layer_order,
-)
+from redline.check.rules import add_define, check_check, check_effect, check_except, check_layer_order, row_fields
 from redline.diagnostics import Diagnostic
 
 
@@ -103,7 +96,7 @@ def apply_modification(
                     out.append(diag.missing_target(srv.span, "catalogue row", srv.value, base.name, catalogue))
                     continue
                 row = dict(catalogue[srv.value])
-                row.update(_row_fields(env, env.records["Service"], fields, out))
+                row.update(row_fields(env, env.records["Service"], fields, out))
                 if row.get("eligible_roles") == frozenset():
                     out.append(diag.no_eligible_role(srv.span, srv.value))
                 catalogue[srv.value] = row

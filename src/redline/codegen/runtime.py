@@ -176,12 +176,12 @@ SRVS: dict[str, tuple[Any, Plan]] = {}  # SRV -> (its catalogue row, its plan)
 # ---- loading, failing closed (a port of redline.interp.values) -----------------------
 
 def _hint(value: str, options: Any) -> str:
-    found = difflib.get_close_matches(str(value), [str(o) for o in options], n=2, cutoff=0.5)
+    found = _closest(str(value), options)
     return ("; did you mean " + " or ".join(f"`{f}`" for f in found) + "?") if found else ""
 
 
-def _closest(name: str, candidates: Any, n: int = 3) -> list[str]:
-    cands = list(candidates)
+def _closest(name: str, candidates: Any, n: int = 3) -> list[str]:  # as redline.suggest.closest
+    cands = [str(c) for c in candidates]
     found = difflib.get_close_matches(name, cands, n=n, cutoff=0.6)
     if not found:
         lowered = {c.lower(): c for c in cands}

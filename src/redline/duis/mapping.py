@@ -47,11 +47,11 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from redline.check.checked import carries_certificate
-from redline.diagnostics import closest
 from redline.duis.certs import OrgCertificate, decode_certificate
 from redline.duis.errors import DuisError
 from redline.ids import is_eui64, normalise
 from redline.signers import signer_key
+from redline.suggest import closest_srvs
 
 SR = "http://www.dccinterface.co.uk/ServiceUserGateway"
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -177,9 +177,7 @@ def map_request(root: ET.Element, catalogue: Mapping[str, Mapping[str, Any]],
     srv = h["ServiceReferenceVariant"]
     row = catalogue.get(srv)
     if row is None:
-        near = closest(srv, list(catalogue), n=3)
-        hint = ("; the closest SRVs are " + ", ".join(f"`{c}`" for c in near)) if near else ""
-        raise DuisError("sr:Header/sr:ServiceReferenceVariant", f"SRV `{srv}` is not in the DUIS catalogue{hint}")
+        raise DuisError("sr:Header/sr:ServiceReferenceVariant", f"SRV `{srv}` is not in the DUIS catalogue{closest_srvs(srv, catalogue)}")
     sref = h["ServiceReference"]
     if (srv != sref and not srv.startswith(sref + ".")) or srv.count(".") - sref.count(".") > 1:
         raise DuisError("sr:Header/sr:ServiceReference", f"Service Reference `{sref}` does not match SRV {srv}: "

@@ -9,15 +9,14 @@ DSP's own E19 check, not an input error.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from redline.check import checked as ir
-from redline.diagnostics import closest
 from redline.ids import is_eui64, normalise
 from redline.signers import parse_signer_key
+from redline.suggest import closest_srvs, did_you_mean
 from redline.times import TIME_RE, parse_iso
 
 MAX_ASSOCIATION_DEPTH = 8
@@ -28,11 +27,6 @@ class InputError(Exception):
         super().__init__(f"{where}: {message}")
         self.where = where
         self.message = message
-
-
-def _hint(value: str, options: Any) -> str:
-    found = difflib.get_close_matches(str(value), [str(o) for o in options], n=2, cutoff=0.5)
-    return ("; did you mean " + " or ".join(f"`{f}`" for f in found) + "?") if found else ""
 
 
 def parse_time(value: Any, where: str) -> int:
@@ -60,7 +54,7 @@ def _obj(v: Any, where: str, required: set[str], optional: set[str] = frozenset(
         raise InputError(where, f"expected an object, found {_show(v)}")
     for k in v:
         if k not in required and k not in optional:
-            raise InputError(f"{where}.{k}", f"unknown field `{k}`{_hint(k, required | optional)}")
+            raise InputError(f"{where}.{k}", f"unknown field `{k}`{did_you_mean(k, required | optional)}")
     for k in sorted(required):
         if k not in v:
             raise InputError(where, f"missing field `{k}`")
@@ -69,7 +63,7 @@ def _obj(v: Any, where: str, required: set[str], optional: set[str] = frozenset(
 
 def _enum(v: Any, where: str, members: tuple[str, ...], what: str) -> str:
     if not isinstance(v, str) or v not in members:
-        raise InputError(where, f"unknown {what} {_show(v)}{_hint(v, members) if isinstance(v, str) else ''}; expected one of {', '.join(members)}")
+        raise InputError(where, f"unknown {what} {_show(v)}{did_you_mean(v, members) if isinstance(v, str) else ''}; expected one of {', '.join(members)}")
     return v
 
 
@@ -261,9 +255,7 @@ def load_request(data: Any, state: State, program: ir.Program, ruleset: ir.RuleS
     if not isinstance(srv, str):
         raise InputError(f"{where}.srv", f"expected an SRV string such as \"6.15.1\", found {_show(srv)}")
     if srv not in ruleset.catalogue:
-        near = closest(str(srv), ruleset.catalogue, n=3)
-        hint = ("; the closest SRVs are " + ", ".join(f"`{c}`" for c in near)) if near else ""
-        raise InputError(f"{where}.srv", f"SRV {_show(srv)} is not in the DUIS catalogue{hint}")
+        raise InputError(f"{where}.srv", f"SRV {_show(srv)} is not in the DUIS catalogue{closest_srvs(srv, ruleset.catalogue)}")
     row = ruleset.catalogue[srv]
     device_id = _eui(b["device"], f"{where}.device", "the device") if b.get("device") is not None else None
     rpr, owner = b.get("remote_party_role"), b.get("new_certificate_owner")

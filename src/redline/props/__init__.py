@@ -6,6 +6,7 @@ the interpreter (interp/) before anything is shown: a model that does not
 replay is an internal error, never a finding.
 """
 
-from redline.props.prover import ProofResult, ReplayError, prove
+from redline.props.prover import prove
+from redline.props.results import ProofResult, ReplayError
 
 __all__ = ["ProofResult", "ReplayError", "prove"]

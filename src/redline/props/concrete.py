@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from redline.interp import effects
 from redline.interp.validate import Verdict
 from redline.interp.values import Request, State
 from redline.smt.concrete import ConcreteDevice, ConcreteInput
@@ -21,7 +22,4 @@ def concrete(state: State, req: Request) -> ConcreteInput:
 
 def anchors_after(x: ConcreteInput, verdict: Verdict) -> dict[str, str]:
     """The device's trust anchors once the verdict's effects apply."""
-    after = dict(x.device.trust_anchors) if x.device else {}
-    for _, cell, owner in verdict.effects:
-        after[cell] = owner
-    return after
+    return effects.anchors_after(x.device.trust_anchors if x.device else {}, ((cell, owner) for _, cell, owner in verdict.effects))

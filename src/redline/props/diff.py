@@ -10,7 +10,7 @@ from typing import Any
 
 from redline.check import checked as ir
 from redline.interp import InputError, Validator, load_request, load_state
-from redline.props.prover import ReplayError
+from redline.props.results import ReplayError
 from redline.smt import Sorts
 from redline.smt.diff import FINITE, Facts, RawCube, Solvers, check_intents, semantic_diff
 from redline.smt.encode import source_text

@@ -16,7 +16,7 @@ from typing import Any
 from redline.check import checked as ir
 from redline.interp import InputError, Validator, load_request, load_state
 from redline.interp.validate import Verdict
-from redline.props.prover import ReplayError
+from redline.props.results import ReplayError
 from redline.smt import Sorts
 from redline.smt.encode import source_text
 from redline.smt.liveness import RawDisjunct, RawRule, dead_disjuncts

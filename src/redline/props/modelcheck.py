@@ -12,7 +12,6 @@ the previous one. A disagreement is a bug in redline (ReplayError).
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,7 +19,8 @@ from typing import Any
 from redline.check import checked as ir
 from redline.check import propir as p
 from redline.interp import InputError, Validator, load_request, load_state
-from redline.props.prover import ProofResult, ReplayError, rests_of
+from redline.interp.effects import apply_effects
+from redline.props.results import ProofResult, ReplayError, rests_of
 from redline.smt.decode import Decoder
 from redline.smt.symbolic import Sorts
 from redline.smt.temporal import ROWS, Run, bmc, induction
@@ -127,10 +127,7 @@ def replay(program: ir.Program, ruleset: ir.RuleSet, events: list[ir.Event], tra
             if verdict["verdict"] != "accept":
                 raise ReplayError(f"step {i}: the solver's run has the request accepted; the interpreter rejects it "
                                   f"({verdict['check']})")
-            expected = copy.deepcopy(step["state"])
-            for eff in verdict["effects"]:
-                expected["devices"][eff["device"]]["trust_anchors"][eff["trust_anchor"]] = eff["owner"]
-            if expected != nxt["state"]:
+            if apply_effects(step["state"], verdict["effects"]) != nxt["state"]:
                 raise ReplayError(f"step {i}: the state after the request is not what the verdict's effects make of it")
         else:
             check_event(i, by_name[step["event"]["name"]], step, nxt)

@@ -8,12 +8,21 @@ render_*  the document as a self-contained HTML page and as Markdown
 bundle    all of it in memory, then written into a temporary directory and renamed into place
 """
 
-from redline.report.bundle import Bundle, BundleError, build_bundle, exit_status, write_bundle
+from redline.report.bundle import (
+    Bundle,
+    BundleError,
+    build_bundle,
+    exit_status,
+    modification_of,
+    require_property_about,
+    write_bundle,
+)
 from redline.report.collect import PROVIDERS, Collected, Obligation, ResultProvider, Settings, provider_of
 from redline.report.evidence import RuleFile
 from redline.report.recheck import SolverMissing, load_cvc5
 
 __all__ = [
     "PROVIDERS", "Bundle", "BundleError", "Collected", "Obligation", "ResultProvider", "RuleFile", "Settings",
-    "SolverMissing", "build_bundle", "exit_status", "load_cvc5", "provider_of", "write_bundle",
+    "SolverMissing", "build_bundle", "exit_status", "load_cvc5", "modification_of", "provider_of",
+    "require_property_about", "write_bundle",
 ]

@@ -26,6 +26,8 @@ from typing import Any
 
 from redline import progress
 from redline.check import checked as ir
+from redline.exits import Exit
+from redline.inputs import BadInput
 from redline.output import OutputError, check_dir, replace_dir
 from redline.report.collect import ResultProvider, Settings, collect, scoped
 from redline.report.evidence import Evidence, RuleFile, build_evidence, result_name
@@ -33,7 +35,6 @@ from redline.report.recheck import cvc5_name, load_cvc5, recheck
 from redline.report.render_html import render_html
 from redline.report.render_md import render_markdown
 
-EXIT_OK, EXIT_FAIL, EXIT_UNKNOWN = 0, 1, 3
 WHAT = "an evidence bundle"
 
 
@@ -116,11 +117,29 @@ def exit_status(ev: Evidence) -> int:
     modification is dead or redundant; else 3 when anything is unknown, could not be re-checked or could
     not finish (an incomplete diff or liveness, an unknown intent); else 0."""
     if ev.failures():
-        return EXIT_FAIL
+        return Exit.FAIL
     n = ev.counts()
     if ev.unsettled or n["unknown"] or n["recheck_unsettled"]:
-        return EXIT_UNKNOWN
-    return EXIT_OK
+        return Exit.UNKNOWN
+    return Exit.OK
+
+
+def modification_of(program: ir.Program, name: str) -> ir.RuleSet:
+    """The modification a bundle is about; BadInput if `name` is not one."""
+    mod = program.ruleset(name)
+    if mod is None or mod.base is None:
+        mods = sorted(rs.name for rs in program.rulesets.values() if rs.base is not None)
+        raise BadInput(f"`{name}` is not a modification; the rules define {', '.join(mods) or 'none'}")
+    return mod
+
+
+def require_property_about(program: ir.Program, mod: ir.RuleSet) -> None:
+    """A bundle with no property about the modification would read as an empty "all clear": refused."""
+    named = {part for p in program.properties for key in p.expected for part in key.split("..")}
+    if mod.name not in named:
+        raise BadInput(f"no property states what is expected of `{mod.name}` (`expect {mod.name} proved|refuted`), "
+                       "so a bundle would prove nothing about it; give property files (redline report FILES) "
+                       "or list them under `proofs` in the configuration")
 
 
 def check_target(target: Path) -> None:

@@ -29,7 +29,8 @@ class Story:
     candidates: list[str] = field(default_factory=list)
 
 
-def _who(names: dict[str, str]) -> Any:
+def namer(names: dict[str, str]) -> Any:
+    """A party id told with the name the finding gives it, where it gives one."""
     def who(pid: Any) -> str:
         return f"{pid} ({names[pid]})" if pid in names else str(pid)
     return who
@@ -127,7 +128,7 @@ def story(result: dict[str, Any]) -> Story | None:
         return None
     kind = "counterexample" if result.get("counterexample") else "witness"
     names = {v: k for k, v in (found.get("parties") or {}).items()}
-    who = _who(names)
+    who = namer(names)
     trace = found.get("trace") or []
     first_state = trace[0].get("state") if trace else found.get("state")
     lines = setting(first_state, who)

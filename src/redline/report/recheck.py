@@ -17,7 +17,6 @@ Only `agrees` counts as re-checked; nothing else is ever reported as such.
 
 from __future__ import annotations
 
-import copy
 import importlib
 import time
 from dataclasses import dataclass
@@ -26,8 +25,9 @@ from typing import Any
 
 from redline.check import checked as ir
 from redline.interp import InputError, Validator, load_request, load_state
+from redline.interp.effects import apply_effects
 from redline.props.modelcheck import check_event
-from redline.props.prover import ReplayError
+from redline.props.results import ReplayError
 from redline.report.collect import Collected, Obligation
 
 # Tried in order until cvc5 gives a definite answer; each is a sound configuration
@@ -130,14 +130,6 @@ def _judge(program: ir.Program, ruleset: str, state_json: Any, request_json: Any
         raise _Mismatch(f"not valid input: {e.where}: {e.message}") from None
     out: dict[str, Any] = Validator(rs).validate(state, request).to_json()
     return out
-
-
-def apply_effects(state: dict[str, Any], effects: list[dict[str, Any]]) -> dict[str, Any]:
-    """The state after an accepted request: each effect sets one trust anchor cell of one device."""
-    after = copy.deepcopy(state)
-    for e in effects:
-        after["devices"][e["device"]]["trust_anchors"][e["trust_anchor"]] = e["owner"]
-    return after
 
 
 def _replay_found(program: ir.Program, result: dict[str, Any], found: dict[str, Any]) -> tuple[int, int]:

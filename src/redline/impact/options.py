@@ -1,0 +1,64 @@
+"""`redline impact` on the command line: its options, and the rule sets a question names.
+
+Imports neither DuckDB nor the questions (`run`): building the parser for any command must stay cheap.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from redline import usage
+from redline.check.checked import Program, RuleSet
+from redline.impact.params import FleetParams
+from redline.inputs import BadInput
+from redline.validation import ruleset_named
+
+
+def rulesets_of(program: Program, names: list[str] | None) -> list[RuleSet]:
+    """The rule sets an impact question compares: one, or old then new (default baseline, then mp107)."""
+    names = names or ["baseline", "mp107"]
+    if len(names) > 2:
+        raise BadInput("give one rule set, or two to compare (old, then new)")
+    out = []
+    for name in names:
+        out.append(ruleset_named(program, name))
+    return out
+
+
+
+def add_parser(sub: Any, common: argparse.ArgumentParser, parser_class: type[argparse.ArgumentParser],
+               run: Callable[[argparse.Namespace], int]) -> None:
+    """`redline impact` and its three questions, on the command line's subparsers `sub`."""
+    p = sub.add_parser("impact", help="fleet impact on DuckDB: stuck devices, log replay, a synthetic fleet")
+    questions = p.add_subparsers(dest="question", required=True, parser_class=parser_class)
+    shared = parser_class(add_help=False)
+    shared.add_argument("--threads", type=usage.positive, metavar="N", help="DuckDB threads (default: every core)")
+    tables = parser_class(add_help=False)
+    tables.add_argument("fleet", metavar="DIR", help="the fleet tables: <table>.parquet or <table>.csv (README: Fleet impact)")
+    tables.add_argument("--ruleset", action="append", metavar="NAME",
+                        help="a rule set; twice to compare old and new (default: baseline, then mp107)")
+    tables.add_argument("--bad-rows", metavar="DIR", help="write bad rows to DIR/<table>.csv and go on (default: exit 2 at the first)")
+    q = questions.add_parser("fleet", parents=[common, shared, tables], help="devices stuck with a trust anchor nobody can correct")
+    q.add_argument("--at", metavar="TIME", help="the instant to judge the fleet at (default: now)")
+    q.add_argument("--visit-cost", type=usage.cost, metavar="AMOUNT", help="the cost of one site visit, to price the devices freed")
+    q = questions.add_parser("replay", parents=[common, shared, tables], help="every request of a log judged; what changes between two rule sets")
+    q.add_argument("--verdicts", metavar="FILE", help="write every verdict to FILE (.parquet, else CSV)")
+    q.add_argument("--examples", type=usage.positive, default=20, metavar="N", help="changed requests to list (default 20)")
+    q = questions.add_parser("generate", parents=[common, shared], help="write a synthetic fleet (deterministic by seed)")
+    q.add_argument("out", metavar="DIR", help="where to write the fleet tables (Parquet)")
+    defaults = FleetParams()
+    q.add_argument("--devices", type=usage.positive, default=defaults.devices, help=f"devices in the fleet (default {defaults.devices})")
+    q.add_argument("--requests", type=usage.count, default=defaults.requests, help="requests in the log (default none)")
+    shares = {"smets1_share": "share of SMETS1 devices", "wrong_no_share": "share with a wrong Network Operator certificate",
+              "churn": "share of sites that changed Supplier", "correction_share": "share of requests that are corrections"}
+    for name, what in shares.items():
+        q.add_argument("--" + name.replace("_", "-"), type=usage.fraction, default=getattr(defaults, name),
+                       help=f"{what}, 0 to 1 (default {getattr(defaults, name)})")
+    counts = {"suppliers": "Suppliers", "dnos": "Electricity Distributors", "gts": "Gas Transporters"}
+    for name, what in counts.items():
+        q.add_argument("--" + name, type=usage.positive, default=getattr(defaults, name),
+                       help=f"how many {what} (default {getattr(defaults, name)})")
+    q.add_argument("--seed", type=int, default=defaults.seed, help=f"the generator's seed (default {defaults.seed})")
+    p.set_defaults(run=run)

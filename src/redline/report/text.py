@@ -1,0 +1,233 @@
+"""Findings told as text for people: what `prove`, `diff`, `validate` and `test` print.
+
+The counterexample's setting and a trace's steps are told with the same naming of parties
+as the evidence bundle's stories (`findings.namer`); the wording here is the command line's,
+which the tests and goldens hold byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from redline.check.checked import Program
+from redline.report.findings import namer
+
+
+def format_mapped(request: dict[str, Any], duis: dict[str, Any]) -> str:
+    target = f"device {request['device']}" if request.get("device") else "no device"
+    line = (f"DUIS {request['srv']} ({duis['request_id']}, Command Variant {duis['command_variant']}): "
+            f"{request['sender']} as {request['role']} (from {duis['role_from']}), {target}")
+    cert = duis.get("certificate")
+    if cert:
+        line += f"; new {cert['remote_party_role']} certificate owned by {cert['owner']}"
+    return line
+
+
+def format_verdict(v: dict[str, Any]) -> str:
+    if v["verdict"] == "accept":
+        head = f"{v['ruleset']}: ACCEPT"
+        if v["effects"]:
+            head += "; " + "; ".join(f"{e['device']} {e['trust_anchor']} cell := {e['owner']}" for e in v["effects"])
+    else:
+        code = f" {v['code']}" if v["code"] else " (no DUIS code)"
+        dcc = " (accepted by the DCC, no effect on the device)" if v["dcc_accepted"] else ""
+        head = f"{v['ruleset']}: REJECT at {v['layer']}{code} by {v['check']} [{v['clause']}]{dcc}"
+    lines = [head]
+    width = max((len(t["check"]) for t in v["trace"]), default=0)
+    for t in v["trace"]:
+        waived = f" (waived by {t['waived_by']})" if "waived_by" in t else ""
+        lines.append(f"  {t['outcome']:<7} {t['layer']:<6} {t['check']:<{width}}  {t['clause']}{waived}")
+    return "\n".join(lines)
+
+
+def format_result(r: Any, cex_dir: str | None) -> str:
+    mark = "ok  " if r.matches() else "FAIL"
+    head = (f"{mark} {r.property} [{r.ruleset}]: {r.status.upper()} (expected {r.expected}); "
+            f"{r.proof}, {r.seconds:.2f} s" + (f"; {r.reason}" if r.reason else ""))
+    lines = [head] + ([f"    claims: {r.claim}"] if r.claim else [])
+    if r.events is not None:
+        lines.append("  runs allow " + (", ".join(r.events) or "no events") + "; "
+                     + (f"searched to depth {r.depth}" if r.depth is not None and not (r.counterexample or r.witness) else
+                        f"a run of {r.depth} step(s)" if r.depth is not None else f"proved by {r.method}"))
+    if r.invariant:
+        lines.append("  inductive invariant (re-checked: initiation, consecution, safety): " + " and ".join(r.invariant))
+    found = r.counterexample or r.witness
+    if found:
+        lines.append("  " + ("counterexample" if r.counterexample else "witness") + ":")
+        who = namer({v: k for k, v in found["parties"].items()})
+        st = found["state"]
+        lines.append(f"    now {st['now']}")
+        for pid, p in st["parties"].items():
+            lines.append(f"    party {who(pid)}: roles {', '.join(p['roles']) or 'none'}; "
+                         f"{'a DCC User' if p['dcc_user'] else 'NOT a DCC User'}")
+        for did, d in st["devices"].items():
+            anchors = ", ".join(f"{c} owned by {who(o)}" for c, o in d["trust_anchors"].items()) or "none"
+            lines.append(f"    device {did}: {d['type']} {d['generation']} {d['smi_status']}, MPxN {d['mpxn']}; trust anchors: {anchors}")
+        for mpxn, items in st["registration"].items():
+            for a in items:
+                lines.append(f"    registered for {mpxn}: {who(a['party'])} as {a['role']} from {a['from']} to {a['to'] or 'open'}")
+        if found["values"]:
+            lines.append("    with " + ", ".join(f"{k} = {v}" for k, v in found["values"].items()))
+        if found.get("trace"):
+            lines += format_trace(found["trace"], who)
+        if found["request"]:
+            q = found["request"]
+            lines.append(f"    request: {who(q['sender'])} as {q['role']} sends {q['srv']}"
+                         + (f" replacing {q['remote_party_role']} with {who(q['new_certificate_owner'])}" if q.get("remote_party_role") else ""))
+            for key, v in found["verdicts"].items():
+                lines.append(f"      under {key.split('@')[1]}: {short(v)}" + (f" by {v['check']}" if v["check"] else ""))
+        if r.candidates:
+            lines.append("    what every candidate request gets (the interpreter's verdicts):")
+            for c in r.candidates:
+                q, v = c["request"], c["verdict"]
+                target = f" replacing {q['remote_party_role']} with {who(q['new_certificate_owner'])}" if q.get("remote_party_role") else ""
+                why = f" by {v['check']} [{v['clause']}]" if v["check"] else ""
+                lines.append(f"      {who(q['sender'])} as {q['role']} sends {q['srv']}{target}: {short(v)}{why}")
+        where = f"{cex_dir}/{r.property}.{r.ruleset}" if cex_dir else "DIR"
+        first = next((i for i, st in enumerate(found.get("trace") or [], 1) if "request" in st), None)
+        if first is not None:
+            lines.append(f"    replay step {first}: redline validate --ruleset {r.ruleset} --state {where}/step-{first}-state.json "
+                         f"{where}/step-{first}-request.json" + ("" if cex_dir else "   (write the files with --cex-dir DIR)"))
+        request = "request.json" if found["request"] else ("candidate-01.json" if r.candidates else None)
+        for rs in r.ruleset.split(".."):
+            if request is not None:
+                lines.append(f"    replay: redline validate --ruleset {rs} --state {where}/state.json {where}/{request}"
+                             + ("" if cex_dir else "   (write the files with --cex-dir DIR)"))
+    return "\n".join(lines)
+
+
+def format_trace(trace: list[dict[str, Any]], who: Callable[[str], str]) -> list[str]:
+    """A run as a reviewer reads it: each step's sender and role, request, verdict with clause, and what changed."""
+    lines = []
+    for i, (step, nxt) in enumerate(zip(trace, trace[1:], strict=False), 1):
+        if "request" in step:
+            q, v = step["request"], step["verdict"]
+            target = f" replacing {q['remote_party_role']} with {who(q['new_certificate_owner'])}" if q.get("remote_party_role") else ""
+            when = (f" over {q['date_range']['from']}..{q['date_range']['to']}" if q.get("date_range") else
+                    f" at {q['execution_time']}" if q.get("execution_time") else "")
+            waived = [f"{t['check']} waived by {t['waived_by']} [{t['clause']}]" for t in v["trace"] if "waived_by" in t]
+            lines.append(f"    step {i}: {who(q['sender'])} as {q['role']} sends {q['srv']}{target}{when}: {v['verdict'].upper()}"
+                         + (f" ({'; '.join(waived)})" if waived else " (every check passed)"))
+        else:
+            ev = step["event"]
+            lines.append(f"    step {i}: event {ev['name']} [{ev['cite']}]" + (f": {who(ev['party'])}" if "party" in ev else ""))
+        for change in changes(step["state"], nxt["state"], who):
+            lines.append(f"      changed: {change}")
+    return lines
+
+
+def changes(a: dict[str, Any], b: dict[str, Any], who: Callable[[str], str]) -> list[str]:
+    out = []
+    if a["now"] != b["now"]:
+        out.append(f"now {a['now']} -> {b['now']}")
+    for pid, p in b["parties"].items():
+        if a["parties"].get(pid, {}).get("dcc_user") != p["dcc_user"]:
+            out.append(f"{who(pid)} {'becomes' if p['dcc_user'] else 'is no longer'} a DCC User")
+    for did, d in b["devices"].items():
+        old = a["devices"].get(did, {}).get("trust_anchors", {})
+        for cell in sorted({*old, *d["trust_anchors"]}):
+            if old.get(cell) != d["trust_anchors"].get(cell):
+                out.append(f"{cell} cell of {did}: {who(old[cell]) if cell in old else 'unset'} -> "
+                           f"{who(d['trust_anchors'][cell]) if cell in d['trust_anchors'] else 'unset'}")
+
+    def rows(s: dict[str, Any]) -> set[tuple[str, str, str, str, str]]:
+        return {(m, x["party"], x["role"], x["from"], x["to"] or "open") for m, xs in s["registration"].items() for x in xs}
+    for m, party, role, start, end in sorted(rows(a) - rows(b)):
+        out.append(f"Registration Data for {m} no longer names {who(party)} as {role} from {start} to {end}")
+    for m, party, role, start, end in sorted(rows(b) - rows(a)):
+        out.append(f"Registration Data for {m} now names {who(party)} as {role} from {start} to {end}")
+    return out
+
+
+def diff_unsettled(d: dict[str, Any]) -> list[str]:
+    """What a diff could not settle: an all clear it cannot give (exit 3, as `prove` does for unknown)."""
+    out = []
+    if not d["complete"]:
+        shown = "an uncounted number of" if d["count"] is None else d["count"]
+        out.append(f"the diff {d['old']} -> {d['new']} is NOT complete ({d.get('reason')}): "
+                   f"differences beyond the {shown} request shapes shown may exist")
+    if d["intent"]["status"] == "unknown":
+        out.append(f"the intent check is UNKNOWN: {d['intent'].get('reason')}")
+    return out
+
+
+def format_diff(d: dict[str, Any], cex_dir: str | None = None) -> str:
+    """A Markdown table a reviewer can paste into a modification report, then the intent check."""
+    count = "an uncounted number of" if d["count"] is None else d["count"]
+    head = (f"{d['old']} -> {d['new']}: {count} request shapes (SRV, role, device, target cell) change, in {len(d['changes'])} regions; "
+            + ("complete: no difference lies outside them" if d["complete"] else f"NOT complete: {d.get('reason')}"))
+    lines = [head, "", "| # | where (all of) | before | after | shapes |", "|---|---|---|---|---|"]
+
+    def outcome(o: dict[str, Any]) -> str:
+        return short(o) + (f" ({o['clause']})" if o["clause"] else "")
+    for i, c in enumerate(d["changes"], 1):
+        lines.append(f"| {i} | {'; '.join(c['conditions'])} | {outcome(c['before'])} | {outcome(c['after'])} | {c['count']} |")
+    lines.append("")
+    for i, c in enumerate(d["changes"], 1):
+        lines.append(f"region {i}: {c['summary']}")
+        lines.append(f"  witness (replayed): {c['witness']['sentence']}")
+        where = f"{cex_dir}/region-{i}" if cex_dir else f"DIR/region-{i}"
+        for rs in (d["old"], d["new"]):
+            lines.append(f"    redline validate --ruleset {rs} --state {where}/state.json {where}/request.json"
+                         + ("" if cex_dir else "   (write the files with --cex-dir DIR)"))
+    if d.get("terms"):
+        lines.append("\nnames the rules define: " + "; ".join(f"{k}: {v}" for k, v in d["terms"].items()))
+    if "rejection_moves" in d:
+        lines.append("\n" + d["rejection_moves"]["sentence"])
+    intent = d["intent"]
+    lines.append(f"\nintent: {intent['status']}" + (f" ({intent['reason']})" if intent.get("reason") else ""))
+    for v in intent["violations"]:
+        lines.append(f"  VIOLATED [{v['kind']}] {v['intent']}: {v['problem']}")
+        if "witness" in v:
+            q = v["witness"]["request"]
+            lines.append(f"    witness: {q['sender']} as {q['role']} sends {q['srv']}: "
+                         f"{short(v['before'])} under {d['old']}, {short(v['after'])} under {d['new']}")
+    return "\n".join(lines)
+
+
+def short(v: dict[str, Any] | None) -> str:
+    if v is None:
+        return "invalid input"
+    if v["verdict"] == "accept":
+        return "accept"
+    return f"reject {v['layer']} {v['code'] or ''}".rstrip()
+
+
+def format_scenarios(results: list[Any], scenarios: int) -> str:
+    """`redline test`: one line per scenario with each rule set's outcome, the problems of those that fail."""
+    by_scenario: dict[str, list[Any]] = {}
+    for r in results:
+        by_scenario.setdefault(r.scenario.name, []).append(r)
+    width = max((len(n) for n in by_scenario), default=0)
+    lines = []
+    for name, rs in by_scenario.items():
+        mark = "ok  " if all(r.ok for r in rs) else "FAIL"
+        outcomes = " | ".join(f"{r.ruleset}: {short(r.actual)}" for r in rs)
+        lines.append(f"{mark} {name:<{width}}  {outcomes}")
+        lines += [f"       {r.ruleset}: {r.problem}" for r in rs if not r.ok]
+    failed = sum(not r.ok for r in results)
+    lines.append(f"{scenarios} scenarios, {len(results)} checks: {len(results) - failed} passed, {failed} failed")
+    return "\n".join(lines)
+
+
+def format_checked(program: Program) -> str:
+    """`redline check`'s line for rules that check: what they hold."""
+    rs = ", ".join(f"{r.name} ({len(r.checks)} checks)" for r in program.rulesets.values())
+    srvs = len(next(iter(program.rulesets.values())).catalogue) if program.rulesets else 0
+    return (f"ok: {srvs} SRVs; rule sets {rs}; {len(program.assumptions)} assumptions; "
+            f"{len(program.properties)} properties; {len(program.scenarios)} scenarios")
+
+
+def format_results(results: list[Any], cex_dir: str | None) -> str:
+    """`redline prove`: each result, then how many are as expected."""
+    ok = sum(r.matches() for r in results)
+    return "\n".join([*(format_result(r, cex_dir) for r in results), f"{len(results)} results: {ok} as expected, {len(results) - ok} not"])
+
+
+def format_bundle_written(n: dict[str, int], out: Path, seconds: float) -> str:
+    """`redline report`: the counts of the evidence and where the bundle is."""
+    return (f"{n['results']} results: {n['as_expected']} as expected, {n['unknown']} unknown; re-checked: "
+            f"{n['rechecked']} agree, {n['recheck_disagrees']} disagree, {n['recheck_unsettled']} not re-checked\n"
+            f"bundle written to {out} in {seconds:.1f} s: open {out / 'report.html'}")

@@ -1,0 +1,114 @@
+"""What the command line accepts and says about itself: readers of option values (for argparse's
+`type=`), the examples and exit-code notes of each command's --help, and --version's text."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from redline.inputs import BadInput
+from redline.interp import InputError
+from redline.interp.values import parse_time
+
+
+def positive(text: str) -> int:
+    return whole(text, 1)
+
+
+def whole(text: str, least: int) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, found `{text}`") from None
+    if n < least:
+        raise argparse.ArgumentTypeError(f"expected a number of at least {least}, found {n}")
+    return n
+
+
+def count(text: str) -> int:
+    return whole(text, 0)
+
+
+def fraction(text: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, found `{text}`") from None
+    if not 0 <= x <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, found {x}")
+    return x
+
+
+def cost(text: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an amount such as 150 or 95.50, found `{text}`") from None
+    if not x >= 0 or x == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a non-negative amount, found {text}")
+    return x
+
+
+def version_text() -> str:
+    """redline's version and those of what decides its answers (the solver, the parser, Python),
+    read from the installed distributions' metadata (the CLI imports neither lark nor z3 itself)."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    def of(dist: str) -> str:
+        try:
+            return version(dist)
+        except PackageNotFoundError:  # run from a checkout without installing it
+            return "unknown (not installed)"
+    return (f"redline {of('redline')} (Python {platform.python_version()}, z3-solver {of('z3-solver')}, "
+            f"lark {of('lark')})")
+
+
+
+def instant(text: str | None) -> int:
+    if text is None:  # the fleet as it stands now
+        return time.time_ns() // 1000  # microseconds, as redline.times
+    try:
+        return parse_time(text, "--at")
+    except InputError as e:
+        raise BadInput(str(e)) from None
+
+
+EXITS = "  0 {ok}\n  1 {fail}\n  2 bad input or usage (nothing was decided)\n  3 {unknown}\n  70 a bug in redline (please report it)\n"
+# Per command: examples a reviewer can copy, and what each exit code means for it.
+USAGE_NOTES: dict[str, tuple[list[str], str]] = {
+    "check": (["redline check", "redline check -v", "redline check my-rules/new-mod.redline"],
+              EXITS.format(ok="the rules check", fail="an error in the rules", unknown="-")),
+    "validate": (["redline validate --ruleset mp107 --state state.json request.json",
+                  "redline validate --ruleset baseline --format json --state state.json requests/ > verdicts.jsonl"],
+                 EXITS.format(ok="every request judged (accepted or rejected)",
+                               fail="with --fail-on-reject: some request rejected", unknown="-")),
+    "test": (["redline test", "redline test my-scenarios.redline"],
+             EXITS.format(ok="every scenario as expected", fail="a scenario not as expected", unknown="-")),
+    "prove": (["redline prove", "redline prove --property no_takeover --format json --smt2 out/smt2",
+               "redline prove proofs/temporal.redline --depth 8 --cex-dir out/traces"],
+              EXITS.format(ok="every result as expected", fail="a result settled against its expectation",
+                            unknown="a result unknown (the solver gave up), none against expectation")),
+    "diff": (["redline diff baseline mp107", "redline diff baseline mp107 --format json --cex-dir out/diff"],
+             EXITS.format(ok="the diff is complete and within the declared intents", fail="an intent violated",
+                           unknown="the diff is not complete or the intent check unknown")),
+    "liveness": (["redline liveness --ruleset mp107", "redline liveness --ruleset mp107 --fail-on-dead"],
+                 EXITS.format(ok="every rule examined", fail="with --fail-on-dead: a dead or redundant rule or disjunct",
+                               unknown="some rule's liveness unknown")),
+    "report": (["redline report --out evidence", "redline report --modification mp107 --out evidence --format json"],
+               EXITS.format(ok="every result as expected and re-checked", fail="a finding: a result not as expected, "
+                             "a re-check that disagrees, a violated intent, a dead rule the modification writes",
+                             unknown="something not settled: an unknown or unre-checked result, an incomplete diff")),
+    "fmt": (["redline fmt rules/mp107.redline", "redline fmt --check rules proofs", "redline fmt --write rules"],
+            EXITS.format(ok="laid out (or nothing would change)", fail="with --check or --diff: a file would change",
+                          unknown="-")),
+    "codegen": (["redline codegen --ruleset mp107 -o validators/mp107.py"],
+                EXITS.format(ok="the validator was written", fail="-", unknown="-")),
+    "completion": (['eval "$(redline completion bash)"', "redline completion fish > ~/.config/fish/completions/redline.fish"],
+                   EXITS.format(ok="the script was printed", fail="-", unknown="-")),
+    "impact": (["redline impact generate fleet/ --devices 100000 --requests 1000000",
+                "redline impact fleet fleet/ --visit-cost 150", "redline impact replay fleet/ --format json"],
+               EXITS.format(ok="the question was answered", fail="-", unknown="-")),
+    "lsp": (["redline lsp", "redline lsp --rules my-rules"],
+            EXITS.format(ok="the editor closed the session", fail="-", unknown="-")),
+}
