@@ -10,9 +10,14 @@ assignments as integer times.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import z3
+
+from redline.check.types import BOOL, DATERANGE, MPXN, TIME, EnumT, RecordT, SetT, Type, strip
+from redline.smt import declared
+from redline.smt.declared import Slot
 
 from redline.smt.encode import Encoder
 from redline.smt.solver import DEFAULT_RLIMIT, new_solver
@@ -41,6 +46,12 @@ class ConcreteInput:
     new_certificate_owner: str | None
     execution_time: int | None
     date_range: tuple[int, int] | None
+    # declared fields and relations (docs/formats.md "Declared fields"), as the interpreter holds them
+    device_id: str | None = None
+    device_ext: Mapping[str, Any] = field(default_factory=dict)
+    party_ext: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # party id -> field -> value
+    request_ext: Mapping[str, Any] = field(default_factory=dict)
+    relations: Mapping[str, frozenset[tuple[str, ...]]] = field(default_factory=dict)
 
 
 class Numbering:
@@ -81,6 +92,65 @@ def pin(sorts: Sorts, x: ConcreteInput) -> tuple[SymState, SymRequest, Numbering
             for mi, ri, pi, lo, hi in regs
         ])
 
+    devs, texts = Numbering(), Numbering()
+    own = devs(x.device_id) if x.device_id is not None else 0
+
+    def term(t: Type, v: Any) -> Any:
+        """A concrete declared value as the term its slot holds (smt/declared.py)."""
+        base = strip(t)
+        if base == BOOL:
+            return z3.BoolVal(bool(v), ctx=ctx)
+        if isinstance(base, EnumT):
+            return sorts.member(base.name, v)
+        if isinstance(base, SetT):
+            members = [sorts.member(base.elem.name, m) for m in sorted(v)]
+            return lambda e: one_of([e == m for m in members])
+        if base == DATERANGE:
+            return (z3.IntVal(v[0], ctx=ctx), z3.IntVal(v[1], ctx=ctx))
+        if base == TIME:
+            return z3.IntVal(v, ctx=ctx)
+        number = {RecordT("Party"): ids, RecordT("Device"): devs, MPXN: mpxns}.get(base, texts)
+        return z3.IntVal(number(v), ctx=ctx)
+
+    def const_slots(record: str, values: Mapping[str, Any]) -> dict[str, Slot]:
+        out = {}
+        for name, t in sorts.declared.get(record, {}).items():
+            v = values.get(name)
+            if strip(t) == DATERANGE and record != "Request":
+                continue
+            given = z3.BoolVal(v is not None, ctx=ctx)
+            val = term(t, v) if v is not None else declared.slot(sorts, f"unused_{record}_{name}", t, False).value(None)  # type: ignore[union-attr]
+            out[name] = Slot(t, lambda _, g=given: g, lambda _, w=val: w)
+        return out
+
+    def party_slots() -> dict[str, Slot]:
+        out = {}
+        for name, t in sorts.declared.get("Party", {}).items():
+            if strip(t) == DATERANGE:
+                continue
+            vals = {ids(pid): term(t, ext[name]) for pid, ext in x.party_ext.items() if ext.get(name) is not None}
+            fallback = declared.slot(sorts, f"unused_party_{name}", t, True)
+            assert fallback is not None
+
+            def has(p: Any, vals: dict[int, Any] = vals) -> z3.BoolRef:
+                return one_of([p == i for i in vals])
+
+            def value(p: Any, vals: dict[int, Any] = vals, fb: Slot = fallback) -> Any:
+                out_v = fb.value(p)
+                for i, v in vals.items():
+                    if callable(out_v):  # a set: membership chosen per party
+                        out_v = (lambda e, i=i, v=v, rest=out_v: z3.If(p == i, v(e), rest(e)))
+                    else:
+                        out_v = z3.If(p == i, v, out_v)
+                return out_v
+            out[name] = Slot(t, has, value)
+        return out
+
+    def relation(name: str) -> Any:
+        kinds = sorts.relations[name]
+        tuples = [[(ids if k == "Party" else devs)(v) for k, v in zip(kinds, tup, strict=True)] for tup in sorted(x.relations.get(name, ()))]
+        return lambda *args: one_of([z3.And([a == z3.IntVal(n, ctx=ctx) for a, n in zip(args, tup, strict=True)]) for tup in tuples])
+
     st = SymState(
         now=z3.IntVal(x.now, ctx=ctx),
         dcc_user=lambda p: one_of([p == i for i, _, active in parties.values() if active]),
@@ -94,7 +164,11 @@ def pin(sorts: Sorts, x: ConcreteInput) -> tuple[SymState, SymRequest, Numbering
         anchor_set=lambda c: one_of([c == cell[name] for name in anchors]),
         anchor_owner=owner,
         registered=registered,
+        device_ext=const_slots("Device", x.device_ext if dev else {}),
+        party_ext=party_slots(),
+        relations={name: relation(name) for name in sorts.relations},
     )
+    st.device_id = z3.IntVal(own, ctx=ctx)
     # The request's fields are values, not variables, so the encoder folds
     # what it can (the SRV's catalogue row above all).
     free = SymRequest.fresh(sorts, "unused")
@@ -116,6 +190,7 @@ def pin(sorts: Sorts, x: ConcreteInput) -> tuple[SymState, SymRequest, Numbering
         has_range=z3.BoolVal(rng is not None, ctx=ctx),
         lo=num(rng[0] if rng else None, free.lo),
         hi=num(rng[1] if rng else None, free.hi),
+        ext=const_slots("Request", x.request_ext),
     )
     return st, rq, ids
 
