@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from redline.check import checked as ir
-from redline.check.types import BOOL, DATERANGE, EnumT, Prim, SetT, strip
+from redline.check.types import BOOL, DATERANGE, KNOWN_FIELDS, EnumT, Prim, SetT, strip
 
 # The request relation every verdict query reads (see README "Fleet impact").
 REQUEST_COLUMNS = ("request_id", "now", "sender", "role", "srv", "device", "remote_party_role",
@@ -152,6 +152,8 @@ class Compiler:
                 return self.truth(e)
             case ir.Registered():
                 self._refuse("`registered` outside `throughout`")
+            case ir.Related(name=name):
+                self._refuse(f"the declared relation `{name}` (the fleet tables hold no declared relations)")
         self._refuse(type(e).__name__)
 
     def _refuse(self, what: str) -> NoReturn:
@@ -159,6 +161,8 @@ class Compiler:
 
     def _field(self, e: ir.GetField) -> str:
         o, name = e.obj, e.name
+        if e.record in ("Request", "Device", "Party") and name not in (KNOWN_FIELDS[e.record] or ()):
+            return self._refuse(f"the declared field `{e.record}.{name}` (the fleet tables have no columns for declared fields)")
         match e.record:
             case "Request":
                 if not (isinstance(o, ir.Var) and o.name == "request"):
