@@ -153,11 +153,11 @@ def test_declared_data_is_always_type_checked_and_undeclared_data_refused() -> N
         (joins_state(), {**JOIN, "other_device": 7}, "$.other_device", "a device id must be an Entity Identifier"),
         (joins_state(), {**JOIN, "other_devices": IHD}, "$.other_devices", "unknown field `other_devices`"),
     ]
-    for state, request, where, message in cases:
+    for state, request, path, message in cases:
         for name in ("baseline", "smi_joins"):  # present data is checked whichever rule set judges it
             with pytest.raises(InputError) as e:
                 judged(state, request, name)
-            assert e.value.where == where and message in e.value.message, (name, str(e.value))
+            assert e.value.where == path and message in e.value.message, (name, str(e.value))
 
 
 def test_a_declared_field_no_rule_file_declares_is_an_unknown_field() -> None:

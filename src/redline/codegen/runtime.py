@@ -617,8 +617,8 @@ def _relations(raw: Any, parties: Mapping[str, Any], devices: Mapping[str, Any],
         for i, tup in enumerate(tuples):
             if not isinstance(tup, list) or len(tup) != len(kinds):
                 raise InputError(f"{rw}[{i}]", f"expected [{', '.join(kinds)}], found {_show(tup)}")
-            got.add(tuple(_declared(x, ("ref", k), f"{rw}[{i}][{j}]", parties, devices)
-                          for j, (k, x) in enumerate(zip(kinds, tup))))
+            got.add(tuple(_declared(tup[j], ("ref", k), f"{rw}[{i}][{j}]", parties, devices)
+                          for j, k in enumerate(kinds)))
         out[name] = frozenset(got)
     return out
 

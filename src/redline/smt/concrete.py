@@ -9,7 +9,7 @@ assignments as integer times.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +18,6 @@ import z3
 from redline.check.types import BOOL, DATERANGE, MPXN, TIME, EnumT, RecordT, SetT, Type, strip
 from redline.smt import declared
 from redline.smt.declared import Slot
-
 from redline.smt.encode import Encoder
 from redline.smt.solver import DEFAULT_RLIMIT, new_solver
 from redline.smt.symbolic import Sorts, SymRequest, SymState
@@ -116,21 +115,20 @@ def pin(sorts: Sorts, x: ConcreteInput) -> tuple[SymState, SymRequest, Numbering
         out = {}
         for name, t in sorts.declared.get(record, {}).items():
             v = values.get(name)
-            if strip(t) == DATERANGE and record != "Request":
-                continue
-            given = z3.BoolVal(v is not None, ctx=ctx)
-            val = term(t, v) if v is not None else declared.slot(sorts, f"unused_{record}_{name}", t, False).value(None)  # type: ignore[union-attr]
-            out[name] = Slot(t, lambda _, g=given: g, lambda _, w=val: w)
+            fallback = declared.slot(sorts, f"unused_{record}_{name}", t, False)
+            if fallback is None or (strip(t) == DATERANGE and record != "Request"):
+                continue  # not encoded (smt/declared.py): a rule reading it is refused
+            val = term(t, v) if v is not None else fallback.value(None)
+            out[name] = Slot(t, _always(z3.BoolVal(v is not None, ctx=ctx)), _always(val))
         return out
 
     def party_slots() -> dict[str, Slot]:
         out = {}
         for name, t in sorts.declared.get("Party", {}).items():
-            if strip(t) == DATERANGE:
+            fallback = declared.slot(sorts, f"unused_party_{name}", t, True)
+            if fallback is None or strip(t) == DATERANGE:
                 continue
             vals = {ids(pid): term(t, ext[name]) for pid, ext in x.party_ext.items() if ext.get(name) is not None}
-            fallback = declared.slot(sorts, f"unused_party_{name}", t, True)
-            assert fallback is not None
 
             def has(p: Any, vals: dict[int, Any] = vals) -> z3.BoolRef:
                 return one_of([p == i for i in vals])
@@ -138,10 +136,7 @@ def pin(sorts: Sorts, x: ConcreteInput) -> tuple[SymState, SymRequest, Numbering
             def value(p: Any, vals: dict[int, Any] = vals, fb: Slot = fallback) -> Any:
                 out_v = fb.value(p)
                 for i, v in vals.items():
-                    if callable(out_v):  # a set: membership chosen per party
-                        out_v = (lambda e, i=i, v=v, rest=out_v: z3.If(p == i, v(e), rest(e)))
-                    else:
-                        out_v = z3.If(p == i, v, out_v)
+                    out_v = _choose(p == i, v, out_v)
                 return out_v
             out[name] = Slot(t, has, value)
         return out
@@ -193,6 +188,17 @@ def pin(sorts: Sorts, x: ConcreteInput) -> tuple[SymState, SymRequest, Numbering
         ext=const_slots("Request", x.request_ext),
     )
     return st, rq, ids
+
+
+def _always(x: Any) -> Callable[[Any], Any]:
+    return lambda _: x
+
+
+def _choose(cond: z3.BoolRef, then: Any, otherwise: Any) -> Any:
+    """`If(cond, then, otherwise)` of terms, or of set-membership functions pointwise."""
+    if callable(then):
+        return lambda e: z3.If(cond, then(e), otherwise(e))
+    return z3.If(cond, then, otherwise)
 
 
 def agrees(encoder: Encoder, x: ConcreteInput, accepted: bool, failed: str | None, anchors_after: Mapping[str, str],

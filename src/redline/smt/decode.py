@@ -14,7 +14,6 @@ import z3
 
 from redline.check.types import BOOL, DATERANGE, MPXN, TIME, EnumT, MapT, OptT, RecordT, SetT, Type, strip
 from redline.smt.declared import Slot
-
 from redline.smt.properties import Binding, PropertyCompiler
 from redline.smt.symbolic import Sorts, SymRequest, SymState
 from redline.times import format_iso
