@@ -17,6 +17,7 @@ from typing import Any
 import z3
 
 from redline.check.types import BOOL, DATERANGE, TIME, EnumT, MapT, OptT, RecordT, SetT, Type
+from redline.times import parse_iso
 
 
 @dataclass(frozen=True)
@@ -91,12 +92,19 @@ def relations(sorts: Any, prefix: str) -> dict[str, z3.FuncDeclRef]:
     return {name: z3.Function(f"{prefix}_rel_{name}", *([i] * len(kinds)), b) for name, kinds in sorted(sorts.relations.items())}
 
 
+# The instants an ISO time in the JSON can name (years 0001 to 9999), so that every model decodes.
+FIRST_TIME, LAST_TIME = parse_iso("0001-01-01T00:00:00Z"), parse_iso("9999-12-31T23:59:59Z") + 999_999
+
+
 def well_formed(s: Slot, arg: Any, sorts: Any) -> list[z3.BoolRef]:
-    """What the loader guarantees of a given value: a date range is not inverted."""
+    """What the loader guarantees of a given value: a time it can parse, a date range not inverted."""
     base = s.type.inner if isinstance(s.type, OptT) else s.type
     if base == DATERANGE:
         lo, hi = s.value(arg)
-        return [z3.Implies(s.has(arg), lo <= hi)]
+        return [z3.Implies(s.has(arg), z3.And(FIRST_TIME <= lo, lo <= hi, hi <= LAST_TIME))]
+    if base == TIME:
+        t = s.value(arg)
+        return [z3.Implies(s.has(arg), z3.And(FIRST_TIME <= t, t <= LAST_TIME))]
     return []
 
 

@@ -155,6 +155,7 @@ def with_rows(sorts: Sorts, st: SymState, rows: list[Assignment]) -> SymState:
 
     wf = [z3.Implies(z3.And(a.used, z3.Not(a.open_ended)), a.start < a.end) for a in rows]
     wf += [a.role != sorts.member("UserRole", "OU") for a in rows]
+    wf += [c for s in st.device_ext.values() for c in declared.well_formed(s, None, sorts)]
     return replace(st, registered=registered, registration_fn=None, covers=covers, assignments=rows, constraints=wf)
 
 
