@@ -118,7 +118,10 @@ def test_the_generator_reaches_every_expression_form() -> None:
         seen.update(forms(program(text).rulesets["generated"]))
 
     collect()
-    assert set(ir.EXPR_FORMS) - seen == set()
+    # A relation needs a world that declares one: tests/test_declared.py's random world extensions
+    # (random declared relations, and rules reading them) hold the three judges to it.
+    elsewhere = {ir.Related}
+    assert set(ir.EXPR_FORMS) - seen == elsewhere
     assert seen <= set(ir.EXPR_FORMS), seen - set(ir.EXPR_FORMS)  # the enumeration itself is complete
 
 

@@ -233,6 +233,24 @@ class RecordDecl:
     name: Ident
     cite: str | None
     fields: tuple[FieldDecl, ...]
+    extends: bool = False  # `extend Device { ... }`: fields a rule file adds to a record declared elsewhere
+
+
+@dataclass(**NODE)
+class RelationDecl:
+    """`relation joined "cite" (Device, Device)`: a set of tuples of records the state holds."""
+
+    name: Ident
+    cite: str | None
+    args: tuple[Ident, ...]
+
+
+@dataclass(**NODE)
+class Setting:
+    """`name = value` in a `with` clause: a declared field's value in a world or request."""
+
+    name: Ident
+    value: Expr
 
 
 @dataclass(**NODE)
@@ -414,6 +432,7 @@ class PartyItem:
     id: Str
     roles: tuple[Ident, ...]
     dcc_user: bool
+    settings: tuple[Setting, ...] = ()
 
 
 @dataclass(**NODE)
@@ -432,6 +451,7 @@ class DeviceItem:
     mpxn: Str | None
     via: Ident | None
     anchors: tuple[Anchor, ...]
+    settings: tuple[Setting, ...] = ()
 
 
 @dataclass(**NODE)
@@ -443,7 +463,15 @@ class RegisteredItem:
     end: TimeLit | None
 
 
-WorldItem = NowItem | PartyItem | DeviceItem | RegisteredItem
+@dataclass(**NODE)
+class HoldsItem:
+    """`holds joined(M, H)`: a tuple of a declared relation holds in the world."""
+
+    relation: Ident
+    args: tuple[Ref, ...]
+
+
+WorldItem = NowItem | PartyItem | DeviceItem | RegisteredItem | HoldsItem
 
 
 @dataclass(**NODE)
@@ -471,6 +499,7 @@ class RequestSpec:
     replacing: tuple[Ident, Ref] | None
     execution_time: TimeLit | None
     date_range: tuple[TimeLit, TimeLit] | None
+    settings: tuple[Setting, ...] = ()
     span: Span = field(default=NO_SPAN, compare=False)
     carrying: tuple[Ident, Ref] | None = None  # the certificate a request holds without replacing a cell with it
 
@@ -500,7 +529,7 @@ class ScenarioDecl:
 
 
 Decl = (
-    EnumDecl | GroupDecl | AssumptionDecl | RecordDecl | CatalogueDecl | RulesetDecl
+    EnumDecl | GroupDecl | AssumptionDecl | RecordDecl | RelationDecl | CatalogueDecl | RulesetDecl
     | ModificationDecl | PropertyDecl | EventDecl | WorldDecl | ScenarioDecl
 )
 

@@ -136,6 +136,15 @@ def unsupported_field(span: Span, record: str, name: str) -> Diagnostic:
     )
 
 
+def declared_clash(span: Span, record: str, name: str, first: Span | None = None) -> Diagnostic:
+    notes = (f"first declared at {where(first)}",) if first is not None and first.source is not None else ()
+    return Diagnostic("E210", f"`{record}` already has a field `{name}`; a declaration may only add new fields", span, notes=notes)
+
+
+def bad_declaration(span: Span, why: str) -> Diagnostic:
+    return Diagnostic("E211", why, span)
+
+
 def missing_field(span: Span, record: str, name: str) -> Diagnostic:
     return Diagnostic("E205", f"row is missing field `{name}` of `{record}`", span)
 

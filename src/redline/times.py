@@ -32,4 +32,5 @@ def format_iso(t: int) -> str:
     """The inverse of `parse_iso`: whole seconds as `...:00Z`, a fraction with its trailing zeros left off."""
     when = _EPOCH + t * _MICROSECOND
     frac = f"{when.microsecond:06d}".rstrip("0")
-    return when.strftime("%Y-%m-%dT%H:%M:%S") + (f".{frac}" if frac else "") + "Z"
+    # the year zero-padded by hand: strftime's %Y gives `1`, not `0001`, on some platforms
+    return f"{when.year:04d}" + when.strftime("-%m-%dT%H:%M:%S") + (f".{frac}" if frac else "") + "Z"

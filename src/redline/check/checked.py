@@ -173,6 +173,16 @@ class ThroughoutE:
     span: Span = field(default=NO_SPAN, compare=False)
 
 
+@dataclass(**IR)
+class Related:
+    """`joined(a, b)`: the tuple of these records is in the declared relation (false if any is null)."""
+
+    name: str
+    args: tuple[Expr, ...]
+    type: Type
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
 def children(node: object) -> Iterator[object]:
     """The IR nodes directly inside `node`, for passes that look for one kind of node.
 
@@ -189,7 +199,7 @@ def children(node: object) -> Iterator[object]:
                 yield x
 
 
-Expr = Const | Var | Defined | GetField | GetIndex | Eq | Member | AndE | OrE | NotE | IfE | SetE | Registered | ThroughoutE
+Expr = Const | Var | Defined | GetField | GetIndex | Eq | Member | AndE | OrE | NotE | IfE | SetE | Registered | ThroughoutE | Related
 # The expression forms, for tests that must reach every one of them.
 EXPR_FORMS: tuple[type, ...] = get_args(Expr)
 
@@ -319,6 +329,10 @@ class Program:
     properties: tuple[Property, ...]
     scenarios: tuple[Scenario, ...]
     events: Mapping[str, Event] = field(default_factory=dict)
+    # What rule files declared beyond the built-in world (docs/formats.md "Declared fields"):
+    # record -> declared field -> type (the fields are in `records` too), and relation -> its records.
+    declared: Mapping[str, Mapping[str, Type]] = field(default_factory=dict)
+    relations: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def ruleset(self, name: str) -> RuleSet | None:
         return self.rulesets.get(name.lower())

@@ -46,6 +46,7 @@ class Env:
     srvs: frozenset[str]
     variables: dict[str, Type]
     defines: dict[str, ir.Defined] = field(default_factory=dict)
+    relations: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # declared relation -> its records
     define_depths: dict[int, int] = field(default_factory=dict)  # id(a definition's value) -> its expanded depth (check.depth)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
@@ -302,9 +303,28 @@ def _throughout(env: Env, e: ast.Throughout) -> ir.Expr | None:
     return ir.ThroughoutE(predicate=pred, times=times, type=BOOL, span=e.span)
 
 
+def _related(env: Env, e: ast.Call) -> ir.Expr | None:
+    want = env.relations[e.func.name]
+    if len(e.args) != len(want):
+        env.error(diag.bad_call(e.span, e.func.name, f"takes ({', '.join(want)}), got {len(e.args)} argument(s)"))
+        return None
+    args = []
+    for src, rec in zip(e.args, want, strict=True):
+        got = check_expr(env, src, RecordT(rec))
+        if got is None:
+            return None
+        if strip(got.type) != RecordT(rec):
+            env.error(diag.type_mismatch(src.span, f"argument of `{e.func.name}`", rec, str(got.type)))
+            return None
+        args.append(got)
+    return ir.Related(name=e.func.name, args=tuple(args), type=BOOL, span=e.span)
+
+
 def _call(env: Env, e: ast.Call) -> ir.Expr | None:
+    if e.func.name in env.relations:
+        return _related(env, e)
     if e.func.name != "registered":
-        env.error(diag.unknown_name(e.func.span, "function", e.func.name, ["registered"]))
+        env.error(diag.unknown_name(e.func.span, "function", e.func.name, ["registered", *env.relations]))
         return None
     if len(e.args) != 3:
         env.error(diag.bad_call(e.span, "registered", f"takes (party, role, mpxn), got {len(e.args)} argument(s)"))

@@ -21,6 +21,7 @@ from redline.check.redlines import apply_modification
 from redline.check.rules import add_define, check_check, check_effect, check_layer_order, row_fields
 from redline.check.scenarios import check_scenarios
 from redline.check.types import (
+    BOOL,
     KNOWN_FIELDS,
     PRIMS,
     RECORDS,
@@ -42,6 +43,8 @@ class _Decls:
         self.groups: dict[str, ast.GroupDecl] = {}
         self.assumptions: dict[str, ast.AssumptionDecl] = {}
         self.records: dict[str, ast.RecordDecl] = {}
+        self.extensions: list[ast.RecordDecl] = []  # `extend R { ... }`, in file order
+        self.relations: dict[str, ast.RelationDecl] = {}
         self.catalogues: list[ast.CatalogueDecl] = []
         self.rulesets: dict[str, ast.RulesetDecl | ast.ModificationDecl] = {}
         self.properties: dict[str, ast.PropertyDecl] = {}
@@ -56,9 +59,13 @@ class _Decls:
         if isinstance(d, ast.CatalogueDecl):
             self.catalogues.append(d)
             return
+        if isinstance(d, ast.RecordDecl) and d.extends:
+            self.extensions.append(d)
+            return
         tables: dict[type, tuple[dict[str, Any], str]] = {
             ast.EnumDecl: (self.enums, "enum"), ast.GroupDecl: (self.groups, "group"),
             ast.AssumptionDecl: (self.assumptions, "assumption"), ast.RecordDecl: (self.records, "record"),
+            ast.RelationDecl: (self.relations, "relation"),
             ast.RulesetDecl: (self.rulesets, "rule set"), ast.ModificationDecl: (self.rulesets, "rule set"),
             ast.PropertyDecl: (self.properties, "property"), ast.EventDecl: (self.events, "event"), ast.WorldDecl: (self.worlds, "world"),
             ast.ScenarioDecl: (self.scenarios, "scenario"),
@@ -75,18 +82,19 @@ def check_program(modules: Sequence[ast.Module]) -> tuple[ir.Program | None, lis
     out: list[Diagnostic] = []
     decls = _Decls(modules, out)
     enums, groups, records, assumptions = _vocabulary(decls, out)
+    declared, relations = declare(decls.extensions, decls.relations, enums, records, out)
     if any(d.is_error for d in out):
         return None, out
-    srvs, catalogue = _catalogue(decls, enums, groups, records, out)
+    srvs, catalogue = _catalogue(decls, enums, groups, records, out, declared.get("Service", {}), relations)
     rulesets: dict[str, ir.RuleSet] = {}
     if not any(d.is_error for d in out):
-        rulesets = _rulesets(decls, enums, groups, records, srvs, catalogue, out)
+        rulesets = _rulesets(decls, enums, groups, records, srvs, catalogue, out, relations)
     _check_rests(decls, out)
     if any(d.is_error for d in out):
         return None, out
     events = _events(decls, groups, out)
     expectations = _expectations(decls, rulesets, events, out)
-    scenarios = check_scenarios(decls.worlds, decls.scenarios, enums, records, rulesets, srvs, out)
+    scenarios = check_scenarios(decls.worlds, decls.scenarios, enums, records, rulesets, srvs, out, relations, declared)
     if any(d.is_error for d in out):
         return None, out
     properties = _properties(decls, expectations, enums, groups, catalogue, events, out)
@@ -95,6 +103,7 @@ def check_program(modules: Sequence[ast.Module]) -> tuple[ir.Program | None, lis
     program = ir.Program(
         enums=enums, groups=groups, records=records, assumptions=assumptions,
         rulesets=rulesets, properties=properties, scenarios=scenarios, events=events,
+        declared=declared, relations=relations,
     )
     return program, out
 
@@ -145,6 +154,46 @@ def _vocabulary(decls: _Decls, out: list[Diagnostic]) -> tuple[
     return enums, groups, records, assumptions
 
 
+def declare(extensions: Sequence[ast.RecordDecl], relations: Mapping[str, ast.RelationDecl], enums: dict[str, tuple[str, ...]],
+            records: dict[str, dict[str, Type]], out: list[Diagnostic]) -> tuple[dict[str, dict[str, Type]], dict[str, tuple[str, ...]]]:
+    """Fields and relations rule files add to the world: merged into `records`, and returned apart
+    so that every back end can treat them generically (docs/formats.md "Declared fields")."""
+    declared: dict[str, dict[str, Type]] = {}
+    spans: dict[tuple[str, str], Any] = {}
+    for d in extensions:
+        rec = d.name.name
+        if rec not in records:
+            out.append(diag.unknown_name(d.name.span, "record to extend", rec, RECORDS))
+            continue
+        for f in d.fields:
+            name = f.name.name
+            if name in records[rec]:
+                out.append(diag.declared_clash(f.name.span, rec, name, spans.get((rec, name))))
+                continue
+            t = _type(f.type, enums, out)
+            if t is None:
+                continue
+            records[rec][name] = t
+            declared.setdefault(rec, {})[name] = t
+            spans[(rec, name)] = f.name.span
+    rels: dict[str, tuple[str, ...]] = {}
+    for rd in relations.values():
+        if rd.name.name == "registered":
+            out.append(diag.bad_declaration(rd.name.span, "`registered` is built in; give the relation another name"))
+            continue
+        ok = True
+        for a in rd.args:
+            if a.name not in ("Device", "Party"):
+                out.append(diag.bad_declaration(a.span, f"a relation holds between Device and Party records, not `{a.name}`"))
+                ok = False
+        if not rd.args or len(rd.args) > 3:
+            out.append(diag.bad_declaration(rd.name.span, "a relation relates one to three records"))
+            ok = False
+        if ok:
+            rels[rd.name.name] = tuple(a.name for a in rd.args)
+    return declared, rels
+
+
 def _type(t: ast.TypeExpr, enums: dict[str, tuple[str, ...]], out: list[Diagnostic]) -> Type | None:
     match t:
         case ast.SimpleType(name=n):
@@ -175,16 +224,19 @@ def _type(t: ast.TypeExpr, enums: dict[str, tuple[str, ...]], out: list[Diagnost
 
 # ---- stage 2: catalogue and rule sets -------------------------------------
 
-def _env(enums: Any, groups: Any, records: dict[str, dict[str, Type]], srvs: frozenset[str], out: list[Diagnostic]) -> Env:
+def _env(enums: Any, groups: Any, records: dict[str, dict[str, Type]], srvs: frozenset[str], out: list[Diagnostic],
+         relations: Mapping[str, tuple[str, ...]] | None = None) -> Env:
     request = records.get("Request", {})
     variables: dict[str, Type] = {"request": RecordT("Request"), "now": TIME}
     for short in ("sender", "role", "srv", "device"):
         if short in request:
             variables[short] = request[short]
-    return Env(enums=enums, groups=groups, records=records, srvs=srvs, variables=variables, diagnostics=out)
+    return Env(enums=enums, groups=groups, records=records, srvs=srvs, variables=variables, diagnostics=out, relations=relations or {})
 
 
-def _catalogue(decls: _Decls, enums: Any, groups: Any, records: dict[str, dict[str, Type]], out: list[Diagnostic]) -> tuple[frozenset[str], dict[str, dict[str, Any]]]:
+def _catalogue(decls: _Decls, enums: Any, groups: Any, records: dict[str, dict[str, Type]], out: list[Diagnostic],
+               declared: Mapping[str, Type] | None = None, relations: Mapping[str, tuple[str, ...]] | None = None,
+               ) -> tuple[frozenset[str], dict[str, dict[str, Any]]]:
     if len(decls.catalogues) != 1:
         span = decls.catalogues[1].name.span if decls.catalogues else NO_SPAN
         if decls.catalogues:
@@ -205,21 +257,27 @@ def _catalogue(decls: _Decls, enums: Any, groups: Any, records: dict[str, dict[s
             out.append(diag.duplicate(row.srv.span, "catalogue row", row.srv.value))
             continue
         values = row_fields(env, records["Service"], row.fields, out)
-        for fname in records["Service"]:
+        for fname, ftype in records["Service"].items():
             if fname not in values and not any(f.name.name == fname for f in row.fields):
-                out.append(diag.missing_field(row.srv.span, "Service", fname))
+                # A declared column may be left out of rows it does not concern: it reads as false,
+                # the empty set or null. A column of any other type has no neutral value.
+                if fname in (declared or {}) and (ftype == BOOL or isinstance(ftype, SetT | OptT)):
+                    values[fname] = False if ftype == BOOL else frozenset() if isinstance(ftype, SetT) else None
+                else:
+                    out.append(diag.missing_field(row.srv.span, "Service", fname))
         if values.get("eligible_roles") == frozenset():
             out.append(diag.no_eligible_role(row.srv.span, row.srv.value))
         table[row.srv.value] = values
     return srvs, table
 
 
-def _rulesets(decls: _Decls, enums: Any, groups: Any, records: dict[str, dict[str, Type]], srvs: frozenset[str], catalogue: dict[str, dict[str, Any]], out: list[Diagnostic]) -> dict[str, ir.RuleSet]:
+def _rulesets(decls: _Decls, enums: Any, groups: Any, records: dict[str, dict[str, Type]], srvs: frozenset[str], catalogue: dict[str, dict[str, Any]],
+              out: list[Diagnostic], relations: Mapping[str, tuple[str, ...]] | None = None) -> dict[str, ir.RuleSet]:
     done: dict[str, ir.RuleSet] = {}
     defines: dict[str, dict[str, ir.Defined]] = {}
     for key, d in decls.rulesets.items():
         if isinstance(d, ast.RulesetDecl):
-            env = _env(enums, groups, records, srvs, out)
+            env = _env(enums, groups, records, srvs, out, relations)
             done[key] = _base_ruleset(env, d, catalogue, out)
             defines[key] = dict(env.defines)
     pending = {k: d for k, d in decls.rulesets.items() if isinstance(d, ast.ModificationDecl)}
@@ -232,7 +290,7 @@ def _rulesets(decls: _Decls, enums: Any, groups: Any, records: dict[str, dict[st
                 del pending[key]
                 progressed = True
             elif base in done:
-                env = _env(enums, groups, records, srvs, out)
+                env = _env(enums, groups, records, srvs, out, relations)
                 env.defines.update(defines[base])
                 reused, names = _reused_redlines(decls, m, out)
                 done[key] = replace(apply_modification(env, m, done[base], out, reused), reused=names)
@@ -306,7 +364,7 @@ def _check_rests(decls: _Decls, out: list[Diagnostic]) -> None:
             if n.name not in known:
                 out.append(diag.unknown_assumption(n.span, n.name, known))
 
-    for rec in decls.records.values():
+    for rec in [*decls.records.values(), *decls.extensions]:
         for f in rec.fields:
             visit(f.rests)
     for cat in decls.catalogues:

@@ -12,7 +12,7 @@ from typing import Any
 from redline import ast
 from redline import diagnostics as diag
 from redline.check import checked as ir
-from redline.check.types import EnumT, Layer, MapT, Type, strip
+from redline.check.types import BOOL, MPXN, TEXT, TIME, EnumT, Layer, MapT, OptT, RecordT, SetT, Type, strip
 from redline.diagnostics import Diagnostic
 from redline.ids import is_eui64, normalise
 
@@ -23,16 +23,55 @@ class _World:
         self.parties: dict[str, tuple[str, dict[str, Any]]] = {}  # alias -> (id, json)
         self.devices: dict[str, tuple[str, ast.DeviceItem]] = {}
         self.registered: list[ast.RegisteredItem] = []
+        self.holds: list[ast.HoldsItem] = []
 
     def copy(self) -> _World:
         w = _World()
         w.now, w.parties, w.devices, w.registered = self.now, dict(self.parties), dict(self.devices), list(self.registered)
+        w.holds = list(self.holds)
         return w
 
 
 class _Checker:
-    def __init__(self, enums: Mapping[str, tuple[str, ...]], records: Mapping[str, Mapping[str, Type]], out: list[Diagnostic]) -> None:
+    def __init__(self, enums: Mapping[str, tuple[str, ...]], records: Mapping[str, Mapping[str, Type]], out: list[Diagnostic],
+                 declared: Mapping[str, Mapping[str, Type]] | None = None, relations: Mapping[str, tuple[str, ...]] | None = None) -> None:
         self.enums, self.records, self.out = enums, records, out
+        self.declared, self.relations = declared or {}, relations or {}
+
+    def settings(self, w: _World, record: str, settings: tuple[ast.Setting, ...]) -> dict[str, Any]:
+        """The JSON values of `with name = value, ...` for declared fields of `record`."""
+        fields = self.declared.get(record, {})
+        out: dict[str, Any] = {}
+        for st in settings:
+            if st.name.name not in fields:
+                self.out.append(diag.no_field(st.name.span, f"{record} (declared fields)", st.name.name, fields))
+                continue
+            if st.name.name in out:
+                self.out.append(diag.duplicate(st.name.span, "setting", st.name.name))
+            out[st.name.name] = self.value(w, st.value, fields[st.name.name])
+        return out
+
+    def value(self, w: _World, e: ast.Expr, t: Type) -> Any:
+        if isinstance(t, OptT):
+            return None if isinstance(e, ast.NullLit) else self.value(w, e, t.inner)
+        match e:
+            case ast.BoolLit(value=v) if t == BOOL:
+                return v
+            case ast.TimeLit(text=text) if t == TIME:
+                return text
+            case ast.Str(value=v) if t in (TEXT, MPXN):
+                return v
+            case ast.Name(id=ident) if isinstance(t, EnumT):
+                self.member(ident, t.name)
+                return ident.name
+            case ast.Name(id=ident) if t == RecordT("Party"):
+                return self.party_id(w, ident)
+            case ast.Name(id=ident) if t == RecordT("Device"):
+                return self.device_id(w, ident)
+            case ast.SetLit(items=items) if isinstance(t, SetT):
+                return sorted(str(self.value(w, x, t.elem)) for x in items)
+        self.out.append(diag.bad_scenario(e.span, f"expected a literal of type {t} here"))
+        return None
 
     def member(self, ident: ast.Ident, enum: str) -> bool:
         if ident.name in self.enums.get(enum, ()):
@@ -67,7 +106,8 @@ class _Checker:
                         self.member(r, self.field_enum("Request", "role"))
                     pid = self.eui(it.id, "party id")
                     self.unique_id(w.parties, it.alias, pid, it.id.span)
-                    w.parties[it.alias.name] = (pid, {"roles": [r.name for r in it.roles], "dcc_user": it.dcc_user})
+                    w.parties[it.alias.name] = (pid, {"roles": [r.name for r in it.roles], "dcc_user": it.dcc_user,
+                                                      **self.settings(w, "Party", it.settings)})
                 case ast.DeviceItem():
                     self.member(it.type, self.field_enum("Device", "type"))
                     self.member(it.generation, self.field_enum("Device", "generation"))
@@ -77,6 +117,14 @@ class _Checker:
                     did = self.eui(it.id, "device id")
                     self.unique_id(w.devices, it.alias, did, it.id.span)
                     w.devices[it.alias.name] = (did, it)
+                case ast.HoldsItem():
+                    arity = self.relations.get(it.relation.name)
+                    if arity is None:
+                        self.out.append(diag.unknown_name(it.relation.span, "relation", it.relation.name, self.relations))
+                    elif len(arity) != len(it.args):
+                        self.out.append(diag.bad_scenario(it.relation.span, f"`{it.relation.name}` relates ({', '.join(arity)})"))
+                    else:
+                        w.holds.append(it)
                 case ast.RegisteredItem():
                     if it.role.name == "OU":
                         self.out.append(diag.bad_scenario(it.role.span, "Registration Data has no `OU` role: Other Users are not registered"))
@@ -115,6 +163,7 @@ class _Checker:
             if d.via is not None:
                 entry["associated_device"] = self.device_id(w, d.via)
             entry["trust_anchors"] = {a.role.name: self.party_id(w, a.owner) for a in d.anchors}
+            entry.update(self.settings(w, "Device", d.settings))
             devices[dev_id] = entry
         registration: dict[str, list[dict[str, Any]]] = {}
         for r in w.registered:
@@ -122,20 +171,29 @@ class _Checker:
                 "role": r.role.name, "party": self.party_id(w, r.party),
                 "from": r.start.text, "to": r.end.text if r.end else None,
             })
-        return {
+        state: dict[str, Any] = {
             "now": w.now,
             "parties": {pid: body for pid, body in w.parties.values()},
             "devices": devices,
             "registration": registration,
         }
+        if self.relations:
+            # every declared relation is listed, empty where the world says nothing of it
+            rel: dict[str, list[list[Any]]] = {name: [] for name in sorted(self.relations)}
+            for h in w.holds:
+                kinds = self.relations[h.relation.name]
+                rel[h.relation.name].append([self.party_id(w, a) if k == "Party" else self.device_id(w, a) for k, a in zip(kinds, h.args, strict=True)])
+            state["relations"] = rel
+        return state
 
 
 def check_scenarios(
     worlds: Mapping[str, ast.WorldDecl], scenarios: Mapping[str, ast.ScenarioDecl],
     enums: Mapping[str, tuple[str, ...]], records: Mapping[str, Mapping[str, Type]],
     rulesets: Mapping[str, ir.RuleSet], srvs: frozenset[str], out: list[Diagnostic],
+    relations: Mapping[str, tuple[str, ...]] | None = None, declared: Mapping[str, Mapping[str, Type]] | None = None,
 ) -> tuple[ir.Scenario, ...]:
-    chk = _Checker(enums, records, out)
+    chk = _Checker(enums, records, out, declared, relations)
     built: dict[str, _World] = {}
     for name, wd in worlds.items():
         w = _World()
@@ -197,6 +255,7 @@ def _request(chk: _Checker, w: _World, r: ast.RequestSpec, srvs: frozenset[str],
         req["new_certificate_owner"] = chk.party_id(w, owner)
     req["execution_time"] = r.execution_time.text if r.execution_time else None
     req["date_range"] = {"from": r.date_range[0].text, "to": r.date_range[1].text} if r.date_range else None
+    req.update(chk.settings(w, "Request", r.settings))
     return req if ok else None
 
 

@@ -4,7 +4,8 @@ A generated plan has these locals (see runtime.validate_prepared): `p` the
 prepared state, `sender` and `sp` (the sender's id and Party record),
 `role`, `srv` and `row` (its catalogue row), `device` (the id, or None if
 the SMI does not hold it) and `dev` (its Device record), `rpr`, `owner`,
-`exec_time`, `date_range` (a (from, to) tuple) and `now`.
+`exec_time`, `date_range` (a (from, to) tuple), `now`, and `rx` (the request's declared
+fields). Declared fields of a party or device are in its `ext` mapping.
 
 The source keeps the null semantics of redline.check.checked, as the
 interpreter does: a guard appears only where a value can be null, so the
@@ -18,6 +19,9 @@ from __future__ import annotations
 from typing import Any, assert_never
 
 from redline.check import checked as ir
+from redline.check.types import KNOWN_FIELDS
+
+BUILTIN = {r: KNOWN_FIELDS[r] or frozenset() for r in ("Request", "Party", "Device")}
 
 # Request fields as the plan's locals.
 REQUEST_FIELDS = {
@@ -26,7 +30,7 @@ REQUEST_FIELDS = {
 }
 NON_NULL_REQUEST_FIELDS = {"sender", "role", "srv"}
 # The order of a check function's parameters, whichever of them it uses.
-LOCALS = ("p", "sender", "sp", "role", "srv", "row", "device", "dev", "rpr", "owner", "exec_time", "date_range", "now")
+LOCALS = ("p", "sender", "sp", "role", "srv", "row", "device", "dev", "rpr", "owner", "exec_time", "date_range", "now", "rx")
 
 
 class CodegenError(Exception):
@@ -68,11 +72,11 @@ class Emitter:
                 return self.non_null(v)
             case ir.GetField(obj=ir.Var(name="request"), record="Request", name=name):
                 return name in NON_NULL_REQUEST_FIELDS
-            case ir.GetField(obj=ir.Var(name="sender"), record="Party"):
-                return True
+            case ir.GetField(obj=ir.Var(name="sender"), record="Party", name=name):
+                return name in BUILTIN["Party"]  # a declared field may be absent (null)
             case ir.GetField(obj=ir.Var(name="srv"), record="Service"):
                 return True  # every catalogue row gives every attribute (the generator checks)
-            case ir.Eq() | ir.Member() | ir.AndE() | ir.OrE() | ir.NotE() | ir.SetE() | ir.ThroughoutE():
+            case ir.Eq() | ir.Member() | ir.AndE() | ir.OrE() | ir.NotE() | ir.SetE() | ir.ThroughoutE() | ir.Related():
                 return True
             case ir.GetField() | ir.GetIndex() | ir.IfE():
                 return False  # other records' fields, map entries and branches may be null
@@ -97,7 +101,7 @@ class Emitter:
             case ir.NotE(operand=o):
                 return f"(not {self.test(o)})"
             case (ir.Var() | ir.GetField() | ir.GetIndex() | ir.Eq() | ir.Member() | ir.IfE() | ir.SetE()
-                  | ir.Registered() | ir.ThroughoutE()):
+                  | ir.Registered() | ir.ThroughoutE() | ir.Related()):
                 return self.value(e)  # the value's truthiness is the condition's truth
             case _:
                 assert_never(e)
@@ -125,7 +129,7 @@ class Emitter:
             case ir.Member(item=i, collection=c, negated=neg):
                 item, coll = self.value(i), self.value(c)
                 if (isinstance(i, ir.GetField) and i.record == "Device" and isinstance(i.obj, ir.Var)
-                        and i.obj.name == "device" and self.non_null(c)):
+                        and i.obj.name == "device" and i.name in BUILTIN["Device"] and self.non_null(c)):
                     # A field of the request's device is null exactly when the SMI does not hold it.
                     dev = self.local("dev")
                     found = f"({dev} is not None and {dev}.{i.name} in {coll})"
@@ -149,11 +153,15 @@ class Emitter:
                         f"{self.value(pr.mpxn)}, {self.value(t)})")
             case ir.Registered():
                 raise CodegenError("`registered` is only evaluated under `throughout`")
+            case ir.Related(name=name, args=args):
+                return f"_related({self.local('p')}, {name!r}, ({''.join(f'{self.value(x)}, ' for x in args)}))"
             case _:
                 assert_never(e)
 
     def field(self, e: ir.GetField) -> str:
         o, name = e.obj, e.name
+        if e.record in ("Request", "Party", "Device") and name not in BUILTIN[e.record]:
+            return self.declared_field(e)
         match e.record:
             case "Request":
                 if isinstance(o, ir.Var) and o.name == "request" and name in REQUEST_FIELDS:
@@ -175,6 +183,26 @@ class Emitter:
             case "DateRange":
                 return f"_bound({self.value(o)}, {0 if name == 'from' else 1})"
         raise CodegenError(f"unknown record {e.record}")
+
+
+    def declared_field(self, e: ir.GetField) -> str:
+        """A declared field (docs/formats.md "Declared fields"): from the record's `ext`, null where absent."""
+        o, name = e.obj, e.name
+        match e.record:
+            case "Request":
+                if isinstance(o, ir.Var) and o.name == "request":
+                    return f"{self.local('rx')}.get({name!r})"
+                raise CodegenError(f"a Request field of something other than the request: {name}")
+            case "Party":
+                if isinstance(o, ir.Var) and o.name == "sender":
+                    return f"{self.local('sp')}.ext.get({name!r})"
+                return f"_party_field({self.local('p')}, {self.value(o)}, {name!r})"
+            case "Device":
+                if isinstance(o, ir.Var) and o.name == "device":
+                    dev = self.local("dev")
+                    return f"({dev}.ext.get({name!r}) if {dev} is not None else None)"
+                return f"_device_field({self.local('p')}, {self.value(o)}, {name!r})"
+        raise CodegenError(f"unknown record {e.record}")  # pragma: no cover
 
 
 def _is_null(e: ir.Expr) -> bool:
@@ -220,6 +248,8 @@ def rule_text(e: ir.Expr) -> str:
             return f"registered({rule_text(p)}, {rule_text(r)}, {rule_text(m)})"
         case ir.ThroughoutE(predicate=p, times=t):
             return f"{rule_text(p)} throughout {rule_text(t)}"
+        case ir.Related(name=name, args=args):
+            return f"{name}({', '.join(rule_text(x) for x in args)})"
         case _:
             assert_never(e)
 

@@ -108,6 +108,11 @@ def fold(e: ir.Expr, srv: str, catalogue: Mapping[str, Mapping[str, Any]]) -> ir
             fp = f(p)
             assert isinstance(fp, ir.Registered)
             return replace(e, predicate=fp, times=f(t))
+        case ir.Related(args=args):
+            fs = tuple(map(f, args))
+            if any(isinstance(x, ir.Const) and x.value is None for x in fs):
+                return _truth(False, e)  # no tuple has a null in it
+            return replace(e, args=fs)
         case _:
             assert_never(e)
 

@@ -34,7 +34,8 @@ from typing import Any
 
 from redline import ast
 from redline.check import checked as ir
-from redline.check.types import EnumT, MapT, OptT, Prim, SetT, Type
+from redline.check.reads import reads
+from redline.check.types import BOOL, DATERANGE, TIME, EnumT, MapT, OptT, Prim, RecordT, SetT, Type
 from redline.codegen.emit import LOCALS, CodegenError, Emitter, definitions, rule_text
 from redline.codegen.fold import decided, fold
 from redline.source import Source
@@ -49,9 +50,9 @@ PYTHON_FLOOR = "3.9"  # as runtime.PYTHON_FLOOR
 PARAM_TYPES = {
     "p": "Prepared", "sender": "str", "sp": "Party", "role": "str", "srv": "str", "row": "Service",
     "device": "str | None", "dev": "Device | None", "rpr": "str | None", "owner": "str | None",
-    "exec_time": "int | None", "date_range": "tuple[int, int] | None", "now": "int",
+    "exec_time": "int | None", "date_range": "tuple[int, int] | None", "now": "int", "rx": "dict[str, Any]",
 }
-PLAN_PARAMS = ("p", "sender", "sp", "role", "srv", "row", "device", "dev", "rpr", "owner", "exec_time", "date_range")
+PLAN_PARAMS = ("p", "sender", "sp", "role", "srv", "row", "device", "dev", "rpr", "owner", "exec_time", "date_range", "rx")
 # Helpers whose result mypy sees as Any: a check returning one of them alone says bool() of it.
 ANY_HELPERS = ("_party_field(", "_device_field(", "_service_field(")
 
@@ -152,7 +153,7 @@ def _declarations(name: str, data: bytes) -> tuple[frozenset[tuple[str, str]], f
 
 
 def _uses(kind: str, name: str, chain: set[str], rests: set[str]) -> bool:
-    if kind in ("EnumDecl", "GroupDecl", "RecordDecl", "CatalogueDecl"):
+    if kind in ("EnumDecl", "GroupDecl", "RecordDecl", "RelationDecl", "CatalogueDecl"):
         return True
     if kind in ("RulesetDecl", "ModificationDecl"):
         return name.lower() in chain
@@ -390,6 +391,7 @@ class _Writer:
         record = self.program.records["Service"]
         lines = [
             f"RULESET = {self.rs.name!r}",
+            *self.declared_tables(),
             "ENUMS = {", *enums, "}",
             'USER_ROLES = frozenset(ENUMS["UserRole"])',
             'REMOTE_PARTY_ROLES = frozenset(ENUMS["RemotePartyRole"])',
@@ -414,6 +416,24 @@ class _Writer:
         ]
         return "\n".join(_fit_all(lines))
 
+    def declared_tables(self) -> list[str]:
+        """What rule files declared beyond the built-in world, for the runtime's generic loader."""
+        program = self.program
+        if not program.declared and not program.relations:
+            return []
+        r = reads(program, self.rs)
+        request = program.declared.get("Request", {})
+        strict = any(not isinstance(request[n], OptT) for n in r.field_names("Request"))
+        lines = ["DECLARED = {"]
+        for record in ("Device", "Party", "Request"):
+            fields = program.declared.get(record, {})
+            if fields:
+                lines += [f"    {record!r}: {{", *[f"        {n!r}: {_type_tuple(t)!r}," for n, t in sorted(fields.items())], "    },"]
+        lines += ["}", f"RELATIONS = {dict(sorted(program.relations.items()))!r}",
+                  f"READS_FIELDS = {tuple(sorted(r.fields))!r}", f"READS_RELATIONS = {tuple(sorted(r.relations))!r}",
+                  f"FAST_PATH_NEEDS_MORE = {strict!r}"]
+        return lines
+
     def check_function(self, index: int, c: ir.Check) -> list[str]:
         self.em.used = set()
         body = self.em.test(c.requires) if c.requires is not None else "True"
@@ -430,7 +450,7 @@ class _Writer:
         bodies: dict[str, list[str]] = {}  # plan body -> the SRVs that share it
         of_srv: dict[str, str] = {}
         for srv, row in cat.items():
-            missing = [f for f in fields if row.get(f) is None]
+            missing = [f for f in fields if row.get(f) is None and not isinstance(self.program.records["Service"][f], OptT)]
             if missing:
                 raise CodegenError(f"catalogue row {srv} has no {', '.join(missing)}")
             body = "\n".join(_fit_all(self.plan_body(srv)))
@@ -543,6 +563,22 @@ class _Writer:
                       "        if cell is not None and new is not None:",
                       "            effects.append((device, cell, new))"]
         return lines
+
+
+def _type_tuple(t: Type) -> tuple[Any, ...]:
+    """A declared type as the runtime's descriptor (runtime.DECLARED)."""
+    match t:
+        case OptT(inner=i):
+            return ("opt", _type_tuple(i))
+        case EnumT(name=n):
+            return ("enum", n)
+        case SetT(elem=e):
+            return ("set", e.name)
+        case MapT(key=k, value=v):
+            return ("map", k.name, _type_tuple(v))
+        case RecordT(name=n):
+            return ("ref", n)
+    return {BOOL: ("bool",), TIME: ("time",), DATERANGE: ("range",)}.get(t, ("text",))
 
 
 def ruleset_files(texts: Mapping[str, bytes]) -> list[RuleFile]:

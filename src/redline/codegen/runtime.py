@@ -116,25 +116,27 @@ def _thaw(v: Any) -> Any:
 # ---- the prepared state ---------------------------------------------------------
 
 class Party:
-    __slots__ = ("roles", "dcc_user")
+    __slots__ = ("roles", "dcc_user", "ext")
 
-    def __init__(self, roles: frozenset[str], dcc_user: bool) -> None:
+    def __init__(self, roles: frozenset[str], dcc_user: bool, ext: dict[str, Any] | None = None) -> None:
         self.roles, self.dcc_user = roles, dcc_user
+        self.ext = NO_EXT if ext is None else ext  # declared fields (DECLARED) given in the JSON
 
 
 class Device:
-    __slots__ = ("type", "generation", "smi_status", "mpxn", "trust_anchors")
+    __slots__ = ("type", "generation", "smi_status", "mpxn", "trust_anchors", "ext")
 
     def __init__(self, type: str, generation: str, smi_status: str, mpxn: str | None,
-                 trust_anchors: dict[str, str]) -> None:
+                 trust_anchors: dict[str, str], ext: dict[str, Any] | None = None) -> None:
         self.type, self.generation, self.smi_status = type, generation, smi_status
         self.mpxn, self.trust_anchors = mpxn, trust_anchors
+        self.ext = NO_EXT if ext is None else ext  # declared fields (DECLARED) given in the JSON
 
 
 class Prepared:
     """A STATE checked and indexed once, for many requests. Do not change it after `prepare`."""
 
-    __slots__ = ("now", "parties", "devices", "registration", "cover", "days", "aliases", "raw")
+    __slots__ = ("now", "parties", "devices", "registration", "cover", "days", "aliases", "raw", "relations", "missing")
 
     def __init__(self, now: int, parties: dict[str, Party], devices: dict[str, Device],
                  registration: dict[tuple[str, str], tuple[tuple[str, int, int | None], ...]], raw: Any) -> None:
@@ -158,6 +160,10 @@ class Prepared:
         # None for "not in the SMI".
         self.days: dict[str, int] = {}
         self.aliases: dict[str, str | None] = {}
+        # The declared relations given, and the first declared datum this rule set reads that the state
+        # lacks, as (where, message): raised when a request is judged, as the interpreter does.
+        self.relations: dict[str, frozenset[tuple[str, ...]]] = {}
+        self.missing: tuple[str, str] | None = None
 
 
 # ---- the placeholders the generated part assigns ----------------------------------
@@ -171,6 +177,17 @@ CARRYING: frozenset[str] = frozenset()  # SRVs whose requests carry a certificat
 CHECKS: tuple[tuple[str, str, str | None, str, tuple[tuple[str, str], ...]], ...] = ()
 Plan = Callable[..., dict[str, Any]]
 SRVS: dict[str, tuple[Any, Plan]] = {}  # SRV -> (its catalogue row, its plan)
+# Declared fields (docs/formats.md "Declared fields"): record -> field -> type, a type being
+# ("bool",), ("time",), ("range",), ("text",), ("enum", E), ("set", E), ("map", E, type),
+# ("ref", "Party" | "Device") or ("opt", type); relation -> the records it relates; and what
+# this rule set reads: ((record, field), ...) and (relation, ...).
+DECLARED: dict[str, dict[str, tuple[Any, ...]]] = {}
+RELATIONS: dict[str, tuple[str, ...]] = {}
+READS_FIELDS: tuple[tuple[str, str], ...] = ()
+READS_RELATIONS: tuple[str, ...] = ()
+NO_EXT: dict[str, Any] = {}
+REQUEST_NULLS: dict[str, Any] = {}  # the declared Request fields a request of the fast path's shape leaves null
+FAST_PATH_NEEDS_MORE = False  # this rule set reads a declared Request field that may not be null
 
 
 # ---- loading, failing closed (a port of redline.interp.values) -----------------------
@@ -445,8 +462,9 @@ def parse_signer_key(key: str) -> str:
 
 def prepare(data: Any, where: str = "$") -> Prepared:
     """Check STATE.json (failing closed, like the interpreter) and index it for many requests."""
+    party_ext, device_ext = DECLARED.get("Party", {}), DECLARED.get("Device", {})
     top = _obj(data, where, frozenset({"now", "parties", "devices", "registration"}),
-               frozenset({"signing_certificates"}))
+               frozenset({"signing_certificates", *(("relations",) if RELATIONS else ())}))
     now = parse_time(top["now"], f"{where}.now")
     roles_enum = ENUMS["UserRole"]
     parties_raw = top["parties"]
@@ -458,13 +476,13 @@ def prepare(data: Any, where: str = "$") -> Prepared:
         key = _eui(pid, pw, "a party id")
         if key in parties:
             raise InputError(pw, f"party `{pid}` is listed twice (ids compare without regard to case)")
-        b = _obj(body, pw, frozenset({"roles", "dcc_user"}))
+        b = _obj(body, pw, frozenset({"roles", "dcc_user"}), frozenset(party_ext))
         if not isinstance(b["roles"], list):
             raise InputError(f"{pw}.roles", f"expected a list of User Roles, found {_show(b['roles'])}")
         roles = frozenset(_enum(r, f"{pw}.roles[{i}]", roles_enum, "User Role") for i, r in enumerate(b["roles"]))
         if not isinstance(b["dcc_user"], bool):
             raise InputError(f"{pw}.dcc_user", f"expected true or false, found {_show(b['dcc_user'])}")
-        parties[key] = Party(roles, b["dcc_user"])
+        parties[key] = Party(roles, b["dcc_user"], b)  # declared values are read below
     devices_raw = top["devices"]
     if not isinstance(devices_raw, dict):
         raise InputError(f"{where}.devices", f"expected an object of devices, found {_show(devices_raw)}")
@@ -475,7 +493,7 @@ def prepare(data: Any, where: str = "$") -> Prepared:
         if key in staged:
             raise InputError(dw, f"device `{did}` is listed twice (ids compare without regard to case)")
         staged[key] = (_obj(body, dw, frozenset({"type", "generation", "smi_status"}),
-                            frozenset({"mpxn", "associated_device", "trust_anchors"})), dw)
+                            frozenset({"mpxn", "associated_device", "trust_anchors", *device_ext})), dw)
     loaded: dict[str, tuple[Device, str | None, str | None]] = {}  # id -> (device, own mpxn, associated device)
     for did, (b, dw) in staged.items():
         anchors: dict[str, str] = {}
@@ -505,6 +523,8 @@ def prepare(data: Any, where: str = "$") -> Prepared:
             _enum(b["smi_status"], f"{dw}.smi_status", ENUMS["SmiStatus"], "SMI status"),
             None, anchors,
         )
+        if device_ext:
+            device.ext = _declared_values(b, device_ext, dw, parties, staged)
         loaded[did] = (device, b.get("mpxn"), assoc)
     devices: dict[str, Device] = {}
     for did, (device, own, _) in loaded.items():
@@ -520,9 +540,102 @@ def prepare(data: Any, where: str = "$") -> Prepared:
             cur, own = nxt, loaded[nxt][1]
         device.mpxn = own
         devices[did] = device
+    for pid, party in parties.items():
+        party.ext = _declared_values(party.ext, party_ext, f'{where}.parties["{pid}"]', parties, staged) if party_ext else NO_EXT
+    relations = _relations(top.get("relations"), parties, devices, f"{where}.relations")
     registration = _registration(top["registration"], parties, roles_enum, f"{where}.registration")
     _signing_certificates(top.get("signing_certificates", {}), parties, roles_enum, f"{where}.signing_certificates")
-    return Prepared(now, parties, devices, registration, data)
+    prepared = Prepared(now, parties, devices, registration, data)
+    prepared.relations = relations
+    prepared.missing = _missing(prepared, where)
+    return prepared
+
+
+def _declared_values(body: Mapping[str, Any], fields: Mapping[str, tuple[Any, ...]], where: str,
+                     parties: Mapping[str, Any], devices: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, t in fields.items():
+        if name in body:
+            out[name] = _declared(body[name], t, f"{where}.{name}", parties, devices)
+        elif t[0] == "opt":
+            out[name] = None
+    return out
+
+
+def _declared(v: Any, t: tuple[Any, ...], where: str, parties: Mapping[str, Any], devices: Mapping[str, Any]) -> Any:
+    """A JSON value of a declared type (a port of redline.interp.values.declared_value)."""
+    kind = t[0]
+    if kind == "opt":
+        return None if v is None else _declared(v, t[1], where, parties, devices)
+    if kind == "enum":
+        return _enum(v, where, ENUMS[t[1]], t[1])
+    if kind == "set":
+        if not isinstance(v, list):
+            raise InputError(where, f"expected a list of {t[1]}, found {_show(v)}")
+        return frozenset(_enum(x, f"{where}[{i}]", ENUMS[t[1]], t[1]) for i, x in enumerate(v))
+    if kind == "map":
+        if not isinstance(v, dict):
+            raise InputError(where, f"expected an object of {t[1]}: value, found {_show(v)}")
+        return {_enum(k, f"{where}.{k}", ENUMS[t[1]], t[1]): _declared(x, t[2], f"{where}.{k}", parties, devices)
+                for k, x in v.items()}
+    if kind == "ref":
+        table, what = (parties, "parties") if t[1] == "Party" else (devices, "devices")
+        ident = _eui(v, where, f"a {t[1].lower()} id")
+        if ident not in table:
+            raise InputError(where, f"{t[1].lower()} `{v}` is not in `{what}`")
+        return ident
+    if kind == "bool":
+        if not isinstance(v, bool):
+            raise InputError(where, f"expected true or false, found {_show(v)}")
+        return v
+    if kind == "time":
+        return parse_time(v, where)
+    if kind == "range":
+        r = _obj(v, where, frozenset({"from", "to"}))
+        lo, hi = parse_time(r["from"], f"{where}.from"), parse_time(r["to"], f"{where}.to")
+        if hi < lo:
+            raise InputError(where, f"inverted date range: `to` ({r['to']}) is before `from` ({r['from']})")
+        return (lo, hi)
+    if not isinstance(v, str) or not v.strip():
+        raise InputError(where, f"expected a non-empty string, found {_show(v)}")
+    return v
+
+
+def _relations(raw: Any, parties: Mapping[str, Any], devices: Mapping[str, Any], where: str) -> dict[str, frozenset[tuple[str, ...]]]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise InputError(where, f"expected an object of relation: list of tuples, found {_show(raw)}")
+    out: dict[str, frozenset[tuple[str, ...]]] = {}
+    for name, tuples in raw.items():
+        rw = f"{where}.{name}"
+        kinds = RELATIONS.get(name)
+        if kinds is None:
+            raise InputError(rw, f"unknown relation `{name}`{_hint(name, RELATIONS)}; no loaded rule file declares it")
+        if not isinstance(tuples, list):
+            raise InputError(rw, f"expected a list of [{', '.join(kinds)}] tuples, found {_show(tuples)}")
+        got = set()
+        for i, tup in enumerate(tuples):
+            if not isinstance(tup, list) or len(tup) != len(kinds):
+                raise InputError(f"{rw}[{i}]", f"expected [{', '.join(kinds)}], found {_show(tup)}")
+            got.add(tuple(_declared(tup[j], ("ref", k), f"{rw}[{i}][{j}]", parties, devices)
+                          for j, k in enumerate(kinds)))
+        out[name] = frozenset(got)
+    return out
+
+
+def _missing(p: Prepared, where: str) -> tuple[str, str] | None:
+    """The first declared datum this rule set reads that the state lacks (redline.interp.values.require_declared)."""
+    for name in sorted(READS_RELATIONS):
+        if name not in p.relations:
+            return (f"{where}.relations", f"missing relation `{name}`: rule set `{RULESET}` reads it (give [] if no tuple holds)")
+    for record, table in (("Device", p.devices), ("Party", p.parties)):
+        for name in sorted(n for r, n in READS_FIELDS if r == record):
+            for ident, x in table.items():
+                if name not in x.ext:
+                    kind = "devices" if record == "Device" else "parties"
+                    return (f'{where}.{kind}["{ident}"]', f"missing declared field `{name}`: rule set `{RULESET}` reads it")
+    return None
 
 
 def _signing_certificates(raw: Any, parties: Mapping[str, Party], roles: tuple[str, ...], where: str) -> None:
@@ -581,7 +694,8 @@ OMITTED_NULLS = {"device": None, "execution_time": None, "date_range": None}
 
 def _load_request(p: Prepared, data: Any, where: str = "$") -> tuple[Any, ...]:
     """The faithful loader: the interpreter's checks in the interpreter's order."""
-    b = _obj(data, where, REQUEST_REQUIRED, REQUEST_OPTIONAL)
+    request_ext = DECLARED.get("Request", {})
+    b = _obj(data, where, REQUEST_REQUIRED, REQUEST_OPTIONAL | frozenset(request_ext))
     sender = _eui(b["sender"], f"{where}.sender", "the sender")
     if sender not in p.parties:
         raise InputError(f"{where}.sender", f"party `{b['sender']}` is not in the state's `parties`"
@@ -622,8 +736,14 @@ def _load_request(p: Prepared, data: Any, where: str = "$") -> tuple[Any, ...]:
                              f"inverted date range: `to` ({r['to']}) is before `from` ({r['from']})")
         rng = (lo, hi)
     dev = p.devices.get(device) if device is not None else None
+    rx = _declared_values(b, request_ext, where, p.parties, p.devices) if request_ext else NO_EXT
+    if p.missing is not None:
+        raise InputError(*p.missing)
+    for name in sorted(n for r, n in READS_FIELDS if r == "Request"):
+        if name not in rx:
+            raise InputError(where, f"missing declared field `{name}`: rule set `{RULESET}` reads it")
     return (plan, p, sender, p.parties[sender], role, srv, row, device if dev is not None else None, dev, rpr, owner,
-            exec_time, rng)
+            exec_time, rng, rx)
 
 
 def validate_prepared(p: Prepared, request: Any) -> dict[str, Any]:
@@ -637,7 +757,7 @@ def validate_prepared(p: Prepared, request: Any) -> dict[str, Any]:
     id, a time). Anything else goes to `_validate_other`.
     """
     try:
-        if type(request) is dict:
+        if type(request) is dict and p.missing is None and not FAST_PATH_NEEDS_MORE:
             sender = request["sender"]
             role = request["role"]
             row, plan = SRVS[request["srv"]]
@@ -671,7 +791,7 @@ def validate_prepared(p: Prepared, request: Any) -> dict[str, Any]:
                     if hi < lo:
                         raise KeyError
                     rng = (lo, hi)
-                return plan(p, sender, sp, role, row.srv, row, device, dev, rpr, owner, exec_time, rng)
+                return plan(p, sender, sp, role, row.srv, row, device, dev, rpr, owner, exec_time, rng, REQUEST_NULLS)
     except (KeyError, TypeError):
         pass
     return _validate_other(p, request)
@@ -724,12 +844,20 @@ def _set(items: tuple[Any, ...]) -> frozenset[Any]:
 
 def _party_field(p: Prepared, pid: Any, name: str) -> Any:
     party = p.parties.get(pid) if pid is not None else None
-    return None if party is None else getattr(party, name)
+    return None if party is None else getattr(party, name) if name in ("roles", "dcc_user") else party.ext.get(name)
 
 
 def _device_field(p: Prepared, did: Any, name: str) -> Any:
     device = p.devices.get(did) if did is not None else None
-    return None if device is None else getattr(device, name)
+    return None if device is None else getattr(device, name) if name in BUILTIN_DEVICE_FIELDS else device.ext.get(name)
+
+
+BUILTIN_DEVICE_FIELDS = ("type", "generation", "smi_status", "mpxn", "trust_anchors")
+
+
+def _related(p: Prepared, name: str, args: tuple[Any, ...]) -> bool:
+    """A declared relation holds of these ids (false where any is null)."""
+    return None not in args and args in p.relations.get(name, ())
 
 
 def _service_field(srv: Any, name: str) -> Any:

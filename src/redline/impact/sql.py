@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn, assert_never
 
 from redline.check import checked as ir
-from redline.check.types import BOOL, DATERANGE, EnumT, Prim, SetT, strip
+from redline.check.types import BOOL, DATERANGE, KNOWN_FIELDS, EnumT, Prim, SetT, strip
 
 # The request relation every verdict query reads (see README "Fleet impact").
 REQUEST_COLUMNS = ("request_id", "now", "sender", "role", "srv", "device", "remote_party_role",
@@ -115,6 +115,8 @@ class Compiler:
                 return f"COALESCE({self.value(e)}, FALSE)"
             case ir.SetE() | ir.Registered():
                 return self._refuse(f"a {type(e).__name__} as a condition")  # the checker admits neither
+            case ir.Related(name=name):
+                return self._refuse(f"the declared relation `{name}` (the fleet tables hold no declared relations)")
             case _:
                 assert_never(e)
 
@@ -155,6 +157,8 @@ class Compiler:
                 return self.truth(e)
             case ir.Registered():
                 self._refuse("`registered` outside `throughout`")
+            case ir.Related(name=name):
+                self._refuse(f"the declared relation `{name}` (the fleet tables hold no declared relations)")
             case _:
                 assert_never(e)
 
@@ -163,6 +167,8 @@ class Compiler:
 
     def _field(self, e: ir.GetField) -> str:
         o, name = e.obj, e.name
+        if e.record in ("Request", "Device", "Party") and name not in (KNOWN_FIELDS[e.record] or ()):
+            return self._refuse(f"the declared field `{e.record}.{name}` (the fleet tables have no columns for declared fields)")
         match e.record:
             case "Request":
                 if not (isinstance(o, ir.Var) and o.name == "request"):
@@ -218,7 +224,7 @@ class Compiler:
             case ir.Var(name=name) | ir.GetField(name=name):
                 return self._refuse(f"times given by `{name}`")
             case (ir.GetIndex() | ir.Eq() | ir.Member() | ir.AndE() | ir.OrE() | ir.NotE() | ir.SetE()
-                  | ir.Registered() | ir.ThroughoutE()):
+                  | ir.Registered() | ir.ThroughoutE() | ir.Related()):
                 return self._refuse(f"times given by a {type(t).__name__}")  # the checker admits none of these
             case _:
                 assert_never(t)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, assert_never
 
 from redline.check import checked as ir
+from redline.check.types import KNOWN_FIELDS
 from redline.interp.values import Request, State
 
 Fn = Callable[[State, Request], Any]
@@ -66,6 +67,13 @@ def compile_expr(e: ir.Expr, catalogue: Mapping[str, Mapping[str, Any]]) -> Fn:
             return _throughout(p, t, catalogue)
         case ir.Registered():
             raise AssertionError("`registered` is only evaluated under `throughout`")
+        case ir.Related(name=name, args=args):
+            fs = [compile_expr(x, catalogue) for x in args]
+
+            def related(s: State, r: Request) -> bool:
+                key = tuple(f(s, r) for f in fs)
+                return None not in key and key in s.relations.get(name, frozenset())
+            return related
         case _:
             assert_never(e)
 
@@ -87,23 +95,32 @@ def _var(name: str) -> Fn:
     raise AssertionError(f"unknown variable {name}")  # pragma: no cover
 
 
+def _get(record: str, name: str) -> Callable[[Any], Any]:
+    """How to read a field of a loaded record: built-in fields are attributes, declared ones are in `ext`."""
+    builtin = KNOWN_FIELDS.get(record)
+    if builtin is None or name in builtin:
+        return lambda x: getattr(x, name)
+    return lambda x: x.ext.get(name)
+
+
 def _field(e: ir.GetField, catalogue: Mapping[str, Mapping[str, Any]]) -> Fn:
     name = e.name
+    get = _get(e.record, name)
     if e.record == "Request" and isinstance(e.obj, ir.Var) and e.obj.name == "request":
-        return lambda s, r: getattr(r, name)
+        return lambda s, r: get(r)
     fo = compile_expr(e.obj, catalogue)
     match e.record:
         case "Party":
             def party(s: State, r: Request) -> Any:
                 pid = fo(s, r)
                 p = s.parties.get(pid) if pid is not None else None
-                return None if p is None else getattr(p, name)
+                return None if p is None else get(p)
             return party
         case "Device":
             def device(s: State, r: Request) -> Any:
                 did = fo(s, r)
                 d = s.devices.get(did) if did is not None else None
-                return None if d is None else getattr(d, name)
+                return None if d is None else get(d)
             return device
         case "Service":
             def service(s: State, r: Request) -> Any:
@@ -118,7 +135,7 @@ def _field(e: ir.GetField, catalogue: Mapping[str, Mapping[str, Any]]) -> Fn:
                 return None if v is None else v[i]
             return bound
         case "Request":
-            return lambda s, r: getattr(fo(s, r), name)
+            return lambda s, r: get(fo(s, r))
     raise AssertionError(f"unknown record {e.record}")  # pragma: no cover
 
 

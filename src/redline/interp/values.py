@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from redline.check import checked as ir
+from redline.check.reads import Reads, reads
+from redline.check.types import BOOL, DATERANGE, TIME, EnumT, MapT, OptT, RecordT, SetT, Type
 from redline.ids import is_eui64, normalise
 from redline.signers import parse_signer_key
 from redline.suggest import closest_srvs, did_you_mean
@@ -77,6 +79,7 @@ def _eui(v: Any, where: str, what: str) -> str:
 class PartyV:
     roles: frozenset[str]
     dcc_user: bool
+    ext: Mapping[str, Any] = field(default_factory=dict)  # declared fields present in the JSON
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,7 @@ class DeviceV:
     trust_anchors: Mapping[str, str]
     own_mpxn: str | None
     associated_device: str | None
+    ext: Mapping[str, Any] = field(default_factory=dict)  # declared fields present in the JSON
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +110,8 @@ class State:
     raw: Mapping[str, Any]
     # "<issuer>|<serial>" (canonical, see redline.signers) -> (party, User Role) of a signing certificate
     signing_certificates: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    relations: Mapping[str, frozenset[tuple[str, ...]]] = field(default_factory=dict)  # the declared relations given
+    where: str = "$"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,11 +126,14 @@ class Request:
     execution_time: int | None
     date_range: tuple[int, int] | None
     raw: Mapping[str, Any]
+    ext: Mapping[str, Any] = field(default_factory=dict)  # declared fields present in the JSON
 
 
 def load_state(data: Any, program: ir.Program, where: str = "$") -> State:
     enums = program.enums
-    top = _obj(data, where, {"now", "parties", "devices", "registration"}, {"signing_certificates"})
+    declared = program.declared
+    party_ext, device_ext = declared.get("Party", {}), declared.get("Device", {})
+    top = _obj(data, where, {"now", "parties", "devices", "registration"}, {"signing_certificates", *(["relations"] if program.relations else [])})
     now = parse_time(top["now"], f"{where}.now")
     roles_enum = enums["UserRole"]
     parties_raw = top["parties"]
@@ -136,13 +145,13 @@ def load_state(data: Any, program: ir.Program, where: str = "$") -> State:
         key = _eui(pid, pw, "a party id")
         if key in parties:
             raise InputError(pw, f"party `{pid}` is listed twice (ids compare without regard to case)")
-        b = _obj(body, pw, {"roles", "dcc_user"})
+        b = _obj(body, pw, {"roles", "dcc_user"}, set(party_ext))
         if not isinstance(b["roles"], list):
             raise InputError(f"{pw}.roles", f"expected a list of User Roles, found {_show(b['roles'])}")
         roles = frozenset(_enum(r, f"{pw}.roles[{i}]", roles_enum, "User Role") for i, r in enumerate(b["roles"]))
         if not isinstance(b["dcc_user"], bool):
             raise InputError(f"{pw}.dcc_user", f"expected true or false, found {_show(b['dcc_user'])}")
-        parties[key] = PartyV(roles=roles, dcc_user=b["dcc_user"])
+        parties[key] = PartyV(roles=roles, dcc_user=b["dcc_user"], ext=b)  # declared values are read below
     devices_raw = top["devices"]
     if not isinstance(devices_raw, dict):
         raise InputError(f"{where}.devices", f"expected an object of devices, found {_show(devices_raw)}")
@@ -152,7 +161,7 @@ def load_state(data: Any, program: ir.Program, where: str = "$") -> State:
         key = _eui(did, dw, "a device id")
         if key in staged:
             raise InputError(dw, f"device `{did}` is listed twice (ids compare without regard to case)")
-        staged[key] = (_obj(body, dw, {"type", "generation", "smi_status"}, {"mpxn", "associated_device", "trust_anchors"}), dw)
+        staged[key] = (_obj(body, dw, {"type", "generation", "smi_status"}, {"mpxn", "associated_device", "trust_anchors", *device_ext}), dw)
     devices: dict[str, DeviceV] = {}
     for did, (b, dw) in staged.items():
         anchors: dict[str, str] = {}
@@ -181,11 +190,123 @@ def load_state(data: Any, program: ir.Program, where: str = "$") -> State:
             generation=_enum(b["generation"], f"{dw}.generation", enums["Generation"], "generation"),
             smi_status=_enum(b["smi_status"], f"{dw}.smi_status", enums["SmiStatus"], "SMI status"),
             mpxn=None, trust_anchors=anchors, own_mpxn=b.get("mpxn"), associated_device=assoc,
+            ext=_declared_values(b, device_ext, dw, program, parties, staged),
         )
     devices = {did: _resolve_mpxn(did, d, devices, where) for did, d in devices.items()}
+    parties = {pid: PartyV(p.roles, p.dcc_user, _declared_values(p.ext, party_ext, f'{where}.parties["{pid}"]', program, parties, staged))
+               for pid, p in parties.items()}
+    relations = _relations(top.get("relations"), program, parties, devices, f"{where}.relations")
     registration = _registration(top["registration"], parties, roles_enum, f"{where}.registration")
     signers = _signing_certificates(top.get("signing_certificates", {}), parties, roles_enum, f"{where}.signing_certificates")
-    return State(now=now, parties=parties, devices=devices, registration=registration, raw=data, signing_certificates=signers)
+    return State(now=now, parties=parties, devices=devices, registration=registration, raw=data, signing_certificates=signers,
+                 relations=relations, where=where)
+
+
+def _declared_values(body: Mapping[str, Any], fields: Mapping[str, Type], where: str, program: ir.Program,
+                     parties: Mapping[str, Any], devices: Mapping[str, Any]) -> dict[str, Any]:
+    """The declared fields of one record, type-checked; an absent optional field is null, an absent
+    required one stays absent (the rule sets that read it refuse the state in `load_request`)."""
+    out: dict[str, Any] = {}
+    for name, t in fields.items():
+        if name in body:
+            out[name] = declared_value(body[name], t, f"{where}.{name}", program, parties, devices)
+        elif isinstance(t, OptT):
+            out[name] = None
+    return out
+
+
+def declared_value(v: Any, t: Type, where: str, program: ir.Program, parties: Mapping[str, Any], devices: Mapping[str, Any]) -> Any:
+    """A JSON value of a declared type, as the interpreter holds values of that type."""
+    if isinstance(t, OptT):
+        return None if v is None else declared_value(v, t.inner, where, program, parties, devices)
+    if isinstance(t, EnumT):
+        return _enum(v, where, program.enums[t.name], t.name)
+    if isinstance(t, SetT):
+        if not isinstance(v, list):
+            raise InputError(where, f"expected a list of {t.elem.name}, found {_show(v)}")
+        return frozenset(_enum(x, f"{where}[{i}]", program.enums[t.elem.name], t.elem.name) for i, x in enumerate(v))
+    if isinstance(t, MapT):
+        if not isinstance(v, dict):
+            raise InputError(where, f"expected an object of {t.key.name}: value, found {_show(v)}")
+        return {_enum(k, f"{where}.{k}", program.enums[t.key.name], t.key.name):
+                declared_value(x, t.value, f"{where}.{k}", program, parties, devices) for k, x in v.items()}
+    if t == RecordT("Party") or t == RecordT("Device"):
+        table, what = (parties, "parties") if t == RecordT("Party") else (devices, "devices")
+        ident = _eui(v, where, f"a {t.name.lower()} id")
+        if ident not in table:
+            raise InputError(where, f"{t.name.lower()} `{v}` is not in `{what}`")
+        return ident
+    if t == BOOL:
+        if not isinstance(v, bool):
+            raise InputError(where, f"expected true or false, found {_show(v)}")
+        return v
+    if t == TIME:
+        return parse_time(v, where)
+    if t == DATERANGE:
+        r = _obj(v, where, {"from", "to"})
+        lo, hi = parse_time(r["from"], f"{where}.from"), parse_time(r["to"], f"{where}.to")
+        if hi < lo:
+            raise InputError(where, f"inverted date range: `to` ({r['to']}) is before `from` ({r['from']})")
+        return (lo, hi)
+    if not isinstance(v, str) or not v.strip():
+        raise InputError(where, f"expected a non-empty string, found {_show(v)}")
+    return v
+
+
+def _relations(raw: Any, program: ir.Program, parties: Mapping[str, Any], devices: Mapping[str, Any], where: str) -> dict[str, frozenset[tuple[str, ...]]]:
+    """`{"joined": [["id1", "id2"], ...]}`: the tuples of each declared relation; every id must be listed."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise InputError(where, f"expected an object of relation: list of tuples, found {_show(raw)}")
+    out: dict[str, frozenset[tuple[str, ...]]] = {}
+    for name, tuples in raw.items():
+        rw = f"{where}.{name}"
+        kinds = program.relations.get(name)
+        if kinds is None:
+            raise InputError(rw, f"unknown relation `{name}`{did_you_mean(name, program.relations)}; no loaded rule file declares it")
+        if not isinstance(tuples, list):
+            raise InputError(rw, f"expected a list of [{', '.join(kinds)}] tuples, found {_show(tuples)}")
+        got = set()
+        for i, tup in enumerate(tuples):
+            if not isinstance(tup, list) or len(tup) != len(kinds):
+                raise InputError(f"{rw}[{i}]", f"expected [{', '.join(kinds)}], found {_show(tup)}")
+            got.add(tuple(declared_value(x, RecordT(k), f"{rw}[{i}][{j}]", program, parties, devices) for j, (k, x) in enumerate(zip(kinds, tup, strict=True))))
+        out[name] = frozenset(got)
+    return out
+
+
+_READS: dict[int, tuple[ir.RuleSet, Reads]] = {}
+
+
+def _reads(program: ir.Program, rs: ir.RuleSet) -> Reads:
+    hit = _READS.get(id(rs))
+    if hit is None or hit[0] is not rs:
+        hit = (rs, reads(program, rs))
+        _READS[id(rs)] = hit
+    return hit[1]
+
+
+def require_declared(state: State, request: Request, program: ir.Program, rs: ir.RuleSet, where: str) -> None:
+    """A rule set that reads a declared field or relation needs it given (an optional field may be null)."""
+    r = _reads(program, rs)
+    if not r.fields and not r.relations:
+        return
+    sw = state.where
+    for name in sorted(r.relations):
+        if name not in state.relations:
+            raise InputError(f"{sw}.relations", f"missing relation `{name}`: rule set `{rs.name}` reads it (give [] if no tuple holds)")
+    for name in sorted(r.field_names("Device")):
+        for did, d in state.devices.items():
+            if name not in d.ext:
+                raise InputError(f'{sw}.devices["{did}"]', f"missing declared field `{name}`: rule set `{rs.name}` reads it")
+    for name in sorted(r.field_names("Party")):
+        for pid, p in state.parties.items():
+            if name not in p.ext:
+                raise InputError(f'{sw}.parties["{pid}"]', f"missing declared field `{name}`: rule set `{rs.name}` reads it")
+    for name in sorted(r.field_names("Request")):
+        if name not in request.ext:
+            raise InputError(where, f"missing declared field `{name}`: rule set `{rs.name}` reads it")
 
 
 def _signing_certificates(raw: Any, parties: Mapping[str, PartyV], roles: tuple[str, ...], where: str) -> dict[str, tuple[str, str]]:
@@ -218,7 +339,7 @@ def _resolve_mpxn(did: str, d: DeviceV, devices: dict[str, DeviceV], where: str)
             raise InputError(f'{where}.devices["{did}"].associated_device', "associations form a cycle or are too deep: " + " -> ".join([*seen, nxt]))
         seen.append(nxt)
         cur = devices[nxt]
-    return DeviceV(d.type, d.generation, d.smi_status, cur.own_mpxn, d.trust_anchors, d.own_mpxn, d.associated_device)
+    return DeviceV(d.type, d.generation, d.smi_status, cur.own_mpxn, d.trust_anchors, d.own_mpxn, d.associated_device, d.ext)
 
 
 def _registration(raw: Any, parties: Mapping[str, PartyV], roles: tuple[str, ...], where: str) -> dict[tuple[str, str], tuple[Assignment, ...]]:
@@ -246,7 +367,8 @@ def _registration(raw: Any, parties: Mapping[str, PartyV], roles: tuple[str, ...
 
 
 def load_request(data: Any, state: State, program: ir.Program, ruleset: ir.RuleSet, where: str = "$") -> Request:
-    b = _obj(data, where, {"sender", "role", "srv"}, {"device", "remote_party_role", "new_certificate_owner", "execution_time", "date_range"})
+    request_ext = program.declared.get("Request", {})
+    b = _obj(data, where, {"sender", "role", "srv"}, {"device", "remote_party_role", "new_certificate_owner", "execution_time", "date_range", *request_ext})
     sender = _eui(b["sender"], f"{where}.sender", "the sender")
     if sender not in state.parties:
         raise InputError(f"{where}.sender", f"party `{b['sender']}` is not in the state's `parties` (list a former User with \"dcc_user\": false)")
@@ -280,9 +402,12 @@ def load_request(data: Any, state: State, program: ir.Program, ruleset: ir.RuleS
         if hi < lo:
             raise InputError(f"{where}.date_range", f"inverted date range: `to` ({r['to']}) is before `from` ({r['from']})")
         rng = (lo, hi)
-    return Request(
+    request = Request(
         sender=sender, role=role, srv=srv, device_id=device_id,
         device=device_id if device_id in state.devices else None,
         remote_party_role=rpr, new_certificate_owner=owner,
         execution_time=exec_time, date_range=rng, raw=data,
+        ext=_declared_values(b, request_ext, where, program, state.parties, state.devices),
     )
+    require_declared(state, request, program, ruleset, where)
+    return request

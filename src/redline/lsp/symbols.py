@@ -12,6 +12,7 @@ from redline.source import Span
 K = lsp.SymbolKind
 _KIND = {
     ast.EnumDecl: K.Enum, ast.GroupDecl: K.Enum, ast.AssumptionDecl: K.Constant, ast.RecordDecl: K.Struct,
+    ast.RelationDecl: K.Interface,
     ast.CatalogueDecl: K.Object, ast.RulesetDecl: K.Module, ast.ModificationDecl: K.Module,
     ast.PropertyDecl: K.Property, ast.EventDecl: K.Event, ast.WorldDecl: K.Namespace, ast.ScenarioDecl: K.Class,
 }

@@ -17,6 +17,9 @@ def concrete(state: State, req: Request) -> ConcreteInput:
         registration=[(m, r, a.party, a.start, a.end) for (m, r), items in state.registration.items() for a in items],
         sender=req.sender, role=req.role, srv=req.srv, remote_party_role=req.remote_party_role,
         new_certificate_owner=req.new_certificate_owner, execution_time=req.execution_time, date_range=req.date_range,
+        device_id=req.device, device_ext=dict(dev.ext) if dev else {},
+        party_ext={pid: dict(p.ext) for pid, p in state.parties.items() if p.ext},
+        request_ext=dict(req.ext), relations=dict(state.relations),
     )
 
 

@@ -9,11 +9,15 @@ assignments as integer times.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import z3
 
+from redline.check.types import BOOL, DATERANGE, MPXN, TIME, EnumT, RecordT, SetT, Type, strip
+from redline.smt import declared
+from redline.smt.declared import Slot
 from redline.smt.encode import Encoder
 from redline.smt.solver import DEFAULT_RLIMIT, new_solver
 from redline.smt.symbolic import Sorts, SymRequest, SymState
@@ -41,6 +45,12 @@ class ConcreteInput:
     new_certificate_owner: str | None
     execution_time: int | None
     date_range: tuple[int, int] | None
+    # declared fields and relations (docs/formats.md "Declared fields"), as the interpreter holds them
+    device_id: str | None = None
+    device_ext: Mapping[str, Any] = field(default_factory=dict)
+    party_ext: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # party id -> field -> value
+    request_ext: Mapping[str, Any] = field(default_factory=dict)
+    relations: Mapping[str, frozenset[tuple[str, ...]]] = field(default_factory=dict)
 
 
 class Numbering:
@@ -81,6 +91,61 @@ def pin(sorts: Sorts, x: ConcreteInput) -> tuple[SymState, SymRequest, Numbering
             for mi, ri, pi, lo, hi in regs
         ])
 
+    devs, texts = Numbering(), Numbering()
+    own = devs(x.device_id) if x.device_id is not None else 0
+
+    def term(t: Type, v: Any) -> Any:
+        """A concrete declared value as the term its slot holds (smt/declared.py)."""
+        base = strip(t)
+        if base == BOOL:
+            return z3.BoolVal(bool(v), ctx=ctx)
+        if isinstance(base, EnumT):
+            return sorts.member(base.name, v)
+        if isinstance(base, SetT):
+            members = [sorts.member(base.elem.name, m) for m in sorted(v)]
+            return lambda e: one_of([e == m for m in members])
+        if base == DATERANGE:
+            return (z3.IntVal(v[0], ctx=ctx), z3.IntVal(v[1], ctx=ctx))
+        if base == TIME:
+            return z3.IntVal(v, ctx=ctx)
+        number = {RecordT("Party"): ids, RecordT("Device"): devs, MPXN: mpxns}.get(base, texts)
+        return z3.IntVal(number(v), ctx=ctx)
+
+    def const_slots(record: str, values: Mapping[str, Any]) -> dict[str, Slot]:
+        out = {}
+        for name, t in sorts.declared.get(record, {}).items():
+            v = values.get(name)
+            fallback = declared.slot(sorts, f"unused_{record}_{name}", t, False)
+            if fallback is None or (strip(t) == DATERANGE and record != "Request"):
+                continue  # not encoded (smt/declared.py): a rule reading it is refused
+            val = term(t, v) if v is not None else fallback.value(None)
+            out[name] = Slot(t, _always(z3.BoolVal(v is not None, ctx=ctx)), _always(val))
+        return out
+
+    def party_slots() -> dict[str, Slot]:
+        out = {}
+        for name, t in sorts.declared.get("Party", {}).items():
+            fallback = declared.slot(sorts, f"unused_party_{name}", t, True)
+            if fallback is None or strip(t) == DATERANGE:
+                continue
+            vals = {ids(pid): term(t, ext[name]) for pid, ext in x.party_ext.items() if ext.get(name) is not None}
+
+            def has(p: Any, vals: dict[int, Any] = vals) -> z3.BoolRef:
+                return one_of([p == i for i in vals])
+
+            def value(p: Any, vals: dict[int, Any] = vals, fb: Slot = fallback) -> Any:
+                out_v = fb.value(p)
+                for i, v in vals.items():
+                    out_v = _choose(p == i, v, out_v)
+                return out_v
+            out[name] = Slot(t, has, value)
+        return out
+
+    def relation(name: str) -> Any:
+        kinds = sorts.relations[name]
+        tuples = [[(ids if k == "Party" else devs)(v) for k, v in zip(kinds, tup, strict=True)] for tup in sorted(x.relations.get(name, ()))]
+        return lambda *args: one_of([z3.And([a == z3.IntVal(n, ctx=ctx) for a, n in zip(args, tup, strict=True)]) for tup in tuples])
+
     st = SymState(
         now=z3.IntVal(x.now, ctx=ctx),
         dcc_user=lambda p: one_of([p == i for i, _, active in parties.values() if active]),
@@ -94,7 +159,11 @@ def pin(sorts: Sorts, x: ConcreteInput) -> tuple[SymState, SymRequest, Numbering
         anchor_set=lambda c: one_of([c == cell[name] for name in anchors]),
         anchor_owner=owner,
         registered=registered,
+        device_ext=const_slots("Device", x.device_ext if dev else {}),
+        party_ext=party_slots(),
+        relations={name: relation(name) for name in sorts.relations},
     )
+    st.device_id = z3.IntVal(own, ctx=ctx)
     # The request's fields are values, not variables, so the encoder folds
     # what it can (the SRV's catalogue row above all).
     free = SymRequest.fresh(sorts, "unused")
@@ -116,8 +185,20 @@ def pin(sorts: Sorts, x: ConcreteInput) -> tuple[SymState, SymRequest, Numbering
         has_range=z3.BoolVal(rng is not None, ctx=ctx),
         lo=num(rng[0] if rng else None, free.lo),
         hi=num(rng[1] if rng else None, free.hi),
+        ext=const_slots("Request", x.request_ext),
     )
     return st, rq, ids
+
+
+def _always(x: Any) -> Callable[[Any], Any]:
+    return lambda _: x
+
+
+def _choose(cond: z3.BoolRef, then: Any, otherwise: Any) -> Any:
+    """`If(cond, then, otherwise)` of terms, or of set-membership functions pointwise."""
+    if callable(then):
+        return lambda e: z3.If(cond, then(e), otherwise(e))
+    return z3.If(cond, then, otherwise)
 
 
 def agrees(encoder: Encoder, x: ConcreteInput, accepted: bool, failed: str | None, anchors_after: Mapping[str, str],

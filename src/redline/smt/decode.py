@@ -7,11 +7,14 @@ MPxNs are the model's integers, renamed in order of first appearance.
 
 from __future__ import annotations
 
+from itertools import product
 from typing import Any
 
 import z3
 
 from redline.check.propir import Prim
+from redline.check.types import BOOL, DATERANGE, MPXN, TIME, EnumT, MapT, OptT, RecordT, SetT, Type, strip
+from redline.smt.declared import Slot
 from redline.smt.properties import Binding, PropertyCompiler
 from redline.smt.symbolic import Sorts, SymRequest, SymState
 from redline.times import format_iso
@@ -24,6 +27,9 @@ class Decoder:
         self.m, self.sorts = model, sorts
         self.party_ids: dict[int, str] = {}
         self.mpxns: dict[int, str] = {}
+        self.device_ids: dict[int, str] = {}  # devices other than the request's, named by declared references
+        self.texts: dict[int, str] = {}
+        self.own_device: int | None = None  # the request's device, where it is in the SMI
 
     def _eval(self, t: Any) -> Any:
         return self.m.eval(t, model_completion=True)
@@ -50,7 +56,75 @@ class Decoder:
     def time(self, t: Any) -> str:
         return format_iso(self._eval(t).as_long())
 
+    def device(self, t: Any) -> str:
+        n = self._eval(t).as_long()
+        if n == self.own_device:
+            return DEVICE_ID
+        if n not in self.device_ids:
+            self.device_ids[n] = f"00-DB-12-34-56-78-91-{len(self.device_ids) + 1:02X}"
+        return self.device_ids[n]
+
+    def _own(self, st: SymState) -> None:
+        if self.own_device is None and self._true(st.in_smi):
+            self.own_device = self._eval(st.device_id).as_long()
+
+    def value(self, t: Type, v: Any) -> Any:
+        """The JSON of a declared field's value (smt/declared.py slot terms)."""
+        base = strip(t)
+        if base == BOOL:
+            return self._true(v)
+        if isinstance(base, EnumT):
+            return self.enum(v)
+        if isinstance(base, SetT):
+            return [m for m, c in self.sorts.members[base.elem.name].items() if self._true(v(c))]
+        if base == DATERANGE:
+            return {"from": self.time(v[0]), "to": self.time(v[1])}
+        if base == TIME:
+            return self.time(v)
+        if base == RecordT("Party"):
+            return self.party(v)
+        if base == RecordT("Device"):
+            return self.device(v)
+        if base == MPXN:
+            return self.mpxn(v)
+        n = self._eval(v).as_long()
+        return self.texts.setdefault(n, f"text {len(self.texts) + 1}")
+
+    def declared(self, slots: dict[str, Slot], record: str, arg: Any = None) -> dict[str, Any]:
+        """Every declared field of `record`, so that any rule set that reads one finds it given."""
+        out: dict[str, Any] = {}
+        for name, t in sorted(self.sorts.declared.get(record, {}).items()):
+            s = slots.get(name)
+            if s is None:
+                out[name] = self.default(t)
+            elif not self._true(s.has(arg)):
+                out[name] = None
+            else:
+                out[name] = self.value(t, s.value(arg))
+        return out
+
+    def default(self, t: Type) -> Any:
+        """A value for a field no encoding term stands for (the rules cannot read it there)."""
+        if isinstance(t, OptT):
+            return None
+        if t == BOOL:
+            return False
+        if isinstance(t, EnumT):
+            return self.sorts.enums[t.name].constructor(0).name()
+        if isinstance(t, SetT | MapT):
+            return [] if isinstance(t, SetT) else {}
+        if t == TIME:
+            return format_iso(0)
+        if t == DATERANGE:
+            return {"from": format_iso(0), "to": format_iso(0)}
+        if t == RecordT("Party"):
+            return next(iter(self.party_ids.values()))
+        if t == RecordT("Device"):
+            return DEVICE_ID if self.own_device is not None else next(iter(self.device_ids.values()))
+        return "text"
+
     def request(self, st: SymState, r: SymRequest) -> dict[str, Any]:
+        self._own(st)
         out: dict[str, Any] = {
             "sender": self.party(r.sender), "role": self.enum(r.role),
             "srv": self.sorts.decode("Srv", self._eval(r.srv)),
@@ -61,9 +135,11 @@ class Decoder:
             out["new_certificate_owner"] = self.party(r.owner)
         out["execution_time"] = self.time(r.exec_time) if self._true(r.has_exec) else None
         out["date_range"] = {"from": self.time(r.lo), "to": self.time(r.hi)} if self._true(r.has_range) else None
+        out.update(self.declared(r.ext, "Request"))
         return out
 
     def state(self, st: SymState) -> dict[str, Any]:
+        self._own(st)
         devices: dict[str, Any] = {}
         if self._true(st.in_smi):
             anchors = {}
@@ -73,6 +149,7 @@ class Decoder:
             devices[DEVICE_ID] = {
                 "type": self.enum(st.device_type), "generation": self.enum(st.generation),
                 "smi_status": self.enum(st.smi_status), "mpxn": self.mpxn(st.mpxn), "trust_anchors": anchors,
+                **self.declared(st.device_ext, "Device"),
             }
         registration: dict[str, list[dict[str, Any]]] = {}
         for a in st.assignments or []:
@@ -81,14 +158,44 @@ class Decoder:
                     "role": self.enum(a.role), "party": self.party(a.party), "from": self.time(a.start),
                     "to": None if self._true(a.open_ended) else self.time(a.end),
                 })
-        parties = {}
-        for n, pid in sorted(self.party_ids.items(), key=lambda kv: kv[1]):
-            num = z3.IntVal(n, ctx=self.sorts.ctx)
-            parties[pid] = {
-                "roles": [r for r, c in self.sorts.members["UserRole"].items() if self._true(st.has_role(num, c))],
-                "dcc_user": self._true(st.dcc_user(num)),
-            }
-        return {"now": self.time(st.now), "parties": parties, "devices": devices, "registration": registration}
+        parties: dict[str, Any] = {}
+        while True:  # a declared field's value can name another party or device, which is listed in turn
+            todo = [(n, pid) for n, pid in self.party_ids.items() if pid not in parties]
+            todo_dev = [(n, did) for n, did in self.device_ids.items() if did not in devices]
+            if not todo and not todo_dev:
+                break
+            for n, pid in todo:
+                num = z3.IntVal(n, ctx=self.sorts.ctx)
+                parties[pid] = {
+                    "roles": [r for r, c in self.sorts.members["UserRole"].items() if self._true(st.has_role(num, c))],
+                    "dcc_user": self._true(st.dcc_user(num)),
+                    **self.declared(st.party_ext, "Party", num),
+                }
+            for _, did in todo_dev:  # only its relations are encoded: the rest is any well-formed device
+                devices[did] = {
+                    "type": self.default(EnumT("DeviceType")), "generation": self.default(EnumT("Generation")),
+                    "smi_status": self.default(EnumT("SmiStatus")), "mpxn": f"29{len(devices):011d}", "trust_anchors": {},
+                    **{name: self.default(t) for name, t in sorted(self.sorts.declared.get("Device", {}).items())},
+                }
+        out = {"now": self.time(st.now), "parties": dict(sorted(parties.items())), "devices": devices, "registration": registration}
+        if self.sorts.relations:
+            out["relations"] = self.relations(st)
+        return out
+
+    def relations(self, st: SymState) -> dict[str, list[list[str]]]:
+        """Each declared relation's tuples among the parties and devices the records name."""
+        ids: dict[str, list[tuple[int, str]]] = {"Party": sorted(self.party_ids.items()), "Device": sorted(self.device_ids.items())}
+        if self.own_device is not None:
+            ids["Device"].insert(0, (self.own_device, DEVICE_ID))
+        out: dict[str, list[list[str]]] = {}
+        for name, kinds in sorted(self.sorts.relations.items()):
+            tuples = []
+            for combo in product(*(ids[k] for k in kinds)):
+                args = [z3.IntVal(n, ctx=self.sorts.ctx) for n, _ in combo]
+                if self._true(st.relations[name](*args)):
+                    tuples.append([i for _, i in combo])
+            out[name] = tuples
+        return out
 
 
 def decode(model: z3.ModelRef, comp: PropertyCompiler, binders: list[Binding]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any, TypeAlias, assert_never
 import z3
 
 from redline.check import checked as ir
-from redline.check.types import BOOL, DATERANGE, NULL, TIME, TIMES, EnumT, RecordT, SetT, strip
+from redline.check.types import BOOL, DATERANGE, KNOWN_FIELDS, NULL, TIME, TIMES, EnumT, RecordT, SetT, strip
 from redline.smt.symbolic import Sorts, SymRequest, SymState
 from redline.source import Span
 
@@ -309,6 +309,11 @@ class _Env:
                 return self._throughout(p, t)
             case ir.Registered():
                 raise Unsupported("`registered(...)` outside `throughout`", e.span)
+            case ir.Related(name=name, args=args):
+                opts = [self.opt(x) for x in args]
+                if any(o.val is None for o in opts):
+                    return self.F
+                return z3.And(*[o.some for o in opts], self.st.relations[name](*[o.val for o in opts]))
             case _:
                 assert_never(e)
 
@@ -346,8 +351,40 @@ class _Env:
                 return Opt(st.in_smi, st.device_id)
         raise Unsupported(f"the variable `{name}`", e.span)
 
+    def _declared(self, e: ir.GetField) -> Value:
+        """A declared field, from its slot (smt/declared.py); `some` says whether its record is there."""
+        st, rq, name = self.st, self.rq, e.name
+        if e.record == "Request":
+            if not isinstance(e.obj, ir.Var):
+                raise Unsupported("a field of a request other than this one", e.span)
+            slot, some, arg = rq.ext.get(name), self.T, None
+        elif e.record == "Device":
+            if not _is_request_device(e.obj):
+                raise Unsupported(f"the field `{name}` of a device other than the request's device", e.span)
+            slot, some, arg = st.device_ext.get(name), self.opt(e.obj).some, None
+        else:
+            obj = self.opt(e.obj)
+            if obj.val is None:
+                return Opt(self.F, None)
+            slot, some, arg = st.party_ext.get(name), obj.some, obj.val
+        if slot is None:
+            raise Unsupported(f"the declared field `{e.record}.{name}` of type {e.type}", e.span)
+        given = z3.And(some, slot.has(arg))
+        base = strip(slot.type)
+        v = slot.value(arg)
+        if base == BOOL:
+            return z3.And(given, v)
+        if isinstance(base, SetT):
+            return SetV(lambda x: z3.And(given, v(x)))
+        if base == DATERANGE:
+            return TimesV(given, v[0], v[1])
+        return Opt(given, v)
+
     def _field(self, e: ir.GetField) -> Value:
         st, rq, name = self.st, self.rq, e.name
+        builtin = KNOWN_FIELDS.get(e.record, frozenset())
+        if builtin is not None and e.record in ("Request", "Device", "Party") and name not in builtin:
+            return self._declared(e)
         if e.record == "Request":
             if not isinstance(e.obj, ir.Var):
                 raise Unsupported("a field of a request other than this one", e.span)
@@ -376,7 +413,10 @@ class _Env:
             if name == "roles":
                 return SetV(lambda x: z3.And(obj.some, st.has_role(pid, x)))
         if e.record == "Device":
-            # `device` is the only device a rule can reach; its fields are the state's.
+            # `device` is the only device whose fields the encoding keeps; a declared Device
+            # reference can reach another, and its fields are refused rather than confused.
+            if not _is_request_device(e.obj):
+                raise Unsupported(f"the field `{name}` of a device other than the request's device", e.span)
             some = obj.some
             match name:
                 case "type":
@@ -501,6 +541,22 @@ class _Env:
                                              self.st.registered(party.val, role.val, mpxn.val, ti)))
         return z3.And(party.some, role.some, mpxn.some, times.some, covered)
 
+
+
+def _is_request_device(e: ir.Expr) -> bool:
+    """Is `e` the request's device (`device`, `request.device`, a definition or choice of them)?"""
+    match e:
+        case ir.Var(name="device"):
+            return True
+        case ir.GetField(record="Request", name="device", obj=ir.Var(name="request")):
+            return True
+        case ir.Defined(value=v):
+            return _is_request_device(v)
+        case ir.IfE(then=a, otherwise=b):
+            return _is_request_device(a) and _is_request_device(b)
+        case ir.Const(value=None):
+            return True  # `null`: no device at all
+    return False
 
 
 def source_text(e: Any) -> str:

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 import z3
 
 from redline.check.checked import Program, carrying_srvs
+from redline.smt import declared
+from redline.smt.declared import Slot
 
 RegistrationFn = Callable[[z3.ArithRef, z3.ExprRef, z3.ArithRef, z3.ArithRef], z3.BoolRef]
 
@@ -23,6 +25,8 @@ class Sorts:
 
     def __init__(self, program: Program, srvs: list[str], ctx: z3.Context | None = None) -> None:
         self.ctx = ctx or z3.Context()
+        self.declared = program.declared  # fields and relations rule files add (smt/declared.py)
+        self.relations = program.relations
         self.enums: dict[str, z3.DatatypeSortRef] = {}
         self.members: dict[str, dict[str, z3.ExprRef]] = {}
         for name, members in program.enums.items():
@@ -64,6 +68,9 @@ class SymState:
     covers: Callable[[z3.ArithRef, z3.ExprRef, z3.ArithRef, z3.ArithRef, z3.ArithRef], z3.BoolRef] | None = None
     assignments: list[Assignment] | None = None
     constraints: list[z3.BoolRef] = field(default_factory=list)  # what every real state satisfies
+    device_ext: dict[str, Slot] = field(default_factory=dict)  # declared fields of the request's device
+    party_ext: dict[str, Slot] = field(default_factory=dict)  # declared fields of parties, over party ids
+    relations: dict[str, Callable[..., z3.BoolRef]] = field(default_factory=dict)  # declared relations, over ids
 
     @staticmethod
     def fresh(sorts: Sorts, prefix: str = "s") -> SymState:
@@ -87,6 +94,9 @@ class SymState:
             anchor_owner=z3.Function(f"{prefix}_anchor_owner", cell, i),
             registered=lambda p, r, m, t: reg(p, r, m, t),
             registration_fn=reg,
+            device_ext=declared.slots(sorts, "Device", prefix),
+            party_ext=declared.slots(sorts, "Party", prefix),
+            relations=dict(declared.relations(sorts, prefix)),
         )
 
 
@@ -145,6 +155,7 @@ def with_rows(sorts: Sorts, st: SymState, rows: list[Assignment]) -> SymState:
 
     wf = [z3.Implies(z3.And(a.used, z3.Not(a.open_ended)), a.start < a.end) for a in rows]
     wf += [a.role != sorts.member("UserRole", "OU") for a in rows]
+    wf += [c for s in st.device_ext.values() for c in declared.well_formed(s, None, sorts)]
     return replace(st, registered=registered, registration_fn=None, covers=covers, assignments=rows, constraints=wf)
 
 
@@ -172,6 +183,7 @@ class SymRequest:
     has_range: z3.BoolRef
     lo: z3.ArithRef
     hi: z3.ArithRef
+    ext: dict[str, Slot] = field(default_factory=dict)  # declared fields of the request
 
     @staticmethod
     def fresh(sorts: Sorts, prefix: str = "r") -> SymRequest:
@@ -189,6 +201,7 @@ class SymRequest:
             has_range=z3.Bool(f"{prefix}_has_range", ctx=c),
             lo=z3.Int(f"{prefix}_lo", ctx=c),
             hi=z3.Int(f"{prefix}_hi", ctx=c),
+            ext=declared.slots(sorts, "Request", prefix),
         )
 
 
@@ -205,4 +218,5 @@ def well_formed(sorts: Sorts, catalogue: Mapping[str, Mapping[str, object]], r: 
         z3.Implies(r.has_rpr, carries),
         z3.Implies(replaces, r.has_rpr),
         z3.Implies(r.has_range, r.lo <= r.hi),
+        *[c for s in r.ext.values() for c in declared.well_formed(s, None, sorts)],
     )

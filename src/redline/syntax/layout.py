@@ -32,6 +32,7 @@ import lark
 _PART_RULES = {
     "start": {"*"},
     "record_decl": {"field_decl"},
+    "extend_decl": {"field_decl"},
     "catalogue_decl": {"row"},
     "ruleset_decl": {"check_decl", "effect_decl", "define_decl"},
     "check_decl": {"applies_clause", "except_clause", "requires_clause", "rests"},
@@ -40,8 +41,8 @@ _PART_RULES = {
                           "amend_check", "amend_row", "intent"},
     "amend_check": {"applies_clause", "except_clause", "requires_clause"},
     "property_decl": {"expectation", "rests", "allowing"},
-    "world_decl": {"now_item", "party_item", "device_item", "registered_item"},
-    "scenario_decl": {"now_item", "party_item", "device_item", "registered_item", "request",
+    "world_decl": {"now_item", "party_item", "device_item", "registered_item", "holds_item"},
+    "scenario_decl": {"now_item", "party_item", "device_item", "registered_item", "holds_item", "request",
                       "expect_accept", "expect_reject"},
 }
 _PART_KEYWORDS = {
@@ -84,7 +85,7 @@ def _tokens(tree: lark.Tree[lark.Token]) -> list[_Tok]:
             # A part's first token takes the part's indent; only the node's first child inherits its own.
             inherited = part if i == 0 else None
             stack.append((child, rule, own, own + 2 if starts else inherited))
-            if isinstance(child, lark.Token) and rule == "record_decl" and child.value == "}":
+            if isinstance(child, lark.Token) and rule in ("record_decl", "extend_decl") and child.value == "}":
                 stack[-1] = (child, rule, own, own)  # a record's closing brace has a line of its own
     return out
 
@@ -148,7 +149,7 @@ def _space(prev: _Tok, cur: _Tok) -> bool:
     if c == "." or p == ".":
         return cur.rule != "field" and prev.rule != "field"
     if c in ("(", "["):
-        return cur.rule not in ("call", "index")
+        return cur.rule not in ("call", "index", "holds_item")
     if p == "{":
         return prev.rule not in _TIGHT_BRACES and c != "}"
     if c == "}":

@@ -157,16 +157,22 @@ def _world_item(it: ast.WorldItem) -> str:
             return f"  now {t.text}"
         case ast.PartyItem():
             tail = " not dcc_user" if not it.dcc_user else ""
-            return f"  party {it.alias.name} {quote(it.id.value)} roles {', '.join(r.name for r in it.roles)}{tail}"
+            return f"  party {it.alias.name} {quote(it.id.value)} roles {', '.join(r.name for r in it.roles)}{tail}{_with(it.settings)}"
         case ast.DeviceItem():
             link = f"mpxn {quote(it.mpxn.value)}" if it.mpxn is not None else f"via {it.via.name if it.via else ''}"
             anchors = (" anchors " + ", ".join(f"{a.role.name}: {a.owner.name}" for a in it.anchors)) if it.anchors else ""
             return (f"  device {it.alias.name} {quote(it.id.value)} {it.type.name} {it.generation.name} "
-                    f"{it.smi_status.name} {link}{anchors}")
+                    f"{it.smi_status.name} {link}{anchors}{_with(it.settings)}")
         case ast.RegisteredItem():
             end = f" to {it.end.text}" if it.end else ""
             return f"  registered {quote(it.mpxn.value)} {it.role.name} {it.party.name} from {it.start.text}{end}"
+        case ast.HoldsItem():
+            return f"  holds {it.relation.name}({', '.join(_ref(a) for a in it.args)})"
     raise AssertionError("unhandled world item")  # pragma: no cover
+
+
+def _with(settings: tuple[ast.Setting, ...]) -> str:
+    return (" with " + ", ".join(f"{s.name.name} = {expr(s.value)}" for s in settings)) if settings else ""
 
 
 def _request(r: ast.RequestSpec) -> str:
@@ -181,7 +187,7 @@ def _request(r: ast.RequestSpec) -> str:
         parts.append(f"at {r.execution_time.text}")
     if r.date_range is not None:
         parts.append(f"over {r.date_range[0].text} to {r.date_range[1].text}")
-    return " ".join(parts)
+    return " ".join(parts) + _with(r.settings)
 
 
 def _expect(x: ast.ExpectAccept | ast.ExpectReject) -> str:
@@ -237,7 +243,9 @@ def _decl(d: ast.Decl) -> list[str]:
             return [f"assumption {d.name.name} {quote(d.text)}" + (f" {d.tag}" if d.tag else "")]
         case ast.RecordDecl():
             body = [f"  {f.name.name}: {type_text(f.type)}{_rests(f.rests)}" for f in d.fields]
-            return [f"record {d.name.name}{_cite(d.cite)} {{", *body, "}"]
+            return [f"{'extend' if d.extends else 'record'} {d.name.name}{_cite(d.cite)} {{", *body, "}"]
+        case ast.RelationDecl():
+            return [f"relation {d.name.name}{_cite(d.cite)} ({', '.join(a.name for a in d.args)})"]
         case ast.CatalogueDecl():
             lines = [f"catalogue {d.name.name}{_cite(d.cite)} of {d.record.name}{_rests(d.rests)}"]
             for row in d.rows:

@@ -69,6 +69,14 @@ def _rests(children: list[Any]) -> tuple[ast.Ident, ...]:
     return r.names if r else ()
 
 
+def _is_with(x: Any) -> bool:
+    return isinstance(x, tuple) and len(x) == 2 and x[0] == "with"
+
+
+def _settings(children: list[Any]) -> tuple[ast.Setting, ...]:
+    return next((x[1] for x in children if _is_with(x)), ())
+
+
 def _cite(children: list[Any]) -> str | None:
     c = _one(children, _Cite)
     return c.text if c else None
@@ -138,6 +146,22 @@ class _Builder(Transformer[Token, Any]):
 
     def record_decl(self, meta: Any, c: list[Any]) -> ast.RecordDecl:
         return ast.RecordDecl(name=self._ident(c[0]), cite=_cite(c), fields=tuple(_pick(c, ast.FieldDecl)))
+
+    def extend_decl(self, meta: Any, c: list[Any]) -> ast.RecordDecl:
+        return ast.RecordDecl(name=self._ident(c[0]), cite=_cite(c), fields=tuple(_pick(c, ast.FieldDecl)), extends=True)
+
+    def relation_decl(self, meta: Any, c: list[Any]) -> ast.RelationDecl:
+        names = _names(c)
+        return ast.RelationDecl(name=self._ident(names[0]), cite=_cite(c), args=tuple(self._ident(t) for t in names[1:]))
+
+    def with_clause(self, meta: Any, c: list[Any]) -> tuple[str, tuple[ast.Setting, ...]]:
+        return ("with", tuple(c))
+
+    def setting(self, meta: Any, c: list[Any]) -> ast.Setting:
+        return ast.Setting(name=self._ident(c[0]), value=c[1])
+
+    def holds_item(self, meta: Any, c: list[Any]) -> ast.HoldsItem:
+        return ast.HoldsItem(relation=self._ident(c[0]), args=tuple(c[1:]))
 
     def field_decl(self, meta: Any, c: list[Any]) -> ast.FieldDecl:
         return ast.FieldDecl(name=self._ident(c[0]), type=c[1], rests=_rests(c))
@@ -289,7 +313,7 @@ class _Builder(Transformer[Token, Any]):
         inactive = any(isinstance(x, lark.Tree) and x.data == "inactive" for x in c) or "inactive" in c
         return ast.PartyItem(
             alias=self._ident(names[0]), id=self._str(c[1]),
-            roles=tuple(self._ident(t) for t in names[1:]), dcc_user=not inactive,
+            roles=tuple(self._ident(t) for t in names[1:]), dcc_user=not inactive, settings=_settings(c),
         )
 
     def inactive(self, meta: Any, c: list[Any]) -> str:
@@ -297,12 +321,12 @@ class _Builder(Transformer[Token, Any]):
 
     def device_item(self, meta: Any, c: list[Any]) -> ast.DeviceItem:
         link = c[5]
-        anchors = c[6] if len(c) > 6 and c[6] is not None else ()
+        anchors = c[6] if len(c) > 6 and c[6] is not None and not _is_with(c[6]) else ()
         return ast.DeviceItem(
             alias=self._ident(c[0]), id=self._str(c[1]), type=self._ident(c[2]),
             generation=self._ident(c[3]), smi_status=self._ident(c[4]),
             mpxn=link if isinstance(link, ast.Str) else None,
-            via=link if isinstance(link, ast.Ident) else None, anchors=tuple(anchors),
+            via=link if isinstance(link, ast.Ident) else None, anchors=tuple(anchors), settings=_settings(c),
         )
 
     def mpxn_link(self, meta: Any, c: list[Any]) -> ast.Str:
@@ -325,7 +349,7 @@ class _Builder(Transformer[Token, Any]):
         )
 
     def scenario_decl(self, meta: Any, c: list[Any]) -> ast.ScenarioDecl:
-        items = [x for x in c[3:] if isinstance(x, (ast.NowItem, ast.PartyItem, ast.DeviceItem, ast.RegisteredItem))]
+        items = [x for x in c[3:] if isinstance(x, (ast.NowItem, ast.PartyItem, ast.DeviceItem, ast.RegisteredItem, ast.HoldsItem))]
         req = _one(c, ast.RequestSpec)
         expects = [x for x in c if isinstance(x, (ast.ExpectAccept, ast.ExpectReject))]
         return ast.ScenarioDecl(
@@ -338,7 +362,7 @@ class _Builder(Transformer[Token, Any]):
         return ast.RequestSpec(
             sender=c[0], role=self._ident(c[1]), srv=self._str(c[2]),
             device=parts.get("to"), replacing=parts.get("replacing"),
-            execution_time=parts.get("at"), date_range=parts.get("over"), span=self._span(meta),
+            execution_time=parts.get("at"), date_range=parts.get("over"), settings=parts.get("with", ()), span=self._span(meta),
             carrying=parts.get("carrying"),
         )
 
