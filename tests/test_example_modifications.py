@@ -18,7 +18,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # modification -> the property file that states what is expected of it
 EXAMPLES = {
-    "owner_registered": "proofs/owner-registered.redline",
+    "owner_registered": "proofs/owner-registered.redline",  # another party's registration at the relevant times
+    "cos_certificate_owner": "proofs/cos-certificate.redline",  # a certificate carried by a non-replacing SRV
+    "smi_joins": "proofs/smi-joins.redline",  # a new state relation
 }
 
 
