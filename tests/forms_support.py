@@ -34,21 +34,21 @@ catalogue small "a catalogue for generated rule sets" of Service
   row "1.1.1" { name = "Update Import Tariff", service_reference = "1.1", critical = true, on_demand = true,
     future_dated = Device, dcc_scheduled = false, non_device = false, eligible_roles = {IS, GS},
     device_types = {ESME, GSME, GPF}, smi_statuses = {InstalledNotCommissioned, Commissioned},
-    replaces_trust_anchor = false }
+    replaces_trust_anchor = false, carries_certificate = false }
   row "6.15.1" { name = "Update Security Credentials (KRP)", service_reference = "6.15", critical = true,
     on_demand = true, future_dated = No, dcc_scheduled = false, non_device = false,
     eligible_roles = {IS, ES, GS, ED, GT}, device_types = {ESME, GSME, CHF}, smi_statuses = {Commissioned},
-    replaces_trust_anchor = true }
+    replaces_trust_anchor = true, carries_certificate = true }
   row "6.23" { name = "Update Security Credentials (CoS)", service_reference = "6.23", critical = true,
     on_demand = true, future_dated = DSP, dcc_scheduled = true, non_device = false, eligible_roles = {IS, GS},
-    device_types = {ESME, GSME}, smi_statuses = {Commissioned, Suspended}, replaces_trust_anchor = false }
+    device_types = {ESME, GSME}, smi_statuses = {Commissioned, Suspended}, replaces_trust_anchor = false, carries_certificate = false }
   row "8.1.1" { name = "Commission Device", service_reference = "8.1", critical = false, on_demand = true,
     future_dated = DSPAndDevice, dcc_scheduled = false, non_device = true,
     eligible_roles = {IS, ES, GS, RSA, ED, GT, OU}, device_types = {}, smi_statuses = {},
-    replaces_trust_anchor = false }
+    replaces_trust_anchor = false, carries_certificate = false }
   row "11.2" { name = "Read Inventory", service_reference = "11.2", critical = false, on_demand = false,
     future_dated = No, dcc_scheduled = false, non_device = true, eligible_roles = {},
-    device_types = {IHD, CAD}, smi_statuses = {Pending, Withdrawn}, replaces_trust_anchor = false }
+    device_types = {IHD, CAD}, smi_statuses = {Pending, Withdrawn}, replaces_trust_anchor = false, carries_certificate = false }
 '''
 SRVS = ["1.1.1", "6.15.1", "6.23", "8.1.1", "11.2"]
 REPLACES = {"6.15.1"}

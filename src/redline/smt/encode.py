@@ -556,7 +556,11 @@ def _is_request_device(e: ir.Expr) -> bool:
             return _is_request_device(a) and _is_request_device(b)
         case ir.Const(value=None):
             return True  # `null`: no device at all
-    return False
+        case (ir.Const() | ir.Var() | ir.GetField() | ir.GetIndex() | ir.Eq() | ir.Member() | ir.AndE() | ir.OrE()
+              | ir.NotE() | ir.SetE() | ir.Registered() | ir.ThroughoutE() | ir.Related()):
+            return False
+        case _:
+            assert_never(e)
 
 
 def source_text(e: Any) -> str:
