@@ -229,7 +229,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     rs = program.ruleset(args.ruleset)
     if rs is None:
         raise UsageError(f"unknown rule set `{args.ruleset}`; the rules define {', '.join(sorted(program.rulesets))}")
-    roles = program.enums["UserRole"]
+    roles = program.roles()
     if args.role is not None and args.role not in roles:
         raise UsageError(f"--role: unknown User Role `{args.role}`; expected one of {', '.join(roles)}")
     try:

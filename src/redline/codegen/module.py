@@ -378,6 +378,9 @@ class _Writer:
 
     def tables(self) -> str:
         enums = [f"    {name!r}: {tuple(v)!r}," for name, v in self.program.enums.items()]
+        v = self.program.vocab
+        vocab = {"role": v.role, "cell": v.cell, "device_type": v.device_type, "generation": v.generation,
+                 "smi_status": v.smi_status}
         checks = []
         for c in self.checks:
             checks += ["    (", f"        {c.name!r}, {c.layer.value!r}, {c.code!r},", f"        {c.cite!r},"]
@@ -390,8 +393,10 @@ class _Writer:
         lines = [
             f"RULESET = {self.rs.name!r}",
             "ENUMS = {", *enums, "}",
-            'USER_ROLES = frozenset(ENUMS["UserRole"])',
-            'REMOTE_PARTY_ROLES = frozenset(ENUMS["RemotePartyRole"])',
+            "# the part each enum plays (redline.check.checked.Vocabulary)",
+            f"VOCAB = {vocab!r}",
+            'USER_ROLES = frozenset(ENUMS[VOCAB["role"]])',
+            'REMOTE_PARTY_ROLES = frozenset(ENUMS[VOCAB["cell"]])',
             "# check name, layer, code, clause, ((exception clause, written by), ...);",
             "# bit slot i of an outcome key is check i",
             "CHECKS = (", *checks, ")",

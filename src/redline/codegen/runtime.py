@@ -164,6 +164,7 @@ class Prepared:
 
 RULESET = ""
 ENUMS: dict[str, tuple[str, ...]] = {}
+VOCAB: dict[str, str] = {}  # part (role, cell, device_type, generation, smi_status) -> its enum
 USER_ROLES: frozenset[str] = frozenset()
 REMOTE_PARTY_ROLES: frozenset[str] = frozenset()
 # check name, layer, code, clause; then (clause, origin) of each exception, in order
@@ -447,7 +448,7 @@ def prepare(data: Any, where: str = "$") -> Prepared:
     top = _obj(data, where, frozenset({"now", "parties", "devices", "registration"}),
                frozenset({"signing_certificates"}))
     now = parse_time(top["now"], f"{where}.now")
-    roles_enum = ENUMS["UserRole"]
+    roles_enum = ENUMS[VOCAB["role"]]
     parties_raw = top["parties"]
     if not isinstance(parties_raw, dict):
         raise InputError(f"{where}.parties", f"expected an object of parties, found {_show(parties_raw)}")
@@ -483,7 +484,7 @@ def prepare(data: Any, where: str = "$") -> Prepared:
             raise InputError(f"{dw}.trust_anchors", f"expected an object of role: party, found {_show(raw_anchors)}")
         for role, owner in raw_anchors.items():
             aw = f"{dw}.trust_anchors.{role}"
-            _enum(role, aw, ENUMS["RemotePartyRole"], "RemotePartyRole")
+            _enum(role, aw, ENUMS[VOCAB["cell"]], "RemotePartyRole")
             if owner is None:
                 continue
             oid = _eui(owner, aw, "a trust anchor owner")
@@ -499,9 +500,9 @@ def prepare(data: Any, where: str = "$") -> Prepared:
         if assoc is not None and assoc not in staged:
             raise InputError(f"{dw}.associated_device", f"device `{b['associated_device']}` is not in `devices`")
         device = Device(
-            _enum(b["type"], f"{dw}.type", ENUMS["DeviceType"], "device type"),
-            _enum(b["generation"], f"{dw}.generation", ENUMS["Generation"], "generation"),
-            _enum(b["smi_status"], f"{dw}.smi_status", ENUMS["SmiStatus"], "SMI status"),
+            _enum(b["type"], f"{dw}.type", ENUMS[VOCAB["device_type"]], "device type"),
+            _enum(b["generation"], f"{dw}.generation", ENUMS[VOCAB["generation"]], "generation"),
+            _enum(b["smi_status"], f"{dw}.smi_status", ENUMS[VOCAB["smi_status"]], "SMI status"),
             None, anchors,
         )
         loaded[did] = (device, b.get("mpxn"), assoc)
@@ -585,7 +586,7 @@ def _load_request(p: Prepared, data: Any, where: str = "$") -> tuple[Any, ...]:
     if sender not in p.parties:
         raise InputError(f"{where}.sender", f"party `{b['sender']}` is not in the state's `parties`"
                                             " (list a former User with \"dcc_user\": false)")
-    role = _enum(b["role"], f"{where}.role", ENUMS["UserRole"], "User Role")
+    role = _enum(b["role"], f"{where}.role", ENUMS[VOCAB["role"]], "User Role")
     srv = b["srv"]
     if not isinstance(srv, str):
         raise InputError(f"{where}.srv", f"expected an SRV string such as \"6.15.1\", found {_show(srv)}")
@@ -600,7 +601,7 @@ def _load_request(p: Prepared, data: Any, where: str = "$") -> tuple[Any, ...]:
         if rpr is None or owner is None:
             raise InputError(where, f"SRV {srv} replaces a trust anchor:"
                                     " give `remote_party_role` and `new_certificate_owner`")
-        rpr = _enum(rpr, f"{where}.remote_party_role", ENUMS["RemotePartyRole"], "RemotePartyRole")
+        rpr = _enum(rpr, f"{where}.remote_party_role", ENUMS[VOCAB["cell"]], "RemotePartyRole")
         owner = _eui(owner, f"{where}.new_certificate_owner", "the new certificate owner")
         if owner not in p.parties:
             raise InputError(f"{where}.new_certificate_owner",

@@ -87,7 +87,7 @@ def _write_verdicts(con: duckdb.DuckDBPyConnection, rulesets: list[ir.RuleSet], 
 
 def run_generate(program: ir.Program, params: FleetParams, out: Path, threads: int | None = None) -> dict[str, int]:
     con = _connect(threads)
-    generate(con, params, tuple(program.enums["RemotePartyRole"]))
+    generate(con, params, program.cells())
     _writing(out, lambda: write(con, out, with_requests=params.requests > 0))
     counts = {}
     for t in ("parties", "party_roles", "devices", "registration", "requests"):

@@ -132,7 +132,8 @@ def load_state(data: Any, program: ir.Program, where: str = "$") -> State:
     enums = program.enums
     top = _obj(data, where, {"now", "parties", "devices", "registration"}, {"signing_certificates"})
     now = parse_time(top["now"], f"{where}.now")
-    roles_enum = enums["UserRole"]
+    vocab = program.vocab
+    roles_enum = enums[vocab.role]
     parties_raw = top["parties"]
     if not isinstance(parties_raw, dict):
         raise InputError(f"{where}.parties", f"expected an object of parties, found {_show(parties_raw)}")
@@ -167,7 +168,7 @@ def load_state(data: Any, program: ir.Program, where: str = "$") -> State:
             raise InputError(f"{dw}.trust_anchors", f"expected an object of role: party, found {_show(raw_anchors)}")
         for role, owner in raw_anchors.items():
             aw = f"{dw}.trust_anchors.{role}"
-            _enum(role, aw, enums["RemotePartyRole"], "RemotePartyRole")
+            _enum(role, aw, enums[vocab.cell], "RemotePartyRole")
             if owner is None:
                 continue
             oid = _eui(owner, aw, "a trust anchor owner")
@@ -183,9 +184,9 @@ def load_state(data: Any, program: ir.Program, where: str = "$") -> State:
         if assoc is not None and assoc not in staged:
             raise InputError(f"{dw}.associated_device", f"device `{b['associated_device']}` is not in `devices`")
         devices[did] = DeviceV(
-            type=_enum(b["type"], f"{dw}.type", enums["DeviceType"], "device type"),
-            generation=_enum(b["generation"], f"{dw}.generation", enums["Generation"], "generation"),
-            smi_status=_enum(b["smi_status"], f"{dw}.smi_status", enums["SmiStatus"], "SMI status"),
+            type=_enum(b["type"], f"{dw}.type", enums[vocab.device_type], "device type"),
+            generation=_enum(b["generation"], f"{dw}.generation", enums[vocab.generation], "generation"),
+            smi_status=_enum(b["smi_status"], f"{dw}.smi_status", enums[vocab.smi_status], "SMI status"),
             mpxn=None, trust_anchors=anchors, own_mpxn=b.get("mpxn"), associated_device=assoc,
         )
     devices = {did: _resolve_mpxn(did, d, devices, where) for did, d in devices.items()}
@@ -256,7 +257,7 @@ def load_request(data: Any, state: State, program: ir.Program, ruleset: ir.RuleS
     sender = _eui(b["sender"], f"{where}.sender", "the sender")
     if sender not in state.parties:
         raise InputError(f"{where}.sender", f"party `{b['sender']}` is not in the state's `parties` (list a former User with \"dcc_user\": false)")
-    role = _enum(b["role"], f"{where}.role", program.enums["UserRole"], "User Role")
+    role = _enum(b["role"], f"{where}.role", program.roles(), "User Role")
     srv = b["srv"]
     if not isinstance(srv, str):
         raise InputError(f"{where}.srv", f"expected an SRV string such as \"6.15.1\", found {_show(srv)}")
@@ -270,7 +271,7 @@ def load_request(data: Any, state: State, program: ir.Program, ruleset: ir.RuleS
     if row.get("replaces_trust_anchor"):
         if rpr is None or owner is None:
             raise InputError(where, f"SRV {srv} replaces a trust anchor: give `remote_party_role` and `new_certificate_owner`")
-        rpr = _enum(rpr, f"{where}.remote_party_role", program.enums["RemotePartyRole"], "RemotePartyRole")
+        rpr = _enum(rpr, f"{where}.remote_party_role", program.cells(), "RemotePartyRole")
         owner = _eui(owner, f"{where}.new_certificate_owner", "the new certificate owner")
         if owner not in state.parties:
             raise InputError(f"{where}.new_certificate_owner", f"party `{b['new_certificate_owner']}` is not in the state's `parties`")

@@ -180,7 +180,7 @@ def _candidates(sorts: Sorts, program: ir.Program, rulesets: list[ir.RuleSet], s
         for srv in _effect_srvs(rs):
             for sender in parties:
                 for role in state_json["parties"][sender]["roles"]:
-                    targets = [(c, o) for c in program.enums["RemotePartyRole"] for o in parties] \
+                    targets = [(c, o) for c in program.cells() for o in parties] \
                         if rs.catalogue[srv].get("replaces_trust_anchor") else [(None, None)]
                     for cell, owner in targets:
                         req = {"sender": sender, "role": role, "srv": srv, "device": device}

@@ -66,7 +66,7 @@ class Decoder:
         devices: dict[str, Any] = {}
         if self._true(st.in_smi):
             anchors = {}
-            for name, cell in self.sorts.members["RemotePartyRole"].items():
+            for name, cell in self.sorts.members_of("cell").items():
                 if self._true(st.anchor_set(cell)):
                     anchors[name] = self.party(st.anchor_owner(cell))
             devices[DEVICE_ID] = {
@@ -84,7 +84,7 @@ class Decoder:
         for n, pid in sorted(self.party_ids.items(), key=lambda kv: kv[1]):
             num = z3.IntVal(n, ctx=self.sorts.ctx)
             parties[pid] = {
-                "roles": [r for r, c in self.sorts.members["UserRole"].items() if self._true(st.has_role(num, c))],
+                "roles": [r for r, c in self.sorts.members_of("role").items() if self._true(st.has_role(num, c))],
                 "dcc_user": self._true(st.dcc_user(num)),
             }
         return {"now": self.time(st.now), "parties": parties, "devices": devices, "registration": registration}

@@ -23,6 +23,7 @@ class Sorts:
 
     def __init__(self, program: Program, srvs: list[str], ctx: z3.Context | None = None) -> None:
         self.ctx = ctx or z3.Context()
+        self.vocab = program.vocab
         self.enums: dict[str, z3.DatatypeSortRef] = {}
         self.members: dict[str, dict[str, z3.ExprRef]] = {}
         for name, members in program.enums.items():
@@ -36,6 +37,22 @@ class Sorts:
 
     def member(self, enum: str, name: str) -> z3.ExprRef:
         return self.members[enum][name]
+
+    def enum_of(self, part: str) -> str:
+        """The enum that plays `part` (a field of `Vocabulary`: role, cell, device_type, ...)."""
+        name = getattr(self.vocab, part)
+        assert isinstance(name, str)
+        return name
+
+    def sort_of(self, part: str) -> z3.DatatypeSortRef:
+        return self.enums[self.enum_of(part)]
+
+    def members_of(self, part: str) -> dict[str, z3.ExprRef]:
+        return self.members[self.enum_of(part)]
+
+    def first_of(self, part: str) -> z3.ExprRef:
+        """The first declared member: the one spelling of a value the rules never read."""
+        return next(iter(self.members_of(part).values()))
 
     def decode(self, enum: str, value: z3.ExprRef) -> str:
         text = str(value)
@@ -70,8 +87,8 @@ class SymState:
         c = sorts.ctx
         i = z3.IntSort(ctx=c)
         b = z3.BoolSort(ctx=c)
-        role = sorts.enums["UserRole"]
-        cell = sorts.enums["RemotePartyRole"]
+        role = sorts.sort_of("role")
+        cell = sorts.sort_of("cell")
         reg = z3.Function(f"{prefix}_registered", i, role, i, i, b)
         return SymState(
             now=z3.Int(f"{prefix}_now", ctx=c),
@@ -79,9 +96,9 @@ class SymState:
             has_role=z3.Function(f"{prefix}_has_role", i, role, b),
             in_smi=z3.Bool(f"{prefix}_in_smi", ctx=c),
             device_id=z3.Int(f"{prefix}_device", ctx=c),
-            device_type=z3.Const(f"{prefix}_device_type", sorts.enums["DeviceType"]),
-            generation=z3.Const(f"{prefix}_generation", sorts.enums["Generation"]),
-            smi_status=z3.Const(f"{prefix}_smi_status", sorts.enums["SmiStatus"]),
+            device_type=z3.Const(f"{prefix}_device_type", sorts.sort_of("device_type")),
+            generation=z3.Const(f"{prefix}_generation", sorts.sort_of("generation")),
+            smi_status=z3.Const(f"{prefix}_smi_status", sorts.sort_of("smi_status")),
             mpxn=z3.Int(f"{prefix}_mpxn", ctx=c),
             anchor_set=z3.Function(f"{prefix}_anchor_set", cell, b),
             anchor_owner=z3.Function(f"{prefix}_anchor_owner", cell, i),
@@ -112,7 +129,7 @@ def fresh_rows(sorts: Sorts, prefix: str, k: int) -> list[Assignment]:
     return [
         Assignment(
             used=z3.Bool(f"{prefix}_reg{i}_used", ctx=c), party=z3.Int(f"{prefix}_reg{i}_party", ctx=c),
-            role=z3.Const(f"{prefix}_reg{i}_role", sorts.enums["UserRole"]), mpxn=z3.Int(f"{prefix}_reg{i}_mpxn", ctx=c),
+            role=z3.Const(f"{prefix}_reg{i}_role", sorts.sort_of("role")), mpxn=z3.Int(f"{prefix}_reg{i}_mpxn", ctx=c),
             start=z3.Int(f"{prefix}_reg{i}_from", ctx=c), open_ended=z3.Bool(f"{prefix}_reg{i}_open", ctx=c),
             end=z3.Int(f"{prefix}_reg{i}_to", ctx=c),
         )
@@ -178,10 +195,10 @@ class SymRequest:
         c = sorts.ctx
         return SymRequest(
             sender=z3.Int(f"{prefix}_sender", ctx=c),
-            role=z3.Const(f"{prefix}_role", sorts.enums["UserRole"]),
+            role=z3.Const(f"{prefix}_role", sorts.sort_of("role")),
             srv=z3.Const(f"{prefix}_srv", sorts.srv_sort),
             has_rpr=z3.Bool(f"{prefix}_has_rpr", ctx=c),
-            rpr=z3.Const(f"{prefix}_rpr", sorts.enums["RemotePartyRole"]),
+            rpr=z3.Const(f"{prefix}_rpr", sorts.sort_of("cell")),
             has_owner=z3.Bool(f"{prefix}_has_owner", ctx=c),
             owner=z3.Int(f"{prefix}_owner", ctx=c),
             has_exec=z3.Bool(f"{prefix}_has_exec", ctx=c),
