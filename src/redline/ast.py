@@ -400,6 +400,17 @@ class EventDecl:
     target_span: Span = field(default=NO_SPAN, compare=False)
 
 
+@dataclass(**NODE)
+class InvariantDecl:
+    """A well-formedness constraint on states: a built-in `form` applied to User Roles or groups of them."""
+
+    name: Ident
+    cite: str
+    rests: tuple[Ident, ...]
+    form: Ident
+    args: tuple[Ident, ...]
+
+
 # ---- worlds and scenarios -------------------------------------------------
 
 @dataclass(**NODE)
@@ -499,7 +510,7 @@ class ScenarioDecl:
 
 Decl = (
     EnumDecl | GroupDecl | AssumptionDecl | RecordDecl | CatalogueDecl | RulesetDecl
-    | ModificationDecl | PropertyDecl | EventDecl | WorldDecl | ScenarioDecl
+    | ModificationDecl | PropertyDecl | EventDecl | WorldDecl | ScenarioDecl | InvariantDecl
 )
 
 

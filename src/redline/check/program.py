@@ -8,6 +8,7 @@ rule sets and modifications, (3) properties and scenarios.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from redline import ast
@@ -47,6 +48,7 @@ class _Decls:
         self.events: dict[str, ast.EventDecl] = {}
         self.worlds: dict[str, ast.WorldDecl] = {}
         self.scenarios: dict[str, ast.ScenarioDecl] = {}
+        self.invariants: dict[str, ast.InvariantDecl] = {}
         for m in modules:
             for d in m.decls:
                 self._add(d, out)
@@ -60,7 +62,7 @@ class _Decls:
             ast.AssumptionDecl: (self.assumptions, "assumption"), ast.RecordDecl: (self.records, "record"),
             ast.RulesetDecl: (self.rulesets, "rule set"), ast.ModificationDecl: (self.rulesets, "rule set"),
             ast.PropertyDecl: (self.properties, "property"), ast.EventDecl: (self.events, "event"), ast.WorldDecl: (self.worlds, "world"),
-            ast.ScenarioDecl: (self.scenarios, "scenario"),
+            ast.ScenarioDecl: (self.scenarios, "scenario"), ast.InvariantDecl: (self.invariants, "invariant"),
         }
         table, kind = tables[type(d)]
         key = d.name.name.lower() if kind == "rule set" else d.name.name
@@ -79,6 +81,8 @@ def check_program(modules: Sequence[ast.Module]) -> tuple[ir.Program | None, lis
     vocab = find_vocabulary(decls.records, records, out)
     if vocab is None:
         return None, out
+    invariants = _invariants(decls, enums, groups, vocab, out)
+    vocab = replace(vocab, unregistered=frozenset().union(*(i.roles for i in invariants if i.form == "never_registered")))
     srvs, catalogue = _catalogue(decls, enums, groups, records, out)
     rulesets: dict[str, ir.RuleSet] = {}
     if not any(d.is_error for d in out):
@@ -88,12 +92,13 @@ def check_program(modules: Sequence[ast.Module]) -> tuple[ir.Program | None, lis
         return None, out
     events = _events(decls, groups, vocab, out)
     properties = _properties(decls, rulesets, events, out)
-    scenarios = check_scenarios(decls.worlds, decls.scenarios, enums, records, rulesets, srvs, out)
+    scenarios = check_scenarios(decls.worlds, decls.scenarios, enums, records, rulesets, srvs, out, invariants)
     if any(d.is_error for d in out):
         return None, out
     program = ir.Program(
         enums=enums, groups=groups, records=records, assumptions=assumptions,
         rulesets=rulesets, properties=properties, scenarios=scenarios, events=events, vocab=vocab,
+        invariants=invariants,
     )
     return program, out
 
@@ -230,6 +235,32 @@ def find_vocabulary(declared: Mapping[str, ast.RecordDecl], records: Mapping[str
         found.setdefault(part, enum)
     return ir.Vocabulary(role=found["role"], cell=found["cell"], device_type=found["device_type"],
                          generation=found["generation"], smi_status=found["smi_status"])
+
+
+def _invariants(decls: _Decls, enums: Mapping[str, tuple[str, ...]], groups: Mapping[str, tuple[str, frozenset[str]]],
+                vocab: ir.Vocabulary, out: list[Diagnostic]) -> tuple[ir.Invariant, ...]:
+    """Each declared invariant: a built-in form applied to User Roles and groups of them.
+
+    No combination of the forms can be unsatisfiable (empty Registration Data satisfies every one),
+    so there is nothing to check beyond the names."""
+    roles = enums[vocab.role]
+    role_groups = {g: members for g, (enum, members) in groups.items() if enum == vocab.role}
+    found = []
+    for d in decls.invariants.values():
+        if d.form.name not in ir.INVARIANT_FORMS:
+            out.append(diag.unknown_name(d.form.span, "invariant form", d.form.name, ir.INVARIANT_FORMS))
+            continue
+        named: set[str] = set()
+        for a in d.args:
+            if a.name in roles:
+                named.add(a.name)
+            elif a.name in role_groups:
+                named |= role_groups[a.name]
+            else:
+                out.append(diag.unknown_name(a.span, f"{vocab.role} value or group", a.name, [*roles, *role_groups]))
+        found.append(ir.Invariant(name=d.name.name, cite=d.cite, form=d.form.name, roles=frozenset(named),
+                                  rests=tuple(r.name for r in d.rests), span=d.name.span))
+    return tuple(found)
 
 
 def _enum_of(t: Type, shape: str) -> str | None:
@@ -446,6 +477,8 @@ def _check_rests(decls: _Decls, out: list[Diagnostic]) -> None:
         visit(cat.rests)
     for p in decls.properties.values():
         visit(p.rests)
+    for i in decls.invariants.values():
+        visit(i.rests)
     for d in decls.rulesets.values():
         items: list[Any] = list(d.items) if isinstance(d, ast.RulesetDecl) else []
         if isinstance(d, ast.ModificationDecl):
