@@ -379,6 +379,7 @@ class _Writer:
     def tables(self) -> str:
         enums = [f"    {name!r}: {tuple(v)!r}," for name, v in self.program.enums.items()]
         v = self.program.vocab
+        invariants = [f"    ({i.form!r}, {i.name!r}, {i.cite!r}, frozenset({sorted(i.roles)!r}))," for i in self.program.invariants]
         vocab = {"role": v.role, "cell": v.cell, "device_type": v.device_type, "generation": v.generation,
                  "smi_status": v.smi_status}
         checks = []
@@ -397,6 +398,8 @@ class _Writer:
             f"VOCAB = {vocab!r}",
             'USER_ROLES = frozenset(ENUMS[VOCAB["role"]])',
             'REMOTE_PARTY_ROLES = frozenset(ENUMS[VOCAB["cell"]])',
+            "# the invariants every state satisfies: (form, name, clause, User Roles)",
+            "INVARIANTS = (", *invariants, ")",
             "# check name, layer, code, clause, ((exception clause, written by), ...);",
             "# bit slot i of an outcome key is check i",
             "CHECKS = (", *checks, ")",

@@ -165,6 +165,8 @@ class Prepared:
 RULESET = ""
 ENUMS: dict[str, tuple[str, ...]] = {}
 VOCAB: dict[str, str] = {}  # part (role, cell, device_type, generation, smi_status) -> its enum
+# the declared invariants on states: (form, name, clause, the User Roles it is about)
+INVARIANTS: tuple[tuple[str, str, str, frozenset[str]], ...] = ()
 USER_ROLES: frozenset[str] = frozenset()
 REMOTE_PARTY_ROLES: frozenset[str] = frozenset()
 # check name, layer, code, clause; then (clause, origin) of each exception, in order
@@ -520,7 +522,7 @@ def prepare(data: Any, where: str = "$") -> Prepared:
             cur, own = nxt, loaded[nxt][1]
         device.mpxn = own
         devices[did] = device
-    registration = _registration(top["registration"], parties, roles_enum, f"{where}.registration")
+    registration = _registration(top["registration"], parties, f"{where}.registration")
     _signing_certificates(top.get("signing_certificates", {}), parties, roles_enum, f"{where}.signing_certificates")
     return Prepared(now, parties, devices, registration, data)
 
@@ -547,12 +549,14 @@ def _signing_certificates(raw: Any, parties: Mapping[str, Party], roles: tuple[s
         _enum(b["role"], f"{kw}.role", roles, "User Role")
 
 
-def _registration(raw: Any, parties: Mapping[str, Party], roles: tuple[str, ...],
+def _registration(raw: Any, parties: Mapping[str, Party],
                   where: str) -> dict[tuple[str, str], tuple[tuple[str, int, int | None], ...]]:
     if not isinstance(raw, dict):
         raise InputError(where, f"expected an object of MPxN: assignments, found {_show(raw)}")
     out: dict[tuple[str, str], list[tuple[str, int, int | None]]] = {}
-    reg_roles = tuple(r for r in roles if r != "OU")
+    paths: dict[int, tuple[str, str]] = {}  # id(assignment) -> its JSON path and `from`, for an invariant's message
+    never = {r: (name, cite) for form, name, cite, roles in INVARIANTS if form == "never_registered" for r in roles}
+    reg_roles = tuple(r for r in ENUMS[VOCAB["role"]] if r not in never)
     for mpxn, items in raw.items():
         mw = f'{where}["{mpxn}"]'
         if not isinstance(items, list):
@@ -560,6 +564,9 @@ def _registration(raw: Any, parties: Mapping[str, Party], roles: tuple[str, ...]
         for i, a in enumerate(items):
             aw = f"{mw}[{i}]"
             b = _obj(a, aw, frozenset({"role", "party", "from"}), frozenset({"to"}))
+            if isinstance(b["role"], str) and b["role"] in never:
+                name, cite = never[b["role"]]
+                raise InputError(f"{aw}.role", f"`{b['role']}` is never in Registration Data: invariant `{name}` ({cite})")
             role = _enum(b["role"], f"{aw}.role", reg_roles, "registration role")
             pid = _eui(b["party"], f"{aw}.party", "a party id")
             if pid not in parties:
@@ -568,8 +575,25 @@ def _registration(raw: Any, parties: Mapping[str, Party], roles: tuple[str, ...]
             end = parse_time(b["to"], f"{aw}.to") if b.get("to") is not None else None
             if end is not None and end <= start:
                 raise InputError(aw, f"`to` ({b['to']}) must be after `from` ({b['from']})")
-            out.setdefault((mpxn, role), []).append((pid, start, end))
-    return {k: tuple(sorted(v, key=lambda x: x[1])) for k, v in out.items()}
+            assignment = (pid, start, end)
+            paths[id(assignment)] = (aw, b["from"])
+            out.setdefault((mpxn, role), []).append(assignment)
+    done = {k: tuple(sorted(v, key=lambda x: x[1])) for k, v in out.items()}
+    for form, name, cite, roles in INVARIANTS:
+        if form != "one_registered":
+            continue
+        for (_, role), assignments in done.items():
+            if role not in roles:
+                continue
+            for i, (a_party, _, a_end) in enumerate(assignments):
+                for later in assignments[i + 1:]:
+                    if a_end is not None and a_end <= later[1]:
+                        break  # this one, and every later one, starts after assignment i ends
+                    if a_party != later[0]:
+                        (bw, b_from), (aw, _) = paths[id(later)], paths[id(assignments[i])]
+                        raise InputError(bw, f"party `{later[0]}` and party `{a_party}` ({aw}) are both registered in this role "
+                                             f"for this MPxN at {b_from}: invariant `{name}` ({cite})")
+    return done
 
 
 REQUEST_REQUIRED = frozenset({"sender", "role", "srv"})

@@ -190,7 +190,7 @@ def load_state(data: Any, program: ir.Program, where: str = "$") -> State:
             mpxn=None, trust_anchors=anchors, own_mpxn=b.get("mpxn"), associated_device=assoc,
         )
     devices = {did: _resolve_mpxn(did, d, devices, where) for did, d in devices.items()}
-    registration = _registration(top["registration"], parties, roles_enum, f"{where}.registration")
+    registration = _registration(top["registration"], parties, program, f"{where}.registration")
     signers = _signing_certificates(top.get("signing_certificates", {}), parties, roles_enum, f"{where}.signing_certificates")
     return State(now=now, parties=parties, devices=devices, registration=registration, raw=data, signing_certificates=signers)
 
@@ -228,11 +228,13 @@ def _resolve_mpxn(did: str, d: DeviceV, devices: dict[str, DeviceV], where: str)
     return DeviceV(d.type, d.generation, d.smi_status, cur.own_mpxn, d.trust_anchors, d.own_mpxn, d.associated_device)
 
 
-def _registration(raw: Any, parties: Mapping[str, PartyV], roles: tuple[str, ...], where: str) -> dict[tuple[str, str], tuple[Assignment, ...]]:
+def _registration(raw: Any, parties: Mapping[str, PartyV], program: ir.Program, where: str) -> dict[tuple[str, str], tuple[Assignment, ...]]:
     if not isinstance(raw, dict):
         raise InputError(where, f"expected an object of MPxN: assignments, found {_show(raw)}")
     out: dict[tuple[str, str], list[Assignment]] = {}
-    reg_roles = tuple(r for r in roles if r != "OU")
+    paths: dict[int, tuple[str, str]] = {}  # id(assignment) -> its JSON path and `from`, for an invariant's message
+    reg_roles = program.registration_roles()
+    never = {r: inv for inv in program.invariants if inv.form == "never_registered" for r in inv.roles}
     for mpxn, items in raw.items():
         mw = f'{where}["{mpxn}"]'
         if not isinstance(items, list):
@@ -240,6 +242,9 @@ def _registration(raw: Any, parties: Mapping[str, PartyV], roles: tuple[str, ...
         for i, a in enumerate(items):
             aw = f"{mw}[{i}]"
             b = _obj(a, aw, {"role", "party", "from"}, {"to"})
+            if isinstance(b["role"], str) and b["role"] in never:
+                inv = never[b["role"]]
+                raise InputError(f"{aw}.role", f"`{b['role']}` is never in Registration Data: invariant `{inv.name}` ({inv.cite})")
             role = _enum(b["role"], f"{aw}.role", reg_roles, "registration role")
             pid = _eui(b["party"], f"{aw}.party", "a party id")
             if pid not in parties:
@@ -248,8 +253,28 @@ def _registration(raw: Any, parties: Mapping[str, PartyV], roles: tuple[str, ...
             end = parse_time(b["to"], f"{aw}.to") if b.get("to") is not None else None
             if end is not None and end <= start:
                 raise InputError(aw, f"`to` ({b['to']}) must be after `from` ({b['from']})")
-            out.setdefault((mpxn, role), []).append(Assignment(pid, start, end))
-    return {k: tuple(sorted(v, key=lambda x: x.start)) for k, v in out.items()}
+            assignment = Assignment(pid, start, end)
+            paths[id(assignment)] = (aw, b["from"])
+            out.setdefault((mpxn, role), []).append(assignment)
+    done = {k: tuple(sorted(v, key=lambda x: x.start)) for k, v in out.items()}
+    for inv in program.invariants:
+        if inv.form == "one_registered":
+            for (_, role), assignments in done.items():
+                if role in inv.roles:
+                    _one_at_a_time(assignments, paths, inv)
+    return done
+
+
+def _one_at_a_time(assignments: tuple[Assignment, ...], paths: Mapping[int, tuple[str, str]], inv: ir.Invariant) -> None:
+    """Two parties whose assignments (sorted by start) overlap break a `one_registered` invariant."""
+    for i, a in enumerate(assignments):
+        for b in assignments[i + 1:]:
+            if a.end is not None and a.end <= b.start:
+                break  # b, and every later one, starts after a ends
+            if a.party != b.party:
+                (bw, b_from), (aw, _) = paths[id(b)], paths[id(a)]
+                raise InputError(bw, f"party `{b.party}` and party `{a.party}` ({aw}) are both registered in this role "
+                                     f"for this MPxN at {b_from}: invariant `{inv.name}` ({inv.cite})")
 
 
 def load_request(data: Any, state: State, program: ir.Program, ruleset: ir.RuleSet, where: str = "$") -> Request:
