@@ -24,6 +24,9 @@ class Sorts:
     def __init__(self, program: Program, srvs: list[str], ctx: z3.Context | None = None) -> None:
         self.ctx = ctx or z3.Context()
         self.vocab = program.vocab
+        # the declared invariants on Registration Data (check.checked.Invariant), which both encodings assume
+        self.never_registered = sorted(program.vocab.unregistered)
+        self.one_registered = sorted(program.one_registered() - program.vocab.unregistered)
         self.enums: dict[str, z3.DatatypeSortRef] = {}
         self.members: dict[str, dict[str, z3.ExprRef]] = {}
         for name, members in program.enums.items():
@@ -89,7 +92,7 @@ class SymState:
         b = z3.BoolSort(ctx=c)
         role = sorts.sort_of("role")
         cell = sorts.sort_of("cell")
-        reg = z3.Function(f"{prefix}_registered", i, role, i, i, b)
+        registered, reg = registration(sorts, prefix)
         return SymState(
             now=z3.Int(f"{prefix}_now", ctx=c),
             dcc_user=z3.Function(f"{prefix}_dcc_user", i, b),
@@ -102,9 +105,35 @@ class SymState:
             mpxn=z3.Int(f"{prefix}_mpxn", ctx=c),
             anchor_set=z3.Function(f"{prefix}_anchor_set", cell, b),
             anchor_owner=z3.Function(f"{prefix}_anchor_owner", cell, i),
-            registered=lambda p, r, m, t: reg(p, r, m, t),
+            registered=registered,
             registration_fn=reg,
         )
+
+
+def registration(sorts: Sorts, prefix: str) -> tuple[RegistrationFn, z3.FuncDeclRef | None]:
+    """Registration Data with no bound on its assignments, satisfying the declared invariants by
+    construction, so that no quantifier is needed: a role never registered is never registered,
+    and a role with one registered party at a time has a function (role, MPxN, time) -> party
+    and a Bool saying whether anyone holds it. Any other role is an uninterpreted predicate
+    (returned too, None if there is none)."""
+    c = sorts.ctx
+    i, b, role = z3.IntSort(ctx=c), z3.BoolSort(ctx=c), sorts.sort_of("role")
+    never = [sorts.members_of("role")[x] for x in sorts.never_registered]
+    one = [sorts.members_of("role")[x] for x in sorts.one_registered]
+    free = len(never) + len(one) < len(sorts.members_of("role"))
+    reg = z3.Function(f"{prefix}_registered", i, role, i, i, b) if free else None
+    holder = z3.Function(f"{prefix}_holder", role, i, i, i)
+    held = z3.Function(f"{prefix}_held", role, i, i, b)
+
+    def registered(p: z3.ArithRef, r: z3.ExprRef, m: z3.ArithRef, t: z3.ArithRef) -> z3.BoolRef:
+        out = reg(p, r, m, t) if reg is not None else z3.BoolVal(False, ctx=c)
+        if one:
+            out = z3.If(z3.Or([r == x for x in one]), z3.And(held(r, m, t), holder(r, m, t) == p), out)
+        if never:
+            out = z3.If(z3.Or([r == x for x in never]), z3.BoolVal(False, ctx=c), out)
+        return out
+
+    return registered, reg
 
 
 @dataclass
@@ -161,8 +190,23 @@ def with_rows(sorts: Sorts, st: SymState, rows: list[Assignment]) -> SymState:
         return z3.Or(chains) if chains else z3.BoolVal(False, ctx=c)
 
     wf = [z3.Implies(z3.And(a.used, z3.Not(a.open_ended)), a.start < a.end) for a in rows]
-    wf += [a.role != sorts.member("UserRole", "OU") for a in rows]
+    wf += row_invariants(sorts, rows)
     return replace(st, registered=registered, registration_fn=None, covers=covers, assignments=rows, constraints=wf)
+
+
+def row_invariants(sorts: Sorts, rows: list[Assignment]) -> list[z3.BoolRef]:
+    """The declared invariants as constraints on (between) assignment rows."""
+    never = [sorts.members_of("role")[x] for x in sorts.never_registered]
+    one = [sorts.members_of("role")[x] for x in sorts.one_registered]
+    out = [a.role != x for a in rows for x in never]
+    for i, a in enumerate(rows):
+        for b in rows[i + 1:]:
+            if not one:
+                break
+            overlap = z3.And(z3.Or(a.open_ended, b.start < a.end), z3.Or(b.open_ended, a.start < b.end))
+            same_place = z3.And(a.used, b.used, a.role == b.role, a.mpxn == b.mpxn, z3.Or([a.role == x for x in one]))
+            out.append(z3.Implies(z3.And(same_place, overlap), a.party == b.party))
+    return out
 
 
 def bounded_state(sorts: Sorts, prefix: str, k: int) -> SymState:
