@@ -38,7 +38,7 @@ from redline.check import checked as ir
 from redline.smt.properties import T_MAX, T_MIN, Binding, PropertyCompiler, PropertyError, simplify
 from redline.smt.smt2 import smt2_text
 from redline.smt.solver import new_solver
-from redline.smt.symbolic import Sorts, SymRequest, SymState, fresh_rows, well_formed, with_rows
+from redline.smt.symbolic import Sorts, SymRequest, SymState, fresh_rows, registration, well_formed, with_rows
 from redline.source import Span
 from redline.syntax.printer import expr as show
 from redline.times import SECOND
@@ -176,14 +176,13 @@ class Unroller:
         """The device's Registration Data in `roles` may change: assignments end, begin (now or
         future-dated) or are replaced. Every other assignment stays as it is."""
         if not self.bounded:
-            g = z3.Function(f"{tag}_reg", z3.IntSort(ctx=self.ctx), self.sorts.enums["UserRole"], z3.IntSort(ctx=self.ctx),
-                            z3.BoolSort(ctx=self.ctx))
+            g, _ = registration(self.sorts, f"{tag}_reg")  # new Registration Data, within the invariants
             members = [self.sorts.member("UserRole", x) for x in sorted(roles)]
             before = st.registered
             mpxn = st.mpxn
 
             def registered(p: Any, r: Any, m: Any, t: Any) -> z3.BoolRef:
-                return z3.If(z3.And(on, m == mpxn, z3.Or([r == x for x in members])), g(p, r, t), before(p, r, m, t))
+                return z3.If(z3.And(on, m == mpxn, z3.Or([r == x for x in members])), g(p, r, m, t), before(p, r, m, t))
             return replace(st, registered=registered, covers=None, assignments=None), []
         old = st.assignments or []
         new = fresh_rows(self.sorts, tag, len(old))
