@@ -379,7 +379,11 @@ class _Writer:
     def tables(self) -> str:
         enums = [f"    {name!r}: {tuple(v)!r}," for name, v in self.program.enums.items()]
         v = self.program.vocab
-        invariants = [f"    ({i.form!r}, {i.name!r}, {i.cite!r}, frozenset({sorted(i.roles)!r}))," for i in self.program.invariants]
+        invariants = [line for i in self.program.invariants
+                      for line in ("    (", f"        {i.form!r}, {i.name!r},",
+                                   # a long clause as adjacent literals, so no line passes the width
+                                   *[f"        {i.cite[k:k + 80]!r}" for k in range(0, max(len(i.cite), 1), 80)], "        ,",
+                                   f"        frozenset({sorted(i.roles)!r}),", "    ),")]
         vocab = {"role": v.role, "cell": v.cell, "device_type": v.device_type, "generation": v.generation,
                  "smi_status": v.smi_status}
         checks = []

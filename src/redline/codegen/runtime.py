@@ -566,7 +566,8 @@ def _registration(raw: Any, parties: Mapping[str, Party],
             b = _obj(a, aw, frozenset({"role", "party", "from"}), frozenset({"to"}))
             if isinstance(b["role"], str) and b["role"] in never:
                 name, cite = never[b["role"]]
-                raise InputError(f"{aw}.role", f"`{b['role']}` is never in Registration Data: invariant `{name}` ({cite})")
+                raise InputError(f"{aw}.role",
+                                 f"`{b['role']}` is never in Registration Data: invariant `{name}` ({cite})")
             role = _enum(b["role"], f"{aw}.role", reg_roles, "registration role")
             pid = _eui(b["party"], f"{aw}.party", "a party id")
             if pid not in parties:
@@ -591,8 +592,8 @@ def _registration(raw: Any, parties: Mapping[str, Party],
                         break  # this one, and every later one, starts after assignment i ends
                     if a_party != later[0]:
                         (bw, b_from), (aw, _) = paths[id(later)], paths[id(assignments[i])]
-                        raise InputError(bw, f"party `{later[0]}` and party `{a_party}` ({aw}) are both registered in this role "
-                                             f"for this MPxN at {b_from}: invariant `{name}` ({cite})")
+                        raise InputError(bw, f"party `{later[0]}` and party `{a_party}` ({aw}) are both registered "
+                                             f"in this role for this MPxN at {b_from}: invariant `{name}` ({cite})")
     return done
 
 
