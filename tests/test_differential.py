@@ -17,6 +17,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from invariant_support import one_at_a_time
 from redline.check.checked import carries_certificate
 from redline.interp import InputError, load_request, load_state
 from redline.props.concrete import anchors_after, concrete
@@ -75,7 +76,7 @@ def deep_worlds(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
             "from": TIMES[lo], "to": TIMES[hi] if hi is not None else None,
         })
     state = {"now": draw(st.sampled_from(TIMES)), "parties": parties, "devices": devices,
-             "registration": {"1900000000001": registration}}
+             "registration": {"1900000000001": one_at_a_time(registration)}}
     request: dict[str, Any] = {"sender": sender, "role": role, "srv": srv,
                                "device": draw(st.sampled_from([METER] * 6 + [OTHER] * 2 + [UNKNOWN, None]))}
     if carries_certificate(row):

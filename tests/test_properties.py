@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, event, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.lark import from_lark
 
+from invariant_support import one_at_a_time
 from redline.build import build
 from redline.check import check
 from redline.check.checked import carries_certificate
@@ -231,7 +232,7 @@ def states(draw: st.DrawFn) -> dict[str, Any]:
                     "to": TIMES[hi] if hi is not None and hi < len(TIMES) else None,
                 }
             )
-        registration[m] = items
+        registration[m] = one_at_a_time(items)
     return {"now": draw(st.sampled_from(TIMES)), "parties": parties, "devices": devices, "registration": registration}
 
 
@@ -295,8 +296,8 @@ def worlds(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
         mpxn = _mpxn_of(s, r["device"])
         if draw(likely) and r["role"] != "OU":
             start = draw(st.sampled_from(TIMES[:3]))
-            s["registration"].setdefault(mpxn, []).append(
-                {"role": r["role"], "party": r["sender"], "from": start, "to": None}
+            s["registration"][mpxn] = one_at_a_time(
+                [{"role": r["role"], "party": r["sender"], "from": start, "to": None}, *s["registration"].get(mpxn, [])]
             )
     return s, r
 

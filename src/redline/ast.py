@@ -419,6 +419,17 @@ class EventDecl:
     target_span: Span = field(default=NO_SPAN, compare=False)
 
 
+@dataclass(**NODE)
+class InvariantDecl:
+    """A well-formedness constraint on states: a built-in `form` applied to User Roles or groups of them."""
+
+    name: Ident
+    cite: str
+    rests: tuple[Ident, ...]
+    form: Ident
+    args: tuple[Ident, ...]
+
+
 # ---- worlds and scenarios -------------------------------------------------
 
 @dataclass(**NODE)
@@ -530,7 +541,7 @@ class ScenarioDecl:
 
 Decl = (
     EnumDecl | GroupDecl | AssumptionDecl | RecordDecl | RelationDecl | CatalogueDecl | RulesetDecl
-    | ModificationDecl | PropertyDecl | EventDecl | WorldDecl | ScenarioDecl
+    | ModificationDecl | PropertyDecl | EventDecl | WorldDecl | ScenarioDecl | InvariantDecl
 )
 
 

@@ -190,6 +190,11 @@ def missing_declaration(span: Span, what: str) -> Diagnostic:
     return Diagnostic("E209", f"the rules declare no {what}", span)
 
 
+def vocabulary_shape(span: Span, where: str, expected: str, found: str, why: str) -> Diagnostic:
+    """A world declaration that does not give an enum the part the back ends need it in."""
+    return Diagnostic("E212", f"`{where}` must be {expected}, found {found}", span, notes=(why,))
+
+
 def property_error(span: Span, why: str) -> Diagnostic:
     return Diagnostic("E401", why, span)
 

@@ -40,7 +40,7 @@ def prepare(program: Program, ruleset: str, state_path: str, role: str | None,
             max_xml_bytes: int, max_json_bytes: int) -> Run:
     """What every request of one `validate` is judged with: the rule set, the state, the DUIS role."""
     rs = ruleset_named(program, ruleset)
-    roles = program.enums["UserRole"]
+    roles = program.roles()
     if role is not None and role not in roles:
         raise BadInput(f"--role: unknown User Role `{role}`; expected one of {', '.join(roles)}")
     try:

@@ -320,6 +320,50 @@ class Scenario:
 
 
 @dataclass(**IR)
+class Vocabulary:
+    """Which declared enum plays which part, found by purpose from the world's
+    record declarations (check/program.py), so no back end names an enum.
+
+    `role`: the User Roles, the element enum of `Party.roles`; `cell`: the
+    trust anchor cells, the key enum of `Device.trust_anchors`; `device_type`,
+    `generation`, `smi_status`: the enums of those `Device` fields.
+    `unregistered`: the User Roles no Registration Data names (from the
+    declared invariants, `Invariant`).
+    """
+
+    role: str
+    cell: str
+    device_type: str
+    generation: str
+    smi_status: str
+    unregistered: frozenset[str] = frozenset()
+
+    def device_enums(self) -> dict[str, str]:
+        """The `Device` fields whose values come from an enum, with their enum."""
+        return {"type": self.device_type, "generation": self.generation, "smi_status": self.smi_status}
+
+
+@dataclass(**IR)
+class Invariant:
+    """A well-formedness constraint every real state satisfies (docs/formats.md, invariants).
+
+    `form` is one of the built-in forms (INVARIANT_FORMS); `roles` the User Roles it is about.
+    """
+
+    name: str
+    cite: str
+    form: str
+    roles: frozenset[str]
+    rests: tuple[str, ...]
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+# "one_registered": at any instant an MPxN has at most one registered party in each of these roles.
+# "never_registered": no Registration Data assignment names one of these roles.
+INVARIANT_FORMS = ("one_registered", "never_registered")
+
+
+@dataclass(**IR)
 class Program:
     enums: Mapping[str, tuple[str, ...]]
     groups: Mapping[str, tuple[str, frozenset[str]]]  # name -> (enum, members)
@@ -328,11 +372,27 @@ class Program:
     rulesets: Mapping[str, RuleSet]
     properties: tuple[Property, ...]
     scenarios: tuple[Scenario, ...]
+    vocab: Vocabulary
     events: Mapping[str, Event] = field(default_factory=dict)
     # What rule files declared beyond the built-in world (docs/formats.md "Declared fields"):
     # record -> declared field -> type (the fields are in `records` too), and relation -> its records.
     declared: Mapping[str, Mapping[str, Type]] = field(default_factory=dict)
     relations: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    invariants: tuple[Invariant, ...] = ()
+
+    def roles(self) -> tuple[str, ...]:
+        return self.enums[self.vocab.role]
+
+    def cells(self) -> tuple[str, ...]:
+        return self.enums[self.vocab.cell]
+
+    def registration_roles(self) -> tuple[str, ...]:
+        """The User Roles Registration Data may name."""
+        return tuple(r for r in self.roles() if r not in self.vocab.unregistered)
+
+    def one_registered(self) -> frozenset[str]:
+        """The User Roles in which at most one party is registered for an MPxN at any instant."""
+        return frozenset().union(*(i.roles for i in self.invariants if i.form == "one_registered"))
 
     def ruleset(self, name: str) -> RuleSet | None:
         return self.rulesets.get(name.lower())

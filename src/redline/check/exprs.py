@@ -53,6 +53,12 @@ class Env:
     def error(self, d: Diagnostic) -> None:
         self.diagnostics.append(d)
 
+    def role_type(self) -> EnumT:
+        """The User Role enum: the element of `Party.roles` (its shape is checked before any expression)."""
+        roles = self.records["Party"]["roles"]
+        assert isinstance(roles, SetT)
+        return roles.elem
+
 
 def _compatible(a: Type, b: Type) -> bool:
     if a == NULL or b == NULL:
@@ -330,11 +336,11 @@ def _call(env: Env, e: ast.Call) -> ir.Expr | None:
         env.error(diag.bad_call(e.span, "registered", f"takes (party, role, mpxn), got {len(e.args)} argument(s)"))
         return None
     party = check_expr(env, e.args[0], RecordT("Party"))
-    role = check_expr(env, e.args[1], EnumT("UserRole"))
+    role = check_expr(env, e.args[1], env.role_type())
     mpxn = check_expr(env, e.args[2], MPXN)
     if party is None or role is None or mpxn is None:
         return None
-    for got, want, src in ((party, RecordT("Party"), e.args[0]), (role, EnumT("UserRole"), e.args[1]), (mpxn, MPXN, e.args[2])):
+    for got, want, src in ((party, RecordT("Party"), e.args[0]), (role, env.role_type(), e.args[1]), (mpxn, MPXN, e.args[2])):
         if strip(got.type) != want:
             env.error(diag.type_mismatch(src.span, "argument of `registered`", str(want), str(got.type)))
             return None

@@ -32,6 +32,7 @@ from redline.check.types import (
     RecordT,
     SetT,
     Type,
+    strip,
 )
 from redline.diagnostics import Diagnostic
 from redline.source import NO_SPAN
@@ -51,6 +52,7 @@ class _Decls:
         self.events: dict[str, ast.EventDecl] = {}
         self.worlds: dict[str, ast.WorldDecl] = {}
         self.scenarios: dict[str, ast.ScenarioDecl] = {}
+        self.invariants: dict[str, ast.InvariantDecl] = {}
         for m in modules:
             for d in m.decls:
                 self._add(d, out)
@@ -68,7 +70,7 @@ class _Decls:
             ast.RelationDecl: (self.relations, "relation"),
             ast.RulesetDecl: (self.rulesets, "rule set"), ast.ModificationDecl: (self.rulesets, "rule set"),
             ast.PropertyDecl: (self.properties, "property"), ast.EventDecl: (self.events, "event"), ast.WorldDecl: (self.worlds, "world"),
-            ast.ScenarioDecl: (self.scenarios, "scenario"),
+            ast.ScenarioDecl: (self.scenarios, "scenario"), ast.InvariantDecl: (self.invariants, "invariant"),
         }
         table, kind = tables[type(d)]
         key = d.name.name.lower() if kind == "rule set" else d.name.name
@@ -85,6 +87,11 @@ def check_program(modules: Sequence[ast.Module]) -> tuple[ir.Program | None, lis
     declared, relations = declare(decls.extensions, decls.relations, enums, records, out)
     if any(d.is_error for d in out):
         return None, out
+    vocab = find_vocabulary(decls.records, records, out)
+    if vocab is None:
+        return None, out
+    invariants = _invariants(decls, enums, groups, vocab, out)
+    vocab = replace(vocab, unregistered=frozenset().union(*(i.roles for i in invariants if i.form == "never_registered")))
     srvs, catalogue = _catalogue(decls, enums, groups, records, out, declared.get("Service", {}), relations)
     rulesets: dict[str, ir.RuleSet] = {}
     if not any(d.is_error for d in out):
@@ -92,9 +99,9 @@ def check_program(modules: Sequence[ast.Module]) -> tuple[ir.Program | None, lis
     _check_rests(decls, out)
     if any(d.is_error for d in out):
         return None, out
-    events = _events(decls, groups, out)
+    events = _events(decls, groups, vocab, out)
     expectations = _expectations(decls, rulesets, events, out)
-    scenarios = check_scenarios(decls.worlds, decls.scenarios, enums, records, rulesets, srvs, out, relations, declared)
+    scenarios = check_scenarios(decls.worlds, decls.scenarios, enums, records, rulesets, srvs, out, relations, declared, invariants)
     if any(d.is_error for d in out):
         return None, out
     properties = _properties(decls, expectations, enums, groups, catalogue, events, out)
@@ -102,8 +109,8 @@ def check_program(modules: Sequence[ast.Module]) -> tuple[ir.Program | None, lis
         return None, out
     program = ir.Program(
         enums=enums, groups=groups, records=records, assumptions=assumptions,
-        rulesets=rulesets, properties=properties, scenarios=scenarios, events=events,
-        declared=declared, relations=relations,
+        rulesets=rulesets, properties=properties, scenarios=scenarios, events=events, vocab=vocab,
+        invariants=invariants, declared=declared, relations=relations,
     )
     return program, out
 
@@ -220,6 +227,102 @@ def _type(t: ast.TypeExpr, enums: dict[str, tuple[str, ...]], out: list[Diagnost
             value = _type(v, enums, out)
             return None if value is None else MapT(EnumT(k.name), value)
     raise AssertionError("unhandled type")  # pragma: no cover
+
+
+# The parts enums play, found from where the world declarations use them:
+# (record, field, part, the shape wanted). A part named on an earlier line
+# fixes the enum a later line must use.
+_PARTS = (
+    ("Party", "roles", "role", "set of"),
+    ("Device", "trust_anchors", "cell", "map of"),
+    ("Device", "type", "device_type", "enum"),
+    ("Device", "generation", "generation", "enum"),
+    ("Device", "smi_status", "smi_status", "enum"),
+    ("Request", "role", "role", "enum"),
+    ("Request", "remote_party_role", "cell", "enum"),
+    ("Service", "eligible_roles", "role", "set of"),
+    ("Service", "device_types", "device_type", "set of"),
+    ("Service", "smi_statuses", "smi_status", "set of"),
+)
+_PART_NAMES = {
+    "role": "the User Role enum", "cell": "the trust anchor cell enum", "device_type": "the device type enum",
+    "generation": "the SMETS generation enum", "smi_status": "the SMI status enum",
+}
+_FOUND_BY = {
+    "role": "the element enum of `Party.roles`", "cell": "the key enum of `Device.trust_anchors`",
+    "device_type": "the enum of `Device.type`", "generation": "the enum of `Device.generation`",
+    "smi_status": "the enum of `Device.smi_status`",
+}
+# Service's enum fields are optional: the catalogue may leave them out.
+_OPTIONAL_FIELDS = {("Service", "eligible_roles"), ("Service", "device_types"), ("Service", "smi_statuses")}
+
+
+def find_vocabulary(declared: Mapping[str, ast.RecordDecl], records: Mapping[str, Mapping[str, Type]],
+                    out: list[Diagnostic]) -> ir.Vocabulary | None:
+    """Which enum is the User Role, the trust anchor cell, ...: by where the world declarations use
+    it, not by its name. The first declaration out of shape is the one error reported: whatever
+    follows from it would only repeat it."""
+    found: dict[str, str] = {}
+    for record, fname, part, shape in _PARTS:
+        decl = declared.get(record)
+        field_decl = next((f for f in decl.fields if f.name.name == fname), None) if decl else None
+        want = found.get(part)
+        wanted = f"`{want}`, {_PART_NAMES[part]}" if want else _PART_NAMES[part]
+        expected = {"set of": f"a set of {wanted}", "map of": f"a map from {wanted} to optional Party",
+                    "enum": wanted}[shape]
+        why = (f"the back ends find {_PART_NAMES[part]} as {_FOUND_BY[part]}" if want
+               else f"the back ends find {_PART_NAMES[part]} here, as {_FOUND_BY[part]}")
+        if field_decl is None:
+            if (record, fname) in _OPTIONAL_FIELDS:
+                continue
+            out.append(diag.vocabulary_shape(decl.name.span if decl else NO_SPAN, f"{record}.{fname}", expected, "no such field", why))
+            return None
+        t = records[record].get(fname)
+        if t is None:
+            return None  # its type is unknown, reported already
+        enum = _enum_of(strip(t), shape)
+        if enum is None or (want is not None and enum != want):
+            out.append(diag.vocabulary_shape(field_decl.name.span, f"{record}.{fname}", expected, f"`{t}`", why))
+            return None
+        found.setdefault(part, enum)
+    return ir.Vocabulary(role=found["role"], cell=found["cell"], device_type=found["device_type"],
+                         generation=found["generation"], smi_status=found["smi_status"])
+
+
+def _invariants(decls: _Decls, enums: Mapping[str, tuple[str, ...]], groups: Mapping[str, tuple[str, frozenset[str]]],
+                vocab: ir.Vocabulary, out: list[Diagnostic]) -> tuple[ir.Invariant, ...]:
+    """Each declared invariant: a built-in form applied to User Roles and groups of them.
+
+    No combination of the forms can be unsatisfiable (empty Registration Data satisfies every one),
+    so there is nothing to check beyond the names."""
+    roles = enums[vocab.role]
+    role_groups = {g: members for g, (enum, members) in groups.items() if enum == vocab.role}
+    found = []
+    for d in decls.invariants.values():
+        if d.form.name not in ir.INVARIANT_FORMS:
+            out.append(diag.unknown_name(d.form.span, "invariant form", d.form.name, ir.INVARIANT_FORMS))
+            continue
+        named: set[str] = set()
+        for a in d.args:
+            if a.name in roles:
+                named.add(a.name)
+            elif a.name in role_groups:
+                named |= role_groups[a.name]
+            else:
+                out.append(diag.unknown_name(a.span, f"{vocab.role} value or group", a.name, [*roles, *role_groups]))
+        found.append(ir.Invariant(name=d.name.name, cite=d.cite, form=d.form.name, roles=frozenset(named),
+                                  rests=tuple(r.name for r in d.rests), span=d.name.span))
+    return tuple(found)
+
+
+def _enum_of(t: Type, shape: str) -> str | None:
+    if shape == "set of" and isinstance(t, SetT):
+        return t.elem.name
+    if shape == "map of" and isinstance(t, MapT) and strip(t.value) == RecordT("Party"):
+        return t.key.name
+    if shape == "enum" and isinstance(t, EnumT):
+        return t.name
+    return None
 
 
 # ---- stage 2: catalogue and rule sets -------------------------------------
@@ -371,6 +474,8 @@ def _check_rests(decls: _Decls, out: list[Diagnostic]) -> None:
         visit(cat.rests)
     for p in decls.properties.values():
         visit(p.rests)
+    for i in decls.invariants.values():
+        visit(i.rests)
     for d in decls.rulesets.values():
         items: list[Any] = list(d.items) if isinstance(d, ast.RulesetDecl) else []
         if isinstance(d, ast.ModificationDecl):
@@ -393,15 +498,16 @@ def _check_rests(decls: _Decls, out: list[Diagnostic]) -> None:
 
 # ---- stage 3: properties --------------------------------------------------
 
-def _events(decls: _Decls, groups: dict[str, tuple[str, frozenset[str]]], out: list[Diagnostic]) -> dict[str, ir.Event]:
+def _events(decls: _Decls, groups: dict[str, tuple[str, frozenset[str]]], vocab: ir.Vocabulary,
+            out: list[Diagnostic]) -> dict[str, ir.Event]:
     events = {}
     for e in decls.events.values():
         roles: frozenset[str] = frozenset()
         if e.target == "registration":
             grp = groups.get(e.group.name) if e.group else None
-            if e.group is None or grp is None or grp[0] != "UserRole":
+            if e.group is None or grp is None or grp[0] != vocab.role:
                 span = e.group.span if e.group else e.target_span
-                user_groups = [g for g, (enum, _) in groups.items() if enum == "UserRole"]
+                user_groups = [g for g, (enum, _) in groups.items() if enum == vocab.role]
                 out.append(diag.unknown_name(span, "group of User Roles", e.group.name if e.group else "", user_groups)
                            if e.group else diag.property_error(span, "`registration` needs the group of User Roles it changes, "
                                                                      "e.g. `on registration Supplier`"))

@@ -15,6 +15,7 @@ from redline.check import checked as ir
 from redline.check.types import BOOL, MPXN, TEXT, TIME, EnumT, Layer, MapT, OptT, RecordT, SetT, Type, strip
 from redline.diagnostics import Diagnostic
 from redline.ids import is_eui64, normalise
+from redline.times import parse_iso
 
 
 class _World:
@@ -34,8 +35,10 @@ class _World:
 
 class _Checker:
     def __init__(self, enums: Mapping[str, tuple[str, ...]], records: Mapping[str, Mapping[str, Type]], out: list[Diagnostic],
-                 declared: Mapping[str, Mapping[str, Type]] | None = None, relations: Mapping[str, tuple[str, ...]] | None = None) -> None:
-        self.enums, self.records, self.out = enums, records, out
+                 declared: Mapping[str, Mapping[str, Type]] | None = None, relations: Mapping[str, tuple[str, ...]] | None = None,
+                 invariants: tuple[ir.Invariant, ...] = ()) -> None:
+        self.enums, self.records, self.out, self.invariants = enums, records, out, invariants
+        self.overlaps_told: set[int] = set()  # registered items already reported (a world is built for each scenario)
         self.declared, self.relations = declared or {}, relations or {}
 
     def settings(self, w: _World, record: str, settings: tuple[ast.Setting, ...]) -> dict[str, Any]:
@@ -126,12 +129,40 @@ class _Checker:
                     else:
                         w.holds.append(it)
                 case ast.RegisteredItem():
-                    if it.role.name == "OU":
-                        self.out.append(diag.bad_scenario(it.role.span, "Registration Data has no `OU` role: Other Users are not registered"))
+                    for inv in self.invariants:
+                        if inv.form == "never_registered" and it.role.name in inv.roles:
+                            self.out.append(diag.bad_scenario(
+                                it.role.span, f"Registration Data never names `{it.role.name}`: invariant `{inv.name}` ({inv.cite})"))
                     self.member(it.role, self.field_enum("Request", "role"))
                     if it.end is not None and it.end.text <= it.start.text:
                         self.out.append(diag.bad_scenario(it.end.span, f"`to` ({it.end.text}) must be after `from` ({it.start.text})"))
                     w.registered.append(it)
+
+    def one_registered(self, w: _World) -> None:
+        """Two parties registered in one role for one MPxN at once break a `one_registered` invariant."""
+        def who(ref: ast.Ident | ast.Ref) -> str:
+            return w.parties[ref.name][0] if ref.name in w.parties else normalise(ref.name)
+
+        def span(r: ast.RegisteredItem) -> tuple[int, int | None]:
+            return parse_iso(r.start.text), parse_iso(r.end.text) if r.end else None
+
+        for inv in self.invariants:
+            if inv.form != "one_registered":
+                continue
+            for i, a in enumerate(w.registered):
+                for b in w.registered[i + 1:]:
+                    if (a.mpxn.value, a.role.name) != (b.mpxn.value, b.role.name) or a.role.name not in inv.roles:
+                        continue
+                    try:
+                        (a0, a1), (b0, b1) = span(a), span(b)
+                    except ValueError:
+                        continue  # an invalid time, reported by the parser
+                    if (a1 is None or b0 < a1) and (b1 is None or a0 < b1) and who(a.party) != who(b.party) \
+                            and id(b) not in self.overlaps_told:
+                        self.overlaps_told.add(id(b))
+                        self.out.append(diag.bad_scenario(
+                            b.party.span, f"`{b.party.name}` and `{a.party.name}` are both registered as {b.role.name} for "
+                                    f"{b.mpxn.value} at once: invariant `{inv.name}` ({inv.cite})"))
 
     def party_id(self, w: _World, ref: ast.Ident | ast.Ref) -> str | None:
         name = ref.name
@@ -165,6 +196,7 @@ class _Checker:
             entry["trust_anchors"] = {a.role.name: self.party_id(w, a.owner) for a in d.anchors}
             entry.update(self.settings(w, "Device", d.settings))
             devices[dev_id] = entry
+        self.one_registered(w)
         registration: dict[str, list[dict[str, Any]]] = {}
         for r in w.registered:
             registration.setdefault(r.mpxn.value, []).append({
@@ -192,8 +224,9 @@ def check_scenarios(
     enums: Mapping[str, tuple[str, ...]], records: Mapping[str, Mapping[str, Type]],
     rulesets: Mapping[str, ir.RuleSet], srvs: frozenset[str], out: list[Diagnostic],
     relations: Mapping[str, tuple[str, ...]] | None = None, declared: Mapping[str, Mapping[str, Type]] | None = None,
+    invariants: tuple[ir.Invariant, ...] = (),
 ) -> tuple[ir.Scenario, ...]:
-    chk = _Checker(enums, records, out, declared, relations)
+    chk = _Checker(enums, records, out, declared, relations, invariants)
     built: dict[str, _World] = {}
     for name, wd in worlds.items():
         w = _World()

@@ -380,6 +380,14 @@ class _Writer:
 
     def tables(self) -> str:
         enums = [f"    {name!r}: {tuple(v)!r}," for name, v in self.program.enums.items()]
+        v = self.program.vocab
+        invariants = [line for i in self.program.invariants
+                      for line in ("    (", f"        {i.form!r}, {i.name!r},",
+                                   # a long clause as adjacent literals, so no line passes the width
+                                   *[f"        {i.cite[k:k + 80]!r}" for k in range(0, max(len(i.cite), 1), 80)], "        ,",
+                                   f"        frozenset({sorted(i.roles)!r}),", "    ),")]
+        vocab = {"role": v.role, "cell": v.cell, "device_type": v.device_type, "generation": v.generation,
+                 "smi_status": v.smi_status}
         checks = []
         for c in self.checks:
             checks += ["    (", f"        {c.name!r}, {c.layer.value!r}, {c.code!r},", f"        {c.cite!r},"]
@@ -393,8 +401,12 @@ class _Writer:
             f"RULESET = {self.rs.name!r}",
             *self.declared_tables(),
             "ENUMS = {", *enums, "}",
-            'USER_ROLES = frozenset(ENUMS["UserRole"])',
-            'REMOTE_PARTY_ROLES = frozenset(ENUMS["RemotePartyRole"])',
+            "# the part each enum plays (redline.check.checked.Vocabulary)",
+            f"VOCAB = {vocab!r}",
+            'USER_ROLES = frozenset(ENUMS[VOCAB["role"]])',
+            'REMOTE_PARTY_ROLES = frozenset(ENUMS[VOCAB["cell"]])',
+            "# the invariants every state satisfies: (form, name, clause, User Roles)",
+            "INVARIANTS = (", *invariants, ")",
             "# the SRVs whose requests carry a certificate (remote_party_role, new_certificate_owner)",
             f"CARRYING = frozenset({sorted(ir.carrying_srvs(self.rs.catalogue))!r})",
             "# check name, layer, code, clause, ((exception clause, written by), ...);",

@@ -170,6 +170,9 @@ class Prepared:
 
 RULESET = ""
 ENUMS: dict[str, tuple[str, ...]] = {}
+VOCAB: dict[str, str] = {}  # part (role, cell, device_type, generation, smi_status) -> its enum
+# the declared invariants on states: (form, name, clause, the User Roles it is about)
+INVARIANTS: tuple[tuple[str, str, str, frozenset[str]], ...] = ()
 USER_ROLES: frozenset[str] = frozenset()
 REMOTE_PARTY_ROLES: frozenset[str] = frozenset()
 CARRYING: frozenset[str] = frozenset()  # SRVs whose requests carry a certificate, whether or not they replace a cell
@@ -466,7 +469,7 @@ def prepare(data: Any, where: str = "$") -> Prepared:
     top = _obj(data, where, frozenset({"now", "parties", "devices", "registration"}),
                frozenset({"signing_certificates", *(("relations",) if RELATIONS else ())}))
     now = parse_time(top["now"], f"{where}.now")
-    roles_enum = ENUMS["UserRole"]
+    roles_enum = ENUMS[VOCAB["role"]]
     parties_raw = top["parties"]
     if not isinstance(parties_raw, dict):
         raise InputError(f"{where}.parties", f"expected an object of parties, found {_show(parties_raw)}")
@@ -502,7 +505,7 @@ def prepare(data: Any, where: str = "$") -> Prepared:
             raise InputError(f"{dw}.trust_anchors", f"expected an object of role: party, found {_show(raw_anchors)}")
         for role, owner in raw_anchors.items():
             aw = f"{dw}.trust_anchors.{role}"
-            _enum(role, aw, ENUMS["RemotePartyRole"], "RemotePartyRole")
+            _enum(role, aw, ENUMS[VOCAB["cell"]], "RemotePartyRole")
             if owner is None:
                 continue
             oid = _eui(owner, aw, "a trust anchor owner")
@@ -518,9 +521,9 @@ def prepare(data: Any, where: str = "$") -> Prepared:
         if assoc is not None and assoc not in staged:
             raise InputError(f"{dw}.associated_device", f"device `{b['associated_device']}` is not in `devices`")
         device = Device(
-            _enum(b["type"], f"{dw}.type", ENUMS["DeviceType"], "device type"),
-            _enum(b["generation"], f"{dw}.generation", ENUMS["Generation"], "generation"),
-            _enum(b["smi_status"], f"{dw}.smi_status", ENUMS["SmiStatus"], "SMI status"),
+            _enum(b["type"], f"{dw}.type", ENUMS[VOCAB["device_type"]], "device type"),
+            _enum(b["generation"], f"{dw}.generation", ENUMS[VOCAB["generation"]], "generation"),
+            _enum(b["smi_status"], f"{dw}.smi_status", ENUMS[VOCAB["smi_status"]], "SMI status"),
             None, anchors,
         )
         if device_ext:
@@ -543,7 +546,7 @@ def prepare(data: Any, where: str = "$") -> Prepared:
     for pid, party in parties.items():
         party.ext = _declared_values(party.ext, party_ext, f'{where}.parties["{pid}"]', parties, staged) if party_ext else NO_EXT
     relations = _relations(top.get("relations"), parties, devices, f"{where}.relations")
-    registration = _registration(top["registration"], parties, roles_enum, f"{where}.registration")
+    registration = _registration(top["registration"], parties, f"{where}.registration")
     _signing_certificates(top.get("signing_certificates", {}), parties, roles_enum, f"{where}.signing_certificates")
     prepared = Prepared(now, parties, devices, registration, data)
     prepared.relations = relations
@@ -660,12 +663,14 @@ def _signing_certificates(raw: Any, parties: Mapping[str, Party], roles: tuple[s
         _enum(b["role"], f"{kw}.role", roles, "User Role")
 
 
-def _registration(raw: Any, parties: Mapping[str, Party], roles: tuple[str, ...],
+def _registration(raw: Any, parties: Mapping[str, Party],
                   where: str) -> dict[tuple[str, str], tuple[tuple[str, int, int | None], ...]]:
     if not isinstance(raw, dict):
         raise InputError(where, f"expected an object of MPxN: assignments, found {_show(raw)}")
     out: dict[tuple[str, str], list[tuple[str, int, int | None]]] = {}
-    reg_roles = tuple(r for r in roles if r != "OU")
+    paths: dict[int, tuple[str, str]] = {}  # id(assignment) -> its JSON path and `from`, for an invariant's message
+    never = {r: (name, cite) for form, name, cite, roles in INVARIANTS if form == "never_registered" for r in roles}
+    reg_roles = tuple(r for r in ENUMS[VOCAB["role"]] if r not in never)
     for mpxn, items in raw.items():
         mw = f'{where}["{mpxn}"]'
         if not isinstance(items, list):
@@ -673,6 +678,10 @@ def _registration(raw: Any, parties: Mapping[str, Party], roles: tuple[str, ...]
         for i, a in enumerate(items):
             aw = f"{mw}[{i}]"
             b = _obj(a, aw, frozenset({"role", "party", "from"}), frozenset({"to"}))
+            if isinstance(b["role"], str) and b["role"] in never:
+                name, cite = never[b["role"]]
+                raise InputError(f"{aw}.role",
+                                 f"`{b['role']}` is never in Registration Data: invariant `{name}` ({cite})")
             role = _enum(b["role"], f"{aw}.role", reg_roles, "registration role")
             pid = _eui(b["party"], f"{aw}.party", "a party id")
             if pid not in parties:
@@ -681,8 +690,25 @@ def _registration(raw: Any, parties: Mapping[str, Party], roles: tuple[str, ...]
             end = parse_time(b["to"], f"{aw}.to") if b.get("to") is not None else None
             if end is not None and end <= start:
                 raise InputError(aw, f"`to` ({b['to']}) must be after `from` ({b['from']})")
-            out.setdefault((mpxn, role), []).append((pid, start, end))
-    return {k: tuple(sorted(v, key=lambda x: x[1])) for k, v in out.items()}
+            assignment = (pid, start, end)
+            paths[id(assignment)] = (aw, b["from"])
+            out.setdefault((mpxn, role), []).append(assignment)
+    done = {k: tuple(sorted(v, key=lambda x: x[1])) for k, v in out.items()}
+    for form, name, cite, roles in INVARIANTS:
+        if form != "one_registered":
+            continue
+        for (_, role), assignments in done.items():
+            if role not in roles:
+                continue
+            for i, (a_party, _, a_end) in enumerate(assignments):
+                for later in assignments[i + 1:]:
+                    if a_end is not None and a_end <= later[1]:
+                        break  # this one, and every later one, starts after assignment i ends
+                    if a_party != later[0]:
+                        (bw, b_from), (aw, _) = paths[id(later)], paths[id(assignments[i])]
+                        raise InputError(bw, f"party `{later[0]}` and party `{a_party}` ({aw}) are both registered "
+                                             f"in this role for this MPxN at {b_from}: invariant `{name}` ({cite})")
+    return done
 
 
 REQUEST_REQUIRED = frozenset({"sender", "role", "srv"})
@@ -700,7 +726,7 @@ def _load_request(p: Prepared, data: Any, where: str = "$") -> tuple[Any, ...]:
     if sender not in p.parties:
         raise InputError(f"{where}.sender", f"party `{b['sender']}` is not in the state's `parties`"
                                             " (list a former User with \"dcc_user\": false)")
-    role = _enum(b["role"], f"{where}.role", ENUMS["UserRole"], "User Role")
+    role = _enum(b["role"], f"{where}.role", ENUMS[VOCAB["role"]], "User Role")
     srv = b["srv"]
     if not isinstance(srv, str):
         raise InputError(f"{where}.srv", f"expected an SRV string such as \"6.15.1\", found {_show(srv)}")
@@ -716,7 +742,7 @@ def _load_request(p: Prepared, data: Any, where: str = "$") -> tuple[Any, ...]:
             raise InputError(where, f"SRV {srv} replaces a trust anchor: give `remote_party_role` and `new_certificate_owner`"
                              if row.replaces_trust_anchor else
                              f"SRV {srv} carries a certificate: give both `remote_party_role` and `new_certificate_owner`, or neither")
-        rpr = _enum(rpr, f"{where}.remote_party_role", ENUMS["RemotePartyRole"], "RemotePartyRole")
+        rpr = _enum(rpr, f"{where}.remote_party_role", ENUMS[VOCAB["cell"]], "RemotePartyRole")
         owner = _eui(owner, f"{where}.new_certificate_owner", "the new certificate owner")
         if owner not in p.parties:
             raise InputError(f"{where}.new_certificate_owner",

@@ -23,7 +23,7 @@ def _write(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> 
 
 def write_state(state: Mapping[str, Any], program: ir.Program, root: Path) -> None:
     cols = schemas(program)
-    cells = program.enums["RemotePartyRole"]
+    cells = program.cells()
     _write(root / "parties.csv", [c.name for c in cols["parties"]],
            ((pid, p["dcc_user"]) for pid, p in state["parties"].items()))
     _write(root / "party_roles.csv", [c.name for c in cols["party_roles"]],

@@ -88,7 +88,7 @@ def _write_verdicts(con: duckdb.DuckDBPyConnection, rulesets: list[ir.RuleSet], 
 def run_generate(program: ir.Program, params: FleetParams, out: Path, threads: int | None = None) -> dict[str, int]:
     con = _connect(threads)
     catalogue = next(iter(program.rulesets.values())).catalogue if program.rulesets else {}
-    generate(con, params, tuple(program.enums["RemotePartyRole"]), ir.carrying_srvs(catalogue))
+    generate(con, params, program.cells(), ir.carrying_srvs(catalogue))
     _writing(out, lambda: write(con, out, with_requests=params.requests > 0))
     counts = {}
     for t in ("parties", "party_roles", "devices", "registration", "requests"):

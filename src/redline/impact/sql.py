@@ -278,7 +278,7 @@ def catalogue_sql(catalogue: Mapping[str, Mapping[str, Any]], fields: Mapping[st
 
 def verdict_sql(rs: ir.RuleSet, program: ir.Program, source: str, dialect: Dialect = DUCKDB) -> str:
     """SELECT request_id, accepted, dcc_accepted, layer, code, check, effects FROM `source` judged under `rs`."""
-    comp = Compiler(tuple(program.enums["RemotePartyRole"]), source, dialect)
+    comp = Compiler(program.cells(), source, dialect)
     fails = []
     for ch in rs.checks:
         try:

@@ -53,22 +53,22 @@ class Column:
 
 def schemas(program: ir.Program) -> dict[str, tuple[Column, ...]]:
     """The input schema of each table, from the program's vocabularies (declared cells flow through)."""
-    e = program.enums
-    reg_roles = tuple(r for r in e["UserRole"] if r != "OU")
+    e, v = program.enums, program.vocab
+    reg_roles = program.registration_roles()
     return {
         "parties": (Column("party", "id"), Column("dcc_user", "bool")),
-        "party_roles": (Column("party", "id"), Column("role", "enum", members=e["UserRole"])),
-        "devices": (Column("device", "id"), Column("type", "enum", members=e["DeviceType"]),
-                    Column("generation", "enum", members=e["Generation"]),
-                    Column("smi_status", "enum", members=e["SmiStatus"]),
+        "party_roles": (Column("party", "id"), Column("role", "enum", members=e[v.role])),
+        "devices": (Column("device", "id"), Column("type", "enum", members=e[v.device_type]),
+                    Column("generation", "enum", members=e[v.generation]),
+                    Column("smi_status", "enum", members=e[v.smi_status]),
                     Column("mpxn", "text", nullable=True), Column("associated_device", "id", nullable=True),
-                    *(Column(anchor_column(c), "id", nullable=True) for c in e["RemotePartyRole"])),
+                    *(Column(anchor_column(c), "id", nullable=True) for c in e[v.cell])),
         "registration": (Column("mpxn", "text"), Column("role", "enum", members=reg_roles), Column("party", "id"),
                          Column("from_time", "time"), Column("to_time", "time", nullable=True)),
         "requests": (Column("request_id", "int"), Column("timestamp", "time"), Column("sender", "id"),
-                     Column("role", "enum", members=e["UserRole"]), Column("srv", "text"),
+                     Column("role", "enum", members=e[v.role]), Column("srv", "text"),
                      Column("device", "id", nullable=True),
-                     Column("remote_party_role", "enum", nullable=True, members=e["RemotePartyRole"]),
+                     Column("remote_party_role", "enum", nullable=True, members=e[v.cell]),
                      Column("new_certificate_owner", "id", nullable=True),
                      Column("execution_time", "time", nullable=True),
                      Column("date_range_from", "time", nullable=True), Column("date_range_to", "time", nullable=True)),
@@ -205,7 +205,7 @@ class Loader:
             FROM checked_parties p WHERE p.problem IS NULL""")
 
     def _devices(self) -> None:
-        cells = self.program.enums["RemotePartyRole"]
+        cells = self.program.cells()
         extra = [("device", "listed twice (ids compare without regard to case)", "count(*) OVER (PARTITION BY {device}) > 1"),
                  ("mpxn", "give exactly one of mpxn (a meter) and associated_device (any other device)",
                   "({mpxn} IS NULL) = ({associated_device} IS NULL)")]

@@ -135,7 +135,8 @@ def load_state(data: Any, program: ir.Program, where: str = "$") -> State:
     party_ext, device_ext = declared.get("Party", {}), declared.get("Device", {})
     top = _obj(data, where, {"now", "parties", "devices", "registration"}, {"signing_certificates", *(["relations"] if program.relations else [])})
     now = parse_time(top["now"], f"{where}.now")
-    roles_enum = enums["UserRole"]
+    vocab = program.vocab
+    roles_enum = enums[vocab.role]
     parties_raw = top["parties"]
     if not isinstance(parties_raw, dict):
         raise InputError(f"{where}.parties", f"expected an object of parties, found {_show(parties_raw)}")
@@ -170,7 +171,7 @@ def load_state(data: Any, program: ir.Program, where: str = "$") -> State:
             raise InputError(f"{dw}.trust_anchors", f"expected an object of role: party, found {_show(raw_anchors)}")
         for role, owner in raw_anchors.items():
             aw = f"{dw}.trust_anchors.{role}"
-            _enum(role, aw, enums["RemotePartyRole"], "RemotePartyRole")
+            _enum(role, aw, enums[vocab.cell], "RemotePartyRole")
             if owner is None:
                 continue
             oid = _eui(owner, aw, "a trust anchor owner")
@@ -186,9 +187,9 @@ def load_state(data: Any, program: ir.Program, where: str = "$") -> State:
         if assoc is not None and assoc not in staged:
             raise InputError(f"{dw}.associated_device", f"device `{b['associated_device']}` is not in `devices`")
         devices[did] = DeviceV(
-            type=_enum(b["type"], f"{dw}.type", enums["DeviceType"], "device type"),
-            generation=_enum(b["generation"], f"{dw}.generation", enums["Generation"], "generation"),
-            smi_status=_enum(b["smi_status"], f"{dw}.smi_status", enums["SmiStatus"], "SMI status"),
+            type=_enum(b["type"], f"{dw}.type", enums[vocab.device_type], "device type"),
+            generation=_enum(b["generation"], f"{dw}.generation", enums[vocab.generation], "generation"),
+            smi_status=_enum(b["smi_status"], f"{dw}.smi_status", enums[vocab.smi_status], "SMI status"),
             mpxn=None, trust_anchors=anchors, own_mpxn=b.get("mpxn"), associated_device=assoc,
             ext=_declared_values(b, device_ext, dw, program, parties, staged),
         )
@@ -196,7 +197,7 @@ def load_state(data: Any, program: ir.Program, where: str = "$") -> State:
     parties = {pid: PartyV(p.roles, p.dcc_user, _declared_values(p.ext, party_ext, f'{where}.parties["{pid}"]', program, parties, staged))
                for pid, p in parties.items()}
     relations = _relations(top.get("relations"), program, parties, devices, f"{where}.relations")
-    registration = _registration(top["registration"], parties, roles_enum, f"{where}.registration")
+    registration = _registration(top["registration"], parties, program, f"{where}.registration")
     signers = _signing_certificates(top.get("signing_certificates", {}), parties, roles_enum, f"{where}.signing_certificates")
     return State(now=now, parties=parties, devices=devices, registration=registration, raw=data, signing_certificates=signers,
                  relations=relations, where=where)
@@ -342,11 +343,13 @@ def _resolve_mpxn(did: str, d: DeviceV, devices: dict[str, DeviceV], where: str)
     return DeviceV(d.type, d.generation, d.smi_status, cur.own_mpxn, d.trust_anchors, d.own_mpxn, d.associated_device, d.ext)
 
 
-def _registration(raw: Any, parties: Mapping[str, PartyV], roles: tuple[str, ...], where: str) -> dict[tuple[str, str], tuple[Assignment, ...]]:
+def _registration(raw: Any, parties: Mapping[str, PartyV], program: ir.Program, where: str) -> dict[tuple[str, str], tuple[Assignment, ...]]:
     if not isinstance(raw, dict):
         raise InputError(where, f"expected an object of MPxN: assignments, found {_show(raw)}")
     out: dict[tuple[str, str], list[Assignment]] = {}
-    reg_roles = tuple(r for r in roles if r != "OU")
+    paths: dict[int, tuple[str, str]] = {}  # id(assignment) -> its JSON path and `from`, for an invariant's message
+    reg_roles = program.registration_roles()
+    never = {r: inv for inv in program.invariants if inv.form == "never_registered" for r in inv.roles}
     for mpxn, items in raw.items():
         mw = f'{where}["{mpxn}"]'
         if not isinstance(items, list):
@@ -354,6 +357,9 @@ def _registration(raw: Any, parties: Mapping[str, PartyV], roles: tuple[str, ...
         for i, a in enumerate(items):
             aw = f"{mw}[{i}]"
             b = _obj(a, aw, {"role", "party", "from"}, {"to"})
+            if isinstance(b["role"], str) and b["role"] in never:
+                inv = never[b["role"]]
+                raise InputError(f"{aw}.role", f"`{b['role']}` is never in Registration Data: invariant `{inv.name}` ({inv.cite})")
             role = _enum(b["role"], f"{aw}.role", reg_roles, "registration role")
             pid = _eui(b["party"], f"{aw}.party", "a party id")
             if pid not in parties:
@@ -362,8 +368,28 @@ def _registration(raw: Any, parties: Mapping[str, PartyV], roles: tuple[str, ...
             end = parse_time(b["to"], f"{aw}.to") if b.get("to") is not None else None
             if end is not None and end <= start:
                 raise InputError(aw, f"`to` ({b['to']}) must be after `from` ({b['from']})")
-            out.setdefault((mpxn, role), []).append(Assignment(pid, start, end))
-    return {k: tuple(sorted(v, key=lambda x: x.start)) for k, v in out.items()}
+            assignment = Assignment(pid, start, end)
+            paths[id(assignment)] = (aw, b["from"])
+            out.setdefault((mpxn, role), []).append(assignment)
+    done = {k: tuple(sorted(v, key=lambda x: x.start)) for k, v in out.items()}
+    for inv in program.invariants:
+        if inv.form == "one_registered":
+            for (_, role), assignments in done.items():
+                if role in inv.roles:
+                    _one_at_a_time(assignments, paths, inv)
+    return done
+
+
+def _one_at_a_time(assignments: tuple[Assignment, ...], paths: Mapping[int, tuple[str, str]], inv: ir.Invariant) -> None:
+    """Two parties whose assignments (sorted by start) overlap break a `one_registered` invariant."""
+    for i, a in enumerate(assignments):
+        for b in assignments[i + 1:]:
+            if a.end is not None and a.end <= b.start:
+                break  # b, and every later one, starts after a ends
+            if a.party != b.party:
+                (bw, b_from), (aw, _) = paths[id(b)], paths[id(a)]
+                raise InputError(bw, f"party `{b.party}` and party `{a.party}` ({aw}) are both registered in this role "
+                                     f"for this MPxN at {b_from}: invariant `{inv.name}` ({inv.cite})")
 
 
 def load_request(data: Any, state: State, program: ir.Program, ruleset: ir.RuleSet, where: str = "$") -> Request:
@@ -372,7 +398,7 @@ def load_request(data: Any, state: State, program: ir.Program, ruleset: ir.RuleS
     sender = _eui(b["sender"], f"{where}.sender", "the sender")
     if sender not in state.parties:
         raise InputError(f"{where}.sender", f"party `{b['sender']}` is not in the state's `parties` (list a former User with \"dcc_user\": false)")
-    role = _enum(b["role"], f"{where}.role", program.enums["UserRole"], "User Role")
+    role = _enum(b["role"], f"{where}.role", program.roles(), "User Role")
     srv = b["srv"]
     if not isinstance(srv, str):
         raise InputError(f"{where}.srv", f"expected an SRV string such as \"6.15.1\", found {_show(srv)}")
@@ -388,7 +414,7 @@ def load_request(data: Any, state: State, program: ir.Program, ruleset: ir.RuleS
             raise InputError(where, f"SRV {srv} replaces a trust anchor: give `remote_party_role` and `new_certificate_owner`"
                              if row.get("replaces_trust_anchor") else
                              f"SRV {srv} carries a certificate: give both `remote_party_role` and `new_certificate_owner`, or neither")
-        rpr = _enum(rpr, f"{where}.remote_party_role", program.enums["RemotePartyRole"], "RemotePartyRole")
+        rpr = _enum(rpr, f"{where}.remote_party_role", program.cells(), "RemotePartyRole")
         owner = _eui(owner, f"{where}.new_certificate_owner", "the new certificate owner")
         if owner not in state.parties:
             raise InputError(f"{where}.new_certificate_owner", f"party `{b['new_certificate_owner']}` is not in the state's `parties`")

@@ -18,7 +18,8 @@ _COMPARE = re.compile(r"(\w+)\s*(?:==|!=)\s*\w*$")
 _IN = re.compile(r"(\w+)\s+(?:not\s+)?in\s+(\{[^}]*)?\w*$")
 _EXPECT = re.compile(r"^\s*expect\s+\w*$")
 KEYWORDS = (
-    "enum", "group", "assumption", "record", "extend", "relation", "catalogue", "ruleset", "modification", "property", "event", "world",
+    "enum", "group", "assumption", "record", "extend", "relation", "catalogue", "ruleset", "modification", "property", "event",
+    "invariant", "world",
     "scenario", "check", "effect", "define", "applies", "when", "except", "requires", "rests", "on", "reject", "at",
     "add", "remove", "amend", "intends", "where", "expect", "holds", "allowing", "forall", "exists", "always",
     "reachable", "within", "from", "implies", "if", "then", "else", "and", "or", "not", "in", "throughout", "true",

@@ -15,7 +15,7 @@ from redline.syntax.printer import expr, quote, type_text
 
 # Kinds looked up first when a name means several things (a group and a Remote Party role, say).
 _PREFERENCE = ("define", "check", "effect", "assumption", "field", "group", "member", "enum", "record",
-               "ruleset", "modification", "property", "event", "world", "scenario", "catalogue")
+               "ruleset", "modification", "property", "event", "invariant", "world", "scenario", "catalogue")
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +162,10 @@ def _decl(index: Index, d: ast.Decl) -> None:
                                  f"**property** `{name}`: expect {expects}\n\n*{d.cite}*"))
         case ast.EventDecl():
             index.add(Definition("event", name, d.name.span, None, d.cite, f"**event** `{name}`\n\n*{d.cite}*"))
+        case ast.InvariantDecl():
+            args = ", ".join(a.name for a in d.args)
+            index.add(Definition("invariant", name, d.name.span, None, d.cite,
+                                 f"**invariant** `{name}`: {d.form.name}({args})\n\n*{d.cite}*"))
         case ast.WorldDecl():
             index.add(Definition("world", name, d.name.span, None, d.cite or "", f"**world** `{name}`"))
         case ast.ScenarioDecl():

@@ -15,6 +15,7 @@ _KIND = {
     ast.RelationDecl: K.Interface,
     ast.CatalogueDecl: K.Object, ast.RulesetDecl: K.Module, ast.ModificationDecl: K.Module,
     ast.PropertyDecl: K.Property, ast.EventDecl: K.Event, ast.WorldDecl: K.Namespace, ast.ScenarioDecl: K.Class,
+    ast.InvariantDecl: K.Boolean,
 }
 
 

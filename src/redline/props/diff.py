@@ -259,7 +259,7 @@ def diff(program: ir.Program, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: int,
     for i in order:
         r = found[i]
         shown = dict(r.facts)
-        for index, name, domain in ((0, "srv", old.catalogue), (1, "role", program.enums["UserRole"])):
+        for index, name, domain in ((0, "srv", old.catalogue), (1, "role", program.roles())):
             seen = frozenset(t[index] for t in r.shapes or ())
             if name not in shown and seen and len(seen) < len(domain):
                 shown[name] = seen  # which SRVs or roles the region holds, counted: a reviewer names them

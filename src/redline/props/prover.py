@@ -120,11 +120,11 @@ def _targets(program: ir.Program, rs: ir.RuleSet, srv: str, sender: str, parties
     an effect writes by name (what the effect is about), and none (REQUEST.json may leave it out); for any other, none."""
     row = rs.catalogue[srv]
     if row.get("replaces_trust_anchor"):
-        return [(c, o) for c in program.enums["RemotePartyRole"] for o in parties]
+        return [(c, o) for c in program.cells() for o in parties]
     if not ir.carries_certificate(row):
         return [(None, None)]
     named = sorted({str(ef.cell.value) for ef in rs.effects if isinstance(ef.cell, ir.Const)})
-    return [(None, None), *((c, sender) for c in named or program.enums["RemotePartyRole"])]  # REQUEST.json may leave it out
+    return [(None, None), *((c, sender) for c in named or program.cells())]  # REQUEST.json may leave it out
 
 
 def prove(

@@ -67,8 +67,8 @@ def pin(sorts: Sorts, x: ConcreteInput) -> tuple[SymState, SymRequest, Numbering
     """A state whose functions are the concrete ones, a request of values, and the party numbering."""
     ctx = sorts.ctx
     ids, mpxns = Numbering(), Numbering()
-    role = sorts.members["UserRole"]
-    cell = sorts.members["RemotePartyRole"]
+    role = sorts.members_of("role")
+    cell = sorts.members_of("cell")
     T, F = z3.BoolVal(True, ctx=ctx), z3.BoolVal(False, ctx=ctx)
 
     def one_of(cases: list[z3.BoolRef]) -> z3.BoolRef:
@@ -152,9 +152,10 @@ def pin(sorts: Sorts, x: ConcreteInput) -> tuple[SymState, SymRequest, Numbering
         has_role=lambda p, r: one_of([z3.And(p == i, r == role[ro]) for i, roles, _ in parties.values() for ro in roles]),
         in_smi=T if dev else F,
         device_id=z3.IntVal(0, ctx=ctx),
-        device_type=sorts.member("DeviceType", dev.type if dev else "ESME"),
-        generation=sorts.member("Generation", dev.generation if dev else "SMETS1"),
-        smi_status=sorts.member("SmiStatus", dev.smi_status if dev else "Pending"),
+        # an absent device's attributes are never read; the first members spell them
+        device_type=sorts.members_of("device_type")[dev.type] if dev else sorts.first_of("device_type"),
+        generation=sorts.members_of("generation")[dev.generation] if dev else sorts.first_of("generation"),
+        smi_status=sorts.members_of("smi_status")[dev.smi_status] if dev else sorts.first_of("smi_status"),
         mpxn=z3.IntVal(mpxns(dev.mpxn) if dev else 0, ctx=ctx),
         anchor_set=lambda c: one_of([c == cell[name] for name in anchors]),
         anchor_owner=owner,
@@ -215,7 +216,7 @@ def agrees(encoder: Encoder, x: ConcreteInput, accepted: bool, failed: str | Non
     same = [out.accepted == accepted]
     same += [c.rejects == (c.check.name == failed) for c in out.checks]
     if x.device is not None:
-        for name, cell in sorts.members["RemotePartyRole"].items():
+        for name, cell in sorts.members_of("cell").items():
             same.append(out.anchor_set_after(cell) == (name in anchors_after))
             if name in anchors_after:
                 same.append(out.anchor_owner_after(cell) == ids(anchors_after[name]))

@@ -143,7 +143,7 @@ class Decoder:
         devices: dict[str, Any] = {}
         if self._true(st.in_smi):
             anchors = {}
-            for name, cell in self.sorts.members["RemotePartyRole"].items():
+            for name, cell in self.sorts.members_of("cell").items():
                 if self._true(st.anchor_set(cell)):
                     anchors[name] = self.party(st.anchor_owner(cell))
             devices[DEVICE_ID] = {
@@ -167,14 +167,15 @@ class Decoder:
             for n, pid in todo:
                 num = z3.IntVal(n, ctx=self.sorts.ctx)
                 parties[pid] = {
-                    "roles": [r for r, c in self.sorts.members["UserRole"].items() if self._true(st.has_role(num, c))],
+                    "roles": [r for r, c in self.sorts.members_of("role").items() if self._true(st.has_role(num, c))],
                     "dcc_user": self._true(st.dcc_user(num)),
                     **self.declared(st.party_ext, "Party", num),
                 }
             for _, did in todo_dev:  # only its relations are encoded: the rest is any well-formed device
                 devices[did] = {
-                    "type": self.default(EnumT("DeviceType")), "generation": self.default(EnumT("Generation")),
-                    "smi_status": self.default(EnumT("SmiStatus")), "mpxn": f"29{len(devices):011d}", "trust_anchors": {},
+                    "type": self.default(EnumT(self.sorts.vocab.device_type)),
+                    "generation": self.default(EnumT(self.sorts.vocab.generation)),
+                    "smi_status": self.default(EnumT(self.sorts.vocab.smi_status)), "mpxn": f"29{len(devices):011d}", "trust_anchors": {},
                     **{name: self.default(t) for name, t in sorted(self.sorts.declared.get("Device", {}).items())},
                 }
         out = {"now": self.time(st.now), "parties": dict(sorted(parties.items())), "devices": devices, "registration": registration}

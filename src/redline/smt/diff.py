@@ -34,7 +34,8 @@ FINITE = ["srv", "role", "device", "generation", "device_type", "smi_status", "t
 # Generalisation tries to drop the finite attributes first, so that a rule's own condition
 # (`device.type in srv.device_types`, `role in NetworkOperator`) stands for them where it can.
 DETAILS = ["device_type", "smi_status", "target", "generation", "device"]
-ENUM_OF = {"role": "UserRole", "device_type": "DeviceType", "generation": "Generation", "smi_status": "SmiStatus", "target": "RemotePartyRole"}
+# each finite attribute that is an enum -> the part its enum plays (check.checked.Vocabulary)
+PART_OF = {"role": "role", "device_type": "device_type", "generation": "generation", "smi_status": "smi_status", "target": "cell"}
 
 Facts = dict[str, frozenset[Any]]
 
@@ -56,7 +57,7 @@ class RawDiff:
 
 
 def _same(a: Outcome, b: Outcome, sorts: Sorts) -> z3.BoolRef:
-    cells = list(sorts.members["RemotePartyRole"].values())
+    cells = list(sorts.members_of("cell").values())
     return z3.And(same_verdict(a, b), *[z3.And(a.anchor_set_after(c) == b.anchor_set_after(c),
                                                 a.anchor_owner_after(c) == b.anchor_owner_after(c)) for c in cells])
 
@@ -66,10 +67,10 @@ def base_constraints(sorts: Sorts, catalogue: Any, st: SymState, rq: SymRequest)
     the rules never read (the attributes of an absent device, the target of a request
     that has none), so that a model is one class, not many that differ in nothing."""
     canonical = [
-        z3.Implies(z3.Not(st.in_smi), z3.And(st.device_type == sorts.member("DeviceType", "ESME"),
-                                             st.generation == sorts.member("Generation", "SMETS1"),
-                                             st.smi_status == sorts.member("SmiStatus", "Pending"))),
-        z3.Implies(z3.Not(rq.has_rpr), rq.rpr == sorts.member("RemotePartyRole", "Root")),
+        z3.Implies(z3.Not(st.in_smi), z3.And(st.device_type == sorts.first_of("device_type"),
+                                             st.generation == sorts.first_of("generation"),
+                                             st.smi_status == sorts.first_of("smi_status"))),
+        z3.Implies(z3.Not(rq.has_rpr), rq.rpr == sorts.first_of("cell")),
     ]
     return [well_formed(sorts, catalogue, rq), *st.constraints, *canonical]
 
@@ -111,7 +112,7 @@ class Setup:
         term = self.finite[name]
         if name == "device":
             return term == z3.BoolVal(value, ctx=self.sorts.ctx)
-        is_value = term == (self.sorts.srvs[value] if name == "srv" else self.sorts.member(ENUM_OF[name], value))
+        is_value = term == (self.sorts.srvs[value] if name == "srv" else self.sorts.members_of(PART_OF[name])[value])
         if name == "target":
             return z3.And(self.rq.has_rpr, is_value)
         if name in ("device_type", "generation", "smi_status"):
@@ -247,7 +248,8 @@ class Solvers:
         # An exact cube implies the change; an inexact one is held to it.
         found: list[tuple[Any, ...]] = []
         gave_up = False
-        absent = {"device_type": "ESME", "generation": "SMETS1", "smi_status": "Pending"}  # base_constraints' spelling
+        # base_constraints' spelling of a field the request does not have: its enum's first member
+        absent = {name: next(iter(sorts.members_of(PART_OF[name]))) for name in ("device_type", "generation", "smi_status", "target")}
 
         def certificate(srv: str) -> str | None:
             """Whether a request for `srv` names a certificate: "always" (it replaces a cell with it),
@@ -265,8 +267,9 @@ class Solvers:
             if name == "device":
                 return [(u.st.in_smi, z3.BoolVal(v, ctx=sorts.ctx))]
             if name == "target":  # None: the request names no certificate (base_constraints' spelling of the cell)
-                return has_certificate(v is not None) + [(u.finite[name], sorts.member(ENUM_OF[name], v or "Root"))]
-            return [(u.finite[name], sorts.member(ENUM_OF[name], v))]
+                cell = sorts.members_of(PART_OF[name])[v] if v is not None else sorts.first_of(PART_OF[name])
+                return has_certificate(v is not None) + [(u.finite[name], cell)]
+            return [(u.finite[name], sorts.members_of(PART_OF[name])[v])]
 
         def holds(f: z3.BoolRef) -> bool:
             nonlocal gave_up
@@ -294,18 +297,18 @@ class Solvers:
 
         def below(f: z3.BoolRef, device: bool | None, carries: str | None, rest: list[str]) -> list[Suffix]:
             name, rest = rest[0], rest[1:]
-            if name in absent and not device or name == "target" and not carries:
+            if name != "target" and name in absent and not device or name == "target" and not carries:
                 # A field the request does not have: pinned to base_constraints' spelling, not part of the shape.
-                return walk(z3.simplify(z3.substitute(f, *pin(name, absent.get(name)))), device, carries, rest)
+                return walk(z3.simplify(z3.substitute(f, *pin(name, None if name == "target" else absent[name]))), device, carries, rest)
             values: list[Any]
             if name in cube.facts:
                 values = sorted(cube.facts[name], key=str)
             elif name == "target" and carries == "maybe":
-                values = [None, *sorts.members[ENUM_OF[name]]]
+                values = [None, *sorts.members_of(PART_OF[name])]
             elif name == "srv":
                 values = sorted(sorts.srvs)
             else:
-                values = [True, False] if name == "device" else list(sorts.members[ENUM_OF[name]])
+                values = [True, False] if name == "device" else list(sorts.members_of(PART_OF[name]))
             out: list[Suffix] = []
             for v in values:
                 g = z3.simplify(z3.substitute(f, *pin(name, v)))

@@ -27,6 +27,10 @@ class Sorts:
         self.ctx = ctx or z3.Context()
         self.declared = program.declared  # fields and relations rule files add (smt/declared.py)
         self.relations = program.relations
+        self.vocab = program.vocab
+        # the declared invariants on Registration Data (check.checked.Invariant), which both encodings assume
+        self.never_registered = sorted(program.vocab.unregistered)
+        self.one_registered = sorted(program.one_registered() - program.vocab.unregistered)
         self.enums: dict[str, z3.DatatypeSortRef] = {}
         self.members: dict[str, dict[str, z3.ExprRef]] = {}
         for name, members in program.enums.items():
@@ -40,6 +44,22 @@ class Sorts:
 
     def member(self, enum: str, name: str) -> z3.ExprRef:
         return self.members[enum][name]
+
+    def enum_of(self, part: str) -> str:
+        """The enum that plays `part` (a field of `Vocabulary`: role, cell, device_type, ...)."""
+        name = getattr(self.vocab, part)
+        assert isinstance(name, str)
+        return name
+
+    def sort_of(self, part: str) -> z3.DatatypeSortRef:
+        return self.enums[self.enum_of(part)]
+
+    def members_of(self, part: str) -> dict[str, z3.ExprRef]:
+        return self.members[self.enum_of(part)]
+
+    def first_of(self, part: str) -> z3.ExprRef:
+        """The first declared member: the one spelling of a value the rules never read."""
+        return next(iter(self.members_of(part).values()))
 
     def decode(self, enum: str, value: z3.ExprRef) -> str:
         text = str(value)
@@ -77,27 +97,53 @@ class SymState:
         c = sorts.ctx
         i = z3.IntSort(ctx=c)
         b = z3.BoolSort(ctx=c)
-        role = sorts.enums["UserRole"]
-        cell = sorts.enums["RemotePartyRole"]
-        reg = z3.Function(f"{prefix}_registered", i, role, i, i, b)
+        role = sorts.sort_of("role")
+        cell = sorts.sort_of("cell")
+        registered, reg = registration(sorts, prefix)
         return SymState(
             now=z3.Int(f"{prefix}_now", ctx=c),
             dcc_user=z3.Function(f"{prefix}_dcc_user", i, b),
             has_role=z3.Function(f"{prefix}_has_role", i, role, b),
             in_smi=z3.Bool(f"{prefix}_in_smi", ctx=c),
             device_id=z3.Int(f"{prefix}_device", ctx=c),
-            device_type=z3.Const(f"{prefix}_device_type", sorts.enums["DeviceType"]),
-            generation=z3.Const(f"{prefix}_generation", sorts.enums["Generation"]),
-            smi_status=z3.Const(f"{prefix}_smi_status", sorts.enums["SmiStatus"]),
+            device_type=z3.Const(f"{prefix}_device_type", sorts.sort_of("device_type")),
+            generation=z3.Const(f"{prefix}_generation", sorts.sort_of("generation")),
+            smi_status=z3.Const(f"{prefix}_smi_status", sorts.sort_of("smi_status")),
             mpxn=z3.Int(f"{prefix}_mpxn", ctx=c),
             anchor_set=z3.Function(f"{prefix}_anchor_set", cell, b),
             anchor_owner=z3.Function(f"{prefix}_anchor_owner", cell, i),
-            registered=lambda p, r, m, t: reg(p, r, m, t),
+            registered=registered,
             registration_fn=reg,
             device_ext=declared.slots(sorts, "Device", prefix),
             party_ext=declared.slots(sorts, "Party", prefix),
             relations=dict(declared.relations(sorts, prefix)),
         )
+
+
+def registration(sorts: Sorts, prefix: str) -> tuple[RegistrationFn, z3.FuncDeclRef | None]:
+    """Registration Data with no bound on its assignments, satisfying the declared invariants by
+    construction, so that no quantifier is needed: a role never registered is never registered,
+    and a role with one registered party at a time has a function (role, MPxN, time) -> party
+    and a Bool saying whether anyone holds it. Any other role is an uninterpreted predicate
+    (returned too, None if there is none)."""
+    c = sorts.ctx
+    i, b, role = z3.IntSort(ctx=c), z3.BoolSort(ctx=c), sorts.sort_of("role")
+    never = [sorts.members_of("role")[x] for x in sorts.never_registered]
+    one = [sorts.members_of("role")[x] for x in sorts.one_registered]
+    free = len(never) + len(one) < len(sorts.members_of("role"))
+    reg = z3.Function(f"{prefix}_registered", i, role, i, i, b) if free else None
+    holder = z3.Function(f"{prefix}_holder", role, i, i, i)
+    held = z3.Function(f"{prefix}_held", role, i, i, b)
+
+    def registered(p: z3.ArithRef, r: z3.ExprRef, m: z3.ArithRef, t: z3.ArithRef) -> z3.BoolRef:
+        out = reg(p, r, m, t) if reg is not None else z3.BoolVal(False, ctx=c)
+        if one:
+            out = z3.If(z3.Or([r == x for x in one]), z3.And(held(r, m, t), holder(r, m, t) == p), out)
+        if never:
+            out = z3.If(z3.Or([r == x for x in never]), z3.BoolVal(False, ctx=c), out)
+        return out
+
+    return registered, reg
 
 
 @dataclass
@@ -122,7 +168,7 @@ def fresh_rows(sorts: Sorts, prefix: str, k: int) -> list[Assignment]:
     return [
         Assignment(
             used=z3.Bool(f"{prefix}_reg{i}_used", ctx=c), party=z3.Int(f"{prefix}_reg{i}_party", ctx=c),
-            role=z3.Const(f"{prefix}_reg{i}_role", sorts.enums["UserRole"]), mpxn=z3.Int(f"{prefix}_reg{i}_mpxn", ctx=c),
+            role=z3.Const(f"{prefix}_reg{i}_role", sorts.sort_of("role")), mpxn=z3.Int(f"{prefix}_reg{i}_mpxn", ctx=c),
             start=z3.Int(f"{prefix}_reg{i}_from", ctx=c), open_ended=z3.Bool(f"{prefix}_reg{i}_open", ctx=c),
             end=z3.Int(f"{prefix}_reg{i}_to", ctx=c),
         )
@@ -154,9 +200,24 @@ def with_rows(sorts: Sorts, st: SymState, rows: list[Assignment]) -> SymState:
         return z3.Or(chains) if chains else z3.BoolVal(False, ctx=c)
 
     wf = [z3.Implies(z3.And(a.used, z3.Not(a.open_ended)), a.start < a.end) for a in rows]
-    wf += [a.role != sorts.member("UserRole", "OU") for a in rows]
+    wf += row_invariants(sorts, rows)
     wf += [c for s in st.device_ext.values() for c in declared.well_formed(s, None, sorts)]
     return replace(st, registered=registered, registration_fn=None, covers=covers, assignments=rows, constraints=wf)
+
+
+def row_invariants(sorts: Sorts, rows: list[Assignment]) -> list[z3.BoolRef]:
+    """The declared invariants as constraints on (between) assignment rows."""
+    never = [sorts.members_of("role")[x] for x in sorts.never_registered]
+    one = [sorts.members_of("role")[x] for x in sorts.one_registered]
+    out = [a.role != x for a in rows for x in never]
+    for i, a in enumerate(rows):
+        for b in rows[i + 1:]:
+            if not one:
+                break
+            overlap = z3.And(z3.Or(a.open_ended, b.start < a.end), z3.Or(b.open_ended, a.start < b.end))
+            same_place = z3.And(a.used, b.used, a.role == b.role, a.mpxn == b.mpxn, z3.Or([a.role == x for x in one]))
+            out.append(z3.Implies(z3.And(same_place, overlap), a.party == b.party))
+    return out
 
 
 def bounded_state(sorts: Sorts, prefix: str, k: int) -> SymState:
@@ -190,10 +251,10 @@ class SymRequest:
         c = sorts.ctx
         return SymRequest(
             sender=z3.Int(f"{prefix}_sender", ctx=c),
-            role=z3.Const(f"{prefix}_role", sorts.enums["UserRole"]),
+            role=z3.Const(f"{prefix}_role", sorts.sort_of("role")),
             srv=z3.Const(f"{prefix}_srv", sorts.srv_sort),
             has_rpr=z3.Bool(f"{prefix}_has_rpr", ctx=c),
-            rpr=z3.Const(f"{prefix}_rpr", sorts.enums["RemotePartyRole"]),
+            rpr=z3.Const(f"{prefix}_rpr", sorts.sort_of("cell")),
             has_owner=z3.Bool(f"{prefix}_has_owner", ctx=c),
             owner=z3.Int(f"{prefix}_owner", ctx=c),
             has_exec=z3.Bool(f"{prefix}_has_exec", ctx=c),

@@ -40,7 +40,7 @@ from redline.check.propir import Builtin, Prim
 from redline.smt.properties import T_MAX, T_MIN, Binding, PropertyCompiler, simplify
 from redline.smt.smt2 import smt2_text
 from redline.smt.solver import new_solver
-from redline.smt.symbolic import Sorts, SymRequest, SymState, fresh_rows, well_formed, with_rows
+from redline.smt.symbolic import Sorts, SymRequest, SymState, fresh_rows, registration, well_formed, with_rows
 from redline.times import SECOND
 
 ROWS = 2  # Registration Data assignments of a bounded state: the stories here need a NO and one more
@@ -120,14 +120,13 @@ class Unroller:
         """The device's Registration Data in `roles` may change: assignments end, begin (now or
         future-dated) or are replaced. Every other assignment stays as it is."""
         if not self.bounded:
-            g = z3.Function(f"{tag}_reg", z3.IntSort(ctx=self.ctx), self.sorts.enums[USER_ROLE], z3.IntSort(ctx=self.ctx),
-                            z3.BoolSort(ctx=self.ctx))
-            members = [self.sorts.member(USER_ROLE, x) for x in sorted(roles)]
+            g, _ = registration(self.sorts, f"{tag}_reg")  # new Registration Data, within the invariants
+            members = [self.sorts.members_of("role")[x] for x in sorted(roles)]
             before = st.registered
             mpxn = st.mpxn
 
             def registered(p: Any, r: Any, m: Any, t: Any) -> z3.BoolRef:
-                return z3.If(z3.And(on, m == mpxn, z3.Or([r == x for x in members])), g(p, r, t), before(p, r, m, t))
+                return z3.If(z3.And(on, m == mpxn, z3.Or([r == x for x in members])), g(p, r, m, t), before(p, r, m, t))
             return replace(st, registered=registered, covers=None, assignments=None), []
         old = st.assignments or []
         new = fresh_rows(self.sorts, tag, len(old))

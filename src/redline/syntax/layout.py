@@ -41,6 +41,7 @@ _PART_RULES = {
                           "amend_check", "amend_row", "intent"},
     "amend_check": {"applies_clause", "except_clause", "requires_clause"},
     "property_decl": {"expectation", "rests", "allowing"},
+    "invariant_decl": {"rests"},
     "world_decl": {"now_item", "party_item", "device_item", "registered_item", "holds_item"},
     "scenario_decl": {"now_item", "party_item", "device_item", "registered_item", "holds_item", "request",
                       "expect_accept", "expect_reject"},
@@ -49,6 +50,7 @@ _PART_KEYWORDS = {
     "effect_decl": {"when", "set"},
     "intent": {"where"},
     "property_decl": {"holds"},
+    "invariant_decl": {"holds"},
     "scenario_decl": {"in"},
 }
 # Braces written without inner spaces: sets of names. The others (enum, row) hold a space.
@@ -149,7 +151,7 @@ def _space(prev: _Tok, cur: _Tok) -> bool:
     if c == "." or p == ".":
         return cur.rule != "field" and prev.rule != "field"
     if c in ("(", "["):
-        return cur.rule not in ("call", "index", "holds_item")
+        return cur.rule not in ("call", "index", "holds_item", "invariant_decl")
     if p == "{":
         return prev.rule not in _TIGHT_BRACES and c != "}"
     if c == "}":

@@ -58,7 +58,7 @@ def _describe(token: lark.Token) -> str:
     return f"`{token.value}`"
 
 
-TOP_LEVEL = re.compile(r"^(enum|group|assumption|record|extend|relation|catalogue|ruleset|modification|property|event|world|scenario)\b", re.M)
+TOP_LEVEL = re.compile(r"^(enum|group|assumption|record|extend|relation|catalogue|ruleset|modification|property|event|invariant|world|scenario)\b", re.M)
 MAX_SYNTAX_ERRORS = 20
 
 

@@ -283,6 +283,9 @@ def _decl(d: ast.Decl) -> list[str]:
         case ast.EventDecl():
             target = d.target + (f" {d.group.name}" if d.group else "")
             return [f"event {d.name.name} {quote(d.cite)} on {target}"]
+        case ast.InvariantDecl():
+            return [f"invariant {d.name.name} {quote(d.cite)}", *([f"  {_rests(d.rests).strip()}"] if d.rests else []),
+                    f"  holds {d.form.name}(" + ", ".join(a.name for a in d.args) + ")"]
         case ast.WorldDecl():
             return [f"world {d.name.name}{_cite(d.cite)}", *(_world_item(i) for i in d.items)]
         case ast.ScenarioDecl():

@@ -290,6 +290,11 @@ class _Builder(Transformer[Token, Any]):
         target, group, span = c[2]
         return ast.EventDecl(name=self._ident(c[0]), cite=c[1].text, target=target, group=group, target_span=span)
 
+    def invariant_decl(self, meta: Any, c: list[Any]) -> ast.InvariantDecl:
+        names = [self._ident(t) for t in c[2:] if isinstance(t, Token)]
+        return ast.InvariantDecl(name=self._ident(c[0]), cite=c[1].text, rests=_rests(c), form=names[0],
+                                 args=tuple(names[1:]))
+
     def field_target(self, meta: Any, c: list[Any]) -> tuple[str, ast.Ident | None, Any]:
         return (str(c[0]), self._ident(c[1]) if len(c) > 1 and c[1] is not None else None, self._span(meta))
 
