@@ -103,8 +103,10 @@ def requests(catalogue: Mapping[str, Mapping[str, Any]], enums: Mapping[str, Seq
                 yield q
 
 
-def space(catalogue: Mapping[str, Mapping[str, Any]],
-          enums: Mapping[str, Sequence[str]]) -> Iterator[tuple[dict[str, Any], Iterator[dict[str, Any]]]]:
-    """(state, its requests) for every state pattern."""
+def space(catalogue: Mapping[str, Mapping[str, Any]], enums: Mapping[str, Sequence[str]],
+          relations: Sequence[str] = ()) -> Iterator[tuple[dict[str, Any], Iterator[dict[str, Any]]]]:
+    """(state, its requests) for every state pattern; each declared relation is given, holding no tuple."""
     for i, key in enumerate(state_keys(enums)):
-        yield make_state(key, enums), requests(catalogue, enums, i == 0)
+        state = make_state(key, enums)
+        state["relations"] = {name: [] for name in relations}
+        yield state, requests(catalogue, enums, i == 0)

@@ -84,7 +84,7 @@ def generated_validators(tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
 
     out = tmp_path_factory.mktemp("generated")
     modules = {}
-    from redline.cli import load_program, repo_rules
+    from redline.loading import load_program, repo_rules
 
     program, _ = load_program(repo_rules(), [])
     assert program is not None

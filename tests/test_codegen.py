@@ -300,7 +300,7 @@ def compare_space(modules: dict[str, ModuleType], state_step: int, request_step:
     compared = 0
     enums = PROGRAM.enums
     catalogue = RULESETS["baseline"].catalogue
-    for i, (state_json, requests) in enumerate(codegen_space.space(catalogue, enums)):
+    for i, (state_json, requests) in enumerate(codegen_space.space(catalogue, enums, sorted(PROGRAM.relations))):
         if i % state_step:
             continue
         state = load_state(state_json, PROGRAM)
@@ -329,7 +329,7 @@ def test_exhaustive_space_in_full(generated: dict[str, ModuleType]) -> None:
 def test_exhaustive_space_reaches_every_outcome(generated: dict[str, ModuleType]) -> None:
     """The space is not vacuous: over it, every check rejects somewhere and both rule sets accept."""
     seen: dict[str, set[Any]] = {name: set() for name in RULESETS}
-    for i, (state_json, requests) in enumerate(codegen_space.space(RULESETS["baseline"].catalogue, PROGRAM.enums)):
+    for i, (state_json, requests) in enumerate(codegen_space.space(RULESETS["baseline"].catalogue, PROGRAM.enums, sorted(PROGRAM.relations))):
         if i % 7:
             continue
         prepared = {name: m.prepare(state_json) for name, m in generated.items()}

@@ -36,7 +36,8 @@ ROW = """
     eligible_roles = {{GT}},
     device_types = {{GSME}},
     smi_statuses = {{Commissioned}},
-    replaces_trust_anchor = false
+    replaces_trust_anchor = false,
+    carries_certificate = false
   }}
 """
 MODIFICATION = f"""

@@ -24,10 +24,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from redline.build import build
-from redline.cli import main, repo_rules, rule_files
+from redline.cli import main
 from redline.codegen import RuleFile, generate
 from redline.diagnostics import where
 from redline.interp import InputError, Validator, load_request, load_state
+from redline.loading import repo_rules, rule_files
 from redline.props.concrete import anchors_after, concrete
 from redline.smt import Encoder, Sorts
 from redline.smt.concrete import agrees

@@ -76,7 +76,8 @@ def deep_worlds(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
             "from": TIMES[lo], "to": TIMES[hi] if hi is not None else None,
         })
     state = {"now": draw(st.sampled_from(TIMES)), "parties": parties, "devices": devices,
-             "registration": {"1900000000001": one_at_a_time(registration)}}
+             "registration": {"1900000000001": one_at_a_time(registration)},
+             "relations": {name: [] for name in PROGRAM.relations}}  # declared relations hold no tuple here
     request: dict[str, Any] = {"sender": sender, "role": role, "srv": srv,
                                "device": draw(st.sampled_from([METER] * 6 + [OTHER] * 2 + [UNKNOWN, None]))}
     if carries_certificate(row):

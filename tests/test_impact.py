@@ -60,7 +60,10 @@ def test_every_scenario_agrees(program: ir.Program) -> None:
     others = [sc for sc in program.scenarios if set(sc.expected) != {"baseline", "mp107"}]
     for name in sorted({n for sc in others for n in sc.expected}):
         state, requests = merged_scenarios([sc for sc in others if name in sc.expected])
-        assert disagreements(program, [program.rulesets[name]], state, requests) == []
+        try:
+            assert disagreements(program, [program.rulesets[name]], state, requests) == []
+        except Unsupported as e:  # a rule set reading declared data is refused by name, never judged wrongly
+            assert "declared" in str(e), e
     assert len(program.scenarios) >= 50
 
 

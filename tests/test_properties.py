@@ -233,7 +233,10 @@ def states(draw: st.DrawFn) -> dict[str, Any]:
                 }
             )
         registration[m] = one_at_a_time(items)
-    return {"now": draw(st.sampled_from(TIMES)), "parties": parties, "devices": devices, "registration": registration}
+    state = {"now": draw(st.sampled_from(TIMES)), "parties": parties, "devices": devices, "registration": registration}
+    if PROGRAM.relations:  # declared relations (smi_joins reads `joined`): none holds in these worlds
+        state["relations"] = {name: [] for name in PROGRAM.relations}
+    return state
 
 
 @st.composite

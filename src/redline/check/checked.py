@@ -45,13 +45,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
-from typing import TYPE_CHECKING, Any, get_args
+from typing import Any, get_args
 
+from redline.check.propir import Body, Expectation
+from redline.check.propir import (
+    Event as Event,  # re-exported: the IR of events lives with the property IR that reads it
+)
 from redline.check.types import Layer, Type
 from redline.source import NO_SPAN, Span
-
-if TYPE_CHECKING:  # propir reads Event from here
-    from redline.check.propir import Body, Expectation
 
 IR = dict(frozen=True, slots=True, kw_only=True)
 
@@ -297,16 +298,6 @@ class Property:
     def expected(self) -> dict[str, str]:
         """Each expectation by its key (a rule set, or `old..new` when relational): "proved" | "refuted"."""
         return {x.key: x.outcome.value for x in self.expectations}
-
-
-@dataclass(**IR)
-class Event:
-    """An environment event a temporal property may admit (see ast.EventDecl)."""
-
-    name: str
-    cite: str
-    target: str  # "registration" | "dcc_user" | "now"
-    roles: frozenset[str]  # the User Roles whose Registration Data changes (registration only)
 
 
 @dataclass(**IR)

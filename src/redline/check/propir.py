@@ -15,9 +15,18 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import assert_never
 
-from redline.check.checked import Event
 from redline.source import NO_SPAN, Span
 from redline.syntax.printer import AND, ATOM, CMP, IMPLIES, NOT, OR, POSTFIX, QUANT, quote
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """An environment event a temporal property may admit (see ast.EventDecl)."""
+
+    name: str
+    cite: str
+    target: str  # "registration" | "dcc_user" | "now"
+    roles: frozenset[str]  # the User Roles whose Registration Data changes (registration only)
 
 # ---- sorts ------------------------------------------------------------------
 

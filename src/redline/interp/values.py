@@ -407,7 +407,7 @@ def load_request(data: Any, state: State, program: ir.Program, ruleset: ir.RuleS
     row = ruleset.catalogue[srv]
     device_id = _eui(b["device"], f"{where}.device", "the device") if b.get("device") is not None else None
     rpr, owner = b.get("remote_party_role"), b.get("new_certificate_owner")
-    # CONTRACTS.md: required where the SRV replaces a trust anchor; where it only carries a certificate
+    # docs/formats.md: required where the SRV replaces a trust anchor; where it only carries a certificate
     # (6.23, 6.21, 8.5) they may be given, both or neither; absent for every other SRV.
     if row.get("replaces_trust_anchor") or (ir.carries_certificate(row) and (rpr is not None or owner is not None)):
         if rpr is None or owner is None:

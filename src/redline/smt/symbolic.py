@@ -269,7 +269,7 @@ class SymRequest:
 def well_formed(sorts: Sorts, catalogue: Mapping[str, Mapping[str, object]], r: SymRequest) -> z3.BoolRef:
     """What the JSON loader guarantees of every request it accepts."""
     # A request names a certificate's role and owner (both or neither) only where its SRV carries one, and
-    # always where the SRV replaces a trust anchor with it; elsewhere it may leave them out (CONTRACTS.md).
+    # always where the SRV replaces a trust anchor with it; elsewhere it may leave them out (docs/formats.md).
     def any_of(srvs: list[str]) -> z3.BoolRef:
         return z3.Or([r.srv == sorts.srvs[s] for s in srvs]) if srvs else z3.BoolVal(False, ctx=sorts.ctx)
     carries = any_of(sorted(carrying_srvs(catalogue)))
