@@ -58,7 +58,7 @@ def test_diff_completes_both_ways(capsys: pytest.CaptureFixture[str], old: str, 
         assert "srv == 6.23" in c["conditions"]
         before, after = (c["before"], c["after"]) if old == "baseline" else (c["after"], c["before"])
         assert before["verdict"] == "accept" and after["verdict"] == "reject"
-        assert "carrying a certificate" in c["witness"]["sentence"]  # said as what it is, not "replacing"
+        assert "replacing" not in c["witness"]["sentence"]  # a carried certificate is not said to replace a cell
     if old == "baseline":
         assert d["intent"]["status"] == "satisfied"
 

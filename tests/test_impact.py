@@ -124,18 +124,19 @@ def test_hundred_thousand_random_requests_agree(program: ir.Program) -> None:
 @pytest.fixture(scope="module")
 def synthetic(program: ir.Program) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
-    generate(con, FleetParams(devices=400, requests=1500, wrong_no_share=0.2, seed=7), tuple(program.enums["RemotePartyRole"]),
-             ir.carrying_srvs(program.rulesets["baseline"].catalogue))
+    generate(con, FleetParams(devices=400, requests=1500, wrong_no_share=0.2, seed=7),
+             program.cells(), ir.carrying_srvs(program.rulesets["baseline"].catalogue))
     Loader(con, program, program.rulesets["baseline"].catalogue).stage(with_requests=True)
     return con
 
 
 def test_synthetic_fleet_is_deterministic_by_seed(program: ir.Program, synthetic: duckdb.DuckDBPyConnection) -> None:
     again = duckdb.connect()
-    generate(again, FleetParams(devices=400, requests=1500, wrong_no_share=0.2, seed=7), tuple(program.enums["RemotePartyRole"]),
-             ir.carrying_srvs(program.rulesets["baseline"].catalogue))
+    generate(again, FleetParams(devices=400, requests=1500, wrong_no_share=0.2, seed=7),
+             program.cells(), ir.carrying_srvs(program.rulesets["baseline"].catalogue))
     other = duckdb.connect()
-    generate(other, FleetParams(devices=400, requests=1500, wrong_no_share=0.2, seed=8), tuple(program.enums["RemotePartyRole"]))
+    generate(other, FleetParams(devices=400, requests=1500, wrong_no_share=0.2, seed=8),
+             program.cells(), ir.carrying_srvs(program.rulesets["baseline"].catalogue))
     for t in ("raw_devices", "raw_registration", "raw_requests"):
         rows = synthetic.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
         assert rows == again.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()

@@ -544,7 +544,8 @@ def prepare(data: Any, where: str = "$") -> Prepared:
         device.mpxn = own
         devices[did] = device
     for pid, party in parties.items():
-        party.ext = _declared_values(party.ext, party_ext, f'{where}.parties["{pid}"]', parties, staged) if party_ext else NO_EXT
+        party.ext = (_declared_values(party.ext, party_ext, f'{where}.parties["{pid}"]', parties, staged)
+                     if party_ext else NO_EXT)
     relations = _relations(top.get("relations"), parties, devices, f"{where}.relations")
     registration = _registration(top["registration"], parties, f"{where}.registration")
     _signing_certificates(top.get("signing_certificates", {}), parties, roles_enum, f"{where}.signing_certificates")
@@ -604,7 +605,9 @@ def _declared(v: Any, t: tuple[Any, ...], where: str, parties: Mapping[str, Any]
     return v
 
 
-def _relations(raw: Any, parties: Mapping[str, Any], devices: Mapping[str, Any], where: str) -> dict[str, frozenset[tuple[str, ...]]]:
+def _relations(
+    raw: Any, parties: Mapping[str, Any], devices: Mapping[str, Any], where: str,
+) -> dict[str, frozenset[tuple[str, ...]]]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -631,13 +634,15 @@ def _missing(p: Prepared, where: str) -> tuple[str, str] | None:
     """The first declared datum this rule set reads that the state lacks (redline.interp.values.require_declared)."""
     for name in sorted(READS_RELATIONS):
         if name not in p.relations:
-            return (f"{where}.relations", f"missing relation `{name}`: rule set `{RULESET}` reads it (give [] if no tuple holds)")
+            return (f"{where}.relations",
+                    f"missing relation `{name}`: rule set `{RULESET}` reads it (give [] if no tuple holds)")
     for record, table in (("Device", p.devices), ("Party", p.parties)):
         for name in sorted(n for r, n in READS_FIELDS if r == record):
             for ident, x in table.items():
                 if name not in x.ext:
                     kind = "devices" if record == "Device" else "parties"
-                    return (f'{where}.{kind}["{ident}"]', f"missing declared field `{name}`: rule set `{RULESET}` reads it")
+                    return (f'{where}.{kind}["{ident}"]',
+                            f"missing declared field `{name}`: rule set `{RULESET}` reads it")
     return None
 
 
@@ -739,9 +744,10 @@ def _load_request(p: Prepared, data: Any, where: str = "$") -> tuple[Any, ...]:
     rpr, owner = b.get("remote_party_role"), b.get("new_certificate_owner")
     if row.replaces_trust_anchor or (srv in CARRYING and (rpr is not None or owner is not None)):
         if rpr is None or owner is None:
-            raise InputError(where, f"SRV {srv} replaces a trust anchor: give `remote_party_role` and `new_certificate_owner`"
-                             if row.replaces_trust_anchor else
-                             f"SRV {srv} carries a certificate: give both `remote_party_role` and `new_certificate_owner`, or neither")
+            raise InputError(where, f"SRV {srv} replaces a trust anchor: give `remote_party_role` and"
+                                    " `new_certificate_owner`" if row.replaces_trust_anchor else
+                             f"SRV {srv} carries a certificate: give both `remote_party_role` and"
+                             " `new_certificate_owner`, or neither")
         rpr = _enum(rpr, f"{where}.remote_party_role", ENUMS[VOCAB["cell"]], "RemotePartyRole")
         owner = _eui(owner, f"{where}.new_certificate_owner", "the new certificate owner")
         if owner not in p.parties:

@@ -76,10 +76,19 @@ def in_scope(program: ir.Program, modification: str) -> set[str]:
 
 
 def scoped(program: ir.Program, modification: str) -> ir.Program:
-    """`program` with only the properties, and of each only the expectations, the bundle reports."""
+    """`program` with only the properties, and of each only the expectations, the bundle reports: a
+    property that expects something of a rule set off the modification's chain (another modification)
+    belongs to that modification's bundle, even where it also says something of the base."""
     keys = in_scope(program, modification)
+    chain: set[str] = set()
+    at = program.ruleset(modification)
+    while at is not None and at.name not in chain:
+        chain.add(at.name)
+        at = program.ruleset(at.base) if at.base is not None else None
     props = []
     for p in program.properties:
+        if any(name.lower() not in chain for x in p.expectations for name in x.key.split("..")):
+            continue
         expectations = tuple(x for x in p.expectations if x.key in keys)
         if expectations:
             props.append(replace(p, expectations=expectations))
