@@ -25,6 +25,7 @@ import duckdb
 
 from redline.check import checked as ir
 from redline.impact.sql import REQUEST_COLUMNS, anchor_column, lit
+from redline.progress import note
 
 EUI_RE = "[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){7}"
 TIME_RE = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z"  # to the microsecond, as redline.times
@@ -144,6 +145,7 @@ class Loader:
 
     def _checked(self, table: str, extra: list[tuple[str, str, str]], joins: str = "") -> None:
         """checked_<table>: the typed columns plus `problem`, the first thing wrong with the row."""
+        note(f"checking every row of {table}")
         cols = self.schemas[table]
         described = self.con.execute(f"DESCRIBE raw_{table}").fetchall()
         found = {str(r[0]): str(r[1]) for r in described}
@@ -230,6 +232,7 @@ class Loader:
         extra.append(("associated_device", "not in devices",
                       "{associated_device} IS NOT NULL AND {associated_device} NOT IN (SELECT upper(CAST(device AS VARCHAR)) FROM raw_devices)"))
         self._checked("devices", extra)
+        note("resolving associated devices' MPxNs")
         # A5: a device's MPxN is its own, or that of the device it is associated with, at most 8 deep.
         # Only devices without their own MPxN are walked: meters, nearly all of a fleet, need no join.
         self.con.execute(f"""CREATE OR REPLACE TEMP TABLE resolved AS
@@ -254,6 +257,7 @@ class Loader:
         self._checked("registration", [
             ("party", "not in parties", "{party} NOT IN (SELECT party FROM parties)"),
             ("to_time", "must be after from_time", "{to_time} IS NOT NULL AND {to_time} <= {from_time}")])
+        note("merging registrations")
         # Islands: each party's touching or overlapping assignments per (MPxN, role), merged. Most keys
         # hold one assignment, which is its own island: only keys with several are sorted and swept.
         self.con.execute("""CREATE OR REPLACE TEMP TABLE registration_islands AS
