@@ -157,22 +157,24 @@ class Loader:
             raise ImpactInputError(table, unknown[0], f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
                                    f"expected exactly {', '.join(c.name for c in cols)}")
         typed = {c.name: _typed(c, found[c.name]) for c in cols}
+        # The typed columns are computed once, below the checks that read them: written inline, each
+        # id's pattern match ran twice per row (for the value and for its check).
         problems: list[tuple[str, str]] = []
         for c in cols:
-            raw = f't."{c.name}"'
+            raw = f't."raw_{c.name}"'
             if not c.nullable:
                 problems.append((f"{raw} IS NULL", f"{c.name}: missing value"))
             what = f"one of {', '.join(c.members)}" if c.kind == "enum" else _EXPECT[c.kind]
-            problems.append((f"{raw} IS NOT NULL AND {typed[c.name]} IS NULL", f"{c.name}: expected {what}"))
+            problems.append((f'{raw} IS NOT NULL AND t."{c.name}" IS NULL', f"{c.name}: expected {what}"))
         for col, msg, cond in extra:
             if cond == UNIQUE:
                 cond = self._repeated(table, col, typed[col])
-            problems.append((cond.format(**{k: f"({v})" for k, v in typed.items()}), f"{col}: {msg}"))
+            problems.append((cond.format(**{c.name: f't."{c.name}"' for c in cols}), f"{col}: {msg}"))
         problem = "CASE " + " ".join(f"WHEN {cond} THEN {lit(msg)}" for cond, msg in problems) + " END"
         select = ", ".join(f'{typed[c.name]} AS "{c.name}"' for c in cols)
         raw_cols = ", ".join(f't."{c.name}" AS "raw_{c.name}"' for c in cols)
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE checked_{table} AS SELECT {select}, {raw_cols}, {problem} AS problem, "
-                         f"row_number() OVER () AS row_number FROM raw_{table} t {joins}")
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE checked_{table} AS SELECT t.*, {problem} AS problem, "
+                         f"row_number() OVER () AS row_number FROM (SELECT {select}, {raw_cols} FROM raw_{table} t {joins}) t")
         self._settle(table, cols)
 
     def _repeated(self, table: str, col: str, typed: str) -> str:
