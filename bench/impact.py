@@ -17,15 +17,19 @@
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import resource
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
+from redline.check.checked import Program, carrying_srvs
 from redline.impact.fleet import analyse
 from redline.impact.fromjson import write_requests, write_state
 from redline.impact.params import FleetParams
@@ -57,28 +61,59 @@ def connect(tmp: Path, memory_limit: str | None, threads: int | None = None) -> 
     return con
 
 
-def bench_fleet(program: object, devices: int, memory_limit: str | None) -> None:
-    from redline.check.checked import Program, carrying_srvs
-    assert isinstance(program, Program)
+def load() -> str:
+    """The machine's load average over the last minute (the figures of a shared machine need it)."""
+    return f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+
+
+def clocks() -> tuple[float, float]:
+    """Wall-clock and CPU seconds (every thread of this process, so DuckDB's too)."""
+    return time.perf_counter(), time.process_time()
+
+
+def fleet_once(program: Program, devices: int, memory_limit: str | None) -> tuple[dict[str, tuple[float, float]], dict[str, Any]]:
     rulesets = [program.rulesets["baseline"], program.rulesets["mp107"]]
     params = FleetParams(devices=devices)
-    print(f"== stuck-state analysis: {devices:,} devices, baseline and mp107 (wrong NO share {params.wrong_no_share}) ==")
+    phases: dict[str, tuple[float, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         con = connect(Path(tmp), memory_limit)
-        t0 = time.perf_counter()
-        generate(con, params, tuple(program.enums["RemotePartyRole"]), carrying_srvs(program.rulesets["baseline"].catalogue))
-        t1 = time.perf_counter()
-        Loader(con, program, rulesets[0].catalogue).stage(with_requests=False)
-        t2 = time.perf_counter()
-        result = analyse(con, program, rulesets, parse_iso(params.at), visit_cost=100.0)
-        t3 = time.perf_counter()
-    print(f"  generate {t1 - t0:.1f} s, load and check {t2 - t1:.1f} s, analyse {t3 - t2:.1f} s: "
-          f"{t3 - t1:.1f} s from tables to answer ({devices / (t3 - t1):,.0f} devices/s); peak RSS {peak_gib():.2f} GiB")
+        steps = [("generate", lambda: generate(con, params, program.cells(), carrying_srvs(program.rulesets["baseline"].catalogue))),
+                 ("load and check", lambda: Loader(con, program, rulesets[0].catalogue).stage(with_requests=False)),
+                 ("analyse", lambda: analyse(con, program, rulesets, parse_iso(params.at), visit_cost=100.0))]
+        result: Any = None
+        for name, step in steps:
+            w0, c0 = clocks()
+            result = step()
+            w1, c1 = clocks()
+            phases[name] = (w1 - w0, c1 - c0)
+        con.close()
+    return phases, result
+
+
+def bench_fleet(program: Program, devices: int, memory_limit: str | None, runs: int) -> None:
+    print(f"== stuck-state analysis: {devices:,} devices, baseline and mp107 (wrong NO share {FleetParams().wrong_no_share}), "
+          f"median of {runs} ==")
+    samples, result = [], None
+    for i in range(runs):
+        phases, result = fleet_once(program, devices, memory_limit)
+        samples.append(phases)
+        answer = phases["load and check"][0] + phases["analyse"][0]
+        print(f"  run {i + 1}: " + ", ".join(f"{k} {w:.1f} s ({c:.1f} s CPU)" for k, (w, c) in phases.items())
+              + f"; tables to answer {answer:.1f} s; {load()}", flush=True)
+    med = {k: (statistics.median(s[k][0] for s in samples), statistics.median(s[k][1] for s in samples)) for k in samples[0]}
+    answer = med["load and check"][0] + med["analyse"][0]
+    cpu = med["load and check"][1] + med["analyse"][1]
+    print(f"  median: tables to answer {answer:.1f} s wall, {cpu:.1f} s CPU ({devices / answer:,.0f} devices/s; "
+          f"{cpu / devices * 1e6:.2f} CPU µs per device); generate {med['generate'][0]:.1f} s; peak RSS {peak_gib():.2f} GiB")
+    assert result is not None
     print(f"  mis-set {result['mis_set']:,}; stuck baseline {result['stuck']['baseline']['devices']:,}, "
           f"mp107 {result['stuck']['mp107']['devices']:,}; freed {result['freed']:,}")
+    national = 35_000_000
+    print(f"  at this rate {national:,} devices would take {national / devices * answer:.0f} s wall "
+          f"({national / devices * cpu / (os.cpu_count() or 1):.0f} s if every core were this run's alone)")
 
 
-def bench_replay(program: object, requests: int, check: int, spark: bool) -> None:
+def bench_replay(program: object, requests: int, check: int, spark: bool, runs: int) -> None:
     from redline.check.checked import Program
     assert isinstance(program, Program)
     rulesets = [program.rulesets["baseline"], program.rulesets["mp107"]]
@@ -94,23 +129,31 @@ def bench_replay(program: object, requests: int, check: int, spark: bool) -> Non
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         module = bench_validate.load_generated(program, "mp107", root)
-        seconds, _ = bench_validate.generated_rate(module, state, raw)
-        py_rate = requests / seconds
-        print(f"  generated Python validator (mp107, one core): {py_rate:,.0f} requests/s")
+        c0 = time.process_time()
+        py_wall, _ = bench_validate.generated_rate(module, state, raw)  # the median of its own runs
+        py_cpu = (time.process_time() - c0) / bench_validate.RUNS  # with the state's preparation: a little high
+        print(f"  generated Python validator (mp107, one core): {requests / py_wall:,.0f} requests/s "
+              f"({requests / py_cpu:,.0f} per CPU second); median of {bench_validate.RUNS}; {load()}")
         write_state(state, program, root)
         write_requests(stamped, program, root)
         for threads in (1, None):
             con = connect(root, None, threads)
-            t0 = time.perf_counter()
+            w0, _ = clocks()
             Loader(con, program, rulesets[0].catalogue).load_dir(root, with_requests=True)
-            t1 = time.perf_counter()
-            judge(con, rulesets[1], program)
-            t2 = time.perf_counter()
-            rate = requests / (t2 - t1)
+            loading = clocks()[0] - w0
+            judged = []
+            for _ in range(runs):
+                w0, c0 = clocks()
+                judge(con, rulesets[1], program)
+                w1, c1 = clocks()
+                judged.append((w1 - w0, c1 - c0))
+            wall, cpu = statistics.median(w for w, _ in judged), statistics.median(c for _, c in judged)
+            rate = requests / wall
             used = con.execute("SELECT current_setting('threads')").fetchone()
             label = "one thread" if threads == 1 else f"{used[0] if used else '?'} threads"
-            print(f"  DuckDB ({label}): load and check {t1 - t0:.2f} s, judge (mp107) {t2 - t1:.2f} s = {rate:,.0f} requests/s, "
-                  f"{rate / py_rate:.1f}x the generated validator; with loading {requests / (t2 - t0):,.0f} requests/s")
+            print(f"  DuckDB ({label}): load and check {loading:.2f} s; judge (mp107) median {wall:.2f} s = {rate:,.0f} requests/s, "
+                  f"{requests / wall / (requests / py_wall):.1f}x the generated validator "
+                  f"({py_cpu / cpu:.1f}x per CPU second); with loading {requests / (loading + wall):,.0f} requests/s; {load()}")
             if threads is None and spark:
                 bench_spark(program, con, root, requests, rate)
             con.close()
@@ -143,17 +186,18 @@ def main() -> int:
     parser.add_argument("--replay-requests", type=int, default=200_000)
     parser.add_argument("--check", type=int, default=20_000, help="requests compared with the interpreter first")
     parser.add_argument("--memory-limit", default=None, help="DuckDB memory limit, e.g. 4GB (spills to disk beyond)")
+    parser.add_argument("--runs", type=int, default=3, help="runs of the stuck-state analysis; the median is quoted")
     parser.add_argument("--skip-replay", action="store_true")
     parser.add_argument("--skip-fleet", action="store_true")
     parser.add_argument("--spark", action="store_true", help="also judge the replayed requests on Spark (local mode)")
     args = parser.parse_args()
     program, _ = load_program(repo_rules(), [])
     assert program is not None
-    print(f"redline impact benchmark: DuckDB {duckdb.__version__}, Python {sys.version.split()[0]}")
+    print(f"redline impact benchmark: DuckDB {duckdb.__version__}, Python {sys.version.split()[0]}; {load()}")
     if not args.skip_fleet:
-        bench_fleet(program, args.devices, args.memory_limit)
+        bench_fleet(program, args.devices, args.memory_limit, args.runs)
     if not args.skip_replay:
-        bench_replay(program, args.replay_requests, args.check, args.spark)
+        bench_replay(program, args.replay_requests, args.check, args.spark, args.runs)
     return 0
 
 

@@ -255,6 +255,9 @@ BAD = [
     ("devices.csv", lambda rows: [r.append("x") for r in rows], "devices.x: unknown column"),
     ("devices.csv", lambda rows: rows[1].__setitem__(0, "not-an-id"), "devices.device: expected an Entity Identifier"),
     ("devices.csv", lambda rows: rows.append(list(rows[1])), "devices.device: listed twice"),
+    ("devices.csv", lambda rows: rows.append([rows[1][0].lower(), *rows[1][1:]]), "devices.device: listed twice"),
+    ("parties.csv", lambda rows: rows.append(list(rows[1])), "parties.party: listed twice"),
+    ("requests.csv", lambda rows: rows.append(list(rows[1])), "requests.request_id: listed twice"),
     ("devices.csv", lambda rows: rows[1].__setitem__(1, "ESMEE"), "devices.type: expected one of ESME"),
     ("parties.csv", lambda rows: rows[1].__setitem__(1, "maybe"), "parties.dcc_user: expected true or false"),
     ("registration.csv", lambda rows: rows[1].__setitem__(4, "2001-01-01T00:00:00Z"), "registration.to_time: must be after from_time"),
@@ -317,3 +320,15 @@ def test_the_registered_operator_is_the_one_registered_at_the_instant_asked(
     result = json.loads(out)
     assert code == 0 and (result["mis_set"], result["unregistered"]) == (mis_set, unregistered)
     assert result["at"] == AT
+
+
+def test_long_runs_say_what_they_are_doing_on_stderr(program: ir.Program, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    root = world(program, tmp_path)
+    monkeypatch.setenv("REDLINE_PROGRESS", "1")
+    monkeypatch.setenv("REDLINE_PROGRESS_AFTER", "0")
+    monkeypatch.setattr("redline.progress.EVERY", 0.001)
+    code, out, err = run(capsys, "fleet", str(root), "--at", AT, "--format", "json")
+    assert code == 0 and json.loads(out)["devices"] > 0  # the answer on stdout, untouched
+    assert "impact fleet: " in err
+    assert any(phase in err for phase in ("checking every row of", "merging registrations", "judging the corrections"))

@@ -18,6 +18,7 @@ from redline.check import checked as ir
 from redline.codegen.fold import decided, fold
 from redline.impact.replay import judge
 from redline.impact.sql import anchor_column, lit
+from redline.progress import note
 from redline.times import format_iso
 
 BREAKDOWNS = {"network_operator": "x.registered", "generation": "x.generation", "device_type": "x.type",
@@ -72,6 +73,7 @@ def candidates(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, at: int, cell: st
 
 def stuck(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, program: ir.Program, at: int, cell: str) -> str:
     """`stuck_<rule set>(device)`: the mis-set devices no candidate correction frees under `rs`."""
+    note(f"judging the corrections of mis-set devices under {rs.name}")
     source = candidates(con, rs, at, cell)
     verdicts = judge(con, rs, program, source)
     name = f"stuck_{rs.name}"
@@ -85,9 +87,11 @@ def stuck(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, program: ir.Program, a
 def analyse(con: duckdb.DuckDBPyConnection, program: ir.Program, rulesets: list[ir.RuleSet], at: int,
             visit_cost: float | None = None, cell: str = "NetworkOperator", group: str = "NetworkOperator") -> dict[str, Any]:
     """Counts, shares and breakdowns of mis-set and stuck devices, and of those the last rule set frees."""
+    note("finding mis-set devices")
     mis_set(con, program, at, cell, group)
     tables = [stuck(con, rs, program, at, cell) for rs in rulesets]
     flags = ", ".join(f"x.device IN (SELECT device FROM {t}) AS stuck_{i}" for i, t in enumerate(tables))
+    note("counting")
     con.execute(f"CREATE OR REPLACE TEMP TABLE fleet_flags AS SELECT x.*, {flags} FROM fleet_devices x")
     sums = ", ".join(f"count(*) FILTER (WHERE stuck_{i}) AS stuck_{i}" for i in range(len(tables)))
     freed = ", count(*) FILTER (WHERE stuck_0 AND NOT stuck_1) AS freed" if len(tables) == 2 else ""

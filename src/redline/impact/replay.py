@@ -9,6 +9,7 @@ import duckdb
 
 from redline.check import checked as ir
 from redline.impact.sql import verdict_sql
+from redline.progress import note
 
 VERDICT_COLUMNS = ("request_id", "accepted", "dcc_accepted", "layer", "code", "check", "effects")
 
@@ -16,6 +17,7 @@ VERDICT_COLUMNS = ("request_id", "accepted", "dcc_accepted", "layer", "code", "c
 def judge(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, program: ir.Program, source: str = "requests") -> str:
     """Materialise `verdicts_<rule set>` for the rows of `source`; returns the table's name."""
     name = f"verdicts_{rs.name}"
+    note(f"judging {source} under {rs.name}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {verdict_sql(rs, program, source)}")
     return name
 

@@ -19,6 +19,7 @@ from redline.impact.replay import changes, judge, summary
 from redline.impact.sql import Unsupported
 from redline.impact.synth import generate, write
 from redline.impact.tables import ImpactInputError, Loader
+from redline.progress import Ticker, note
 
 __all__ = ["FleetParams", "ImpactInputError", "OutputError", "Unsupported", "run_fleet", "run_generate", "run_replay"]
 
@@ -53,25 +54,30 @@ def _load(con: duckdb.DuckDBPyConnection, program: ir.Program, rulesets: list[ir
 
 def run_fleet(program: ir.Program, rulesets: list[ir.RuleSet], root: Path, at: int, visit_cost: float | None = None,
               bad_rows: Path | None = None, threads: int | None = None) -> dict[str, Any]:
-    con = _connect(threads)
-    loader = _load(con, program, rulesets, root, bad_rows, with_requests=False)
-    result = analyse(con, program, rulesets, at, visit_cost)
+    with Ticker("impact fleet"):
+        con = _connect(threads)
+        loader = _load(con, program, rulesets, root, bad_rows, with_requests=False)
+        result = analyse(con, program, rulesets, at, visit_cost)
     result["rejected_rows"] = loader.rejected
     return result
 
 
 def run_replay(program: ir.Program, rulesets: list[ir.RuleSet], root: Path, bad_rows: Path | None = None,
                verdicts_out: Path | None = None, examples: int = 20, threads: int | None = None) -> dict[str, Any]:
-    con = _connect(threads)
-    loader = _load(con, program, rulesets, root, bad_rows, with_requests=True)
-    tables = [judge(con, rs, program) for rs in rulesets]
-    result: dict[str, Any] = {"rulesets": [rs.name for rs in rulesets],
-                              "summary": {rs.name: summary(con, t) for rs, t in zip(rulesets, tables, strict=True)}}
-    if len(tables) == 2:
-        result["changes"] = changes(con, tables[0], tables[1], examples)
-    if verdicts_out is not None:
-        _writing(verdicts_out, lambda: _write_verdicts(con, rulesets, tables, verdicts_out))
-        result["verdicts"] = str(verdicts_out)
+    with Ticker("impact replay"):
+        con = _connect(threads)
+        loader = _load(con, program, rulesets, root, bad_rows, with_requests=True)
+        tables = [judge(con, rs, program) for rs in rulesets]
+        note("counting verdicts")
+        result: dict[str, Any] = {"rulesets": [rs.name for rs in rulesets],
+                                  "summary": {rs.name: summary(con, t) for rs, t in zip(rulesets, tables, strict=True)}}
+        if len(tables) == 2:
+            note("comparing verdicts")
+            result["changes"] = changes(con, tables[0], tables[1], examples)
+        if verdicts_out is not None:
+            note(f"writing {verdicts_out}")
+            _writing(verdicts_out, lambda: _write_verdicts(con, rulesets, tables, verdicts_out))
+            result["verdicts"] = str(verdicts_out)
     result["rejected_rows"] = loader.rejected
     return result
 
@@ -86,10 +92,11 @@ def _write_verdicts(con: duckdb.DuckDBPyConnection, rulesets: list[ir.RuleSet], 
 
 
 def run_generate(program: ir.Program, params: FleetParams, out: Path, threads: int | None = None) -> dict[str, int]:
-    con = _connect(threads)
-    catalogue = next(iter(program.rulesets.values())).catalogue if program.rulesets else {}
-    generate(con, params, program.cells(), ir.carrying_srvs(catalogue))
-    _writing(out, lambda: write(con, out, with_requests=params.requests > 0))
+    with Ticker("impact generate"):
+        con = _connect(threads)
+        catalogue = next(iter(program.rulesets.values())).catalogue if program.rulesets else {}
+        generate(con, params, program.cells(), ir.carrying_srvs(catalogue))
+        _writing(out, lambda: write(con, out, with_requests=params.requests > 0))
     counts = {}
     for t in ("parties", "party_roles", "devices", "registration", "requests"):
         if t != "requests" or params.requests:

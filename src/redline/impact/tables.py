@@ -25,11 +25,13 @@ import duckdb
 
 from redline.check import checked as ir
 from redline.impact.sql import REQUEST_COLUMNS, anchor_column, lit
+from redline.progress import note
 
 EUI_RE = "[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){7}"
 TIME_RE = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z"  # to the microsecond, as redline.times
 MAX_ASSOCIATION_DEPTH = 8
 TABLES = ("parties", "party_roles", "devices", "registration", "requests")
+UNIQUE = "<unique>"  # an extra check's condition: the column's value appears in no other row
 
 
 class ImpactInputError(Exception):
@@ -143,6 +145,7 @@ class Loader:
 
     def _checked(self, table: str, extra: list[tuple[str, str, str]], joins: str = "") -> None:
         """checked_<table>: the typed columns plus `problem`, the first thing wrong with the row."""
+        note(f"checking every row of {table}")
         cols = self.schemas[table]
         described = self.con.execute(f"DESCRIBE raw_{table}").fetchall()
         found = {str(r[0]): str(r[1]) for r in described}
@@ -154,20 +157,36 @@ class Loader:
             raise ImpactInputError(table, unknown[0], f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
                                    f"expected exactly {', '.join(c.name for c in cols)}")
         typed = {c.name: _typed(c, found[c.name]) for c in cols}
+        # The typed columns are computed once, below the checks that read them: written inline, each
+        # id's pattern match ran twice per row (for the value and for its check).
         problems: list[tuple[str, str]] = []
         for c in cols:
-            raw = f't."{c.name}"'
+            raw = f't."raw_{c.name}"'
             if not c.nullable:
                 problems.append((f"{raw} IS NULL", f"{c.name}: missing value"))
             what = f"one of {', '.join(c.members)}" if c.kind == "enum" else _EXPECT[c.kind]
-            problems.append((f"{raw} IS NOT NULL AND {typed[c.name]} IS NULL", f"{c.name}: expected {what}"))
-        problems.extend((cond.format(**{k: f"({v})" for k, v in typed.items()}), f"{col}: {msg}") for col, msg, cond in extra)
+            problems.append((f'{raw} IS NOT NULL AND t."{c.name}" IS NULL', f"{c.name}: expected {what}"))
+        for col, msg, cond in extra:
+            if cond == UNIQUE:
+                cond = self._repeated(table, col, typed[col])
+            problems.append((cond.format(**{c.name: f't."{c.name}"' for c in cols}), f"{col}: {msg}"))
         problem = "CASE " + " ".join(f"WHEN {cond} THEN {lit(msg)}" for cond, msg in problems) + " END"
         select = ", ".join(f'{typed[c.name]} AS "{c.name}"' for c in cols)
         raw_cols = ", ".join(f't."{c.name}" AS "raw_{c.name}"' for c in cols)
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE checked_{table} AS SELECT {select}, {raw_cols}, {problem} AS problem, "
-                         f"row_number() OVER () AS row_number FROM raw_{table} t {joins}")
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE checked_{table} AS SELECT t.*, {problem} AS problem, "
+                         f"row_number() OVER () AS row_number FROM (SELECT {select}, {raw_cols} FROM raw_{table} t {joins}) t")
         self._settle(table, cols)
+
+    def _repeated(self, table: str, col: str, typed: str) -> str:
+        """The condition "this row's `col` is also another row's", from a hash aggregate of the keys seen twice.
+
+        A window count partitioned by the key sorted every row and grew worse than linearly with the
+        fleet; the aggregate is one parallel pass and its result (usually empty) a small semi-join.
+        A null key never reaches this check: its column check comes first."""
+        name = f"repeated_{table}_{col}"
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {typed} AS k FROM raw_{table} t "
+                         f"GROUP BY ALL HAVING count(*) > 1 AND k IS NOT NULL")
+        return f"{{{col}}} IN (SELECT k FROM {name})"
 
     def _settle(self, table: str, cols: tuple[Column, ...]) -> None:
         bad = self.con.execute(f"SELECT count(*) FROM checked_{table} WHERE problem IS NOT NULL").fetchone()
@@ -195,7 +214,7 @@ class Loader:
 
     def _parties(self) -> None:
         self._checked("parties", [("party", "listed twice (ids compare without regard to case)",
-                                   "count(*) OVER (PARTITION BY {party}) > 1")])
+                                   UNIQUE)])
         self._checked("party_roles", [
             ("party", "not in parties", "{party} NOT IN (SELECT party FROM checked_parties WHERE problem IS NULL)")])
         self.con.execute("""CREATE OR REPLACE TEMP TABLE parties AS
@@ -206,7 +225,7 @@ class Loader:
 
     def _devices(self) -> None:
         cells = self.program.cells()
-        extra = [("device", "listed twice (ids compare without regard to case)", "count(*) OVER (PARTITION BY {device}) > 1"),
+        extra = [("device", "listed twice (ids compare without regard to case)", UNIQUE),
                  ("mpxn", "give exactly one of mpxn (a meter) and associated_device (any other device)",
                   "({mpxn} IS NULL) = ({associated_device} IS NULL)")]
         extra += [(anchor_column(c), "owner not in parties",
@@ -215,10 +234,12 @@ class Loader:
         extra.append(("associated_device", "not in devices",
                       "{associated_device} IS NOT NULL AND {associated_device} NOT IN (SELECT upper(CAST(device AS VARCHAR)) FROM raw_devices)"))
         self._checked("devices", extra)
+        note("resolving associated devices' MPxNs")
         # A5: a device's MPxN is its own, or that of the device it is associated with, at most 8 deep.
+        # Only devices without their own MPxN are walked: meters, nearly all of a fleet, need no join.
         self.con.execute(f"""CREATE OR REPLACE TEMP TABLE resolved AS
             WITH RECURSIVE walk(start, cur, mpxn, depth) AS (
-              SELECT device, associated_device, mpxn, 0 FROM checked_devices WHERE problem IS NULL
+              SELECT device, associated_device, mpxn, 0 FROM checked_devices WHERE problem IS NULL AND mpxn IS NULL
               UNION ALL
               SELECT w.start, d.associated_device, d.mpxn, w.depth + 1 FROM walk w
               JOIN checked_devices d ON d.device = w.cur AND d.problem IS NULL
@@ -230,30 +251,38 @@ class Loader:
         self._settle("devices", self.schemas["devices"])
         anchors = ", ".join(f"d.{anchor_column(c)}" for c in cells)
         self.con.execute(f"""CREATE OR REPLACE TEMP TABLE devices AS
-            SELECT d.device, d.type, d.generation, d.smi_status, x.mpxn, {anchors}
-            FROM checked_devices d JOIN resolved x USING (device) WHERE d.problem IS NULL""")
+            SELECT d.device, d.type, d.generation, d.smi_status, COALESCE(d.mpxn, x.mpxn) AS mpxn, {anchors}
+            FROM checked_devices d LEFT JOIN resolved x USING (device) WHERE d.problem IS NULL""")
+        self._drop("checked_devices", "resolved")
 
     def _registration(self) -> None:
         self._checked("registration", [
             ("party", "not in parties", "{party} NOT IN (SELECT party FROM parties)"),
             ("to_time", "must be after from_time", "{to_time} IS NOT NULL AND {to_time} <= {from_time}")])
-        # Islands: each party's touching or overlapping assignments per (MPxN, role), merged.
+        note("merging registrations")
+        # Islands: each party's touching or overlapping assignments per (MPxN, role), merged. Most keys
+        # hold one assignment, which is its own island: only keys with several are sorted and swept.
         self.con.execute("""CREATE OR REPLACE TEMP TABLE registration_islands AS
             WITH a AS (SELECT mpxn, role, party, from_time AS s, to_time AS e FROM checked_registration WHERE problem IS NULL),
+            k AS (SELECT mpxn, role, party, count(*) AS n, min(s) AS s, CASE WHEN bool_or(e IS NULL) THEN NULL ELSE max(e) END AS e
+                  FROM a GROUP BY mpxn, role, party),
+            several AS (SELECT a.* FROM a SEMI JOIN (SELECT mpxn, role, party FROM k WHERE n > 1) USING (mpxn, role, party)),
             m AS (SELECT *, max(COALESCE(e, 9223372036854775807)) OVER (PARTITION BY mpxn, role, party ORDER BY s, e
-                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach FROM a),
+                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach FROM several),
             n AS (SELECT *, sum(CASE WHEN reach IS NULL OR s > reach THEN 1 ELSE 0 END)
                     OVER (PARTITION BY mpxn, role, party ORDER BY s, e ROWS UNBOUNDED PRECEDING) AS island FROM m)
-            SELECT mpxn, role, party, min(s) AS start_us,
-                   CASE WHEN bool_or(e IS NULL) THEN NULL ELSE max(e) END AS end_us
+            SELECT mpxn, role, party, s AS start_us, e AS end_us FROM k WHERE n = 1
+            UNION ALL
+            SELECT mpxn, role, party, min(s), CASE WHEN bool_or(e IS NULL) THEN NULL ELSE max(e) END
             FROM n GROUP BY mpxn, role, party, island""")
+        self._drop("checked_registration")
 
     def _requests(self) -> None:
         carrying = sorted(ir.carrying_srvs(self.catalogue))
         srvs = ", ".join(lit(s) for s in sorted(self.catalogue))
         rep = ", ".join(lit(s) for s in carrying) or "NULL"
         self._checked("requests", [
-            ("request_id", "listed twice", "count(*) OVER (PARTITION BY {request_id}) > 1"),
+            ("request_id", "listed twice", UNIQUE),
             ("sender", "not in parties", "{sender} NOT IN (SELECT party FROM parties)"),
             ("srv", "not in the DUIS catalogue", f"{{srv}} NOT IN ({srvs})"),
             ("remote_party_role", "an SRV that carries a certificate needs remote_party_role and new_certificate_owner",
@@ -267,3 +296,11 @@ class Loader:
             ("date_range_to", "inverted date range: before date_range_from", "{date_range_to} < {date_range_from}")])
         cols = ", ".join('"timestamp" AS now' if c == "now" else f'"{c}"' for c in REQUEST_COLUMNS)
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE requests AS SELECT {cols} FROM checked_requests WHERE problem IS NULL")
+        self._drop("checked_requests")
+
+    def _drop(self, *tables: str) -> None:
+        """Free what is no longer asked about: the checked copies hold every column twice (typed and raw)."""
+        for t in tables:
+            self.con.execute(f"DROP TABLE IF EXISTS {t}")
+        for (name,) in self.con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name LIKE 'repeated_%'").fetchall():
+            self.con.execute(f"DROP TABLE {name}")
