@@ -388,11 +388,19 @@ class _Writer:
                                    f"        frozenset({sorted(i.roles)!r}),", "    ),")]
         vocab = {"role": v.role, "cell": v.cell, "device_type": v.device_type, "generation": v.generation,
                  "smi_status": v.smi_status}
+        def pieces(text: str, indent: str, end: str) -> list[str]:
+            """A long clause as adjacent literals (one string to Python), so no line passes the width."""
+            out = [f"{indent}{text[k:k + 80]!r}" for k in range(0, max(len(text), 1), 80)]
+            out[-1] += end
+            return out
+
         checks = []
         for c in self.checks:
-            checks += ["    (", f"        {c.name!r}, {c.layer.value!r}, {c.code!r},", f"        {c.cite!r},"]
+            checks += ["    (", f"        {c.name!r}, {c.layer.value!r}, {c.code!r},", *pieces(c.cite, "        ", ",")]
             if c.exceptions:
-                checks += ["        (", *[f"            ({x.cite!r}, {x.origin!r})," for x in c.exceptions], "        ),"]
+                checks += ["        (", *[line for x in c.exceptions
+                                         for line in ("            (", *pieces(x.cite, "                ", f", {x.origin!r}"),
+                                                      "            ),")], "        ),"]
             else:
                 checks.append("        (),")
             checks.append("    ),")
