@@ -27,6 +27,17 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+def from_target(node: ast.ImportFrom, package: str) -> str:
+    """The absolute module a `from ... import` names, a relative one resolved against `package`."""
+    if not node.level:
+        return node.module or ""
+    parts = package.split(".")
+    if node.level > 1:
+        parts = parts[: len(parts) - (node.level - 1)]
+    base = ".".join(parts)
+    return f"{base}.{node.module}" if node.module else base
+
+
 def imports_of(source: str, module: str, is_package: bool = False) -> set[str]:
     """Every module `source` imports, as absolute dotted names.
 
@@ -39,14 +50,7 @@ def imports_of(source: str, module: str, is_package: bool = False) -> set[str]:
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base_parts = package.split(".")
-                if node.level > 1:
-                    base_parts = base_parts[: len(base_parts) - (node.level - 1)]
-                base = ".".join(base_parts)
-                target = f"{base}.{node.module}" if node.module else base
-            else:
-                target = node.module or ""
+            target = from_target(node, package)
             found.add(target)
             found.update(f"{target}.{alias.name}" for alias in node.names if alias.name != "*")
     return found
@@ -220,13 +224,7 @@ def edges_of(source: str, module: str, modules: set[str], is_package: bool = Fal
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base_parts = package.split(".")
-                if node.level > 1:
-                    base_parts = base_parts[: len(base_parts) - (node.level - 1)]
-                target = ".".join(base_parts) + (f".{node.module}" if node.module else "")
-            else:
-                target = node.module or ""
+            target = from_target(node, package)
             for alias in node.names:
                 found.add(f"{target}.{alias.name}" if f"{target}.{alias.name}" in modules else target)
     return {m for m in found if m in modules and m != module}
