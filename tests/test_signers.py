@@ -1,10 +1,11 @@
 """Signing-certificate keys: one RFC 4514 reading for the interpreter and the generated validator (issue 15).
 
 `redline.signers.rfc4514` is `cryptography`'s RFC 4514 reader and writer
-written out in the standard library; the generated runtime carries a copy.
+written out in the standard library; every generated validator carries its text
+(spliced in by the generator, not a port).
 Held here: to cryptography on names built from the pieces that matter
 (attribute types and OIDs, escapes, hex values, length limits), to the
-runtime's copy on the same names, and the generated `prepare` to the
+runtime (which imports it) on the same names, and the generated `prepare` to the
 interpreter's refusal of a state's `signing_certificates`.
 """
 

@@ -9,7 +9,8 @@ that `CN=U1, OU=07|1234567890` and `cn=U1,OU=07|01234567890` are the same key:
   first, as in `X509IssuerName`); spaces around `,`, `+` and `=` are dropped,
   attribute types are upper-cased (or named, for the OIDs RFC 4514 names),
   and values are re-escaped, all as `cryptography`'s RFC 4514 reader and
-  writer do (written out here, see `rfc4514`);
+  writer do (written out here, see `rfc4514`; standard library only, because
+  every generated validator carries this file's text);
 - the serial is the certificate's serial number in decimal (`xs:integer`,
   as in `X509SerialNumber`), without leading zeros.
 """
@@ -26,7 +27,8 @@ MAX_SERIAL_DIGITS = 50  # an X.509 serial is at most 20 octets: 49 decimal digit
 
 # RFC 4514 as the `cryptography` package reads and writes it (x509.Name.from_rfc4514_string,
 # then rfc4514_string), written out in the standard library so that the generated validator
-# (codegen/runtime.py, a port of this) refuses and normalises exactly the same names, and so
+# (which holds this file's text from `_SPLIT_RDN` on: codegen/module.py) refuses and
+# normalises exactly the same names, and so
 # that no name reaches a parser that can panic (cryptography 50 does, on an OID arc near 2**128).
 # tests/test_signers.py holds it to cryptography.
 _OID_RE = re.compile(r"(0|([1-9]\d*))(\.(0|([1-9]\d*)))+")

@@ -42,6 +42,9 @@ from redline.source import Source
 from redline.syntax.parser import parse
 
 EMBED_MARKER = "# ---- EMBED: everything below is copied into generated modules ----\n"
+# runtime.py imports the signing-key reader; a generated module holds signers.py's own text instead.
+SIGNERS_LINE = "from redline.signers import parse_signer_key  # noqa: E402, I001\n"
+SIGNERS_START = "_SPLIT_RDN = "  # the first line of signers.py after its imports
 PASS, FAIL, SKIP, WAIVED = 0, 1, 2, 3  # as in runtime.py
 SLOT_BITS = 4
 WIDTH = 120  # the longest line a generated module has (ruff's line-length for it)
@@ -68,11 +71,16 @@ class RuleFile:
 
 
 def runtime_source() -> str:
+    """runtime.py's embedded part, with signers.py's text (after its imports) in place of its import."""
     text = resources.files("redline.codegen").joinpath("runtime.py").read_text(encoding="utf-8")
     head, marker, body = text.partition(EMBED_MARKER)
-    if not marker:
-        raise CodegenError("runtime.py has lost its EMBED marker")
-    return body
+    if not marker or body.count(SIGNERS_LINE) != 1:
+        raise CodegenError("runtime.py has lost its EMBED marker or its signers line")
+    signers = resources.files("redline").joinpath("signers.py").read_text(encoding="utf-8")
+    _, start, rest = signers.partition(SIGNERS_START)
+    if not start:
+        raise CodegenError("signers.py no longer starts its body with `_SPLIT_RDN`")
+    return body.replace(SIGNERS_LINE, start + rest.rstrip("\n") + "\n")
 
 
 def generate(program: ir.Program, ruleset: ir.RuleSet, files: Sequence[RuleFile]) -> str:
