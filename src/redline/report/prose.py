@@ -33,6 +33,10 @@ _FINITE_FACT = re.compile(r"^(srv|role|device\.type|device\.generation|device\.s
                           r" (?:== ([^\s{}]+)|in \{([^{}]*)\})$")
 
 
+def _srv_order(s: str) -> tuple[int | str, ...]:
+    return tuple(int(x) if x.isdigit() else x for x in s.split("."))
+
+
 def words(name: str) -> str:
     """`smi_status` -> "SMI status", `NetworkOperator` -> "Network Operator": a name as words."""
     spaced = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", name).replace("_", " ")
@@ -86,9 +90,13 @@ class Wording:
                 return f"{words(name)} ({' or '.join(sorted(vs))})"
         return " or ".join(words(v) if not v[:1].isdigit() else v for v in sorted(vs))
 
-    def srv(self, srvs: Iterable[str]) -> str:
+    def srv(self, srvs: Iterable[str], most: int = 4) -> str:
+        """SRVs with their DUIS names; past `most`, a count (the rule conditions list them all)."""
         catalogue = self.rulesets[0].catalogue if self.rulesets else {}
-        return " or ".join(f"{s} ({catalogue.get(s, {}).get('name', 'an SRV')})" for s in sorted(srvs))
+        named = [f"{s} ({catalogue.get(s, {}).get('name', 'an SRV')})" for s in sorted(srvs, key=_srv_order)]
+        if len(named) > most + 1:
+            return f"{', '.join(named[:most])} or one of {len(named) - most} more SRVs"
+        return " or ".join(named)
 
     def noun(self, e: ir.Expr) -> str:
         match e:
@@ -206,12 +214,8 @@ def region_sentence(w: Wording, change: dict[str, Any], old: str, new: str) -> s
             device = True
         elif text == "no device in the SMI":
             device = False
-    head = "A" if not facts.get("generation") else ("An" if facts["generation"][0][:1] in "AEIOU" else "A")
-    subject = [head]
-    if "generation" in facts:
-        subject.append(" or ".join(facts["generation"]))
-    subject.append(f"{w.srv(facts['srv'])} request" if "srv" in facts else "request (of any SRV)")
-    text = " ".join(subject)
+    generation = " or ".join(facts.get("generation", []))
+    text = f"A {generation} request".replace("  ", " ") + (f" for {w.srv(facts['srv'])}" if "srv" in facts else " for any SRV")
     if "role" in facts:
         roles = w.members(facts["role"])
         text += f" from {'an' if roles[:1] in 'AEIOU' else 'a'} {roles}"
