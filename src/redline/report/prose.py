@@ -200,7 +200,8 @@ def outcome(o: dict[str, Any]) -> str:
         effects = o.get("effects") or []
         return "accepted" + (f" (effect: {', '.join(words(x) for x in effects)})" if effects else ", with no effect")
     text = f"rejected by the {o.get('layer')}" + (f" with {o['code']}" if o.get("code") else "")
-    return text + (f" ({o['clause']})" if o.get("clause") else "")
+    # a clause citing several sources lists them with `;`: in a sentence, "and"
+    return text + (f" ({o['clause'].replace('; ', ' and ')})" if o.get("clause") else "")
 
 
 def region_sentence(w: Wording, change: dict[str, Any], old: str, new: str) -> str:
