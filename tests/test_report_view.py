@@ -195,3 +195,22 @@ def test_region_sentences_of_a_wide_diff_are_prose(capsys: pytest.CaptureFixture
         assert "remote party role" not in sentence or "6.15.1" in sentence or "6.23" in sentence
     [c] = [x for x in rule_changes(prog, "no_status")]
     assert c.how == "removed" and all(p.kind == "del" for line in c.lines for p in line)
+
+
+def test_every_condition_of_the_shipped_rules_is_worded(program: Any) -> None:
+    """Each condition any shipped rule set tests, said to hold and not to hold, reads as words: no operator,
+    no dotted path, no name with an underscore."""
+    w = Wording(program, program.rulesets.values())
+    assert len(w.conditions) > 20
+    for label in w.conditions:
+        for text in (label, f"not ({label})"):
+            said = w.condition(text)
+            if said is None:  # an attribute value the sentence's subject says (`device.generation == SMETS1`)
+                assert re.match(r"(srv|role|device\.\w+|request\.remote_party_role) (==|in) ", label), label
+                continue
+            for token in (*RULE_SYNTAX, "[", "(s"):
+                assert token not in said, (token, text, said)
+    said = {w.condition(x) for x in ("not (registered(request.new_certificate_owner, ED, device.mpxn) throughout relevant_times)",
+                                     "request.other_device == null", "joined(device, request.other_device)")}
+    assert "the request's new certificate owner is not registered as ED for the device's MPxN throughout the relevant times" in said
+    assert {"the request's other device is not given", "the device and the request's other device are joined"} <= said

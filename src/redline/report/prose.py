@@ -140,8 +140,17 @@ class Wording:
                 return text if holds else _negated(text)
             case ir.GetField(obj=o, name=n):
                 return f"{self.noun(o)} {'is' if holds else 'is not'} {words(n)}"
+            case ir.Eq(left=a, right=ir.Const(value=None), negated=neg) | ir.Eq(left=ir.Const(value=None), right=a, negated=neg):
+                return f"{self.noun(a)} {'is not given' if holds != neg else 'is given'}"
             case ir.Eq(left=a, right=b, negated=neg):
                 return f"{self.noun(a)} {'is' if holds != neg else 'is not'} {self.noun(b)}"
+            case ir.Registered(party=p, role=r, mpxn=m):
+                return f"{self.noun(p)} {'is' if holds else 'is not'} registered as {self.noun(r)} for {self.noun(m)}"
+            case ir.ThroughoutE(predicate=pr, times=t):
+                return f"{self.clause(pr, holds)} throughout {self.noun(t)}"
+            case ir.Related(name=n, args=xs):
+                verb = ("is" if holds else "is not") if len(xs) == 1 else ("are" if holds else "are not")
+                return f"{' and '.join(self.noun(x) for x in xs)} {verb} {words(n)}"
             case ir.Member(item=a, collection=b, negated=neg):
                 target = self.noun(b)
                 if isinstance(b, ir.Const) or isinstance(b.type, SetT) and isinstance(b, ir.SetE):
