@@ -170,6 +170,16 @@ def test_region_sentences_are_prose(evidence_bundle: tuple[Path, int, str]) -> N
         for token in RULE_SYNTAX:
             assert token not in sentence, (token, sentence)
         assert "srv == 6.15.1" in rules  # the rule syntax, one click away
+    # the rule conditions of each region, one click away in both formats
+    for i in range(1, len(regions) + 1):
+        assert f'href="#region-{i}"' in answer and f'id="region-{i}"' in page
+    md = (out / "report.md").read_text(encoding="utf-8")
+    md_answer = md[md.index("## The answer"):md.index("### Properties")]
+    for i in range(1, len(regions) + 1):
+        assert f"](#region-{i}))" in md_answer and f'<a id="region-{i}"></a>' in md
+    for line in (x for x in md_answer.splitlines() if x.startswith("- A ")):
+        for token in RULE_SYNTAX:
+            assert token not in line.split(" ([the rule conditions]")[0].replace("\\", ""), (token, line)
     accepted = [s for s, _ in regions if "is now accepted" in s]
     assert len(accepted) == 1
     assert accepted[0].startswith("A SMETS1 request for 6.15.1 (Update Security Credentials (KRP)) from a Network Operator "
