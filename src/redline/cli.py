@@ -255,7 +255,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(result, indent=2))
     else:
-        print(format_diff(result, args.cex_dir))
+        print(format_diff(result, args.cex_dir, program))
     if result["intent"]["status"] == "violated":
         return Exit.FAIL
     unsettled = diff_unsettled(result)

@@ -11,20 +11,32 @@ from typing import Any
 from redline.report.evidence import Evidence, result_name
 
 
+@dataclass(frozen=True)
+class Said:
+    """A property's claim as the answer tells it, and the property, whose formula is one click away."""
+
+    text: str
+    prop: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
 @dataclass
 class Answer:
     modification: str
     base: str | None
-    changes: list[str] = field(default_factory=list)  # one sentence per region of the diff, with its witness
+    changes: list[str] = field(default_factory=list)  # one sentence per region of the diff, in prose, with its witness
+    change_rules: list[list[str]] = field(default_factory=list)  # each region's conditions in rule syntax, for the expert
     coverage: str = ""  # whether those are all the changes
     intended: str = ""  # whether they are all the modification declared
     # A property may state a safeguard ("any mis-set certificate can be corrected") or describe the problem
     # ("the stuck state is reachable"); redline does not know which, so these say what changed, not whether
     # it is good, and each says whether it is what the property file expects.
-    kept: list[str] = field(default_factory=list)  # claims that hold before and after
-    gained: list[str] = field(default_factory=list)  # claims that fail before and hold after
-    broken: list[str] = field(default_factory=list)  # claims that hold before and fail after
-    risks: list[str] = field(default_factory=list)  # claims that fail before and still fail after: what it leaves open
+    kept: list[Said] = field(default_factory=list)  # claims that hold before and after
+    gained: list[Said] = field(default_factory=list)  # claims that fail before and hold after
+    broken: list[Said] = field(default_factory=list)  # claims that hold before and fail after
+    risks: list[Said] = field(default_factory=list)  # claims that fail before and still fail after: what it leaves open
     rests_on: list[str] = field(default_factory=list)  # the assumptions these results rest on, most used first
     unsettled: list[str] = field(default_factory=list)
 
@@ -35,9 +47,9 @@ def claim(r: dict[str, Any]) -> str:
     return text.split(": ", 1)[1] if ": " in text else text
 
 
-def _said(r: dict[str, Any]) -> str:
+def _said(r: dict[str, Any], more: str = "") -> Said:
     expected = "" if r["status"] == r["expected"] else f", NOT as expected ({r['expected']})"
-    return f"{claim(r)} ({r['property']}{expected})"
+    return Said(f"{claim(r)} ({r['property']}{expected}){more}", r["property"])
 
 
 def answer(ev: Evidence) -> Answer:
@@ -45,9 +57,14 @@ def answer(ev: Evidence) -> Answer:
     a = Answer(ev.modification, base, unsettled=list(ev.unsettled))
     if ev.diff is not None:
         d = ev.diff
-        for c in d["changes"]:
-            witness = c.get("witness", {}).get("sentence")
-            a.changes.append(c["summary"] + (f" For example: {witness}." if witness else ""))
+        regions = ev.view.regions if ev.view is not None and len(ev.view.regions) == len(d["changes"]) else None
+        for i, c in enumerate(d["changes"]):
+            if regions is not None:  # in prose, the rule syntax one click away
+                a.changes.append(regions[i].sentence + (f" {regions[i].example}" if regions[i].example else ""))
+            else:
+                witness = c.get("witness", {}).get("sentence")
+                a.changes.append(c["summary"] + (f" For example: {witness}." if witness else ""))
+            a.change_rules.append(list(c["conditions"]))
         a.coverage = ("These are all the changes: no request outside them is judged differently (proved over every state)."
                       if d["complete"] else f"These may NOT be all the changes: {d.get('reason')}.")
         if "rejection_moves" in d:
@@ -68,9 +85,9 @@ def answer(ev: Evidence) -> Answer:
         before = runs.get(base) if base is not None else None
         pair = next((r for k, r in runs.items() if ".." in k), None)
         if pair is not None and pair["status"] == "proved":
-            a.kept.append(f"{_said(pair)}, between {pair['ruleset'].replace('..', ' and ')}")
+            a.kept.append(_said(pair, f", between {pair['ruleset'].replace('..', ' and ')}"))
         elif pair is not None and pair["status"] == "refuted":
-            a.broken.append(f"{_said(pair)}, between {pair['ruleset'].replace('..', ' and ')}")
+            a.broken.append(_said(pair, f", between {pair['ruleset'].replace('..', ' and ')}"))
         if after is None:
             continue
         was = before["status"] if before is not None else None
@@ -80,9 +97,9 @@ def answer(ev: Evidence) -> Answer:
         elif now == "refuted" and was == "proved":
             a.broken.append(_said(after))
         elif now == "refuted":
-            a.risks.append(f"{_said(after)} does not hold under {ev.modification}: "
-                           f"see its {'counterexample' if after.get('counterexample') else 'finding'} "
-                           f"under {result_name(after)}")
+            a.risks.append(_said(after, f" does not hold under {ev.modification}: "
+                                       f"see its {'counterexample' if after.get('counterexample') else 'finding'} "
+                                       f"under {result_name(after)}"))
     used = Counter(x for r in ev.results if r["ruleset"] in (ev.modification, base) or ".." in r["ruleset"]
                    for x in r.get("assumptions") or [])
     text = {x["name"]: x["text"] for x in ev.assumptions}

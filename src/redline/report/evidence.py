@@ -16,6 +16,7 @@ from typing import Any
 
 from redline.check import checked as ir
 from redline.report.collect import Collection, Settings
+from redline.report.view import View, build_view
 from redline.smt.about import solver_version
 
 # The tags of docs/domain.md: every fact carries one, and an assumption keeps it.
@@ -52,6 +53,7 @@ class Evidence:
     timings: dict[str, Any] = field(default_factory=dict)
     obligations: dict[str, str] = field(default_factory=dict)  # file name -> SMT-LIB2 text
     redline: dict[str, str] | None = None  # the modification as written: {"path", "text"} of its declaration
+    view: View | None = None  # the redline of the base's rules, the formulas, the diff in prose (report/view.py)
 
     def failures(self) -> list[str]:
         """The problems that are findings (exit 1), as opposed to what could not be settled (exit 3)."""
@@ -274,6 +276,7 @@ def build_evidence(program: ir.Program, files: list[RuleFile], settings: Setting
         unsettled=not_settled,
         obligations=obligations,
         redline=modification_text(files, settings.modification),
+        view=build_view(program, settings.modification, collection.diff),
     )
 
 

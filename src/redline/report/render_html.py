@@ -6,10 +6,12 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from redline.report.answer import Answer, answer
+from redline.report.answer import Answer, Said, answer
 from redline.report.evidence import Evidence, liveness_rows, result_name
 from redline.report.findings import story, verdict_text
-from redline.report.render_md import TIMINGS_BEGIN, TIMINGS_END, recheck_text
+from redline.report.redline_view import RuleChange
+from redline.report.render_md import TIMINGS_BEGIN, TIMINGS_END, formula_anchor, recheck_text
+from redline.report.view import View
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto; max-width: 70em; padding: 0 1em; color: #111; line-height: 1.4; }
@@ -32,6 +34,11 @@ pre { overflow-x: auto; background: #f6f6f6; padding: 0.5em; font-size: 0.85em; 
 #answer { border: 2px solid #446; padding: 0.2em 1em 0.8em; }
 #answer h2 { border: none; }
 nav#contents ul { columns: 2 14em; }
+del { color: #a00; background: #fde8e8; text-decoration: line-through; }
+ins { color: #060; background: #e6f6e6; text-decoration: underline; }
+pre.rule { white-space: pre-wrap; }
+details.rules summary, a.formula-link { font-size: 0.85em; }
+details.rules summary { cursor: pointer; color: #335; }
 body { overflow-wrap: anywhere; }
 @media print { body { margin: 0; max-width: none; } section { page-break-inside: auto; } h2, h3 { page-break-after: avoid; } }
 """
@@ -55,6 +62,46 @@ def anchor(r: dict[str, Any]) -> str:
     return "result-" + "".join(ch if ch.isalnum() else "-" for ch in f"{r['property']}-{r['ruleset']}")
 
 
+def claim_html(text: str, prop: str, view: View | None) -> str:
+    """A property's claim, and its formula one click away (the formulas section), where the formula has a source."""
+    link = (f' <a class="formula-link" href="#{formula_anchor(prop)}">(formula)</a>'
+            if view is not None and prop in view.formulas else "")
+    return f'<span class="claim">{e(text)}</span>{link}'
+
+
+def _rule_change(c: RuleChange) -> str:
+    def piece(kind: str, text: str) -> str:
+        return {"same": e(text), "del": f"<del>{e(text)}</del>", "ins": f"<ins>{e(text)}</ins>"}[kind]
+    body = "\n".join("".join(piece(p.kind, p.text) for p in line) for line in c.lines)
+    label = {"check": "check", "effect": "effect", "row": "DUIS catalogue row"}[c.kind]
+    by = f" Inserted text cites: {e('; '.join(c.clauses))}." if c.clauses else ""
+    return (f'<div class="rule-change" id="rule-{e(c.kind)}-{e(c.name)}"><h3>{e(label)} {e(c.name)}: {e(c.how)}</h3>'
+            f"<p>Clause: {e(c.cite)}.{by}</p><pre class=\"rule\">{body}</pre></div>")
+
+
+def _redline_view(view: View, modification: str) -> str:
+    return (f'<section id="redline-view"><h2>The modification as a redline of {e(view.base)}</h2>'
+            f"<p>Each rule {e(modification)} touches, as {e(view.base)} words it, with the text it strikes "
+            "(<del>struck</del>) and the text it inserts (<ins>inserted</ins>); both texts come from the checked "
+            "rules, so a modification that reuses another's redlines shows what it does.</p>"
+            + ("".join(_rule_change(c) for c in view.rules) or f"<p>{e(modification)} changes no rule text.</p>")
+            + "</section>")
+
+
+def _formulas(ev: Evidence, view: View) -> str:
+    claims = {r["property"]: r.get("claim", "") for r in ev.results}
+    out = ['<section id="formulas"><h2>Formulas</h2><p>Each property as its proofs file writes it: '
+           "what the solver is asked, behind the words of its claim.</p>"]
+    for prop in claims:
+        f = view.formulas.get(prop)
+        if f is None:
+            continue
+        out.append(f'<div class="formula" id="{formula_anchor(prop)}"><h3>{e(prop)}</h3><p>{e(claims[prop])}</p>'
+                   f"<p>From <code>{e(f.path)}:{f.line}</code>:</p><pre>holds {e(f.text)}</pre></div>")
+    out.append("</section>")
+    return "\n".join(out)
+
+
 def _finding(r: dict[str, Any]) -> str:
     s = story(r)
     if s is None:
@@ -74,10 +121,10 @@ def _finding(r: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def _result(r: dict[str, Any]) -> str:
+def _result(r: dict[str, Any], view: View | None) -> str:
     mark = "as expected" if r["status"] == r["expected"] else f"NOT AS EXPECTED (expected {r['expected']})"
     proof = r["proof"] + (f", depth {r['depth']}" if r.get("depth") is not None else "")
-    items = [f"Claims: {e(r['claim'])}"] if r.get("claim") else []
+    items = [f"Claims: {claim_html(r['claim'], r['property'], view)}"] if r.get("claim") else []
     items += [
         f'<span class="status-{e(r["status"])}">{e(r["status"].upper())}</span>, {e(mark)}; proof {e(proof)}; '
         f"settled by {e(r.get('settled_by') or 'nothing')}" + (f"; {e(r['reason'])}" if r.get("reason") else ""),
@@ -99,8 +146,8 @@ def _result(r: dict[str, Any]) -> str:
 def _diff(d: dict[str, Any]) -> str:
     head = (f"{d['count']} request shapes (SRV, role, device, target cell) change, in {len(d['changes'])} regions; "
             + ("complete: no difference lies outside them." if d["complete"] else f"NOT complete: {d.get('reason')}."))
-    rows = [[e(i), e("; ".join(c["conditions"])), e(verdict_text(c["before"])), e(verdict_text(c["after"])), e(c["count"]),
-             e("; ".join(c["clauses"]))] for i, c in enumerate(d["changes"], 1)]
+    rows = [[f'<span id="region-{i}">{e(i)}</span>', e("; ".join(c["conditions"])), e(verdict_text(c["before"])),
+             e(verdict_text(c["after"])), e(c["count"]), e("; ".join(c["clauses"]))] for i, c in enumerate(d["changes"], 1)]
     intent = d["intent"]
     items = [f"<li>declared {e(x['kind'])}: {e(x['clause'])}</li>" for x in intent.get("declared", [])]
     items += [f'<li class="recheck-disagrees">VIOLATED [{e(v["kind"])}] {e(v["intent"])}: {e(v["problem"])}</li>' for v in intent["violations"]]
@@ -135,22 +182,35 @@ def _items(xs: list[str], none: str) -> str:
     return "<ul>" + "".join(f"<li>{e(x)}</li>" for x in xs) + "</ul>" if xs else f"<p>{e(none)}</p>"
 
 
-def _answer(a: Answer) -> str:
+def _claims(xs: list[Said], view: View | None) -> str:
+    return "<ul>" + "".join(f"<li>{claim_html(x.text, x.prop, view)}</li>" for x in xs) + "</ul>" if xs else "none"
+
+
+def _change(i: int, text: str, rules: list[str]) -> str:
+    """A region in prose, its rule-syntax conditions one click away."""
+    return (f'<li class="region">{e(text)}<details class="rules"><summary>the rule conditions (region {i})</summary>'
+            f"<code>{e('; '.join(rules))}</code> (<a href=\"#region-{i}\">in the diff table</a>)</details></li>")
+
+
+def _answer(a: Answer, view: View | None) -> str:
     """The first screen: the answer in words; everything after it is detail."""
     out = ['<section id="answer"><h2>The answer</h2>']
     if a.base is not None:
         out.append(f"<h3>What {e(a.modification)} changes (against {e(a.base)})</h3>")
-        out.append(_items(a.changes, "Nothing: every request is judged as before."))
+        out.append("<ul>" + "".join(_change(i, text, rules) for i, (text, rules) in enumerate(zip(a.changes, a.change_rules, strict=True), 1))
+                   + "</ul>" if a.changes else "<p>Nothing: every request is judged as before.</p>")
         out.append(f"<p>{e(a.coverage)}</p><p>{e(a.intended)}</p>")
     out.append("<h3>Properties</h3><ul>"
-               f"<li>Holds now, did not before: {e('; '.join(a.gained) or 'none')}</li>"
-               f"<li>Held before, no longer holds: {e('; '.join(a.broken) or 'none')}</li>"
-               f"<li>Holds before and after: {e('; '.join(a.kept) or 'none')}</li></ul>")
-    out.append("<h3>Risk that remains</h3>" + _items(a.risks, "No property fails under the modification that failed before it."))
+               f"<li>Holds now, did not before: {_claims(a.gained, view)}</li>"
+               f"<li>Held before, no longer holds: {_claims(a.broken, view)}</li>"
+               f"<li>Holds before and after: {_claims(a.kept, view)}</li></ul>")
+    out.append("<h3>Risk that remains</h3>" + ("<ul>" + "".join(f"<li>{claim_html(x.text, x.prop, view)}</li>" for x in a.risks) + "</ul>"
+                                              if a.risks else "<p>No property fails under the modification that failed before it.</p>"))
     out.append("<h3>What this rests on</h3>" + _items(a.rests_on[:5], "No assumption.")
                + '<p>Every assumption and what rests on it: <a href="#assumptions">the register</a>; '
                'what the analysis did not check: <a href="#not-checked">its limits</a>; the redlines: '
-               '<a href="#files">the rule files</a>.</p>')
+               + ('<a href="#redline-view">against the base\'s text</a> and ' if view is not None and view.base else "")
+               + '<a href="#files">the rule files</a>.</p>')
     if a.unsettled:
         out.append("<p><strong>Not settled, so not part of the answer:</strong></p>" + _items(a.unsettled, ""))
     out.append("</section>")
@@ -158,12 +218,15 @@ def _answer(a: Answer) -> str:
 
 
 def _contents(ev: Evidence) -> str:
-    entries = [("redline", "The modification as written")] if ev.redline is not None else []
+    entries = [("redline-view", "The modification as a redline")] if ev.view is not None and ev.view.base else []
+    entries += [("redline", "The modification as written")] if ev.redline is not None else []
     entries += [("summary", "Summary"), ("properties", "Properties, one by one")]
     if ev.diff is not None:
         entries.append(("diff", "Semantic diff"))
     if ev.liveness:
         entries.append(("liveness", "Liveness"))
+    if ev.view is not None and ev.view.formulas:
+        entries.append(("formulas", "Formulas"))
     entries += [("assumptions", "Assumption register"), ("not-checked", "What was not checked"),
                 ("files", "Rule files"), ("tools", "Tools"), ("timings", "Timings")]
     return ('<nav id="contents"><h2>Contents</h2><ul>'
@@ -181,7 +244,9 @@ def render_html(ev: Evidence) -> str:
     if ev.unsettled:
         parts.append('<section class="error" id="unsettled"><h2>UNKNOWN: this evidence is incomplete; it is not an all clear</h2><ul>'
                      + "".join(f"<li>{e(p)}</li>" for p in ev.unsettled) + "</ul></section>")
-    parts.append(_answer(answer(ev)))
+    parts.append(_answer(answer(ev), ev.view))
+    if ev.view is not None and ev.view.base:
+        parts.append(_redline_view(ev.view, ev.modification))
     if ev.redline is not None:
         parts.append(f'<section id="redline"><h2>The modification as written</h2><p>From <code>{e(ev.redline["path"])}</code>: '
                      "each <code>amend</code> names the rule of the base it changes, and <code>intends</code> what it means to "
@@ -193,18 +258,21 @@ def render_html(ev: Evidence) -> str:
         f'(see <a href="#not-checked">what was not checked</a>).</li>'
         f"<li>Solver {e(ev.versions['solver'])} (seed {e(ev.settings['seed'])}, rlimit {e(ev.settings['rlimit'])}, "
         f"timeout {e(ev.settings['timeout_ms'])} ms per call); re-check by {e(ev.versions['recheck_solver'])} and the interpreter.</li></ul></section>")
-    rows = [[f'<a href="#{anchor(r)}">{e(r["property"])}</a>', e(r.get("claim", "")), e(r["ruleset"]),
+    rows = [[f'<a href="#{anchor(r)}">{e(r["property"])}</a>', claim_html(r["claim"], r["property"], ev.view) if r.get("claim") else "",
+             e(r["ruleset"]),
              f'<span class="status-{e(r["status"])}">{e(r["status"].upper())}</span>', e(r["expected"]),
              "yes" if r["status"] == r["expected"] else "<strong>NO</strong>", e(r["proof"]),
              f'<span class="recheck-{e(r["recheck"]["status"])}">{e(r["recheck"]["status"])}</span>'] for r in ev.results]
     parts.append('<section id="properties"><h2>Properties</h2>'
                  + table(["property", "what it claims", "rule set", "result", "expected", "as expected", "proof", "re-check"],
                          rows, "properties-table")
-                 + "\n".join(_result(r) for r in ev.results) + "</section>")
+                 + "\n".join(_result(r, ev.view) for r in ev.results) + "</section>")
     if ev.diff is not None:
         parts.append(_diff(ev.diff))
     if ev.liveness:
         parts.append(_liveness(ev.liveness))
+    if ev.view is not None and ev.view.formulas:
+        parts.append(_formulas(ev, ev.view))
     rows = [[e(a["name"]), f"{e(a['tag'])} {e(a['tag_meaning'])}", e(a["text"]), "<br>".join(e(x) for x in a["rules"]) or "none",
              "<br>".join(e(x) for x in a["results"]) or "none"] for a in ev.assumptions]
     parts.append('<section id="assumptions"><h2>Assumption register</h2>'

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from redline.report.answer import Answer, answer
+from redline.report.answer import Answer, Said, answer
 from redline.report.evidence import Evidence, liveness_rows, result_name
 from redline.report.findings import story, verdict_text
+from redline.report.redline_view import Piece, RuleChange
+from redline.report.view import View
 
 TIMINGS_BEGIN = "<!-- redline:timings:begin (everything between these markers depends on the clock) -->"
 TIMINGS_END = "<!-- redline:timings:end -->"
@@ -28,8 +30,67 @@ def inline(text: Any) -> str:
     return _BLOCK_START.sub(lambda m: m[1] + (m[2][:-1] + "\\" + m[2][-1] if m[2][0].isdigit() else "\\" + m[2]), out)
 
 
+class Raw(str):
+    """Markdown written here, already inert where it holds rule text: a table cell takes it as it is."""
+
+
 def cell(text: Any) -> str:
-    return inline(text)
+    return text if isinstance(text, Raw) else inline(text)
+
+
+def formula_anchor(prop: str) -> str:
+    return "formula-" + "".join(ch if ch.isalnum() else "-" for ch in prop)
+
+
+def claim_md(text: str, prop: str, view: View | None) -> str:
+    """A property's claim, and a link to its formula in the formulas section."""
+    link = f" ([formula](#{formula_anchor(prop)}))" if view is not None and prop in view.formulas else ""
+    return inline(text) + link
+
+
+def _marked(p: Piece) -> str:
+    """Struck or inserted text as `~~x~~` or `**x**`, its spaces outside the markers (or they would not be markup)."""
+    core = p.text.strip()
+    if p.kind == "same" or not core:
+        return inline(p.text)
+    lead, trail = p.text[:len(p.text) - len(p.text.lstrip())], p.text[len(p.text.rstrip()):]
+    mark = "~~" if p.kind == "del" else "**"
+    return f"{lead}{mark}{inline(core)}{mark}{trail}"
+
+
+def rule_change_lines(c: RuleChange) -> list[str]:
+    label = {"check": "check", "effect": "effect", "row": "DUIS catalogue row"}[c.kind]
+    out = [f"### {inline(label)} {inline(c.name)}: {c.how}", "", f"Clause: {inline(c.cite)}."
+           + (f" Inserted text cites: {inline('; '.join(c.clauses))}." if c.clauses else ""), ""]
+    for line in c.lines:
+        text = "".join(p.text for p in line)
+        depth = "  " if text.startswith("  ") else ""
+        first = Piece(line[0].kind, line[0].text.lstrip()) if depth else line[0]
+        out.append(f"{depth}- " + "".join(_marked(p) for p in (first, *line[1:])))
+    return [*out, ""]
+
+
+def redline_view_lines(view: View, modification: str) -> list[str]:
+    lines = [f"## The modification as a redline of {inline(view.base)}", "",
+             f"Each rule {inline(modification)} touches, as {inline(view.base)} words it, with the text it strikes (~~struck~~) "
+             "and the text it inserts (**inserted**). Both texts come from the checked rules.", ""]
+    for c in view.rules:
+        lines += rule_change_lines(c)
+    return lines if view.rules else [*lines, f"{inline(modification)} changes no rule text.", ""]
+
+
+def formula_lines(e: Evidence, view: View) -> list[str]:
+    claims = {r["property"]: r.get("claim", "") for r in e.results}
+    lines = ["", "## Formulas", "", "Each property as its proofs file writes it: what the solver is asked, behind the words of its claim."]
+    for prop in claims:
+        f = view.formulas.get(prop)
+        if f is None:
+            continue
+        text = f"holds {f.text}"
+        fence = "~" * max([3, *(len(run) + 1 for run in re.findall(r"~+", text))])
+        lines += ["", f'<a id="{formula_anchor(prop)}"></a>', "", f"### Formula of {inline(prop)}", "", inline(claims[prop]), "",
+                  f"From `{f.path}:{f.line}`:", "", fence, text, fence]
+    return lines
 
 
 def table(head: list[str], rows: list[list[Any]]) -> list[str]:
@@ -67,18 +128,23 @@ def timing_lines(e: Evidence) -> list[str]:
     return lines
 
 
-def answer_lines(a: Answer) -> list[str]:
+def answer_lines(a: Answer, view: View | None = None) -> list[str]:
     """The first screen: the answer in words (the same as the HTML page's)."""
     def items(xs: list[str], none: str) -> list[str]:
         return [f"- {inline(x)}" for x in xs] if xs else [inline(none)]
+
+    def claims(xs: list[Said]) -> list[str]:
+        return [f"  - {claim_md(x.text, x.prop, view)}" for x in xs] or ["  - none"]
     lines = ["## The answer", ""]
     if a.base is not None:
         lines += [f"### What {inline(a.modification)} changes (against {inline(a.base)})", ""]
-        lines += items(a.changes, "Nothing: every request is judged as before.")
+        lines += [f"- {inline(text)} ([the rule conditions](#region-{i}))" for i, text in enumerate(a.changes, 1)] \
+            or [inline("Nothing: every request is judged as before.")]
         lines += ["", inline(a.coverage), "", inline(a.intended), ""]
-    lines += ["### Properties", "", f"- Holds now, did not before: {inline('; '.join(a.gained) or 'none')}",
-              f"- Held before, no longer holds: {inline('; '.join(a.broken) or 'none')}", f"- Holds before and after: {inline('; '.join(a.kept) or 'none')}", ""]
-    lines += ["### Risk that remains", "", *items(a.risks, "No property fails under the modification that failed before it."), ""]
+    lines += ["### Properties", "", "- Holds now, did not before:", *claims(a.gained),
+              "- Held before, no longer holds:", *claims(a.broken), "- Holds before and after:", *claims(a.kept), ""]
+    lines += ["### Risk that remains", "", *([f"- {claim_md(x.text, x.prop, view)}" for x in a.risks]
+                                            or [inline("No property fails under the modification that failed before it.")]), ""]
     lines += ["### What this rests on", "", *items(a.rests_on[:5], "No assumption."), "",
               "Every assumption: the Assumption register below; the analysis's limits: What was not checked.", ""]
     if a.unsettled:
@@ -97,7 +163,9 @@ def render_markdown(e: Evidence) -> str:
         lines += ["> **UNKNOWN: this evidence is incomplete; it is not an all clear.**", ">"]
         lines += [f"> - {inline(p)}" for p in e.unsettled]
         lines.append("")
-    lines += answer_lines(answer(e))
+    lines += answer_lines(answer(e), e.view)
+    if e.view is not None and e.view.base:
+        lines += redline_view_lines(e.view, e.modification)
     if e.redline is not None:
         fence = "~" * max([3, *(len(run) + 1 for run in re.findall(r"~+", e.redline["text"]))])  # longer than any run inside
         lines += ["## The modification as written", "", f"From {inline(e.redline['path'])}:", "", fence, e.redline["text"].rstrip("\n"), fence, ""]
@@ -109,12 +177,12 @@ def render_markdown(e: Evidence) -> str:
               f"timeout {e.settings['timeout_ms']} ms per call); re-check by {e.versions['recheck_solver']} and the interpreter."]
     lines += ["", "## Properties", ""]
     lines += table(["property", "what it claims", "rule set", "result", "expected", "as expected", "proof", "re-check"],
-                   [[r["property"], r.get("claim", ""), r["ruleset"], r["status"].upper(), r["expected"],
+                   [[r["property"], Raw(claim_md(r.get("claim", ""), r["property"], e.view)) if r.get("claim") else "", r["ruleset"], r["status"].upper(), r["expected"],
                      "yes" if r["status"] == r["expected"] else "NO", r["proof"], r["recheck"]["status"]] for r in e.results])
     for r in e.results:
         lines += ["", f"### {result_name(r)}", ""]
         if r.get("claim"):
-            lines.append(f"- Claims: {inline(r['claim'])}")
+            lines.append(f"- Claims: {claim_md(r['claim'], r['property'], e.view)}")
         mark = "as expected" if r["status"] == r["expected"] else f"NOT AS EXPECTED (expected {r['expected']})"
         proof = r["proof"] + (f", depth {r['depth']}" if r.get("depth") is not None else "")
         lines.append(f"- **{r['status'].upper()}**, {mark}; proof {proof}; settled by {r.get('settled_by') or 'nothing'}"
@@ -149,6 +217,7 @@ def render_markdown(e: Evidence) -> str:
         lines += table(["#", "where (all of)", "before", "after", "shapes", "clauses"],
                        [[i, "; ".join(c["conditions"]), outcome(c["before"]), outcome(c["after"]), c["count"], "; ".join(c["clauses"])]
                         for i, c in enumerate(d["changes"], 1)])
+        lines += [""] + [f'- <a id="region-{i}"></a>region {i} in rule syntax: {inline("; ".join(c["conditions"]))}' for i, c in enumerate(d["changes"], 1)]
         if "rejection_moves" in d:
             lines += ["", inline(d["rejection_moves"]["sentence"])]
         intent = d["intent"]
@@ -162,6 +231,8 @@ def render_markdown(e: Evidence) -> str:
                   "would reject) says something the rules never do. Live rules have a witness replayed through the interpreter "
                   "(`redline liveness --ruleset NAME --format json`).", ""]
         lines += table(["rule", "written by", *names], [[label, origin, *(shown for _, shown in st)] for label, origin, st in liveness_rows(e.liveness)])
+    if e.view is not None and e.view.formulas:
+        lines += formula_lines(e, e.view)
     lines += ["", "## Assumption register", ""]
     lines += table(["assumption", "tag", "statement", "rules resting on it", "results depending on it"],
                    [[a["name"], f"{a['tag']} {a['tag_meaning']}", a["text"], "; ".join(a["rules"]) or "none",

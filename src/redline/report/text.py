@@ -13,6 +13,7 @@ from typing import Any
 
 from redline.check.checked import Program
 from redline.report.findings import namer
+from redline.report.prose import Wording, region_sentence
 
 
 def format_mapped(request: dict[str, Any], duis: dict[str, Any]) -> str:
@@ -153,8 +154,9 @@ def diff_unsettled(d: dict[str, Any]) -> list[str]:
     return out
 
 
-def format_diff(d: dict[str, Any], cex_dir: str | None = None) -> str:
-    """A Markdown table a reviewer can paste into a modification report, then the intent check."""
+def format_diff(d: dict[str, Any], cex_dir: str | None = None, program: Program | None = None) -> str:
+    """A Markdown table a reviewer can paste into a modification report, then each region (in prose too,
+    given the program), then the intent check."""
     count = "an uncounted number of" if d["count"] is None else d["count"]
     head = (f"{d['old']} -> {d['new']}: {count} request shapes (SRV, role, device, target cell) change, in {len(d['changes'])} regions; "
             + ("complete: no difference lies outside them" if d["complete"] else f"NOT complete: {d.get('reason')}"))
@@ -165,8 +167,13 @@ def format_diff(d: dict[str, Any], cex_dir: str | None = None) -> str:
     for i, c in enumerate(d["changes"], 1):
         lines.append(f"| {i} | {'; '.join(c['conditions'])} | {outcome(c['before'])} | {outcome(c['after'])} | {c['count']} |")
     lines.append("")
+    wording = None
+    if program is not None and d["old"] in program.rulesets and d["new"] in program.rulesets:
+        wording = Wording(program, [program.rulesets[d["old"]], program.rulesets[d["new"]]])
     for i, c in enumerate(d["changes"], 1):
         lines.append(f"region {i}: {c['summary']}")
+        if wording is not None:
+            lines.append(f"  in words: {region_sentence(wording, c, d['old'], d['new'])}")
         lines.append(f"  witness (replayed): {c['witness']['sentence']}")
         where = f"{cex_dir}/region-{i}" if cex_dir else f"DIR/region-{i}"
         for rs in (d["old"], d["new"]):
