@@ -66,6 +66,10 @@ def format_replay(r: dict[str, Any], top: int = 10) -> str:
         old, new = r["rulesets"]
         out.append(f"{ch['changed']:,} requests change verdict from {old} to {new} (by outcome class):")
         out += _table([old, new, "requests"], [[c["old"], c["new"], c["requests"]] for c in ch["classes"]])
+        for key in ("by_srv", "by_role"):
+            if ch.get(key):
+                out += ["", f"  changed requests {key.replace('_', ' ')}:"]
+                out += ["  " + line for line in _table(["", "requests"], [[x["key"], x["requests"]] for x in ch[key][:top]])]
         if ch["examples"]:
             out.append("for example request ids " + ", ".join(str(e["request_id"]) for e in ch["examples"]))
     if r.get("rejected_rows"):

@@ -104,6 +104,11 @@ _EXPECT = {"id": "an Entity Identifier of eight hex pairs such as 90-B3-D5-1F-30
            "time": "an ISO 8601 UTC time such as 2026-03-01T12:00:00Z (or a Parquet TIMESTAMP)"}
 
 
+def table_file(root: Path, table: str) -> Path | None:
+    """`root/<table>.parquet`, else `root/<table>.csv`, else None."""
+    return next((root / f"{table}.{ext}" for ext in ("parquet", "csv") if (root / f"{table}.{ext}").is_file()), None)
+
+
 class Loader:
     """Loads the tables of one fleet into a DuckDB connection, checking every row."""
 
@@ -117,7 +122,7 @@ class Loader:
         for table in TABLES:
             if table == "requests" and not with_requests:
                 continue
-            path = next((root / f"{table}.{ext}" for ext in ("parquet", "csv") if (root / f"{table}.{ext}").is_file()), None)
+            path = table_file(root, table)
             if path is None:
                 raise ImpactInputError(table, None, f"no {table}.parquet or {table}.csv in {root}")
             self._source(table, path)

@@ -52,6 +52,7 @@ class Evidence:
     timings: dict[str, Any] = field(default_factory=dict)
     obligations: dict[str, str] = field(default_factory=dict)  # file name -> SMT-LIB2 text
     redline: dict[str, str] | None = None  # the modification as written: {"path", "text"} of its declaration
+    impact: dict[str, Any] | None = None  # `report --fleet`: report/fleet_section.py's fleet and replay answers
 
     def failures(self) -> list[str]:
         """The problems that are findings (exit 1), as opposed to what could not be settled (exit 3)."""

@@ -8,6 +8,7 @@ from typing import Any
 from redline.report.answer import Answer, answer
 from redline.report.evidence import Evidence, liveness_rows, result_name
 from redline.report.findings import story, verdict_text
+from redline.report.fleet_section import markdown_lines
 
 TIMINGS_BEGIN = "<!-- redline:timings:begin (everything between these markers depends on the clock) -->"
 TIMINGS_END = "<!-- redline:timings:end -->"
@@ -162,6 +163,8 @@ def render_markdown(e: Evidence) -> str:
                   "would reject) says something the rules never do. Live rules have a witness replayed through the interpreter "
                   "(`redline liveness --ruleset NAME --format json`).", ""]
         lines += table(["rule", "written by", *names], [[label, origin, *(shown for _, shown in st)] for label, origin, st in liveness_rows(e.liveness)])
+    if e.impact is not None:
+        lines += ["", *markdown_lines(e.impact, inline, table)]
     lines += ["", "## Assumption register", ""]
     lines += table(["assumption", "tag", "statement", "rules resting on it", "results depending on it"],
                    [[a["name"], f"{a['tag']} {a['tag_meaning']}", a["text"], "; ".join(a["rules"]) or "none",
