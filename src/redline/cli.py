@@ -365,7 +365,7 @@ def cmd_fmt(args: argparse.Namespace) -> int:
 
 def cmd_impact(args: argparse.Namespace) -> int:
     import redline.impact.run as impact
-    from redline.impact.render import format_fleet, format_replay
+    from redline.impact.render import format_fleet, format_replay, region_problems
 
     program = _require_program(args)
     bad_rows = Path(args.bad_rows) if getattr(args, "bad_rows", None) else None
@@ -390,6 +390,10 @@ def cmd_impact(args: argparse.Namespace) -> int:
             verdicts = Path(args.verdicts) if args.verdicts else None
             result = impact.run_replay(program, rulesets, root, bad_rows, verdicts, args.examples, args.threads)
             print(json.dumps(result, indent=2) if args.format == "json" else format_replay(result))
+            bugs = region_problems(result["changes"]["by_region"]) if "changes" in result else []
+            for line in bugs:
+                print(f"redline: {line}", file=sys.stderr)
+            return Exit.INTERNAL if bugs else Exit.OK
     except (impact.ImpactInputError, impact.Unsupported, impact.OutputError) as e:
         raise BadInput(str(e)) from None
     return Exit.OK
