@@ -45,10 +45,8 @@ def _outcome(alias: str) -> str:
 
 
 def changes(con: duckdb.DuckDBPyConnection, old: str, new: str, limit: int = 20) -> dict[str, Any]:
-    """The requests whose verdict (outcome, layer, code, check, effects) differs, by (old, new) outcome class.
-
-    Classes, not `redline diff` regions: tying each request to a region would need the region's
-    condition compiled too, which the diff does not yet expose as IR."""
+    """The requests whose verdict (outcome, layer, code, check, effects) differs, by (old, new) outcome class,
+    SRV and role (by `redline diff` region: impact/regions.py)."""
     differ = ("(a.accepted, a.layer, a.code, a.\"check\", a.effects) IS DISTINCT FROM "
               "(b.accepted, b.layer, b.code, b.\"check\", b.effects)")
     classes = _rows(con, f"""SELECT {_outcome('a')} AS old, {_outcome('b')} AS new, count(*) AS requests
