@@ -58,6 +58,10 @@ def test_the_bundle_holds_the_figures_of_impact_fleet_and_replay(bundle: Path, f
         assert "Fleet impact" in text
         assert f"freed by mp107: {fleet['freed']:,}" in text
         assert f"Stuck under baseline: {fleet['stuck']['baseline']['devices']:,}" in text
+        assert "Changed requests by region of the semantic diff baseline -&gt; mp107" in text or \
+            "Changed requests by region of the semantic diff baseline -> mp107" in text
+        assert "BUG" not in text
+    assert replay["changes"]["by_region"]["outside_every_region"]["requests"] == 0
 
 
 def test_every_chart_is_there_as_png_and_svg_shown_and_hashed(bundle: Path) -> None:

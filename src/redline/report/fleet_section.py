@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from redline.check import checked as ir
+from redline.impact.render import region_problems
 from redline.inputs import BadInput
 
 BREAKDOWN_TITLES = {"network_operator": "Network Operator", "generation": "generation", "device_type": "device type",
@@ -164,6 +165,8 @@ def summary_lines(impact: dict[str, Any]) -> list[str]:
         total = r["summary"][old]["requests"]
         lines.append(f"Request log: {total:,} requests replayed under both; {ch['changed']:,} change verdict "
                      f"({_pct(ch['changed'], total)}).")
+        if ch.get("by_region") is not None:
+            lines += region_problems(ch["by_region"])
     return lines
 
 
@@ -183,6 +186,9 @@ def tables(impact: dict[str, Any]) -> list[tuple[str, list[str], list[list[Any]]
                     [[c["old"], c["new"], c["requests"]] for c in ch["classes"]]))
         out.append(("Changed requests by SRV", ["SRV", "requests"], [[x["key"], x["requests"]] for x in ch["by_srv"]]))
         out.append(("Changed requests by role", ["role", "requests"], [[x["key"], x["requests"]] for x in ch["by_role"]]))
+        if ch.get("by_region") is not None:
+            out.append((f"Changed requests by region of the semantic diff {old} -> {new}", ["region", "requests"],
+                        [[f"{x['region']}. {x['summary']}", x["requests"]] for x in ch["by_region"]["regions"]]))
     return out
 
 
