@@ -36,14 +36,27 @@ class FleetInput:
 
 def fleet_impact(program: ir.Program, mod: ir.RuleSet, given: FleetInput) -> dict[str, Any]:
     """Both impact answers for `mod` against its base; BadInput (exit 2) for a fleet that cannot be read.
-    The replay is left out (None) when the directory holds no request log."""
-    import redline.impact.run as impact
-    from redline.impact.tables import table_file
+    The replay is left out (None) when the directory holds no request log.
+
+    They are computed in a child process: DuckDB loaded into the report's own process slows every Z3
+    call after it by about half (impact/__init__.py), and the proofs come next."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
     if not given.root.is_dir():
         raise BadInput(f"--fleet {given.root}: not a directory of fleet tables (README: Fleet impact)")
     if mod.base is None or mod.base not in program.rulesets:
         raise BadInput(f"`{mod.name}` amends no rule set, so there is no fleet impact to compare")
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_answers, program, mod.name, given).result()
+
+
+def _answers(program: ir.Program, name: str, given: FleetInput) -> dict[str, Any]:
+    import redline.impact.run as impact
+    from redline.impact.tables import table_file
+
+    mod = program.rulesets[name]
+    assert mod.base is not None
     rulesets = [program.rulesets[mod.base], mod]
     try:
         fleet = impact.run_fleet(program, rulesets, given.root, given.at, given.visit_cost)
