@@ -55,8 +55,8 @@ demo: $(STAMP)
 	$(BIN)/redline impact replay .redline-out/fleet
 	@echo
 	@echo "== redline report: the evidence bundle for MP107, every result re-checked by cvc5 or by replay =="
-	$(BIN)/redline report --out .redline-out/evidence
-	@echo "evidence bundle: $(CURDIR)/.redline-out/evidence/report.html (and report.md, results.json, smt2/)"
+	$(BIN)/redline report --out .redline-out/evidence --fleet .redline-out/fleet --at 2026-03-01T12:00:00Z --visit-cost 150
+	@echo "evidence bundle: $(CURDIR)/.redline-out/evidence/report.html (and report.md, results.json, smt2/, charts/)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts

@@ -332,3 +332,49 @@ def test_long_runs_say_what_they_are_doing_on_stderr(program: ir.Program, tmp_pa
     assert code == 0 and json.loads(out)["devices"] > 0  # the answer on stdout, untouched
     assert "impact fleet: " in err
     assert any(phase in err for phase in ("checking every row of", "merging registrations", "judging the corrections"))
+
+
+# ---- the declared invariants (rules/invariants.redline) on registration rows ------------------------------
+
+def _second_registered(rows: list[list[str]]) -> None:
+    first = next(r for r in rows[1:] if r[1] in ("ED", "GT"))
+    rows.append([first[0], first[1], "90-B3-D5-1F-30-77-00-00", first[3], ""])
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda rows: rows.append(["1900000000001", "OU", "90-B3-D5-1F-30-03-00-00", "2020-01-01T00:00:00Z", ""]),
+     "registration.role: breaks the invariant `other_users_unregistered`"),
+    (_second_registered, "registration.party: breaks the invariant `one_registered_party`"),
+])
+def test_rows_breaking_a_declared_invariant_are_refused_by_name(program: ir.Program, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str], change: Any, message: str) -> None:
+    root = world(program, tmp_path)
+    parties = root / "parties.csv"
+    edit(parties, lambda rows: rows.append(["90-B3-D5-1F-30-77-00-00", "true"]))
+    edit(root / "registration.csv", change)
+    code, out, err = run(capsys, "fleet", str(root), "--at", AT)
+    assert code == 2 and out == "" and message in err and "for example the row" in err, err
+    # Set aside with --bad-rows: counted, written with the problem, and the rest analysed as before.
+    code, out, _ = run(capsys, "fleet", str(root), "--at", AT, "--bad-rows", str(tmp_path / "bad"), "--format", "json")
+    assert code == 0 and json.loads(out)["rejected_rows"] == {"registration": 1}
+    assert message.split(": ", 1)[1] in (tmp_path / "bad" / "registration.csv").read_text()
+
+
+def test_touching_assignments_of_two_parties_and_one_party_twice_keep_the_invariant(
+        program: ir.Program, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = world(program, tmp_path)
+    rows_before = (root / "registration.csv").read_text()
+
+    def hand_over(rows: list[list[str]]) -> None:
+        # The registered ED hands over to another party exactly when its assignment ends (`to` is exclusive),
+        # and is listed again, overlapping itself: neither breaks "one registered party at a time".
+        first = next(r for r in rows[1:] if r[1] in ("ED", "GT"))
+        first[4] = "2030-01-01T00:00:00Z"
+        rows.append([first[0], first[1], "90-B3-D5-1F-30-77-00-00", "2030-01-01T00:00:00Z", ""])
+        rows.append([first[0], first[1], first[2], first[3], "2029-01-01T00:00:00Z"])
+    edit(root / "parties.csv", lambda rows: rows.append(["90-B3-D5-1F-30-77-00-00", "true"]))
+    edit(root / "registration.csv", hand_over)
+    assert (root / "registration.csv").read_text() != rows_before
+    code, out, err = run(capsys, "fleet", str(root), "--at", AT, "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["rejected_rows"] == {}

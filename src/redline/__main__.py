@@ -2,4 +2,5 @@
 
 from redline.cli import entry
 
-entry()
+if __name__ == "__main__":  # not when a spawned worker process imports this module (report/fleet_section.py)
+    entry()

@@ -302,8 +302,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     report.require_property_about(program, mod)
     files = [report.RuleFile(name, data) for name, data in named_rule_files([*project.rules, *extra])]
     start = time.perf_counter()
+    if args.fleet is None and (args.at is not None or args.visit_cost is not None):
+        raise BadInput("--at and --visit-cost are about a fleet: give --fleet DIR as well")
+    # The fleet first: a bad one is refused (exit 2) before minutes of solving.
+    impact = None if args.fleet is None else report.fleet_impact(
+        program, mod, report.FleetInput(Path(args.fleet), usage.instant(args.at), args.visit_cost))
     settings = report.Settings(mod.name, args.timeout * 1000, args.rlimit, args.seed)
-    built = _solving(args, lambda: report.build_bundle(program, files, settings, cvc5=cvc5))
+    built = _solving(args, lambda: report.build_bundle(program, files, settings, cvc5=cvc5, impact=impact))
     try:
         report.write_bundle(built.files, out)
     except report.BundleError as e:
@@ -360,7 +365,7 @@ def cmd_fmt(args: argparse.Namespace) -> int:
 
 def cmd_impact(args: argparse.Namespace) -> int:
     import redline.impact.run as impact
-    from redline.impact.render import format_fleet, format_replay
+    from redline.impact.render import format_fleet, format_replay, region_problems
 
     program = _require_program(args)
     bad_rows = Path(args.bad_rows) if getattr(args, "bad_rows", None) else None
@@ -385,6 +390,10 @@ def cmd_impact(args: argparse.Namespace) -> int:
             verdicts = Path(args.verdicts) if args.verdicts else None
             result = impact.run_replay(program, rulesets, root, bad_rows, verdicts, args.examples, args.threads)
             print(json.dumps(result, indent=2) if args.format == "json" else format_replay(result))
+            bugs = region_problems(result["changes"]["by_region"]) if "changes" in result else []
+            for line in bugs:
+                print(f"redline: {line}", file=sys.stderr)
+            return Exit.INTERNAL if bugs else Exit.OK
     except (impact.ImpactInputError, impact.Unsupported, impact.OutputError) as e:
         raise BadInput(str(e)) from None
     return Exit.OK
@@ -508,6 +517,9 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=usage.positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
     p.add_argument("--rlimit", type=usage.positive, default=DEFAULT_RLIMIT, help="Z3 resource limit per call")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
+    p.add_argument("--fleet", metavar="DIR", help="add the fleet impact (redline impact fleet and replay) of these fleet tables")
+    p.add_argument("--at", metavar="TIME", help="with --fleet: the instant to judge the fleet at (default: now; give it for a reproducible bundle)")
+    p.add_argument("--visit-cost", type=usage.cost, metavar="AMOUNT", help="with --fleet: the cost of one site visit")
     p.set_defaults(run=cmd_report)
     p = sub.add_parser("fmt", parents=[common], help="lay out rule files (comments kept); print them unless told otherwise")
     p.add_argument("paths", nargs="+", help="rule files or directories (their *.redline files)")

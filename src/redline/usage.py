@@ -95,7 +95,8 @@ USAGE_NOTES: dict[str, tuple[list[str], str]] = {
     "liveness": (["redline liveness --ruleset mp107", "redline liveness --ruleset mp107 --fail-on-dead"],
                  EXITS.format(ok="every rule examined", fail="with --fail-on-dead: a dead or redundant rule or disjunct",
                                unknown="some rule's liveness unknown")),
-    "report": (["redline report --out evidence", "redline report --modification mp107 --out evidence --format json"],
+    "report": (["redline report --out evidence", "redline report --modification mp107 --out evidence --format json",
+                "redline report --out evidence --fleet fleet/ --at 2026-03-01T12:00:00Z --visit-cost 150"],
                EXITS.format(ok="every result as expected and re-checked", fail="a finding: a result not as expected, "
                              "a re-check that disagrees, a violated intent, a dead rule the modification writes",
                              unknown="something not settled: an unknown or unre-checked result, an incomplete diff")),

@@ -49,6 +49,18 @@ def format_fleet(r: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def region_problems(regions: dict[str, Any]) -> list[str]:
+    """A changed request in no region, or in several, is a bug in redline (the diff or the SQL): said loudly."""
+    out = []
+    for key, what in (("outside_every_region", "fall outside every region"), ("in_several_regions", "fall in several regions")):
+        x = regions[key]
+        if x["requests"]:
+            why = "" if regions["diff_complete"] or key != "outside_every_region" else " (the diff is not complete, so it may miss them)"
+            out.append(f"BUG: {x['requests']:,} changed requests {what} of the diff{why}; this is a bug in redline, please "
+                       "report it; request ids " + ", ".join(str(i) for i in x["examples"]))
+    return out
+
+
 def format_replay(r: dict[str, Any], top: int = 10) -> str:
     out = []
     for name, s in r["summary"].items():
@@ -66,6 +78,15 @@ def format_replay(r: dict[str, Any], top: int = 10) -> str:
         old, new = r["rulesets"]
         out.append(f"{ch['changed']:,} requests change verdict from {old} to {new} (by outcome class):")
         out += _table([old, new, "requests"], [[c["old"], c["new"], c["requests"]] for c in ch["classes"]])
+        for key in ("by_srv", "by_role"):
+            if ch.get(key):
+                out += ["", f"  changed requests {key.replace('_', ' ')}:"]
+                out += ["  " + line for line in _table(["", "requests"], [[x["key"], x["requests"]] for x in ch[key][:top]])]
+        regions = ch.get("by_region")
+        if regions is not None:
+            out += ["", f"  changed requests by region of redline diff {old} {new}:"]
+            out += [f"  {x['requests']:>10,}  {x['region']}. {x['summary']}" for x in regions["regions"]]
+            out += region_problems(regions)
         if ch["examples"]:
             out.append("for example request ids " + ", ".join(str(e["request_id"]) for e in ch["examples"]))
     if r.get("rejected_rows"):

@@ -45,14 +45,17 @@ def _outcome(alias: str) -> str:
 
 
 def changes(con: duckdb.DuckDBPyConnection, old: str, new: str, limit: int = 20) -> dict[str, Any]:
-    """The requests whose verdict (outcome, layer, code, check, effects) differs, by (old, new) outcome class.
-
-    Classes, not `redline diff` regions: tying each request to a region would need the region's
-    condition compiled too, which the diff does not yet expose as IR."""
+    """The requests whose verdict (outcome, layer, code, check, effects) differs, by (old, new) outcome class,
+    SRV and role (by `redline diff` region: impact/regions.py)."""
     differ = ("(a.accepted, a.layer, a.code, a.\"check\", a.effects) IS DISTINCT FROM "
               "(b.accepted, b.layer, b.code, b.\"check\", b.effects)")
     classes = _rows(con, f"""SELECT {_outcome('a')} AS old, {_outcome('b')} AS new, count(*) AS requests
         FROM {old} a JOIN {new} b USING (request_id) WHERE {differ} GROUP BY ALL ORDER BY requests DESC, old, new""")
     examples = _rows(con, f"""SELECT request_id, {_outcome('a')} AS old, {_outcome('b')} AS new
         FROM {old} a JOIN {new} b USING (request_id) WHERE {differ} ORDER BY request_id LIMIT {int(limit)}""")
-    return {"changed": sum(int(c["requests"]) for c in classes), "classes": classes, "examples": examples}
+
+    def by(col: str) -> list[dict[str, Any]]:
+        return _rows(con, f"""SELECT q.{col} AS key, count(*) AS requests FROM {old} a JOIN {new} b USING (request_id)
+            JOIN requests q USING (request_id) WHERE {differ} GROUP BY q.{col} ORDER BY requests DESC, key""")
+    return {"changed": sum(int(c["requests"]) for c in classes), "classes": classes, "examples": examples,
+            "by_srv": by("srv"), "by_role": by("role")}

@@ -15,6 +15,7 @@ import duckdb
 from redline.check import checked as ir
 from redline.impact.fleet import analyse
 from redline.impact.params import FleetParams
+from redline.impact.regions import tie
 from redline.impact.replay import changes, judge, summary
 from redline.impact.sql import Unsupported
 from redline.impact.synth import generate, write
@@ -23,6 +24,8 @@ from redline.progress import Ticker, note
 
 __all__ = ["FleetParams", "ImpactInputError", "OutputError", "Unsupported", "run_fleet", "run_generate", "run_replay"]
 
+
+DIFF_TIMEOUT_MS = 10_000  # per solver call, as `redline diff`'s default
 
 class OutputError(Exception):
     """A file or directory the results were to be written to cannot be."""
@@ -74,12 +77,25 @@ def run_replay(program: ir.Program, rulesets: list[ir.RuleSet], root: Path, bad_
         if len(tables) == 2:
             note("comparing verdicts")
             result["changes"] = changes(con, tables[0], tables[1], examples)
+            result["changes"]["by_region"] = _by_region(con, program, rulesets, tables, examples)
         if verdicts_out is not None:
             note(f"writing {verdicts_out}")
             _writing(verdicts_out, lambda: _write_verdicts(con, rulesets, tables, verdicts_out))
             result["verdicts"] = str(verdicts_out)
     result["rejected_rows"] = loader.rejected
     return result
+
+
+def _by_region(con: duckdb.DuckDBPyConnection, program: ir.Program, rulesets: list[ir.RuleSet], tables: list[str],
+               examples: int) -> dict[str, Any]:
+    """The changed requests counted by the `redline diff` region each falls in (impact/regions.py)."""
+    from redline.props.diff import diff
+
+    old, new = rulesets
+    note(f"the semantic diff {old.name} -> {new.name}, to tie each changed request to its region")
+    d = diff(program, old, new, DIFF_TIMEOUT_MS, 0, with_facts=True)
+    note("tying the changed requests to the diff's regions")
+    return tie(con, program, old, new, tables[0], tables[1], d["changes"], bool(d["complete"]), examples)
 
 
 def _write_verdicts(con: duckdb.DuckDBPyConnection, rulesets: list[ir.RuleSet], tables: list[str], out: Path) -> None:

@@ -13,7 +13,7 @@ refused with `Unsupported`, naming the construct.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn, assert_never
 
@@ -274,6 +274,21 @@ def catalogue_sql(catalogue: Mapping[str, Mapping[str, Any]], fields: Mapping[st
         rows.append("(" + ", ".join([lit(srv, dialect)] + [f"CAST({lit(row.get(n), dialect)} AS {types[n]})" for n in names]) + ")")
     values = f"VALUES {', '.join(rows)}"
     return f"{values if dialect.name == 'spark' else '(' + values + ')'} AS k(srv, {', '.join(names)})"
+
+
+def select_sql(rs: ir.RuleSet, program: ir.Program, source: str, columns: Callable[[Compiler], list[str]]) -> str:
+    """SELECT request_id and the `columns` (SQL over r, d, s, c from the compiler given) for each row of
+    `source`, with `rs`'s catalogue and the relations the columns' `throughout`s need: what verdict_sql
+    reads, for other questions about the same requests (impact/regions.py)."""
+    comp = Compiler(program.cells(), source)
+    cols = columns(comp)
+    fields = {n: t for n, t in program.records["Service"].items()}
+    relations = "".join(f",\n{name}_rows AS ({body})" for body, name in comp.relations.items())
+    hits = "".join(f" LEFT JOIN (SELECT DISTINCT request_id FROM {name}_rows) {name} ON {name}.request_id = r.request_id"
+                   for name in comp.relations.values())
+    listed = "".join(f", {c} AS c{i}" for i, c in enumerate(cols))
+    return f"""WITH catalogue AS (SELECT * FROM {catalogue_sql(rs.catalogue, fields)}){relations}
+SELECT r.request_id{listed} FROM {source} r {JOINS}{hits} ORDER BY r.request_id"""
 
 
 def verdict_sql(rs: ir.RuleSet, program: ir.Program, source: str, dialect: Dialect = DUCKDB) -> str:

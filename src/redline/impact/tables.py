@@ -30,6 +30,7 @@ from redline.progress import note
 EUI_RE = "[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){7}"
 TIME_RE = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z"  # to the microsecond, as redline.times
 MAX_ASSOCIATION_DEPTH = 8
+END_OF_TIME = 9223372036854775807  # an open-ended assignment's end, in microseconds
 TABLES = ("parties", "party_roles", "devices", "registration", "requests")
 UNIQUE = "<unique>"  # an extra check's condition: the column's value appears in no other row
 
@@ -56,7 +57,8 @@ class Column:
 def schemas(program: ir.Program) -> dict[str, tuple[Column, ...]]:
     """The input schema of each table, from the program's vocabularies (declared cells flow through)."""
     e, v = program.enums, program.vocab
-    reg_roles = program.registration_roles()
+    # Every User Role parses; one no Registration Data may name is refused by its invariant, by name (_registration).
+    reg_roles = e[v.role]
     return {
         "parties": (Column("party", "id"), Column("dcc_user", "bool")),
         "party_roles": (Column("party", "id"), Column("role", "enum", members=e[v.role])),
@@ -104,6 +106,11 @@ _EXPECT = {"id": "an Entity Identifier of eight hex pairs such as 90-B3-D5-1F-30
            "time": "an ISO 8601 UTC time such as 2026-03-01T12:00:00Z (or a Parquet TIMESTAMP)"}
 
 
+def table_file(root: Path, table: str) -> Path | None:
+    """`root/<table>.parquet`, else `root/<table>.csv`, else None."""
+    return next((root / f"{table}.{ext}" for ext in ("parquet", "csv") if (root / f"{table}.{ext}").is_file()), None)
+
+
 class Loader:
     """Loads the tables of one fleet into a DuckDB connection, checking every row."""
 
@@ -117,7 +124,7 @@ class Loader:
         for table in TABLES:
             if table == "requests" and not with_requests:
                 continue
-            path = next((root / f"{table}.{ext}" for ext in ("parquet", "csv") if (root / f"{table}.{ext}").is_file()), None)
+            path = table_file(root, table)
             if path is None:
                 raise ImpactInputError(table, None, f"no {table}.parquet or {table}.csv in {root}")
             self._source(table, path)
@@ -143,8 +150,10 @@ class Loader:
 
     # ---- the shared machinery: typed columns, problems, bad rows -----------
 
-    def _checked(self, table: str, extra: list[tuple[str, str, str]], joins: str = "") -> None:
-        """checked_<table>: the typed columns plus `problem`, the first thing wrong with the row."""
+    def _checked(self, table: str, extra: list[tuple[str, str, str]], joins: str = "",
+                 among: list[tuple[str, str]] | None = None) -> None:
+        """checked_<table>: the typed columns plus `problem`, the first thing wrong with the row. `among`: problems
+        of a row among the others, (message, SELECT of the row_numbers it fits among the rows with no other problem)."""
         note(f"checking every row of {table}")
         cols = self.schemas[table]
         described = self.con.execute(f"DESCRIBE raw_{table}").fetchall()
@@ -175,6 +184,8 @@ class Loader:
         raw_cols = ", ".join(f't."{c.name}" AS "raw_{c.name}"' for c in cols)
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE checked_{table} AS SELECT t.*, {problem} AS problem, "
                          f"row_number() OVER () AS row_number FROM (SELECT {select}, {raw_cols} FROM raw_{table} t {joins}) t")
+        for msg, rows in among or []:
+            self.con.execute(f"UPDATE checked_{table} SET problem = {lit(msg)} WHERE problem IS NULL AND row_number IN ({rows})")
         self._settle(table, cols)
 
     def _repeated(self, table: str, col: str, typed: str) -> str:
@@ -255,10 +266,38 @@ class Loader:
             FROM checked_devices d LEFT JOIN resolved x USING (device) WHERE d.problem IS NULL""")
         self._drop("checked_devices", "resolved")
 
+    def _invariants(self) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
+        """The program's declared invariants (rules/invariants.redline) as checks of registration rows: a row
+        naming a never-registered role; an assignment overlapping an earlier one of another party in a role
+        with one registered party (the later is the bad row, so the rest keep the invariant). Only the (MPxN, role)
+        keys with more than one party are joined with themselves: a hash aggregate finds them in one pass."""
+        extra, among = [], []
+        for inv in self.program.invariants:
+            roles = ", ".join(lit(r) for r in sorted(inv.roles))
+            if not inv.roles:
+                continue
+            if inv.form == "never_registered":
+                extra.append(("role", f"breaks the invariant `{inv.name}` ({inv.cite}): this role is never in Registration Data",
+                              f"{{role}} IN ({roles})"))
+            elif inv.form == "one_registered":
+                among.append((f"party: breaks the invariant `{inv.name}` ({inv.cite}): another party is registered for "
+                              "this MPxN in this role at the same time (from an earlier or equal from_time)", f"""
+                    WITH a AS (SELECT row_number, mpxn, role, party, from_time AS s, COALESCE(to_time, {END_OF_TIME}) AS e
+                               FROM checked_registration WHERE problem IS NULL AND role IN ({roles})),
+                    several AS (SELECT mpxn, role FROM a GROUP BY mpxn, role HAVING min(party) <> max(party)),
+                    b AS (SELECT a.* FROM a SEMI JOIN several USING (mpxn, role))
+                    SELECT x.row_number FROM b x JOIN b y ON x.mpxn = y.mpxn AND x.role = y.role AND x.party <> y.party
+                    WHERE y.s < x.e AND x.s < y.e AND (y.s < x.s OR (y.s = x.s AND y.party < x.party))"""))
+            else:
+                raise ImpactInputError("registration", None, f"the invariant `{inv.name}` ({inv.form}) cannot be checked on "
+                                       "the fleet tables: redline impact checks one_registered and never_registered only")
+        return extra, among
+
     def _registration(self) -> None:
+        extra, among = self._invariants()
         self._checked("registration", [
             ("party", "not in parties", "{party} NOT IN (SELECT party FROM parties)"),
-            ("to_time", "must be after from_time", "{to_time} IS NOT NULL AND {to_time} <= {from_time}")])
+            ("to_time", "must be after from_time", "{to_time} IS NOT NULL AND {to_time} <= {from_time}"), *extra], among=among)
         note("merging registrations")
         # Islands: each party's touching or overlapping assignments per (MPxN, role), merged. Most keys
         # hold one assignment, which is its own island: only keys with several are sorted and swept.

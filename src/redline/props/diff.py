@@ -236,7 +236,9 @@ def rejection_moves(regions: list[Region], total: set[Shape]) -> dict[str, Any] 
 
 
 def diff(program: ir.Program, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: int, seed: int, limit: int = 2000,
-         rlimit: int = DEFAULT_RLIMIT) -> dict[str, Any]:
+         rlimit: int = DEFAULT_RLIMIT, with_facts: bool = False) -> dict[str, Any]:
+    """`with_facts`: each change also carries its conditions as data, `{attribute or condition label: [values]}`, for a
+    caller that evaluates them (impact/regions.py); off by default, so `diff --format json` stays as documented."""
     sorts = Sorts(program, sorted(old.catalogue))
     raw = semantic_diff(sorts, old, new, timeout_ms, rlimit, seed, limit)
     z: Solvers = raw.solvers
@@ -272,6 +274,9 @@ def diff(program: ir.Program, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: int,
             "clauses": clauses, "count": None if r.shapes is None else len(r.shapes), "exact": r.exact,
             "witness": witnesses[i],
         })
+        if with_facts:  # and the failing checks, which the public outcomes leave out
+            changes[-1]["facts"] = {n: sorted(v, key=str) for n, v in shown.items()}
+            changes[-1]["checks"] = [r.before["check"], r.after["check"]]
     words = {w.strip("`(),") for c in changes for x in c["conditions"] for w in x.split()}
     out: dict[str, Any] = {
         "old": old.name, "new": new.name, "complete": raw.complete and total is not None, "changes": changes,

@@ -19,10 +19,11 @@ from redline.report.bundle import (
 )
 from redline.report.collect import PROVIDERS, Collected, Obligation, ResultProvider, Settings, provider_of
 from redline.report.evidence import RuleFile
+from redline.report.fleet_section import FleetInput, fleet_impact
 from redline.report.recheck import SolverMissing, load_cvc5
 
 __all__ = [
-    "PROVIDERS", "Bundle", "BundleError", "Collected", "Obligation", "ResultProvider", "RuleFile", "Settings",
-    "SolverMissing", "build_bundle", "exit_status", "load_cvc5", "modification_of", "provider_of",
+    "PROVIDERS", "Bundle", "BundleError", "Collected", "FleetInput", "Obligation", "ResultProvider", "RuleFile", "Settings",
+    "SolverMissing", "build_bundle", "fleet_impact", "exit_status", "load_cvc5", "modification_of", "provider_of",
     "require_property_about", "write_bundle",
 ]

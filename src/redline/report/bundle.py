@@ -31,6 +31,7 @@ from redline.inputs import BadInput
 from redline.output import OutputError, check_dir, replace_dir
 from redline.report.collect import ResultProvider, Settings, collect, scoped
 from redline.report.evidence import Evidence, RuleFile, build_evidence, result_name
+from redline.report.fleet_section import chart_files
 from redline.report.recheck import cvc5_name, load_cvc5, recheck
 from redline.report.render_html import render_html
 from redline.report.render_md import render_markdown
@@ -51,11 +52,13 @@ class Bundle:
 
 def results_json(ev: Evidence) -> dict[str, Any]:
     """docs/formats.md proof results (each with `seconds`) and the rest of the evidence. What depends on
-    the clock is each result's `seconds` and the top-level `timings`; everything else is reproducible."""
+    the clock is each result's `seconds` and the top-level `timings`; everything else is reproducible.
+    `impact` is there only for a bundle given a fleet (`--fleet`)."""
+    extra = {} if ev.impact is None else {"impact": ev.impact}
     return {
         "modification": ev.modification, "title": ev.title, "files": ev.files, "versions": ev.versions, "settings": ev.settings,
         "results": ev.results, "diff": ev.diff, "liveness": ev.liveness, "assumptions": ev.assumptions, "not_checked": ev.not_checked,
-        "problems": ev.problems, "unsettled": ev.unsettled, "timings": ev.timings,
+        "problems": ev.problems, "unsettled": ev.unsettled, **extra, "timings": ev.timings,
     }
 
 
@@ -82,7 +85,10 @@ def files_in_scope(program: ir.Program, rule_files: list[RuleFile], modification
 
 
 def build_bundle(program: ir.Program, rule_files: list[RuleFile], settings: Settings,
-                 providers: list[ResultProvider] | None = None, cvc5: ModuleType | None = None) -> Bundle:
+                 providers: list[ResultProvider] | None = None, cvc5: ModuleType | None = None,
+                 impact: dict[str, Any] | None = None) -> Bundle:
+    """`impact`: report/fleet_section.py's answers for a fleet (`--fleet`), computed before the proofs so that a
+    bad fleet is refused before any solving; the bundle then holds its section and charts."""
     start = time.perf_counter()
     rule_files = files_in_scope(program, rule_files, settings.modification)
     solver = load_cvc5() if cvc5 is None else cvc5
@@ -94,6 +100,7 @@ def build_bundle(program: ir.Program, rule_files: list[RuleFile], settings: Sett
         rechecks.append(rc)
         recheck_seconds.append(secs)
     ev = build_evidence(program, rule_files, settings, collection, rechecks, cvc5_name(solver))
+    ev.impact = impact
     ev.timings = {
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "results": {result_name(r): {"prove": round(float(r.get("seconds", 0.0)), 3), "recheck": round(s, 3)}
@@ -109,6 +116,8 @@ def build_bundle(program: ir.Program, rule_files: list[RuleFile], settings: Sett
     }
     for name, text in sorted(ev.obligations.items()):
         files[f"smt2/{name}"] = text.encode("utf-8")
+    if impact is not None:
+        files.update(chart_files(impact))
     return Bundle(ev, files, time.perf_counter() - start)
 
 

@@ -54,6 +54,7 @@ class Evidence:
     obligations: dict[str, str] = field(default_factory=dict)  # file name -> SMT-LIB2 text
     redline: dict[str, str] | None = None  # the modification as written: {"path", "text"} of its declaration
     view: View | None = None  # the redline of the base's rules, the formulas, the diff in prose (report/view.py)
+    impact: dict[str, Any] | None = None  # `report --fleet`: report/fleet_section.py's fleet and replay answers
 
     def failures(self) -> list[str]:
         """The problems that are findings (exit 1), as opposed to what could not be settled (exit 3)."""

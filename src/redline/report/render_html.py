@@ -9,6 +9,7 @@ from typing import Any
 from redline.report.answer import Answer, Said, answer
 from redline.report.evidence import Evidence, liveness_rows, result_name
 from redline.report.findings import story, verdict_text
+from redline.report.fleet_section import html_section as fleet_html
 from redline.report.redline_view import RuleChange
 from redline.report.render_md import TIMINGS_BEGIN, TIMINGS_END, formula_anchor, recheck_text
 from redline.report.view import View
@@ -227,6 +228,8 @@ def _contents(ev: Evidence) -> str:
         entries.append(("liveness", "Liveness"))
     if ev.view is not None and ev.view.formulas:
         entries.append(("formulas", "Formulas"))
+    if ev.impact is not None:
+        entries.append(("fleet-impact", "Fleet impact"))
     entries += [("assumptions", "Assumption register"), ("not-checked", "What was not checked"),
                 ("files", "Rule files"), ("tools", "Tools"), ("timings", "Timings")]
     return ('<nav id="contents"><h2>Contents</h2><ul>'
@@ -273,6 +276,8 @@ def render_html(ev: Evidence) -> str:
         parts.append(_liveness(ev.liveness))
     if ev.view is not None and ev.view.formulas:
         parts.append(_formulas(ev, ev.view))
+    if ev.impact is not None:
+        parts.append(fleet_html(ev.impact))
     rows = [[e(a["name"]), f"{e(a['tag'])} {e(a['tag_meaning'])}", e(a["text"]), "<br>".join(e(x) for x in a["rules"]) or "none",
              "<br>".join(e(x) for x in a["results"]) or "none"] for a in ev.assumptions]
     parts.append('<section id="assumptions"><h2>Assumption register</h2>'

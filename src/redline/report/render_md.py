@@ -8,6 +8,7 @@ from typing import Any
 from redline.report.answer import Answer, Said, answer
 from redline.report.evidence import Evidence, liveness_rows, result_name
 from redline.report.findings import story, verdict_text
+from redline.report.fleet_section import markdown_lines
 from redline.report.redline_view import Piece, RuleChange
 from redline.report.view import View
 
@@ -233,6 +234,8 @@ def render_markdown(e: Evidence) -> str:
         lines += table(["rule", "written by", *names], [[label, origin, *(shown for _, shown in st)] for label, origin, st in liveness_rows(e.liveness)])
     if e.view is not None and e.view.formulas:
         lines += formula_lines(e, e.view)
+    if e.impact is not None:
+        lines += ["", *markdown_lines(e.impact, inline, table)]
     lines += ["", "## Assumption register", ""]
     lines += table(["assumption", "tag", "statement", "rules resting on it", "results depending on it"],
                    [[a["name"], f"{a['tag']} {a['tag_meaning']}", a["text"], "; ".join(a["rules"]) or "none",

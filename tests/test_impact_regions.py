@@ -1,0 +1,89 @@
+"""`impact replay` ties each request whose verdict changes to the `redline diff` region it falls in: on
+every scenario and on random requests over random worlds, every changed request is in exactly one
+region whose outcomes are its own; a region taken away or narrowed leaves requests outside, loudly."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from redline.check import checked as ir
+from redline.impact.fromjson import write_requests, write_state
+from redline.impact.regions import tie
+from redline.impact.render import format_replay
+from redline.impact.replay import judge
+from redline.impact.tables import Loader
+from redline.loading import load_program, repo_rules
+from redline.props.diff import diff
+from test_impact import merged_scenarios, random_requests
+
+
+@pytest.fixture(scope="module")
+def program() -> ir.Program:
+    prog, _ = load_program(repo_rules(), [])
+    assert prog is not None
+    return prog
+
+
+@pytest.fixture(scope="module")
+def regions(program: ir.Program) -> dict[str, Any]:
+    return diff(program, program.rulesets["baseline"], program.rulesets["mp107"], 10_000, 0, with_facts=True)
+
+
+def tied(program: ir.Program, d: dict[str, Any], state: dict[str, Any], requests: list[Any],
+         changes: list[dict[str, Any]] | None = None) -> tuple[dict[str, Any], int]:
+    old, new = program.rulesets["baseline"], program.rulesets["mp107"]
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        write_state(state, program, root)
+        write_requests(requests, program, root)
+        con = duckdb.connect()
+        Loader(con, program, old.catalogue).load_dir(root, with_requests=True)
+        a, b = judge(con, old, program), judge(con, new, program)
+        out = tie(con, program, old, new, a, b, d["changes"] if changes is None else changes, bool(d["complete"]))
+        row = con.execute("SELECT count(*) FROM changed_requests").fetchone()
+        return out, int(row[0]) if row else 0
+
+
+def exactly_one_region_each(out: dict[str, Any], changed: int) -> None:
+    assert out["diff_complete"]
+    assert out["outside_every_region"]["requests"] == 0, out["outside_every_region"]
+    assert out["in_several_regions"]["requests"] == 0, out["in_several_regions"]
+    assert sum(r["requests"] for r in out["regions"]) == changed
+
+
+def test_every_changed_scenario_request_is_in_exactly_one_region(program: ir.Program, regions: dict[str, Any]) -> None:
+    scenarios = [sc for sc in program.scenarios if set(sc.expected) == {"baseline", "mp107"}]
+    state, requests = merged_scenarios(scenarios)
+    out, changed = tied(program, regions, state, requests)
+    exactly_one_region_each(out, changed)
+    # Not vacuous: the MP107 scenarios change verdicts, and in more than one way.
+    assert changed >= 3 and sum(r["requests"] > 0 for r in out["regions"]) >= 2, out["regions"]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_every_changed_random_request_is_in_exactly_one_region(program: ir.Program, regions: dict[str, Any], seed: int) -> None:
+    state, requests = random_requests(seed, 200, 3000, program)
+    out, changed = tied(program, regions, state, requests)
+    exactly_one_region_each(out, changed)
+
+
+def test_a_missing_or_narrowed_region_leaves_requests_outside_and_says_so(program: ir.Program, regions: dict[str, Any]) -> None:
+    scenarios = [sc for sc in program.scenarios if set(sc.expected) == {"baseline", "mp107"}]
+    state, requests = merged_scenarios(scenarios)
+    full, _ = tied(program, regions, state, requests)
+    busiest = max(range(len(full["regions"])), key=lambda i: full["regions"][i]["requests"])
+    fewer = [c for i, c in enumerate(regions["changes"]) if i != busiest]
+    out, _ = tied(program, regions, state, requests, fewer)
+    assert out["outside_every_region"]["requests"] == full["regions"][busiest]["requests"] > 0
+    # Narrowed: its SRVs swapped for one no request of the region has.
+    narrowed = [dict(c, facts={**c["facts"], "srv": ["1.1.1"]}) if i == busiest else c for i, c in enumerate(regions["changes"])]
+    out, _ = tied(program, regions, state, requests, narrowed)
+    assert out["outside_every_region"]["requests"] == full["regions"][busiest]["requests"]
+    text = format_replay({"rulesets": ["baseline", "mp107"], "summary": {}, "changes": {
+        "changed": 1, "classes": [], "examples": [], "by_srv": [], "by_role": [], "by_region": out}})
+    assert "BUG:" in text and "fall outside every region" in text
