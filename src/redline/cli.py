@@ -325,7 +325,13 @@ def cmd_report(args: argparse.Namespace) -> int:
                           "unsettled": ev.unsettled}, indent=2))
     else:
         print(format_bundle_written(n, out, seconds))
-    return report.exit_status(ev)
+    from redline.impact.render import region_problems
+
+    replay = (impact or {}).get("replay") or {}
+    bugs = region_problems(replay["changes"]["by_region"]) if "changes" in replay else []
+    for line in bugs:  # as `impact replay` says them: a bug in redline, not a finding
+        print(f"redline: {line}", file=sys.stderr)
+    return Exit.INTERNAL if bugs else report.exit_status(ev)
 
 
 # ---- fmt ------------------------------------------------------------------
