@@ -32,7 +32,7 @@ from redline.inputs import MAX_JSON_BYTES, BadInput, json_line, request_inputs
 from redline.loading import load_program, named_rule_files, rule_files, rule_source
 from redline.progress import Ticker
 from redline.project import ConfigError, Project, resolve
-from redline.props import ReplayError, prove
+from redline.props import ReplayError, diff_json, liveness_json, prove, result_json
 from redline.props.diff import diff as semantic_diff
 from redline.render import render_all_text, render_json
 from redline.report.cases import diff_files, result_files
@@ -216,7 +216,7 @@ def cmd_prove(args: argparse.Namespace) -> int:
     if args.cex_dir:
         _check_output(lambda: output.replace_dir(Path(args.cex_dir), result_files(results), OUTPUT_WHAT["--cex-dir"]))
     if args.format == "json":
-        print(json.dumps({"results": [r.to_json() for r in results]}, indent=2))
+        print(json.dumps({"results": [result_json(r) for r in results]}, indent=2))
     else:
         print(format_results(results, args.cex_dir))
     # As in `report` and `liveness`, a result settled against its expectation (1) outranks one left
@@ -253,10 +253,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if args.cex_dir:
         _check_output(lambda: output.replace_dir(Path(args.cex_dir), diff_files(result), "a diff witness directory"))
     if args.format == "json":
-        print(json.dumps(result, indent=2))
+        print(json.dumps(diff_json(result), indent=2))
     else:
         print(format_diff(result, args.cex_dir))
-    if result["intent"]["status"] == "violated":
+    if result.intent.status == "violated":
         return Exit.FAIL
     unsettled = diff_unsettled(result)
     for line in unsettled:
@@ -273,11 +273,11 @@ def cmd_liveness(args: argparse.Namespace) -> int:
     program = _require_program(args)
     rs = ruleset_named(program, args.ruleset)
     result = _solving(args, lambda: liveness(program, rs, args.timeout * 1000, args.seed, args.rlimit))
-    print(json.dumps(result, indent=2) if args.format == "json" else format_liveness(result))
-    if args.fail_on_dead and (result["counts"]["dead"] or result["counts"]["redundant"] or result["counts"]["dead_disjuncts"]):
+    print(json.dumps(liveness_json(result), indent=2) if args.format == "json" else format_liveness(result))
+    if args.fail_on_dead and (result.counts.dead or result.counts.redundant or result.counts.dead_disjuncts):
         return Exit.FAIL
-    if not result["complete"]:
-        print(f"redline: UNKNOWN: the liveness of {result['counts']['unknown']} rule(s) of {rs.name} could not be settled",
+    if not result.complete:
+        print(f"redline: UNKNOWN: the liveness of {result.counts.unknown} rule(s) of {rs.name} could not be settled",
               file=sys.stderr)
         return Exit.UNKNOWN
     return Exit.OK

@@ -15,6 +15,9 @@ from importlib import metadata
 from typing import Any
 
 from redline.check import checked as ir
+from redline.props.codec import diff_json, liveness_json
+from redline.props.diff import DiffReport
+from redline.props.liveness import LivenessReport
 from redline.report.collect import Collection, Settings
 from redline.smt.about import solver_version
 
@@ -108,7 +111,7 @@ def _cited_clauses(results: list[dict[str, Any]]) -> set[str]:
     return {c for r in results for c in r.get("clauses", [])}
 
 
-def not_checked(program: ir.Program, results: list[dict[str, Any]], diff: dict[str, Any] | None, rulesets: list[str]) -> list[str]:
+def not_checked(program: ir.Program, results: list[dict[str, Any]], diff: DiffReport | None, rulesets: list[str]) -> list[str]:
     """What this bundle does not establish, item by item."""
     out = []
     for r in results:
@@ -209,7 +212,7 @@ def liveness_problems(liveness: dict[str, dict[str, Any]], modification: str) ->
     return out
 
 
-def problems(results: list[dict[str, Any]], diff: dict[str, Any] | None) -> list[str]:
+def problems(results: list[dict[str, Any]], diff: DiffReport | None) -> list[str]:
     out = []
     for r in results:
         if r["status"] != r["expected"] and r["status"] != "unknown":
@@ -217,12 +220,12 @@ def problems(results: list[dict[str, Any]], diff: dict[str, Any] | None) -> list
         if r["recheck"]["status"] == "disagrees":
             out.append(f"RE-CHECK DISAGREES on {result_name(r)}: {r['recheck']['solver']}: "
                        f"{r['recheck'].get('reason') or ('answered ' + str(r['recheck'].get('answer')) + ', Z3 ' + str(r['recheck'].get('expected')))}.")
-    if diff is not None and diff["intent"]["status"] == "violated":
-        out.append(f"The modification's declared intent is VIOLATED ({len(diff['intent']['violations'])} violation(s)).")
+    if diff is not None and diff.intent.status == "violated":
+        out.append(f"The modification's declared intent is VIOLATED ({len(diff.intent.violations)} violation(s)).")
     return out
 
 
-def unsettled(results: list[dict[str, Any]], diff: dict[str, Any] | None, liveness: dict[str, dict[str, Any]]) -> list[str]:
+def unsettled(results: list[dict[str, Any]], diff: DiffReport | None, liveness: dict[str, LivenessReport]) -> list[str]:
     """Every analysis of the bundle that could not finish: each turns the bundle's all clear into exit 3."""
     out = []
     for r in results:
@@ -231,14 +234,14 @@ def unsettled(results: list[dict[str, Any]], diff: dict[str, Any] | None, livene
         elif r["recheck"]["status"] in ("unknown", "unsupported", "skipped"):
             out.append(f"NOT RE-CHECKED: {result_name(r)} ({r['recheck']['solver']}: {r['recheck']['status']}).")
     if diff is not None:
-        if not diff["complete"]:
-            out.append(f"INCOMPLETE: the semantic diff {diff['old']} -> {diff['new']} is not complete ({diff.get('reason')}); "
-                       f"differences beyond the {diff['count']} request classes shown may exist.")
-        if diff["intent"]["status"] == "unknown":
-            out.append(f"UNKNOWN: the check of the declared intent ({diff['intent'].get('reason')}).")
+        if not diff.complete:
+            out.append(f"INCOMPLETE: the semantic diff {diff.old} -> {diff.new} is not complete ({diff.reason}); "
+                       f"differences beyond the {diff.count} request classes shown may exist.")
+        if diff.intent.status == "unknown":
+            out.append(f"UNKNOWN: the check of the declared intent ({diff.intent.reason}).")
     for name, res in liveness.items():
-        if not res["complete"]:
-            out.append(f"INCOMPLETE: the liveness of {name}: {res['counts']['unknown']} rule(s) unknown.")
+        if not res.complete:
+            out.append(f"INCOMPLETE: the liveness of {name}: {res.counts.unknown} rule(s) unknown.")
     return out
 
 
@@ -259,17 +262,18 @@ def build_evidence(program: ir.Program, files: list[RuleFile], settings: Setting
     except metadata.PackageNotFoundError:
         version = "unknown (not installed)"
     not_settled = unsettled(results, collection.diff, collection.liveness)
+    live = {name: liveness_json(r) for name, r in collection.liveness.items()}
     return Evidence(
         modification=settings.modification,
         title=f"Evidence for {mod.name}: {mod.cite}" if mod is not None else f"Evidence for {settings.modification}",
         files=[{"path": f.path, "sha256": f.sha256(), "bytes": len(f.data)} for f in files],
         versions={"redline": version, "python": platform.python_version(), "solver": solver_version(), "recheck_solver": recheck_solver},
         settings={"timeout_ms": settings.timeout_ms, "rlimit": settings.rlimit, "seed": settings.seed},
-        results=results, diff=collection.diff, liveness=collection.liveness,
+        results=results, diff=None if collection.diff is None else diff_json(collection.diff), liveness=live,
         assumptions=assumption_register(program, results, rulesets),
         not_checked=not_checked(program, results, collection.diff, rulesets),
         problems=problems(results, collection.diff)
-        + (liveness_problems(collection.liveness, mod.name) if mod is not None and mod.base else [])
+        + (liveness_problems(live, mod.name) if mod is not None and mod.base else [])
         + not_settled,
         unsettled=not_settled,
         obligations=obligations,

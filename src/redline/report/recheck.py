@@ -26,6 +26,7 @@ from typing import Any
 from redline.check import checked as ir
 from redline.interp import InputError, Validator, load_request, load_state
 from redline.interp.effects import apply_effects
+from redline.props.codec import key_from_json, step_from_json
 from redline.props.modelcheck import check_event
 from redline.props.results import ReplayError
 from redline.report.collect import Collected, Obligation
@@ -136,8 +137,7 @@ def _replay_found(program: ir.Program, result: dict[str, Any], found: dict[str, 
     """Replay one counterexample or witness; returns (verdicts replayed, transitions checked)."""
     judged = transitions = 0
     for key, recorded in (found.get("verdicts") or {}).items():
-        _, _, ruleset = key.partition("@")
-        got = _judge(program, ruleset, found["state"], found["request"])
+        got = _judge(program, key_from_json(key).ruleset, found["state"], found["request"])
         if diffs := _same(recorded, got):
             raise _Mismatch(f"`{key}`: " + "; ".join(diffs))
         judged += 1
@@ -153,7 +153,7 @@ def _replay_found(program: ir.Program, result: dict[str, Any], found: dict[str, 
             event = program.events.get(ev.get("name", "")) if isinstance(ev, dict) else None
             if event is not None and i < len(steps):  # a declared event may change only what its kind may
                 try:
-                    check_event(i, event, step, steps[i])
+                    check_event(i, event, step_from_json(step), step_from_json(steps[i]))
                 except ReplayError as e:
                     raise _Mismatch(str(e)) from None
                 transitions += 1
