@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from redline.cli import main
-from redline.props.codec import step_from_json, step_json
+from redline.codec import step_from_json, step_json
 from redline.props.modelcheck import replay
 from redline.props.results import ReplayError, Step
 

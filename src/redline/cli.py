@@ -21,6 +21,7 @@ from typing import NoReturn, TypeVar
 
 from redline import output, usage
 from redline.check.checked import Program
+from redline.codec import diff_json, liveness_json, result_json, scenario_json
 from redline.completion import SHELLS
 from redline.completion import script as completion_script
 from redline.diagnostics import Diagnostic, bad_scenario, unsupported
@@ -32,7 +33,7 @@ from redline.inputs import MAX_JSON_BYTES, BadInput, json_line, request_inputs
 from redline.loading import load_program, named_rule_files, rule_files, rule_source
 from redline.progress import Ticker
 from redline.project import ConfigError, Project, resolve
-from redline.props import ReplayError, diff_json, liveness_json, prove, result_json
+from redline.props import ReplayError, prove
 from redline.props.diff import diff as semantic_diff
 from redline.render import render_all_text, render_json
 from redline.report.cases import diff_files, result_files
@@ -166,7 +167,7 @@ def cmd_test(args: argparse.Namespace) -> int:
         return Exit.USAGE
     failed = [r for r in results if not r.ok]
     if args.format == "json":
-        print(json.dumps({"results": [r.to_json() for r in results]}, indent=2))
+        print(json.dumps({"results": [scenario_json(r) for r in results]}, indent=2))
     else:
         print(format_scenarios(results, len(program.scenarios)))
     return Exit.FAIL if failed else Exit.OK

@@ -292,8 +292,8 @@ def _request(chk: _Checker, w: _World, r: ast.RequestSpec, srvs: frozenset[str],
     return req if ok else None
 
 
-def _expected(chk: _Checker, w: _World, s: ast.ScenarioDecl, rulesets: Mapping[str, ir.RuleSet]) -> dict[str, dict[str, Any]]:
-    expected: dict[str, dict[str, Any]] = {}
+def _expected(chk: _Checker, w: _World, s: ast.ScenarioDecl, rulesets: Mapping[str, ir.RuleSet]) -> dict[str, ir.ExpectedVerdict]:
+    expected: dict[str, ir.ExpectedVerdict] = {}
     for x in s.expects:
         rs = rulesets.get(x.ruleset.name.lower())
         if rs is None:
@@ -303,12 +303,12 @@ def _expected(chk: _Checker, w: _World, s: ast.ScenarioDecl, rulesets: Mapping[s
             chk.out.append(diag.duplicate(x.ruleset.span, "expectation for rule set", x.ruleset.name))
         match x:
             case ast.ExpectAccept(effect=eff):
-                want: dict[str, Any] = {"verdict": "accept"}
+                effect = None
                 if eff is not None:
                     dev, role, owner = eff
                     chk.member(role, chk.field_enum("Device", "trust_anchors"))
-                    want["effect"] = {"device": chk.device_id(w, dev), "trust_anchor": role.name, "owner": chk.party_id(w, owner)}
-                expected[rs.name] = want
+                    effect = ir.ExpectedEffect(device=chk.device_id(w, dev), trust_anchor=role.name, owner=chk.party_id(w, owner))
+                expected[rs.name] = ir.ExpectedVerdict(verdict="accept", effect=effect)
             case ast.ExpectReject():
                 if x.layer.name not in Layer.__members__:
                     chk.out.append(diag.unknown_name(x.layer.span, "layer", x.layer.name, Layer.__members__))
@@ -319,8 +319,5 @@ def _expected(chk: _Checker, w: _World, s: ast.ScenarioDecl, rulesets: Mapping[s
                     chk.out.append(diag.bad_scenario(x.layer.span, f"check `{named.name}` runs at {named.layer.value}, not {x.layer.name}"))
                 if named is not None and x.code is not None and named.code != x.code:
                     chk.out.append(diag.bad_scenario(x.layer.span, f"check `{named.name}` rejects with {named.code or 'no code'}, not {x.code}"))
-                expected[rs.name] = {
-                    "verdict": "reject", "layer": x.layer.name, "code": x.code,
-                    "check": x.check.name if x.check else None,
-                }
+                expected[rs.name] = ir.ExpectedVerdict(verdict="reject", layer=x.layer.name, code=x.code, check=x.check.name if x.check else None)
     return expected

@@ -6,8 +6,7 @@ the interpreter (interp/) before anything is shown: a model that does not
 replay is an internal error, never a finding.
 """
 
-from redline.props.codec import diff_json, liveness_json, result_json
 from redline.props.prover import prove
 from redline.props.results import ProofResult, ReplayError
 
-__all__ = ["ProofResult", "ReplayError", "diff_json", "liveness_json", "prove", "result_json"]
+__all__ = ["ProofResult", "ReplayError", "prove"]

@@ -16,8 +16,9 @@ from typing import Any
 
 from redline import progress
 from redline.check import checked as ir
+from redline.codec import result_json
 from redline.jsondoc import JsonObject
-from redline.props import ProofResult, prove, result_json
+from redline.props import ProofResult, prove
 from redline.props.diff import DiffReport
 from redline.props.diff import diff as semantic_diff
 from redline.props.liveness import LivenessReport, liveness

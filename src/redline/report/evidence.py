@@ -15,7 +15,7 @@ from importlib import metadata
 from typing import Any
 
 from redline.check import checked as ir
-from redline.props.codec import diff_json, liveness_json
+from redline.codec import diff_json, liveness_json
 from redline.props.diff import DiffReport
 from redline.props.liveness import LivenessReport
 from redline.report.collect import Collection, Settings

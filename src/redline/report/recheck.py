@@ -24,9 +24,9 @@ from types import ModuleType
 from typing import Any
 
 from redline.check import checked as ir
+from redline.codec import key_from_json, step_from_json
 from redline.interp import InputError, Validator, load_request, load_state
 from redline.interp.effects import apply_effects
-from redline.props.codec import key_from_json, step_from_json
 from redline.props.modelcheck import check_event
 from redline.props.results import ReplayError
 from redline.report.collect import Collected, Obligation

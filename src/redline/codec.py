@@ -1,4 +1,4 @@
-"""The one JSON codec of results: each frozen result type to the exact JSON the CLI prints
+"""The one JSON codec of results (proofs, diffs, liveness, scenarios): each frozen result type to the exact JSON the CLI prints
 (docs/formats.md), and back where a result is read again (a bundle's results.json).
 
 Results are typed everywhere else; only here do they become dictionaries with string keys,
@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from redline.check.checked import ExpectedVerdict
 from redline.jsondoc import JsonObject
 from redline.props.diff import Change, DiffReport, IntentReport, Violation
 from redline.props.diff import Replayed as DiffWitness
 from redline.props.liveness import DisjunctRow, LivenessReport, RuleRow
 from redline.props.liveness import Judged as LiveJudged
 from redline.props.results import Candidate, Event, Found, ProofResult, Replayed, Step, VerdictKey
+from redline.scenarios import ScenarioResult
 from redline.smt.diff import Judgement
 
 
@@ -159,7 +161,26 @@ def liveness_json(r: LivenessReport) -> JsonObject:
             "solver_calls": r.solver_calls}
 
 
-__all__ = ["candidate_json", "liveness_json", "change_json", "diff_json", "intent_json", "judgement_json", "key_from_json", "found_json", "replayed_json", "result_from_json", "result_json", "step_from_json", "step_json", "verdict_key"]
+
+# ---- scenarios (scenarios.py) --------------------------------------------------
+
+def expectation_json(x: ExpectedVerdict) -> JsonObject:
+    """As the scenario declares it: an acceptance (with the effect it expects, if any), or a rejection
+    with its layer, code and check (None where the scenario leaves them open)."""
+    if x.verdict == "accept":
+        out: JsonObject = {"verdict": "accept"}
+        if x.effect is not None:
+            out["effect"] = {"device": x.effect.device, "trust_anchor": x.effect.trust_anchor, "owner": x.effect.owner}
+        return out
+    return {"verdict": x.verdict, "layer": x.layer, "code": x.code, "check": x.check}
+
+
+def scenario_json(r: ScenarioResult) -> JsonObject:
+    return {"scenario": r.scenario.name, "ruleset": r.ruleset, "ok": r.ok, "expected": expectation_json(r.expected),
+            "actual": r.actual, "problem": r.problem}
+
+
+__all__ = ["candidate_json", "expectation_json", "scenario_json", "liveness_json", "change_json", "diff_json", "intent_json", "judgement_json", "key_from_json", "found_json", "replayed_json", "result_from_json", "result_json", "step_from_json", "step_json", "verdict_key"]
 
 
 # ---- the semantic difference (props/diff.py) -----------------------------------
