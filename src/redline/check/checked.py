@@ -56,6 +56,10 @@ from redline.source import NO_SPAN, Span
 
 IR = dict(frozen=True, slots=True, kw_only=True)
 
+# A catalogue row: the fields of the `Service` record, by name. Its schema is data (the rule files
+# declare the record), which is why a row is keyed by field name rather than a class of redline's.
+Row = dict[str, Any]
+
 
 @dataclass(**IR)
 class Const:

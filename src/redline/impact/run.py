@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
@@ -19,6 +18,7 @@ from redline.impact.replay import changes, judge, summary
 from redline.impact.sql import Unsupported
 from redline.impact.synth import generate, write
 from redline.impact.tables import ImpactInputError, Loader
+from redline.jsondoc import JsonObject
 from redline.progress import Ticker, note
 
 __all__ = ["FleetParams", "ImpactInputError", "OutputError", "Unsupported", "run_fleet", "run_generate", "run_replay"]
@@ -53,7 +53,7 @@ def _load(con: duckdb.DuckDBPyConnection, program: ir.Program, rulesets: list[ir
 
 
 def run_fleet(program: ir.Program, rulesets: list[ir.RuleSet], root: Path, at: int, visit_cost: float | None = None,
-              bad_rows: Path | None = None, threads: int | None = None) -> dict[str, Any]:
+              bad_rows: Path | None = None, threads: int | None = None) -> JsonObject:
     with Ticker("impact fleet"):
         con = _connect(threads)
         loader = _load(con, program, rulesets, root, bad_rows, with_requests=False)
@@ -63,13 +63,13 @@ def run_fleet(program: ir.Program, rulesets: list[ir.RuleSet], root: Path, at: i
 
 
 def run_replay(program: ir.Program, rulesets: list[ir.RuleSet], root: Path, bad_rows: Path | None = None,
-               verdicts_out: Path | None = None, examples: int = 20, threads: int | None = None) -> dict[str, Any]:
+               verdicts_out: Path | None = None, examples: int = 20, threads: int | None = None) -> JsonObject:
     with Ticker("impact replay"):
         con = _connect(threads)
         loader = _load(con, program, rulesets, root, bad_rows, with_requests=True)
         tables = [judge(con, rs, program) for rs in rulesets]
         note("counting verdicts")
-        result: dict[str, Any] = {"rulesets": [rs.name for rs in rulesets],
+        result: JsonObject = {"rulesets": [rs.name for rs in rulesets],
                                   "summary": {rs.name: summary(con, t) for rs, t in zip(rulesets, tables, strict=True)}}
         if len(tables) == 2:
             note("comparing verdicts")
