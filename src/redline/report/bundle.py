@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 from redline import progress
 from redline.check import checked as ir
 from redline.exits import Exit
 from redline.inputs import BadInput
+from redline.jsondoc import JsonObject
 from redline.output import OutputError, check_dir, replace_dir
 from redline.report.collect import ResultProvider, Settings, collect, scoped
 from redline.report.evidence import Evidence, RuleFile, build_evidence, result_name
@@ -49,7 +49,7 @@ class Bundle:
     seconds: float
 
 
-def results_json(ev: Evidence) -> dict[str, Any]:
+def results_json(ev: Evidence) -> JsonObject:
     """docs/formats.md proof results (each with `seconds`) and the rest of the evidence. What depends on
     the clock is each result's `seconds` and the top-level `timings`; everything else is reproducible."""
     return {

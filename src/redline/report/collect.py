@@ -45,7 +45,7 @@ class Obligation:
 
 @dataclass
 class Collected:
-    result: dict[str, Any]  # docs/formats.md proof result
+    result: JsonObject  # docs/formats.md proof result
     obligation: Obligation | None = None
     source: str = "redline prove"
 

@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from redline.check.checked import Program
+from redline.jsondoc import JsonObject
 from redline.props.diff import DiffReport
 from redline.props.results import ProofResult, Replayed, Step
 from redline.report.findings import namer
 from redline.smt.diff import Judgement
 
 
-def format_mapped(request: dict[str, Any], duis: dict[str, Any]) -> str:
+def format_mapped(request: JsonObject, duis: JsonObject) -> str:
     target = f"device {request['device']}" if request.get("device") else "no device"
     line = (f"DUIS {request['srv']} ({duis['request_id']}, Command Variant {duis['command_variant']}): "
             f"{request['sender']} as {request['role']} (from {duis['role_from']}), {target}")
@@ -28,7 +29,7 @@ def format_mapped(request: dict[str, Any], duis: dict[str, Any]) -> str:
     return line
 
 
-def format_verdict(v: dict[str, Any]) -> str:
+def format_verdict(v: JsonObject) -> str:
     if v["verdict"] == "accept":
         head = f"{v['ruleset']}: ACCEPT"
         if v["effects"]:
@@ -121,7 +122,7 @@ def format_trace(trace: tuple[Step, ...], who: Callable[[str], str]) -> list[str
     return lines
 
 
-def changes(a: dict[str, Any], b: dict[str, Any], who: Callable[[str], str]) -> list[str]:
+def changes(a: JsonObject, b: JsonObject, who: Callable[[str], str]) -> list[str]:
     out = []
     if a["now"] != b["now"]:
         out.append(f"now {a['now']} -> {b['now']}")
@@ -135,7 +136,7 @@ def changes(a: dict[str, Any], b: dict[str, Any], who: Callable[[str], str]) -> 
                 out.append(f"{cell} cell of {did}: {who(old[cell]) if cell in old else 'unset'} -> "
                            f"{who(d['trust_anchors'][cell]) if cell in d['trust_anchors'] else 'unset'}")
 
-    def rows(s: dict[str, Any]) -> set[tuple[str, str, str, str, str]]:
+    def rows(s: JsonObject) -> set[tuple[str, str, str, str, str]]:
         return {(m, x["party"], x["role"], x["from"], x["to"] or "open") for m, xs in s["registration"].items() for x in xs}
     for m, party, role, start, end in sorted(rows(a) - rows(b)):
         out.append(f"Registration Data for {m} no longer names {who(party)} as {role} from {start} to {end}")
@@ -194,7 +195,7 @@ def _short(o: Judgement | Replayed) -> str:
     return "accept" if o.verdict == "accept" else f"reject {o.layer} {o.code or ''}".rstrip()
 
 
-def short(v: dict[str, Any] | None) -> str:
+def short(v: JsonObject | None) -> str:
     if v is None:
         return "invalid input"
     if v["verdict"] == "accept":
