@@ -1,7 +1,7 @@
 """The one name for a JSON document that stays untyped on purpose.
 
-A `JsonObject` is a document whose shape a contract fixes (docs/formats.md,
-CONTRACTS.md), not one of redline's own types:
+A `JsonObject` is a document whose shape a contract fixes (docs/formats.md),
+not one of redline's own types:
 
 - a STATE.json or REQUEST.json record: what a model decodes into, what a
   scenario builds, what a witness hands the loader, validated closed where it
