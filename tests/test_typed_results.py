@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from redline.cli import main
-from redline.codec import result_from_json
+from redline.codec import result_from_json, result_json
 from redline.loading import load_program
-from redline.props import ProofResult, ReplayError, prove, result_json
+from redline.props import ProofResult, ReplayError, prove
 from redline.props.crosscheck import Judged, Said, cross_check
 
 ROOT = Path(__file__).resolve().parents[1]
