@@ -41,9 +41,9 @@ def main() -> int:
         t, tc = statistics.median(wall), statistics.median(cpu)
         print(f"redline diff baseline {new} ({len(program.rulesets['baseline'].catalogue)} SRVs): median of 5 "
               f"{t:.2f} s wall, {tc:.2f} s CPU (target under 5 s: {'ok' if t < 5 else 'MISSED'}); "
-              f"{result['solver_calls']} solver calls; {result['count']} request shapes in {len(result['changes'])} regions; "
-              f"complete: {result['complete']}")
-        ok = ok and t < 5 and result["complete"]
+              f"{result.solver_calls} solver calls; {result.count} request shapes in {len(result.changes)} regions; "
+              f"complete: {result.complete}")
+        ok = ok and t < 5 and result.complete
     return 0 if ok else 1
 
 

@@ -75,7 +75,7 @@ def test_prove_exit_code_puts_a_settled_failure_before_an_unknown(
     import redline.cli as cli
     from redline.props.results import ProofResult
 
-    results = [ProofResult(f"p{i}", "baseline", status, expected, 0.0, [], []) for i, (status, expected) in enumerate(statuses)]
+    results = [ProofResult(f"p{i}", ("baseline",), status, expected, 0.0, (), ()) for i, (status, expected) in enumerate(statuses)]
     monkeypatch.setattr(cli, "prove", lambda *a, **k: results)
     assert main(["prove"]) == code
     capsys.readouterr()

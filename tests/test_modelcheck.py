@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from redline.cli import main
+from redline.codec import step_from_json, step_json
 from redline.props.modelcheck import replay
-from redline.props.results import ReplayError
+from redline.props.results import ReplayError, Step
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPORAL = ROOT / "proofs" / "temporal.redline"
@@ -120,18 +121,21 @@ def test_replay_notices_a_tampered_trace(shipped: dict[tuple[str, str], dict[str
     assert program is not None
     events = list(program.events.values())
     trace = shipped[("stuck_forever", "mp107")]["counterexample"]["trace"]
-    replay(program, program.rulesets["mp107"], events, copy.deepcopy(trace))  # the genuine trace replays
+
+    def steps(t: list[dict[str, Any]]) -> tuple[Step, ...]:  # the JSON trace as the typed steps replay takes
+        return tuple(step_from_json(s) for s in t)
+    assert [step_json(s) for s in replay(program, program.rulesets["mp107"], events, steps(trace))] == trace  # the genuine trace replays
     wrong_owner = copy.deepcopy(trace)
     device = next(iter(wrong_owner[1]["state"]["devices"].values()))
     device["trust_anchors"]["NetworkOperator"] = trace[0]["request"]["sender"]
     with pytest.raises(ReplayError, match="effects"):
-        replay(program, program.rulesets["mp107"], events, wrong_owner)
+        replay(program, program.rulesets["mp107"], events, steps(wrong_owner))
     with pytest.raises(ReplayError, match="rejects"):  # baseline rejects the request MP107 accepts
-        replay(program, program.rulesets["baseline"], events, copy.deepcopy(trace))
+        replay(program, program.rulesets["baseline"], events, steps(trace))
     sneaky = copy.deepcopy(shipped[("stuck_until_registration_changes", "baseline")]["counterexample"]["trace"])
     sneaky[1]["state"]["now"] = "2030-01-01T00:00:00Z"  # a registration event may not move time
     with pytest.raises(ReplayError, match="changed more than it may"):
-        replay(program, program.rulesets["baseline"], events, sneaky)
+        replay(program, program.rulesets["baseline"], events, steps(sneaky))
 
 
 def _variant(tmp_path: Path, old: str, new: str) -> Path:

@@ -17,6 +17,8 @@ import pytest
 from redline.cli import main
 from redline.loading import load_program
 from redline.output import MANIFEST, not_ours
+from redline.props.diff import DiffReport, IntentReport
+from redline.props.liveness import Counts, LivenessReport
 from redline.report import (
     Collected,
     Obligation,
@@ -266,8 +268,7 @@ def test_unknown_results_exit_3_and_are_never_called_proved(program: Any) -> Non
 
 def test_the_cli_exits_1_on_a_disagreement(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(collect_mod, "PROVIDERS", [lambda p, s: [_proved("tampered", SAT)]])
-    no_change = {"old": "baseline", "new": "mp107", "complete": True, "changes": [], "count": 0, "intent": {"status": "satisfied", "violations": []}}
-    monkeypatch.setattr(collect_mod, "semantic_diff", lambda *a, **k: no_change)  # the diff is not what this test is about
+    monkeypatch.setattr(collect_mod, "semantic_diff", lambda *a, **k: NO_CHANGE)  # the diff is not what this test is about
     code = main(["report", "--rules", str(ROOT / "rules"), "--out", str(tmp_path / "ev")])
     _, err = capsys.readouterr()
     assert code == 1 and "RE-CHECK DISAGREES on tampered [baseline]" in err
@@ -328,14 +329,14 @@ def test_an_output_that_cannot_be_written_is_refused_before_any_work(
     assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing written, nothing removed
 
 
+NO_CHANGE = DiffReport("baseline", "mp107", True, (), {}, 0, IntentReport("satisfied"), 0)  # a diff that finds nothing
+
+
 def _quick_report(monkeypatch: pytest.MonkeyPatch) -> None:
     """`report` with one re-checked result and no diff or liveness: these tests are about where it writes."""
     monkeypatch.setattr(collect_mod, "PROVIDERS", [lambda p, s: [_proved("honest", UNSAT)]])
-    monkeypatch.setattr(collect_mod, "semantic_diff", lambda *a, **k: {
-        "old": "baseline", "new": "mp107", "complete": True, "changes": [], "count": 0,
-        "intent": {"status": "satisfied", "violations": []}})
-    monkeypatch.setattr(collect_mod, "liveness", lambda *a, **k: {"ruleset": "x", "complete": True, "rules": [],
-                                                                   "counts": {"live": 0, "redundant": 0, "dead": 0, "unknown": 0}})
+    monkeypatch.setattr(collect_mod, "semantic_diff", lambda *a, **k: NO_CHANGE)
+    monkeypatch.setattr(collect_mod, "liveness", lambda *a, **k: LivenessReport("x", True, Counts(0, 0, 0, 0, 0), (), (), 0))
 
 
 def test_a_directory_with_a_results_json_is_not_taken_for_a_bundle(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,

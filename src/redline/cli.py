@@ -21,6 +21,7 @@ from typing import NoReturn, TypeVar
 
 from redline import output, usage
 from redline.check.checked import Program
+from redline.codec import diff_json, liveness_json, result_json, scenario_json
 from redline.completion import SHELLS
 from redline.completion import script as completion_script
 from redline.diagnostics import Diagnostic, bad_scenario, unsupported
@@ -166,7 +167,7 @@ def cmd_test(args: argparse.Namespace) -> int:
         return Exit.USAGE
     failed = [r for r in results if not r.ok]
     if args.format == "json":
-        print(json.dumps({"results": [r.to_json() for r in results]}, indent=2))
+        print(json.dumps({"results": [scenario_json(r) for r in results]}, indent=2))
     else:
         print(format_scenarios(results, len(program.scenarios)))
     return Exit.FAIL if failed else Exit.OK
@@ -216,7 +217,7 @@ def cmd_prove(args: argparse.Namespace) -> int:
     if args.cex_dir:
         _check_output(lambda: output.replace_dir(Path(args.cex_dir), result_files(results), OUTPUT_WHAT["--cex-dir"]))
     if args.format == "json":
-        print(json.dumps({"results": [r.to_json() for r in results]}, indent=2))
+        print(json.dumps({"results": [result_json(r) for r in results]}, indent=2))
     else:
         print(format_results(results, args.cex_dir))
     # As in `report` and `liveness`, a result settled against its expectation (1) outranks one left
@@ -253,10 +254,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if args.cex_dir:
         _check_output(lambda: output.replace_dir(Path(args.cex_dir), diff_files(result), "a diff witness directory"))
     if args.format == "json":
-        print(json.dumps(result, indent=2))
+        print(json.dumps(diff_json(result), indent=2))
     else:
         print(format_diff(result, args.cex_dir, program))
-    if result["intent"]["status"] == "violated":
+    if result.intent.status == "violated":
         return Exit.FAIL
     unsettled = diff_unsettled(result)
     for line in unsettled:
@@ -273,11 +274,11 @@ def cmd_liveness(args: argparse.Namespace) -> int:
     program = _require_program(args)
     rs = ruleset_named(program, args.ruleset)
     result = _solving(args, lambda: liveness(program, rs, args.timeout * 1000, args.seed, args.rlimit))
-    print(json.dumps(result, indent=2) if args.format == "json" else format_liveness(result))
-    if args.fail_on_dead and (result["counts"]["dead"] or result["counts"]["redundant"] or result["counts"]["dead_disjuncts"]):
+    print(json.dumps(liveness_json(result), indent=2) if args.format == "json" else format_liveness(result))
+    if args.fail_on_dead and (result.counts.dead or result.counts.redundant or result.counts.dead_disjuncts):
         return Exit.FAIL
-    if not result["complete"]:
-        print(f"redline: UNKNOWN: the liveness of {result['counts']['unknown']} rule(s) of {rs.name} could not be settled",
+    if not result.complete:
+        print(f"redline: UNKNOWN: the liveness of {result.counts.unknown} rule(s) of {rs.name} could not be settled",
               file=sys.stderr)
         return Exit.UNKNOWN
     return Exit.OK

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from redline.jsondoc import JsonObject
+
 MAX_JSON_BYTES = 64 * 1024 * 1024
 
 
@@ -64,9 +66,9 @@ def parse_json(raw: bytes, path: str) -> Any:
         raise BadInput(f"{path}: invalid JSON: {e}") from None
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def _unique_keys(pairs: list[tuple[str, Any]]) -> JsonObject:
     """Fail closed on a repeated key: json.loads would silently keep the last one."""
-    out: dict[str, Any] = {}
+    out: JsonObject = {}
     for k, v in pairs:
         if k in out:
             raise ValueError(f"the key `{k}` appears twice in one object")
@@ -120,7 +122,7 @@ def read_request(path: Path, xml_bound: int, json_bound: int) -> tuple[bool, byt
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def json_line(record: dict[str, Any]) -> str:
+def json_line(record: JsonObject) -> str:
     """One JSON Lines record that strict readers accept: a file name with bytes that are not UTF-8 reaches
     Python as lone surrogates, which JSON cannot carry, so each such byte is shown as `\\xNN` instead."""
     line = json.dumps(record)

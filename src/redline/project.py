@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from redline.jsondoc import JsonObject
+
 KEYS = {"rules": "rule files or directories", "proofs": "property files or directories",
         "shipped": "whether the shipped SEC rules and proofs are loaded too (true or false)"}
 
@@ -64,7 +66,7 @@ def find_config(start: Path) -> Path | None:
     return None
 
 
-def _load_toml(path: Path) -> dict[str, Any]:
+def _load_toml(path: Path) -> JsonObject:
     try:
         with path.open("rb") as f:
             return tomllib.load(f)
@@ -74,7 +76,7 @@ def _load_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
 
 
-def _table(path: Path) -> dict[str, Any] | None:
+def _table(path: Path) -> JsonObject | None:
     data = _load_toml(path)
     if path.name == "redline.toml":
         return data

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from redline.diagnostics import Diagnostic
+from redline.jsondoc import JsonObject
 
 
 def location(d: Diagnostic) -> tuple[str, int, int]:
@@ -57,7 +57,7 @@ def render_all_text(diags: Sequence[Diagnostic], all_warnings: bool = False) -> 
     return out
 
 
-def render_json(d: Diagnostic) -> dict[str, Any]:
+def render_json(d: Diagnostic) -> JsonObject:
     path, line, col = location(d)
     return {
         "path": path,

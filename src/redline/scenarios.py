@@ -7,10 +7,10 @@ go through the same loader and validator as `redline validate`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from redline.check.checked import Program, Scenario
+from redline.check.checked import ExpectedVerdict, Program, Scenario
 from redline.interp import InputError, Validator, load_request, load_state
+from redline.jsondoc import JsonObject
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,24 +18,21 @@ class ScenarioResult:
     scenario: Scenario
     ruleset: str
     ok: bool
-    expected: dict[str, Any]
-    actual: dict[str, Any] | None
+    expected: ExpectedVerdict
+    actual: JsonObject | None  # the verdict as `validate` prints it
     problem: str | None
 
-    def to_json(self) -> dict[str, Any]:
-        return {"scenario": self.scenario.name, "ruleset": self.ruleset, "ok": self.ok, "expected": self.expected,
-                "actual": self.actual, "problem": self.problem}
 
-
-def _differences(want: dict[str, Any], got: dict[str, Any]) -> list[str]:
+def _differences(want: ExpectedVerdict, got: JsonObject) -> list[str]:
     out = []
-    for key in ("verdict", "layer", "code", "check"):
+    for key, value in (("verdict", want.verdict), ("layer", want.layer), ("code", want.code), ("check", want.check)):
         # An expectation that leaves out the code or check accepts any.
-        if want.get(key) is not None and want[key] != got.get(key):
-            out.append(f"{key}: expected {want[key]}, got {got.get(key)}")
-    eff = want.get("effect")
-    if eff is not None and eff not in got.get("effects", []):
-        out.append(f"effect: expected {eff}, got {got.get('effects')}")
+        if value is not None and value != got.get(key):
+            out.append(f"{key}: expected {value}, got {got.get(key)}")
+    if want.effect is not None:
+        eff = {"device": want.effect.device, "trust_anchor": want.effect.trust_anchor, "owner": want.effect.owner}
+        if eff not in got.get("effects", []):
+            out.append(f"effect: expected {eff}, got {got.get('effects')}")
     return out
 
 
@@ -45,7 +42,7 @@ def run_scenario(program: Program, scenario: Scenario, validators: dict[str, Val
     try:
         state = load_state(scenario.state, program)
     except InputError as e:
-        return [ScenarioResult(scenario, name, False, dict(want), None, f"the scenario's input is invalid: {e}")
+        return [ScenarioResult(scenario, name, False, want, None, f"the scenario's input is invalid: {e}")
                 for name, want in scenario.expected.items()]
     for name, want in scenario.expected.items():
         rs = program.rulesets[name]
@@ -54,11 +51,11 @@ def run_scenario(program: Program, scenario: Scenario, validators: dict[str, Val
         try:
             request = load_request(scenario.request, state, program, rs)
         except InputError as e:
-            results.append(ScenarioResult(scenario, name, False, dict(want), None, f"the scenario's input is invalid: {e}"))
+            results.append(ScenarioResult(scenario, name, False, want, None, f"the scenario's input is invalid: {e}"))
             continue
         got = validators[name].validate(state, request).to_json()
-        diffs = _differences(dict(want), got)
-        results.append(ScenarioResult(scenario, name, not diffs, dict(want), got, "; ".join(diffs) or None))
+        diffs = _differences(want, got)
+        results.append(ScenarioResult(scenario, name, not diffs, want, got, "; ".join(diffs) or None))
     return results
 
 

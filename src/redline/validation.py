@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from redline.check.checked import Program, RuleSet
 from redline.duis import DuisError, map_request, parse_xml
 from redline.inputs import MAX_JSON_BYTES, BadInput, parse_json, read_json, read_request
 from redline.interp import InputError, Validator, load_request, load_state
 from redline.interp.values import State
+from redline.jsondoc import JsonObject
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +50,7 @@ def prepare(program: Program, ruleset: str, state_path: str, role: str | None,
     return Run(program, rs, Validator(rs), state, role, max_xml_bytes, max_json_bytes)
 
 
-def validate_file(run: Run, path: Path) -> tuple[dict[str, Any], bool]:
+def validate_file(run: Run, path: Path) -> tuple[JsonObject, bool]:
     """One request file (REQUEST.json or DUIS XML) -> (verdict record, accepted); BadInput for bad input.
 
     A DUIS request's record also carries the mapped REQUEST.json under `request`
@@ -76,7 +76,7 @@ def validate_file(run: Run, path: Path) -> tuple[dict[str, Any], bool]:
     return {**verdict.to_json(), "request": mapped.request, "duis": mapped.duis}, verdict.accepted
 
 
-def validate_each(run: Run, inputs: Sequence[Path]) -> Iterator[tuple[Path, dict[str, Any], str]]:
+def validate_each(run: Run, inputs: Sequence[Path]) -> Iterator[tuple[Path, JsonObject, str]]:
     """(input, record, outcome) for each input in order; outcome is accept, reject, bad or internal.
     A bad input's record is `{"error": ...}`; so is a bug's, which the caller must report (exit 70)."""
     for path in inputs:

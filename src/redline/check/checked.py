@@ -56,6 +56,10 @@ from redline.source import NO_SPAN, Span
 
 IR = dict(frozen=True, slots=True, kw_only=True)
 
+# A catalogue row: the fields of the `Service` record, by name. Its schema is data (the rule files
+# declare the record), which is why a row is keyed by field name rather than a class of redline's.
+Row = dict[str, Any]
+
 
 @dataclass(**IR)
 class Const:
@@ -301,12 +305,30 @@ class Property:
 
 
 @dataclass(**IR)
+class ExpectedEffect:
+    """A trust anchor cell an accepted request must set: as a verdict's effect names it."""
+    device: str | None  # None only where the checker reported the name it could not resolve
+    trust_anchor: str
+    owner: str | None
+
+
+@dataclass(**IR)
+class ExpectedVerdict:
+    """The verdict a scenario expects under one rule set; a field left None accepts any value."""
+    verdict: str  # accept | reject
+    layer: str | None = None
+    code: str | None = None
+    check: str | None = None
+    effect: ExpectedEffect | None = None  # accept only
+
+
+@dataclass(**IR)
 class Scenario:
     name: str
     cite: str
     state: Mapping[str, Any]  # STATE.json
     request: Mapping[str, Any]  # REQUEST.json
-    expected: Mapping[str, Mapping[str, Any]]  # rule set -> expected verdict fields
+    expected: Mapping[str, ExpectedVerdict]  # by rule set
     span: Span = field(default=NO_SPAN, compare=False)
 
 

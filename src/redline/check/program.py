@@ -64,7 +64,7 @@ class _Decls:
         if isinstance(d, ast.RecordDecl) and d.extends:
             self.extensions.append(d)
             return
-        tables: dict[type, tuple[dict[str, Any], str]] = {
+        tables: dict[type, tuple[dict[str, Any], str]] = {  # each kind of declaration: its table (by name), its word
             ast.EnumDecl: (self.enums, "enum"), ast.GroupDecl: (self.groups, "group"),
             ast.AssumptionDecl: (self.assumptions, "assumption"), ast.RecordDecl: (self.records, "record"),
             ast.RelationDecl: (self.relations, "relation"),
@@ -339,7 +339,7 @@ def _env(enums: Any, groups: Any, records: dict[str, dict[str, Type]], srvs: fro
 
 def _catalogue(decls: _Decls, enums: Any, groups: Any, records: dict[str, dict[str, Type]], out: list[Diagnostic],
                declared: Mapping[str, Type] | None = None, relations: Mapping[str, tuple[str, ...]] | None = None,
-               ) -> tuple[frozenset[str], dict[str, dict[str, Any]]]:
+               ) -> tuple[frozenset[str], dict[str, ir.Row]]:
     if len(decls.catalogues) != 1:
         span = decls.catalogues[1].name.span if decls.catalogues else NO_SPAN
         if decls.catalogues:
@@ -354,7 +354,7 @@ def _catalogue(decls: _Decls, enums: Any, groups: Any, records: dict[str, dict[s
         return frozenset(), {}
     srvs = frozenset(r.srv.value for r in cat.rows)
     env = _env(enums, groups, records, srvs, out)
-    table: dict[str, dict[str, Any]] = {}
+    table: dict[str, ir.Row] = {}
     for row in cat.rows:
         if row.srv.value in table:
             out.append(diag.duplicate(row.srv.span, "catalogue row", row.srv.value))
@@ -374,7 +374,7 @@ def _catalogue(decls: _Decls, enums: Any, groups: Any, records: dict[str, dict[s
     return srvs, table
 
 
-def _rulesets(decls: _Decls, enums: Any, groups: Any, records: dict[str, dict[str, Type]], srvs: frozenset[str], catalogue: dict[str, dict[str, Any]],
+def _rulesets(decls: _Decls, enums: Any, groups: Any, records: dict[str, dict[str, Type]], srvs: frozenset[str], catalogue: dict[str, ir.Row],
               out: list[Diagnostic], relations: Mapping[str, tuple[str, ...]] | None = None) -> dict[str, ir.RuleSet]:
     done: dict[str, ir.RuleSet] = {}
     defines: dict[str, dict[str, ir.Defined]] = {}
@@ -436,7 +436,7 @@ def _reused_redlines(
     return tuple(found), tuple(names)
 
 
-def _base_ruleset(env: Env, d: ast.RulesetDecl, catalogue: dict[str, dict[str, Any]], out: list[Diagnostic]) -> ir.RuleSet:
+def _base_ruleset(env: Env, d: ast.RulesetDecl, catalogue: dict[str, ir.Row], out: list[Diagnostic]) -> ir.RuleSet:
     checks: list[ir.Check] = []
     effects: list[ir.Effect] = []
     for item in d.items:

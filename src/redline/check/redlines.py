@@ -6,6 +6,7 @@ have is an error (E105): a modification must amend what exists.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -24,7 +25,7 @@ def apply_modification(
     name = m.name.name.lower()
     checks = list(base.checks)
     effects = list(base.effects)
-    catalogue: dict[str, Any] = dict(base.catalogue)
+    catalogue: dict[str, ir.Row | Mapping[str, Any]] = dict(base.catalogue)
     clauses = [m.cite]
     intents: list[ir.Intent] = []
     first_reused = len(out)

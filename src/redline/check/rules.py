@@ -7,7 +7,6 @@ is why they live apart from both.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from redline import ast
 from redline import diagnostics as diag
@@ -19,8 +18,8 @@ from redline.diagnostics import Diagnostic
 from redline.syntax.limits import MAX_NESTING
 
 
-def row_fields(env: Env, fields: Mapping[str, Type], given: Sequence[ast.RowField], out: list[Diagnostic]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
+def row_fields(env: Env, fields: Mapping[str, Type], given: Sequence[ast.RowField], out: list[Diagnostic]) -> ir.Row:
+    values: ir.Row = {}
     for f in given:
         if f.name.name not in fields:
             out.append(diag.no_field(f.name.span, "Service", f.name.name, fields))

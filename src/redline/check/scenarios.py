@@ -15,13 +15,14 @@ from redline.check import checked as ir
 from redline.check.types import BOOL, MPXN, TEXT, TIME, EnumT, Layer, MapT, OptT, RecordT, SetT, Type, strip
 from redline.diagnostics import Diagnostic
 from redline.ids import is_eui64, normalise
+from redline.jsondoc import JsonObject
 from redline.times import parse_iso
 
 
 class _World:
     def __init__(self) -> None:
         self.now: str | None = None
-        self.parties: dict[str, tuple[str, dict[str, Any]]] = {}  # alias -> (id, json)
+        self.parties: dict[str, tuple[str, JsonObject]] = {}  # alias -> (id, json)
         self.devices: dict[str, tuple[str, ast.DeviceItem]] = {}
         self.registered: list[ast.RegisteredItem] = []
         self.holds: list[ast.HoldsItem] = []
@@ -41,10 +42,10 @@ class _Checker:
         self.overlaps_told: set[int] = set()  # registered items already reported (a world is built for each scenario)
         self.declared, self.relations = declared or {}, relations or {}
 
-    def settings(self, w: _World, record: str, settings: tuple[ast.Setting, ...]) -> dict[str, Any]:
+    def settings(self, w: _World, record: str, settings: tuple[ast.Setting, ...]) -> JsonObject:
         """The JSON values of `with name = value, ...` for declared fields of `record`."""
         fields = self.declared.get(record, {})
-        out: dict[str, Any] = {}
+        out: JsonObject = {}
         for st in settings:
             if st.name.name not in fields:
                 self.out.append(diag.no_field(st.name.span, f"{record} (declared fields)", st.name.name, fields))
@@ -94,7 +95,7 @@ class _Checker:
             self.out.append(diag.bad_scenario(s.span, f"{what} `{text}` is not an Entity Identifier of eight hex pairs (90-B3-D5-1F-30-01-00-00)"))
         return normalise(text)
 
-    def unique_id(self, table: dict[str, Any], alias: ast.Ident, ident: str, span: Any) -> None:
+    def unique_id(self, table: JsonObject, alias: ast.Ident, ident: str, span: Any) -> None:
         for other, entry in table.items():
             if entry[0] == ident and other != alias.name:
                 self.out.append(diag.bad_scenario(span, f"`{alias.name}` has the same id as `{other}`; give each alias its own id"))
@@ -182,13 +183,13 @@ class _Checker:
         self.out.append(diag.unknown_name(ref.span, "device", name, w.devices))
         return None
 
-    def state(self, w: _World, span: Any) -> dict[str, Any] | None:
+    def state(self, w: _World, span: Any) -> JsonObject | None:
         if w.now is None:
             self.out.append(diag.bad_scenario(span, "the world has no `now`"))
             return None
-        devices: dict[str, Any] = {}
+        devices: JsonObject = {}
         for _, (dev_id, d) in w.devices.items():
-            entry: dict[str, Any] = {"type": d.type.name, "generation": d.generation.name, "smi_status": d.smi_status.name}
+            entry: JsonObject = {"type": d.type.name, "generation": d.generation.name, "smi_status": d.smi_status.name}
             if d.mpxn is not None:
                 entry["mpxn"] = d.mpxn.value
             if d.via is not None:
@@ -197,13 +198,13 @@ class _Checker:
             entry.update(self.settings(w, "Device", d.settings))
             devices[dev_id] = entry
         self.one_registered(w)
-        registration: dict[str, list[dict[str, Any]]] = {}
+        registration: dict[str, list[JsonObject]] = {}
         for r in w.registered:
             registration.setdefault(r.mpxn.value, []).append({
                 "role": r.role.name, "party": self.party_id(w, r.party),
                 "from": r.start.text, "to": r.end.text if r.end else None,
             })
-        state: dict[str, Any] = {
+        state: JsonObject = {
             "now": w.now,
             "parties": {pid: body for pid, body in w.parties.values()},
             "devices": devices,
@@ -248,7 +249,7 @@ def check_scenarios(
     return tuple(result)
 
 
-def _request(chk: _Checker, w: _World, r: ast.RequestSpec, srvs: frozenset[str], rulesets: list[ir.RuleSet]) -> dict[str, Any] | None:
+def _request(chk: _Checker, w: _World, r: ast.RequestSpec, srvs: frozenset[str], rulesets: list[ir.RuleSet]) -> JsonObject | None:
     ok = chk.member(r.role, chk.field_enum("Request", "role"))
     if r.srv.value not in srvs:
         chk.out.append(diag.unknown_srv(r.srv.span, r.srv.value, srvs))
@@ -276,7 +277,7 @@ def _request(chk: _Checker, w: _World, r: ast.RequestSpec, srvs: frozenset[str],
     if r.date_range is not None and r.date_range[1].text < r.date_range[0].text:
         chk.out.append(diag.bad_scenario(r.date_range[1].span, "inverted date range: `to` is before `from`"))
         ok = False
-    req: dict[str, Any] = {
+    req: JsonObject = {
         "sender": chk.party_id(w, r.sender), "role": r.role.name, "srv": r.srv.value,
         "device": chk.device_id(w, r.device) if r.device is not None else None,
     }
@@ -292,8 +293,8 @@ def _request(chk: _Checker, w: _World, r: ast.RequestSpec, srvs: frozenset[str],
     return req if ok else None
 
 
-def _expected(chk: _Checker, w: _World, s: ast.ScenarioDecl, rulesets: Mapping[str, ir.RuleSet]) -> dict[str, dict[str, Any]]:
-    expected: dict[str, dict[str, Any]] = {}
+def _expected(chk: _Checker, w: _World, s: ast.ScenarioDecl, rulesets: Mapping[str, ir.RuleSet]) -> dict[str, ir.ExpectedVerdict]:
+    expected: dict[str, ir.ExpectedVerdict] = {}
     for x in s.expects:
         rs = rulesets.get(x.ruleset.name.lower())
         if rs is None:
@@ -303,12 +304,12 @@ def _expected(chk: _Checker, w: _World, s: ast.ScenarioDecl, rulesets: Mapping[s
             chk.out.append(diag.duplicate(x.ruleset.span, "expectation for rule set", x.ruleset.name))
         match x:
             case ast.ExpectAccept(effect=eff):
-                want: dict[str, Any] = {"verdict": "accept"}
+                effect = None
                 if eff is not None:
                     dev, role, owner = eff
                     chk.member(role, chk.field_enum("Device", "trust_anchors"))
-                    want["effect"] = {"device": chk.device_id(w, dev), "trust_anchor": role.name, "owner": chk.party_id(w, owner)}
-                expected[rs.name] = want
+                    effect = ir.ExpectedEffect(device=chk.device_id(w, dev), trust_anchor=role.name, owner=chk.party_id(w, owner))
+                expected[rs.name] = ir.ExpectedVerdict(verdict="accept", effect=effect)
             case ast.ExpectReject():
                 if x.layer.name not in Layer.__members__:
                     chk.out.append(diag.unknown_name(x.layer.span, "layer", x.layer.name, Layer.__members__))
@@ -319,8 +320,5 @@ def _expected(chk: _Checker, w: _World, s: ast.ScenarioDecl, rulesets: Mapping[s
                     chk.out.append(diag.bad_scenario(x.layer.span, f"check `{named.name}` runs at {named.layer.value}, not {x.layer.name}"))
                 if named is not None and x.code is not None and named.code != x.code:
                     chk.out.append(diag.bad_scenario(x.layer.span, f"check `{named.name}` rejects with {named.code or 'no code'}, not {x.code}"))
-                expected[rs.name] = {
-                    "verdict": "reject", "layer": x.layer.name, "code": x.code,
-                    "check": x.check.name if x.check else None,
-                }
+                expected[rs.name] = ir.ExpectedVerdict(verdict="reject", layer=x.layer.name, code=x.code, check=x.check.name if x.check else None)
     return expected

@@ -53,7 +53,7 @@ PYTHON_FLOOR = "3.9"  # as runtime.PYTHON_FLOOR
 PARAM_TYPES = {
     "p": "Prepared", "sender": "str", "sp": "Party", "role": "str", "srv": "str", "row": "Service",
     "device": "str | None", "dev": "Device | None", "rpr": "str | None", "owner": "str | None",
-    "exec_time": "int | None", "date_range": "tuple[int, int] | None", "now": "int", "rx": "dict[str, Any]",
+    "exec_time": "int | None", "date_range": "tuple[int, int] | None", "now": "int", "rx": "JsonObject",
 }
 PLAN_PARAMS = ("p", "sender", "sp", "role", "srv", "row", "device", "dev", "rpr", "owner", "exec_time", "date_range", "rx")
 # Helpers whose result mypy sees as Any: a check returning one of them alone says bool() of it.
@@ -489,7 +489,7 @@ class _Writer:
         for body, srvs in bodies.items():
             shown = ", ".join(srvs) if len(srvs) <= 12 else ", ".join(srvs[:12]) + f", ... ({len(srvs)} SRVs)"
             doc = f'    """SRVs {_literal(shown)}."""'
-            out += ["", *_def(names[body], PLAN_PARAMS, "dict[str, Any]"),
+            out += ["", *_def(names[body], PLAN_PARAMS, "JsonObject"),
                     *(_doc([f"SRVs {shown}."], "    ") if len(doc) > WIDTH else [doc]), body, ""]
         dispatch = ["# SRV -> (its catalogue row, its plan)", "SRVS = {"]
         for srv, row in cat.items():

@@ -34,6 +34,10 @@ if sys.version_info < PYTHON_FLOOR:
     raise ImportError(f"this generated validator needs Python {PYTHON_FLOOR[0]}.{PYTHON_FLOOR[1]} or later;"
                       f" this is Python {sys.version.split()[0]}")
 
+# A JSON document: STATE.json, REQUEST.json, a verdict. The name redline gives it (redline/jsondoc.py),
+# repeated here because a generated module imports nothing of redline.
+JsonObject = dict[str, Any]
+
 # The public API; everything else may change when the module is generated again.
 __all__ = ["CHECKS", "RULESET", "InputError", "Prepared", "prepare", "validate", "validate_prepared"]
 
@@ -75,16 +79,16 @@ def _read_only(self: Any, *args: Any, **kwargs: Any) -> Any:
     raise TypeError("verdicts are shared and read-only: copy.deepcopy(verdict) gives a mutable copy")
 
 
-class ReadOnlyDict(dict[str, Any]):
+class ReadOnlyDict(JsonObject):
     __slots__ = ()
     __setitem__ = __delitem__ = _read_only
     clear = pop = popitem = setdefault = update = _read_only
     __ior__ = _read_only
 
-    def __copy__(self) -> dict[str, Any]:
+    def __copy__(self) -> JsonObject:
         return dict(self)
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+    def __deepcopy__(self, memo: dict[int, Any]) -> JsonObject:
         return {k: _thaw(v) for k, v in self.items()}
 
     def __reduce__(self) -> Any:
@@ -119,7 +123,7 @@ def _thaw(v: Any) -> Any:
 class Party:
     __slots__ = ("roles", "dcc_user", "ext")
 
-    def __init__(self, roles: frozenset[str], dcc_user: bool, ext: dict[str, Any] | None = None) -> None:
+    def __init__(self, roles: frozenset[str], dcc_user: bool, ext: JsonObject | None = None) -> None:
         self.roles, self.dcc_user = roles, dcc_user
         self.ext = NO_EXT if ext is None else ext  # declared fields (DECLARED) given in the JSON
 
@@ -128,7 +132,7 @@ class Device:
     __slots__ = ("type", "generation", "smi_status", "mpxn", "trust_anchors", "ext")
 
     def __init__(self, type: str, generation: str, smi_status: str, mpxn: str | None,
-                 trust_anchors: dict[str, str], ext: dict[str, Any] | None = None) -> None:
+                 trust_anchors: dict[str, str], ext: JsonObject | None = None) -> None:
         self.type, self.generation, self.smi_status = type, generation, smi_status
         self.mpxn, self.trust_anchors = mpxn, trust_anchors
         self.ext = NO_EXT if ext is None else ext  # declared fields (DECLARED) given in the JSON
@@ -179,7 +183,7 @@ REMOTE_PARTY_ROLES: frozenset[str] = frozenset()
 CARRYING: frozenset[str] = frozenset()  # SRVs whose requests carry a certificate, whether or not they replace a cell
 # check name, layer, code, clause; then (clause, origin) of each exception, in order
 CHECKS: tuple[tuple[str, str, str | None, str, tuple[tuple[str, str], ...]], ...] = ()
-Plan = Callable[..., dict[str, Any]]
+Plan = Callable[..., JsonObject]
 SRVS: dict[str, tuple[Any, Plan]] = {}  # SRV -> (its catalogue row, its plan)
 # Declared fields (docs/formats.md "Declared fields"): record -> field -> type, a type being
 # ("bool",), ("time",), ("range",), ("text",), ("enum", E), ("set", E), ("map", E, type),
@@ -189,8 +193,8 @@ DECLARED: dict[str, dict[str, tuple[Any, ...]]] = {}
 RELATIONS: dict[str, tuple[str, ...]] = {}
 READS_FIELDS: tuple[tuple[str, str], ...] = ()
 READS_RELATIONS: tuple[str, ...] = ()
-NO_EXT: dict[str, Any] = {}
-REQUEST_NULLS: dict[str, Any] = {}  # the declared Request fields a request of the fast path's shape leaves null
+NO_EXT: JsonObject = {}
+REQUEST_NULLS: JsonObject = {}  # the declared Request fields a request of the fast path's shape leaves null
 FAST_PATH_NEEDS_MORE = False  # this rule set reads a declared Request field that may not be null
 
 
@@ -276,7 +280,7 @@ def _device_alias(p: Prepared, raw: Any) -> str | None:
     return out
 
 
-def _obj(v: Any, where: str, required: frozenset[str], optional: frozenset[str] = frozenset()) -> dict[str, Any]:
+def _obj(v: Any, where: str, required: frozenset[str], optional: frozenset[str] = frozenset()) -> JsonObject:
     if not isinstance(v, dict):
         raise InputError(where, f"expected an object, found {_show(v)}")
     for k in v:
@@ -337,7 +341,7 @@ def prepare(data: Any, where: str = "$") -> Prepared:
     devices_raw = top["devices"]
     if not isinstance(devices_raw, dict):
         raise InputError(f"{where}.devices", f"expected an object of devices, found {_show(devices_raw)}")
-    staged: dict[str, tuple[dict[str, Any], str]] = {}
+    staged: dict[str, tuple[JsonObject, str]] = {}
     for did, body in devices_raw.items():
         dw = f'{where}.devices["{did}"]'
         key = _eui(did, dw, "a device id")
@@ -404,8 +408,8 @@ def prepare(data: Any, where: str = "$") -> Prepared:
 
 
 def _declared_values(body: Mapping[str, Any], fields: Mapping[str, tuple[Any, ...]], where: str,
-                     parties: Mapping[str, Any], devices: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+                     parties: Mapping[str, Any], devices: Mapping[str, Any]) -> JsonObject:
+    out: JsonObject = {}
     for name, t in fields.items():
         if name in body:
             out[name] = _declared(body[name], t, f"{where}.{name}", parties, devices)
@@ -626,7 +630,7 @@ def _load_request(p: Prepared, data: Any, where: str = "$") -> tuple[Any, ...]:
             exec_time, rng, rx)
 
 
-def validate_prepared(p: Prepared, request: Any) -> dict[str, Any]:
+def validate_prepared(p: Prepared, request: Any) -> JsonObject:
     """The verdict for one REQUEST (a dict as json.load gives it) in a prepared state.
 
     The fast path takes a request of the contract's shape (docs/formats.md: every
@@ -677,7 +681,7 @@ def validate_prepared(p: Prepared, request: Any) -> dict[str, Any]:
     return _validate_other(p, request)
 
 
-def _validate_other(p: Prepared, request: Any) -> dict[str, Any]:
+def _validate_other(p: Prepared, request: Any) -> JsonObject:
     """A request off the fast path: nulls left out are filled in and the fast path tried
     again; anything else goes through the faithful loader, which raises InputError or agrees."""
     if type(request) is dict and not request.keys() >= OMITTED_NULLS.keys() and request.keys() <= REQUEST_FIELDS:
@@ -686,7 +690,7 @@ def _validate_other(p: Prepared, request: Any) -> dict[str, Any]:
     return args[0](*args[1:])  # type: ignore[no-any-return]
 
 
-def validate(state: Any, request: Any) -> dict[str, Any]:
+def validate(state: Any, request: Any) -> JsonObject:
     """`validate_prepared(prepare(state), request)`: for one-off use; a service prepares once."""
     return validate_prepared(prepare(state), request)
 
@@ -749,10 +753,10 @@ def _bound(rng: tuple[int, int] | None, i: int) -> int | None:
     return None if rng is None else rng[i]
 
 
-class _Verdicts(dict[int, dict[str, Any]]):
+class _Verdicts(dict[int, JsonObject]):
     """Outcome key -> the shared verdict, built the first time a path is taken."""
 
-    def __missing__(self, key: int) -> dict[str, Any]:
+    def __missing__(self, key: int) -> JsonObject:
         trace, failed = [], None
         for i, (name, layer, code, clause, exceptions) in enumerate(CHECKS):
             outcome = (key >> (SLOT_BITS * i)) & ((1 << SLOT_BITS) - 1)
@@ -785,7 +789,7 @@ class _Verdicts(dict[int, dict[str, Any]]):
 VERDICTS = _Verdicts()
 
 
-def _with_effects(v: dict[str, Any], effects: list[tuple[str, str, str]]) -> dict[str, Any]:
+def _with_effects(v: JsonObject, effects: list[tuple[str, str, str]]) -> JsonObject:
     """An accept whose effects name this request's device and owner: a fresh verdict sharing the trace."""
     out = ReadOnlyDict(v)
     made = ReadOnlyList(ReadOnlyDict(device=d, trust_anchor=c, owner=o) for d, c, o in effects)

@@ -50,6 +50,7 @@ from redline.check.checked import carries_certificate
 from redline.duis.certs import OrgCertificate, decode_certificate
 from redline.duis.errors import DuisError
 from redline.ids import is_eui64, normalise
+from redline.jsondoc import JsonObject
 from redline.signers import signer_key
 from redline.suggest import closest_srvs
 
@@ -74,8 +75,8 @@ MAX_TEXT = 200
 
 @dataclass(frozen=True, slots=True)
 class Mapped:
-    request: dict[str, Any]  # REQUEST.json, as docs/formats.md has it
-    duis: dict[str, Any]  # what the XML says beside it: request id, command variant, signer, certificate
+    request: JsonObject  # REQUEST.json, as docs/formats.md has it
+    duis: JsonObject  # what the XML says beside it: request id, command variant, signer, certificate
 
 
 def _child(e: ET.Element, tag: str) -> ET.Element | None:
@@ -204,9 +205,9 @@ def map_request(root: ET.Element, catalogue: Mapping[str, Mapping[str, Any]],
     op_where = f"sr:Body/sr:{op_name}"
 
     device = _body_device(op, op_where) if non_device else target
-    request: dict[str, Any] = {"sender": sender, "role": None, "srv": srv, "device": device}
+    request: JsonObject = {"sender": sender, "role": None, "srv": srv, "device": device}
 
-    duis: dict[str, Any] = {"request_id": h["RequestID"], "command_variant": cv, "schema_version": version,
+    duis: JsonObject = {"request_id": h["RequestID"], "command_variant": cv, "schema_version": version,
                             "service_reference": h["ServiceReference"], "cancellation": False}
     exec_el = _child(op, f"{_SR}ExecutionDateTime")
     if exec_el is None and next(root.iter(f"{_SR}ExecutionDateTime"), None) is not None:

@@ -18,6 +18,7 @@ from redline.check import checked as ir
 from redline.codegen.fold import decided, fold
 from redline.impact.replay import judge
 from redline.impact.sql import anchor_column, lit
+from redline.jsondoc import JsonObject
 from redline.progress import note
 from redline.times import format_iso
 
@@ -85,7 +86,7 @@ def stuck(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, program: ir.Program, a
 
 
 def analyse(con: duckdb.DuckDBPyConnection, program: ir.Program, rulesets: list[ir.RuleSet], at: int,
-            visit_cost: float | None = None, cell: str = "NetworkOperator", group: str = "NetworkOperator") -> dict[str, Any]:
+            visit_cost: float | None = None, cell: str = "NetworkOperator", group: str = "NetworkOperator") -> JsonObject:
     """Counts, shares and breakdowns of mis-set and stuck devices, and of those the last rule set frees."""
     note("finding mis-set devices")
     mis_set(con, program, at, cell, group)
@@ -103,9 +104,9 @@ def analyse(con: duckdb.DuckDBPyConnection, program: ir.Program, rulesets: list[
             count(*) FILTER (WHERE registered IS NULL) AS unregistered, {sums}{freed}
             FROM fleet_flags x {where}{tail}""").fetchall()
 
-    def row(values: tuple[Any, ...]) -> dict[str, Any]:
+    def row(values: tuple[Any, ...]) -> JsonObject:
         n, wrong, unregistered, *rest = (int(v) for v in values)
-        out: dict[str, Any] = {"devices": n, "mis_set": wrong, "unregistered": unregistered, "stuck": {}}
+        out: JsonObject = {"devices": n, "mis_set": wrong, "unregistered": unregistered, "stuck": {}}
         for rs, count in zip(rulesets, rest[:len(rulesets)], strict=True):
             out["stuck"][rs.name] = {"devices": count, "share": count / n if n else 0.0}
         if len(rulesets) == 2:
@@ -114,7 +115,7 @@ def analyse(con: duckdb.DuckDBPyConnection, program: ir.Program, rulesets: list[
                 out["site_visits_saved_cost"] = rest[-1] * visit_cost
         return out
 
-    result: dict[str, Any] = {"rulesets": [rs.name for rs in rulesets], "at": format_iso(at), "cell": cell,
+    result: JsonObject = {"rulesets": [rs.name for rs in rulesets], "at": format_iso(at), "cell": cell,
                               "candidate_srvs": {rs.name: correcting_srvs(rs, cell) for rs in rulesets},
                               "site_visit_cost": visit_cost, **row(figures()[0]), "by": {}}
     for name, key in BREAKDOWNS.items():

@@ -13,13 +13,16 @@ facts hold and its (old, new) outcomes are the region's. One that belongs to non
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import duckdb
 
 from redline.check import checked as ir
 from redline.check.types import BOOL, strip
+from redline.codec import judgement_json
 from redline.impact.sql import Compiler, Unsupported, anchor_column, lit, select_sql
+from redline.props.diff import Change
 
 # The finite attributes of a request as the verdict query's columns (r: the request, d: its device).
 FINITE = {"srv": "r.srv", "role": "r.role", "device_type": "d.type", "generation": "d.generation",
@@ -63,7 +66,7 @@ def _effect_atoms(rs: ir.RuleSet) -> dict[str, ir.Effect]:
     return {f"device.trust_anchors[{_text(ef.cell)}] == {_text(ef.owner)}": ef for ef in rs.effects}
 
 
-def _holds(truth: str, values: list[Any]) -> str:
+def _holds(truth: str, values: Sequence[Any]) -> str:
     if True in values and False in values:
         return "TRUE"
     return truth if True in values else f"(NOT {truth})"
@@ -82,7 +85,7 @@ def _owner(name: str, old: ir.RuleSet, new: ir.RuleSet) -> tuple[str, str]:
     raise Unsupported(f"the diff region condition `{name}` names nothing in `{old.name}` or `{new.name}`")
 
 
-def fact_sql(comp: Compiler, rs: ir.RuleSet, old: ir.RuleSet, new: ir.RuleSet, name: str, values: list[Any]) -> str | None:
+def fact_sql(comp: Compiler, rs: ir.RuleSet, old: ir.RuleSet, new: ir.RuleSet, name: str, values: Sequence[Any]) -> str | None:
     """The fact as SQL under `rs`; None when it is the other rule set's to say (the finite ones, the old one's)."""
     if name == "device" or name in FINITE:
         if rs is not old:
@@ -112,8 +115,8 @@ def _verdict(accepted: bool) -> str:
 
 
 def tie(con: duckdb.DuckDBPyConnection, program: ir.Program, old: ir.RuleSet, new: ir.RuleSet, old_table: str,
-        new_table: str, regions: list[dict[str, Any]], complete: bool, examples: int = 20) -> dict[str, Any]:
-    """Counts of the changed requests per region (`regions[i]`: a props/diff change with `facts`), and those
+        new_table: str, regions: list[Change], complete: bool, examples: int = 20) -> dict[str, Any]:
+    """Counts of the changed requests per region (`regions[i]`: a props/diff change, with its `facts`), and those
     in no region or in several, with example request ids."""
     differ = ("(a.accepted, a.layer, a.code, a.\"check\", a.effects) IS DISTINCT FROM "
               "(b.accepted, b.layer, b.code, b.\"check\", b.effects)")
@@ -127,7 +130,7 @@ def tie(con: duckdb.DuckDBPyConnection, program: ir.Program, old: ir.RuleSet, ne
         def columns(comp: Compiler, rs: ir.RuleSet = rs) -> list[str]:
             out = []
             for region in regions:
-                parts = [fact_sql(comp, rs, old, new, n, vs) for n, vs in region["facts"].items()]
+                parts = [fact_sql(comp, rs, old, new, n, vs) for n, vs in region.facts.items()]
                 out.append(" AND ".join(["TRUE", *(p for p in parts if p is not None)]))
             return out
         for row in con.execute(select_sql(rs, program, "changed_requests", columns)).fetchall():
@@ -136,8 +139,8 @@ def tie(con: duckdb.DuckDBPyConnection, program: ir.Program, old: ir.RuleSet, ne
     counts, outside, several = [0] * len(regions), [], []
     for rid, (was, now) in sorted(outcomes.items()):
         hits = [i for i, region in enumerate(regions)
-                if holds[rid][i] and tuple(region["checks"]) == (was[1], now[1]) and
-                (region["before"]["verdict"], region["after"]["verdict"]) == (_verdict(was[0]), _verdict(now[0]))]
+                if holds[rid][i] and (region.before.check, region.after.check) == (was[1], now[1]) and
+                (region.before.verdict, region.after.verdict) == (_verdict(was[0]), _verdict(now[0]))]
         if not hits:
             outside.append(rid)
         elif len(hits) > 1:
@@ -145,7 +148,8 @@ def tie(con: duckdb.DuckDBPyConnection, program: ir.Program, old: ir.RuleSet, ne
         else:
             counts[hits[0]] += 1
     out: dict[str, Any] = {
-        "regions": [{"region": i + 1, "summary": r["summary"], "before": r["before"], "after": r["after"], "requests": n}
+        "regions": [{"region": i + 1, "summary": r.summary, "before": judgement_json(r.before),
+                     "after": judgement_json(r.after), "requests": n}
                     for i, (r, n) in enumerate(zip(regions, counts, strict=True))],
         "diff_complete": complete,
         "outside_every_region": {"requests": len(outside), "examples": outside[:examples]},

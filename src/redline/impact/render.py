@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from redline.jsondoc import JsonObject
+
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     cells = [[str(h) for h in header]] + [[_cell(v) for v in r] for r in rows]
@@ -28,7 +30,7 @@ def _pct(n: int, total: int) -> str:
     return f"{100 * n / total:.3f}%" if total else "-"
 
 
-def format_fleet(r: dict[str, Any]) -> str:
+def format_fleet(r: JsonObject) -> str:
     names = r["rulesets"]
     two = len(names) == 2
     out = [f"fleet at {r['at']}: {r['devices']:,} devices; {r['mis_set']:,} with a {r['cell']} cell "
@@ -49,7 +51,7 @@ def format_fleet(r: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def region_problems(regions: dict[str, Any]) -> list[str]:
+def region_problems(regions: JsonObject) -> list[str]:
     """A changed request in no region, or in several, is a bug in redline (the diff or the SQL): said loudly."""
     out = []
     for key, what in (("outside_every_region", "fall outside every region"), ("in_several_regions", "fall in several regions")):
@@ -61,7 +63,7 @@ def region_problems(regions: dict[str, Any]) -> list[str]:
     return out
 
 
-def format_replay(r: dict[str, Any], top: int = 10) -> str:
+def format_replay(r: JsonObject, top: int = 10) -> str:
     out = []
     for name, s in r["summary"].items():
         out.append(f"{name}: {s['requests']:,} requests, {s['accepted']:,} accepted ({_pct(s['accepted'], s['requests'])})")

@@ -3,12 +3,11 @@ between two rule sets."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import duckdb
 
 from redline.check import checked as ir
 from redline.impact.sql import verdict_sql
+from redline.jsondoc import JsonObject
 from redline.progress import note
 
 VERDICT_COLUMNS = ("request_id", "accepted", "dcc_accepted", "layer", "code", "check", "effects")
@@ -22,15 +21,15 @@ def judge(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, program: ir.Program, s
     return name
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[JsonObject]:
     cur = con.execute(sql)
     names = [str(d[0]) for d in cur.description or ()]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-def summary(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, Any]:
+def summary(con: duckdb.DuckDBPyConnection, table: str) -> JsonObject:
     """Counts: in all, accepted, and by SRV, role, sender and failing check."""
-    def by(col: str) -> list[dict[str, Any]]:
+    def by(col: str) -> list[JsonObject]:
         return _rows(con, f"""SELECT q.{col} AS key, count(*) AS requests, count(*) FILTER (WHERE v.accepted) AS accepted
             FROM {table} v JOIN requests q USING (request_id) GROUP BY q.{col} ORDER BY requests DESC, key""")
     total = _rows(con, f"SELECT count(*) AS requests, count(*) FILTER (WHERE accepted) AS accepted FROM {table}")[0]
@@ -44,7 +43,7 @@ def _outcome(alias: str) -> str:
             f"COALESCE(' ' || {alias}.code, '') || ' by ' || {alias}.\"check\" END")
 
 
-def changes(con: duckdb.DuckDBPyConnection, old: str, new: str, limit: int = 20) -> dict[str, Any]:
+def changes(con: duckdb.DuckDBPyConnection, old: str, new: str, limit: int = 20) -> JsonObject:
     """The requests whose verdict (outcome, layer, code, check, effects) differs, by (old, new) outcome class,
     SRV and role (by `redline diff` region: impact/regions.py)."""
     differ = ("(a.accepted, a.layer, a.code, a.\"check\", a.effects) IS DISTINCT FROM "
@@ -54,7 +53,7 @@ def changes(con: duckdb.DuckDBPyConnection, old: str, new: str, limit: int = 20)
     examples = _rows(con, f"""SELECT request_id, {_outcome('a')} AS old, {_outcome('b')} AS new
         FROM {old} a JOIN {new} b USING (request_id) WHERE {differ} ORDER BY request_id LIMIT {int(limit)}""")
 
-    def by(col: str) -> list[dict[str, Any]]:
+    def by(col: str) -> list[JsonObject]:
         return _rows(con, f"""SELECT q.{col} AS key, count(*) AS requests FROM {old} a JOIN {new} b USING (request_id)
             JOIN requests q USING (request_id) WHERE {differ} GROUP BY q.{col} ORDER BY requests DESC, key""")
     return {"changed": sum(int(c["requests"]) for c in classes), "classes": classes, "examples": examples,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
@@ -20,6 +19,7 @@ from redline.impact.replay import changes, judge, summary
 from redline.impact.sql import Unsupported
 from redline.impact.synth import generate, write
 from redline.impact.tables import ImpactInputError, Loader
+from redline.jsondoc import JsonObject
 from redline.progress import Ticker, note
 
 __all__ = ["FleetParams", "ImpactInputError", "OutputError", "Unsupported", "run_fleet", "run_generate", "run_replay"]
@@ -56,7 +56,7 @@ def _load(con: duckdb.DuckDBPyConnection, program: ir.Program, rulesets: list[ir
 
 
 def run_fleet(program: ir.Program, rulesets: list[ir.RuleSet], root: Path, at: int, visit_cost: float | None = None,
-              bad_rows: Path | None = None, threads: int | None = None) -> dict[str, Any]:
+              bad_rows: Path | None = None, threads: int | None = None) -> JsonObject:
     with Ticker("impact fleet"):
         con = _connect(threads)
         loader = _load(con, program, rulesets, root, bad_rows, with_requests=False)
@@ -66,13 +66,13 @@ def run_fleet(program: ir.Program, rulesets: list[ir.RuleSet], root: Path, at: i
 
 
 def run_replay(program: ir.Program, rulesets: list[ir.RuleSet], root: Path, bad_rows: Path | None = None,
-               verdicts_out: Path | None = None, examples: int = 20, threads: int | None = None) -> dict[str, Any]:
+               verdicts_out: Path | None = None, examples: int = 20, threads: int | None = None) -> JsonObject:
     with Ticker("impact replay"):
         con = _connect(threads)
         loader = _load(con, program, rulesets, root, bad_rows, with_requests=True)
         tables = [judge(con, rs, program) for rs in rulesets]
         note("counting verdicts")
-        result: dict[str, Any] = {"rulesets": [rs.name for rs in rulesets],
+        result: JsonObject = {"rulesets": [rs.name for rs in rulesets],
                                   "summary": {rs.name: summary(con, t) for rs, t in zip(rulesets, tables, strict=True)}}
         if len(tables) == 2:
             note("comparing verdicts")
@@ -87,15 +87,15 @@ def run_replay(program: ir.Program, rulesets: list[ir.RuleSet], root: Path, bad_
 
 
 def _by_region(con: duckdb.DuckDBPyConnection, program: ir.Program, rulesets: list[ir.RuleSet], tables: list[str],
-               examples: int) -> dict[str, Any]:
+               examples: int) -> JsonObject:
     """The changed requests counted by the `redline diff` region each falls in (impact/regions.py)."""
     from redline.props.diff import diff
 
     old, new = rulesets
     note(f"the semantic diff {old.name} -> {new.name}, to tie each changed request to its region")
-    d = diff(program, old, new, DIFF_TIMEOUT_MS, 0, with_facts=True)
+    d = diff(program, old, new, DIFF_TIMEOUT_MS, 0)
     note("tying the changed requests to the diff's regions")
-    return tie(con, program, old, new, tables[0], tables[1], d["changes"], bool(d["complete"]), examples)
+    return tie(con, program, old, new, tables[0], tables[1], list(d.changes), d.complete, examples)
 
 
 def _write_verdicts(con: duckdb.DuckDBPyConnection, rulesets: list[ir.RuleSet], tables: list[str], out: Path) -> None:

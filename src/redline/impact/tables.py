@@ -25,6 +25,7 @@ import duckdb
 
 from redline.check import checked as ir
 from redline.impact.sql import REQUEST_COLUMNS, anchor_column, lit
+from redline.jsondoc import JsonObject
 from redline.progress import note
 
 EUI_RE = "[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){7}"
@@ -36,7 +37,7 @@ UNIQUE = "<unique>"  # an extra check's condition: the column's value appears in
 
 
 class ImpactInputError(Exception):
-    def __init__(self, table: str, column: str | None, message: str, row: dict[str, Any] | None = None) -> None:
+    def __init__(self, table: str, column: str | None, message: str, row: JsonObject | None = None) -> None:
         where = table if column is None else f"{table}.{column}"
         shown = "" if row is None else "; for example the row " + ", ".join(f"{k}={_show(v)}" for k, v in row.items())
         super().__init__(f"{where}: {message}{shown}")

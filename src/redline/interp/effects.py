@@ -9,6 +9,8 @@ import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from redline.jsondoc import JsonObject
+
 
 def anchors_after(anchors: Mapping[str, str], effects: Iterable[tuple[str, str]]) -> dict[str, str]:
     """One device's trust anchors (cell -> owner) once the (cell, new owner) effects on it apply, in order."""
@@ -18,7 +20,7 @@ def anchors_after(anchors: Mapping[str, str], effects: Iterable[tuple[str, str]]
     return after
 
 
-def apply_effects(state: dict[str, Any], effects: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+def apply_effects(state: JsonObject, effects: Iterable[Mapping[str, Any]]) -> JsonObject:
     """A STATE.json record after an accepted request, given its verdict's `effects` records
     ({device, trust_anchor, owner}); the state given is left as it was."""
     after = copy.deepcopy(state)

@@ -9,12 +9,12 @@ layer is still accepted by the DCC (`dcc_accepted`) but has no effect.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from redline.check import checked as ir
 from redline.check.types import Layer
 from redline.interp.compile import Fn, compile_expr
 from redline.interp.values import Request, State
+from redline.jsondoc import JsonObject
 
 PASS, FAIL, SKIP = "pass", "fail", "skipped"
 
@@ -52,11 +52,11 @@ class Verdict:
         # The S1SP is a DCC system too: only the device can reject what the DCC accepted.
         return self.failed is None or self.failed.layer is Layer.Device
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         f = self.failed
         trace = []
         for check, outcome, exc in self.trace:
-            item: dict[str, Any] = {"check": check.name, "layer": check.layer.value, "outcome": outcome,
+            item: JsonObject = {"check": check.name, "layer": check.layer.value, "outcome": outcome,
                                     "clause": exc.cite if exc else check.cite}
             if exc is not None:
                 item["waived_by"] = exc.origin

@@ -17,6 +17,7 @@ from redline.check import checked as ir
 from redline.check.reads import Reads, reads
 from redline.check.types import BOOL, DATERANGE, TIME, EnumT, MapT, OptT, RecordT, SetT, Type
 from redline.ids import is_eui64, normalise
+from redline.jsondoc import JsonObject
 from redline.signers import parse_signer_key
 from redline.suggest import closest_srvs, did_you_mean
 from redline.times import TIME_RE, parse_iso
@@ -51,7 +52,7 @@ def _show(v: Any) -> str:
     return type(v).__name__ if not isinstance(v, (int, float)) else str(v)
 
 
-def _obj(v: Any, where: str, required: set[str], optional: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
+def _obj(v: Any, where: str, required: set[str], optional: set[str] = frozenset()) -> JsonObject:  # type: ignore[assignment]
     if not isinstance(v, dict):
         raise InputError(where, f"expected an object, found {_show(v)}")
     for k in v:
@@ -156,7 +157,7 @@ def load_state(data: Any, program: ir.Program, where: str = "$") -> State:
     devices_raw = top["devices"]
     if not isinstance(devices_raw, dict):
         raise InputError(f"{where}.devices", f"expected an object of devices, found {_show(devices_raw)}")
-    staged: dict[str, tuple[dict[str, Any], str]] = {}
+    staged: dict[str, tuple[JsonObject, str]] = {}
     for did, body in devices_raw.items():
         dw = f'{where}.devices["{did}"]'
         key = _eui(did, dw, "a device id")
@@ -204,10 +205,10 @@ def load_state(data: Any, program: ir.Program, where: str = "$") -> State:
 
 
 def _declared_values(body: Mapping[str, Any], fields: Mapping[str, Type], where: str, program: ir.Program,
-                     parties: Mapping[str, Any], devices: Mapping[str, Any]) -> dict[str, Any]:
+                     parties: Mapping[str, Any], devices: Mapping[str, Any]) -> JsonObject:
     """The declared fields of one record, type-checked; an absent optional field is null, an absent
     required one stays absent (the rule sets that read it refuse the state in `load_request`)."""
-    out: dict[str, Any] = {}
+    out: JsonObject = {}
     for name, t in fields.items():
         if name in body:
             out[name] = declared_value(body[name], t, f"{where}.{name}", program, parties, devices)

@@ -5,31 +5,110 @@ rule sets."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from redline.check import checked as ir
 from redline.interp import InputError, Validator, load_request, load_state
+from redline.jsondoc import JsonObject
 from redline.props.results import ReplayError
 from redline.smt import Sorts
-from redline.smt.diff import FINITE, Facts, RawCube, Solvers, check_intents, semantic_diff
+from redline.smt.diff import FINITE, Facts, Judgement, RawCube, Solvers, Witness, check_intents, semantic_diff
 from redline.smt.encode import source_text
 from redline.smt.solver import DEFAULT_RLIMIT
 
 Shape = tuple[Any, ...]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Region:
     facts: Facts
-    before: dict[str, Any]
-    after: dict[str, Any]
+    before: Judgement
+    after: Judgement
     exact: bool
-    shapes: set[Shape] | None  # None: the solver gave up while counting them
+    shapes: frozenset[Shape] | None  # None: the solver gave up while counting them
 
 
-def _key(o: dict[str, Any]) -> tuple[Any, ...]:
-    return (o["verdict"], o["layer"], o["code"], o["check"], tuple(o["effects"]))
+@dataclass(frozen=True)
+class Replayed:
+    """A witness judged again by the interpreter under both rule sets, told in one sentence."""
+    state: JsonObject
+    request: JsonObject
+    sentence: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """One region of the difference, as a reviewer reads it."""
+    summary: str
+    conditions: tuple[str, ...]
+    before: Judgement
+    after: Judgement
+    clauses: tuple[str, ...]
+    count: int | None  # request shapes; None: the solver gave up counting them
+    exact: bool
+    witness: Replayed
+    # Its conditions as data, {attribute or condition label: values}, for a caller that evaluates them
+    # (impact/regions.py); not in `diff --format json`, which shows them as `conditions`.
+    facts: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Violation:
+    intent: str  # the intent's clause
+    kind: str
+    problem: str
+    witness: Replayed | None = None
+    before: Judgement | None = None
+    after: Judgement | None = None
+
+
+@dataclass(frozen=True)
+class Declared:
+    kind: str
+    clause: str
+
+
+@dataclass(frozen=True)
+class IntentReport:
+    status: str  # absent | satisfied | violated | unknown
+    violations: tuple[Violation, ...] = ()
+    declared: tuple[Declared, ...] | None = None  # None when no intent applies
+    reason: str | None = None
+
+
+@dataclass(frozen=True, order=True)
+class Move:
+    """Where a request is rejected before and after (`layer code`, or `layer, no DUIS code`)."""
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class RejectionMoves:
+    shapes: int
+    of: int
+    transitions: dict[Move, int]
+    sentence: str
+
+
+@dataclass(frozen=True)
+class DiffReport:
+    old: str
+    new: str
+    complete: bool
+    changes: tuple[Change, ...]
+    terms: dict[str, str]
+    count: int | None
+    intent: IntentReport
+    solver_calls: int
+    rejection_moves: RejectionMoves | None = None
+    reason: str | None = None
+
+
+def _key(o: Judgement) -> tuple[Any, ...]:
+    return (o.verdict, o.layer, o.code, o.check, o.effects)
 
 
 def merge(cubes: list[RawCube]) -> list[tuple[Facts, list[RawCube]]]:
@@ -109,10 +188,6 @@ def summary(facts: Facts, rs: ir.RuleSet) -> str:
     return " ".join(parts) + (", where " + " and ".join(rest) if rest else "")
 
 
-def _public(o: dict[str, Any]) -> dict[str, Any]:
-    return {k: o[k] for k in ("verdict", "layer", "code", "clause", "effects")}
-
-
 def why(v: Any) -> str:
     """The fact that decides a replayed verdict, from its trace: the requirement the rejecting check
     found false, or the exceptions that let the request through."""
@@ -124,7 +199,7 @@ def why(v: Any) -> str:
     return "accepted" + effects + (" (" + "; ".join(waived) + ")" if waived else "")
 
 
-def held_text(q: dict[str, Any], catalogue: Any) -> str:
+def held_text(q: JsonObject, catalogue: Any) -> str:
     """The certificate a request holds, said as what it is for: a cell it replaces, or one it only carries (6.23)."""
     if not q.get("remote_party_role"):
         return ""
@@ -133,23 +208,23 @@ def held_text(q: dict[str, Any], catalogue: Any) -> str:
     return f" carrying a certificate (role {q['remote_party_role']}) owned by {q['new_certificate_owner']}"
 
 
-def replay(program: ir.Program, old: ir.RuleSet, new: ir.RuleSet, w: dict[str, Any],
-           before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+def replay(program: ir.Program, old: ir.RuleSet, new: ir.RuleSet, w: Witness,
+           before: Judgement, after: Judgement) -> Replayed:
     """The witness judged again by the interpreter under both rule sets; a disagreement is an internal error."""
     try:
-        state = load_state(w["state"], program)
-        got = [Validator(rs).validate(state, load_request(w["request"], state, program, rs)) for rs in (old, new)]
+        state = load_state(w.state, program)
+        got = [Validator(rs).validate(state, load_request(w.request, state, program, rs)) for rs in (old, new)]
     except InputError as e:
         raise ReplayError(f"a diff witness is not valid input: {e}") from None
     for want, v in zip((before, after), got, strict=True):
         j = v.to_json()
-        if (j["verdict"], j["layer"], j["code"]) != (want["verdict"], want["layer"], want["code"]):
+        if (j["verdict"], j["layer"], j["code"]) != (want.verdict, want.layer, want.code):
             raise ReplayError(f"a diff witness replays as {j['verdict']} {j['layer']} {j['code']} under {j['ruleset']}, "
-                              f"not {want['verdict']} {want['layer']} {want['code']}")
-    q = w["request"]
+                              f"not {want.verdict} {want.layer} {want.code}")
+    q = w.request
     sentence = (f"{q['sender']} as {q['role']} sends {q['srv']}" + held_text(q, old.catalogue)
                 + f"; {old.name}: {why(got[0])}; {new.name}: {why(got[1])}")
-    return {**w, "sentence": sentence}
+    return Replayed(w.state, q, sentence)
 
 
 def chain_intents(program: ir.Program, old: ir.RuleSet, new: ir.RuleSet) -> tuple[ir.Intent, ...] | None:
@@ -169,29 +244,24 @@ def chain_intents(program: ir.Program, old: ir.RuleSet, new: ir.RuleSet) -> tupl
     return tuple(found) if at is not None and at.name == old.name else None
 
 
-def intent_report(program: ir.Program, z: Solvers, old: ir.RuleSet, new: ir.RuleSet) -> dict[str, Any]:
+def intent_report(program: ir.Program, z: Solvers, old: ir.RuleSet, new: ir.RuleSet) -> IntentReport:
     intents = chain_intents(program, old, new)
     if intents is None:
         if not new.intents:
-            return {"status": "absent", "violations": []}
-        return {"status": "absent", "violations": [],
-                "reason": f"the intent of `{new.name}` is declared against `{new.base}`, not `{old.name}`"}
+            return IntentReport("absent")
+        return IntentReport("absent", reason=f"the intent of `{new.name}` is declared against `{new.base}`, not `{old.name}`")
     if not intents:
-        return {"status": "absent", "violations": []}
+        return IntentReport("absent")
     problems, unsettled = check_intents(z, old, new, intents)
     violations = []
     for p in problems:
-        v: dict[str, Any] = {"intent": p.intent.cite, "kind": p.intent.kind, "problem": p.problem}
+        v = Violation(p.intent.cite, p.intent.kind, p.problem)
         if p.witness is not None and p.before is not None and p.after is not None:
-            v["witness"] = replay(program, old, new, p.witness, p.before, p.after)
-            v["before"], v["after"] = _public(p.before), _public(p.after)
+            v = replace(v, witness=replay(program, old, new, p.witness, p.before, p.after), before=p.before, after=p.after)
         violations.append(v)
     status = "violated" if violations else ("unknown" if unsettled else "satisfied")
-    out: dict[str, Any] = {"status": status, "violations": violations,
-                           "declared": [{"kind": i.kind, "clause": i.cite} for i in intents]}
-    if unsettled and not violations:
-        out["reason"] = unsettled
-    return out
+    return IntentReport(status, tuple(violations), tuple(Declared(i.kind, i.cite) for i in intents),
+                        unsettled if unsettled and not violations else None)
 
 
 def terms(rulesets: list[ir.RuleSet], used: set[str]) -> dict[str, str]:
@@ -210,35 +280,33 @@ def terms(rulesets: list[ir.RuleSet], used: set[str]) -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
-def _where(o: dict[str, Any]) -> str:
-    return f"{o['layer']} {o['code']}" if o["code"] else f"{o['layer']}, no DUIS code"
+def _where(o: Judgement) -> str:
+    return f"{o.layer} {o.code}" if o.code else f"{o.layer}, no DUIS code"
 
 
-def rejection_moves(regions: list[Region], total: set[Shape]) -> dict[str, Any] | None:
+def rejection_moves(regions: list[Region], total: set[Shape]) -> RejectionMoves | None:
     """The request shapes whose every change only moves where a request is rejected (another layer or
     code, still rejected): invisible to the meter, but seen by a DCC User's error handling."""
     def moves(r: Region) -> bool:
-        return bool(r.before["verdict"] == r.after["verdict"] == "reject")
+        return r.before.verdict == r.after.verdict == "reject"
     if any(r.shapes is None for r in regions):
         return None
     other: set[Shape] = set().union(*[r.shapes or set() for r in regions if not moves(r)])
     moved: set[Shape] = set().union(*[r.shapes or set() for r in regions if moves(r)]) - other
     if not moved:
         return None
-    by: dict[str, set[Shape]] = {}
+    by: dict[Move, set[Shape]] = {}
     for r in regions:
         if moves(r):
-            by.setdefault(f"{_where(r.before)} -> {_where(r.after)}", set()).update((r.shapes or set()) & moved)
-    ways = "; ".join(f"{k} ({len(v)})" for k, v in by.items() if v)
-    return {"shapes": len(moved), "of": len(total), "transitions": {k: len(v) for k, v in by.items() if v},
-            "sentence": f"{len(moved)} of {len(total)} changed request shapes only move where a request is rejected: {ways}. "
-                        "The request is rejected before and after, but a DCC User's error handling sees another layer or response code."}
+            by.setdefault(Move(_where(r.before), _where(r.after)), set()).update((r.shapes or set()) & moved)
+    ways = "; ".join(f"{k.before} -> {k.after} ({len(v)})" for k, v in by.items() if v)
+    return RejectionMoves(len(moved), len(total), {k: len(v) for k, v in by.items() if v},
+                          f"{len(moved)} of {len(total)} changed request shapes only move where a request is rejected: {ways}. "
+                          "The request is rejected before and after, but a DCC User's error handling sees another layer or response code.")
 
 
 def diff(program: ir.Program, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: int, seed: int, limit: int = 2000,
-         rlimit: int = DEFAULT_RLIMIT, with_facts: bool = False) -> dict[str, Any]:
-    """`with_facts`: each change also carries its conditions as data, `{attribute or condition label: [values]}`, for a
-    caller that evaluates them (impact/regions.py); off by default, so `diff --format json` stays as documented."""
+         rlimit: int = DEFAULT_RLIMIT) -> DiffReport:
     sorts = Sorts(program, sorted(old.catalogue))
     raw = semantic_diff(sorts, old, new, timeout_ms, rlimit, seed, limit)
     z: Solvers = raw.solvers
@@ -247,7 +315,7 @@ def diff(program: ir.Program, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: int,
     for facts, parts in merge(raw.cubes):
         first = parts[0]
         counted = [z.shapes(c) for c in parts]
-        shapes = None if any(x is None for x in counted) else {t for x in counted for t in x or []}
+        shapes = None if any(x is None for x in counted) else frozenset(t for x in counted for t in x or [])
         found.append(Region(facts, first.before, first.after, first.exact, shapes))
         w = z.witness(facts, first.before, first.after)
         if w is None:
@@ -256,7 +324,7 @@ def diff(program: ir.Program, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: int,
     total: set[Shape] | None = set().union(*[r.shapes or set() for r in found])
     if any(r.shapes is None for r in found):
         total = None
-    changes: list[dict[str, Any]] = []
+    changes: list[Change] = []
     order = sorted(range(len(found)), key=lambda i: (-len(found[i].shapes or ()), conditions(found[i].facts)))
     for i in order:
         r = found[i]
@@ -266,30 +334,15 @@ def diff(program: ir.Program, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: int,
             if name not in shown and seen and len(seen) < len(domain):
                 shown[name] = seen  # which SRVs or roles the region holds, counted: a reviewer names them
         shown = z.without_implied(shown)
-        clauses = [x for x in dict.fromkeys([r.before["clause"], r.after["clause"], *new.redline_clauses]) if x]
-        changes.append({
-            "summary": summary(shown, old) if r.exact else "some requests where " + summary(shown, old),
-            "conditions": conditions(shown),
-            "before": _public(r.before), "after": _public(r.after),
-            "clauses": clauses, "count": None if r.shapes is None else len(r.shapes), "exact": r.exact,
-            "witness": witnesses[i],
-        })
-        if with_facts:  # and the failing checks, which the public outcomes leave out
-            changes[-1]["facts"] = {n: sorted(v, key=str) for n, v in shown.items()}
-            changes[-1]["checks"] = [r.before["check"], r.after["check"]]
-    words = {w.strip("`(),") for c in changes for x in c["conditions"] for w in x.split()}
-    out: dict[str, Any] = {
-        "old": old.name, "new": new.name, "complete": raw.complete and total is not None, "changes": changes,
-        "terms": terms([old, new], words),
-        "count": None if total is None else len(total), "counts": "request shapes",
-        "intent": intent_report(program, z, old, new),
-    }
-    moved = rejection_moves(found, total or set())
-    if moved is not None:
-        out["rejection_moves"] = moved
-    out["solver_calls"] = z.calls
-    if raw.reason:
-        out["reason"] = raw.reason
-    elif total is None:
-        out["reason"] = "the solver gave up while counting the request shapes of a region"
-    return out
+        clauses = tuple(x for x in dict.fromkeys([r.before.clause, r.after.clause, *new.redline_clauses]) if x)
+        changes.append(Change(
+            summary(shown, old) if r.exact else "some requests where " + summary(shown, old), tuple(conditions(shown)),
+            r.before, r.after, clauses, None if r.shapes is None else len(r.shapes), r.exact, witnesses[i],
+            {n: tuple(sorted(v, key=str)) for n, v in shown.items()},
+        ))
+    words = {w.strip("`(),") for c in changes for x in c.conditions for w in x.split()}
+    report = DiffReport(old.name, new.name, raw.complete and total is not None, tuple(changes), terms([old, new], words),
+                        None if total is None else len(total), intent_report(program, z, old, new), 0,
+                        rejection_moves(found, total or set()))
+    reason = raw.reason or ("the solver gave up while counting the request shapes of a region" if total is None else None)
+    return replace(report, solver_calls=z.calls, reason=reason)  # the calls of the intent check too

@@ -5,66 +5,72 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from redline import progress
 from redline.check import checked as ir
 from redline.check.propir import RunProp
-from redline.interp import InputError, Validator, load_request, load_state
+from redline.interp import InputError, Validator, Verdict, load_request, load_state
+from redline.jsondoc import JsonObject
 from redline.props.concrete import anchors_after, concrete
+from redline.props.crosscheck import Judged, Said, cross_check
 from redline.props.modelcheck import DEPTH, check_temporal
-from redline.props.results import ProofResult, ReplayError, rests_of
+from redline.props.results import Candidate, Found, ProofResult, Replayed, ReplayError, VerdictKey, rests_of
 from redline.smt import Encoder, Sorts
 from redline.smt.concrete import agrees
-from redline.smt.decode import decode
-from redline.smt.properties import Decided, decide, model_verdict
+from redline.smt.decode import Records, decode
+from redline.smt.properties import Decided, decide, model_verdicts
 
 
 class _GaveUp(Exception):
     """The solver ran out of budget cross-checking a finding: the result is unknown, not an internal error."""
 
 
-def _verdict(v: Any) -> dict[str, Any]:
-    j: dict[str, Any] = v.to_json()
-    out = {k: j[k] for k in ("verdict", "layer", "code", "check", "clause", "effects")}
-    # What this verdict turned on: the check that rejected it, or every check that passed or was waived.
-    out["rests_on"] = [j["clause"]] if j["verdict"] == "reject" else [t["clause"] for t in j["trace"] if t["outcome"] != "skipped" or "waived_by" in t]
-    return out
+def replayed(v: Verdict) -> Replayed:
+    """The verdict's public fields, and what it turned on: the check that rejected it, or every check
+    that passed or was waived."""
+    f = v.failed
+    rests_on = (f.cite,) if f is not None else tuple(x.cite if x else c.cite for c, outcome, x in v.trace
+                                                    if outcome != "skipped" or x is not None)
+    return Replayed("accept" if v.accepted else "reject", f.layer.value if f else None, f.code if f else None,
+                    f.name if f else None, f.cite if f else None,
+                    tuple({"device": d, "trust_anchor": c, "owner": o} for d, c, o in v.effects), rests_on)
 
 
-def _turned_on(found: dict[str, Any], candidates: list[dict[str, Any]]) -> list[str]:
+def _turned_on(verdicts: dict[VerdictKey, Replayed], candidates: list[Candidate]) -> tuple[str, ...]:
     """The clauses a counterexample or witness turns on, from the verdicts replayed for it."""
-    verdicts = [*found["verdicts"].values(), *(c["verdict"] for c in candidates)]
-    return list(dict.fromkeys(c for v in verdicts for c in v["rests_on"]))
+    every = [*verdicts.values(), *(c.verdict for c in candidates)]
+    return tuple(dict.fromkeys(c for v in every for c in v.rests_on))
 
 
-def _replay(program: ir.Program, rulesets: list[ir.RuleSet], decided: Decided, records: dict[str, Any],
-            budget: tuple[int, int, int]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Load every decoded record and judge every decoded request; compare with the model."""
-    if not records["states"]:
+def _replay(program: ir.Program, rulesets: list[ir.RuleSet], decided: Decided, records: Records,
+            budget: tuple[int, int, int]) -> tuple[dict[VerdictKey, Replayed], list[Candidate]]:
+    """Load every decoded record and judge every decoded request; every verdict the model gives must be the interpreter's."""
+    said = {Judged(*k): Said(ok, failed[0] if failed else None) for k, (ok, failed) in model_verdicts(decided).items()}
+    if not records.states:
+        if said:
+            raise ReplayError("the solver judged requests, but the model decodes into no state to replay them in")
         return {}, []  # a property over parties or enums alone: nothing for the interpreter to judge
-    [(state_name, state_json)] = list(records["states"].items())
+    [(state_name, state_json)] = list(records.states.items())
     try:
         state = load_state(state_json, program)
     except InputError as e:
         raise ReplayError(f"the decoded state is not valid input: {e}") from None
-    verdicts: dict[str, dict[str, Any]] = {}
-    for rname, req_json in records["requests"].items():
+    verdicts: dict[VerdictKey, Replayed] = {}
+    interpreted: dict[Judged, Said] = {}
+    for rname, req_json in records.requests.items():
         for which, rs in enumerate(rulesets):
             try:
                 req = load_request(req_json, state, program, rs)
             except InputError as e:
                 raise ReplayError(f"the decoded request `{rname}` is not valid input: {e}") from None
             v = Validator(rs).validate(state, req)
-            verdicts[f"{rname}@{rs.name}"] = _verdict(v)
-            said_by_model = model_verdict(decided, which, state_name, rname)
-            if said_by_model is not None:
-                said, failed = said_by_model
-                if said != v.accepted or (failed[:1] != ([v.failed.name] if v.failed else [])):
-                    raise ReplayError(f"the solver's verdict on `{rname}` under {rs.name} ({'accept' if said else failed}) "
-                                      f"differs from the interpreter's ({v.to_json()['verdict']} {v.failed.name if v.failed else ''})")
+            verdicts[VerdictKey(rname, rs.name)] = replayed(v)
+            interpreted[Judged(which, state_name, rname)] = Said(v.accepted, v.failed.name if v.failed else None)
+    cross_check(said, interpreted, [rs.name for rs in rulesets])
     candidates = _candidates(decided.compiler.sorts, program, rulesets, state_json, state, budget) \
-        if decided.compiler is not None and not records["requests"] else []
+        if decided.compiler is not None and not records.requests else []
     return verdicts, candidates
 
 
@@ -82,8 +88,8 @@ def _effect_srvs(rs: ir.RuleSet) -> list[str]:
     return sorted(named)
 
 
-def _candidates(sorts: Sorts, program: ir.Program, rulesets: list[ir.RuleSet], state_json: dict[str, Any], state: Any,
-                budget: tuple[int, int, int]) -> list[dict[str, Any]]:
+def _candidates(sorts: Sorts, program: ir.Program, rulesets: list[ir.RuleSet], state_json: JsonObject, state: Any,
+                budget: tuple[int, int, int]) -> list[Candidate]:
     """Every request a party of the state could send that might change a trust anchor, judged by the
     interpreter and, independently, by the encoding: the two must agree on each. `budget` is the
     solver's (timeout_ms, rlimit, seed)."""
@@ -99,7 +105,7 @@ def _candidates(sorts: Sorts, program: ir.Program, rulesets: list[ir.RuleSet], s
                 for role in state_json["parties"][sender]["roles"]:
                     targets = _targets(program, rs, srv, sender, parties)
                     for cell, owner in targets:
-                        req = {"sender": sender, "role": role, "srv": srv, "device": device}
+                        req: JsonObject = {"sender": sender, "role": role, "srv": srv, "device": device}
                         if cell is not None:
                             req["remote_party_role"], req["new_certificate_owner"] = cell, owner
                         loaded = load_request(req, state, program, rs)
@@ -110,7 +116,7 @@ def _candidates(sorts: Sorts, program: ir.Program, rulesets: list[ir.RuleSet], s
                             raise _GaveUp(f"the solver gave up cross-checking candidate {req} under {rs.name}")
                         if not same:
                             raise ReplayError(f"the encoding and the interpreter disagree on candidate {req} under {rs.name}")
-                        out.append({"ruleset": rs.name, "request": req, "verdict": _verdict(v)})
+                        out.append(Candidate(rs.name, req, replayed(v)))
     return out
 
 
@@ -165,38 +171,36 @@ def _prove(
             decided = decide(sorts, program, rulesets, prop.body, timeout_ms, rlimit, seed, writer)
             clauses, assumptions = rests_of(program, rulesets, prop)
             if decided.used is not None:  # an unbounded proof: cite only what its unsat core needed
-                clauses = list(dict.fromkeys(cite for cite, _ in decided.used))
+                clauses = tuple(dict.fromkeys(cite for cite, _ in decided.used))
                 needed = dict.fromkeys([*prop.rests, *(a for _, rests in decided.used for a in rests)])
-                assumptions = sorted((a for a in needed if a in program.assumptions), key=lambda a: (len(a), a))
-            result = ProofResult(prop.name, key, decided.status, expected, 0.0, clauses, assumptions,
-                                 reason=decided.reason, solver_calls=decided.solver_calls, settled_by=decided.mode,
-                                 claim=prop.cite)
+                assumptions = tuple(sorted((a for a in needed if a in program.assumptions), key=lambda a: (len(a), a)))
+            result = ProofResult(prop.name, tuple(r.name for r in rulesets), decided.status, expected, 0.0, clauses,
+                                 assumptions, reason=decided.reason, solver_calls=decided.solver_calls,
+                                 settled_by=decided.mode, claim=prop.cite)
             if decided.model is not None and decided.compiler is not None:
-                records = decode(decided.model, decided.compiler, decided.binders)
-                try:
-                    verdicts, candidates = _replay(program, rulesets, decided, records, (timeout_ms, rlimit, seed))
-                except _GaveUp as e:  # a finding redline could not cross-check is not reported as one
-                    result.status, result.reason, result.settled_by = "unknown", str(e), None
-                    result.seconds = time.perf_counter() - start
-                    results.append(result)
-                    continue
-                state = next(iter(records["states"].values()), None)
-                request = next(iter(records["requests"].values()), None)
-                found = {"state": state, "request": request, "trace": [], "parties": records["parties"],
-                         "values": records["values"], "verdicts": verdicts}
-                if decided.status == "refuted":
-                    result.counterexample = found
-                else:
-                    result.witness = found
-                result.candidates = [c for c in candidates if c["verdict"]["verdict"] == "accept" or
-                                     not rulesets[0].catalogue[c["request"]["srv"]].get("replaces_trust_anchor") or
-                                     c["request"].get("remote_party_role") == "NetworkOperator"]
-                turned_on = _turned_on(found, candidates)
-                if turned_on:  # a finding rests on the rules its replayed verdicts turned on
-                    result.clauses = turned_on
-            result.seconds = time.perf_counter() - start
-            results.append(result)
+                result = _finding(program, rulesets, decided, result, (timeout_ms, rlimit, seed))
+            results.append(replace(result, seconds=time.perf_counter() - start))
     return results
+
+
+def _finding(program: ir.Program, rulesets: list[ir.RuleSet], decided: Decided, result: ProofResult,
+             budget: tuple[int, int, int]) -> ProofResult:
+    """The result with its model decoded and replayed: the counterexample or witness, and the candidates."""
+    assert decided.model is not None and decided.compiler is not None
+    records = decode(decided.model, decided.compiler, decided.binders)
+    try:
+        verdicts, candidates = _replay(program, rulesets, decided, records, budget)
+    except _GaveUp as e:  # a finding redline could not cross-check is not reported as one
+        return replace(result, status="unknown", reason=str(e), settled_by=None)
+    found = Found(next(iter(records.states.values()), None), next(iter(records.requests.values()), None), (),
+                  records.parties, records.values, verdicts)
+    shown = tuple(c for c in candidates if c.verdict.verdict == "accept" or
+                  not rulesets[0].catalogue[c.request["srv"]].get("replaces_trust_anchor") or
+                  c.request.get("remote_party_role") == "NetworkOperator")
+    turned_on = _turned_on(verdicts, candidates)
+    return replace(result, counterexample=found if decided.status == "refuted" else None,
+                   witness=None if decided.status == "refuted" else found, candidates=shown,
+                   clauses=turned_on or result.clauses)  # a finding rests on the rules its replayed verdicts turned on
 
 
 __all__ = ["ProofResult", "ReplayError", "prove"]

@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 from redline import progress
 from redline.check import checked as ir
 from redline.exits import Exit
 from redline.inputs import BadInput
+from redline.jsondoc import JsonObject
 from redline.output import OutputError, check_dir, replace_dir
 from redline.report.collect import ResultProvider, Settings, collect, scoped
 from redline.report.evidence import Evidence, RuleFile, build_evidence, result_name
@@ -50,7 +50,7 @@ class Bundle:
     seconds: float
 
 
-def results_json(ev: Evidence) -> dict[str, Any]:
+def results_json(ev: Evidence) -> JsonObject:
     """docs/formats.md proof results (each with `seconds`) and the rest of the evidence. What depends on
     the clock is each result's `seconds` and the top-level `timings`; everything else is reproducible.
     `impact` is there only for a bundle given a fleet (`--fleet`)."""
@@ -86,7 +86,7 @@ def files_in_scope(program: ir.Program, rule_files: list[RuleFile], modification
 
 def build_bundle(program: ir.Program, rule_files: list[RuleFile], settings: Settings,
                  providers: list[ResultProvider] | None = None, cvc5: ModuleType | None = None,
-                 impact: dict[str, Any] | None = None) -> Bundle:
+                 impact: JsonObject | None = None) -> Bundle:
     """`impact`: report/fleet_section.py's answers for a fleet (`--fleet`), computed before the proofs so that a
     bad fleet is refused before any solving; the bundle then holds its section and charts."""
     start = time.perf_counter()

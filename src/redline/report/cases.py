@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from redline.props.diff import DiffReport
+from redline.props.diff import Replayed as DiffWitness
+from redline.props.results import ProofResult
 
-def result_files(results: list[Any]) -> dict[str, bytes]:
+
+def result_files(results: list[ProofResult]) -> dict[str, bytes]:
     """Each counterexample and witness as files to replay: PROPERTY.RULESET/state.json, request.json, ..."""
     files: dict[str, bytes] = {}
 
@@ -17,25 +21,25 @@ def result_files(results: list[Any]) -> dict[str, bytes]:
         if not found:
             continue
         d = f"{r.property}.{r.ruleset}"
-        put(f"{d}/state.json", found["state"])
-        if found["request"] is not None:
-            put(f"{d}/request.json", found["request"])
+        put(f"{d}/state.json", found.state)
+        if found.request is not None:
+            put(f"{d}/request.json", found.request)
         for i, c in enumerate(r.candidates, 1):
-            put(f"{d}/candidate-{i:02d}.json", c["request"])
-        for i, step in enumerate(found.get("trace") or [], 1):  # a run: each step's state and request, to replay
-            put(f"{d}/step-{i}-state.json", step["state"])
-            if "request" in step:
-                put(f"{d}/step-{i}-request.json", step["request"])
+            put(f"{d}/candidate-{i:02d}.json", c.request)
+        for i, step in enumerate(found.trace, 1):  # a run: each step's state and request, to replay
+            put(f"{d}/step-{i}-state.json", step.state)
+            if step.request is not None:
+                put(f"{d}/step-{i}-request.json", step.request)
     return files
 
 
-def _diff_witnesses(d: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+def _diff_witnesses(d: DiffReport) -> list[tuple[str, DiffWitness]]:
     """Each witness of a diff with the directory it is written to under --cex-dir."""
-    out = [(f"region-{i}", c["witness"]) for i, c in enumerate(d["changes"], 1)]
-    return out + [(f"intent-{i}", v["witness"]) for i, v in enumerate(d["intent"]["violations"], 1) if "witness" in v]
+    out = [(f"region-{i}", c.witness) for i, c in enumerate(d.changes, 1)]
+    return out + [(f"intent-{i}", v.witness) for i, v in enumerate(d.intent.violations, 1) if v.witness is not None]
 
 
-def diff_files(d: dict[str, Any]) -> dict[str, bytes]:
+def diff_files(d: DiffReport) -> dict[str, bytes]:
     """Each witness of a diff as files to replay: region-N/state.json, request.json (and intent-N/)."""
-    return {f"{name}/{part}.json": (json.dumps(w[part], indent=2) + "\n").encode("utf-8")
-            for name, w in _diff_witnesses(d) for part in ("state", "request")}
+    return {f"{name}/{part}.json": (json.dumps(doc, indent=2) + "\n").encode("utf-8")
+            for name, w in _diff_witnesses(d) for part, doc in (("state", w.state), ("request", w.request))}

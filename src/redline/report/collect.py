@@ -16,9 +16,12 @@ from typing import Any
 
 from redline import progress
 from redline.check import checked as ir
-from redline.props import prove
+from redline.codec import result_json
+from redline.jsondoc import JsonObject
+from redline.props import ProofResult, prove
+from redline.props.diff import DiffReport
 from redline.props.diff import diff as semantic_diff
-from redline.props.liveness import liveness
+from redline.props.liveness import LivenessReport, liveness
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class Obligation:
 
 @dataclass
 class Collected:
-    result: dict[str, Any]  # docs/formats.md proof result
+    result: JsonObject  # docs/formats.md proof result
     obligation: Obligation | None = None
     source: str = "redline prove"
 
@@ -50,9 +53,9 @@ class Collected:
 @dataclass
 class Collection:
     results: list[Collected] = field(default_factory=list)
-    diff: dict[str, Any] | None = None
+    diff: DiffReport | None = None
     diff_seconds: float = 0.0
-    liveness: dict[str, dict[str, Any]] = field(default_factory=dict)  # rule set -> `redline liveness --format json`
+    liveness: dict[str, LivenessReport] = field(default_factory=dict)  # by rule set
     liveness_seconds: float = 0.0
 
 
@@ -104,7 +107,7 @@ def prove_results(program: ir.Program, settings: Settings) -> list[Collected]:
         texts[name] = text
     out = []
     for r in prove(program, None, settings.timeout_ms, settings.rlimit, settings.seed, keep):
-        j = r.to_json()
+        j = result_json(r)
         obligation = None
         # The query that settled the result: unsat on the unbounded encoding is a proof over every state
         # (forall proved, exists refuted); sat on a bounded one is a model (a counterexample or witness).
@@ -122,8 +125,16 @@ def provider_of(results: Callable[[ir.Program, Settings], Iterable[Any]], source
     without SMT-LIB2 obligations: their findings are replayed; a result with no finding is reported as
     not re-checked. E.g. `PROVIDERS.append(provider_of(lambda p, s: model_check(p, ...), "redline check-model"))`."""
     def provide(program: ir.Program, settings: Settings) -> list[Collected]:
-        return [Collected(r if isinstance(r, dict) else r.to_json(), None, source) for r in results(program, settings)]
+        return [Collected(_json(r), None, source) for r in results(program, settings)]
     return provide
+
+
+def _json(r: Any) -> JsonObject:
+    """A provider's result as docs/formats.md JSON: a ProofResult through the codec, a dict as given,
+    anything else by its own `to_json()`."""
+    if isinstance(r, ProofResult):
+        return result_json(r)
+    return r if isinstance(r, dict) else dict(r.to_json())
 
 
 # Every source of proof results, in the order they appear in the report. The model checker's

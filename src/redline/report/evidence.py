@@ -12,9 +12,12 @@ import platform
 import re
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any
 
 from redline.check import checked as ir
+from redline.codec import diff_json, liveness_json
+from redline.jsondoc import JsonObject
+from redline.props.diff import DiffReport
+from redline.props.liveness import LivenessReport
 from redline.report.collect import Collection, Settings
 from redline.report.view import View, build_view
 from redline.smt.about import solver_version
@@ -40,21 +43,21 @@ class RuleFile:
 class Evidence:
     modification: str
     title: str
-    files: list[dict[str, Any]]
+    files: list[JsonObject]
     versions: dict[str, str]
-    settings: dict[str, Any]
-    results: list[dict[str, Any]]  # docs/formats.md results, each with `recheck` (and `obligation` if one was written)
-    diff: dict[str, Any] | None
-    liveness: dict[str, dict[str, Any]]  # rule set -> `redline liveness --format json`
-    assumptions: list[dict[str, Any]]
+    settings: JsonObject
+    results: list[JsonObject]  # docs/formats.md results, each with `recheck` (and `obligation` if one was written)
+    diff: JsonObject | None
+    liveness: dict[str, JsonObject]  # rule set -> `redline liveness --format json`
+    assumptions: list[JsonObject]
     not_checked: list[str]
     problems: list[str]  # loud: a result that is not as expected, a re-check that disagrees, a violated intent; and `unsettled`
     unsettled: list[str] = field(default_factory=list)  # what could not be settled (exit 3): also in `problems`, never an all clear
-    timings: dict[str, Any] = field(default_factory=dict)
+    timings: JsonObject = field(default_factory=dict)
     obligations: dict[str, str] = field(default_factory=dict)  # file name -> SMT-LIB2 text
     redline: dict[str, str] | None = None  # the modification as written: {"path", "text"} of its declaration
     view: View | None = None  # the redline of the base's rules, the formulas, the diff in prose (report/view.py)
-    impact: dict[str, Any] | None = None  # `report --fleet`: report/fleet_section.py's fleet and replay answers
+    impact: JsonObject | None = None  # `report --fleet`: report/fleet_section.py's fleet and replay answers
 
     def failures(self) -> list[str]:
         """The problems that are findings (exit 1), as opposed to what could not be settled (exit 3)."""
@@ -72,7 +75,7 @@ class Evidence:
         }
 
 
-def result_name(r: dict[str, Any]) -> str:
+def result_name(r: JsonObject) -> str:
     return f"{r['property']} [{r['ruleset']}]"
 
 
@@ -94,7 +97,7 @@ def _rules_resting_on(program: ir.Program, names: list[str]) -> dict[str, dict[s
     return rules
 
 
-def assumption_register(program: ir.Program, results: list[dict[str, Any]], rulesets: list[str]) -> list[dict[str, Any]]:
+def assumption_register(program: ir.Program, results: list[JsonObject], rulesets: list[str]) -> list[JsonObject]:
     rules = _rules_resting_on(program, rulesets)
     out = []
     for name, a in program.assumptions.items():
@@ -107,11 +110,11 @@ def assumption_register(program: ir.Program, results: list[dict[str, Any]], rule
     return out
 
 
-def _cited_clauses(results: list[dict[str, Any]]) -> set[str]:
+def _cited_clauses(results: list[JsonObject]) -> set[str]:
     return {c for r in results for c in r.get("clauses", [])}
 
 
-def not_checked(program: ir.Program, results: list[dict[str, Any]], diff: dict[str, Any] | None, rulesets: list[str]) -> list[str]:
+def not_checked(program: ir.Program, results: list[JsonObject], diff: DiffReport | None, rulesets: list[str]) -> list[str]:
     """What this bundle does not establish, item by item."""
     out = []
     for r in results:
@@ -168,18 +171,18 @@ def not_checked(program: ir.Program, results: list[dict[str, Any]], diff: dict[s
     return out
 
 
-def _rule_key(r: dict[str, Any]) -> tuple[str, str | None]:
+def _rule_key(r: JsonObject) -> tuple[str, str | None]:
     """A rule across rule sets: a check by name, an exception by its check and clause (indices shift)."""
     return (r["check"], None if r["exception"] is None else r["clause"])
 
 
-def rule_label(r: dict[str, Any]) -> str:
+def rule_label(r: JsonObject) -> str:
     return f"check {r['check']}" if r["exception"] is None else f"exception to {r['check']}: {r['clause']}"
 
 
-def liveness_rows(liveness: dict[str, dict[str, Any]]) -> list[tuple[str, str, list[tuple[str, str]]]]:
+def liveness_rows(liveness: dict[str, JsonObject]) -> list[tuple[str, str, list[tuple[str, str]]]]:
     """(rule, written by, (status, as shown) under each rule set in order), one row per rule of any of them."""
-    rules: dict[tuple[str, str | None], dict[str, Any]] = {}
+    rules: dict[tuple[str, str | None], JsonObject] = {}
     status: dict[tuple[str, str | None], dict[str, tuple[str, str]]] = {}
     for name, result in liveness.items():
         for r in result["rules"]:
@@ -191,7 +194,7 @@ def liveness_rows(liveness: dict[str, dict[str, Any]]) -> list[tuple[str, str, l
             for k, r in rules.items()]
 
 
-def liveness_problems(liveness: dict[str, dict[str, Any]], modification: str) -> list[str]:
+def liveness_problems(liveness: dict[str, JsonObject], modification: str) -> list[str]:
     """A rule the modification writes that decides nothing, or a rule it leaves dead that was live before
     (a drafting error, as loud as a violated intent)."""
     if modification not in liveness:
@@ -212,7 +215,7 @@ def liveness_problems(liveness: dict[str, dict[str, Any]], modification: str) ->
     return out
 
 
-def problems(results: list[dict[str, Any]], diff: dict[str, Any] | None) -> list[str]:
+def problems(results: list[JsonObject], diff: DiffReport | None) -> list[str]:
     out = []
     for r in results:
         if r["status"] != r["expected"] and r["status"] != "unknown":
@@ -220,12 +223,12 @@ def problems(results: list[dict[str, Any]], diff: dict[str, Any] | None) -> list
         if r["recheck"]["status"] == "disagrees":
             out.append(f"RE-CHECK DISAGREES on {result_name(r)}: {r['recheck']['solver']}: "
                        f"{r['recheck'].get('reason') or ('answered ' + str(r['recheck'].get('answer')) + ', Z3 ' + str(r['recheck'].get('expected')))}.")
-    if diff is not None and diff["intent"]["status"] == "violated":
-        out.append(f"The modification's declared intent is VIOLATED ({len(diff['intent']['violations'])} violation(s)).")
+    if diff is not None and diff.intent.status == "violated":
+        out.append(f"The modification's declared intent is VIOLATED ({len(diff.intent.violations)} violation(s)).")
     return out
 
 
-def unsettled(results: list[dict[str, Any]], diff: dict[str, Any] | None, liveness: dict[str, dict[str, Any]]) -> list[str]:
+def unsettled(results: list[JsonObject], diff: DiffReport | None, liveness: dict[str, LivenessReport]) -> list[str]:
     """Every analysis of the bundle that could not finish: each turns the bundle's all clear into exit 3."""
     out = []
     for r in results:
@@ -234,19 +237,19 @@ def unsettled(results: list[dict[str, Any]], diff: dict[str, Any] | None, livene
         elif r["recheck"]["status"] in ("unknown", "unsupported", "skipped"):
             out.append(f"NOT RE-CHECKED: {result_name(r)} ({r['recheck']['solver']}: {r['recheck']['status']}).")
     if diff is not None:
-        if not diff["complete"]:
-            out.append(f"INCOMPLETE: the semantic diff {diff['old']} -> {diff['new']} is not complete ({diff.get('reason')}); "
-                       f"differences beyond the {diff['count']} request classes shown may exist.")
-        if diff["intent"]["status"] == "unknown":
-            out.append(f"UNKNOWN: the check of the declared intent ({diff['intent'].get('reason')}).")
+        if not diff.complete:
+            out.append(f"INCOMPLETE: the semantic diff {diff.old} -> {diff.new} is not complete ({diff.reason}); "
+                       f"differences beyond the {diff.count} request classes shown may exist.")
+        if diff.intent.status == "unknown":
+            out.append(f"UNKNOWN: the check of the declared intent ({diff.intent.reason}).")
     for name, res in liveness.items():
-        if not res["complete"]:
-            out.append(f"INCOMPLETE: the liveness of {name}: {res['counts']['unknown']} rule(s) unknown.")
+        if not res.complete:
+            out.append(f"INCOMPLETE: the liveness of {name}: {res.counts.unknown} rule(s) unknown.")
     return out
 
 
 def build_evidence(program: ir.Program, files: list[RuleFile], settings: Settings, collection: Collection,
-                   rechecks: list[dict[str, Any]], recheck_solver: str) -> Evidence:
+                   rechecks: list[JsonObject], recheck_solver: str) -> Evidence:
     mod = program.ruleset(settings.modification)
     rulesets = [n for n in ([mod.base, mod.name] if mod is not None and mod.base else [settings.modification]) if n in program.rulesets]
     results, obligations = [], {}
@@ -262,17 +265,18 @@ def build_evidence(program: ir.Program, files: list[RuleFile], settings: Setting
     except metadata.PackageNotFoundError:
         version = "unknown (not installed)"
     not_settled = unsettled(results, collection.diff, collection.liveness)
+    live = {name: liveness_json(r) for name, r in collection.liveness.items()}
     return Evidence(
         modification=settings.modification,
         title=f"Evidence for {mod.name}: {mod.cite}" if mod is not None else f"Evidence for {settings.modification}",
         files=[{"path": f.path, "sha256": f.sha256(), "bytes": len(f.data)} for f in files],
         versions={"redline": version, "python": platform.python_version(), "solver": solver_version(), "recheck_solver": recheck_solver},
         settings={"timeout_ms": settings.timeout_ms, "rlimit": settings.rlimit, "seed": settings.seed},
-        results=results, diff=collection.diff, liveness=collection.liveness,
+        results=results, diff=None if collection.diff is None else diff_json(collection.diff), liveness=live,
         assumptions=assumption_register(program, results, rulesets),
         not_checked=not_checked(program, results, collection.diff, rulesets),
         problems=problems(results, collection.diff)
-        + (liveness_problems(collection.liveness, mod.name) if mod is not None and mod.base else [])
+        + (liveness_problems(live, mod.name) if mod is not None and mod.base else [])
         + not_settled,
         unsettled=not_settled,
         obligations=obligations,

@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from redline.codec import key_from_json
+from redline.jsondoc import JsonObject
+
 
 @dataclass
 class Step:
@@ -36,7 +39,7 @@ def namer(names: dict[str, str]) -> Any:
     return who
 
 
-def verdict_text(v: dict[str, Any] | None) -> str:
+def verdict_text(v: JsonObject | None) -> str:
     if v is None:
         return "no verdict recorded"
     if v.get("verdict") == "accept":
@@ -51,7 +54,7 @@ def verdict_text(v: dict[str, Any] | None) -> str:
     return text
 
 
-def setting(state: dict[str, Any] | None, who: Any) -> list[str]:
+def setting(state: JsonObject | None, who: Any) -> list[str]:
     if not state:
         return []
     lines = [f"now {state.get('now')}"]
@@ -68,7 +71,7 @@ def setting(state: dict[str, Any] | None, who: Any) -> list[str]:
     return lines
 
 
-def request_text(q: dict[str, Any], who: Any) -> str:
+def request_text(q: JsonObject, who: Any) -> str:
     text = f"sends {q.get('srv')}"
     if q.get("device"):
         text += f" to {q['device']}"
@@ -81,7 +84,7 @@ def request_text(q: dict[str, Any], who: Any) -> str:
     return text
 
 
-def changes(before: dict[str, Any] | None, after: dict[str, Any] | None, who: Any) -> list[str]:
+def changes(before: JsonObject | None, after: JsonObject | None, who: Any) -> list[str]:
     """What differs between two states, in the words of the records."""
     if not before or not after:
         return []
@@ -122,7 +125,7 @@ def changes(before: dict[str, Any] | None, after: dict[str, Any] | None, who: An
     return out
 
 
-def story(result: dict[str, Any]) -> Story | None:
+def story(result: JsonObject) -> Story | None:
     found = result.get("counterexample") or result.get("witness")
     if found is None:
         return None
@@ -155,7 +158,7 @@ def story(result: dict[str, Any]) -> Story | None:
             s.steps.append(Step(i, actor, action, verdicts, changed))
     elif found.get("request") is not None:
         q = found["request"]
-        verdicts = [f"{key.partition('@')[2]}: {verdict_text(v)}" for key, v in sorted((found.get("verdicts") or {}).items())]
+        verdicts = [f"{key_from_json(key).ruleset}: {verdict_text(v)}" for key, v in sorted((found.get("verdicts") or {}).items())]
         effects = [e for v in (found.get("verdicts") or {}).values() for e in v.get("effects") or []]
         changed = [f"device {e['device']} {e['trust_anchor']} cell -> {who(e['owner'])}" for e in effects]
         s.steps.append(Step(1, f"{who(q.get('sender'))} as {q.get('role')}", request_text(q, who), verdicts, changed))

@@ -24,8 +24,10 @@ from types import ModuleType
 from typing import Any
 
 from redline.check import checked as ir
+from redline.codec import key_from_json, step_from_json
 from redline.interp import InputError, Validator, load_request, load_state
 from redline.interp.effects import apply_effects
+from redline.jsondoc import JsonObject
 from redline.props.modelcheck import check_event
 from redline.props.results import ReplayError
 from redline.report.collect import Collected, Obligation
@@ -95,9 +97,9 @@ def cvc5_solve(cvc5: ModuleType, text: str, name: str, timeout_ms: int) -> Answe
     return Answer("unknown", None, f"every configuration ({', '.join(c for c, _ in PORTFOLIO)}) gave up: {reason}")
 
 
-def _by_cvc5(cvc5: ModuleType, ob: Obligation, timeout_ms: int) -> dict[str, Any]:
+def _by_cvc5(cvc5: ModuleType, ob: Obligation, timeout_ms: int) -> JsonObject:
     got = cvc5_solve(cvc5, ob.text, ob.file, timeout_ms)
-    out: dict[str, Any] = {"solver": cvc5_name(cvc5), "file": f"smt2/{ob.file}", "expected": ob.answer}
+    out: JsonObject = {"solver": cvc5_name(cvc5), "file": f"smt2/{ob.file}", "expected": ob.answer}
     if got.answer is None:
         out.update(status="unsupported", reason=got.reason)
     elif got.answer == "unknown":
@@ -109,7 +111,7 @@ def _by_cvc5(cvc5: ModuleType, ob: Obligation, timeout_ms: int) -> dict[str, Any
 
 # ---- replay ------------------------------------------------------------------
 
-def _same(recorded: dict[str, Any], got: dict[str, Any]) -> list[str]:
+def _same(recorded: JsonObject, got: JsonObject) -> list[str]:
     """The verdict fields on which the recorded verdict and the interpreter's differ."""
     return [f"{k}: recorded {recorded[k]!r}, interpreter {got[k]!r}"
             for k in ("verdict", "layer", "code", "check", "clause", "effects") if k in recorded and recorded[k] != got[k]]
@@ -119,7 +121,7 @@ class _Mismatch(Exception):
     pass
 
 
-def _judge(program: ir.Program, ruleset: str, state_json: Any, request_json: Any) -> dict[str, Any]:
+def _judge(program: ir.Program, ruleset: str, state_json: Any, request_json: Any) -> JsonObject:
     rs = program.ruleset(ruleset)
     if rs is None:
         raise _Mismatch(f"the result names rule set `{ruleset}`, which the rules do not define")
@@ -128,16 +130,15 @@ def _judge(program: ir.Program, ruleset: str, state_json: Any, request_json: Any
         request = load_request(request_json, state, program, rs)
     except InputError as e:
         raise _Mismatch(f"not valid input: {e.where}: {e.message}") from None
-    out: dict[str, Any] = Validator(rs).validate(state, request).to_json()
+    out: JsonObject = Validator(rs).validate(state, request).to_json()
     return out
 
 
-def _replay_found(program: ir.Program, result: dict[str, Any], found: dict[str, Any]) -> tuple[int, int]:
+def _replay_found(program: ir.Program, result: JsonObject, found: JsonObject) -> tuple[int, int]:
     """Replay one counterexample or witness; returns (verdicts replayed, transitions checked)."""
     judged = transitions = 0
     for key, recorded in (found.get("verdicts") or {}).items():
-        _, _, ruleset = key.partition("@")
-        got = _judge(program, ruleset, found["state"], found["request"])
+        got = _judge(program, key_from_json(key).ruleset, found["state"], found["request"])
         if diffs := _same(recorded, got):
             raise _Mismatch(f"`{key}`: " + "; ".join(diffs))
         judged += 1
@@ -153,7 +154,7 @@ def _replay_found(program: ir.Program, result: dict[str, Any], found: dict[str, 
             event = program.events.get(ev.get("name", "")) if isinstance(ev, dict) else None
             if event is not None and i < len(steps):  # a declared event may change only what its kind may
                 try:
-                    check_event(i, event, step, steps[i])
+                    check_event(i, event, step_from_json(step), step_from_json(steps[i]))
                 except ReplayError as e:
                     raise _Mismatch(str(e)) from None
                 transitions += 1
@@ -173,9 +174,9 @@ def _replay_found(program: ir.Program, result: dict[str, Any], found: dict[str, 
     return judged, transitions
 
 
-def replay(program: ir.Program, result: dict[str, Any]) -> dict[str, Any]:
+def replay(program: ir.Program, result: JsonObject) -> JsonObject:
     found = result.get("counterexample") or result.get("witness")
-    out: dict[str, Any] = {"solver": REPLAYER}
+    out: JsonObject = {"solver": REPLAYER}
     if found is None:
         return {**out, "status": "unsupported", "reason": "the result carries no counterexample or witness to replay"}
     try:
@@ -194,13 +195,13 @@ def replay(program: ir.Program, result: dict[str, Any]) -> dict[str, Any]:
 
 # ---- both ----------------------------------------------------------------------
 
-def recheck(program: ir.Program, c: Collected, cvc5: ModuleType, timeout_ms: int) -> tuple[dict[str, Any], float]:
+def recheck(program: ir.Program, c: Collected, cvc5: ModuleType, timeout_ms: int) -> tuple[JsonObject, float]:
     """The recheck record of one result, and the seconds it took."""
     start = time.perf_counter()
     r, ob = c.result, c.obligation
     found = r.get("counterexample") or r.get("witness")
     if r["status"] == "unknown":
-        out: dict[str, Any] = {"solver": cvc5_name(cvc5), "status": "skipped", "reason": "the result is unknown: nothing was settled to re-check"}
+        out: JsonObject = {"solver": cvc5_name(cvc5), "status": "skipped", "reason": "the result is unknown: nothing was settled to re-check"}
     elif found is not None:
         out = replay(program, r)
         if ob is not None and ob.answer == "sat":

@@ -12,11 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from redline.check.checked import Program
+from redline.codec import change_json
+from redline.jsondoc import JsonObject
+from redline.props.diff import DiffReport
+from redline.props.results import ProofResult, Replayed, Step
 from redline.report.findings import namer
 from redline.report.prose import Wording, region_sentence
+from redline.smt.diff import Judgement
 
 
-def format_mapped(request: dict[str, Any], duis: dict[str, Any]) -> str:
+def format_mapped(request: JsonObject, duis: JsonObject) -> str:
     target = f"device {request['device']}" if request.get("device") else "no device"
     line = (f"DUIS {request['srv']} ({duis['request_id']}, Command Variant {duis['command_variant']}): "
             f"{request['sender']} as {request['role']} (from {duis['role_from']}), {target}")
@@ -26,7 +31,7 @@ def format_mapped(request: dict[str, Any], duis: dict[str, Any]) -> str:
     return line
 
 
-def format_verdict(v: dict[str, Any]) -> str:
+def format_verdict(v: JsonObject) -> str:
     if v["verdict"] == "accept":
         head = f"{v['ruleset']}: ACCEPT"
         if v["effects"]:
@@ -43,7 +48,7 @@ def format_verdict(v: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def format_result(r: Any, cex_dir: str | None) -> str:
+def format_result(r: ProofResult, cex_dir: str | None) -> str:
     mark = "ok  " if r.matches() else "FAIL"
     head = (f"{mark} {r.property} [{r.ruleset}]: {r.status.upper()} (expected {r.expected}); "
             f"{r.proof}, {r.seconds:.2f} s" + (f"; {r.reason}" if r.reason else ""))
@@ -57,8 +62,8 @@ def format_result(r: Any, cex_dir: str | None) -> str:
     found = r.counterexample or r.witness
     if found:
         lines.append("  " + ("counterexample" if r.counterexample else "witness") + ":")
-        who = namer({v: k for k, v in found["parties"].items()})
-        st = found["state"]
+        who = namer({v: k for k, v in found.parties.items()})
+        st = found.state or found.trace[0].state
         lines.append(f"    now {st['now']}")
         for pid, p in st["parties"].items():
             lines.append(f"    party {who(pid)}: roles {', '.join(p['roles']) or 'none'}; "
@@ -69,57 +74,57 @@ def format_result(r: Any, cex_dir: str | None) -> str:
         for mpxn, items in st["registration"].items():
             for a in items:
                 lines.append(f"    registered for {mpxn}: {who(a['party'])} as {a['role']} from {a['from']} to {a['to'] or 'open'}")
-        if found["values"]:
-            lines.append("    with " + ", ".join(f"{k} = {v}" for k, v in found["values"].items()))
-        if found.get("trace"):
-            lines += format_trace(found["trace"], who)
-        if found["request"]:
-            q = found["request"]
+        if found.values:
+            lines.append("    with " + ", ".join(f"{k} = {v}" for k, v in found.values.items()))
+        if found.trace:
+            lines += format_trace(found.trace, who)
+        if found.request:
+            q = found.request
             lines.append(f"    request: {who(q['sender'])} as {q['role']} sends {q['srv']}"
                          + (f" replacing {q['remote_party_role']} with {who(q['new_certificate_owner'])}" if q.get("remote_party_role") else ""))
-            for key, v in found["verdicts"].items():
-                lines.append(f"      under {key.split('@')[1]}: {short(v)}" + (f" by {v['check']}" if v["check"] else ""))
+            for key, v in (found.verdicts or {}).items():
+                lines.append(f"      under {key.ruleset}: {_short(v)}" + (f" by {v.check}" if v.check else ""))
         if r.candidates:
             lines.append("    what every candidate request gets (the interpreter's verdicts):")
             for c in r.candidates:
-                q, v = c["request"], c["verdict"]
+                q, v = c.request, c.verdict
                 target = f" replacing {q['remote_party_role']} with {who(q['new_certificate_owner'])}" if q.get("remote_party_role") else ""
-                why = f" by {v['check']} [{v['clause']}]" if v["check"] else ""
-                lines.append(f"      {who(q['sender'])} as {q['role']} sends {q['srv']}{target}: {short(v)}{why}")
+                why = f" by {v.check} [{v.clause}]" if v.check else ""
+                lines.append(f"      {who(q['sender'])} as {q['role']} sends {q['srv']}{target}: {_short(v)}{why}")
         where = f"{cex_dir}/{r.property}.{r.ruleset}" if cex_dir else "DIR"
-        first = next((i for i, st in enumerate(found.get("trace") or [], 1) if "request" in st), None)
+        first = next((i for i, step in enumerate(found.trace, 1) if step.request is not None), None)
         if first is not None:
             lines.append(f"    replay step {first}: redline validate --ruleset {r.ruleset} --state {where}/step-{first}-state.json "
                          f"{where}/step-{first}-request.json" + ("" if cex_dir else "   (write the files with --cex-dir DIR)"))
-        request = "request.json" if found["request"] else ("candidate-01.json" if r.candidates else None)
-        for rs in r.ruleset.split(".."):
+        request = "request.json" if found.request else ("candidate-01.json" if r.candidates else None)
+        for rs in r.rulesets:
             if request is not None:
                 lines.append(f"    replay: redline validate --ruleset {rs} --state {where}/state.json {where}/{request}"
                              + ("" if cex_dir else "   (write the files with --cex-dir DIR)"))
     return "\n".join(lines)
 
 
-def format_trace(trace: list[dict[str, Any]], who: Callable[[str], str]) -> list[str]:
+def format_trace(trace: tuple[Step, ...], who: Callable[[str], str]) -> list[str]:
     """A run as a reviewer reads it: each step's sender and role, request, verdict with clause, and what changed."""
     lines = []
     for i, (step, nxt) in enumerate(zip(trace, trace[1:], strict=False), 1):
-        if "request" in step:
-            q, v = step["request"], step["verdict"]
+        if step.request is not None and step.verdict is not None:
+            q, v = step.request, step.verdict
             target = f" replacing {q['remote_party_role']} with {who(q['new_certificate_owner'])}" if q.get("remote_party_role") else ""
             when = (f" over {q['date_range']['from']}..{q['date_range']['to']}" if q.get("date_range") else
                     f" at {q['execution_time']}" if q.get("execution_time") else "")
             waived = [f"{t['check']} waived by {t['waived_by']} [{t['clause']}]" for t in v["trace"] if "waived_by" in t]
             lines.append(f"    step {i}: {who(q['sender'])} as {q['role']} sends {q['srv']}{target}{when}: {v['verdict'].upper()}"
                          + (f" ({'; '.join(waived)})" if waived else " (every check passed)"))
-        else:
-            ev = step["event"]
-            lines.append(f"    step {i}: event {ev['name']} [{ev['cite']}]" + (f": {who(ev['party'])}" if "party" in ev else ""))
-        for change in changes(step["state"], nxt["state"], who):
+        elif step.event is not None:
+            ev = step.event
+            lines.append(f"    step {i}: event {ev.name} [{ev.cite}]" + (f": {who(ev.party)}" if ev.party is not None else ""))
+        for change in changes(step.state, nxt.state, who):
             lines.append(f"      changed: {change}")
     return lines
 
 
-def changes(a: dict[str, Any], b: dict[str, Any], who: Callable[[str], str]) -> list[str]:
+def changes(a: JsonObject, b: JsonObject, who: Callable[[str], str]) -> list[str]:
     out = []
     if a["now"] != b["now"]:
         out.append(f"now {a['now']} -> {b['now']}")
@@ -133,7 +138,7 @@ def changes(a: dict[str, Any], b: dict[str, Any], who: Callable[[str], str]) -> 
                 out.append(f"{cell} cell of {did}: {who(old[cell]) if cell in old else 'unset'} -> "
                            f"{who(d['trust_anchors'][cell]) if cell in d['trust_anchors'] else 'unset'}")
 
-    def rows(s: dict[str, Any]) -> set[tuple[str, str, str, str, str]]:
+    def rows(s: JsonObject) -> set[tuple[str, str, str, str, str]]:
         return {(m, x["party"], x["role"], x["from"], x["to"] or "open") for m, xs in s["registration"].items() for x in xs}
     for m, party, role, start, end in sorted(rows(a) - rows(b)):
         out.append(f"Registration Data for {m} no longer names {who(party)} as {role} from {start} to {end}")
@@ -142,59 +147,63 @@ def changes(a: dict[str, Any], b: dict[str, Any], who: Callable[[str], str]) -> 
     return out
 
 
-def diff_unsettled(d: dict[str, Any]) -> list[str]:
+def diff_unsettled(d: DiffReport) -> list[str]:
     """What a diff could not settle: an all clear it cannot give (exit 3, as `prove` does for unknown)."""
     out = []
-    if not d["complete"]:
-        shown = "an uncounted number of" if d["count"] is None else d["count"]
-        out.append(f"the diff {d['old']} -> {d['new']} is NOT complete ({d.get('reason')}): "
+    if not d.complete:
+        shown = "an uncounted number of" if d.count is None else d.count
+        out.append(f"the diff {d.old} -> {d.new} is NOT complete ({d.reason}): "
                    f"differences beyond the {shown} request shapes shown may exist")
-    if d["intent"]["status"] == "unknown":
-        out.append(f"the intent check is UNKNOWN: {d['intent'].get('reason')}")
+    if d.intent.status == "unknown":
+        out.append(f"the intent check is UNKNOWN: {d.intent.reason}")
     return out
 
 
-def format_diff(d: dict[str, Any], cex_dir: str | None = None, program: Program | None = None) -> str:
+def format_diff(d: DiffReport, cex_dir: str | None = None, program: Program | None = None) -> str:
     """A Markdown table a reviewer can paste into a modification report, then each region (in prose too,
     given the program), then the intent check."""
-    count = "an uncounted number of" if d["count"] is None else d["count"]
-    head = (f"{d['old']} -> {d['new']}: {count} request shapes (SRV, role, device, target cell) change, in {len(d['changes'])} regions; "
-            + ("complete: no difference lies outside them" if d["complete"] else f"NOT complete: {d.get('reason')}"))
+    count = "an uncounted number of" if d.count is None else d.count
+    head = (f"{d.old} -> {d.new}: {count} request shapes (SRV, role, device, target cell) change, in {len(d.changes)} regions; "
+            + ("complete: no difference lies outside them" if d.complete else f"NOT complete: {d.reason}"))
     lines = [head, "", "| # | where (all of) | before | after | shapes |", "|---|---|---|---|---|"]
 
-    def outcome(o: dict[str, Any]) -> str:
-        return short(o) + (f" ({o['clause']})" if o["clause"] else "")
-    for i, c in enumerate(d["changes"], 1):
-        lines.append(f"| {i} | {'; '.join(c['conditions'])} | {outcome(c['before'])} | {outcome(c['after'])} | {c['count']} |")
+    def outcome(o: Judgement) -> str:
+        return _short(o) + (f" ({o.clause})" if o.clause else "")
+    for i, c in enumerate(d.changes, 1):
+        lines.append(f"| {i} | {'; '.join(c.conditions)} | {outcome(c.before)} | {outcome(c.after)} | {c.count} |")
     lines.append("")
     wording = None
-    if program is not None and d["old"] in program.rulesets and d["new"] in program.rulesets:
-        wording = Wording(program, [program.rulesets[d["old"]], program.rulesets[d["new"]]])
-    for i, c in enumerate(d["changes"], 1):
-        lines.append(f"region {i}: {c['summary']}")
+    if program is not None and d.old in program.rulesets and d.new in program.rulesets:
+        wording = Wording(program, [program.rulesets[d.old], program.rulesets[d.new]])
+    for i, c in enumerate(d.changes, 1):
+        lines.append(f"region {i}: {c.summary}")
         if wording is not None:
-            lines.append(f"  in words: {region_sentence(wording, c, d['old'], d['new'])}")
-        lines.append(f"  witness (replayed): {c['witness']['sentence']}")
+            lines.append(f"  in words: {region_sentence(wording, change_json(c), d.old, d.new)}")
+        lines.append(f"  witness (replayed): {c.witness.sentence}")
         where = f"{cex_dir}/region-{i}" if cex_dir else f"DIR/region-{i}"
-        for rs in (d["old"], d["new"]):
+        for rs in (d.old, d.new):
             lines.append(f"    redline validate --ruleset {rs} --state {where}/state.json {where}/request.json"
                          + ("" if cex_dir else "   (write the files with --cex-dir DIR)"))
-    if d.get("terms"):
-        lines.append("\nnames the rules define: " + "; ".join(f"{k}: {v}" for k, v in d["terms"].items()))
-    if "rejection_moves" in d:
-        lines.append("\n" + d["rejection_moves"]["sentence"])
-    intent = d["intent"]
-    lines.append(f"\nintent: {intent['status']}" + (f" ({intent['reason']})" if intent.get("reason") else ""))
-    for v in intent["violations"]:
-        lines.append(f"  VIOLATED [{v['kind']}] {v['intent']}: {v['problem']}")
-        if "witness" in v:
-            q = v["witness"]["request"]
+    if d.terms:
+        lines.append("\nnames the rules define: " + "; ".join(f"{k}: {v}" for k, v in d.terms.items()))
+    if d.rejection_moves is not None:
+        lines.append("\n" + d.rejection_moves.sentence)
+    intent = d.intent
+    lines.append(f"\nintent: {intent.status}" + (f" ({intent.reason})" if intent.reason else ""))
+    for v in intent.violations:
+        lines.append(f"  VIOLATED [{v.kind}] {v.intent}: {v.problem}")
+        if v.witness is not None and v.before is not None and v.after is not None:
+            q = v.witness.request
             lines.append(f"    witness: {q['sender']} as {q['role']} sends {q['srv']}: "
-                         f"{short(v['before'])} under {d['old']}, {short(v['after'])} under {d['new']}")
+                         f"{_short(v.before)} under {d.old}, {_short(v.after)} under {d.new}")
     return "\n".join(lines)
 
 
-def short(v: dict[str, Any] | None) -> str:
+def _short(o: Judgement | Replayed) -> str:
+    return "accept" if o.verdict == "accept" else f"reject {o.layer} {o.code or ''}".rstrip()
+
+
+def short(v: JsonObject | None) -> str:
     if v is None:
         return "invalid input"
     if v["verdict"] == "accept":
@@ -227,7 +236,7 @@ def format_checked(program: Program) -> str:
             f"{len(program.properties)} properties; {len(program.scenarios)} scenarios")
 
 
-def format_results(results: list[Any], cex_dir: str | None) -> str:
+def format_results(results: list[ProofResult], cex_dir: str | None) -> str:
     """`redline prove`: each result, then how many are as expected."""
     ok = sum(r.matches() for r in results)
     return "\n".join([*(format_result(r, cex_dir) for r in results), f"{len(results)} results: {ok} as expected, {len(results) - ok} not"])

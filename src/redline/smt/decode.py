@@ -7,6 +7,7 @@ MPxNs are the model's integers, renamed in order of first appearance.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import product
 from typing import Any
 
@@ -14,6 +15,7 @@ import z3
 
 from redline.check.propir import Prim
 from redline.check.types import BOOL, DATERANGE, MPXN, TIME, EnumT, MapT, OptT, RecordT, SetT, Type, strip
+from redline.jsondoc import JsonObject
 from redline.smt.declared import Slot
 from redline.smt.properties import Binding, PropertyCompiler
 from redline.smt.symbolic import Sorts, SymRequest, SymState
@@ -90,9 +92,9 @@ class Decoder:
         n = self._eval(v).as_long()
         return self.texts.setdefault(n, f"text {len(self.texts) + 1}")
 
-    def declared(self, slots: dict[str, Slot], record: str, arg: Any = None) -> dict[str, Any]:
+    def declared(self, slots: dict[str, Slot], record: str, arg: Any = None) -> JsonObject:
         """Every declared field of `record`, so that any rule set that reads one finds it given."""
-        out: dict[str, Any] = {}
+        out: JsonObject = {}
         for name, t in sorted(self.sorts.declared.get(record, {}).items()):
             s = slots.get(name)
             if s is None:
@@ -123,9 +125,9 @@ class Decoder:
             return DEVICE_ID if self.own_device is not None else next(iter(self.device_ids.values()))
         return "text"
 
-    def request(self, st: SymState, r: SymRequest) -> dict[str, Any]:
+    def request(self, st: SymState, r: SymRequest) -> JsonObject:
         self._own(st)
-        out: dict[str, Any] = {
+        out: JsonObject = {
             "sender": self.party(r.sender), "role": self.enum(r.role),
             "srv": self.sorts.decode("Srv", self._eval(r.srv)),
             "device": DEVICE_ID if self._true(st.in_smi) else None,
@@ -138,9 +140,9 @@ class Decoder:
         out.update(self.declared(r.ext, "Request"))
         return out
 
-    def state(self, st: SymState) -> dict[str, Any]:
+    def state(self, st: SymState) -> JsonObject:
         self._own(st)
-        devices: dict[str, Any] = {}
+        devices: JsonObject = {}
         if self._true(st.in_smi):
             anchors = {}
             for name, cell in self.sorts.members_of("cell").items():
@@ -151,14 +153,14 @@ class Decoder:
                 "smi_status": self.enum(st.smi_status), "mpxn": self.mpxn(st.mpxn), "trust_anchors": anchors,
                 **self.declared(st.device_ext, "Device"),
             }
-        registration: dict[str, list[dict[str, Any]]] = {}
+        registration: dict[str, list[JsonObject]] = {}
         for a in st.assignments or []:
             if self._true(a.used):
                 registration.setdefault(self.mpxn(a.mpxn), []).append({
                     "role": self.enum(a.role), "party": self.party(a.party), "from": self.time(a.start),
                     "to": None if self._true(a.open_ended) else self.time(a.end),
                 })
-        parties: dict[str, Any] = {}
+        parties: JsonObject = {}
         while True:  # a declared field's value can name another party or device, which is listed in turn
             todo = [(n, pid) for n, pid in self.party_ids.items() if pid not in parties]
             todo_dev = [(n, did) for n, did in self.device_ids.items() if did not in devices]
@@ -199,19 +201,30 @@ class Decoder:
         return out
 
 
-def decode(model: z3.ModelRef, comp: PropertyCompiler, binders: list[Binding]) -> dict[str, Any]:
-    """The outer binders as records: each State as STATE.json, each Request as REQUEST.json, each Party as its id."""
+@dataclass(frozen=True)
+class Records:
+    """A model's outer binders, by binder name: each State as STATE.json, each Request as REQUEST.json,
+    each Party as its id, each enum value as its name."""
+    states: dict[str, JsonObject]
+    requests: dict[str, JsonObject]
+    parties: dict[str, str]
+    values: dict[str, str]
+
+
+def decode(model: z3.ModelRef, comp: PropertyCompiler, binders: list[Binding]) -> Records:
+    """The outer binders as records."""
     d = Decoder(model, comp.sorts)
     states = [b for b in binders if b.sort is Prim.STATE]
     st0 = states[0].value if states else None
-    out: dict[str, Any] = {"requests": {}, "parties": {}, "values": {}}
+    requests: dict[str, JsonObject] = {}
+    parties: dict[str, str] = {}
+    values: dict[str, str] = {}
     for b in binders:  # parties and requests first, so ids are numbered in binder order
         if b.sort is Prim.PARTY:
-            out["parties"][b.name] = d.party(b.value)
+            parties[b.name] = d.party(b.value)
         elif b.sort is Prim.REQUEST and st0 is not None:
-            out["requests"][b.name] = d.request(st0, b.value)
+            requests[b.name] = d.request(st0, b.value)
         elif b.sort is not Prim.STATE:
-            out["values"][b.name] = d.enum(b.value)
+            values[b.name] = d.enum(b.value)
     # Last, so that a state lists every party the records above name.
-    out["states"] = {b.name: d.state(b.value) for b in states}
-    return out
+    return Records({b.name: d.state(b.value) for b in states}, requests, parties, values)

@@ -22,6 +22,7 @@ import z3
 
 from redline import progress
 from redline.check import checked as ir
+from redline.jsondoc import JsonObject
 from redline.smt.decode import DEVICE_ID, Decoder
 from redline.smt.encode import Encoder, Outcome, source_text
 from redline.smt.properties import prefer, readable, same_verdict
@@ -38,13 +39,32 @@ DETAILS = ["device_type", "smi_status", "target", "generation", "device"]
 PART_OF = {"role": "role", "device_type": "device_type", "generation": "generation", "smi_status": "smi_status", "target": "cell"}
 
 Facts = dict[str, frozenset[Any]]
+Observed = dict[str, str | bool]  # what one model says of each finite attribute and condition, by its name
 
 
-@dataclass
+@dataclass(frozen=True)
+class Judgement:
+    """What a rule set does with a request in a model: rejected by a check, or accepted with effects."""
+    verdict: str  # accept | reject
+    layer: str | None
+    code: str | None
+    clause: str | None
+    check: str | None
+    effects: tuple[str, ...]  # the names of the effects that fire, sorted
+
+
+@dataclass(frozen=True)
+class Witness:
+    """A real state and request, as STATE.json and REQUEST.json."""
+    state: JsonObject
+    request: JsonObject
+
+
+@dataclass(frozen=True)
 class RawCube:
     facts: Facts  # each finite attribute's allowed values, each condition's truth ({True} or {False})
-    before: dict[str, Any]
-    after: dict[str, Any]
+    before: Judgement
+    after: Judgement
     exact: bool  # proved: every request with these facts changes so; else only the one found does
 
 
@@ -75,11 +95,11 @@ def base_constraints(sorts: Sorts, catalogue: Any, st: SymState, rq: SymRequest)
     return [well_formed(sorts, catalogue, rq), *st.constraints, *canonical]
 
 
-def _is(o: Outcome, want: dict[str, Any]) -> z3.BoolRef:
+def _is(o: Outcome, want: Judgement) -> z3.BoolRef:
     """The outcome is `want`: rejected by the same check, or accepted with the same effects."""
-    if want["verdict"] == "reject":
-        return next(c.rejects for c in o.checks if c.check.name == want["check"])
-    return z3.And(o.accepted, *[e.active if e.effect.name in want["effects"] else z3.Not(e.active) for e in o.effects])
+    if want.verdict == "reject":
+        return next(c.rejects for c in o.checks if c.check.name == want.check)
+    return z3.And(o.accepted, *[e.active if e.effect.name in want.effects else z3.Not(e.active) for e in o.effects])
 
 
 class Setup:
@@ -124,13 +144,13 @@ class Setup:
         return z3.And([z3.BoolVal(True, ctx=self.st.now.ctx),
                        *[z3.Or([self.fact(n, v) for v in sorted(vs, key=str)]) for n, vs in facts.items()]])
 
-    def goal(self, before: dict[str, Any], after: dict[str, Any]) -> z3.BoolRef:
+    def goal(self, before: Judgement, after: Judgement) -> z3.BoolRef:
         return z3.And(self.changes, _is(self.before, before), _is(self.after, after))
 
-    def facts_of(self, m: z3.ModelRef) -> dict[str, Any]:
+    def facts_of(self, m: z3.ModelRef) -> Observed:
         def val(t: z3.ExprRef) -> Any:
             return m.eval(t, model_completion=True)
-        out: dict[str, Any] = {"srv": self.sorts.decode("Srv", val(self.rq.srv)), "role": str(val(self.rq.role)),
+        out: Observed = {"srv": self.sorts.decode("Srv", val(self.rq.srv)), "role": str(val(self.rq.role)),
                                "device": z3.is_true(val(self.st.in_smi))}
         if out["device"]:
             out |= {k: str(val(self.finite[k])) for k in ("device_type", "generation", "smi_status")}
@@ -139,14 +159,14 @@ class Setup:
         return out | {label: z3.is_true(val(t)) for label, t in self.atoms.items()}
 
 
-def outcome_of(o: Outcome, m: z3.ModelRef) -> dict[str, Any]:
+def outcome_of(o: Outcome, m: z3.ModelRef) -> Judgement:
     def holds(t: Any) -> bool:
         return bool(z3.is_true(m.eval(t, model_completion=True)))
     failed = next((c.check for c in o.checks if holds(c.rejects)), None)
-    effects = sorted(e.effect.name for e in o.effects if holds(e.active))
+    effects = tuple(sorted(e.effect.name for e in o.effects if holds(e.active)))
     if failed is None:
-        return {"verdict": "accept", "layer": None, "code": None, "clause": None, "check": None, "effects": effects}
-    return {"verdict": "reject", "layer": failed.layer.value, "code": failed.code, "clause": failed.cite, "check": failed.name, "effects": []}
+        return Judgement("accept", None, None, None, None, effects)
+    return Judgement("reject", failed.layer.value, failed.code, failed.cite, failed.name, ())
 
 
 class Solvers:
@@ -167,7 +187,7 @@ class Solvers:
         self.calls += 1
         return s.check(*assumptions)
 
-    def generalise(self, facts: dict[str, Any], before: dict[str, Any], after: dict[str, Any]) -> tuple[Facts, bool]:
+    def generalise(self, facts: Observed, before: Judgement, after: Judgement) -> tuple[Facts, bool]:
         """The fewest of `facts` that still imply this change over every state (unbounded), or all of them,
         not exact, when even all do not (the change then rests on something no fact names)."""
         s, u = self.us, self.u
@@ -192,7 +212,7 @@ class Solvers:
         s.pop()
         return {n: frozenset([facts[n]]) for n in names}, exact
 
-    def witness(self, facts: Facts, before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any] | None:
+    def witness(self, facts: Facts, before: Judgement, after: Judgement) -> Witness | None:
         """A real state and request with these facts that changes so, made easy to read; None if the
         bounded encoding has none (or the solver gives up)."""
         s, b = self.bs, self.b
@@ -204,7 +224,7 @@ class Solvers:
             self.calls += prefer(s, readable(self.sorts, [b.st], [], [b.rq]))
             d = Decoder(s.model(), self.sorts)
             request = d.request(b.st, b.rq)  # first: the state then lists the parties the request names
-            w = {"state": d.state(b.st), "request": request}
+            w = Witness(d.state(b.st), request)
         s.pop(s.num_scopes() - level)
         return w if found else None
 
@@ -365,13 +385,13 @@ def semantic_diff(sorts: Sorts, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: in
     return RawDiff(cubes, complete, reason, z)
 
 
-@dataclass
+@dataclass(frozen=True)
 class IntentProblem:
     intent: ir.Intent
     problem: str
-    witness: dict[str, Any] | None  # a state and request showing it, where one exists
-    before: dict[str, Any] | None = None
-    after: dict[str, Any] | None = None
+    witness: Witness | None  # a state and request showing it, where one exists
+    before: Judgement | None = None
+    after: Judgement | None = None
 
 
 def check_intents(
@@ -402,9 +422,10 @@ def check_intents(
         r = solver.check()
         return r, (solver.model() if r == z3.sat else None)
 
-    def witness(m: z3.ModelRef) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    def witness(m: z3.ModelRef) -> tuple[Witness, Judgement, Judgement]:
         d = Decoder(m, sorts)
-        w = {"request": d.request(bset.st, bset.rq), "state": d.state(bset.st)}
+        request = d.request(bset.st, bset.rq)  # first: the state then lists the parties the request names
+        w = Witness(d.state(bset.st), request)
         return w, outcome_of(bset.before, m), outcome_of(bset.after, m)
 
     def find(goal_b: z3.BoolRef, goal_u: z3.BoolRef) -> tuple[str, z3.ModelRef | None]:
@@ -446,4 +467,4 @@ def check_intents(
     return problems, unsettled
 
 
-__all__ = ["DEVICE_ID", "IntentProblem", "RawCube", "RawDiff", "Setup", "Solvers", "base_constraints", "check_intents", "outcome_of", "semantic_diff"]
+__all__ = ["DEVICE_ID", "IntentProblem", "Judgement", "Observed", "Witness", "RawCube", "RawDiff", "Setup", "Solvers", "base_constraints", "check_intents", "outcome_of", "semantic_diff"]

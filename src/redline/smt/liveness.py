@@ -29,7 +29,7 @@ import z3
 
 from redline.check import checked as ir
 from redline.smt.decode import Decoder
-from redline.smt.diff import base_constraints
+from redline.smt.diff import Witness, base_constraints
 from redline.smt.encode import Encoder, Outcome
 from redline.smt.solver import new_solver
 from redline.smt.symbolic import Sorts, SymRequest, SymState, bounded_state
@@ -40,7 +40,7 @@ class RawRule:
     check: ir.Check
     exception: int | None  # the exception's index in check.exceptions, or None for the check itself
     status: str  # live | redundant (exceptions only) | dead | unknown
-    witness: dict[str, Any] | None = None  # {"state", "request"}: for live, and for redundant (where it waives)
+    witness: Witness | None = None  # for live, and for redundant (where it waives)
     shadowed_by: list[str] = field(default_factory=list)  # dead: the earlier checks (or exceptions) that decide first
     reason: str | None = None  # why unknown; for a dead exception that nothing shadows, why it is dead
 
@@ -114,7 +114,7 @@ class _Solver:
         self.calls += 1
         return solver.check(), solver
 
-    def find(self, goal: Any, alone: int | None = None) -> tuple[str, dict[str, Any] | None, str | None]:
+    def find(self, goal: Any, alone: int | None = None) -> tuple[str, Witness | None, str | None]:
         """`goal` is a function of an encoding. sat with a real witness, unsat over every state, or
         unknown (why). With `alone`, a witness is first sought where no check but that one fails,
         so that it shows the rule and nothing else."""
@@ -132,10 +132,10 @@ class _Solver:
         why = solver2.reason_unknown() if r2 == z3.unknown else "needs more than 2 Registration Data assignments"
         return "unknown", None, why
 
-    def _witness(self, solver: z3.Solver) -> dict[str, Any]:
+    def _witness(self, solver: z3.Solver) -> Witness:
         d = Decoder(solver.model(), self.sorts)
         request = d.request(self.bounded.st, self.bounded.rq)  # first: the state lists the parties it names
-        return {"state": d.state(self.bounded.st), "request": request}
+        return Witness(d.state(self.bounded.st), request)
 
 
 def liveness(sorts: Sorts, rs: ir.RuleSet, timeout_ms: int, rlimit: int, seed: int) -> tuple[list[RawRule], int]:

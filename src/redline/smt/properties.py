@@ -71,7 +71,12 @@ class PropertyCompiler:
                 enc.use_selectors(f"rs{i}_")
         self.catalogue = rulesets[0].catalogue
         self.constraints: list[z3.BoolRef] = []
-        self.outcomes: dict[tuple[int, int, int], Outcome] = {}
+        self.outcomes: dict[tuple[int, int, int], Outcome] = {}  # a memo of the encoding, by the symbols' identity
+        # What the body judges of its outer binders, keyed by value (rule set index, state and request
+        # binder names): the verdicts a model must be cross-checked against, none skipped.
+        # (The memo's keys, not the outcomes: the memo stays the one owner of the encoded terms.)
+        self.judged: dict[tuple[int, str, str], tuple[int, int, int]] = {}
+        self.outer: list[Binding] = []
         self.states: list[SymState] = []
         self.counter = 0
         self.ctx = sorts.ctx
@@ -116,12 +121,16 @@ class PropertyCompiler:
         key = (which, id(s), id(r))
         if key not in self.outcomes:
             self.outcomes[key] = self.encoders[which].outcome(s, r)
+            named = [next((b.name for b in self.outer if b.value is x), None) for x in (s, r)]
+            if named[0] is not None and named[1] is not None:
+                self.judged[(which, named[0], named[1])] = key
         return self.outcomes[key]
 
     # -- the body --
     def compile(self, body: p.OneStep) -> tuple[p.Quantifier, list[Binding], z3.BoolRef]:
         env: dict[str, Binding] = {}
         outer = self.bind(body.binders, env)
+        self.outer = outer
         formula = self.boolean(body.body, env)
         for binding in outer:
             if binding.sort is Prim.REQUEST:
@@ -342,17 +351,15 @@ def after(st: SymState, out: Outcome) -> SymState:
     return replace(st, anchor_set=out.anchor_set_after, anchor_owner=out.anchor_owner_after)
 
 
-def model_verdict(d: Decided, which: int, state: str, request: str) -> tuple[bool, list[str]] | None:
-    """What the model says rule set `which` does with the named request in the named state, if the body judged it."""
+def model_verdicts(d: Decided) -> dict[tuple[int, str, str], tuple[bool, list[str]]]:
+    """What the model says each rule set (by index) does with each request in each state the body judged,
+    by binder names: whether it accepts, and the checks that reject."""
     if d.model is None or d.compiler is None:
-        return None
-    by_name = {b.name: b for b in d.binders}
-    out = d.compiler.outcomes.get((which, id(by_name[state].value), id(by_name[request].value)))
-    if out is None:
-        return None
+        return {}
     m = d.model
-    accepted = bool(z3.is_true(m.eval(out.accepted, model_completion=True)))
-    return accepted, [c.check.name for c in out.checks if z3.is_true(m.eval(c.rejects, model_completion=True))]
+    return {key: (bool(z3.is_true(m.eval(out.accepted, model_completion=True))),
+                  [c.check.name for c in out.checks if z3.is_true(m.eval(c.rejects, model_completion=True))])
+            for key, out in ((k, d.compiler.outcomes[memo]) for k, memo in d.compiler.judged.items())}
 
 
 def rules_used(sorts: Sorts, program: ir.Program, rulesets: list[ir.RuleSet], body: p.OneStep,

@@ -54,7 +54,7 @@ class Step:
     state: SymState  # the state after the step
 
 
-def _table(ctx: z3.Context, cells: dict[str, z3.ExprRef], values: dict[str, Any]) -> Callable[[z3.ExprRef], Any]:
+def _table(ctx: z3.Context, cells: dict[str, z3.ExprRef], values: dict[str, z3.ExprRef]) -> Callable[[z3.ExprRef], Any]:
     """A function of a cell given by one constant per cell."""
     items = list(cells.items())
 
