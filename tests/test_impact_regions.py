@@ -5,6 +5,7 @@ region whose outcomes are its own; a region taken away or narrowed leaves reques
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from redline.impact.render import format_replay
 from redline.impact.replay import judge
 from redline.impact.tables import Loader
 from redline.loading import load_program, repo_rules
-from redline.props.diff import diff
+from redline.props.diff import Change, DiffReport, diff
 from test_impact import merged_scenarios, random_requests
 
 
@@ -30,12 +31,12 @@ def program() -> ir.Program:
 
 
 @pytest.fixture(scope="module")
-def regions(program: ir.Program) -> dict[str, Any]:
-    return diff(program, program.rulesets["baseline"], program.rulesets["mp107"], 10_000, 0, with_facts=True)
+def regions(program: ir.Program) -> DiffReport:
+    return diff(program, program.rulesets["baseline"], program.rulesets["mp107"], 10_000, 0)
 
 
-def tied(program: ir.Program, d: dict[str, Any], state: dict[str, Any], requests: list[Any],
-         changes: list[dict[str, Any]] | None = None) -> tuple[dict[str, Any], int]:
+def tied(program: ir.Program, d: DiffReport, state: dict[str, Any], requests: list[Any],
+         changes: list[Change] | None = None) -> tuple[dict[str, Any], int]:
     old, new = program.rulesets["baseline"], program.rulesets["mp107"]
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -44,7 +45,7 @@ def tied(program: ir.Program, d: dict[str, Any], state: dict[str, Any], requests
         con = duckdb.connect()
         Loader(con, program, old.catalogue).load_dir(root, with_requests=True)
         a, b = judge(con, old, program), judge(con, new, program)
-        out = tie(con, program, old, new, a, b, d["changes"] if changes is None else changes, bool(d["complete"]))
+        out = tie(con, program, old, new, a, b, list(d.changes) if changes is None else changes, d.complete)
         row = con.execute("SELECT count(*) FROM changed_requests").fetchone()
         return out, int(row[0]) if row else 0
 
@@ -56,7 +57,7 @@ def exactly_one_region_each(out: dict[str, Any], changed: int) -> None:
     assert sum(r["requests"] for r in out["regions"]) == changed
 
 
-def test_every_changed_scenario_request_is_in_exactly_one_region(program: ir.Program, regions: dict[str, Any]) -> None:
+def test_every_changed_scenario_request_is_in_exactly_one_region(program: ir.Program, regions: DiffReport) -> None:
     scenarios = [sc for sc in program.scenarios if set(sc.expected) == {"baseline", "mp107"}]
     state, requests = merged_scenarios(scenarios)
     out, changed = tied(program, regions, state, requests)
@@ -66,22 +67,22 @@ def test_every_changed_scenario_request_is_in_exactly_one_region(program: ir.Pro
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_every_changed_random_request_is_in_exactly_one_region(program: ir.Program, regions: dict[str, Any], seed: int) -> None:
+def test_every_changed_random_request_is_in_exactly_one_region(program: ir.Program, regions: DiffReport, seed: int) -> None:
     state, requests = random_requests(seed, 200, 3000, program)
     out, changed = tied(program, regions, state, requests)
     exactly_one_region_each(out, changed)
 
 
-def test_a_missing_or_narrowed_region_leaves_requests_outside_and_says_so(program: ir.Program, regions: dict[str, Any]) -> None:
+def test_a_missing_or_narrowed_region_leaves_requests_outside_and_says_so(program: ir.Program, regions: DiffReport) -> None:
     scenarios = [sc for sc in program.scenarios if set(sc.expected) == {"baseline", "mp107"}]
     state, requests = merged_scenarios(scenarios)
     full, _ = tied(program, regions, state, requests)
     busiest = max(range(len(full["regions"])), key=lambda i: full["regions"][i]["requests"])
-    fewer = [c for i, c in enumerate(regions["changes"]) if i != busiest]
+    fewer = [c for i, c in enumerate(regions.changes) if i != busiest]
     out, _ = tied(program, regions, state, requests, fewer)
     assert out["outside_every_region"]["requests"] == full["regions"][busiest]["requests"] > 0
     # Narrowed: its SRVs swapped for one no request of the region has.
-    narrowed = [dict(c, facts={**c["facts"], "srv": ["1.1.1"]}) if i == busiest else c for i, c in enumerate(regions["changes"])]
+    narrowed = [replace(c, facts={**c.facts, "srv": ("1.1.1",)}) if i == busiest else c for i, c in enumerate(regions.changes)]
     out, _ = tied(program, regions, state, requests, narrowed)
     assert out["outside_every_region"]["requests"] == full["regions"][busiest]["requests"]
     text = format_replay({"rulesets": ["baseline", "mp107"], "summary": {}, "changes": {
