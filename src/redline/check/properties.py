@@ -261,8 +261,10 @@ class _Checker:
             case ast.Temporal(kind=kind):
                 raise _Refused(diag.prop_temporal_not_whole(e.span, kind))
             case ast.Compare(op=op, left=a, right=b):
+                if isinstance(a, ast.NullLit):  # `null == x` reads as `x == null`
+                    a, b = b, a
                 left = self.value(a, env)
-                right = self.value(b, env, left.sort)
+                right = p.NullConst(sort=left.sort, span=b.span) if isinstance(b, ast.NullLit) else self.value(b, env, left.sort)
                 if left.sort != right.sort or left.sort in (Prim.BOOL, Prim.STATE, Prim.REQUEST) or isinstance(left.sort, SetSort):
                     raise _Refused(diag.prop_bad_compare(e.span, op, str(left.sort), str(right.sort)))
                 return p.Eq(left=left, right=right, negated=op == "!=", span=e.span)

@@ -150,6 +150,14 @@ class EnumConst:
 
 
 @dataclass(**P)
+class NullConst:
+    """`null`, compared with a value that may be absent (`r.other_device != null`); typed by that value."""
+
+    sort: Sort
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**P)
 class SrvConst:
     srv: str  # a catalogue entry
     span: Span = field(default=NO_SPAN, compare=False)
@@ -271,7 +279,7 @@ class Within:
     sort: Sort = Prim.BOOL
 
 
-PExpr = Ref | EnumConst | SrvConst | SetConst | Field | Declared | Apply | Eq | In | And | Or | Not | Implies | Quant | Within
+PExpr = Ref | EnumConst | NullConst | SrvConst | SetConst | Field | Declared | Apply | Eq | In | And | Or | Not | Implies | Quant | Within
 
 
 # ---- whole bodies -----------------------------------------------------------------
@@ -345,7 +353,7 @@ def walk(e: PExpr) -> Iterator[PExpr]:
     """`e` and every expression inside it, parents before children, left to right."""
     yield e
     match e:
-        case Ref() | EnumConst() | SrvConst() | SetConst():
+        case Ref() | EnumConst() | NullConst() | SrvConst() | SetConst():
             return
         case Field(obj=o):
             yield from walk(o)
@@ -399,6 +407,8 @@ def _show(e: PExpr) -> str:
             return n
         case EnumConst(member=m):
             return m
+        case NullConst():
+            return "null"
         case SrvConst(srv=s):
             return quote(s)
         case SetConst(group=g, members=ms):

@@ -151,8 +151,12 @@ class PropertyCompiler:
             case p.Within():
                 return self._within(e, env)
             case p.Eq(left=a, right=b, negated=neg):
-                la, rb = self.term(a, env), self.term(b, env)
-                eq = z3.Or(z3.And(z3.Not(la.some), z3.Not(rb.some)), z3.And(la.some, rb.some, la.val == rb.val))
+                la = self.term(a, env)
+                if isinstance(b, p.NullConst):
+                    eq = z3.Not(la.some)
+                else:
+                    rb = self.term(b, env)
+                    eq = z3.Or(z3.And(z3.Not(la.some), z3.Not(rb.some)), z3.And(la.some, rb.some, la.val == rb.val))
                 return z3.Not(eq) if neg else eq
             case p.In(item=i, collection=coll, negated=neg):
                 item = self.term(i, env)
@@ -170,7 +174,9 @@ class PropertyCompiler:
             case p.SrvConst(srv=srv):
                 return Opt(T, self.sorts.srvs[srv])
             case p.SetConst():
-                raise AssertionError("a set stands only on the right of `in`")  # the checker allows it nowhere else
+                raise AssertionError("a set stands only on the right of `in`")
+            case p.NullConst():
+                raise AssertionError("`null` stands only on the right of `==` or `!=`")  # the checker puts it there  # the checker allows it nowhere else
             case p.Field(obj=o, name=f):
                 return self._field(self.term(o, env), f)
             case p.Apply():
@@ -215,12 +221,13 @@ class PropertyCompiler:
     def _column(self, srv: Opt, column: str, sort: Sort) -> Any:
         """A catalogue column as a function of the (symbolic) SRV, grouping SRVs that share a value."""
         groups: dict[Any, list[z3.ExprRef]] = {}
-        for name, row in self.catalogue.items():
+        # The last rule set's rows: a relational property reads the columns its new rule set amends.
+        for name, row in self.rulesets[-1].catalogue.items():
             value = row.get(column)
             groups.setdefault(frozenset(value) if isinstance(value, set | frozenset | list | tuple) else value, []).append(self.sorts.srvs[name])
 
         def one_of(srvs: list[z3.ExprRef]) -> z3.BoolRef:
-            return z3.And(srv.some, z3.Or([srv.val == x for x in srvs]))
+            return z3.And(srv.some, z3.Or([srv.val == x for x in srvs] or [z3.BoolVal(False, ctx=self.ctx)]))
         match sort:
             case Prim.BOOL:
                 return one_of([x for v, srvs in groups.items() if v for x in srvs])
