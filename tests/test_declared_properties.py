@@ -23,6 +23,7 @@ from redline.cli import main
 from redline.source import Source
 
 ROOT = Path(__file__).resolve().parents[1]
+DEVICE = "00-DB-12-34-56-78-90-A0"  # the request's device in every decoded model (smt/decode.py)
 RULES = [Source(str(f), f.read_text(encoding="utf-8")) for f in sorted((ROOT / "rules").rglob("*.redline"))]
 
 # A modification that reads a declared Device field, Party fields (a truth value and a set) and an enum-valued
@@ -175,3 +176,21 @@ def test_a_bad_body_prints_with_file_line_and_column(tmp_path: Path, capsys: pyt
     code = main(["prove", str(bad)])
     err = capsys.readouterr()
     assert code == 2 and f"{bad}:3:39: error[E401]" in err.err and "did you mean `joins` or `unjoins`?" in err.err
+
+
+def test_a_run_property_reads_a_relation_and_binds_a_device(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Declared data is not changed by a request (no effect writes it): a recorded join stays recorded, by induction."""
+    proofs = tmp_path / "runs.redline"
+    proofs.write_text('property joined_stays_joined "test"\n  expect smi_joins proved\n  allowing {}\n'
+                      '  holds forall s: State, d: Device . joined(s, device(s), d) implies always t from s . joined(t, device(t), d)\n'
+                      '\nproperty a_join_is_there "test"\n  expect smi_joins proved\n  allowing {}\n'
+                      '  holds exists s: State, d: Device . joined(s, device(s), d) and (reachable t from s . in_smi(t))\n',
+                      encoding="utf-8")
+    code = main(["prove", str(proofs), "--format", "json"])
+    results = json.loads(capsys.readouterr().out)["results"]
+    assert code == 0 and [r["status"] for r in results] == ["proved", "proved"]
+    assert results[0]["invariant"] == ["joined(t, device(t), d)"]
+    witness = results[1]["witness"]
+    d = witness["values"]["d"]
+    [start] = [step["state"] for step in witness["trace"][:1]]
+    assert d in start["devices"] and [DEVICE, d] in start["relations"]["joined"]
