@@ -4,7 +4,9 @@ A body is checked once for each rule set (or pair) it is expected under,
 since `accepted`, `changes`, `after` and `within` depend on how many rule
 sets there are; its first error is its diagnostic. Names are resolved from
 the program's declarations: binders, enum members (by the expected sort, or
-by the one enum declaring them), groups where a set is expected.
+by the one enum declaring them), groups where a set is expected, and the
+fields and relations rule files declare (`World`). The builtins are typed by
+the enums the declarations give each part (`Vocabulary`), never by name.
 """
 
 from __future__ import annotations
