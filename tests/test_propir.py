@@ -13,7 +13,7 @@ import pytest
 from redline.build import build
 from redline.check import propir as p
 from redline.check.checked import Program
-from redline.check.properties import REQUEST_FIELDS, SIGNATURES
+from redline.check.properties import request_fields, signatures
 from redline.diagnostics import Diagnostic
 from redline.source import Source
 from redline.syntax import parse
@@ -84,8 +84,10 @@ def test_a_run_property_keeps_its_shape_and_events() -> None:
 
 
 def test_every_builtin_and_field_has_a_signature() -> None:
-    assert set(SIGNATURES) == set(p.Builtin)
-    assert set(REQUEST_FIELDS) == set(p.ReqField)
+    program, diags = build(RULES)
+    assert program is not None, diags
+    assert set(signatures(program.vocab)) == set(p.Builtin)
+    assert set(request_fields(program.vocab)) == set(p.ReqField)
 
 
 BAD = [
@@ -96,7 +98,7 @@ BAD = [
     ("forall s: State . owner(s, Suplier) == owner(s, Supplier)", "unknown name `Suplier` (expected a RemotePartyRole); did you mean `Supplier`?"),
     ("forall r: Request . r.role in {ESME}", "a set of UserRole may hold only UserRole values"),
     ("forall s: State . suits(s, \"6.15.9\")", "SRV `6.15.9` is not in the DUIS catalogue"),
-    ("forall s: State, x: Colour . in_smi(s)", "unknown binder type `Colour`; expected State, Request, Party or an enum"),
+    ("forall s: State, x: Colour . in_smi(s)", "unknown binder type `Colour`; expected State, Request, Party, Device or an enum"),
     ("forall s: State . generation(s)", "expected a truth value, found a Generation"),
     ("in_smi(s)", "a property body starts with `forall` or `exists`"),
     ("forall s: State, r: Request . changes(s, r)", "`changes` compares two rule sets: expect it under `old..new`"),

@@ -89,9 +89,6 @@ def test_renamed_rules_generate_a_validator_that_agrees(renamed: Path, tmp_path:
     assert verdict["verdict"] == "accept"
 
 
-@pytest.mark.xfail(reason="smt/properties.py and smt/temporal.py still name UserRole/RemotePartyRole "
-                          "(`check` compiles the properties too); the lead applies the vocabulary there after merging",
-                   raises=AssertionError, strict=True)
 def test_renamed_proofs_check_and_prove(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """rules/ and proofs/ side by side (rules/../proofs is found), renamed consistently."""
     shutil.copytree(REPO / "rules", tmp_path / "rules")

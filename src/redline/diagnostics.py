@@ -210,7 +210,7 @@ def prop_not_quantified(span: Span) -> Diagnostic:
 
 
 def prop_unknown_sort(span: Span, name: str) -> Diagnostic:
-    return property_error(span, f"unknown binder type `{name}`; expected State, Request, Party or an enum")
+    return property_error(span, f"unknown binder type `{name}`; expected State, Request, Party, Device or an enum")
 
 
 def prop_nested_state(span: Span) -> Diagnostic:
@@ -257,11 +257,12 @@ def prop_unknown_name(span: Span, name: str, expected: str | None, candidates: I
 
 
 def prop_field_of_non_request(span: Span, name: str, found: str) -> Diagnostic:
-    return property_error(span, f"`.{name}` applies to a Request here, not a {found}")
+    return property_error(span, f"`.{name}` applies to a Request or an SRV here, not a {found}")
 
 
 def prop_unknown_field(span: Span, name: str, fields: Iterable[str]) -> Diagnostic:
-    return property_error(span, f"a Request here has no field `{name}`; it has {', '.join(fields)}")
+    fields = list(fields)
+    return property_error(span, f"a Request here has no field `{name}`; it has {', '.join(fields)}" + did_you_mean(name, fields))
 
 
 def prop_arity(span: Span, func: str, sorts: Iterable[str]) -> Diagnostic:
@@ -282,8 +283,28 @@ def prop_literal_srv(span: Span, func: str) -> Diagnostic:
     return property_error(span, f"`{func}` needs a literal SRV")
 
 
-def prop_unknown_function(span: Span, name: str, known: Iterable[str]) -> Diagnostic:
-    return property_error(span, f"unknown function `{name}`; the property language has {', '.join(known)}")
+def prop_unknown_function(span: Span, name: str, known: Iterable[str], declared: Iterable[str] = ()) -> Diagnostic:
+    known, declared = list(known), list(declared)
+    more = f"; the rule files declare {', '.join(declared)}" if declared else ""
+    return property_error(span, f"unknown function `{name}`; the property language has {', '.join(known)}{more}"
+                          + did_you_mean(name, [*known, *declared]))
+
+
+def prop_unknown_record_field(span: Span, record: str, name: str, fields: Iterable[str]) -> Diagnostic:
+    """A field a property reads that neither the world nor any `extend` declares."""
+    fields = sorted(fields)
+    what = "an SRV (a catalogue column)" if record == "Service" else f"a {record}"
+    return property_error(span, f"{what} has no field `{name}`" + did_you_mean(name, fields))
+
+
+def prop_field_type(span: Span, field: str, type_text: str) -> Diagnostic:
+    return property_error(span, f"`{field}` is of type {type_text}, which a property cannot read: it has truth values, "
+                                "parties, devices, SRVs, enum values and sets of them")
+
+
+def prop_ambiguous_function(span: Span, name: str, kinds: Iterable[str]) -> Diagnostic:
+    return property_error(span, f"`{name}` is declared as more than one of {', '.join(kinds)} with this many "
+                                "arguments; rename one of the declarations")
 
 
 def prop_not_a_state(span: Span, name: str) -> Diagnostic:

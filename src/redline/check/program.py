@@ -15,7 +15,7 @@ from redline import ast
 from redline import diagnostics as diag
 from redline.check import checked as ir
 from redline.check.exprs import Env
-from redline.check.properties import check_body
+from redline.check.properties import World, check_body
 from redline.check.propir import Expectation, Outcome
 from redline.check.redlines import apply_modification
 from redline.check.rules import add_define, check_check, check_effect, check_layer_order, row_fields
@@ -104,7 +104,8 @@ def check_program(modules: Sequence[ast.Module]) -> tuple[ir.Program | None, lis
     scenarios = check_scenarios(decls.worlds, decls.scenarios, enums, records, rulesets, srvs, out, relations, declared, invariants)
     if any(d.is_error for d in out):
         return None, out
-    properties = _properties(decls, expectations, enums, groups, catalogue, events, out)
+    world = World(vocab=vocab, records=records, declared=declared, relations=relations)
+    properties = _properties(decls, expectations, enums, groups, catalogue, events, world, out)
     if any(d.is_error for d in out):
         return None, out
     program = ir.Program(
@@ -552,13 +553,13 @@ def _expectations(decls: _Decls, rulesets: dict[str, ir.RuleSet], events: dict[s
 
 def _properties(decls: _Decls, expectations: dict[str, tuple[Expectation, ...]], enums: Mapping[str, tuple[str, ...]],
                 groups: Mapping[str, tuple[str, frozenset[str]]], catalogue: Mapping[str, Any],
-                events: dict[str, ir.Event], out: list[Diagnostic]) -> tuple[ir.Property, ...]:
+                events: dict[str, ir.Event], world: World, out: list[Diagnostic]) -> tuple[ir.Property, ...]:
     """Each property with its checked body; run once the rest of the program is sound, as a body
     is checked under the rule sets its expectations name."""
     props = []
     for p in decls.properties.values():
         expected = expectations[p.name.name]
-        body, error = check_body(p, [x.key for x in expected], enums, groups, catalogue, events)
+        body, error = check_body(p, [x.key for x in expected], enums, groups, catalogue, events, world)
         if error is not None:
             out.append(error)
             continue

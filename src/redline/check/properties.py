@@ -4,7 +4,9 @@ A body is checked once for each rule set (or pair) it is expected under,
 since `accepted`, `changes`, `after` and `within` depend on how many rule
 sets there are; its first error is its diagnostic. Names are resolved from
 the program's declarations: binders, enum members (by the expected sort, or
-by the one enum declaring them), groups where a set is expected.
+by the one enum declaring them), groups where a set is expected, and the
+fields and relations rule files declare (`World`). The builtins are typed by
+the enums the declarations give each part (`Vocabulary`), never by name.
 """
 
 from __future__ import annotations
@@ -16,13 +18,10 @@ from typing import Any
 from redline import ast
 from redline import diagnostics as diag
 from redline.check import propir as p
-from redline.check.checked import Event
+from redline.check.checked import Event, Vocabulary
 from redline.check.propir import Builtin, EnumSort, Prim, ReqField, SetSort, Sort
+from redline.check.types import BOOL, EnumT, RecordT, SetT, Type, strip
 from redline.diagnostics import Diagnostic
-
-# The enums the builtins and request fields are typed by: the one place the property
-# language names the vocabulary (to be found from the declarations, issue 18).
-USER_ROLE, CELL, GENERATION, DEVICE_TYPE, SMI_STATUS = "UserRole", "RemotePartyRole", "Generation", "DeviceType", "SmiStatus"
 
 
 @dataclass(frozen=True)
@@ -34,35 +33,80 @@ class Signature:
 
 
 _S, _R, _B, _P = Prim.STATE, Prim.REQUEST, Prim.BOOL, Prim.PARTY
-SIGNATURES: dict[Builtin, Signature] = {
-    Builtin.ACCEPTED: Signature((_S, _R), _B, 1, "`accepted` needs one rule set; a relational property uses `changes`"),
-    Builtin.CHANGES: Signature((_S, _R), _B, 2, "`changes` compares two rule sets: expect it under `old..new`"),
-    Builtin.AFTER: Signature((_S, _R), _S, 1, "`after` needs one rule set"),
-    Builtin.OWNER: Signature((_S, EnumSort(CELL)), _P),
-    Builtin.IN_SMI: Signature((_S,), _B),
-    Builtin.GENERATION: Signature((_S,), EnumSort(GENERATION)),
-    Builtin.DEVICE_TYPE: Signature((_S,), EnumSort(DEVICE_TYPE)),
-    Builtin.SMI_STATUS: Signature((_S,), EnumSort(SMI_STATUS)),
-    Builtin.SUITS: Signature((_S, Prim.SRV), _B),
-    Builtin.ACTIVE: Signature((_S, _P), _B),
-    Builtin.HAS_ROLE: Signature((_S, _P, EnumSort(USER_ROLE)), _B),
-    Builtin.REGISTERED: Signature((_S, _P, EnumSort(USER_ROLE)), _B),
-    Builtin.EVER_REGISTERED: Signature((_S, _P), _B),
-    Builtin.CRITICAL: Signature((_R,), _B),
-    Builtin.NON_DEVICE: Signature((_R,), _B),
-    Builtin.ELIGIBLE: Signature((_S, _R), _B),
-    Builtin.ROLE_ALLOWED: Signature((_R,), _B),
-    Builtin.DEVICE_SUITS: Signature((_S, _R), _B),
-    # any party's registration over a request's relevant times (SRPD 6.1(f)(i)-(iii)), not only the sender's
-    Builtin.REGISTERED_THROUGHOUT: Signature((_S, _R, _P, EnumSort(USER_ROLE)), _B),
-    Builtin.HAS_EXECUTION_TIME: Signature((_R,), _B),
-    Builtin.HAS_DATE_RANGE: Signature((_R,), _B),
-}
 
-REQUEST_FIELDS: dict[ReqField, Sort] = {
-    ReqField.SENDER: _P, ReqField.ROLE: EnumSort(USER_ROLE), ReqField.SRV: Prim.SRV,
-    ReqField.REMOTE_PARTY_ROLE: EnumSort(CELL), ReqField.NEW_CERTIFICATE_OWNER: _P,
-}
+
+def signatures(vocab: Vocabulary) -> dict[Builtin, Signature]:
+    """Each builtin's signature, its enums those the declarations give each part (check/program.py)."""
+    role, cell = EnumSort(vocab.role), EnumSort(vocab.cell)
+    return {
+        Builtin.ACCEPTED: Signature((_S, _R), _B, 1, "`accepted` needs one rule set; a relational property uses `changes`"),
+        Builtin.CHANGES: Signature((_S, _R), _B, 2, "`changes` compares two rule sets: expect it under `old..new`"),
+        Builtin.AFTER: Signature((_S, _R), _S, 1, "`after` needs one rule set"),
+        Builtin.OWNER: Signature((_S, cell), _P),
+        Builtin.IN_SMI: Signature((_S,), _B),
+        Builtin.GENERATION: Signature((_S,), EnumSort(vocab.generation)),
+        Builtin.DEVICE_TYPE: Signature((_S,), EnumSort(vocab.device_type)),
+        Builtin.SMI_STATUS: Signature((_S,), EnumSort(vocab.smi_status)),
+        Builtin.SUITS: Signature((_S, Prim.SRV), _B),
+        Builtin.ACTIVE: Signature((_S, _P), _B),
+        Builtin.HAS_ROLE: Signature((_S, _P, role), _B),
+        Builtin.REGISTERED: Signature((_S, _P, role), _B),
+        Builtin.EVER_REGISTERED: Signature((_S, _P), _B),
+        Builtin.CRITICAL: Signature((_R,), _B),
+        Builtin.NON_DEVICE: Signature((_R,), _B),
+        Builtin.ELIGIBLE: Signature((_S, _R), _B),
+        Builtin.ROLE_ALLOWED: Signature((_R,), _B),
+        Builtin.DEVICE_SUITS: Signature((_S, _R), _B),
+        # any party's registration over a request's relevant times (SRPD 6.1(f)(i)-(iii)), not only the sender's
+        Builtin.REGISTERED_THROUGHOUT: Signature((_S, _R, _P, role), _B),
+        Builtin.HAS_EXECUTION_TIME: Signature((_R,), _B),
+        Builtin.HAS_DATE_RANGE: Signature((_R,), _B),
+        Builtin.DEVICE: Signature((_S,), Prim.DEVICE),  # the request's device: null when it is not in the SMI
+    }
+
+
+def request_fields(vocab: Vocabulary) -> dict[ReqField, Sort]:
+    return {
+        ReqField.SENDER: _P, ReqField.ROLE: EnumSort(vocab.role), ReqField.SRV: Prim.SRV,
+        ReqField.REMOTE_PARTY_ROLE: EnumSort(vocab.cell), ReqField.NEW_CERTIFICATE_OWNER: _P,
+    }
+
+
+def sort_of(t: Type) -> Sort | None:
+    """The property sort of a declared (or catalogue) type, None for one the property language has no values of."""
+    base = strip(t)
+    if base == BOOL:
+        return Prim.BOOL
+    if isinstance(base, EnumT):
+        return EnumSort(base.name)
+    if isinstance(base, SetT):
+        return SetSort(base.elem.name)
+    if isinstance(base, RecordT) and base.name in ("Party", "Device", "Service"):
+        return {"Party": Prim.PARTY, "Device": Prim.DEVICE, "Service": Prim.SRV}[base.name]
+    return None
+
+
+@dataclass(frozen=True)
+class World:
+    """What the property language can name beyond its builtins, from the declarations alone."""
+
+    vocab: Vocabulary
+    records: Mapping[str, Mapping[str, Type]]  # every field of every record (Service: the catalogue's columns)
+    declared: Mapping[str, Mapping[str, Type]]  # the fields rule files added (check/program.py `declare`)
+    relations: Mapping[str, tuple[str, ...]]
+
+    def functions(self) -> dict[str, list[tuple[p.DeclKind, tuple[Sort, ...], Type | None]]]:
+        """Declared Device and Party fields and relations, by name: how each is called, and its type."""
+        out: dict[str, list[tuple[p.DeclKind, tuple[Sort, ...], Type | None]]] = {}
+        for name, t in self.declared.get("Device", {}).items():
+            out.setdefault(name, []).append((p.DeclKind.DEVICE, (_S,), t))
+        for name, t in self.declared.get("Party", {}).items():
+            out.setdefault(name, []).append((p.DeclKind.PARTY, (_S, _P), t))
+        for name, kinds in self.relations.items():
+            args = tuple(Prim.PARTY if k == "Party" else Prim.DEVICE for k in kinds)
+            out.setdefault(name, []).append((p.DeclKind.RELATION, (_S, *args), None))
+        return out
+
 
 WITHIN_NEEDS = "`within` needs one rule set"
 
@@ -116,7 +160,7 @@ def _run_shape(body: ast.Expr) -> _Shape | None:
 
 def check_body(decl: ast.PropertyDecl, keys: list[str], enums: Mapping[str, tuple[str, ...]],
                groups: Mapping[str, tuple[str, frozenset[str]]], catalogue: Mapping[str, Any],
-               events: Mapping[str, Event]) -> tuple[p.Body | None, Diagnostic | None]:
+               events: Mapping[str, Event], world: World) -> tuple[p.Body | None, Diagnostic | None]:
     """The checked body of a property expected under `keys` (`rs` or `old..new`), or its first error."""
     body = decl.body
     shape_error: Diagnostic | None = None
@@ -129,7 +173,7 @@ def check_body(decl: ast.PropertyDecl, keys: list[str], enums: Mapping[str, tupl
         return None, diag.prop_events_one_step(body.span, decl.name.name)
     checked: p.Body | None = None
     for key in keys:
-        c = _Checker(enums, groups, catalogue, len(key.split("..")))
+        c = _Checker(enums, groups, catalogue, len(key.split("..")), world)
         try:
             if temporal:
                 if ".." in key:
@@ -147,8 +191,12 @@ def check_body(decl: ast.PropertyDecl, keys: list[str], enums: Mapping[str, tupl
 
 class _Checker:
     def __init__(self, enums: Mapping[str, tuple[str, ...]], groups: Mapping[str, tuple[str, frozenset[str]]],
-                 catalogue: Mapping[str, Any], rulesets: int) -> None:
+                 catalogue: Mapping[str, Any], rulesets: int, world: World) -> None:
         self.enums, self.groups, self.catalogue, self.rulesets = enums, groups, catalogue, rulesets
+        self.world = world
+        self.signatures = signatures(world.vocab)
+        self.request_fields = request_fields(world.vocab)
+        self.functions = world.functions()
 
     # -- whole bodies --
     def one_step(self, body: ast.Expr) -> p.OneStep:
@@ -177,7 +225,7 @@ class _Checker:
         for b in binders:
             name = b.type.name
             sort: Sort
-            if name in ("State", "Request", "Party"):
+            if name in ("State", "Request", "Party", "Device"):
                 sort = Prim(name)
             elif name in self.enums:
                 sort = EnumSort(name)
@@ -215,15 +263,17 @@ class _Checker:
             case ast.Temporal(kind=kind):
                 raise _Refused(diag.prop_temporal_not_whole(e.span, kind))
             case ast.Compare(op=op, left=a, right=b):
+                if isinstance(a, ast.NullLit):  # `null == x` reads as `x == null`
+                    a, b = b, a
                 left = self.value(a, env)
-                right = self.value(b, env, left.sort)
+                right = p.NullConst(sort=left.sort, span=b.span) if isinstance(b, ast.NullLit) else self.value(b, env, left.sort)
                 if left.sort != right.sort or left.sort in (Prim.BOOL, Prim.STATE, Prim.REQUEST) or isinstance(left.sort, SetSort):
                     raise _Refused(diag.prop_bad_compare(e.span, op, str(left.sort), str(right.sort)))
                 return p.Eq(left=left, right=right, negated=op == "!=", span=e.span)
             case ast.In(item=i, collection=c, negated=neg):
                 item = self.value(i, env)
                 coll = self.value(c, env, SetSort(str(item.sort)))
-                if not isinstance(coll, p.SetConst) or coll.enum != str(item.sort):
+                if coll.sort != SetSort(str(item.sort)) or not isinstance(item.sort, EnumSort):
                     raise _Refused(diag.prop_in_needs_set(c.span, str(item.sort)))
                 return p.In(item=item, collection=coll, negated=neg, span=e.span)
             case ast.Name(id=ident):
@@ -263,34 +313,72 @@ class _Checker:
         raise _Refused(diag.prop_unknown_name(ident.span, n, _expected_text(expected), near))
 
     def _field(self, e: ast.Field, obj: p.PExpr, name: str) -> p.PExpr:
+        if obj.sort == Prim.SRV:  # a catalogue column, as the rules read `srv.NAME`
+            return self._declared(e, p.DeclKind.SERVICE, name, (obj,), self.world.records.get("Service", {}), "Service")
         if obj.sort != Prim.REQUEST:
             raise _Refused(diag.prop_field_of_non_request(e.span, name, str(obj.sort)))
         try:
             f = ReqField(name)
         except ValueError:
-            raise _Refused(diag.prop_unknown_field(e.span, name, [x.value for x in REQUEST_FIELDS])) from None
-        return p.Field(obj=obj, name=f, sort=REQUEST_FIELDS[f], span=e.span)
+            declared = self.world.declared.get("Request", {})
+            if name in declared:
+                return self._declared(e, p.DeclKind.REQUEST, name, (obj,), declared, "Request")
+            raise _Refused(diag.prop_unknown_field(e.span, name, [*(x.value for x in self.request_fields), *declared])) from None
+        return p.Field(obj=obj, name=f, sort=self.request_fields[f], span=e.span)
+
+    def _declared(self, e: ast.Expr, kind: p.DeclKind, name: str, args: tuple[p.PExpr, ...],
+                  fields: Mapping[str, Type], record: str) -> p.PExpr:
+        """A declared field (or catalogue column) of `record`, typed by its declaration."""
+        t = fields.get(name)
+        if t is None:
+            raise _Refused(diag.prop_unknown_record_field(e.span, record, name, fields))
+        sort = sort_of(t)
+        if sort is None:
+            raise _Refused(diag.prop_field_type(e.span, f"{record}.{name}", str(t)))
+        return p.Declared(kind=kind, name=name, args=args, sort=sort, span=e.span)
 
     def _call(self, e: ast.Call, env: dict[str, Sort]) -> p.PExpr:
         name = e.func.name
         try:
             fn = Builtin(name)
         except ValueError:
-            raise _Refused(diag.prop_unknown_function(e.func.span, name, [b.value for b in SIGNATURES])) from None
-        sig = SIGNATURES[fn]
-        if len(e.args) != len(sig.args):
-            raise _Refused(diag.prop_arity(e.span, name, [str(s) for s in sig.args]))
-        args = []
-        for a, want in zip(e.args, sig.args, strict=True):
-            v = self.value(a, env, want)
-            if v.sort != want:
-                raise _Refused(diag.prop_argument(a.span, name, str(want), str(v.sort)))
-            args.append(v)
+            if name in self.functions:
+                return self._declared_call(e, env)
+            raise _Refused(diag.prop_unknown_function(e.func.span, name, [b.value for b in self.signatures],
+                                                      sorted(self.functions))) from None
+        sig = self.signatures[fn]
+        args = self._args(e, env, sig.args)
         if sig.rulesets is not None and self.rulesets != sig.rulesets:
             raise _Refused(diag.prop_rulesets(e.span, sig.needs))
         if fn is Builtin.SUITS and not isinstance(args[1], p.SrvConst):
             raise _Refused(diag.prop_literal_srv(e.span, name))
         return p.Apply(fn=fn, args=tuple(args), sort=sig.result, span=e.span)
+
+    def _args(self, e: ast.Call, env: dict[str, Sort], want: tuple[Sort, ...]) -> list[p.PExpr]:
+        name = e.func.name
+        if len(e.args) != len(want):
+            raise _Refused(diag.prop_arity(e.span, name, [str(s) for s in want]))
+        args = []
+        for a, w in zip(e.args, want, strict=True):
+            v = self.value(a, env, w)
+            if v.sort != w:
+                raise _Refused(diag.prop_argument(a.span, name, str(w), str(v.sort)))
+            args.append(v)
+        return args
+
+    def _declared_call(self, e: ast.Call, env: dict[str, Sort]) -> p.PExpr:
+        """A declared Device field `NAME(s)`, Party field `NAME(s, p)` or relation `NAME(s, x, ...)`; a name
+        declared as more than one of these is told apart by its number of arguments."""
+        name = e.func.name
+        options = self.functions[name]
+        fitting = [o for o in options if len(o[1]) == len(e.args)] or options[:1]
+        if len(fitting) > 1:
+            raise _Refused(diag.prop_ambiguous_function(e.func.span, name, [o[0].value for o in fitting]))
+        [(kind, want, t)] = fitting
+        args = tuple(self._args(e, env, want))
+        if t is None:
+            return p.Declared(kind=kind, name=name, args=args, sort=Prim.BOOL, span=e.span)
+        return self._declared(e, kind, name, args, {name: t}, kind.value)
 
     def _within(self, e: ast.Temporal, env: dict[str, Sort]) -> p.PExpr:
         if env.get(e.origin.name) != Prim.STATE:

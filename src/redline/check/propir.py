@@ -3,9 +3,10 @@
 `check/properties.py` is its only producer; `smt/properties.py` and
 `smt/temporal.py` encode it. Every name is resolved here: binders carry
 their sort, enum members and groups are constants, each builtin is a
-`Builtin` with a fixed signature, each request field a `ReqField`. A new
-builtin or field is one entry here (and its signature in the checker) and
-one case in the encoder.
+`Builtin` with a fixed signature, each request field a `ReqField`, and each
+field or relation a rule file declared a `Declared` (its sort from its
+declared type). A new builtin or field is one entry here (and its signature
+in the checker) and one case in the encoder; a declared one needs neither.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class Prim(Enum):
     STATE = "State"
     REQUEST = "Request"
     PARTY = "Party"
+    DEVICE = "Device"
     SRV = "Srv"
 
     def __str__(self) -> str:
@@ -92,6 +94,7 @@ class Builtin(Enum):
     REGISTERED_THROUGHOUT = "registered_throughout"
     HAS_EXECUTION_TIME = "has_execution_time"
     HAS_DATE_RANGE = "has_date_range"
+    DEVICE = "device"
 
 
 class ReqField(Enum):
@@ -102,6 +105,16 @@ class ReqField(Enum):
     SRV = "srv"
     REMOTE_PARTY_ROLE = "remote_party_role"
     NEW_CERTIFICATE_OWNER = "new_certificate_owner"
+
+
+class DeclKind(Enum):
+    """Where a declared field or relation is read (docs/formats.md "Declared fields"), and how it is written."""
+
+    REQUEST = "Request"  # `r.NAME`, as `r.sender`
+    SERVICE = "Service"  # `r.srv.NAME` (or `"8.7.1".NAME`): a catalogue column of the SRV
+    DEVICE = "Device"  # `NAME(s)`, as `generation(s)`: a field of the state's device (the request's)
+    PARTY = "Party"  # `NAME(s, p)`, as `active(s, p)`
+    RELATION = "relation"  # `NAME(s, x, ...)`: the records are related in the state
 
 
 # ---- expressions ----------------------------------------------------------------
@@ -137,6 +150,14 @@ class EnumConst:
 
 
 @dataclass(**P)
+class NullConst:
+    """`null`, compared with a value that may be absent (`r.other_device != null`); typed by that value."""
+
+    sort: Sort
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**P)
 class SrvConst:
     srv: str  # a catalogue entry
     span: Span = field(default=NO_SPAN, compare=False)
@@ -169,6 +190,18 @@ class Field:
 
 
 @dataclass(**P)
+class Declared:
+    """A declared field or relation; `args` are the record (REQUEST, SERVICE), the state and the
+    record (DEVICE, PARTY), or the state and the related records (RELATION)."""
+
+    kind: DeclKind
+    name: str
+    args: tuple[PExpr, ...]
+    sort: Sort
+    span: Span = field(default=NO_SPAN, compare=False)
+
+
+@dataclass(**P)
 class Apply:
     fn: Builtin
     args: tuple[PExpr, ...]
@@ -188,7 +221,7 @@ class Eq:
 @dataclass(**P)
 class In:
     item: PExpr
-    collection: SetConst
+    collection: PExpr  # a SetConst, or a set-valued declared field or catalogue column
     negated: bool
     span: Span = field(default=NO_SPAN, compare=False)
     sort: Sort = Prim.BOOL
@@ -246,7 +279,7 @@ class Within:
     sort: Sort = Prim.BOOL
 
 
-PExpr = Ref | EnumConst | SrvConst | SetConst | Field | Apply | Eq | In | And | Or | Not | Implies | Quant | Within
+PExpr = Ref | EnumConst | NullConst | SrvConst | SetConst | Field | Declared | Apply | Eq | In | And | Or | Not | Implies | Quant | Within
 
 
 # ---- whole bodies -----------------------------------------------------------------
@@ -320,11 +353,11 @@ def walk(e: PExpr) -> Iterator[PExpr]:
     """`e` and every expression inside it, parents before children, left to right."""
     yield e
     match e:
-        case Ref() | EnumConst() | SrvConst() | SetConst():
+        case Ref() | EnumConst() | NullConst() | SrvConst() | SetConst():
             return
         case Field(obj=o):
             yield from walk(o)
-        case Apply(args=xs) | And(items=xs) | Or(items=xs):
+        case Apply(args=xs) | Declared(args=xs) | And(items=xs) | Or(items=xs):
             for x in xs:
                 yield from walk(x)
         case Eq(left=a, right=b) | Implies(premise=a, conclusion=b):
@@ -358,7 +391,7 @@ def _level(e: PExpr) -> int:
             return NOT
         case Eq() | In():
             return CMP
-        case Field() | Apply():
+        case Field() | Apply() | Declared():
             return POSTFIX
     return ATOM
 
@@ -374,6 +407,8 @@ def _show(e: PExpr) -> str:
             return n
         case EnumConst(member=m):
             return m
+        case NullConst():
+            return "null"
         case SrvConst(srv=s):
             return quote(s)
         case SetConst(group=g, members=ms):
@@ -382,6 +417,10 @@ def _show(e: PExpr) -> str:
             return f"{show(o, POSTFIX)}.{n.value}"
         case Apply(fn=f, args=args):
             return f"{f.value}(" + ", ".join(show(a) for a in args) + ")"
+        case Declared(kind=DeclKind.REQUEST | DeclKind.SERVICE, name=n, args=(o,)):
+            return f"{show(o, POSTFIX)}.{n}"
+        case Declared(name=n, args=args):
+            return f"{n}(" + ", ".join(show(a) for a in args) + ")"
         case Eq(left=a, right=b, negated=neg):
             return f"{show(a, POSTFIX)} {'!=' if neg else '=='} {show(b, POSTFIX)}"
         case In(item=a, collection=b, negated=neg):

@@ -357,7 +357,7 @@ def prepare(data: Any, where: str = "$") -> Prepared:
             raise InputError(f"{dw}.trust_anchors", f"expected an object of role: party, found {_show(raw_anchors)}")
         for role, owner in raw_anchors.items():
             aw = f"{dw}.trust_anchors.{role}"
-            _enum(role, aw, ENUMS[VOCAB["cell"]], "RemotePartyRole")
+            _enum(role, aw, ENUMS[VOCAB["cell"]], VOCAB["cell"])
             if owner is None:
                 continue
             oid = _eui(owner, aw, "a trust anchor owner")
@@ -600,7 +600,7 @@ def _load_request(p: Prepared, data: Any, where: str = "$") -> tuple[Any, ...]:
                                     " `new_certificate_owner`" if row.replaces_trust_anchor else
                              f"SRV {srv} carries a certificate: give both `remote_party_role` and"
                              " `new_certificate_owner`, or neither")
-        rpr = _enum(rpr, f"{where}.remote_party_role", ENUMS[VOCAB["cell"]], "RemotePartyRole")
+        rpr = _enum(rpr, f"{where}.remote_party_role", ENUMS[VOCAB["cell"]], VOCAB["cell"])
         owner = _eui(owner, f"{where}.new_certificate_owner", "the new certificate owner")
         if owner not in p.parties:
             raise InputError(f"{where}.new_certificate_owner",

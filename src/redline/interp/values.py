@@ -172,7 +172,7 @@ def load_state(data: Any, program: ir.Program, where: str = "$") -> State:
             raise InputError(f"{dw}.trust_anchors", f"expected an object of role: party, found {_show(raw_anchors)}")
         for role, owner in raw_anchors.items():
             aw = f"{dw}.trust_anchors.{role}"
-            _enum(role, aw, enums[vocab.cell], "RemotePartyRole")
+            _enum(role, aw, enums[vocab.cell], vocab.cell)
             if owner is None:
                 continue
             oid = _eui(owner, aw, "a trust anchor owner")
@@ -415,7 +415,7 @@ def load_request(data: Any, state: State, program: ir.Program, ruleset: ir.RuleS
             raise InputError(where, f"SRV {srv} replaces a trust anchor: give `remote_party_role` and `new_certificate_owner`"
                              if row.get("replaces_trust_anchor") else
                              f"SRV {srv} carries a certificate: give both `remote_party_role` and `new_certificate_owner`, or neither")
-        rpr = _enum(rpr, f"{where}.remote_party_role", program.cells(), "RemotePartyRole")
+        rpr = _enum(rpr, f"{where}.remote_party_role", program.cells(), program.vocab.cell)
         owner = _eui(owner, f"{where}.new_certificate_owner", "the new certificate owner")
         if owner not in state.parties:
             raise InputError(f"{where}.new_certificate_owner", f"party `{b['new_certificate_owner']}` is not in the state's `parties`")

@@ -219,11 +219,15 @@ def decode(model: z3.ModelRef, comp: PropertyCompiler, binders: list[Binding]) -
     requests: dict[str, JsonObject] = {}
     parties: dict[str, str] = {}
     values: dict[str, str] = {}
+    if st0 is not None:
+        d._own(st0)  # a bound Device that is the request's device gets its id
     for b in binders:  # parties and requests first, so ids are numbered in binder order
         if b.sort is Prim.PARTY:
             parties[b.name] = d.party(b.value)
         elif b.sort is Prim.REQUEST and st0 is not None:
             requests[b.name] = d.request(st0, b.value)
+        elif b.sort is Prim.DEVICE:  # listed in the state in turn, as a device a declared field names
+            values[b.name] = d.device(b.value)
         elif b.sort is not Prim.STATE:
             values[b.name] = d.enum(b.value)
     # Last, so that a state lists every party the records above name.

@@ -24,8 +24,9 @@ import z3
 
 from redline.check import checked as ir
 from redline.check import propir as p
-from redline.check.properties import DEVICE_TYPE, SMI_STATUS, USER_ROLE
-from redline.check.propir import Builtin, EnumSort, Prim, ReqField, SetSort, Sort
+from redline.check.propir import Builtin, DeclKind, EnumSort, Prim, ReqField, SetSort, Sort
+from redline.check.types import BOOL, SetT, strip
+from redline.smt.declared import Slot
 from redline.smt.encode import Encoder, Opt, Outcome
 from redline.smt.smt2 import smt2_text
 from redline.smt.solver import new_solver
@@ -96,7 +97,7 @@ class PropertyCompiler:
                 return Binding(name, sort, st)
             case Prim.REQUEST:
                 return Binding(name, sort, SymRequest.fresh(self.sorts, tag))
-            case Prim.PARTY:
+            case Prim.PARTY | Prim.DEVICE:  # ids, as the encoding of the rules has them
                 return Binding(name, sort, z3.Int(tag, ctx=self.ctx))
             case EnumSort(name=enum):
                 return Binding(name, sort, z3.Const(tag, self.sorts.enums[enum]))
@@ -159,13 +160,20 @@ class PropertyCompiler:
             case p.Within():
                 return self._within(e, env)
             case p.Eq(left=a, right=b, negated=neg):
-                la, rb = self.term(a, env), self.term(b, env)
-                eq = z3.Or(z3.And(z3.Not(la.some), z3.Not(rb.some)), z3.And(la.some, rb.some, la.val == rb.val))
+                la = self.term(a, env)
+                if isinstance(b, p.NullConst):
+                    eq = z3.Not(la.some)
+                else:
+                    rb = self.term(b, env)
+                    eq = z3.Or(z3.And(z3.Not(la.some), z3.Not(rb.some)), z3.And(la.some, rb.some, la.val == rb.val))
                 return z3.Not(eq) if neg else eq
             case p.In(item=i, collection=coll, negated=neg):
                 item = self.term(i, env)
-                members = [self.sorts.member(coll.enum, m) for m in sorted(set(coll.members))]
-                found = z3.And(item.some, z3.Or([item.val == m for m in members]))
+                if isinstance(coll, p.SetConst):
+                    members = [self.sorts.member(coll.enum, m) for m in sorted(set(coll.members))]
+                    found = z3.And(item.some, z3.Or([item.val == m for m in members]))
+                else:  # a set-valued field: a function member -> Bool
+                    found = z3.And(item.some, self.term(coll, env)(item.val))
                 return z3.Not(found) if neg else found
             case p.Ref(name=n, sort=sort):
                 bound = env[n].value
@@ -175,13 +183,76 @@ class PropertyCompiler:
             case p.SrvConst(srv=srv):
                 return Opt(T, self.sorts.srvs[srv])
             case p.SetConst():
-                raise AssertionError("a set stands only on the right of `in`")  # the checker allows it nowhere else
+                raise AssertionError("a set stands only on the right of `in`")
+            case p.NullConst():
+                raise AssertionError("`null` stands only on the right of `==` or `!=`")  # the checker puts it there  # the checker allows it nowhere else
             case p.Field(obj=o, name=f):
                 return self._field(self.term(o, env), f)
             case p.Apply():
                 return self._apply(e, [self.term(a, env) for a in e.args])
+            case p.Declared():
+                return self._declared(e, [self.term(a, env) for a in e.args])
             case _:
                 assert_never(e)
+
+    def _declared(self, e: p.Declared, args: list[Any]) -> Any:
+        """A declared field or relation, from the slots smt/declared.py made of its declaration (the same
+        terms the rules' encoding reads); a catalogue column from the catalogue's rows."""
+        match e.kind:
+            case DeclKind.REQUEST:
+                r: SymRequest = args[0]
+                return self._slot(r.ext[e.name], z3.BoolVal(True, ctx=self.ctx), None)
+            case DeclKind.DEVICE:
+                st: SymState = args[0]
+                return self._slot(st.device_ext[e.name], st.in_smi, None)  # null when no device is in the SMI
+            case DeclKind.PARTY:
+                st, party = args
+                return self._slot(st.party_ext[e.name], party.some, party.val)
+            case DeclKind.RELATION:
+                st, *xs = args
+                return z3.And(*[x.some for x in xs], st.relations[e.name](*[x.val for x in xs]))
+            case DeclKind.SERVICE:
+                return self._column(args[0], e.name, e.sort)
+            case _:
+                assert_never(e.kind)
+
+    def _slot(self, slot: Slot, some: z3.BoolRef, arg: Any) -> Any:
+        """A slot's value where its record is there (`some`): null is false for a truth value, as in the rules."""
+        given = z3.And(some, slot.has(arg))
+        v = slot.value(arg)
+        base = strip(slot.type)
+        if base == BOOL:
+            return z3.And(given, v)
+        if isinstance(base, SetT):
+            return lambda x: z3.And(given, v(x))
+        return Opt(given, v)
+
+    def _column(self, srv: Opt, column: str, sort: Sort) -> Any:
+        """A catalogue column as a function of the (symbolic) SRV, grouping SRVs that share a value."""
+        groups: dict[Any, list[z3.ExprRef]] = {}
+        # The last rule set's rows: a relational property reads the columns its new rule set amends.
+        for name, row in self.rulesets[-1].catalogue.items():
+            value = row.get(column)
+            groups.setdefault(frozenset(value) if isinstance(value, set | frozenset | list | tuple) else value, []).append(self.sorts.srvs[name])
+
+        def one_of(srvs: list[z3.ExprRef]) -> z3.BoolRef:
+            return z3.And(srv.some, z3.Or([srv.val == x for x in srvs] or [z3.BoolVal(False, ctx=self.ctx)]))
+        match sort:
+            case Prim.BOOL:
+                return one_of([x for v, srvs in groups.items() if v for x in srvs])
+            case SetSort(elem=enum):
+                return lambda m: z3.Or([z3.And(one_of(srvs), z3.Or([m == self.sorts.member(enum, x) for x in sorted(v)]))
+                                        for v, srvs in groups.items() if v] or [z3.BoolVal(False, ctx=self.ctx)])
+            case EnumSort(name=enum):
+                given = [(v, srvs) for v, srvs in groups.items() if v is not None]
+                val: Any = next(iter(self.sorts.members[enum].values()))
+                for v, srvs in given:
+                    val = z3.If(z3.Or([srv.val == x for x in srvs]), self.sorts.member(enum, v), val)
+                return Opt(z3.Or([one_of(srvs) for _, srvs in given] or [z3.BoolVal(False, ctx=self.ctx)]), val)
+            case Prim.STATE | Prim.REQUEST | Prim.PARTY | Prim.DEVICE | Prim.SRV:
+                raise AssertionError(f"no catalogue column is of sort {sort}")  # the catalogue holds none
+            case _:
+                assert_never(sort)
 
     def _field(self, r: SymRequest, f: ReqField) -> Opt:
         T = z3.BoolVal(True, ctx=self.ctx)
@@ -228,9 +299,10 @@ class PropertyCompiler:
                 srv = e.args[1]
                 assert isinstance(srv, p.SrvConst)  # the checker's rule: `suits` names its SRV
                 row = self.catalogue[srv.srv]
+                types, statuses = self.sorts.members_of("device_type"), self.sorts.members_of("smi_status")
                 return z3.And(st.in_smi,
-                              z3.Or([st.device_type == self.sorts.member(DEVICE_TYPE, t) for t in sorted(row["device_types"])] or [F]),
-                              z3.Or([st.smi_status == self.sorts.member(SMI_STATUS, t) for t in sorted(row["smi_statuses"])] or [F]))
+                              z3.Or([st.device_type == types[t] for t in sorted(row["device_types"])] or [F]),
+                              z3.Or([st.smi_status == statuses[t] for t in sorted(row["smi_statuses"])] or [F]))
             case Builtin.ACTIVE:
                 st, party = args
                 return z3.And(party.some, st.dcc_user(party.val))
@@ -256,14 +328,16 @@ class PropertyCompiler:
                 return args[0].has_exec
             case Builtin.HAS_DATE_RANGE:
                 return args[0].has_range
+            case Builtin.DEVICE:
+                return Opt(args[0].in_smi, args[0].device_id)
             case Builtin.ROLE_ALLOWED:
                 r = args[0]
-                return self._column_has(r.srv, "eligible_roles", USER_ROLE, r.role)
+                return self._column_has(r.srv, "eligible_roles", self.sorts.enum_of("role"), r.role)
             case Builtin.DEVICE_SUITS:
                 st, r = args
                 return z3.And(st.in_smi,
-                              self._column_has(r.srv, "device_types", DEVICE_TYPE, st.device_type),
-                              self._column_has(r.srv, "smi_statuses", SMI_STATUS, st.smi_status))
+                              self._column_has(r.srv, "device_types", self.sorts.enum_of("device_type"), st.device_type),
+                              self._column_has(r.srv, "smi_statuses", self.sorts.enum_of("smi_status"), st.smi_status))
             case _:
                 assert_never(e.fn)
 
@@ -287,7 +361,7 @@ class PropertyCompiler:
         """The party is named in the device's Registration Data in some role at some instant, past or future."""
         if st.assignments is not None:
             return z3.Or([z3.And(a.used, a.party == party, a.mpxn == st.mpxn) for a in st.assignments] or [z3.BoolVal(False, ctx=self.ctx)])
-        role, t = z3.Const(f"er_role_{self._fresh_id()}", self.sorts.enums[USER_ROLE]), z3.Int(f"er_t_{self._fresh_id()}", ctx=self.ctx)
+        role, t = z3.Const(f"er_role_{self._fresh_id()}", self.sorts.sort_of("role")), z3.Int(f"er_t_{self._fresh_id()}", ctx=self.ctx)
         return z3.Exists([role, t], st.registered(party, role, st.mpxn, t))
 
     def at(self, env: dict[str, Binding], var: str, st: SymState, e: p.PExpr) -> z3.BoolRef:
@@ -399,19 +473,24 @@ def readable(sorts: Sorts, states: list[SymState], parties: list[z3.ArithRef], r
     on round dates, a commissioned meter, no trust anchors but Supplier and Network Operator, no roles held."""
     prefs: list[z3.BoolRef] = []
     parties = parties + [x for r in requests for x in (r.sender, r.owner)]
+    # Member names, not enum names: a preference only, skipped where the vocabulary has no such member.
+    statuses, types, cells = sorts.members_of("smi_status"), sorts.members_of("device_type"), sorts.members_of("cell")
+    roles = sorts.members_of("role").values()
     for r in requests:
         prefs += [z3.Not(r.has_exec), z3.Not(r.has_range)]
     for st in states:
-        prefs += [st.now == NICE_NOW, st.smi_status == sorts.member("SmiStatus", "Commissioned")]
-        prefs += [z3.Or(st.device_type == sorts.member("DeviceType", "ESME"), st.device_type == sorts.member("DeviceType", "GSME"))]
-        for name, cell in sorts.members["RemotePartyRole"].items():
+        prefs.append(st.now == NICE_NOW)
+        prefs += [st.smi_status == statuses[x] for x in ("Commissioned",) if x in statuses]
+        meters = [st.device_type == types[x] for x in ("ESME", "GSME") if x in types]
+        prefs += [z3.Or(meters)] if meters else []
+        for name, cell in cells.items():
             if name not in ("Supplier", "NetworkOperator"):
                 prefs.append(z3.Not(st.anchor_set(cell)))
         for a in st.assignments or []:
             prefs += [z3.Not(a.used), a.open_ended, a.start == NICE_START]
         for party in parties:
-            prefs.append(z3.And([z3.Not(st.has_role(party, r)) for r in sorts.members[USER_ROLE].values()]))
-            prefs += [z3.Not(st.has_role(party, r)) for r in sorts.members[USER_ROLE].values()]
+            prefs.append(z3.And([z3.Not(st.has_role(party, r)) for r in roles]))
+            prefs += [z3.Not(st.has_role(party, r)) for r in roles]
     return prefs
 
 

@@ -35,7 +35,6 @@ import z3
 
 from redline.check import checked as ir
 from redline.check import propir as p
-from redline.check.properties import CELL, USER_ROLE
 from redline.check.propir import Builtin, Prim
 from redline.smt.properties import T_MAX, T_MIN, Binding, PropertyCompiler, simplify
 from redline.smt.smt2 import smt2_text
@@ -73,7 +72,7 @@ class Unroller:
         self.comp, self.events, self.bounded = comp, events, bounded
         self.sorts: Sorts = comp.sorts
         self.ctx = comp.ctx
-        self.cells = self.sorts.members[CELL]
+        self.cells = self.sorts.members_of("cell")
 
     def _anchors(self, tag: str, st: SymState) -> tuple[SymState, dict[str, z3.BoolRef], dict[str, z3.ArithRef]]:
         sets = {n: z3.Bool(f"{tag}_set_{n}", ctx=self.ctx) for n in self.cells}
@@ -113,7 +112,7 @@ class Unroller:
         return Step(k, r, leaver, st), cons
 
     def _in_group(self, st: SymState, roles: frozenset[str]) -> Callable[[Any], z3.BoolRef]:
-        members = [self.sorts.member(USER_ROLE, x) for x in sorted(roles)]
+        members = [self.sorts.members_of("role")[x] for x in sorted(roles)]
         return lambda a: z3.And(a.used, a.mpxn == st.mpxn, z3.Or([a.role == m for m in members]))
 
     def _registration(self, st: SymState, tag: str, on: z3.BoolRef, roles: frozenset[str]) -> tuple[SymState, list[z3.BoolRef]]:
@@ -258,27 +257,28 @@ class Induction:
     smt2: str | None = None  # the proof's obligations in SMT-LIB2, for a second solver
 
 
-def _owner(var: str, cell: str) -> p.PExpr:
-    return p.Apply(fn=Builtin.OWNER, args=(p.Ref(name=var, sort=Prim.STATE), p.EnumConst(enum=CELL, member=cell)), sort=Prim.PARTY)
+def _owner(var: str, cell_enum: str, cell: str) -> p.PExpr:
+    return p.Apply(fn=Builtin.OWNER, args=(p.Ref(name=var, sort=Prim.STATE), p.EnumConst(enum=cell_enum, member=cell)),
+                   sort=Prim.PARTY)
 
 
-def candidates(shape: p.RunProp) -> list[p.PExpr]:
+def candidates(shape: p.RunProp, cell_enum: str) -> list[p.PExpr]:
     """Facts an invariant may need about the trust-anchor cells the property names: each cell's
     owner is, or is not, each party the property binds, or the cell's owner in the initial state."""
     cells_named: dict[str, None] = {}
     for part in (shape.init, shape.body):
         for x in p.walk(part) if part is not None else ():
-            if isinstance(x, p.EnumConst) and x.enum == CELL:
+            if isinstance(x, p.EnumConst) and x.enum == cell_enum:
                 cells_named.setdefault(x.member)
-            elif isinstance(x, p.SetConst) and x.enum == CELL:
+            elif isinstance(x, p.SetConst) and x.enum == cell_enum:
                 cells_named.update(dict.fromkeys(x.members))
     t, s = shape.var, shape.origin
     parties: list[p.PExpr] = [p.Ref(name=b.name, sort=Prim.PARTY) for b in shape.binders if b.sort is Prim.PARTY]
     out: list[p.PExpr] = []
     for cell in cells_named:
-        for party in [_owner(s, cell), *parties]:
-            out.append(p.Eq(left=_owner(t, cell), right=party, negated=False))
-            out.append(p.Eq(left=_owner(t, cell), right=party, negated=True))
+        for party in [_owner(s, cell_enum, cell), *parties]:
+            out.append(p.Eq(left=_owner(t, cell_enum, cell), right=party, negated=False))
+            out.append(p.Eq(left=_owner(t, cell_enum, cell), right=party, negated=True))
     return out
 
 
@@ -374,7 +374,7 @@ def induction(sorts: Sorts, program: ir.Program, ruleset: ir.RuleSet, shape: p.R
         found = done("1-induction", [target])
         if found:
             return found
-    pool = [target, *candidates(shape)]
+    pool = [target, *candidates(shape, sorts.vocab.cell)]
     pool = [c for c in pool if ob.initiation([c]) == z3.unsat]
     while pool:
         verdict, kept = ob.consecution(pool)
