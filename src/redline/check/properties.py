@@ -57,6 +57,13 @@ SIGNATURES: dict[Builtin, Signature] = {
     Builtin.REGISTERED_THROUGHOUT: Signature((_S, _R, _P, EnumSort(USER_ROLE)), _B),
     Builtin.HAS_EXECUTION_TIME: Signature((_R,), _B),
     Builtin.HAS_DATE_RANGE: Signature((_R,), _B),
+    Builtin.ACCEPTED_BY_BASE: Signature((_S, _R), _B, 2, "`accepted_by_base` compares two rule sets: expect it under `old..new`"),
+    Builtin.ACCEPTED_BY_MODIFICATION: Signature((_S, _R), _B, 2,
+                                                "`accepted_by_modification` compares two rule sets: expect it under `old..new`"),
+    Builtin.AFTER_BASE: Signature((_S, _R), _S, 2, "`after_base` compares two rule sets: expect it under `old..new`"),
+    Builtin.AFTER_MODIFICATION: Signature((_S, _R), _S, 2, "`after_modification` compares two rule sets: expect it under `old..new`"),
+    # within an `intends` region declared by a modification on the way from `old` to `new`
+    Builtin.INTENDED: Signature((_S, _R), _B, 2, "`intended` reads the intents of the newer rule set: expect it under `old..new`"),
 }
 
 REQUEST_FIELDS: dict[ReqField, Sort] = {

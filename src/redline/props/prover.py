@@ -24,7 +24,7 @@ class _GaveUp(Exception):
     """The solver ran out of budget cross-checking a finding: the result is unknown, not an internal error."""
 
 
-def _verdict(v: Any) -> dict[str, Any]:
+def verdict_record(v: Any) -> dict[str, Any]:
     j: dict[str, Any] = v.to_json()
     out = {k: j[k] for k in ("verdict", "layer", "code", "check", "clause", "effects")}
     # What this verdict turned on: the check that rejected it, or every check that passed or was waived.
@@ -56,7 +56,7 @@ def _replay(program: ir.Program, rulesets: list[ir.RuleSet], decided: Decided, r
             except InputError as e:
                 raise ReplayError(f"the decoded request `{rname}` is not valid input: {e}") from None
             v = Validator(rs).validate(state, req)
-            verdicts[f"{rname}@{rs.name}"] = _verdict(v)
+            verdicts[f"{rname}@{rs.name}"] = verdict_record(v)
             said_by_model = model_verdict(decided, which, state_name, rname)
             if said_by_model is not None:
                 said, failed = said_by_model
@@ -110,7 +110,7 @@ def _candidates(sorts: Sorts, program: ir.Program, rulesets: list[ir.RuleSet], s
                             raise _GaveUp(f"the solver gave up cross-checking candidate {req} under {rs.name}")
                         if not same:
                             raise ReplayError(f"the encoding and the interpreter disagree on candidate {req} under {rs.name}")
-                        out.append({"ruleset": rs.name, "request": req, "verdict": _verdict(v)})
+                        out.append({"ruleset": rs.name, "request": req, "verdict": verdict_record(v)})
     return out
 
 

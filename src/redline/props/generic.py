@@ -1,0 +1,70 @@
+"""The generic properties the property language cannot say, decided here and reported as results.
+
+`no_check_made_dead` (proofs/generic.redline names it and gives its claim) compares the liveness of
+every check under a modification's base with its liveness under the modification: a check that can
+reject some request under the base but none under the modification has been made dead. Its
+counterexample is the base's liveness witness, replayed through the interpreter under both.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from redline.check import checked as ir
+from redline.interp import InputError, Validator, load_request, load_state
+from redline.props.liveness import liveness
+from redline.props.prover import verdict_record
+from redline.props.results import ProofResult, ReplayError
+
+NO_CHECK_MADE_DEAD = "no_check_made_dead"
+NO_CHECK_MADE_DEAD_CLAIM = ("every check that can reject some request under the base can still reject one "
+                            "under the modification (redline liveness, of both)")
+
+
+def _judged(program: ir.Program, rs: ir.RuleSet, w: dict[str, Any]) -> dict[str, Any]:
+    try:
+        state = load_state(w["state"], program)
+        return verdict_record(Validator(rs).validate(state, load_request(w["request"], state, program, rs)))
+    except InputError as e:
+        raise ReplayError(f"a liveness witness is not valid input under {rs.name}: {e}") from None
+
+
+def no_check_made_dead(program: ir.Program, modification: ir.RuleSet, timeout_ms: int, rlimit: int, seed: int,
+                       found: dict[str, dict[str, Any]] | None = None) -> ProofResult:
+    """The result of `no_check_made_dead` for `modification` against its base. `found` holds liveness
+    results already computed (rule set -> `redline liveness` JSON), so a bundle runs liveness once."""
+    assert modification.base is not None  # the caller looked it up as a modification
+    base = program.rulesets[modification.base]
+    start = time.perf_counter()
+    runs = dict(found or {})
+    for rs in (base, modification):
+        if rs.name not in runs:
+            runs[rs.name] = liveness(program, rs, timeout_ms, seed, rlimit)
+
+    def checks(rs: ir.RuleSet) -> dict[str, dict[str, Any]]:
+        return {e["check"]: e for e in runs[rs.name]["rules"] if e["exception"] is None}
+    before, after = checks(base), checks(modification)
+    live_before = [name for name, e in before.items() if e["status"] == "live"]
+    dead = [n for n in live_before if n in after and after[n]["status"] == "dead"]
+    unsettled = [n for n in live_before if n in after and after[n]["status"] == "unknown"]
+    key = f"{base.name}..{modification.name}"
+    result = ProofResult(NO_CHECK_MADE_DEAD, key, "proved", "proved", 0.0,
+                         [before[n]["clause"] for n in live_before], [], proof="liveness",
+                         settled_by="unbounded", claim=NO_CHECK_MADE_DEAD_CLAIM)
+    if dead:
+        name = dead[0]
+        w = before[name]["witness"]
+        verdicts = {f"r@{base.name}": _judged(program, base, w), f"r@{modification.name}": _judged(program, modification, w)}
+        if verdicts[f"r@{modification.name}"]["check"] == name:  # proved dead, yet it rejects: a bug, never a finding
+            raise ReplayError(f"check `{name}` is dead under {modification.name}, yet rejects its base witness")
+        result.status, result.settled_by = "refuted", None
+        result.reason = "made dead: " + ", ".join(f"`{n}` ({before[n]['clause']})" for n in dead)
+        result.clauses = [before[n]["clause"] for n in dead]
+        result.counterexample = {"state": w["state"], "request": w["request"], "trace": [], "parties": {}, "values": {},
+                                 "verdicts": verdicts}
+    elif unsettled:
+        result.status, result.settled_by = "unknown", None
+        result.reason = "the liveness of " + ", ".join(f"`{n}`" for n in unsettled) + f" under {modification.name} was not settled"
+    result.seconds = time.perf_counter() - start
+    return result
