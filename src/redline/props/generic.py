@@ -3,7 +3,9 @@
 `no_check_made_dead` (proofs/generic.redline names it and gives its claim) compares the liveness of
 every check under a modification's base with its liveness under the modification: a check that can
 reject some request under the base but none under the modification has been made dead. Its
-counterexample is the base's liveness witness, replayed through the interpreter under both.
+counterexample is the base's liveness witness, replayed through the interpreter under both; its proof
+is a witness for each such check (a request it rejects under the modification), each replayed: the
+bundle re-checks every one (`cases`).
 """
 
 from __future__ import annotations
@@ -63,6 +65,21 @@ def no_check_made_dead(program: ir.Program, modification: ir.RuleSet, timeout_ms
         result.clauses = [before[n]["clause"] for n in dead]
         result.counterexample = {"state": w["state"], "request": w["request"], "trace": [], "parties": {}, "values": {},
                                  "verdicts": verdicts}
+    elif not unsettled and live_before:
+        # The proof is a witness per check: a request the check rejects under the modification, replayed.
+        cases = []
+        for n in live_before:
+            if n not in after:
+                continue
+            w = after[n]["witness"]
+            v = _judged(program, modification, w)
+            if v["check"] != n:
+                raise ReplayError(f"the liveness witness of `{n}` under {modification.name} is not rejected by it")
+            cases.append({"check": n, "state": w["state"], "request": w["request"], "verdicts": {f"r@{modification.name}": v}})
+        if cases:
+            first, *rest = cases
+            result.witness = {"state": first["state"], "request": first["request"], "trace": [], "parties": {}, "values": {},
+                              "verdicts": first["verdicts"], "cases": rest}
     elif unsettled:
         result.status, result.settled_by = "unknown", None
         result.reason = "the liveness of " + ", ".join(f"`{n}`" for n in unsettled) + f" under {modification.name} was not settled"
