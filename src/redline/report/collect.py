@@ -154,6 +154,7 @@ def collect(program: ir.Program, settings: Settings, providers: list[ResultProvi
             c.liveness[name] = liveness(program, program.rulesets[name], settings.timeout_ms, settings.seed, settings.rlimit)
         c.liveness_seconds = time.perf_counter() - start
         if new.base is not None and new.base in c.liveness:  # the generic property liveness decides, from the runs above
-            c.results.append(Collected(no_check_made_dead(program, new, settings.timeout_ms, settings.rlimit, settings.seed,
-                                                          c.liveness).to_json(), None, "redline liveness"))
+            dead = no_check_made_dead(program, new, settings.timeout_ms, settings.rlimit, settings.seed, c.liveness)
+            if dead.status == "unknown" or dead.witness or dead.counterexample:  # else vacuous: no check to compare
+                c.results.append(Collected(dead.to_json(), None, "redline liveness"))
     return c
