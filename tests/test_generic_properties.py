@@ -115,6 +115,8 @@ def test_an_unknown_modification_is_refused_with_a_suggestion(capsys: pytest.Cap
 def test_a_generic_property_needs_a_modification(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "prove", GENERIC, "--property", "no_new_takeover")
     assert code == 2 and "generic property" in err and "--modification NAME" in err
+    code, _, err = run(capsys, "prove", GENERIC, "--property", "no_check_made_dead")
+    assert code == 2 and "generic property" in err
     code, _, err = run(capsys, "prove", GENERIC)
     assert code == 2 and "only generic properties to prove" in err
 

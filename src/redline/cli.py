@@ -201,7 +201,7 @@ def cmd_prove(args: argparse.Namespace) -> int:
     if mod is not None:  # what a bundle for it holds: the properties naming it, and the generic library bound to it
         program = with_generic(scoped(program, mod.name), mod.name)
     generic = [p.name for p in program.generic]
-    if mod is None and args.property in generic:
+    if mod is None and args.property in (*generic, NO_CHECK_MADE_DEAD):
         raise BadInput(f"`{args.property}` is a generic property (over `base` and `modification`): "
                        "give the modification it is about, --modification NAME")
     if args.property and all(p.name != args.property for p in program.properties) and args.property != NO_CHECK_MADE_DEAD:
