@@ -71,13 +71,19 @@ def test_bundle_holds_every_result_rechecked(evidence_bundle: tuple[Path, int, s
     assert re.search(r"bundle written to .* in \d+\.\d s", stdout)
     doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
     results = doc["results"]
-    assert len(results) == 34  # 24 one-step (proofs/mp107.redline), 10 over runs (proofs/temporal.redline)
+    # 24 one-step (proofs/mp107.redline), 10 over runs (proofs/temporal.redline), 5 generic (proofs/generic.redline)
+    assert len(results) == 39
+    assert {r["property"] for r in results if r["ruleset"] == "baseline..mp107"} >= {
+        "changes_only_intended", "no_new_takeover", "smets2_verdicts_unchanged", "recovery_kept", "no_check_made_dead"}
     for r in results:
         assert r["status"] == r["expected"] and r["seconds"] >= 0
         rc = r["recheck"]
         assert rc["status"] == "agrees", (r["property"], rc)
         if r["proof"] == "bounded":  # a run: every step replayed, every transition checked
             assert rc["solver"].startswith("redline interpreter") and rc["transitions"] >= 1 and rc["verdicts"] >= 1
+            continue
+        if r["proof"] == "liveness":  # no_check_made_dead: a witness per check, each replayed under mp107
+            assert rc["solver"].startswith("redline interpreter") and rc["verdicts"] == 1 + len(r["witness"]["cases"]) >= 5
             continue
         ob = r["obligation"]
         assert ob["file"].startswith(f"smt2/{r['property']}.{r['ruleset']}.")
@@ -94,7 +100,7 @@ def test_bundle_holds_every_result_rechecked(evidence_bundle: tuple[Path, int, s
     assert sf["proof"] == "unbounded" and sf["recheck"]["answer"] == "unsat"
     # One .smt2 per result, no more.
     assert sorted(p.name for p in (out / "smt2").iterdir()) == sorted(Path(r["obligation"]["file"]).name for r in results
-                                                                       if r["proof"] != "bounded")
+                                                                       if r["proof"] not in ("bounded", "liveness"))
     # The rule files by hash: the hashes are those of the files.
     for f in doc["files"]:
         assert hashlib.sha256((ROOT / f["path"]).read_bytes()).hexdigest() == f["sha256"]

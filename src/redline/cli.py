@@ -21,6 +21,7 @@ from typing import NoReturn, TypeVar
 
 from redline import output, usage
 from redline.check.checked import Program
+from redline.check.generic import with_generic
 from redline.codec import diff_json, liveness_json, result_json, scenario_json
 from redline.completion import SHELLS
 from redline.completion import script as completion_script
@@ -35,8 +36,10 @@ from redline.progress import Ticker
 from redline.project import ConfigError, Project, resolve
 from redline.props import ReplayError, prove
 from redline.props.diff import diff as semantic_diff
+from redline.props.generic import NO_CHECK_MADE_DEAD, no_check_made_dead
 from redline.render import render_all_text, render_json
 from redline.report.cases import diff_files, result_files
+from redline.report.collect import scoped
 from redline.report.text import (
     diff_unsettled,
     format_bundle_written,
@@ -51,7 +54,7 @@ from redline.scenarios import run_scenarios
 from redline.smt.encode import Unsupported
 from redline.smt.solver import DEFAULT_RLIMIT
 from redline.syntax import format_source
-from redline.validation import Run, prepare, ruleset_named, validate_each, validate_file
+from redline.validation import Run, modification_named, prepare, ruleset_named, validate_each, validate_file
 
 
 class _Parser(argparse.ArgumentParser):
@@ -195,11 +198,19 @@ def _solving(args: argparse.Namespace, work: Callable[[], T]) -> T:
 def cmd_prove(args: argparse.Namespace) -> int:
     extra = [Path(p) for p in args.paths] or list(project_of(args).proofs)
     program = _require_program(args, extra)
-    if args.property and all(p.name != args.property for p in program.properties):
+    mod = modification_named(program, args.modification) if args.modification else None
+    if mod is not None:  # what a bundle for it holds: the properties naming it, and the generic library bound to it
+        program = with_generic(scoped(program, mod.name), mod.name)
+    generic = [p.name for p in program.generic]
+    if mod is None and args.property in (*generic, NO_CHECK_MADE_DEAD):
+        raise BadInput(f"`{args.property}` is a generic property (over `base` and `modification`): "
+                       "give the modification it is about, --modification NAME")
+    if args.property and all(p.name != args.property for p in program.properties) and args.property != NO_CHECK_MADE_DEAD:
         names = [p.name for p in program.properties]
         raise BadInput(f"unknown property `{args.property}`; the properties are {', '.join(names)}")
     if not program.properties:
-        raise BadInput("no properties to prove (give the files that hold them)")
+        raise BadInput("no properties to prove (give the files that hold them)" if not generic else
+                       "only generic properties to prove: give the modification they are about, --modification NAME")
     outputs = {k: Path(v) for k, v in (("--smt2", args.smt2), ("--cex-dir", args.cex_dir)) if v}
     if len(outputs) == 2 and _nested(outputs["--smt2"], outputs["--cex-dir"]):
         raise BadInput("--smt2 and --cex-dir must be separate directories, neither inside the other "
@@ -212,6 +223,8 @@ def cmd_prove(args: argparse.Namespace) -> int:
         obligations[f"{name}.smt2"] = text.encode("utf-8")
     results = _solving(args, lambda: prove(program, args.property, args.timeout * 1000, args.rlimit, args.seed,
                                            writer if args.smt2 else None, args.depth))
+    if mod is not None and args.property in (None, NO_CHECK_MADE_DEAD):
+        results += [_solving(args, lambda: no_check_made_dead(program, mod, args.timeout * 1000, args.rlimit, args.seed))]
     if args.smt2:
         _check_output(lambda: output.replace_dir(Path(args.smt2), obligations, OUTPUT_WHAT["--smt2"]))
     if args.cex_dir:
@@ -493,6 +506,8 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("prove", parents=[common], help="prove the properties in proofs/")
     p.add_argument("paths", nargs="*", help="property files or directories (default: proofs/)")
     p.add_argument("--property", metavar="NAME", help="prove only this property")
+    p.add_argument("--modification", metavar="NAME",
+                   help="the properties naming this modification, and the generic ones (proofs/generic.redline) applied to it and its base")
     p.add_argument("--timeout", type=usage.positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
     p.add_argument("--rlimit", type=usage.positive, default=DEFAULT_RLIMIT, help="Z3 resource limit per call, for reproducible give-ups")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")

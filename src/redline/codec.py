@@ -14,7 +14,7 @@ from redline.props.diff import Change, DiffReport, IntentReport, Violation
 from redline.props.diff import Replayed as DiffWitness
 from redline.props.liveness import DisjunctRow, LivenessReport, RuleRow
 from redline.props.liveness import Judged as LiveJudged
-from redline.props.results import Candidate, Event, Found, ProofResult, Replayed, Step, VerdictKey
+from redline.props.results import Candidate, Case, Event, Found, ProofResult, Replayed, Step, VerdictKey
 from redline.scenarios import ScenarioResult
 from redline.smt.diff import Judgement
 
@@ -47,6 +47,9 @@ def found_json(f: Found) -> JsonObject:
                        "parties": f.parties, "values": f.values}
     if f.verdicts is not None:
         out["verdicts"] = {verdict_key(k): replayed_json(v) for k, v in f.verdicts.items()}
+    if f.cases:
+        out["cases"] = [{"check": c.check, "state": c.state, "request": c.request,
+                         "verdicts": {verdict_key(k): replayed_json(v) for k, v in c.verdicts.items()}} for c in f.cases]
     return out
 
 
@@ -101,8 +104,10 @@ def _found(j: JsonObject | None) -> Found | None:
     if j is None:
         return None
     verdicts = j.get("verdicts")
+    cases = tuple(Case(c["check"], c["state"], c["request"], {key_from_json(k): _replayed(v) for k, v in c["verdicts"].items()})
+                  for c in j.get("cases", ()))
     return Found(j["state"], j["request"], tuple(step_from_json(s) for s in j["trace"]), dict(j["parties"]), dict(j["values"]),
-                 None if verdicts is None else {key_from_json(k): _replayed(v) for k, v in verdicts.items()})
+                 None if verdicts is None else {key_from_json(k): _replayed(v) for k, v in verdicts.items()}, cases)
 
 
 def _tuple(x: Any) -> tuple[str, ...] | None:

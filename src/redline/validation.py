@@ -16,6 +16,7 @@ from redline.inputs import MAX_JSON_BYTES, BadInput, parse_json, read_json, read
 from redline.interp import InputError, Validator, load_request, load_state
 from redline.interp.values import State
 from redline.jsondoc import JsonObject
+from redline.suggest import did_you_mean
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,16 @@ def ruleset_named(program: Program, name: str) -> RuleSet:
     rs = program.ruleset(name)
     if rs is None:
         raise BadInput(f"unknown rule set `{name}`; the rules define {', '.join(sorted(program.rulesets))}")
+    return rs
+
+
+def modification_named(program: Program, name: str) -> RuleSet:
+    """The modification `name` (a rule set that amends another); BadInput with the likeliest names if not."""
+    mods = sorted(rs.name for rs in program.rulesets.values() if rs.base is not None)
+    rs = program.ruleset(name)
+    if rs is None or rs.base is None:
+        what = "a rule set, not a modification" if rs is not None else "not a modification"
+        raise BadInput(f"`{name}` is {what}{did_you_mean(name, mods)}; the rules define {', '.join(mods) or 'none'}")
     return rs
 
 

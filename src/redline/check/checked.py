@@ -392,6 +392,9 @@ class Program:
     declared: Mapping[str, Mapping[str, Type]] = field(default_factory=dict)
     relations: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     invariants: tuple[Invariant, ...] = ()
+    # Properties written once over `base` and `modification` (proofs/generic.redline), applied to a
+    # modification only when asked (check/generic.py `instantiate`); never in `properties`.
+    generic: tuple[Property, ...] = ()
 
     def roles(self) -> tuple[str, ...]:
         return self.enums[self.vocab.role]

@@ -16,7 +16,7 @@ from redline import diagnostics as diag
 from redline.check import checked as ir
 from redline.check.exprs import Env
 from redline.check.properties import World, check_body
-from redline.check.propir import Expectation, Outcome
+from redline.check.propir import BASE, MODIFICATION, PLACEHOLDERS, Expectation, Outcome
 from redline.check.redlines import apply_modification
 from redline.check.rules import add_define, check_check, check_effect, check_layer_order, row_fields
 from redline.check.scenarios import check_scenarios
@@ -110,7 +110,8 @@ def check_program(modules: Sequence[ast.Module]) -> tuple[ir.Program | None, lis
         return None, out
     program = ir.Program(
         enums=enums, groups=groups, records=records, assumptions=assumptions,
-        rulesets=rulesets, properties=properties, scenarios=scenarios, events=events, vocab=vocab,
+        rulesets=rulesets, properties=tuple(x for x in properties if not _is_generic(x)),
+        generic=tuple(x for x in properties if _is_generic(x)), scenarios=scenarios, events=events, vocab=vocab,
         invariants=invariants, declared=declared, relations=relations,
     )
     return program, out
@@ -543,12 +544,32 @@ def _expectations(decls: _Decls, rulesets: dict[str, ir.RuleSet], events: dict[s
         for x in p.expectations:
             names = [x.ruleset] if x.other is None else [x.ruleset, x.other]
             for n in names:
-                if n.name.lower() not in rulesets:
-                    out.append(diag.unknown_ruleset(n.span, n.name, rulesets))
+                if n.name.lower() in PLACEHOLDERS and n.name.lower() in rulesets:
+                    out.append(diag.property_error(n.span, f"`{n.name.lower()}` names a rule set and is also the placeholder of a "
+                                                          "generic property; rename the rule set"))
+                elif n.name.lower() not in rulesets and n.name.lower() not in PLACEHOLDERS:
+                    out.append(diag.unknown_ruleset(n.span, n.name, [*rulesets, *PLACEHOLDERS]))
             e = Expectation(rulesets=tuple(n.name.lower() for n in names), outcome=Outcome(x.outcome), span=x.ruleset.span)
             expected[e.key] = e
+        _generic_shape(p, tuple(expected.values()), out)
         found[p.name.name] = tuple(expected.values())
     return found
+
+
+def _is_generic(p: ir.Property) -> bool:
+    return any(x.generic for x in p.expectations)
+
+
+def _generic_shape(p: ast.PropertyDecl, expected: tuple[Expectation, ...], out: list[Diagnostic]) -> None:
+    """A generic property speaks only of the placeholders, in their order: `base`, `modification` or
+    `base..modification`; mixing them with named rule sets would make its results belong to no one bundle."""
+    if not any(x.generic for x in expected):
+        return
+    allowed = {BASE, MODIFICATION, f"{BASE}..{MODIFICATION}"}
+    for x in expected:
+        if x.key not in allowed:
+            out.append(diag.property_error(x.span, f"property `{p.name.name}` is generic: expect it under `{BASE}`, "
+                                                   f"`{MODIFICATION}` or `{BASE}..{MODIFICATION}`, not `{x.key}`"))
 
 
 def _properties(decls: _Decls, expectations: dict[str, tuple[Expectation, ...]], enums: Mapping[str, tuple[str, ...]],

@@ -62,6 +62,13 @@ def signatures(vocab: Vocabulary) -> dict[Builtin, Signature]:
         Builtin.HAS_EXECUTION_TIME: Signature((_R,), _B),
         Builtin.HAS_DATE_RANGE: Signature((_R,), _B),
         Builtin.DEVICE: Signature((_S,), Prim.DEVICE),  # the request's device: null when it is not in the SMI
+        Builtin.ACCEPTED_BY_BASE: Signature((_S, _R), _B, 2, "`accepted_by_base` compares two rule sets: expect it under `old..new`"),
+        Builtin.ACCEPTED_BY_MODIFICATION: Signature((_S, _R), _B, 2,
+                                                    "`accepted_by_modification` compares two rule sets: expect it under `old..new`"),
+        Builtin.AFTER_BASE: Signature((_S, _R), _S, 2, "`after_base` compares two rule sets: expect it under `old..new`"),
+        Builtin.AFTER_MODIFICATION: Signature((_S, _R), _S, 2, "`after_modification` compares two rule sets: expect it under `old..new`"),
+        # within an `intends` region declared by a modification on the way from `old` to `new`
+        Builtin.INTENDED: Signature((_S, _R), _B, 2, "`intended` reads the intents of the newer rule set: expect it under `old..new`"),
     }
 
 

@@ -95,6 +95,13 @@ class Builtin(Enum):
     HAS_EXECUTION_TIME = "has_execution_time"
     HAS_DATE_RANGE = "has_date_range"
     DEVICE = "device"
+    # Relational, for properties over a rule set and the one it is compared with (`old..new`):
+    # each names the side it reads, so one body can say what the base did and the modification does.
+    ACCEPTED_BY_BASE = "accepted_by_base"
+    ACCEPTED_BY_MODIFICATION = "accepted_by_modification"
+    AFTER_BASE = "after_base"
+    AFTER_MODIFICATION = "after_modification"
+    INTENDED = "intended"
 
 
 class ReqField(Enum):
@@ -347,6 +354,17 @@ class Expectation:
     def key(self) -> str:
         """How results name it: `rs`, or `old..new`."""
         return "..".join(self.rulesets)
+
+    @property
+    def generic(self) -> bool:
+        """Written over the placeholders `base` and `modification`, not over named rule sets."""
+        return any(n in PLACEHOLDERS for n in self.rulesets)
+
+
+# The reserved expectation names of a generic property (proofs/generic.redline): the modification under
+# review and the rule set it amends, bound by `redline prove --modification NAME`.
+BASE, MODIFICATION = "base", "modification"
+PLACEHOLDERS = (BASE, MODIFICATION)
 
 
 def walk(e: PExpr) -> Iterator[PExpr]:

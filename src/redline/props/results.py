@@ -74,6 +74,17 @@ class Found:
     parties: dict[str, str]
     values: dict[str, str]
     verdicts: dict[VerdictKey, Replayed] | None = None
+    cases: tuple[Case, ...] = ()  # further requests the same finding rests on, each in its own state
+
+
+@dataclass(frozen=True)
+class Case:
+    """One more replayed request of a finding, in its own state: a proof that rests on one witness per
+    check (props/generic.py, no_check_made_dead) lists the rest here, and the bundle replays each."""
+    check: str
+    state: JsonObject
+    request: JsonObject
+    verdicts: dict[VerdictKey, Replayed]
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,13 @@ from typing import Any
 
 from redline import progress
 from redline.check import checked as ir
+from redline.check.generic import with_generic
 from redline.codec import result_json
 from redline.jsondoc import JsonObject
 from redline.props import ProofResult, prove
 from redline.props.diff import DiffReport
 from redline.props.diff import diff as semantic_diff
+from redline.props.generic import no_check_made_dead
 from redline.props.liveness import LivenessReport, liveness
 
 
@@ -100,7 +102,8 @@ def scoped(program: ir.Program, modification: str) -> ir.Program:
 
 def prove_results(program: ir.Program, settings: Settings) -> list[Collected]:
     """`redline prove` on every property in the modification's scope, keeping the SMT-LIB2 text of each query it made."""
-    program = scoped(program, settings.modification)
+    # the properties naming the modification, and the generic library (proofs/generic.redline) bound to it
+    program = with_generic(scoped(program, settings.modification), settings.modification)
     texts: dict[str, str] = {}
 
     def keep(name: str, text: str) -> None:
@@ -161,4 +164,8 @@ def collect(program: ir.Program, settings: Settings, providers: list[ResultProvi
             progress.note(f"liveness of {name}")
             c.liveness[name] = liveness(program, program.rulesets[name], settings.timeout_ms, settings.seed, settings.rlimit)
         c.liveness_seconds = time.perf_counter() - start
+        if new.base is not None and new.base in c.liveness:  # the generic property liveness decides, from the runs above
+            dead = no_check_made_dead(program, new, settings.timeout_ms, settings.rlimit, settings.seed, c.liveness)
+            if dead.status == "unknown" or dead.witness or dead.counterexample:  # else vacuous: no check to compare
+                c.results.append(Collected(result_json(dead), None, "redline liveness"))
     return c

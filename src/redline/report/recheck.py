@@ -137,11 +137,13 @@ def _judge(program: ir.Program, ruleset: str, state_json: Any, request_json: Any
 def _replay_found(program: ir.Program, result: JsonObject, found: JsonObject) -> tuple[int, int]:
     """Replay one counterexample or witness; returns (verdicts replayed, transitions checked)."""
     judged = transitions = 0
-    for key, recorded in (found.get("verdicts") or {}).items():
-        got = _judge(program, key_from_json(key).ruleset, found["state"], found["request"])
-        if diffs := _same(recorded, got):
-            raise _Mismatch(f"`{key}`: " + "; ".join(diffs))
-        judged += 1
+    # `cases`: further requests, each in its own state, that the same finding rests on (no_check_made_dead: one per check)
+    for case in [found, *(found.get("cases") or [])]:
+        for key, recorded in (case.get("verdicts") or {}).items():
+            got = _judge(program, key_from_json(key).ruleset, case["state"], case["request"])
+            if diffs := _same(recorded, got):
+                raise _Mismatch(f"`{key}`: " + "; ".join(diffs))
+            judged += 1
     for c in result.get("candidates") or []:
         got = _judge(program, c["ruleset"], found["state"], c["request"])
         if diffs := _same(c["verdict"], got):

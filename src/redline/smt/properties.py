@@ -283,6 +283,15 @@ class PropertyCompiler:
             case Builtin.AFTER:
                 s, r = args
                 return after(s, self.outcome(0, s, r))
+            case Builtin.ACCEPTED_BY_BASE | Builtin.ACCEPTED_BY_MODIFICATION:
+                s, r = args
+                return self.outcome(0 if e.fn is Builtin.ACCEPTED_BY_BASE else 1, s, r).accepted
+            case Builtin.AFTER_BASE | Builtin.AFTER_MODIFICATION:
+                s, r = args
+                return after(s, self.outcome(0 if e.fn is Builtin.AFTER_BASE else 1, s, r))
+            case Builtin.INTENDED:
+                s, r = args
+                return z3.Or([self.encoders[1].condition(i.where, s, r) for i in self._intents()] or [F])
             case Builtin.OWNER:
                 st, cell = args
                 return Opt(z3.And(st.in_smi, st.anchor_set(cell.val)), st.anchor_owner(cell.val))
@@ -340,6 +349,19 @@ class PropertyCompiler:
                               self._column_has(r.srv, "smi_statuses", self.sorts.enum_of("smi_status"), st.smi_status))
             case _:
                 assert_never(e.fn)
+
+    def _intents(self) -> list[ir.Intent]:
+        """The intents of every modification from the older rule set (exclusive) to the newer: over a chain
+        such as baseline -> mp107 -> m a change is intended if some modification on the way declared it
+        (as `redline diff` reads them). None on the way, or no way: nothing is intended."""
+        old, at = self.rulesets[0].name, self.rulesets[1]
+        found: list[ir.Intent] = []
+        seen: set[str] = set()
+        while at.name != old and at.name not in seen and at.base is not None and at.base in self.program.rulesets:
+            seen.add(at.name)
+            found[:0] = at.intents
+            at = self.program.rulesets[at.base]
+        return found if at.name == old else []
 
     def _eligible(self, st: SymState, r: SymRequest) -> z3.BoolRef:
         """SRPD 6.1(f), stated here independently of the rules: the sender is registered in its role
