@@ -36,7 +36,7 @@ from redline.progress import Ticker
 from redline.project import ConfigError, Project, resolve
 from redline.props import ReplayError, prove
 from redline.props.diff import diff as semantic_diff
-from redline.props.generic import NO_CHECK_MADE_DEAD, no_check_made_dead
+from redline.props.generic import NO_CHECK_MADE_DEAD, no_check_made_dead, selection_problem
 from redline.render import render_all_text, render_json
 from redline.report.cases import diff_files, result_files
 from redline.report.collect import scoped
@@ -201,16 +201,8 @@ def cmd_prove(args: argparse.Namespace) -> int:
     mod = modification_named(program, args.modification) if args.modification else None
     if mod is not None:  # what a bundle for it holds: the properties naming it, and the generic library bound to it
         program = with_generic(scoped(program, mod.name), mod.name)
-    generic = [p.name for p in program.generic]
-    if mod is None and args.property in (*generic, NO_CHECK_MADE_DEAD):
-        raise BadInput(f"`{args.property}` is a generic property (over `base` and `modification`): "
-                       "give the modification it is about, --modification NAME")
-    if args.property and all(p.name != args.property for p in program.properties) and args.property != NO_CHECK_MADE_DEAD:
-        names = [p.name for p in program.properties]
-        raise BadInput(f"unknown property `{args.property}`; the properties are {', '.join(names)}")
-    if not program.properties:
-        raise BadInput("no properties to prove (give the files that hold them)" if not generic else
-                       "only generic properties to prove: give the modification they are about, --modification NAME")
+    if (problem := selection_problem(program, mod is not None, args.property)) is not None:
+        raise BadInput(problem)
     outputs = {k: Path(v) for k, v in (("--smt2", args.smt2), ("--cex-dir", args.cex_dir)) if v}
     if len(outputs) == 2 and _nested(outputs["--smt2"], outputs["--cex-dir"]):
         raise BadInput("--smt2 and --cex-dir must be separate directories, neither inside the other "
@@ -339,10 +331,9 @@ def cmd_report(args: argparse.Namespace) -> int:
                           "unsettled": ev.unsettled}, indent=2))
     else:
         print(format_bundle_written(n, out, seconds))
-    from redline.impact.render import region_problems
+    from redline.impact.render import replay_bugs
 
-    replay = (impact or {}).get("replay") or {}
-    bugs = region_problems(replay["changes"]["by_region"]) if "changes" in replay else []
+    bugs = replay_bugs((impact or {}).get("replay"))
     for line in bugs:  # as `impact replay` says them: a bug in redline, not a finding
         print(f"redline: {line}", file=sys.stderr)
     return Exit.INTERNAL if bugs else report.exit_status(ev)
@@ -385,7 +376,7 @@ def cmd_fmt(args: argparse.Namespace) -> int:
 
 def cmd_impact(args: argparse.Namespace) -> int:
     import redline.impact.run as impact
-    from redline.impact.render import format_fleet, format_replay, region_problems
+    from redline.impact.render import format_fleet, format_replay, replay_bugs
 
     program = _require_program(args)
     bad_rows = Path(args.bad_rows) if getattr(args, "bad_rows", None) else None
@@ -410,7 +401,7 @@ def cmd_impact(args: argparse.Namespace) -> int:
             verdicts = Path(args.verdicts) if args.verdicts else None
             result = impact.run_replay(program, rulesets, root, bad_rows, verdicts, args.examples, args.threads)
             print(json.dumps(result, indent=2) if args.format == "json" else format_replay(result))
-            bugs = region_problems(result["changes"]["by_region"]) if "changes" in result else []
+            bugs = replay_bugs(result)
             for line in bugs:
                 print(f"redline: {line}", file=sys.stderr)
             return Exit.INTERNAL if bugs else Exit.OK

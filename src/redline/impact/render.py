@@ -51,6 +51,12 @@ def format_fleet(r: JsonObject) -> str:
     return "\n".join(out)
 
 
+def replay_bugs(replay: JsonObject | None) -> list[str]:
+    """The region problems of a replay answer of two rule sets (none for one rule set, or no replay)."""
+    changes = (replay or {}).get("changes")
+    return region_problems(changes["by_region"]) if changes and changes.get("by_region") is not None else []
+
+
 def region_problems(regions: JsonObject) -> list[str]:
     """A changed request in no region, or in several, is a bug in redline (the diff or the SQL): said loudly."""
     out = []

@@ -25,6 +25,21 @@ NO_CHECK_MADE_DEAD_CLAIM = ("every check that can reject some request under the 
                             "under the modification (redline liveness, of both)")
 
 
+def selection_problem(program: ir.Program, bound: bool, prop: str | None) -> str | None:
+    """Why `prove` cannot prove what it is asked (`prop`, or all), or None. `bound`: the generic
+    properties have been bound to a modification (`--modification`)."""
+    generic = [p.name for p in program.generic]
+    if not bound and prop in (*generic, NO_CHECK_MADE_DEAD):
+        return (f"`{prop}` is a generic property (over `base` and `modification`): "
+                "give the modification it is about, --modification NAME")
+    if prop and all(p.name != prop for p in program.properties) and prop != NO_CHECK_MADE_DEAD:
+        return f"unknown property `{prop}`; the properties are {', '.join(p.name for p in program.properties)}"
+    if not program.properties:
+        return ("no properties to prove (give the files that hold them)" if not generic else
+                "only generic properties to prove: give the modification they are about, --modification NAME")
+    return None
+
+
 def _judged(program: ir.Program, rs: ir.RuleSet, w: Witness) -> Replayed:
     try:
         state = load_state(w.state, program)
