@@ -12,7 +12,13 @@ not one of redline's own types:
   re-checks the results as recorded, so that a re-check trusts nothing but the
   document (`report/recheck.py`), and the renderers read the same document;
 - a configuration table (`project.py`), and the `impact` command's reports
-  (DuckDB rows; not yet typed).
+  (DuckDB rows, printed as `impact --format json` and embedded whole in the
+  bundle by `report --fleet`; not yet typed).
+
+Beside this alias, `dict[str, Any]` is left in three places: `check/checked.py`'s
+`Row` (a catalogue row, whose columns the rule files declare), the program
+checker's table of every kind of declaration, and `codegen/runtime.py`'s own
+copy of this alias (a generated validator imports nothing of redline).
 
 Results redline computes (proofs, findings and traces, diff regions, liveness
 rows, scenario expectations) are frozen dataclasses instead, turned into JSON

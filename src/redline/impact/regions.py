@@ -22,6 +22,7 @@ from redline.check import checked as ir
 from redline.check.types import BOOL, strip
 from redline.codec import judgement_json
 from redline.impact.sql import Compiler, Unsupported, anchor_column, lit, select_sql
+from redline.jsondoc import JsonObject
 from redline.props.diff import Change
 
 # The finite attributes of a request as the verdict query's columns (r: the request, d: its device).
@@ -115,7 +116,7 @@ def _verdict(accepted: bool) -> str:
 
 
 def tie(con: duckdb.DuckDBPyConnection, program: ir.Program, old: ir.RuleSet, new: ir.RuleSet, old_table: str,
-        new_table: str, regions: list[Change], complete: bool, examples: int = 20) -> dict[str, Any]:
+        new_table: str, regions: list[Change], complete: bool, examples: int = 20) -> JsonObject:
     """Counts of the changed requests per region (`regions[i]`: a props/diff change, with its `facts`), and those
     in no region or in several, with example request ids."""
     differ = ("(a.accepted, a.layer, a.code, a.\"check\", a.effects) IS DISTINCT FROM "
@@ -147,7 +148,7 @@ def tie(con: duckdb.DuckDBPyConnection, program: ir.Program, old: ir.RuleSet, ne
             several.append(rid)
         else:
             counts[hits[0]] += 1
-    out: dict[str, Any] = {
+    out: JsonObject = {
         "regions": [{"region": i + 1, "summary": r.summary, "before": judgement_json(r.before),
                      "after": judgement_json(r.after), "requests": n}
                     for i, (r, n) in enumerate(zip(regions, counts, strict=True))],

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 
+from redline.jsondoc import JsonObject
 from redline.report.evidence import Evidence, result_name
 
 
@@ -41,13 +41,13 @@ class Answer:
     unsettled: list[str] = field(default_factory=list)
 
 
-def claim(r: dict[str, Any]) -> str:
+def claim(r: JsonObject) -> str:
     """A property's claim without its citation prefix (`docs/domain.md, ... P1: any mis-set ...`)."""
     text = str(r.get("claim") or r["property"])
     return text.split(": ", 1)[1] if ": " in text else text
 
 
-def _said(r: dict[str, Any], more: str = "") -> Said:
+def _said(r: JsonObject, more: str = "") -> Said:
     expected = "" if r["status"] == r["expected"] else f", NOT as expected ({r['expected']})"
     return Said(f"{claim(r)} ({r['property']}{expected}){more}", r["property"])
 
@@ -77,7 +77,7 @@ def answer(ev: Evidence) -> Answer:
                       + (f" ({intent['reason']})." if intent.get("reason") else "."),
             "unknown": f"Whether that is all it intends could not be settled: {intent.get('reason')}.",
         }.get(intent["status"], f"Intent: {intent['status']}.")
-    by: dict[str, dict[str, dict[str, Any]]] = {}
+    by: dict[str, dict[str, JsonObject]] = {}
     for r in ev.results:
         by.setdefault(r["property"], {})[r["ruleset"]] = r
     for runs in by.values():

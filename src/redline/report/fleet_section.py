@@ -21,6 +21,7 @@ from typing import Any
 from redline.check import checked as ir
 from redline.impact.render import region_problems
 from redline.inputs import BadInput
+from redline.jsondoc import JsonObject
 
 BREAKDOWN_TITLES = {"network_operator": "Network Operator", "generation": "generation", "device_type": "device type",
                     "smi_status": "SMI status"}
@@ -34,7 +35,7 @@ class FleetInput:
     visit_cost: float | None = None
 
 
-def fleet_impact(program: ir.Program, mod: ir.RuleSet, given: FleetInput) -> dict[str, Any]:
+def fleet_impact(program: ir.Program, mod: ir.RuleSet, given: FleetInput) -> JsonObject:
     """Both impact answers for `mod` against its base; BadInput (exit 2) for a fleet that cannot be read.
     The replay is left out (None) when the directory holds no request log.
 
@@ -51,7 +52,7 @@ def fleet_impact(program: ir.Program, mod: ir.RuleSet, given: FleetInput) -> dic
         return pool.submit(_answers, program, mod.name, given).result()
 
 
-def _answers(program: ir.Program, name: str, given: FleetInput) -> dict[str, Any]:
+def _answers(program: ir.Program, name: str, given: FleetInput) -> JsonObject:
     import redline.impact.run as impact
     from redline.impact.tables import table_file
 
@@ -81,7 +82,7 @@ def _label(key: Any) -> str:
     return "none registered" if key is None else str(key)
 
 
-def charts(impact: dict[str, Any]) -> list[tuple[Chart, list[str], dict[str, list[int]]]]:
+def charts(impact: JsonObject) -> list[tuple[Chart, list[str], dict[str, list[int]]]]:
     """Each chart: what it is, its category labels and its series (name -> one value per label)."""
     fleet = impact["fleet"]
     old, new = fleet["rulesets"]
@@ -142,7 +143,7 @@ def _draw(chart: Chart, labels: list[str], series: dict[str, list[int]]) -> dict
     return files
 
 
-def chart_files(impact: dict[str, Any]) -> dict[str, bytes]:
+def chart_files(impact: JsonObject) -> dict[str, bytes]:
     """Every chart as `charts/<name>.png` and `charts/<name>.svg`."""
     files: dict[str, bytes] = {}
     for chart, labels, series in charts(impact):
@@ -156,7 +157,7 @@ def _pct(n: int, total: int) -> str:
     return f"{100 * n / total:.3f}%" if total else "-"
 
 
-def summary_lines(impact: dict[str, Any]) -> list[str]:
+def summary_lines(impact: JsonObject) -> list[str]:
     """The section's sentences, the same in both renderers (plain text; each renderer escapes it)."""
     f = impact["fleet"]
     old, new = f["rulesets"]
@@ -183,7 +184,7 @@ def summary_lines(impact: dict[str, Any]) -> list[str]:
     return lines
 
 
-def tables(impact: dict[str, Any]) -> list[tuple[str, list[str], list[list[Any]]]]:
+def tables(impact: JsonObject) -> list[tuple[str, list[str], list[list[Any]]]]:
     """(caption, header, rows) of each breakdown and of the changed requests, in the order shown."""
     f = impact["fleet"]
     old, new = f["rulesets"]
@@ -209,7 +210,7 @@ def _num(v: Any) -> str:
     return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
 
 
-def html_section(impact: dict[str, Any]) -> str:
+def html_section(impact: JsonObject) -> str:
     def e(x: Any) -> str:
         return escape(str(x), quote=True)
     out = ['<section id="fleet-impact"><h2>Fleet impact</h2>']
@@ -230,7 +231,7 @@ def html_section(impact: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def markdown_lines(impact: dict[str, Any], inline: Callable[[Any], str],
+def markdown_lines(impact: JsonObject, inline: Callable[[Any], str],
                    table: Callable[[list[str], list[list[Any]]], list[str]]) -> list[str]:
     """The section in Markdown, escaped by render_md's `inline` and laid out by its `table` (passed in, since
     render_md imports this module)."""

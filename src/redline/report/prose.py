@@ -19,6 +19,7 @@ from typing import Any
 
 from redline.check import checked as ir
 from redline.check.types import RecordT, SetT
+from redline.jsondoc import JsonObject
 from redline.report.redline_view import expr_text
 
 # How names that are abbreviations are written: the vocabulary of the DCC's documents, not of any modification.
@@ -204,7 +205,7 @@ class Wording:
         return out
 
 
-def outcome(o: dict[str, Any]) -> str:
+def outcome(o: JsonObject) -> str:
     if o.get("verdict") == "accept":
         effects = o.get("effects") or []
         return "accepted" + (f" (effect: {', '.join(words(x) for x in effects)})" if effects else ", with no effect")
@@ -213,7 +214,7 @@ def outcome(o: dict[str, Any]) -> str:
     return text + (f" ({o['clause'].replace('; ', ' and ')})" if o.get("clause") else "")
 
 
-def region_sentence(w: Wording, change: dict[str, Any], old: str, new: str) -> str:
+def region_sentence(w: Wording, change: JsonObject, old: str, new: str) -> str:
     facts: dict[str, list[str]] = {}
     device: bool | None = None
     for text in change["conditions"]:
@@ -247,7 +248,7 @@ def region_sentence(w: Wording, change: dict[str, Any], old: str, new: str) -> s
             f"(was {outcome(change['before'])} under {old}).")
 
 
-def example_sentence(w: Wording, change: dict[str, Any]) -> str | None:
+def example_sentence(w: Wording, change: JsonObject) -> str | None:
     """The replayed witness in words, saying nothing the region leaves to the solver's choice: the certificate
     it targets is told only where the region is about the target."""
     q = (change.get("witness") or {}).get("request")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from redline.jsondoc import JsonObject
 from redline.report.answer import Answer, Said, answer
 from redline.report.evidence import Evidence, liveness_rows, result_name
 from redline.report.findings import story, verdict_text
@@ -59,7 +60,7 @@ def table(head: list[str], rows: list[list[str]], ident: str | None = None) -> s
     return "\n".join(out)
 
 
-def anchor(r: dict[str, Any]) -> str:
+def anchor(r: JsonObject) -> str:
     return "result-" + "".join(ch if ch.isalnum() else "-" for ch in f"{r['property']}-{r['ruleset']}")
 
 
@@ -103,7 +104,7 @@ def _formulas(ev: Evidence, view: View) -> str:
     return "\n".join(out)
 
 
-def _finding(r: dict[str, Any]) -> str:
+def _finding(r: JsonObject) -> str:
     s = story(r)
     if s is None:
         return ""
@@ -122,7 +123,7 @@ def _finding(r: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def _result(r: dict[str, Any], view: View | None) -> str:
+def _result(r: JsonObject, view: View | None) -> str:
     mark = "as expected" if r["status"] == r["expected"] else f"NOT AS EXPECTED (expected {r['expected']})"
     proof = r["proof"] + (f", depth {r['depth']}" if r.get("depth") is not None else "")
     items = [f"Claims: {claim_html(r['claim'], r['property'], view)}"] if r.get("claim") else []
@@ -144,7 +145,7 @@ def _result(r: dict[str, Any], view: View | None) -> str:
             + "".join(f"<li>{x}</li>" for x in items) + "</ul>" + _finding(r) + "</section>")
 
 
-def _diff(d: dict[str, Any]) -> str:
+def _diff(d: JsonObject) -> str:
     head = (f"{d['count']} request shapes (SRV, role, device, target cell) change, in {len(d['changes'])} regions; "
             + ("complete: no difference lies outside them." if d["complete"] else f"NOT complete: {d.get('reason')}."))
     rows = [[f'<span id="region-{i}">{e(i)}</span>', e("; ".join(c["conditions"])), e(verdict_text(c["before"])),
@@ -159,7 +160,7 @@ def _diff(d: dict[str, Any]) -> str:
             + f"</p><ul>{''.join(items)}</ul></section>")
 
 
-def _liveness(liveness: dict[str, dict[str, Any]]) -> str:
+def _liveness(liveness: dict[str, JsonObject]) -> str:
     rows = [[e(label), e(origin), *[f'<span class="liveness-{e(status)}">{e(shown)}</span>' for status, shown in st]]
             for label, origin, st in liveness_rows(liveness)]
     return ('<section id="liveness"><h2>Liveness: can every check reject and every exception decide a request?</h2>'

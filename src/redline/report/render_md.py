@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from redline.jsondoc import JsonObject
 from redline.report.answer import Answer, Said, answer
 from redline.report.evidence import Evidence, liveness_rows, result_name
 from redline.report.findings import story, verdict_text
@@ -100,7 +101,7 @@ def table(head: list[str], rows: list[list[Any]]) -> list[str]:
     return out
 
 
-def recheck_text(rc: dict[str, Any]) -> str:
+def recheck_text(rc: JsonObject) -> str:
     text = f"{rc['solver']}: {rc['status']}"
     if "answer" in rc:
         text += f" ({rc['answer']}" + (f", Z3 {rc['expected']}" if rc.get("expected") else "") + (f"; options {rc['options']}" if rc.get("options") else "") + ")"
@@ -116,7 +117,7 @@ def recheck_text(rc: dict[str, Any]) -> str:
     return text
 
 
-def outcome(o: dict[str, Any]) -> str:
+def outcome(o: JsonObject) -> str:
     return verdict_text(o)
 
 
