@@ -147,6 +147,8 @@ def story(result: JsonObject) -> Story | None:
                 action = request_text(q, who)
                 v = step.get("verdict")
                 verdicts = [(f"{v['ruleset']}: " if v and v.get("ruleset") else "") + verdict_text(v)]
+            elif step.get("event") is None:  # the run's last state: it ends here, nothing is done in it
+                continue
             else:
                 ev = step.get("event")
                 if isinstance(ev, dict):  # the model checker's form: the declared event, its citation, who it concerns

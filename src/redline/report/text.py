@@ -1,22 +1,20 @@
 """Findings told as text for people: what `prove`, `diff`, `validate` and `test` print.
 
-The counterexample's setting and a trace's steps are told with the same naming of parties
-as the evidence bundle's stories (`findings.namer`); the wording here is the command line's,
-which the tests and goldens hold byte for byte.
+A counterexample, witness or trace is told once, by `findings.story`, the same story the
+evidence bundle tells; this module only lays it out for a terminal.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from redline.check.checked import Program
-from redline.codec import change_json
+from redline.codec import change_json, result_json
 from redline.jsondoc import JsonObject
 from redline.props.diff import DiffReport
-from redline.props.results import ProofResult, Replayed, Step
-from redline.report.findings import namer
+from redline.props.results import ProofResult, Replayed
+from redline.report.findings import Story, story
 from redline.report.prose import Wording, region_sentence
 from redline.smt.diff import Judgement
 
@@ -61,36 +59,7 @@ def format_result(r: ProofResult, cex_dir: str | None) -> str:
         lines.append("  inductive invariant (re-checked: initiation, consecution, safety): " + " and ".join(r.invariant))
     found = r.counterexample or r.witness
     if found:
-        lines.append("  " + ("counterexample" if r.counterexample else "witness") + ":")
-        who = namer({v: k for k, v in found.parties.items()})
-        st = found.state or found.trace[0].state
-        lines.append(f"    now {st['now']}")
-        for pid, p in st["parties"].items():
-            lines.append(f"    party {who(pid)}: roles {', '.join(p['roles']) or 'none'}; "
-                         f"{'a DCC User' if p['dcc_user'] else 'NOT a DCC User'}")
-        for did, d in st["devices"].items():
-            anchors = ", ".join(f"{c} owned by {who(o)}" for c, o in d["trust_anchors"].items()) or "none"
-            lines.append(f"    device {did}: {d['type']} {d['generation']} {d['smi_status']}, MPxN {d['mpxn']}; trust anchors: {anchors}")
-        for mpxn, items in st["registration"].items():
-            for a in items:
-                lines.append(f"    registered for {mpxn}: {who(a['party'])} as {a['role']} from {a['from']} to {a['to'] or 'open'}")
-        if found.values:
-            lines.append("    with " + ", ".join(f"{k} = {v}" for k, v in found.values.items()))
-        if found.trace:
-            lines += format_trace(found.trace, who)
-        if found.request:
-            q = found.request
-            lines.append(f"    request: {who(q['sender'])} as {q['role']} sends {q['srv']}"
-                         + (f" replacing {q['remote_party_role']} with {who(q['new_certificate_owner'])}" if q.get("remote_party_role") else ""))
-            for key, v in (found.verdicts or {}).items():
-                lines.append(f"      under {key.ruleset}: {_short(v)}" + (f" by {v.check}" if v.check else ""))
-        if r.candidates:
-            lines.append("    what every candidate request gets (the interpreter's verdicts):")
-            for c in r.candidates:
-                q, v = c.request, c.verdict
-                target = f" replacing {q['remote_party_role']} with {who(q['new_certificate_owner'])}" if q.get("remote_party_role") else ""
-                why = f" by {v.check} [{v.clause}]" if v.check else ""
-                lines.append(f"      {who(q['sender'])} as {q['role']} sends {q['srv']}{target}: {_short(v)}{why}")
+        lines += story_lines(story(result_json(r)))
         where = f"{cex_dir}/{r.property}.{r.ruleset}" if cex_dir else "DIR"
         first = next((i for i, step in enumerate(found.trace, 1) if step.request is not None), None)
         if first is not None:
@@ -104,47 +73,20 @@ def format_result(r: ProofResult, cex_dir: str | None) -> str:
     return "\n".join(lines)
 
 
-def format_trace(trace: tuple[Step, ...], who: Callable[[str], str]) -> list[str]:
-    """A run as a reviewer reads it: each step's sender and role, request, verdict with clause, and what changed."""
-    lines = []
-    for i, (step, nxt) in enumerate(zip(trace, trace[1:], strict=False), 1):
-        if step.request is not None and step.verdict is not None:
-            q, v = step.request, step.verdict
-            target = f" replacing {q['remote_party_role']} with {who(q['new_certificate_owner'])}" if q.get("remote_party_role") else ""
-            when = (f" over {q['date_range']['from']}..{q['date_range']['to']}" if q.get("date_range") else
-                    f" at {q['execution_time']}" if q.get("execution_time") else "")
-            waived = [f"{t['check']} waived by {t['waived_by']} [{t['clause']}]" for t in v["trace"] if "waived_by" in t]
-            lines.append(f"    step {i}: {who(q['sender'])} as {q['role']} sends {q['srv']}{target}{when}: {v['verdict'].upper()}"
-                         + (f" ({'; '.join(waived)})" if waived else " (every check passed)"))
-        elif step.event is not None:
-            ev = step.event
-            lines.append(f"    step {i}: event {ev.name} [{ev.cite}]" + (f": {who(ev.party)}" if ev.party is not None else ""))
-        for change in changes(step.state, nxt.state, who):
-            lines.append(f"      changed: {change}")
+def story_lines(told: Story | None) -> list[str]:
+    """A finding as the evidence bundle tells it (`findings.story`), indented for the terminal."""
+    if told is None:
+        return []
+    lines = [f"  {told.kind}:", *(f"    {x}" for x in told.setting)]
+    for step in told.steps:
+        lines.append(f"    step {step.number}: {step.action}" if step.actor == "environment" else
+                     f"    step {step.number}: {step.actor} {step.action}")
+        lines += [f"      under {v}" for v in step.verdicts]
+        lines += [f"      changed: {c}" for c in step.changed]
+    if told.candidates:
+        lines.append("    what every candidate request gets (the interpreter's verdicts):")
+        lines += [f"      {c}" for c in told.candidates]
     return lines
-
-
-def changes(a: JsonObject, b: JsonObject, who: Callable[[str], str]) -> list[str]:
-    out = []
-    if a["now"] != b["now"]:
-        out.append(f"now {a['now']} -> {b['now']}")
-    for pid, p in b["parties"].items():
-        if a["parties"].get(pid, {}).get("dcc_user") != p["dcc_user"]:
-            out.append(f"{who(pid)} {'becomes' if p['dcc_user'] else 'is no longer'} a DCC User")
-    for did, d in b["devices"].items():
-        old = a["devices"].get(did, {}).get("trust_anchors", {})
-        for cell in sorted({*old, *d["trust_anchors"]}):
-            if old.get(cell) != d["trust_anchors"].get(cell):
-                out.append(f"{cell} cell of {did}: {who(old[cell]) if cell in old else 'unset'} -> "
-                           f"{who(d['trust_anchors'][cell]) if cell in d['trust_anchors'] else 'unset'}")
-
-    def rows(s: JsonObject) -> set[tuple[str, str, str, str, str]]:
-        return {(m, x["party"], x["role"], x["from"], x["to"] or "open") for m, xs in s["registration"].items() for x in xs}
-    for m, party, role, start, end in sorted(rows(a) - rows(b)):
-        out.append(f"Registration Data for {m} no longer names {who(party)} as {role} from {start} to {end}")
-    for m, party, role, start, end in sorted(rows(b) - rows(a)):
-        out.append(f"Registration Data for {m} now names {who(party)} as {role} from {start} to {end}")
-    return out
 
 
 def diff_unsettled(d: DiffReport) -> list[str]:
