@@ -39,8 +39,9 @@ def test_the_bundle_leads_with_the_answer_and_ends_with_provenance(evidence_bund
     assert "### What mp107 changes (against baseline)" in answer
     assert "These are all the changes" in answer
     assert "every declared intent really happens" in answer
-    gained = next(line for line in answer.splitlines() if line.startswith("- Holds now, did not before:"))
-    assert "recoverable_no_certificate" in gained
+    # Each list's claims are its sub-items, up to the next list.
+    gained = answer[answer.index("- Holds now, did not before:"):answer.index("- Held before, no longer holds:")]
+    assert "recoverable_no_certificate" in gained and "no_takeover" not in gained
     # P6: with the wrong owner gone nobody can correct the certificate, before MP107 and after: a residual risk.
     risk = answer[answer.index("### Risk that remains"):answer.index("### What this rests on")]
     assert "recoverable_without_active_owner" in risk and "stuck_forever" not in risk

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, assert_never
 
 from redline.check import checked as ir
 from redline.check.types import RecordT, SetT
@@ -124,7 +124,7 @@ class Wording:
             case ir.Eq() | ir.Member() | ir.AndE() | ir.OrE() | ir.NotE() | ir.IfE() | ir.Registered() | ir.ThroughoutE() | ir.Related():
                 return f"whether {self.clause(e, True)}"
             case _:
-                return self.fallback(expr_text(e))
+                assert_never(e)
 
     def owner(self, e: ir.Expr) -> str:
         n = self.noun(e)
@@ -159,9 +159,11 @@ class Wording:
                 return f"{self.noun(a)} {'is one of' if holds != neg else 'is not one of'} {target}"
             case ir.NotE(operand=x):
                 return self.clause(x, not holds)
-            case _:
-                text = self.fallback(expr_text(e))
+            case ir.Const() | ir.Var() | ir.GetIndex() | ir.AndE() | ir.OrE() | ir.IfE() | ir.SetE():
+                text = self.fallback(expr_text(e))  # no better wording: the rule text, made into words
                 return text if holds else f"it is not so that {text}"
+            case _:
+                assert_never(e)
 
     def fallback(self, text: str) -> str:
         """Rule text with no better wording, made into words: operators and paths spelled out."""

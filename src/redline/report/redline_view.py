@@ -18,6 +18,7 @@ from typing import Any, assert_never
 
 from redline.check import checked as ir
 from redline.check.types import RecordT
+from redline.props.generic import NO_CHECK_MADE_DEAD
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,7 @@ def rule_changes(program: ir.Program, name: str) -> list[RuleChange]:
 def formulas(program: ir.Program) -> dict[str, Formula]:
     """Each property's `holds` formula as its proofs file writes it, where it has a source."""
     out = {}
-    for p in program.properties:
+    for p in (*program.properties, *program.generic):
         span = p.body.span
         if span.source is None:
             continue
@@ -211,4 +212,9 @@ def formulas(program: ir.Program) -> dict[str, Formula]:
         # continuation lines keep their layout relative to each other, two spaces in from the first
         body = first + "".join("\n  " + x for x in textwrap.dedent(rest).split("\n") if rest)
         out[p.name] = Formula(p.name, body, span.source.path, span.source.line_col(span.start)[0])
+    # The one generic property the language cannot say (it names checks): its decision procedure instead.
+    out.setdefault(NO_CHECK_MADE_DEAD, Formula(
+        NO_CHECK_MADE_DEAD, "for every check c: live(c, base) implies live(c, modification)\n"
+        "  (decided by redline liveness on both rule sets; each live check's witness replayed)",
+        "src/redline/props/generic.py", 1))
     return out
