@@ -36,8 +36,7 @@ def check_acknowledgements(decls: Sequence[ast.AcknowledgementDecl], generic: Se
     for d in decls:
         prop = by_name.get(d.name.name)
         if prop is None:
-            out.append(diag.unknown_name(d.name.span, "generic property (a `property` with no `holds` acknowledges one)",
-                                         d.name.name, by_name))
+            out.append(diag.unknown_generic(d.name.span, d.name.name, by_name))
             continue
         if all(x.key != PAIR for x in prop.expectations):
             out.append(diag.property_error(d.name.span, f"generic property `{prop.name}` is not expected under "
