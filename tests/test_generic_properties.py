@@ -222,3 +222,9 @@ def test_acknowledgements_keep_their_layout(capsys: pytest.CaptureFixture[str], 
     code, _, err = run(capsys, "fmt", "--write", str(f))
     assert code == 0, err
     assert f.read_text(encoding="utf-8") == 'property smets2_verdicts_unchanged "c"\n  expect baseline..mp107 refuted\n'
+
+
+def test_proofs_read_without_the_library_keep_their_acknowledgements_idle(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "prove", OWNER_PROOFS, "--format", "json")
+    assert code == 0, err
+    assert all(r["property"] != "smets2_verdicts_unchanged" and "acknowledged" not in r for r in json.loads(out)["results"])

@@ -79,10 +79,8 @@ def unknown_name(span: Span, kind: str, name: str, candidates: Iterable[str]) ->
 
 def unknown_generic(span: Span, name: str, candidates: Iterable[str]) -> Diagnostic:
     """A `property` with no `holds` (an acknowledgement) naming no generic property."""
-    known = list(candidates)
-    hint = did_you_mean(name, known) if known else "; no generic properties are loaded (proofs/generic.redline)"
     return Diagnostic("E101", f"`{name}` is not a generic property, so a `property` with no `holds` cannot "
-                              f"acknowledge it{hint}", span)
+                              f"acknowledge it{did_you_mean(name, candidates)}", span)
 
 
 def where(span: Span) -> str:
