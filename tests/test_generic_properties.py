@@ -27,7 +27,7 @@ def statuses(out: str) -> dict[tuple[str, str], str]:
     return {(r["property"], r["ruleset"]): r["status"] for r in json.loads(out)["results"]}
 
 
-# Every shipped modification against the library, with the domain reason for each refutation: the
+# Every shipped modification against the library alone (no acknowledgements loaded), with the domain reason for each refutation: the
 # three illustrative modifications are not SMETS1-only (owner_registered checks every NO certificate
 # replacement, cos_certificate_owner every 6.23, smi_joins every Join and Unjoin), so SMETS2 verdicts
 # change, and the scope property says so with a replayed counterexample; MP107 holds all five.
@@ -144,3 +144,87 @@ def test_misused_placeholders_are_diagnosed(capsys: pytest.CaptureFixture[str], 
     f.write_text(text, encoding="utf-8")
     code, out, err = run(capsys, "check", str(f))
     assert code == 1 and message in out + err, out + err
+
+
+# Acknowledgements: a `property` with no `holds`, next to a modification's own properties, expecting a
+# generic property otherwise for that modification and its base, the cite saying why.
+OWNER_PROOFS = str(ROOT / "proofs" / "owner-registered.redline")
+
+
+def test_an_acknowledged_refutation_is_as_expected_and_says_why(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ("prove", GENERIC, OWNER_PROOFS, "--modification", "owner_registered", "--property", "smets2_verdicts_unchanged")
+    code, out, err = run(capsys, *argv, "--format", "json")
+    assert code == 0, err
+    [r] = json.loads(out)["results"]
+    assert (r["status"], r["expected"]) == ("refuted", "refuted")
+    assert r["claim"] == "declared scope unchanged: no SMETS2 device's verdict changes"  # still the generic claim
+    assert r["acknowledged"].startswith("by design: the new DSP check applies to every Network Operator")
+    code, out, err = run(capsys, *argv)
+    assert code == 0 and "ok   smets2_verdicts_unchanged [baseline..owner_registered]: REFUTED (expected refuted)" in out
+    assert "    acknowledged refuted: by design: the new DSP check" in out
+    # the acknowledgement is of that pair alone: under MP107 the library's expectation stands
+    code, out, err = run(capsys, "prove", GENERIC, OWNER_PROOFS, "--modification", "mp107",
+                         "--property", "smets2_verdicts_unchanged", "--format", "json")
+    [r] = json.loads(out)["results"]
+    assert code == 0 and (r["status"], r["expected"]) == ("proved", "proved") and "acknowledged" not in r, err
+
+
+def test_an_acknowledged_refutation_that_is_proved_after_all_is_a_finding(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    ack = tmp_path / "ack.redline"
+    ack.write_text('property smets2_verdicts_unchanged "test: MP107 said to change SMETS2"\n'
+                   '  expect baseline..mp107 refuted\n', encoding="utf-8")
+    code, out, err = run(capsys, "prove", GENERIC, str(ack), "--modification", "mp107",
+                         "--property", "smets2_verdicts_unchanged", "--format", "json")
+    [r] = json.loads(out)["results"]
+    assert code == 1 and (r["status"], r["expected"]) == ("proved", "refuted"), err
+    assert r["acknowledged"] == "test: MP107 said to change SMETS2"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('property smets2_verdict_unchanged "c"\n  expect baseline..mp107 refuted\n',
+     "1:10: error[E101]: `smets2_verdict_unchanged` is not a generic property, so a `property` with no `holds` cannot "
+     "acknowledge it; did you mean `smets2_verdicts_unchanged`?"),
+    ('property no_takeover "c"\n  expect baseline..mp107 refuted\n',  # MP107's own property, not a generic one
+     "`no_takeover` is not a generic property"),
+    ('property changes_only_intended "c"\n  expect base..modification refuted\n',
+     "2:10: error[E401]: an acknowledgement names concrete rule sets, not the placeholder `base`"),
+    ('property recovery_kept "c"\n  expect mp107 refuted\n',
+     "`recovery_kept` is bound to a pair: acknowledge it under BASE..NAME"),
+    ('property recovery_kept "c"\n  expect baseline..mp170 refuted\n',
+     "unknown rule set `mp170`; did you mean `mp107`?"),
+    ('property smets2_verdicts_unchanged "c"\n  expect baseline..mp107 refuted\n  expect baseline..mp107 proved\n',
+     "acknowledgement of `smets2_verdicts_unchanged` under `baseline..mp107` is defined more than once"),
+])
+def test_bad_acknowledgements_are_diagnosed(capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str, message: str) -> None:
+    f = tmp_path / "bad.redline"
+    f.write_text(text, encoding="utf-8")
+    code, out, err = run(capsys, "check", GENERIC, str(f))
+    assert code == 1 and message in out + err, out + err
+
+
+@pytest.mark.parametrize(("pair", "why"), [
+    ("mp107..owner_registered", "`owner_registered` amends `baseline`, so its generic properties are decided under "
+                                "`baseline..owner_registered`"),
+    ("owner_registered..baseline", "`baseline` amends nothing, so its generic properties are decided under no pair"),
+])
+def test_an_acknowledgement_of_a_pair_never_bound_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                              pair: str, why: str) -> None:
+    f = tmp_path / "bad.redline"
+    f.write_text(f'property no_new_takeover "c"\n  expect {pair} refuted\n', encoding="utf-8")
+    code, out, err = run(capsys, "check", GENERIC, str(f))
+    assert code == 1 and f"bad.redline:2:10: error[E401]: `no_new_takeover` is never bound to `{pair}`: {why}" in out + err, out + err
+
+
+def test_acknowledgements_keep_their_layout(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    f = tmp_path / "ack.redline"
+    f.write_text('property  smets2_verdicts_unchanged   "c"\nexpect baseline..mp107   refuted\n', encoding="utf-8")
+    code, _, err = run(capsys, "fmt", "--write", str(f))
+    assert code == 0, err
+    assert f.read_text(encoding="utf-8") == 'property smets2_verdicts_unchanged "c"\n  expect baseline..mp107 refuted\n'
+
+
+def test_proofs_read_without_the_library_keep_their_acknowledgements_idle(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "prove", OWNER_PROOFS, "--format", "json")
+    assert code == 0, err
+    assert all(r["property"] != "smets2_verdicts_unchanged" and "acknowledged" not in r for r in json.loads(out)["results"])

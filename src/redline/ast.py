@@ -408,6 +408,16 @@ class PropertyDecl:
 
 
 @dataclass(**NODE)
+class AcknowledgementDecl:
+    """`property NAME "reason" expect OLD..NEW refuted` with no body: for the pair a generic property is
+    bound to, the outcome expected there instead of the library's, and why (the cite)."""
+
+    name: Ident
+    cite: str
+    expectations: tuple[Expectation, ...]
+
+
+@dataclass(**NODE)
 class EventDecl:
     """An environment event: `registration GROUP` (that group's Registration Data for the device's
     MPxN changes), `dcc_user` (one party ceases to be a DCC User) or `now` (time passes)."""
@@ -541,7 +551,7 @@ class ScenarioDecl:
 
 Decl = (
     EnumDecl | GroupDecl | AssumptionDecl | RecordDecl | RelationDecl | CatalogueDecl | RulesetDecl
-    | ModificationDecl | PropertyDecl | EventDecl | WorldDecl | ScenarioDecl | InvariantDecl
+    | ModificationDecl | PropertyDecl | AcknowledgementDecl | EventDecl | WorldDecl | ScenarioDecl | InvariantDecl
 )
 
 

@@ -65,6 +65,8 @@ def result_json(r: ProofResult) -> JsonObject:
     }
     if r.claim:
         out["claim"] = r.claim
+    if r.acknowledged:
+        out["acknowledged"] = r.acknowledged
     if r.reason:
         out["reason"] = r.reason
     if r.counterexample is not None:
@@ -123,6 +125,7 @@ def result_from_json(j: JsonObject) -> ProofResult:
         candidates=tuple(Candidate(c["ruleset"], c["request"], _replayed(c["verdict"])) for c in j.get("candidates", ())),
         solver_calls=j["solver_calls"], settled_by=j["settled_by"], events=_tuple(j.get("events")), depth=j.get("depth"),
         method=j.get("method"), invariant=_tuple(j.get("invariant")), claim=j.get("claim", ""),
+        acknowledged=j.get("acknowledged"),
     )
 
 

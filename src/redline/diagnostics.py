@@ -77,6 +77,12 @@ def unknown_name(span: Span, kind: str, name: str, candidates: Iterable[str]) ->
     return Diagnostic("E101", f"unknown {kind} `{name}`{did_you_mean(name, candidates)}", span)
 
 
+def unknown_generic(span: Span, name: str, candidates: Iterable[str]) -> Diagnostic:
+    """A `property` with no `holds` (an acknowledgement) naming no generic property."""
+    return Diagnostic("E101", f"`{name}` is not a generic property, so a `property` with no `holds` cannot "
+                              f"acknowledge it{did_you_mean(name, candidates)}", span)
+
+
 def where(span: Span) -> str:
     """`path:line:col` of a span, for a note that points at another place."""
     if span.source is None:

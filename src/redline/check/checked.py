@@ -47,7 +47,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, get_args
 
-from redline.check.propir import Body, Expectation
+from redline.check.propir import Body, Expectation, Outcome
 from redline.check.propir import (
     Event as Event,  # re-exported: the IR of events lives with the property IR that reads it
 )
@@ -298,10 +298,25 @@ class Property:
     body: Body  # one step, or over runs
     allowing: tuple[str, ...] | None = None  # the events a temporal property admits
 
+    def acknowledged(self, key: str) -> str | None:
+        """Why the expectation under `key` is not the generic library's, if an acknowledgement overrode it."""
+        return next((x.acknowledged for x in self.expectations if x.key == key), None)
+
     @property
     def expected(self) -> dict[str, str]:
         """Each expectation by its key (a rule set, or `old..new` when relational): "proved" | "refuted"."""
         return {x.key: x.outcome.value for x in self.expectations}
+
+
+@dataclass(**IR)
+class Acknowledgement:
+    """For one modification and its base, a generic property expected to come out otherwise than the
+    library says (`property NAME "reason" expect BASE..NAME refuted`, no body), and why."""
+
+    property: str
+    rulesets: tuple[str, str]  # (base, modification), lower-case
+    outcome: Outcome
+    reason: str
 
 
 @dataclass(**IR)
@@ -395,6 +410,7 @@ class Program:
     # Properties written once over `base` and `modification` (proofs/generic.redline), applied to a
     # modification only when asked (check/generic.py `instantiate`); never in `properties`.
     generic: tuple[Property, ...] = ()
+    acknowledgements: tuple[Acknowledgement, ...] = ()  # overriding a generic property's expectation for one pair
 
     def roles(self) -> tuple[str, ...]:
         return self.enums[self.vocab.role]

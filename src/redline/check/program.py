@@ -15,6 +15,7 @@ from redline import ast
 from redline import diagnostics as diag
 from redline.check import checked as ir
 from redline.check.exprs import Env
+from redline.check.generic import check_acknowledgements
 from redline.check.properties import World, check_body
 from redline.check.propir import BASE, MODIFICATION, PLACEHOLDERS, Expectation, Outcome
 from redline.check.redlines import apply_modification
@@ -53,6 +54,7 @@ class _Decls:
         self.worlds: dict[str, ast.WorldDecl] = {}
         self.scenarios: dict[str, ast.ScenarioDecl] = {}
         self.invariants: dict[str, ast.InvariantDecl] = {}
+        self.acknowledgements: list[ast.AcknowledgementDecl] = []  # by generic property and pair, not by name
         for m in modules:
             for d in m.decls:
                 self._add(d, out)
@@ -60,6 +62,9 @@ class _Decls:
     def _add(self, d: ast.Decl, out: list[Diagnostic]) -> None:
         if isinstance(d, ast.CatalogueDecl):
             self.catalogues.append(d)
+            return
+        if isinstance(d, ast.AcknowledgementDecl):
+            self.acknowledgements.append(d)
             return
         if isinstance(d, ast.RecordDecl) and d.extends:
             self.extensions.append(d)
@@ -106,12 +111,14 @@ def check_program(modules: Sequence[ast.Module]) -> tuple[ir.Program | None, lis
         return None, out
     world = World(vocab=vocab, records=records, declared=declared, relations=relations)
     properties = _properties(decls, expectations, enums, groups, catalogue, events, world, out)
+    generic = tuple(x for x in properties if _is_generic(x))
+    acknowledgements = check_acknowledgements(decls.acknowledgements, generic, rulesets, out)
     if any(d.is_error for d in out):
         return None, out
     program = ir.Program(
         enums=enums, groups=groups, records=records, assumptions=assumptions,
         rulesets=rulesets, properties=tuple(x for x in properties if not _is_generic(x)),
-        generic=tuple(x for x in properties if _is_generic(x)), scenarios=scenarios, events=events, vocab=vocab,
+        generic=generic, acknowledgements=acknowledgements, scenarios=scenarios, events=events, vocab=vocab,
         invariants=invariants, declared=declared, relations=relations,
     )
     return program, out

@@ -349,6 +349,9 @@ class Expectation:
     rulesets: tuple[str, ...]  # lower-case rule-set names: one, or (old, new)
     outcome: Outcome
     span: Span = field(default=NO_SPAN, compare=False)
+    # set where a generic property, bound to a modification, expects what that modification's
+    # acknowledgement says instead of the library: the acknowledgement's reason (check/generic.py)
+    acknowledged: str | None = None
 
     @property
     def key(self) -> str:

@@ -160,6 +160,8 @@ def _decl(index: Index, d: ast.Decl) -> None:
                                 for x in d.expectations)
             index.add(Definition("property", name, d.name.span, None, d.cite,
                                  f"**property** `{name}`: expect {expects}\n\n*{d.cite}*"))
+        case ast.AcknowledgementDecl():
+            pass  # names the generic property it acknowledges, which is the definition
         case ast.EventDecl():
             index.add(Definition("event", name, d.name.span, None, d.cite, f"**event** `{name}`\n\n*{d.cite}*"))
         case ast.InvariantDecl():

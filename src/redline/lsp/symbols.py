@@ -14,7 +14,7 @@ _KIND = {
     ast.EnumDecl: K.Enum, ast.GroupDecl: K.Enum, ast.AssumptionDecl: K.Constant, ast.RecordDecl: K.Struct,
     ast.RelationDecl: K.Interface,
     ast.CatalogueDecl: K.Object, ast.RulesetDecl: K.Module, ast.ModificationDecl: K.Module,
-    ast.PropertyDecl: K.Property, ast.EventDecl: K.Event, ast.WorldDecl: K.Namespace, ast.ScenarioDecl: K.Class,
+    ast.PropertyDecl: K.Property, ast.AcknowledgementDecl: K.Property, ast.EventDecl: K.Event, ast.WorldDecl: K.Namespace, ast.ScenarioDecl: K.Class,
     ast.InvariantDecl: K.Boolean,
 }
 

@@ -176,7 +176,7 @@ def _prove(
                 assumptions = tuple(sorted((a for a in needed if a in program.assumptions), key=lambda a: (len(a), a)))
             result = ProofResult(prop.name, tuple(r.name for r in rulesets), decided.status, expected, 0.0, clauses,
                                  assumptions, reason=decided.reason, solver_calls=decided.solver_calls,
-                                 settled_by=decided.mode, claim=prop.cite)
+                                 settled_by=decided.mode, claim=prop.cite, acknowledged=prop.acknowledged(key))
             if decided.model is not None and decided.compiler is not None:
                 result = _finding(program, rulesets, decided, result, (timeout_ms, rlimit, seed))
             results.append(replace(result, seconds=time.perf_counter() - start))

@@ -109,6 +109,8 @@ class ProofResult:
     method: str | None = None  # how an unbounded proof was found: 1-induction or an inductive invariant
     invariant: tuple[str, ...] | None = None  # its conjuncts, in the property language
     claim: str = ""  # what the property says, in words: its cite, shown wherever its result is
+    # a generic property's result where the modification acknowledges another outcome: why (its reason)
+    acknowledged: str | None = None
 
     def matches(self) -> bool:
         return self.status == self.expected

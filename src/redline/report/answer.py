@@ -49,7 +49,8 @@ def claim(r: JsonObject) -> str:
 
 def _said(r: JsonObject, more: str = "") -> Said:
     expected = "" if r["status"] == r["expected"] else f", NOT as expected ({r['expected']})"
-    return Said(f"{claim(r)} ({r['property']}{expected}){more}", r["property"])
+    why = f"; acknowledged: {r['acknowledged']}" if r.get("acknowledged") else ""  # a generic result the modification expects otherwise
+    return Said(f"{claim(r)} ({r['property']}{expected}{why}){more}", r["property"])
 
 
 def answer(ev: Evidence) -> Answer:

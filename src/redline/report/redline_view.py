@@ -203,9 +203,9 @@ def rule_changes(program: ir.Program, name: str) -> list[RuleChange]:
 def formulas(program: ir.Program) -> dict[str, Formula]:
     """Each property's `holds` formula as its proofs file writes it, where it has a source."""
     out = {}
-    for p in (*program.properties, *program.generic):
+    for p in (*program.properties, *program.generic):  # a generic one bound to the modification reads as written
         span = p.body.span
-        if span.source is None:
+        if span.source is None or p.name in out:  # an own property of the generic one's name is the one proved
             continue
         text = span.source.text
         first, _, rest = text[span.start:span.end].partition("\n")

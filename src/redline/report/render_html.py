@@ -127,6 +127,7 @@ def _result(r: JsonObject, view: View | None) -> str:
     mark = "as expected" if r["status"] == r["expected"] else f"NOT AS EXPECTED (expected {r['expected']})"
     proof = r["proof"] + (f", depth {r['depth']}" if r.get("depth") is not None else "")
     items = [f"Claims: {claim_html(r['claim'], r['property'], view)}"] if r.get("claim") else []
+    items += [f"Acknowledged {e(r['expected'])}: {e(r['acknowledged'])}"] if r.get("acknowledged") else []
     items += [
         f'<span class="status-{e(r["status"])}">{e(r["status"].upper())}</span>, {e(mark)}; proof {e(proof)}; '
         f"settled by {e(r.get('settled_by') or 'nothing')}" + (f"; {e(r['reason'])}" if r.get("reason") else ""),

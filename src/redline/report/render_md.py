@@ -185,6 +185,8 @@ def render_markdown(e: Evidence) -> str:
         lines += ["", f"### {result_name(r)}", ""]
         if r.get("claim"):
             lines.append(f"- Claims: {claim_md(r['claim'], r['property'], e.view)}")
+        if r.get("acknowledged"):
+            lines.append(f"- Acknowledged {r['expected']}: {inline(r['acknowledged'])}")
         mark = "as expected" if r["status"] == r["expected"] else f"NOT AS EXPECTED (expected {r['expected']})"
         proof = r["proof"] + (f", depth {r['depth']}" if r.get("depth") is not None else "")
         lines.append(f"- **{r['status'].upper()}**, {mark}; proof {proof}; settled by {r.get('settled_by') or 'nothing'}"

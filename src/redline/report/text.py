@@ -51,6 +51,8 @@ def format_result(r: ProofResult, cex_dir: str | None) -> str:
     head = (f"{mark} {r.property} [{r.ruleset}]: {r.status.upper()} (expected {r.expected}); "
             f"{r.proof}, {r.seconds:.2f} s" + (f"; {r.reason}" if r.reason else ""))
     lines = [head] + ([f"    claims: {r.claim}"] if r.claim else [])
+    if r.acknowledged:
+        lines.append(f"    acknowledged {r.expected}: {r.acknowledged}")
     if r.events is not None:
         lines.append("  runs allow " + (", ".join(r.events) or "no events") + "; "
                      + (f"searched to depth {r.depth}" if r.depth is not None and not (r.counterexample or r.witness) else

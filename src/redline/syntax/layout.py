@@ -41,6 +41,7 @@ _PART_RULES = {
                           "amend_check", "amend_row", "intent"},
     "amend_check": {"applies_clause", "except_clause", "requires_clause"},
     "property_decl": {"expectation", "rests", "allowing"},
+    "acknowledgement_decl": {"expectation"},
     "invariant_decl": {"rests"},
     "world_decl": {"now_item", "party_item", "device_item", "registered_item", "holds_item"},
     "scenario_decl": {"now_item", "party_item", "device_item", "registered_item", "holds_item", "request",

@@ -280,6 +280,9 @@ def _decl(d: ast.Decl) -> list[str]:
                 lines.append("  allowing {" + ", ".join(n.name for n in d.allowing) + "}")
             lines.append(f"  holds {expr(d.body)}")
             return lines
+        case ast.AcknowledgementDecl():
+            return [f"property {d.name.name} {quote(d.cite)}",
+                    *(f"  expect {x.ruleset.name}{'..' + x.other.name if x.other else ''} {x.outcome}" for x in d.expectations)]
         case ast.EventDecl():
             target = d.target + (f" {d.group.name}" if d.group else "")
             return [f"event {d.name.name} {quote(d.cite)} on {target}"]

@@ -283,6 +283,9 @@ class _Builder(Transformer[Token, Any]):
             rests=_rests(c), body=c[-1], allowing=a.names if (a := _one(c, _Allowing)) else None,
         )
 
+    def acknowledgement_decl(self, meta: Any, c: list[Any]) -> ast.AcknowledgementDecl:
+        return ast.AcknowledgementDecl(name=self._ident(c[0]), cite=c[1].text, expectations=tuple(_pick(c, ast.Expectation)))
+
     def allowing(self, meta: Any, c: list[Any]) -> _Allowing:
         return _Allowing(tuple(self._ident(t) for t in c if t is not None))
 
