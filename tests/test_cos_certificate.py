@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import zlib
 from pathlib import Path
 from types import ModuleType
 
@@ -99,16 +100,19 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
 
 
 def test_generated_validator_agrees_with_the_interpreter(generated: ModuleType) -> None:
-    """Every 6.23 (and 6.15.1) request of the exhaustive space, and a slice of the rest, in every state pattern."""
+    """Every 6.23 request of the exhaustive space, a third of the 6.15.1 ones and a slice of the rest, in an
+    eighth of the state patterns. The sample is fixed (crc32, not `hash`, which changes per process), so
+    a failure reproduces; the whole space is `bench/codegen_equivalence.py`'s."""
     rs = PROGRAM.rulesets[NAME]
     validator = Validator(rs)
     seen: set[tuple[str, str | None]] = set()
     for i, (state_json, requests) in enumerate(codegen_space.space(rs.catalogue, PROGRAM.enums, sorted(PROGRAM.relations))):
-        if i % 3:
+        if i % 8:
             continue
         state, prepared = load_state(state_json, PROGRAM), generated.prepare(state_json)
         for q in requests:
-            if q["srv"] not in ("6.23", "6.15.1") and hash(json.dumps(q, sort_keys=True)) % 29:
+            every = {"6.23": 1, "6.15.1": 3}.get(q["srv"], 29)
+            if zlib.crc32(json.dumps(q, sort_keys=True).encode()) % every:
                 continue
             want = validator.validate(state, load_request(q, state, PROGRAM, rs)).to_json()
             assert generated.validate_prepared(prepared, q) == want, (state_json, q)

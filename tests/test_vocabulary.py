@@ -96,8 +96,12 @@ def test_renamed_proofs_check_and_prove(tmp_path: Path, capsys: pytest.CaptureFi
     _rename(tmp_path, RENAMES)
     code, out, err = _run(["check", "--rules", str(tmp_path / "rules")], capsys)
     assert code == 0, out + err
-    code, out, err = _run(["prove", "--rules", str(tmp_path / "rules"), "--format", "json"], capsys)
-    want_code, want, _ = _run(["prove", "--format", "json"], capsys)
+    # One-step and relational proofs (MP107's) and runs (the model checker's): the other proofs files
+    # use the same builtins over other rule sets, and would only make this slower.
+    files = ("mp107.redline", "temporal.redline")
+    code, out, err = _run(["prove", "--rules", str(tmp_path / "rules"), *(str(tmp_path / "proofs" / f) for f in files),
+                           "--format", "json"], capsys)
+    want_code, want, _ = _run(["prove", *(str(REPO / "proofs" / f) for f in files), "--format", "json"], capsys)
     assert code == want_code
     assert [(r["property"], r["ruleset"], r["status"]) for r in json.loads(out)["results"]] == \
         [(r["property"], r["ruleset"], r["status"]) for r in json.loads(want)["results"]]
