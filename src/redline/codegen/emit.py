@@ -209,56 +209,6 @@ def _is_null(e: ir.Expr) -> bool:
     return isinstance(e, ir.Const) and e.value is None
 
 
-# ---- the rule text, for docstrings ----------------------------------------------
-
-def rule_text(e: ir.Expr) -> str:
-    """The expression as the rule language writes it (definitions by name)."""
-    match e:
-        case ir.Const(value=v):
-            if v is None:
-                return "null"
-            if isinstance(v, bool):
-                return "true" if v else "false"
-            if isinstance(v, frozenset):
-                return "{" + ", ".join(sorted(map(str, v))) + "}"
-            return str(v)
-        case ir.Var(name=name):
-            return name
-        case ir.Defined(name=name):
-            return name
-        case ir.GetField(obj=o, name=name):
-            return f"{rule_text(o)}.{name}"
-        case ir.GetIndex(obj=o, key=k):
-            return f"{rule_text(o)}[{rule_text(k)}]"
-        case ir.Eq(left=a, right=b, negated=neg):
-            return f"{rule_text(a)} {'!=' if neg else '=='} {rule_text(b)}"
-        case ir.Member(item=i, collection=c, negated=neg):
-            return f"{rule_text(i)} {'not in' if neg else 'in'} {rule_text(c)}"
-        case ir.AndE(items=items):
-            return " and ".join(_paren(x) for x in items)
-        case ir.OrE(items=items):
-            return " or ".join(_paren(x) for x in items)
-        case ir.NotE(operand=o):
-            return f"not {_paren(o)}"
-        case ir.IfE(cond=c, then=t, otherwise=o):
-            return f"if {rule_text(c)} then {rule_text(t)} else {rule_text(o)}"
-        case ir.SetE(items=items):
-            return "{" + ", ".join(rule_text(x) for x in items) + "}"
-        case ir.Registered(party=p, role=r, mpxn=m):
-            return f"registered({rule_text(p)}, {rule_text(r)}, {rule_text(m)})"
-        case ir.ThroughoutE(predicate=p, times=t):
-            return f"{rule_text(p)} throughout {rule_text(t)}"
-        case ir.Related(name=name, args=args):
-            return f"{name}({', '.join(rule_text(x) for x in args)})"
-        case _:
-            assert_never(e)
-
-
-def _paren(e: ir.Expr) -> str:
-    text = rule_text(e)
-    return f"({text})" if isinstance(e, (ir.AndE, ir.OrE, ir.IfE)) else text
-
-
 def definitions(e: ir.Expr | None, found: dict[str, ir.Defined] | None = None) -> dict[str, ir.Defined]:
     """The named definitions an expression uses, innermost last, each once."""
     found = {} if found is None else found

@@ -35,8 +35,9 @@ from typing import Any
 from redline import ast
 from redline.check import checked as ir
 from redline.check.reads import reads
+from redline.check.text import rule_text
 from redline.check.types import BOOL, DATERANGE, TIME, EnumT, MapT, OptT, Prim, RecordT, SetT, Type
-from redline.codegen.emit import LOCALS, CodegenError, Emitter, definitions, rule_text
+from redline.codegen.emit import LOCALS, CodegenError, Emitter, definitions
 from redline.codegen.fold import decided, fold
 from redline.source import Source
 from redline.syntax.parser import parse

@@ -18,9 +18,9 @@ from collections.abc import Iterable
 from typing import Any, assert_never
 
 from redline.check import checked as ir
+from redline.check.text import expr_text
 from redline.check.types import RecordT, SetT
 from redline.jsondoc import JsonObject
-from redline.report.redline_view import expr_text
 
 # How names that are abbreviations are written: the vocabulary of the DCC's documents, not of any modification.
 _ABBREVIATIONS = {"srv": "SRV", "smi": "SMI", "dcc": "DCC", "duis": "DUIS", "mpxn": "MPxN", "dsp": "DSP", "rdp": "RDP"}

@@ -14,10 +14,10 @@ import re
 import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, assert_never
+from typing import Any
 
 from redline.check import checked as ir
-from redline.check.types import RecordT
+from redline.check.text import expr_text, value_text
 from redline.props.generic import NO_CHECK_MADE_DEAD
 
 
@@ -45,61 +45,6 @@ class Formula:
     text: str  # the `holds` formula as written
     path: str
     line: int
-
-
-def expr_text(e: ir.Expr) -> str:
-    """An expression as its rule file writes it (one line), or printed from the IR where it has no source."""
-    if e.span.source is not None:
-        return " ".join(e.span.source.text[e.span.start:e.span.end].split())
-    return _printed(e)
-
-
-def _printed(e: ir.Expr) -> str:
-    def sub(x: ir.Expr) -> str:
-        text = expr_text(x)
-        return f"({text})" if isinstance(x, ir.AndE | ir.OrE | ir.IfE) else text
-    match e:
-        case ir.Const(value=v, type=t):
-            return value_text(v, quoted=isinstance(t, RecordT))
-        case ir.Var(name=n) | ir.Defined(name=n):
-            return n
-        case ir.GetField(obj=o, name=n):
-            return f"{sub(o)}.{n}"
-        case ir.GetIndex(obj=o, key=k):
-            return f"{sub(o)}[{expr_text(k)}]"
-        case ir.Eq(left=a, right=b, negated=neg):
-            return f"{sub(a)} {'!=' if neg else '=='} {sub(b)}"
-        case ir.Member(item=a, collection=b, negated=neg):
-            return f"{sub(a)} {'not in' if neg else 'in'} {sub(b)}"
-        case ir.AndE(items=xs):
-            return " and ".join(sub(x) for x in xs)
-        case ir.OrE(items=xs):
-            return " or ".join(sub(x) for x in xs)
-        case ir.NotE(operand=x):
-            return f"not {sub(x)}"
-        case ir.IfE(cond=c, then=a, otherwise=b):
-            return f"if {expr_text(c)} then {expr_text(a)} else {expr_text(b)}"
-        case ir.SetE(items=xs):
-            return "{" + ", ".join(expr_text(x) for x in xs) + "}"
-        case ir.Registered(party=p, role=r, mpxn=m):
-            return f"registered({expr_text(p)}, {expr_text(r)}, {expr_text(m)})"
-        case ir.ThroughoutE(predicate=p, times=t):
-            return f"{expr_text(p)} throughout {expr_text(t)}"
-        case ir.Related(name=n, args=xs):
-            return f"{n}({', '.join(expr_text(x) for x in xs)})"
-        case _:
-            assert_never(e)
-
-
-def value_text(v: Any, quoted: bool = False) -> str:
-    """A catalogue value or constant as a rule file writes it."""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if v is None:
-        return "null"
-    if isinstance(v, frozenset | set | tuple | list):
-        return "{" + ", ".join(sorted(str(x) for x in v)) + "}"
-    return f'"{v}"' if quoted or (isinstance(v, str) and not v.isidentifier()) else str(v)
 
 
 def _rests(rests: tuple[str, ...]) -> str:
