@@ -228,3 +228,19 @@ def test_proofs_read_without_the_library_keep_their_acknowledgements_idle(capsys
     code, out, err = run(capsys, "prove", OWNER_PROOFS, "--format", "json")
     assert code == 0, err
     assert all(r["property"] != "smets2_verdicts_unchanged" and "acknowledged" not in r for r in json.loads(out)["results"])
+
+
+def test_a_report_needs_a_property_about_the_modification_or_the_generic_library(tmp_path: Path) -> None:
+    """A modification no property names still gets a bundle when the generic library is loaded (it speaks
+    of any modification of a rule set); without the library the bundle would be an empty all clear: refused."""
+    from redline.inputs import BadInput
+    from redline.report import require_property_about
+
+    (tmp_path / "ou.redline").write_text('modification ou_exempt "a test modification" amends baseline\n'
+                                         '  amend check eligible_user\n    except "test" when role == OU\n', encoding="utf-8")
+    with_library, _ = load_program([ROOT / "rules", tmp_path], [ROOT / "proofs"])
+    without, _ = load_program([ROOT / "rules", tmp_path], [ROOT / "proofs" / "mp107.redline"])
+    assert with_library is not None and without is not None
+    require_property_about(with_library, with_library.rulesets["ou_exempt"])
+    with pytest.raises(BadInput, match="no property states what is expected of `ou_exempt`.*no generic property"):
+        require_property_about(without, without.rulesets["ou_exempt"])

@@ -92,11 +92,12 @@ def test_a_project_configuration_layers_its_rules_over_the_shipped_ones(installe
     assert checked.returncode == 0, checked.stderr
     assert "pyproject.toml [tool.redline], over the shipped SEC rules" in checked.stderr
     assert "ou_exempt" in checked.stdout and "baseline" in checked.stdout
-    # No property speaks of the new modification: the report refuses rather than write an empty "all clear".
-    report = run(redline, "report", "--modification", "ou_exempt", "--out", "ev", cwd=sub)
-    assert report.returncode == 2
-    assert "no property states what is expected of `ou_exempt`" in report.stderr
-    assert not (sub / "ev").exists()
+    # No property of its own speaks of the new modification, but the shipped generic library does: it
+    # declares no intent, so every change it makes is unintended (a replayed counterexample), exit 1.
+    proved = run(redline, "prove", "--modification", "ou_exempt", "--property", "changes_only_intended", "--format", "json", cwd=sub)
+    assert proved.returncode == 1, proved.stdout + proved.stderr
+    [result] = json.loads(proved.stdout)["results"]
+    assert (result["ruleset"], result["status"]) == ("baseline..ou_exempt", "refuted") and result["counterexample"]
 
 
 @pytest.mark.slow

@@ -143,12 +143,13 @@ def modification_of(program: ir.Program, name: str) -> ir.RuleSet:
 
 
 def require_property_about(program: ir.Program, mod: ir.RuleSet) -> None:
-    """A bundle with no property about the modification would read as an empty "all clear": refused."""
+    """A bundle with no property about the modification would read as an empty "all clear": refused.
+    The generic library (proofs/generic.redline) speaks of any modification that amends a rule set."""
     named = {part for p in program.properties for key in p.expected for part in key.split("..")}
-    if mod.name not in named:
+    if mod.name not in named and not (program.generic and mod.base is not None):
         raise BadInput(f"no property states what is expected of `{mod.name}` (`expect {mod.name} proved|refuted`), "
-                       "so a bundle would prove nothing about it; give property files (redline report FILES) "
-                       "or list them under `proofs` in the configuration")
+                       "and no generic property is loaded, so a bundle would prove nothing about it; give property "
+                       "files (redline report FILES) or list them under `proofs` in the configuration")
 
 
 def check_target(target: Path) -> None:
