@@ -76,7 +76,7 @@ def test_hostile_text_reaches_the_module_as_data(tmp_path: Path, capsys: pytest.
     module = _import(out)  # before the fix: a SyntaxError, the cite's `"""` closing the module docstring
     assert module.__doc__ is not None and MEANT in module.__doc__
     doc = module.check_eligible_user.__doc__
-    assert doc is not None and MEANT in doc and 'srv == 9.9"""\n: ' in doc
+    assert doc is not None and MEANT in doc and 'srv == "9.9"""\n": ' in doc  # an SRV reads quoted, as rule files write it
     assert module.check_hostile_check.__doc__ is not None and MEANT in module.check_hostile_check.__doc__
     text = out.read_text(encoding="utf-8")
     assert "\nimport os" not in text and "\nos.exit(1)" not in text  # no line of the text became a line of code
