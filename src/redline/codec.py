@@ -42,14 +42,18 @@ def step_json(s: Step) -> JsonObject:
     return out
 
 
+def _verdicts_json(verdicts: dict[VerdictKey, Replayed]) -> JsonObject:
+    return {verdict_key(k): replayed_json(v) for k, v in verdicts.items()}
+
+
 def found_json(f: Found) -> JsonObject:
     out: JsonObject = {"state": f.state, "request": f.request, "trace": [step_json(s) for s in f.trace],
                        "parties": f.parties, "values": f.values}
     if f.verdicts is not None:
-        out["verdicts"] = {verdict_key(k): replayed_json(v) for k, v in f.verdicts.items()}
+        out["verdicts"] = _verdicts_json(f.verdicts)
     if f.cases:
         out["cases"] = [{"check": c.check, "state": c.state, "request": c.request,
-                         "verdicts": {verdict_key(k): replayed_json(v) for k, v in c.verdicts.items()}} for c in f.cases]
+                         "verdicts": _verdicts_json(c.verdicts)} for c in f.cases]
     return out
 
 
@@ -102,14 +106,18 @@ def step_from_json(j: JsonObject) -> Step:
     return Step(j["state"], j.get("request"), j.get("verdict"), None if e is None else Event(e["name"], e["cite"], e.get("party")))
 
 
+def _verdicts(j: JsonObject) -> dict[VerdictKey, Replayed]:
+    return {key_from_json(k): _replayed(v) for k, v in j.items()}
+
+
 def _found(j: JsonObject | None) -> Found | None:
     if j is None:
         return None
     verdicts = j.get("verdicts")
-    cases = tuple(Case(c["check"], c["state"], c["request"], {key_from_json(k): _replayed(v) for k, v in c["verdicts"].items()})
+    cases = tuple(Case(c["check"], c["state"], c["request"], _verdicts(c["verdicts"]))
                   for c in j.get("cases", ()))
     return Found(j["state"], j["request"], tuple(step_from_json(s) for s in j["trace"]), dict(j["parties"]), dict(j["values"]),
-                 None if verdicts is None else {key_from_json(k): _replayed(v) for k, v in verdicts.items()}, cases)
+                 None if verdicts is None else _verdicts(verdicts), cases)
 
 
 def _tuple(x: Any) -> tuple[str, ...] | None:

@@ -87,7 +87,7 @@ def decode_run(run: Run, events: list[ir.Event]) -> tuple[tuple[Step, ...], dict
     # The property's parties first, so their ids read in binder order.
     parties = {b.name: d.party(b.value) for b in run.binders if b.sort is p.Prim.PARTY}
     if run.states:
-        d._own(run.states[0])  # a bound Device that is the request's device gets its id
+        d.own(run.states[0])  # a bound Device that is the request's device gets its id
     values = {b.name: d.device(b.value) if b.sort is p.Prim.DEVICE else d.enum(b.value)
               for b in run.binders if b.sort not in (p.Prim.PARTY, p.Prim.STATE)}
     moves: list[tuple[JsonObject | None, Event | None]] = []

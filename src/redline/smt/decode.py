@@ -66,7 +66,8 @@ class Decoder:
             self.device_ids[n] = f"00-DB-12-34-56-78-91-{len(self.device_ids) + 1:02X}"
         return self.device_ids[n]
 
-    def _own(self, st: SymState) -> None:
+    def own(self, st: SymState) -> None:
+        """Note the request's own device (numbered first): a bound Device equal to it then decodes to its id."""
         if self.own_device is None and self._true(st.in_smi):
             self.own_device = self._eval(st.device_id).as_long()
 
@@ -126,7 +127,7 @@ class Decoder:
         return "text"
 
     def request(self, st: SymState, r: SymRequest) -> JsonObject:
-        self._own(st)
+        self.own(st)
         out: JsonObject = {
             "sender": self.party(r.sender), "role": self.enum(r.role),
             "srv": self.sorts.decode("Srv", self._eval(r.srv)),
@@ -141,7 +142,7 @@ class Decoder:
         return out
 
     def state(self, st: SymState) -> JsonObject:
-        self._own(st)
+        self.own(st)
         devices: JsonObject = {}
         if self._true(st.in_smi):
             anchors = {}
@@ -220,7 +221,7 @@ def decode(model: z3.ModelRef, comp: PropertyCompiler, binders: list[Binding]) -
     parties: dict[str, str] = {}
     values: dict[str, str] = {}
     if st0 is not None:
-        d._own(st0)  # a bound Device that is the request's device gets its id
+        d.own(st0)  # a bound Device that is the request's device gets its id
     for b in binders:  # parties and requests first, so ids are numbered in binder order
         if b.sort is Prim.PARTY:
             parties[b.name] = d.party(b.value)
