@@ -10,6 +10,7 @@ registered party; they are judged by the same compiled query as a request log.
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 import duckdb
@@ -17,7 +18,7 @@ import duckdb
 from redline.check import checked as ir
 from redline.codegen.fold import decided, fold
 from redline.impact.replay import judge
-from redline.impact.sql import anchor_column, lit
+from redline.impact.sql import Relations, anchor_column, lit, registered_at_device_only
 from redline.jsondoc import JsonObject
 from redline.progress import note
 from redline.times import format_iso
@@ -54,11 +55,16 @@ def mis_set(con: duckdb.DuckDBPyConnection, program: ir.Program, at: int, cell: 
 
 
 def candidates(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, at: int, cell: str) -> str:
-    """`candidates_<rule set>`: the correction requests for every mis-set device, in the request relation's shape."""
+    """`candidates_<SRVs>`: the correction requests for every mis-set device, in the request relation's shape.
+    Rule sets whose correcting SRVs are the same (and whose catalogues agree on which carry a certificate)
+    share one table: the requests are the same, only their verdicts differ."""
     srvs = correcting_srvs(rs, cell)
-    name = f"candidates_{rs.name}"
     carrying = ir.carrying_srvs(rs.catalogue)  # such a request carries the registered party's certificate for the cell
-    srv_rows = ", ".join(f"({lit(s)}, {lit(s in carrying)})" for s in srvs) or "(NULL, FALSE)"
+    shape = tuple((s, s in carrying) for s in srvs)
+    name = "candidates_" + str(zlib.crc32(repr(shape).encode()))
+    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [name]).fetchone() != (0,):
+        return name
+    srv_rows = ", ".join(f"({lit(s)}, {lit(c)})" for s, c in shape) or "(NULL, FALSE)"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE {name} AS
         SELECT row_number() OVER () AS request_id, {at}::BIGINT AS now, p.party AS sender, u.role, k.srv,
                f.device, CASE WHEN k.carrying THEN {lit(cell)} END AS remote_party_role,
@@ -72,11 +78,23 @@ def candidates(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, at: int, cell: st
     return name
 
 
+def scope(con: duckdb.DuckDBPyConnection) -> None:
+    """The devices the candidates are about and the registration islands of their MPxNs: a few per cent
+    of the fleet, so that judging the candidates builds its joins over those rows only (sql.Relations)."""
+    con.execute("""CREATE OR REPLACE TEMP TABLE scope_devices AS
+        SELECT d.* FROM devices d SEMI JOIN (SELECT device FROM fleet_devices WHERE mis_set) m USING (device)""")
+    con.execute("""CREATE OR REPLACE TEMP TABLE scope_islands AS
+        SELECT g.* FROM registration_islands g SEMI JOIN (SELECT DISTINCT mpxn FROM scope_devices) m USING (mpxn)""")
+
+
 def stuck(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, program: ir.Program, at: int, cell: str) -> str:
     """`stuck_<rule set>(device)`: the mis-set devices no candidate correction frees under `rs`."""
     note(f"judging the corrections of mis-set devices under {rs.name}")
     source = candidates(con, rs, at, cell)
-    verdicts = judge(con, rs, program, source)
+    # Every candidate's device is a scope device; its registration is in scope too when every
+    # `registered(...)` asks about the device's own MPxN (else the whole of Registration Data is read).
+    islands = "scope_islands" if registered_at_device_only(rs, program) else "registration_islands"
+    verdicts = judge(con, rs, program, source, Relations(devices="scope_devices", islands=islands))
     name = f"stuck_{rs.name}"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE {name} AS
         SELECT f.device FROM fleet_devices f WHERE f.mis_set AND f.device NOT IN (
@@ -90,6 +108,7 @@ def analyse(con: duckdb.DuckDBPyConnection, program: ir.Program, rulesets: list[
     """Counts, shares and breakdowns of mis-set and stuck devices, and of those the last rule set frees."""
     note("finding mis-set devices")
     mis_set(con, program, at, cell, group)
+    scope(con)
     tables = [stuck(con, rs, program, at, cell) for rs in rulesets]
     flags = ", ".join(f"x.device IN (SELECT device FROM {t}) AS stuck_{i}" for i, t in enumerate(tables))
     note("counting")

@@ -6,18 +6,19 @@ from __future__ import annotations
 import duckdb
 
 from redline.check import checked as ir
-from redline.impact.sql import verdict_sql
+from redline.impact.sql import Relations, verdict_sql
 from redline.jsondoc import JsonObject
 from redline.progress import note
 
 VERDICT_COLUMNS = ("request_id", "accepted", "dcc_accepted", "layer", "code", "check", "effects")
 
 
-def judge(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, program: ir.Program, source: str = "requests") -> str:
+def judge(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, program: ir.Program, source: str = "requests",
+          relations: Relations = Relations()) -> str:
     """Materialise `verdicts_<rule set>` for the rows of `source`; returns the table's name."""
     name = f"verdicts_{rs.name}"
     note(f"judging {source} under {rs.name}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {verdict_sql(rs, program, source)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {verdict_sql(rs, program, source, relations=relations)}")
     return name
 
 

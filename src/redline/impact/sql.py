@@ -79,11 +79,28 @@ def anchor_column(cell: str) -> str:
     return f"trust_anchor_{cell}"
 
 
+@dataclass(frozen=True, slots=True)
+class Relations:
+    """The loaded tables a verdict query reads (tables.py). A question that judges requests about a few
+    devices only (the fleet's candidate corrections) names smaller tables holding every row those
+    requests can join, so that each join builds over those rows, not the whole fleet."""
+
+    devices: str = "devices"
+    islands: str = "registration_islands"
+
+    def joins(self) -> str:
+        return (f"LEFT JOIN {self.devices} d ON d.device = r.device LEFT JOIN parties s ON s.party = r.sender"
+                " LEFT JOIN catalogue c ON c.srv = r.srv")
+
+
 class Compiler:
     """IR expressions to SQL text over the aliases r, d, s, c."""
 
-    def __init__(self, cells: tuple[str, ...], source: str = "requests", dialect: Dialect = DUCKDB) -> None:
+    def __init__(self, cells: tuple[str, ...], source: str = "requests", dialect: Dialect = DUCKDB,
+                 relations: Relations = Relations()) -> None:
         self.cells, self.source, self.dialect = cells, source, dialect  # RemotePartyRole members: one trust-anchor column each
+        self.tables = relations
+        self.mpxns: set[str] = set()  # the MPxN argument of each `registered(...)`, as SQL (see Relations)
         self.relations: dict[str, str] = {}  # the SELECT of each `throughout` relation -> its name
 
     def truth(self, e: ir.Expr) -> str:
@@ -238,19 +255,16 @@ class Compiler:
         before = len(self.relations)
         lo, hi = self.times(t)
         party, role, mpxn = self.value(p.party), self.value(p.role), self.value(p.mpxn)
+        self.mpxns.add(mpxn)
         if len(self.relations) != before:
             self._refuse("a `throughout` inside the arguments of another")
-        body = (f"SELECT r.request_id FROM {self.source} r {JOINS}"
-                f" JOIN registration_islands g ON g.mpxn = {mpxn} AND g.role = {role} AND g.party = {party}"
+        body = (f"SELECT r.request_id FROM {self.source} r {self.tables.joins()}"
+                f" JOIN {self.tables.islands} g ON g.mpxn = {mpxn} AND g.role = {role} AND g.party = {party}"
                 f" AND g.start_us <= {lo} AND (g.end_us IS NULL OR g.end_us > {hi}) WHERE {lo} IS NOT NULL")
         name = self.relations.setdefault(body, f"throughout_{len(self.relations)}")
         # Joined to the requests by id (see verdict_sql): an equi-join both engines hash, where an IN
         # subquery inside CASE becomes a nested-loop join on Spark.
         return f"({name}.request_id IS NOT NULL)"
-
-
-JOINS = ("LEFT JOIN devices d ON d.device = r.device LEFT JOIN parties s ON s.party = r.sender"
-         " LEFT JOIN catalogue c ON c.srv = r.srv")
 
 
 def sql_type(t: Any, dialect: Dialect = DUCKDB) -> str:
@@ -288,12 +302,26 @@ def select_sql(rs: ir.RuleSet, program: ir.Program, source: str, columns: Callab
                    for name in comp.relations.values())
     listed = "".join(f", {c} AS c{i}" for i, c in enumerate(cols))
     return f"""WITH catalogue AS (SELECT * FROM {catalogue_sql(rs.catalogue, fields)}){relations}
-SELECT r.request_id{listed} FROM {source} r {JOINS}{hits} ORDER BY r.request_id"""
+SELECT r.request_id{listed} FROM {source} r {comp.tables.joins()}{hits} ORDER BY r.request_id"""
 
 
-def verdict_sql(rs: ir.RuleSet, program: ir.Program, source: str, dialect: Dialect = DUCKDB) -> str:
+def registered_at_device_only(rs: ir.RuleSet, program: ir.Program) -> bool:
+    """Whether every `registered(...)` of `rs` asks about the MPxN of the request's device: then the
+    registration islands of the requests' devices' MPxNs are all a verdict query can join (Relations)."""
+    comp = Compiler(program.cells())
+    for ch in rs.checks:
+        for e in (ch.applies, ch.requires, *(x.when for x in ch.exceptions)):
+            if e is not None:
+                comp.truth(e)
+    for ef in rs.effects:
+        comp.truth(ef.when)
+    return comp.mpxns <= {"d.mpxn"}
+
+
+def verdict_sql(rs: ir.RuleSet, program: ir.Program, source: str, dialect: Dialect = DUCKDB,
+                relations: Relations = Relations()) -> str:
     """SELECT request_id, accepted, dcc_accepted, layer, code, check, effects FROM `source` judged under `rs`."""
-    comp = Compiler(program.cells(), source, dialect)
+    comp = Compiler(program.cells(), source, dialect, relations)
     fails = []
     for ch in rs.checks:
         try:
@@ -319,12 +347,12 @@ def verdict_sql(rs: ir.RuleSet, program: ir.Program, source: str, dialect: Diale
     dcc = f"failed IS NULL OR failed IN ({', '.join(device_layer)})" if device_layer else "failed IS NULL"
     fields = {n: t for n, t in program.records["Service"].items()}
     effect_list = f"concat_ws(';', {', '.join(effects)})" if effects else "''"
-    relations = "".join(f",\n{name}_rows AS ({body})" for body, name in comp.relations.items())
+    throughouts = "".join(f",\n{name}_rows AS ({body})" for body, name in comp.relations.items())
     hits = "".join(f" LEFT JOIN (SELECT DISTINCT request_id FROM {name}_rows) {name} ON {name}.request_id = r.request_id"
                    for name in comp.relations.values())
     return f"""
-WITH catalogue AS (SELECT * FROM {catalogue_sql(rs.catalogue, fields, dialect)}){relations},
-judged AS (SELECT r.request_id, {failed} AS failed, {effect_list} AS effects FROM {source} r {JOINS}{hits})
+WITH catalogue AS (SELECT * FROM {catalogue_sql(rs.catalogue, fields, dialect)}){throughouts},
+judged AS (SELECT r.request_id, {failed} AS failed, {effect_list} AS effects FROM {source} r {relations.joins()}{hits})
 SELECT request_id,
        failed IS NULL AS accepted,
        {dcc} AS dcc_accepted,
