@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 
 from redline.check import checked as ir
-from redline.impact.sql import Relations, verdict_sql
+from redline.impact.sql import LOADED, Relations, verdict_sql
 from redline.jsondoc import JsonObject
 from redline.progress import note
 
@@ -14,7 +14,7 @@ VERDICT_COLUMNS = ("request_id", "accepted", "dcc_accepted", "layer", "code", "c
 
 
 def judge(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, program: ir.Program, source: str = "requests",
-          relations: Relations = Relations()) -> str:
+          relations: Relations = LOADED) -> str:
     """Materialise `verdicts_<rule set>` for the rows of `source`; returns the table's name."""
     name = f"verdicts_{rs.name}"
     note(f"judging {source} under {rs.name}")

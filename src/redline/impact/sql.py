@@ -93,11 +93,14 @@ class Relations:
                 " LEFT JOIN catalogue c ON c.srv = r.srv")
 
 
+LOADED = Relations()  # the whole fleet, as tables.py loads it
+
+
 class Compiler:
     """IR expressions to SQL text over the aliases r, d, s, c."""
 
     def __init__(self, cells: tuple[str, ...], source: str = "requests", dialect: Dialect = DUCKDB,
-                 relations: Relations = Relations()) -> None:
+                 relations: Relations = LOADED) -> None:
         self.cells, self.source, self.dialect = cells, source, dialect  # RemotePartyRole members: one trust-anchor column each
         self.tables = relations
         self.mpxns: set[str] = set()  # the MPxN argument of each `registered(...)`, as SQL (see Relations)
@@ -319,7 +322,7 @@ def registered_at_device_only(rs: ir.RuleSet, program: ir.Program) -> bool:
 
 
 def verdict_sql(rs: ir.RuleSet, program: ir.Program, source: str, dialect: Dialect = DUCKDB,
-                relations: Relations = Relations()) -> str:
+                relations: Relations = LOADED) -> str:
     """SELECT request_id, accepted, dcc_accepted, layer, code, check, effects FROM `source` judged under `rs`."""
     comp = Compiler(program.cells(), source, dialect, relations)
     fails = []
