@@ -110,18 +110,22 @@ def analyse(con: duckdb.DuckDBPyConnection, program: ir.Program, rulesets: list[
     mis_set(con, program, at, cell, group)
     scope(con)
     tables = [stuck(con, rs, program, at, cell) for rs in rulesets]
-    flags = ", ".join(f"x.device IN (SELECT device FROM {t}) AS stuck_{i}" for i, t in enumerate(tables))
     note("counting")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE fleet_flags AS SELECT x.*, {flags} FROM fleet_devices x")
     sums = ", ".join(f"count(*) FILTER (WHERE stuck_{i}) AS stuck_{i}" for i in range(len(tables)))
     freed = ", count(*) FILTER (WHERE stuck_0 AND NOT stuck_1) AS freed" if len(tables) == 2 else ""
-
-    def figures(where: str = "", key: str | None = None) -> list[tuple[Any, ...]]:
-        group_by = f"SELECT {key} AS key, " if key else "SELECT "
-        tail = " GROUP BY key ORDER BY key NULLS LAST" if key else ""
-        return con.execute(f"""{group_by}count(*) AS devices, count(*) FILTER (WHERE mis_set) AS mis_set,
-            count(*) FILTER (WHERE registered IS NULL) AS unregistered, {sums}{freed}
-            FROM fleet_flags x {where}{tail}""").fetchall()
+    flags = "".join(f", s{i}.device IS NOT NULL AS stuck_{i}" for i in range(len(tables)))
+    joins = "".join(f" LEFT JOIN {t} s{i} USING (device)" for i, t in enumerate(tables))
+    keys = list(BREAKDOWNS.values())
+    # Every figure in one pass over the fleet: the whole and each breakdown are grouping sets, and the
+    # stuck devices (a few per cent) are joined in rather than flagged on a copy of every device.
+    sets = ", ".join(["()", *(f"({k})" for k in keys)])
+    order = ", ".join(f"{k} NULLS LAST" for k in keys)
+    rows = con.execute(f"""SELECT GROUPING({", ".join(keys)}) AS grouping, {", ".join(keys)},
+        count(*) AS devices, count(*) FILTER (WHERE mis_set) AS mis_set,
+        count(*) FILTER (WHERE registered IS NULL) AS unregistered, {sums}{freed}
+        FROM (SELECT x.*{flags} FROM fleet_devices x{joins}) x
+        GROUP BY GROUPING SETS ({sets}) ORDER BY grouping DESC, {order}""").fetchall()
+    everything = (1 << len(keys)) - 1  # GROUPING's bits: 1 for each key not grouped by
 
     def row(values: tuple[Any, ...]) -> JsonObject:
         n, wrong, unregistered, *rest = (int(v) for v in values)
@@ -136,7 +140,14 @@ def analyse(con: duckdb.DuckDBPyConnection, program: ir.Program, rulesets: list[
 
     result: JsonObject = {"rulesets": [rs.name for rs in rulesets], "at": format_iso(at), "cell": cell,
                               "candidate_srvs": {rs.name: correcting_srvs(rs, cell) for rs in rulesets},
-                              "site_visit_cost": visit_cost, **row(figures()[0]), "by": {}}
-    for name, key in BREAKDOWNS.items():
-        result["by"][name] = [{"key": r[0], **row(r[1:])} for r in figures(key=key)]
+                              "site_visit_cost": visit_cost}
+    by: dict[str, list[JsonObject]] = {name: [] for name in BREAKDOWNS}
+    for r in rows:
+        grouping, values, figures = r[0], r[1:1 + len(keys)], r[1 + len(keys):]
+        if grouping == everything:
+            result.update(row(figures))
+        else:
+            i = next(i for i in range(len(keys)) if not grouping >> (len(keys) - 1 - i) & 1)
+            by[list(BREAKDOWNS)[i]].append({"key": values[i], **row(figures)})
+    result["by"] = by
     return result

@@ -152,9 +152,15 @@ class Loader:
     # ---- the shared machinery: typed columns, problems, bad rows -----------
 
     def _checked(self, table: str, extra: list[tuple[str, str, str]], joins: str = "",
-                 among: list[tuple[str, str]] | None = None) -> None:
-        """checked_<table>: the typed columns plus `problem`, the first thing wrong with the row. `among`: problems
-        of a row among the others, (message, SELECT of the row_numbers it fits among the rows with no other problem)."""
+                 among: list[tuple[str, str]] | None = None, fast: bool = True) -> None:
+        """checked_<table>: the typed columns plus `problem`, the first thing wrong with the row (null if none).
+        `extra`: (column, message, condition over the typed columns, or UNIQUE). `among`: problems of a row among
+        the others, (message, SELECT of the row_numbers it fits among the rows of `{rows}` with no other problem).
+
+        First the fast way, for the usual input where every row is good: the typed columns and the row's own
+        problems only, one parallel pass; then each key's uniqueness and each `among` check over the typed rows.
+        Only if one of them finds something is the table built again the careful way, with the raw values and
+        row numbers a bad row is reported by (`_settle`), so a bad row is told exactly as before."""
         note(f"checking every row of {table}")
         cols = self.schemas[table]
         described = self.con.execute(f"DESCRIBE raw_{table}").fetchall()
@@ -167,15 +173,11 @@ class Loader:
             raise ImpactInputError(table, unknown[0], f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
                                    f"expected exactly {', '.join(c.name for c in cols)}")
         typed = {c.name: _typed(c, found[c.name]) for c in cols}
+        if fast and self._fast(table, cols, typed, extra, joins, among or []):
+            return
         # The typed columns are computed once, below the checks that read them: written inline, each
         # id's pattern match ran twice per row (for the value and for its check).
-        problems: list[tuple[str, str]] = []
-        for c in cols:
-            raw = f't."raw_{c.name}"'
-            if not c.nullable:
-                problems.append((f"{raw} IS NULL", f"{c.name}: missing value"))
-            what = f"one of {', '.join(c.members)}" if c.kind == "enum" else _EXPECT[c.kind]
-            problems.append((f'{raw} IS NOT NULL AND t."{c.name}" IS NULL', f"{c.name}: expected {what}"))
+        problems = self._row_problems(cols)
         for col, msg, cond in extra:
             if cond == UNIQUE:
                 cond = self._repeated(table, col, typed[col])
@@ -186,8 +188,49 @@ class Loader:
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE checked_{table} AS SELECT t.*, {problem} AS problem, "
                          f"row_number() OVER () AS row_number FROM (SELECT {select}, {raw_cols} FROM raw_{table} t {joins}) t")
         for msg, rows in among or []:
-            self.con.execute(f"UPDATE checked_{table} SET problem = {lit(msg)} WHERE problem IS NULL AND row_number IN ({rows})")
+            self.con.execute(f"UPDATE checked_{table} SET problem = {lit(msg)} WHERE problem IS NULL AND row_number IN "
+                             f"({rows.format(rows=f'checked_{table}')})")
         self._settle(table, cols)
+
+    @staticmethod
+    def _row_problems(cols: tuple[Column, ...]) -> list[tuple[str, str]]:
+        """(condition, message) for each column's own problems: a missing value, a value that does not parse."""
+        problems: list[tuple[str, str]] = []
+        for c in cols:
+            raw = f't."raw_{c.name}"'
+            if not c.nullable:
+                problems.append((f"{raw} IS NULL", f"{c.name}: missing value"))
+            what = f"one of {', '.join(c.members)}" if c.kind == "enum" else _EXPECT[c.kind]
+            problems.append((f'{raw} IS NOT NULL AND t."{c.name}" IS NULL', f"{c.name}: expected {what}"))
+        return problems
+
+    def _fast(self, table: str, cols: tuple[Column, ...], typed: dict[str, str], extra: list[tuple[str, str, str]],
+              joins: str, among: list[tuple[str, str]]) -> bool:
+        """checked_<table> with the typed columns and a null `problem`, if no row has any problem; else False
+        (and nothing is left behind). One pass computes each row's own problems; keys and `among` follow."""
+        problems = self._row_problems(cols)
+        problems += [(cond.format(**{c.name: f't."{c.name}"' for c in cols}), col) for col, _, cond in extra if cond != UNIQUE]
+        bad = " OR ".join(f"COALESCE({cond}, FALSE)" for cond, _ in problems) or "FALSE"  # as CASE WHEN reads a null
+        select = ", ".join(f'{typed[c.name]} AS "{c.name}"' for c in cols)
+        raw_cols = ", ".join(f't."{c.name}" AS "raw_{c.name}"' for c in cols)
+        names = ", ".join(f'"{c.name}"' for c in cols)
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE checked_{table} AS SELECT {names}, NULL::VARCHAR AS problem, "
+                         f"{bad} AS bad FROM (SELECT {select}, {raw_cols} FROM raw_{table} t {joins}) t")
+        clean = self.con.execute(f"SELECT NOT bool_or(bad) FROM checked_{table}").fetchone()
+        ok = clean is None or clean[0] is not False  # an empty table, or no bad row
+        for col, _, cond in extra:
+            if ok and cond == UNIQUE:
+                ok = self.con.execute(f'SELECT count(*) FROM (SELECT "{col}" FROM checked_{table} GROUP BY ALL '
+                                      "HAVING count(*) > 1) t").fetchone() == (0,)
+        for _, rows in among:
+            if ok:
+                view = f"SELECT *, rowid AS row_number FROM checked_{table}"
+                ok = self.con.execute(f"SELECT count(*) FROM ({rows.format(rows=f'({view})')}) t").fetchone() == (0,)
+        if ok:
+            self.con.execute(f"ALTER TABLE checked_{table} DROP COLUMN bad")
+        else:
+            self.con.execute(f"DROP TABLE checked_{table}")
+        return ok
 
     def _repeated(self, table: str, col: str, typed: str) -> str:
         """The condition "this row's `col` is also another row's", from a hash aggregate of the keys seen twice.
@@ -243,9 +286,26 @@ class Loader:
         extra += [(anchor_column(c), "owner not in parties",
                    f"{{{anchor_column(c)}}} IS NOT NULL AND {{{anchor_column(c)}}} NOT IN (SELECT party FROM parties)")
                   for c in cells]
-        extra.append(("associated_device", "not in devices",
-                      "{associated_device} IS NOT NULL AND {associated_device} NOT IN (SELECT upper(CAST(device AS VARCHAR)) FROM raw_devices)"))
+        described = {str(r[0]) for r in self.con.execute("DESCRIBE raw_devices").fetchall()}
+        row = self.con.execute("SELECT count(associated_device) FROM raw_devices").fetchone() \
+            if "associated_device" in described else None  # a missing column is told by _checked
+        if row != (0,):  # a fleet of meters only needs no lookup of every device id
+            extra.append(("associated_device", "not in devices", "{associated_device} IS NOT NULL AND {associated_device} "
+                          "NOT IN (SELECT upper(CAST(device AS VARCHAR)) FROM raw_devices)"))
         self._checked("devices", extra)
+        if not self._associations():
+            self._checked("devices", extra, fast=False)  # to report the bad rows with their raw values
+            self._associations()
+        self._settle("devices", self.schemas["devices"])
+        anchors = ", ".join(f"d.{anchor_column(c)}" for c in cells)
+        self.con.execute(f"""CREATE OR REPLACE TEMP TABLE devices AS
+            SELECT d.device, d.type, d.generation, d.smi_status, COALESCE(d.mpxn, x.mpxn) AS mpxn, {anchors}
+            FROM checked_devices d LEFT JOIN resolved x USING (device) WHERE d.problem IS NULL""")
+        self._drop("checked_devices", "resolved")
+
+    def _associations(self) -> bool:
+        """`resolved(device, mpxn)` for each device without its own MPxN; marks those whose associations cycle,
+        run too deep or end at a device not loaded, and says whether there were none."""
         note("resolving associated devices' MPxNs")
         # A5: a device's MPxN is its own, or that of the device it is associated with, at most 8 deep.
         # Only devices without their own MPxN are walked: meters, nearly all of a fleet, need no join.
@@ -257,15 +317,16 @@ class Loader:
               JOIN checked_devices d ON d.device = w.cur AND d.problem IS NULL
               WHERE w.mpxn IS NULL AND w.depth < {MAX_ASSOCIATION_DEPTH})
             SELECT start AS device, max(mpxn) AS mpxn FROM walk GROUP BY start""")
+        unresolved = self.con.execute("SELECT count(*) FROM resolved WHERE mpxn IS NULL").fetchone()
+        if unresolved == (0,):
+            return True
+        if self.con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name = 'checked_devices' "
+                            "AND column_name = 'row_number'").fetchone() == (0,):
+            return False  # the fast way's table cannot report a row
         self.con.execute("""UPDATE checked_devices SET problem = 'associated_device: associations form a cycle, are too deep'
                             || ' or end at a device that is not loaded'
                             WHERE problem IS NULL AND device IN (SELECT device FROM resolved WHERE mpxn IS NULL)""")
-        self._settle("devices", self.schemas["devices"])
-        anchors = ", ".join(f"d.{anchor_column(c)}" for c in cells)
-        self.con.execute(f"""CREATE OR REPLACE TEMP TABLE devices AS
-            SELECT d.device, d.type, d.generation, d.smi_status, COALESCE(d.mpxn, x.mpxn) AS mpxn, {anchors}
-            FROM checked_devices d LEFT JOIN resolved x USING (device) WHERE d.problem IS NULL""")
-        self._drop("checked_devices", "resolved")
+        return True
 
     def _invariants(self) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
         """The program's declared invariants (rules/invariants.redline) as checks of registration rows: a row
@@ -284,7 +345,7 @@ class Loader:
                 among.append((f"party: breaks the invariant `{inv.name}` ({inv.cite}): another party is registered for "
                               "this MPxN in this role at the same time (from an earlier or equal from_time)", f"""
                     WITH a AS (SELECT row_number, mpxn, role, party, from_time AS s, COALESCE(to_time, {END_OF_TIME}) AS e
-                               FROM checked_registration WHERE problem IS NULL AND role IN ({roles})),
+                               FROM {{rows}} WHERE problem IS NULL AND role IN ({roles})),
                     several AS (SELECT mpxn, role FROM a GROUP BY mpxn, role HAVING min(party) <> max(party)),
                     b AS (SELECT a.* FROM a SEMI JOIN several USING (mpxn, role))
                     SELECT x.row_number FROM b x JOIN b y ON x.mpxn = y.mpxn AND x.role = y.role AND x.party <> y.party
@@ -296,25 +357,43 @@ class Loader:
 
     def _registration(self) -> None:
         extra, among = self._invariants()
-        self._checked("registration", [
-            ("party", "not in parties", "{party} NOT IN (SELECT party FROM parties)"),
-            ("to_time", "must be after from_time", "{to_time} IS NOT NULL AND {to_time} <= {from_time}"), *extra], among=among)
+        rows = [("party", "not in parties", "{party} NOT IN (SELECT party FROM parties)"),
+                ("to_time", "must be after from_time", "{to_time} IS NOT NULL AND {to_time} <= {from_time}"), *extra]
+        self._checked("registration", rows)
+        self._keys()
+        # An invariant between rows can only be broken by two rows of one (MPxN, role): such rows are all in
+        # registration_several, usually a few per cent of them, so that is where it is looked for first.
+        several = "(SELECT *, 0 AS row_number FROM registration_several)"
+        if any(self.con.execute(f"SELECT count(*) FROM ({sql.format(rows=several)}) t").fetchone() != (0,)
+               for _, sql in among):
+            self._checked("registration", rows, among=among, fast=False)
+            self._keys()
         note("merging registrations")
         # Islands: each party's touching or overlapping assignments per (MPxN, role), merged. Most keys
         # hold one assignment, which is its own island: only keys with several are sorted and swept.
-        self.con.execute("""CREATE OR REPLACE TEMP TABLE registration_islands AS
-            WITH a AS (SELECT mpxn, role, party, from_time AS s, to_time AS e FROM checked_registration WHERE problem IS NULL),
-            k AS (SELECT mpxn, role, party, count(*) AS n, min(s) AS s, CASE WHEN bool_or(e IS NULL) THEN NULL ELSE max(e) END AS e
-                  FROM a GROUP BY mpxn, role, party),
-            several AS (SELECT a.* FROM a SEMI JOIN (SELECT mpxn, role, party FROM k WHERE n > 1) USING (mpxn, role, party)),
-            m AS (SELECT *, max(COALESCE(e, 9223372036854775807)) OVER (PARTITION BY mpxn, role, party ORDER BY s, e
-                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach FROM several),
-            n AS (SELECT *, sum(CASE WHEN reach IS NULL OR s > reach THEN 1 ELSE 0 END)
-                    OVER (PARTITION BY mpxn, role, party ORDER BY s, e ROWS UNBOUNDED PRECEDING) AS island FROM m)
-            SELECT mpxn, role, party, s AS start_us, e AS end_us FROM k WHERE n = 1
+        self.con.execute(f"""CREATE OR REPLACE TEMP TABLE registration_islands AS
+            WITH m AS (SELECT *, max(COALESCE(to_time, {END_OF_TIME})) OVER (PARTITION BY mpxn, role, party
+                         ORDER BY from_time, to_time ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach
+                       FROM registration_several),
+            n AS (SELECT *, sum(CASE WHEN reach IS NULL OR from_time > reach THEN 1 ELSE 0 END)
+                    OVER (PARTITION BY mpxn, role, party ORDER BY from_time, to_time ROWS UNBOUNDED PRECEDING) AS island FROM m)
+            SELECT mpxn, role, party, start_us, end_us FROM registration_keys WHERE n = 1
             UNION ALL
-            SELECT mpxn, role, party, min(s), CASE WHEN bool_or(e IS NULL) THEN NULL ELSE max(e) END
+            SELECT mpxn, role, party, min(from_time), CASE WHEN bool_or(to_time IS NULL) THEN NULL ELSE max(to_time) END
             FROM n GROUP BY mpxn, role, party, island""")
+        self._drop("registration_keys", "registration_several")
+
+    def _keys(self) -> None:
+        """`registration_keys`: each (MPxN, role) of the good rows, with how many rows it has (and, for one row,
+        that row); `registration_several`: the good rows of the keys with several. One hash aggregate serves both
+        the invariants between rows and the islands. The checked rows are dropped: what follows reads these two
+        (a bad row found among them is reported by checking the raw rows again, the careful way)."""
+        self.con.execute("""CREATE OR REPLACE TEMP TABLE registration_keys AS
+            SELECT mpxn, role, count(*) AS n, min(party) AS party, min(from_time) AS start_us, min(to_time) AS end_us
+            FROM checked_registration WHERE problem IS NULL GROUP BY mpxn, role""")
+        self.con.execute("""CREATE OR REPLACE TEMP TABLE registration_several AS
+            SELECT mpxn, role, party, from_time, to_time, problem FROM checked_registration
+            SEMI JOIN (SELECT mpxn, role FROM registration_keys WHERE n > 1) USING (mpxn, role) WHERE problem IS NULL""")
         self._drop("checked_registration")
 
     def _requests(self) -> None:
