@@ -45,13 +45,20 @@ def correcting_srvs(rs: ir.RuleSet, cell: str) -> list[str]:
 def mis_set(con: duckdb.DuckDBPyConnection, program: ir.Program, at: int, cell: str, group: str) -> None:
     """`fleet_devices`: every device with its registered party (null if none) and whether the cell is mis-set."""
     roles = sorted(program.groups[group][1])
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE fleet_devices AS
-        WITH reg AS (SELECT mpxn, min(party) AS registered FROM registration_islands
-                     WHERE role IN ({', '.join(lit(r) for r in roles)}) AND start_us <= {at} AND (end_us IS NULL OR end_us > {at})
-                     GROUP BY mpxn)
-        SELECT d.device, d.type, d.generation, d.smi_status, d.mpxn, reg.registered,
-               reg.registered IS NOT NULL AND d.{anchor_column(cell)} IS DISTINCT FROM reg.registered AS mis_set
-        FROM devices d LEFT JOIN reg USING (mpxn)""")
+    covering = (f"SELECT mpxn, party FROM registration_islands WHERE role IN ({', '.join(lit(r) for r in roles)}) "
+                f"AND start_us <= {at} AND (end_us IS NULL OR end_us > {at})")
+    verdict = f"reg.registered IS NOT NULL AND d.{anchor_column(cell)} IS DISTINCT FROM reg.registered AS mis_set"
+    # Usually one party is registered for a device's MPxN in the group at an instant (the one-registered-party
+    # invariant, checked at loading, says so per role), and a plain join finds it; should the join find several
+    # rows for a device (several roles of the group), the lowest party is taken, as always, by grouping.
+    for reg in (f"({covering}) reg(mpxn, registered)",
+                f"(SELECT mpxn, min(party) AS registered FROM ({covering}) c GROUP BY mpxn) reg"):
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE fleet_devices AS
+            SELECT d.device, d.type, d.generation, d.smi_status, d.mpxn, reg.registered, {verdict}
+            FROM devices d LEFT JOIN {reg} USING (mpxn)""")
+        counts = con.execute("SELECT (SELECT count(*) FROM fleet_devices), (SELECT count(*) FROM devices)").fetchone()
+        if counts is not None and counts[0] == counts[1]:
+            return
 
 
 def candidates(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, at: int, cell: str) -> str:

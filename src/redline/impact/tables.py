@@ -226,9 +226,7 @@ class Loader:
             if ok:
                 view = f"SELECT *, rowid AS row_number FROM checked_{table}"
                 ok = self.con.execute(f"SELECT count(*) FROM ({rows.format(rows=f'({view})')}) t").fetchone() == (0,)
-        if ok:
-            self.con.execute(f"ALTER TABLE checked_{table} DROP COLUMN bad")
-        else:
+        if not ok:
             self.con.execute(f"DROP TABLE checked_{table}")
         return ok
 
@@ -297,11 +295,14 @@ class Loader:
             self._checked("devices", extra, fast=False)  # to report the bad rows with their raw values
             self._associations()
         self._settle("devices", self.schemas["devices"])
-        anchors = ", ".join(f"d.{anchor_column(c)}" for c in cells)
-        self.con.execute(f"""CREATE OR REPLACE TEMP TABLE devices AS
-            SELECT d.device, d.type, d.generation, d.smi_status, COALESCE(d.mpxn, x.mpxn) AS mpxn, {anchors}
-            FROM checked_devices d LEFT JOIN resolved x USING (device) WHERE d.problem IS NULL""")
-        self._drop("checked_devices", "resolved")
+        # The loaded devices are a view of the checked rows, not a copy of them (a copy of 35 M rows
+        # costs seconds and gigabytes); a device's MPxN found through its associations is written in.
+        self.con.execute("UPDATE checked_devices SET mpxn = x.mpxn FROM resolved x WHERE checked_devices.device = x.device "
+                         "AND checked_devices.problem IS NULL")
+        anchors = ", ".join(anchor_column(c) for c in cells)
+        self.con.execute(f"""CREATE OR REPLACE TEMP VIEW devices AS
+            SELECT device, type, generation, smi_status, mpxn, {anchors} FROM checked_devices WHERE problem IS NULL""")
+        self._drop("resolved")
 
     def _associations(self) -> bool:
         """`resolved(device, mpxn)` for each device without its own MPxN; marks those whose associations cycle,
@@ -360,41 +361,43 @@ class Loader:
         rows = [("party", "not in parties", "{party} NOT IN (SELECT party FROM parties)"),
                 ("to_time", "must be after from_time", "{to_time} IS NOT NULL AND {to_time} <= {from_time}"), *extra]
         self._checked("registration", rows)
-        self._keys()
+        self._several()
         # An invariant between rows can only be broken by two rows of one (MPxN, role): such rows are all in
         # registration_several, usually a few per cent of them, so that is where it is looked for first.
         several = "(SELECT *, 0 AS row_number FROM registration_several)"
         if any(self.con.execute(f"SELECT count(*) FROM ({sql.format(rows=several)}) t").fetchone() != (0,)
                for _, sql in among):
             self._checked("registration", rows, among=among, fast=False)
-            self._keys()
+            self._several()
         note("merging registrations")
         # Islands: each party's touching or overlapping assignments per (MPxN, role), merged. Most keys
-        # hold one assignment, which is its own island: only keys with several are sorted and swept.
-        self.con.execute(f"""CREATE OR REPLACE TEMP TABLE registration_islands AS
+        # hold one assignment, which is its own island and stays where it is: only the rows of keys with
+        # several are sorted, swept and replaced by their islands.
+        self.con.execute(f"""CREATE OR REPLACE TEMP TABLE registration_swept AS
             WITH m AS (SELECT *, max(COALESCE(to_time, {END_OF_TIME})) OVER (PARTITION BY mpxn, role, party
                          ORDER BY from_time, to_time ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach
                        FROM registration_several),
             n AS (SELECT *, sum(CASE WHEN reach IS NULL OR from_time > reach THEN 1 ELSE 0 END)
                     OVER (PARTITION BY mpxn, role, party ORDER BY from_time, to_time ROWS UNBOUNDED PRECEDING) AS island FROM m)
-            SELECT mpxn, role, party, start_us, end_us FROM registration_keys WHERE n = 1
-            UNION ALL
-            SELECT mpxn, role, party, min(from_time), CASE WHEN bool_or(to_time IS NULL) THEN NULL ELSE max(to_time) END
+            SELECT mpxn, role, party, min(from_time) AS from_time,
+                   CASE WHEN bool_or(to_time IS NULL) THEN NULL ELSE max(to_time) END AS to_time
             FROM n GROUP BY mpxn, role, party, island""")
-        self._drop("registration_keys", "registration_several")
+        self.con.execute("""DELETE FROM checked_registration USING registration_several_keys k
+                            WHERE checked_registration.mpxn = k.mpxn AND checked_registration.role = k.role""")
+        self.con.execute("""INSERT INTO checked_registration BY NAME
+                            SELECT mpxn, role, party, from_time, to_time FROM registration_swept""")
+        self.con.execute("""CREATE OR REPLACE TEMP VIEW registration_islands AS
+            SELECT mpxn, role, party, from_time AS start_us, to_time AS end_us FROM checked_registration WHERE problem IS NULL""")
+        self._drop("registration_several_keys", "registration_several", "registration_swept")
 
-    def _keys(self) -> None:
-        """`registration_keys`: each (MPxN, role) of the good rows, with how many rows it has (and, for one row,
-        that row); `registration_several`: the good rows of the keys with several. One hash aggregate serves both
-        the invariants between rows and the islands. The checked rows are dropped: what follows reads these two
-        (a bad row found among them is reported by checking the raw rows again, the careful way)."""
-        self.con.execute("""CREATE OR REPLACE TEMP TABLE registration_keys AS
-            SELECT mpxn, role, count(*) AS n, min(party) AS party, min(from_time) AS start_us, min(to_time) AS end_us
-            FROM checked_registration WHERE problem IS NULL GROUP BY mpxn, role""")
+    def _several(self) -> None:
+        """`registration_several`: the good rows of the (MPxN, role) keys that have more than one, found by one
+        hash aggregate whose result is small; both the invariants between rows and the islands start there."""
+        self.con.execute("""CREATE OR REPLACE TEMP TABLE registration_several_keys AS
+            SELECT mpxn, role FROM checked_registration WHERE problem IS NULL GROUP BY mpxn, role HAVING count(*) > 1""")
         self.con.execute("""CREATE OR REPLACE TEMP TABLE registration_several AS
             SELECT mpxn, role, party, from_time, to_time, problem FROM checked_registration
-            SEMI JOIN (SELECT mpxn, role FROM registration_keys WHERE n > 1) USING (mpxn, role) WHERE problem IS NULL""")
-        self._drop("checked_registration")
+            SEMI JOIN registration_several_keys USING (mpxn, role) WHERE problem IS NULL""")
 
     def _requests(self) -> None:
         carrying = sorted(ir.carrying_srvs(self.catalogue))
