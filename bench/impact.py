@@ -71,19 +71,22 @@ def clocks() -> tuple[float, float]:
     return time.perf_counter(), time.process_time()
 
 
-def fleet_once(program: Program, devices: int, memory_limit: str | None) -> tuple[dict[str, tuple[float, float]], dict[str, Any]]:
+def fleet_once(program: Program, devices: int, memory_limit: str | None,
+               fleet_dir: Path | None) -> tuple[dict[str, tuple[float, float]], dict[str, Any]]:
     """One run as `redline impact generate` then `redline impact fleet` do it: the synthetic fleet written to
-    Parquet, then read from those files, every row checked, and analysed (generation timed apart)."""
+    Parquet, then read from those files, every row checked, and analysed (generation timed apart). With
+    `fleet_dir`, the files are kept there and reused by later runs (generation then takes no time)."""
     rulesets = [program.rulesets["baseline"], program.rulesets["mp107"]]
     params = FleetParams(devices=devices)
     phases: dict[str, tuple[float, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        files = Path(tmp) / "fleet"
+        files = fleet_dir or Path(tmp) / "fleet"
         con = connect(Path(tmp), memory_limit)
 
         def generated() -> None:
-            generate(con, params, program.cells(), carrying_srvs(program.rulesets["baseline"].catalogue))
-            write(con, files, with_requests=False)
+            if not (files / "devices.parquet").is_file():
+                generate(con, params, program.cells(), carrying_srvs(program.rulesets["baseline"].catalogue))
+                write(con, files, with_requests=False)
             con.close()
         result: Any = None
         w0, c0 = clocks()
@@ -103,12 +106,12 @@ def fleet_once(program: Program, devices: int, memory_limit: str | None) -> tupl
     return phases, result
 
 
-def bench_fleet(program: Program, devices: int, memory_limit: str | None, runs: int) -> None:
+def bench_fleet(program: Program, devices: int, memory_limit: str | None, runs: int, fleet_dir: Path | None) -> None:
     print(f"== stuck-state analysis: {devices:,} devices, baseline and mp107 (wrong NO share {FleetParams().wrong_no_share}), "
           f"median of {runs} ==")
     samples, result = [], None
     for i in range(runs):
-        phases, result = fleet_once(program, devices, memory_limit)
+        phases, result = fleet_once(program, devices, memory_limit, fleet_dir)
         samples.append(phases)
         answer = phases["load and check"][0] + phases["analyse"][0]
         print(f"  run {i + 1}: " + ", ".join(f"{k} {w:.1f} s ({c:.1f} s CPU)" for k, (w, c) in phases.items())
@@ -200,6 +203,7 @@ def main() -> int:
     parser.add_argument("--check", type=int, default=20_000, help="requests compared with the interpreter first")
     parser.add_argument("--memory-limit", default=None, help="DuckDB memory limit, e.g. 4GB (spills to disk beyond)")
     parser.add_argument("--runs", type=int, default=3, help="runs of the stuck-state analysis; the median is quoted")
+    parser.add_argument("--fleet-dir", type=Path, help="keep the generated fleet here and reuse it (for --devices runs)")
     parser.add_argument("--skip-replay", action="store_true")
     parser.add_argument("--skip-fleet", action="store_true")
     parser.add_argument("--spark", action="store_true", help="also judge the replayed requests on Spark (local mode)")
@@ -208,7 +212,7 @@ def main() -> int:
     assert program is not None
     print(f"redline impact benchmark: DuckDB {duckdb.__version__}, Python {sys.version.split()[0]}; {load()}")
     if not args.skip_fleet:
-        bench_fleet(program, args.devices, args.memory_limit, args.runs)
+        bench_fleet(program, args.devices, args.memory_limit, args.runs, args.fleet_dir)
     if not args.skip_replay:
         bench_replay(program, args.replay_requests, args.check, args.spark, args.runs)
     return 0

@@ -264,6 +264,11 @@ BAD = [
     ("registration.csv", lambda rows: rows[1].__setitem__(3, "2020-01-01 00:00"), "registration.from_time: expected an ISO 8601"),
     ("requests.csv", lambda rows: rows[1].__setitem__(4, "6.15.9"), "requests.srv: not in the DUIS catalogue"),
     ("requests.csv", lambda rows: rows[1].__setitem__(2, "90-B3-D5-1F-30-77-00-00"), "requests.sender: not in parties"),
+    # A party's id is matched against the parties only, when loading the fast way: a malformed one is still
+    # told as malformed, not as a party that is not there.
+    ("registration.csv", lambda rows: rows[1].__setitem__(2, "not-an-id"), "registration.party: expected an Entity Identifier"),
+    ("devices.csv", lambda rows: rows[1].__setitem__(len(rows[1]) - 1, "zz"), "devices.trust_anchor_LoadController: expected an Entity"),
+    ("requests.csv", lambda rows: rows[1].__setitem__(2, "90-B3-D5-1F-30-01-00"), "requests.sender: expected an Entity Identifier"),
     # Associations are checked after the rows' own problems (loaded the fast way first): each is still told by row.
     ("devices.csv", lambda rows: rows.append(["00-DB-00-00-00-00-0A-01", *rows[1][1:4], "", "00-DB-00-00-00-00-0A-01",
                                               *[""] * (len(rows[1]) - 6)]), "devices.associated_device: associations form a cycle"),

@@ -34,6 +34,7 @@ MAX_ASSOCIATION_DEPTH = 8
 END_OF_TIME = 9223372036854775807  # an open-ended assignment's end, in microseconds
 TABLES = ("parties", "party_roles", "devices", "registration", "requests")
 UNIQUE = "<unique>"  # an extra check's condition: the column's value appears in no other row
+PARTY = "<party>"  # an extra check's condition: the column's value, if any, is a loaded party
 
 
 class ImpactInputError(Exception):
@@ -105,6 +106,11 @@ def _typed(col: Column, source_type: str) -> str:
 _EXPECT = {"id": "an Entity Identifier of eight hex pairs such as 90-B3-D5-1F-30-01-00-00",
            "text": "a non-empty string", "bool": "true or false", "int": "an integer",
            "time": "an ISO 8601 UTC time such as 2026-03-01T12:00:00Z (or a Parquet TIMESTAMP)"}
+
+
+def _party(col: str) -> str:
+    """The condition "this row's `col` names no loaded party" (a condition over the typed columns)."""
+    return f"{{{col}}} IS NOT NULL AND {{{col}}} NOT IN (SELECT party FROM parties)"
 
 
 def table_file(root: Path, table: str) -> Path | None:
@@ -181,6 +187,7 @@ class Loader:
         for col, msg, cond in extra:
             if cond == UNIQUE:
                 cond = self._repeated(table, col, typed[col])
+            cond = _party(col) if cond == PARTY else cond
             problems.append((cond.format(**{c.name: f't."{c.name}"' for c in cols}), f"{col}: {msg}"))
         problem = "CASE " + " ".join(f"WHEN {cond} THEN {lit(msg)}" for cond, msg in problems) + " END"
         select = ", ".join(f'{typed[c.name]} AS "{c.name}"' for c in cols)
@@ -208,8 +215,14 @@ class Loader:
               joins: str, among: list[tuple[str, str]]) -> bool:
         """checked_<table> with the typed columns and a null `problem`, if no row has any problem; else False
         (and nothing is left behind). One pass computes each row's own problems; keys and `among` follow."""
-        problems = self._row_problems(cols)
-        problems += [(cond.format(**{c.name: f't."{c.name}"' for c in cols}), col) for col, _, cond in extra if cond != UNIQUE]
+        # A column whose every value must be a loaded party needs no pattern match here: a value that is not
+        # an Entity Identifier is no party either, and is then told exactly by the careful way.
+        parties = {col for col, _, cond in extra if cond == PARTY}
+        typed = {name: f"upper(CAST(t.\"{name}\" AS VARCHAR))" if name in parties else sql for name, sql in typed.items()}
+        problems = self._row_problems(tuple(c for c in cols if c.name not in parties))
+        problems += [(f't."raw_{c.name}" IS NULL', c.name) for c in cols if c.name in parties and not c.nullable]
+        aliased = {c.name: f't."{c.name}"' for c in cols}
+        problems += [((_party(col) if cond == PARTY else cond).format(**aliased), col) for col, _, cond in extra if cond != UNIQUE]
         bad = " OR ".join(f"COALESCE({cond}, FALSE)" for cond, _ in problems) or "FALSE"  # as CASE WHEN reads a null
         select = ", ".join(f'{typed[c.name]} AS "{c.name}"' for c in cols)
         raw_cols = ", ".join(f't."{c.name}" AS "raw_{c.name}"' for c in cols)
@@ -281,9 +294,7 @@ class Loader:
         extra = [("device", "listed twice (ids compare without regard to case)", UNIQUE),
                  ("mpxn", "give exactly one of mpxn (a meter) and associated_device (any other device)",
                   "({mpxn} IS NULL) = ({associated_device} IS NULL)")]
-        extra += [(anchor_column(c), "owner not in parties",
-                   f"{{{anchor_column(c)}}} IS NOT NULL AND {{{anchor_column(c)}}} NOT IN (SELECT party FROM parties)")
-                  for c in cells]
+        extra += [(anchor_column(c), "owner not in parties", PARTY) for c in cells]
         described = {str(r[0]) for r in self.con.execute("DESCRIBE raw_devices").fetchall()}
         row = self.con.execute("SELECT count(associated_device) FROM raw_devices").fetchone() \
             if "associated_device" in described else None  # a missing column is told by _checked
@@ -358,7 +369,7 @@ class Loader:
 
     def _registration(self) -> None:
         extra, among = self._invariants()
-        rows = [("party", "not in parties", "{party} NOT IN (SELECT party FROM parties)"),
+        rows = [("party", "not in parties", PARTY),
                 ("to_time", "must be after from_time", "{to_time} IS NOT NULL AND {to_time} <= {from_time}"), *extra]
         self._checked("registration", rows)
         self._several()
@@ -405,14 +416,13 @@ class Loader:
         rep = ", ".join(lit(s) for s in carrying) or "NULL"
         self._checked("requests", [
             ("request_id", "listed twice", UNIQUE),
-            ("sender", "not in parties", "{sender} NOT IN (SELECT party FROM parties)"),
+            ("sender", "not in parties", PARTY),
             ("srv", "not in the DUIS catalogue", f"{{srv}} NOT IN ({srvs})"),
             ("remote_party_role", "an SRV that carries a certificate needs remote_party_role and new_certificate_owner",
              f"{{srv}} IN ({rep}) AND ({{remote_party_role}} IS NULL OR {{new_certificate_owner}} IS NULL)"),
             ("remote_party_role", "must be empty, with new_certificate_owner, for an SRV that carries no certificate",
              f"{{srv}} NOT IN ({rep}) AND ({{remote_party_role}} IS NOT NULL OR {{new_certificate_owner}} IS NOT NULL)"),
-            ("new_certificate_owner", "not in parties",
-             "{new_certificate_owner} IS NOT NULL AND {new_certificate_owner} NOT IN (SELECT party FROM parties)"),
+            ("new_certificate_owner", "not in parties", PARTY),
             ("date_range_to", "give both date_range_from and date_range_to, or neither",
              "({date_range_from} IS NULL) <> ({date_range_to} IS NULL)"),
             ("date_range_to", "inverted date range: before date_range_from", "{date_range_to} < {date_range_from}")])
