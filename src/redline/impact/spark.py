@@ -57,7 +57,7 @@ def master_for(threads: int | None) -> str:
 def session(master: str = "local[1]") -> Any:
     """A Spark session, quiet, with the UTC clock the tables are written in."""
     from pyspark.sql import SparkSession
-    cores = master.removeprefix("local[").removesuffix("]")
+    cores = master.removeprefix("local[").removesuffix("]").replace("*", str(os.cpu_count() or 1))
     builder = (SparkSession.builder.master(master).appName("redline-impact")
                .config("spark.sql.session.timeZone", "UTC").config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")
