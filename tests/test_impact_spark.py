@@ -6,6 +6,7 @@ why, only when pyspark or a Java runtime is missing (`.ci/run` installs Java whe
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ import duckdb
 import pytest
 
 from redline.check import checked as ir
+from redline.cli import main
 from redline.impact.fleet import candidates, mis_set
 from redline.impact.params import FleetParams
 from redline.impact.replay import judge
@@ -39,7 +41,7 @@ def program() -> ir.Program:
 
 @pytest.fixture(scope="module")
 def session() -> Iterator[Any]:
-    spark = engine.session(threads=1)
+    spark = engine.session("local[1]")
     yield spark
     spark.stop()
 
@@ -56,7 +58,7 @@ def fleet(program: ir.Program, tmp_path_factory: pytest.TempPathFactory) -> tupl
     con.execute(f"""CREATE TEMP TABLE sample AS SELECT * FROM requests UNION ALL
                     SELECT * REPLACE (request_id + 1000000 AS request_id) FROM {cands}""")
     out = tmp_path_factory.mktemp("staged")
-    engine.export(con, out, (*engine.LOADED, "sample"))
+    engine.export(con, out, (*engine.TABLES, "sample"))
     return con, out
 
 
@@ -70,3 +72,30 @@ def test_spark_and_duckdb_give_the_same_verdict_table(program: ir.Program, sessi
         assert len(on_duckdb) > 100
         assert on_spark == on_duckdb, rs.name
         assert {row[1] for row in on_duckdb} == {True, False}  # both outcomes occur: the comparison can fail
+
+
+def test_cli_engine_spark_prints_the_same_json_as_duckdb(program: ir.Program, session: Any, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`redline impact fleet|replay --engine spark` through the command line, byte for byte DuckDB's output.
+    The module's session is active, so the command judges on it and leaves it running (one JVM start)."""
+    monkeypatch.setattr("redline.cli.load_program", lambda rules, extra: (program, []))
+    root = tmp_path / "fleet"
+    assert main(["impact", "generate", str(root), "--devices", "200", "--requests", "300", "--wrong-no-share", "0.3",
+                 "--correction-share", "0.4", "--seed", "5"]) == 0
+    capsys.readouterr()
+    for question in (["fleet", "--at", "2026-03-01T12:00:00Z", "--visit-cost", "150"], ["replay", "--examples", "5"]):
+        printed = []
+        for name in ("duckdb", "spark"):
+            jobs = len(session.sparkContext.statusTracker().getJobIdsForGroup())
+            code = main(["impact", question[0], str(root), *question[1:], "--format", "json", "--engine", name])
+            out, err = capsys.readouterr()
+            assert code == 0, err
+            ran = len(session.sparkContext.statusTracker().getJobIdsForGroup()) > jobs
+            assert ran == (name == "spark")  # Spark judged, and only when asked to
+            printed.append(out)
+        assert printed[0] == printed[1], question[0]
+        result = json.loads(printed[1])
+        # the answer is not empty: devices freed, requests changed (so an engine that judged wrongly would show)
+        assert result.get("freed", 0) > 0 or result.get("changes", {}).get("changed", 0) > 0, result
+    assert session.sparkContext._jsc is not None  # still running: the command did not stop a session it did not start

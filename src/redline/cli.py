@@ -29,7 +29,7 @@ from redline.diagnostics import Diagnostic, bad_scenario, unsupported
 from redline.duis import DEFAULT_MAX_BYTES
 from redline.exits import Exit
 from redline.impact.options import add_parser as add_impact_parser
-from redline.impact.options import rulesets_of
+from redline.impact.options import engine_of, rulesets_of
 from redline.inputs import MAX_JSON_BYTES, BadInput, json_line, request_inputs
 from redline.loading import load_program, named_rule_files, rule_files, rule_source
 from redline.progress import Ticker
@@ -395,17 +395,18 @@ def cmd_impact(args: argparse.Namespace) -> int:
         if not root.is_dir():
             raise BadInput(f"{root}: not a directory of fleet tables")
         if args.question == "fleet":
-            result = impact.run_fleet(program, rulesets, root, usage.instant(args.at), args.visit_cost, bad_rows, args.threads)
+            result = impact.run_fleet(program, rulesets, root, usage.instant(args.at), args.visit_cost, bad_rows, args.threads,
+                                      engine_of(args))
             print(json.dumps(result, indent=2) if args.format == "json" else format_fleet(result))
         else:
             verdicts = Path(args.verdicts) if args.verdicts else None
-            result = impact.run_replay(program, rulesets, root, bad_rows, verdicts, args.examples, args.threads)
+            result = impact.run_replay(program, rulesets, root, bad_rows, verdicts, args.examples, args.threads, engine_of(args))
             print(json.dumps(result, indent=2) if args.format == "json" else format_replay(result))
             bugs = replay_bugs(result)
             for line in bugs:
                 print(f"redline: {line}", file=sys.stderr)
             return Exit.INTERNAL if bugs else Exit.OK
-    except (impact.ImpactInputError, impact.Unsupported, impact.OutputError) as e:
+    except (impact.ImpactInputError, impact.Unsupported, impact.OutputError, impact.EngineUnavailable) as e:
         raise BadInput(str(e)) from None
     return Exit.OK
 

@@ -17,7 +17,7 @@ import duckdb
 
 from redline.check import checked as ir
 from redline.codegen.fold import decided, fold
-from redline.impact.replay import judge
+from redline.impact.replay import Judge, judge
 from redline.impact.sql import Relations, anchor_column, lit, registered_at_device_only
 from redline.jsondoc import JsonObject
 from redline.progress import note
@@ -94,14 +94,15 @@ def scope(con: duckdb.DuckDBPyConnection) -> None:
         SELECT g.* FROM registration_islands g SEMI JOIN (SELECT DISTINCT mpxn FROM scope_devices) m USING (mpxn)""")
 
 
-def stuck(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, program: ir.Program, at: int, cell: str) -> str:
+def stuck(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, program: ir.Program, at: int, cell: str,
+          judging: Judge = judge) -> str:
     """`stuck_<rule set>(device)`: the mis-set devices no candidate correction frees under `rs`."""
     note(f"judging the corrections of mis-set devices under {rs.name}")
     source = candidates(con, rs, at, cell)
     # Every candidate's device is a scope device; its registration is in scope too when every
     # `registered(...)` asks about the device's own MPxN (else the whole of Registration Data is read).
     islands = "scope_islands" if registered_at_device_only(rs, program) else "registration_islands"
-    verdicts = judge(con, rs, program, source, Relations(devices="scope_devices", islands=islands))
+    verdicts = judging(con, rs, program, source, Relations(devices="scope_devices", islands=islands))
     name = f"stuck_{rs.name}"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE {name} AS
         SELECT f.device FROM fleet_devices f WHERE f.mis_set AND f.device NOT IN (
@@ -111,12 +112,13 @@ def stuck(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, program: ir.Program, a
 
 
 def analyse(con: duckdb.DuckDBPyConnection, program: ir.Program, rulesets: list[ir.RuleSet], at: int,
-            visit_cost: float | None = None, cell: str = "NetworkOperator", group: str = "NetworkOperator") -> JsonObject:
+            visit_cost: float | None = None, cell: str = "NetworkOperator", group: str = "NetworkOperator",
+            judging: Judge = judge) -> JsonObject:
     """Counts, shares and breakdowns of mis-set and stuck devices, and of those the last rule set frees."""
     note("finding mis-set devices")
     mis_set(con, program, at, cell, group)
     scope(con)
-    tables = [stuck(con, rs, program, at, cell) for rs in rulesets]
+    tables = [stuck(con, rs, program, at, cell, judging) for rs in rulesets]
     note("counting")
     sums = ", ".join(f"count(*) FILTER (WHERE stuck_{i}) AS stuck_{i}" for i in range(len(tables)))
     freed = ", count(*) FILTER (WHERE stuck_0 AND NOT stuck_1) AS freed" if len(tables) == 2 else ""

@@ -11,7 +11,7 @@ from typing import Any
 
 from redline import usage
 from redline.check.checked import Program, RuleSet
-from redline.impact.params import FleetParams
+from redline.impact.params import Engine, FleetParams
 from redline.inputs import BadInput
 from redline.validation import ruleset_named
 
@@ -27,19 +27,32 @@ def rulesets_of(program: Program, names: list[str] | None) -> list[RuleSet]:
     return out
 
 
+def engine_of(args: argparse.Namespace) -> Engine:
+    """The engine `--engine` names, with its Spark options (refused without `--engine spark`)."""
+    if args.engine != "spark" and (args.spark_master or args.spark_staging):
+        raise BadInput("--spark-master and --spark-staging are options of --engine spark")
+    return Engine(args.engine, args.spark_master, args.spark_staging)
+
 
 def add_parser(sub: Any, common: argparse.ArgumentParser, parser_class: type[argparse.ArgumentParser],
                run: Callable[[argparse.Namespace], int]) -> None:
     """`redline impact` and its three questions, on the command line's subparsers `sub`."""
-    p = sub.add_parser("impact", help="fleet impact on DuckDB: stuck devices, log replay, a synthetic fleet")
+    p = sub.add_parser("impact", help="fleet impact on DuckDB or Spark: stuck devices, log replay, a synthetic fleet")
     questions = p.add_subparsers(dest="question", required=True, parser_class=parser_class)
     shared = parser_class(add_help=False)
-    shared.add_argument("--threads", type=usage.positive, metavar="N", help="DuckDB threads (default: every core)")
+    shared.add_argument("--threads", type=usage.positive, metavar="N", help="DuckDB threads, and with --engine spark its local[N] (default: every core)")
     tables = parser_class(add_help=False)
     tables.add_argument("fleet", metavar="DIR", help="the fleet tables: <table>.parquet or <table>.csv (README: Fleet impact)")
     tables.add_argument("--ruleset", action="append", metavar="NAME",
                         help="a rule set; twice to compare old and new (default: baseline, then mp107)")
     tables.add_argument("--bad-rows", metavar="DIR", help="write bad rows to DIR/<table>.csv and go on (default: exit 2 at the first)")
+    tables.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                        help="what judges the requests (default duckdb); loading, checking and counting stay with DuckDB")
+    tables.add_argument("--spark-master", metavar="URL",
+                        help="with --engine spark: the Spark master (default local[N], N from --threads, else every core)")
+    tables.add_argument("--spark-staging", metavar="DIR",
+                        help="with --engine spark: where the tables go to Spark as Parquet (default a temporary directory;"
+                             " on a cluster, storage every executor reads at the same path)")
     q = questions.add_parser("fleet", parents=[common, shared, tables], help="devices stuck with a trust anchor nobody can correct")
     q.add_argument("--at", metavar="TIME", help="the instant to judge the fleet at (default: now)")
     q.add_argument("--visit-cost", type=usage.cost, metavar="AMOUNT", help="the cost of one site visit, to price the devices freed")

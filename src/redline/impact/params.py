@@ -23,3 +23,18 @@ class FleetParams:
     srv_mix: tuple[tuple[str, int], ...] = field(default=DEFAULT_MIX)
     seed: int = 1
     at: str = "2026-03-01T12:00:00Z"  # the snapshot instant; requests fall in the 30 days before it
+
+
+@dataclass(frozen=True, slots=True)
+class Engine:
+    """Which engine judges the requests (`--engine`): DuckDB in this process, or Spark at `master`
+    (default local[N] from --threads), staging its Parquet under `staging` (default a temporary
+    directory; on a cluster, storage every executor reads at the same path). Loading, checking and
+    counting are DuckDB's either way."""
+
+    name: str = "duckdb"
+    master: str | None = None
+    staging: str | None = None
+
+
+DUCKDB = Engine()  # the default: no set-up

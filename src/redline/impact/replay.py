@@ -3,6 +3,8 @@ between two rule sets."""
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import duckdb
 
 from redline.check import checked as ir
@@ -11,6 +13,14 @@ from redline.jsondoc import JsonObject
 from redline.progress import note
 
 VERDICT_COLUMNS = ("request_id", "accepted", "dcc_accepted", "layer", "code", "check", "effects")
+
+
+class Judge(Protocol):
+    """What judges requests: `verdicts_<rule set>` made in `con` for the rows of `source`, its name returned.
+    `judge` below runs the query in DuckDB; `spark.SparkJudge` runs it on Spark and brings the table back."""
+
+    def __call__(self, con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, program: ir.Program, source: str = "requests",
+                 relations: Relations = LOADED) -> str: ...
 
 
 def judge(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, program: ir.Program, source: str = "requests",

@@ -1,28 +1,32 @@
 """Fleet impact: the rules compiled to SQL and evaluated by DuckDB over a fleet snapshot and a request log.
 
 `fleet` answers which devices are stuck and which a modification frees; `replay` judges every request
-of a log; `generate` writes a synthetic fleet. Each opens its own in-memory DuckDB connection.
+of a log; `generate` writes a synthetic fleet. Each opens its own in-memory DuckDB connection, which
+loads, checks and counts; the judging of requests runs there too, or on Spark (`Engine`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 
 from redline.check import checked as ir
 from redline.impact.fleet import analyse
-from redline.impact.params import FleetParams
+from redline.impact.params import DUCKDB, Engine, FleetParams
 from redline.impact.regions import tie
-from redline.impact.replay import changes, judge, summary
+from redline.impact.replay import Judge, changes, judge, summary
+from redline.impact.spark import EngineUnavailable
 from redline.impact.sql import Unsupported
 from redline.impact.synth import generate, write
 from redline.impact.tables import ImpactInputError, Loader
 from redline.jsondoc import JsonObject
 from redline.progress import Ticker, note
 
-__all__ = ["FleetParams", "ImpactInputError", "OutputError", "Unsupported", "run_fleet", "run_generate", "run_replay"]
+__all__ = ["Engine", "EngineUnavailable", "FleetParams", "ImpactInputError", "OutputError", "Unsupported", "run_fleet",
+           "run_generate", "run_replay"]
 
 
 DIFF_TIMEOUT_MS = 10_000  # per solver call, as `redline diff`'s default
@@ -45,6 +49,18 @@ def _connect(threads: int | None) -> duckdb.DuckDBPyConnection:
     return con
 
 
+@contextmanager
+def _judging(engine: Engine, threads: int | None) -> Iterator[Judge]:
+    """The engine's Judge for one run; Spark's is refused (EngineUnavailable) before the tables are read."""
+    if engine.name == "duckdb":
+        yield judge
+        return
+    from redline.impact import spark
+    staging = Path(engine.staging) if engine.staging else None
+    with spark.judging(engine.master or spark.master_for(threads), staging) as judging:
+        yield judging
+
+
 def _load(con: duckdb.DuckDBPyConnection, program: ir.Program, rulesets: list[ir.RuleSet], root: Path,
           bad_rows: Path | None, with_requests: bool) -> Loader:
     loader = Loader(con, program, rulesets[0].catalogue, bad_rows)
@@ -56,21 +72,22 @@ def _load(con: duckdb.DuckDBPyConnection, program: ir.Program, rulesets: list[ir
 
 
 def run_fleet(program: ir.Program, rulesets: list[ir.RuleSet], root: Path, at: int, visit_cost: float | None = None,
-              bad_rows: Path | None = None, threads: int | None = None) -> JsonObject:
-    with Ticker("impact fleet"):
+              bad_rows: Path | None = None, threads: int | None = None, engine: Engine = DUCKDB) -> JsonObject:
+    with Ticker("impact fleet"), _judging(engine, threads) as judging:
         con = _connect(threads)
         loader = _load(con, program, rulesets, root, bad_rows, with_requests=False)
-        result = analyse(con, program, rulesets, at, visit_cost)
+        result = analyse(con, program, rulesets, at, visit_cost, judging=judging)
     result["rejected_rows"] = loader.rejected
     return result
 
 
 def run_replay(program: ir.Program, rulesets: list[ir.RuleSet], root: Path, bad_rows: Path | None = None,
-               verdicts_out: Path | None = None, examples: int = 20, threads: int | None = None) -> JsonObject:
-    with Ticker("impact replay"):
+               verdicts_out: Path | None = None, examples: int = 20, threads: int | None = None,
+               engine: Engine = DUCKDB) -> JsonObject:
+    with Ticker("impact replay"), _judging(engine, threads) as judging:
         con = _connect(threads)
         loader = _load(con, program, rulesets, root, bad_rows, with_requests=True)
-        tables = [judge(con, rs, program) for rs in rulesets]
+        tables = [judging(con, rs, program) for rs in rulesets]
         note("counting verdicts")
         result: JsonObject = {"rulesets": [rs.name for rs in rulesets],
                                   "summary": {rs.name: summary(con, t) for rs, t in zip(rulesets, tables, strict=True)}}
