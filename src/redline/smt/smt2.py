@@ -7,19 +7,21 @@ earlier work) would write different files for the same obligation. The
 names are renumbered here in order of first appearance, which changes no
 meaning (they are bound variables) and makes the text reproducible.
 
-Which shared subterms Z3 writes as a `let` also depends on what else holds
-them: terms Python has not yet garbage-collected count. `prove` therefore
-runs with the cyclic garbage collector paused (`props.prover.prove`), so what
-is still held when a query is written is the same on every run. Found when
-merely importing another library (DuckDB) changed the collector's timing,
-and with it the structure of one obligation between two runs. (A collection
-before each query, or copying it into a fresh context, also works, but costs
-half to five times the proofs themselves.)
+Which shared subterms Z3 writes as a `let` depends on each term's reference
+count (a small term held at most twice is written out in place), and so on
+whatever else holds it: Python objects not yet freed, other queries built in
+the same context. The assertions are therefore copied into a context of
+their own and printed there, where the only references are the query's own.
+That also leaves the solver's context as it was: printing there, or even
+asking the solver for its assertions, creates terms, which moved the ids of
+later terms and with them the models and unsat cores Z3 found, so writing the
+obligations (`--smt2`, the evidence bundle) changed the answers.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import z3
 
@@ -41,8 +43,13 @@ def canonical(text: str) -> str:
     return _TOKEN.sub(rename, text)
 
 
-def smt2_text(solver: z3.Solver) -> str:
-    return canonical(str(solver.to_smt2()))
+def smt2_text(assertions: Sequence[z3.BoolRef]) -> str:
+    """The query asserting `assertions` (the terms given to the solver: asking a solver for its
+    assertions creates terms in its context)."""
+    ctx = z3.Context()
+    copy = z3.Solver(ctx=ctx)
+    copy.add([a.translate(ctx) for a in assertions])
+    return canonical(str(copy.to_smt2()))
 
 
 __all__ = ["canonical", "smt2_text"]
