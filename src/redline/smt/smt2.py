@@ -9,13 +9,19 @@ meaning (they are bound variables) and makes the text reproducible.
 
 Which shared subterms Z3 writes as a `let` depends on each term's reference
 count (a small term held at most twice is written out in place), and so on
-whatever else holds it: Python objects not yet freed, other queries built in
-the same context. The assertions are therefore copied into a context of
-their own and printed there, where the only references are the query's own.
-That also leaves the solver's context as it was: printing there, or even
-asking the solver for its assertions, creates terms, which moved the ids of
-later terms and with them the models and unsat cores Z3 found, so writing the
-obligations (`--smt2`, the evidence bundle) changed the answers.
+whatever else holds it: other queries built in the same context, Python
+objects not yet freed. `prove` therefore decides each result in a Z3 context
+of its own, with the cyclic garbage collector paused (`props.prover.prove`),
+so that what holds a term when its query is written is the same on every
+run. Found when merely importing another library (DuckDB) changed the
+collector's timing, and with it the structure of one obligation.
+
+The text is made from the asserted terms, not from the solver: asking a
+solver for its assertions makes terms in its context, which moved the
+numbers Z3 gives later terms, and with them the models and unsat cores it
+found, so writing the obligations (`--smt2`, the evidence bundle) changed
+the answers. (A copy in a fresh context would not do: Z3 writes the copied
+enumeration constants as `(_ C C)`, which cvc5 cannot read.)
 """
 
 from __future__ import annotations
@@ -44,12 +50,14 @@ def canonical(text: str) -> str:
 
 
 def smt2_text(assertions: Sequence[z3.BoolRef]) -> str:
-    """The query asserting `assertions` (the terms given to the solver: asking a solver for its
-    assertions creates terms in its context)."""
-    ctx = z3.Context()
-    copy = z3.Solver(ctx=ctx)
-    copy.add([a.translate(ctx) for a in assertions])
-    return canonical(str(copy.to_smt2()))
+    """The query asserting `assertions` (at least one), as `z3.Solver.to_smt2` writes it."""
+    *rest, last = assertions
+    given = (z3.Ast * len(rest))()
+    for i, a in enumerate(rest):
+        given[i] = a.as_ast()
+    text = z3.Z3_benchmark_to_smtlib_string(last.ctx.ref(), "benchmark generated from python API", "", "unknown", "",
+                                            len(rest), given, last.as_ast())
+    return canonical(str(text))
 
 
 __all__ = ["canonical", "smt2_text"]
