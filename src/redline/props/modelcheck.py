@@ -60,7 +60,8 @@ def check_temporal(sorts: Sorts, program: ir.Program, prop: ir.Property, key: st
                          witness=None if status == "refuted" else record,
                          clauses=turned_on or result.clauses)
     else:
-        proof = induction(sorts, program, ruleset, shape, timeout_ms, rlimit, seed)
+        # a search the clock stopped leaves its context as it was when stopped (Sorts.fresh)
+        proof = induction(sorts if found.reason is None else sorts.fresh(), program, ruleset, shape, timeout_ms, rlimit, seed)
         result = replace(result, solver_calls=result.solver_calls + proof.solver_calls)
         if proof.status == "proved":
             result = replace(result, status="proved" if invariant else "refuted", proof="unbounded", method=proof.method,

@@ -139,9 +139,11 @@ def prove(
 ) -> list[ProofResult]:
     """Decide every property (or `only`) under every rule set it names (the bodies were checked by check/).
 
-    Temporal properties go to the model checker, which searches runs up to `depth` steps. The cyclic
-    garbage collector is paused meanwhile, so that the SMT-LIB2 text of each obligation is the same
-    bytes on every run (smt/smt2.py says why); what the run leaves is collected at its end."""
+    Temporal properties go to the model checker, which searches runs up to `depth` steps.
+
+    Reproducible across processes: each result is decided in a Z3 context of its own (`Sorts.fresh`
+    says why), and the cyclic garbage collector is paused, so that within a context terms are freed
+    (and their numbers reused) at the same points on every run. What a run leaves is collected at its end."""
     paused = gc.isenabled()
     gc.disable()
     try:
@@ -155,13 +157,13 @@ def _prove(
     program: ir.Program, only: str | None, timeout_ms: int, rlimit: int, seed: int,
     smt2: Callable[[str, str], None] | None, depth: int | None,
 ) -> list[ProofResult]:
-    catalogue = next(iter(program.rulesets.values())).catalogue
-    sorts = Sorts(program, sorted(catalogue))
+    first = Sorts(program, sorted(next(iter(program.rulesets.values())).catalogue))
     results = []
     chosen = [p for p in program.properties if only is None or p.name == only]
     for i, prop in enumerate(chosen, 1):
         for key, expected in prop.expected.items():
             progress.note(f"property {i} of {len(chosen)}: {prop.name} [{key}]")
+            sorts = first.fresh()
             if isinstance(prop.body, RunProp):  # the checker allows it one rule set only
                 results.append(check_temporal(sorts, program, prop, key, expected, timeout_ms, rlimit, seed, depth or DEPTH, smt2))
                 continue

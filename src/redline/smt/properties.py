@@ -73,6 +73,9 @@ class PropertyCompiler:
         self.catalogue = rulesets[0].catalogue
         self.constraints: list[z3.BoolRef] = []
         self.outcomes: dict[tuple[int, int, int], Outcome] = {}  # a memo of the encoding, by the symbols' identity
+        # The objects the memo's ids name, held so that no id is reused by another state or request
+        # (an `after(s, r)` is a new object each time, freed once used).
+        self.keys: list[tuple[SymState, SymRequest]] = []
         # What the body judges of its outer binders, keyed by value (rule set index, state and request
         # binder names): the verdicts a model must be cross-checked against, none skipped.
         # (The memo's keys, not the outcomes: the memo stays the one owner of the encoded terms.)
@@ -122,6 +125,7 @@ class PropertyCompiler:
         key = (which, id(s), id(r))
         if key not in self.outcomes:
             self.outcomes[key] = self.encoders[which].outcome(s, r)
+            self.keys.append((s, r))
             named = [next((b.name for b in self.outer if b.value is x), None) for x in (s, r)]
             if named[0] is not None and named[1] is not None:
                 self.judged[(which, named[0], named[1])] = key
@@ -458,6 +462,9 @@ def model_verdicts(d: Decided) -> dict[tuple[int, str, str], tuple[bool, list[st
             for key, out in ((k, d.compiler.outcomes[memo]) for k, memo in d.compiler.judged.items())}
 
 
+CORE_RLIMIT = 3_000_000  # ten times the most any shipped proof's core takes (about 300 000)
+
+
 def rules_used(sorts: Sorts, program: ir.Program, rulesets: list[ir.RuleSet], body: p.OneStep,
                timeout_ms: int, rlimit: int, seed: int) -> list[tuple[str, list[str]]] | None:
     """The checks, exceptions and effects an unbounded `unsat` needs: an unsat core over selectors.
@@ -467,7 +474,9 @@ def rules_used(sorts: Sorts, program: ir.Program, rulesets: list[ir.RuleSet], bo
     comp = PropertyCompiler(sorts, program, rulesets, None, selectors=True)
     kind, _, formula = comp.compile(body)
     selectors = [sel for enc in comp.encoders for sel in (enc.selectors or {}).values()]
-    solver = new_solver(sorts.ctx, min(timeout_ms, 2000), rlimit, seed)  # a core is a refinement: never let it cost the proof's budget
+    # A core is a refinement: it never costs the proof's budget. Its cap is a resource count, not the
+    # clock, so that whether it is found (and which rules a proof cites) is the same on every run.
+    solver = new_solver(sorts.ctx, timeout_ms, min(rlimit, CORE_RLIMIT), seed)
     solver.add(comp.constraints)
     solver.add(z3.Not(formula) if kind is p.Quantifier.FORALL else formula)
     if solver.check(*[s[2] for s in selectors]) != z3.unsat:
@@ -541,11 +550,11 @@ def decide(
         nonlocal calls
         comp = PropertyCompiler(sorts, program, rulesets, bound)
         kind, binders, formula = comp.compile(body)
+        query = [*comp.constraints, z3.Not(formula) if kind is p.Quantifier.FORALL else formula]
         solver = new_solver(sorts.ctx, timeout_ms, rlimit, seed)
-        solver.add(comp.constraints)
-        solver.add(z3.Not(formula) if kind is p.Quantifier.FORALL else formula)
+        solver.add(query)
         if smt2 is not None:
-            smt2("unbounded" if bound is None else f"bounded{bound}", smt2_text(solver))
+            smt2("unbounded" if bound is None else f"bounded{bound}", smt2_text(query))
         calls += 1
         return kind, comp, solver, binders
 
@@ -559,7 +568,14 @@ def decide(
             return Decided(status, None, f"bounded{k}", bsolver.model(), bbinders, bcomp, calls)
         if bresult == z3.unknown:
             reason = bsolver.reason_unknown()
+            gave_up()
         return None
+
+    def gave_up() -> None:
+        # The clock may have stopped that search, at a point (and so with terms made) that differs from
+        # run to run: the searches after it run in a context of their own.
+        nonlocal sorts
+        sorts = sorts.fresh()
 
     # The smallest bounded search first: it finds most models at once, and
     # spares the unbounded search the quantifier alternation it is slow on.
@@ -575,6 +591,7 @@ def decide(
                        used=rules_used(sorts, program, rulesets, body, timeout_ms, rlimit, seed))
     if result == z3.unknown:
         reason = solver.reason_unknown()
+        gave_up()
     for k in BOUNDS[1:]:
         found = bounded(k)
         if found is not None:

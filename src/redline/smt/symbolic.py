@@ -25,6 +25,7 @@ class Sorts:
 
     def __init__(self, program: Program, srvs: list[str], ctx: z3.Context | None = None) -> None:
         self.ctx = ctx or z3.Context()
+        self.program = program
         self.declared = program.declared  # fields and relations rule files add (smt/declared.py)
         self.relations = program.relations
         self.vocab = program.vocab
@@ -41,6 +42,13 @@ class Sorts:
         self.srv_sort = srv_sort
         self.srvs: dict[str, z3.ExprRef] = dict(zip(srvs, srv_consts, strict=True))
         self.srv_names: dict[str, str] = {str(c): s for s, c in self.srvs.items()}
+
+    def fresh(self) -> Sorts:
+        """The same sorts in a new Z3 context. Z3 numbers terms in the order a context makes them and
+        reuses the numbers of freed ones, and its models and unsat cores follow those numbers: a query
+        decided in a fresh context does not depend on what was asked before it (nor on when a query the
+        clock cut short was stopped)."""
+        return Sorts(self.program, list(self.srvs))
 
     def member(self, enum: str, name: str) -> z3.ExprRef:
         return self.members[enum][name]

@@ -352,9 +352,7 @@ class _Obligations:
         """The three obligations as one SMT-LIB2 query, unsat iff each is: their disjunction.
         A second solver re-checking the proof reads this."""
         parts = [z3.And(list(x.assertions())) for x in (self._initiation(inv), self._consecution(inv)[0], self._safety(inv))]
-        solver = z3.Solver(ctx=self.sorts.ctx)
-        solver.add(z3.Or(parts))
-        return smt2_text(solver)
+        return smt2_text([z3.Or(parts)])
 
 
 def induction(sorts: Sorts, program: ir.Program, ruleset: ir.RuleSet, shape: p.RunProp,
