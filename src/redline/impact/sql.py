@@ -2,13 +2,18 @@
 
 The query reads a request relation `r` (the columns of `REQUEST_COLUMNS`,
 times as microseconds since the epoch (as redline.times), `now` the instant each request is judged at) joined
-to the device it targets (`d`, absent when the SMI does not hold it), its
-sender (`s`) and its catalogue row (`c`). Each check becomes one Boolean
-`fail_i`; the first failing check in the interpreter's order decides the
-verdict. Null semantics are those of redline.check.checked: SQL's NULL is
-null, `==` is IS NOT DISTINCT FROM, and every condition is read through
-COALESCE(..., false). Whatever this compiler cannot express exactly is
-refused with `Unsupported`, naming the construct.
+to the device it targets (`d`, absent when the SMI does not hold it) and its
+sender (`s`). As in the generated validators (codegen/fold.py), each SRV's
+catalogue row is folded into the checks first; the SRVs whose folded
+condition of a check reads alike share a plan, and a small table of each
+SRV's plans (`p`) chooses among them: the verdicts need no join to the
+catalogue (`c`, which select_sql's unfolded questions still read; a
+Service field of another SRV is a lookup). Each check becomes one Boolean;
+the first failing check in the interpreter's order decides the verdict. Null
+semantics are those of redline.check.checked: SQL's NULL is null, `==` is
+IS NOT DISTINCT FROM, and every condition is read through COALESCE(..., false).
+Whatever this compiler cannot express exactly is refused with `Unsupported`,
+naming the construct.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ class Unsupported(Exception):
 @dataclass(frozen=True, slots=True)
 class Dialect:
     """The few places DuckDB's and Spark's SQL differ, for the constructs this compiler emits. Owning
-    them (rather than transpiling) keeps every engine's meaning of list indexing and null in view here."""
+    them (rather than transpiling) keeps every engine's meaning of lists and null in view here."""
 
     name: str
     text: str  # the string type
@@ -50,6 +55,11 @@ class Dialect:
     @property
     def text_array(self) -> str:
         return f"{self.text}[]" if self.name == "duckdb" else f"ARRAY<{self.text}>"
+
+    def values(self, rows: list[str]) -> str:
+        """A VALUES relation of the `rows` given (each `(...)`), as a FROM item (DuckDB's parenthesised)."""
+        values = f"VALUES {', '.join(rows)}"
+        return values if self.name == "spark" else f"({values})"
 
     def ident(self, name: str) -> str:
         return f"{self.quote}{name}{self.quote}"
@@ -294,17 +304,11 @@ def catalogue_sql(catalogue: Mapping[str, Mapping[str, Any]], fields: Mapping[st
     for srv in sorted(catalogue):
         row = catalogue[srv]
         rows.append("(" + ", ".join([lit(srv, dialect)] + [f"CAST({lit(row.get(n), dialect)} AS {types[n]})" for n in names]) + ")")
-    return f"{_values(rows, dialect)} AS k(srv, {', '.join(names)})"
+    return f"{dialect.values(rows)} AS k(srv, {', '.join(names)})"
 
 
 def _with(items: list[str]) -> str:
     return ",\n".join(items)
-
-
-def _values(rows: list[str], dialect: Dialect) -> str:
-    """A VALUES relation of the `rows` given (each `(...)`), as a FROM item (DuckDB wants it parenthesised)."""
-    values = f"VALUES {', '.join(rows)}"
-    return values if dialect.name == "spark" else f"({values})"
 
 
 def _catalogue(rs: ir.RuleSet, program: ir.Program, comp: Compiler) -> list[str]:
@@ -433,7 +437,7 @@ def verdict_sql(rs: ir.RuleSet, program: ir.Program, source: str, dialect: Diale
     items = _catalogue(rs, program, comp)
     plan_join = ""
     if columns:
-        items.append(f"plans AS (SELECT * FROM {_values(plans, dialect)} AS p(srv, {', '.join(columns)}))")
+        items.append(f"plans AS (SELECT * FROM {dialect.values(plans)} AS p(srv, {', '.join(columns)}))")
         plan_join = " LEFT JOIN plans p ON p.srv = r.srv"
     items.append(f"judged AS (SELECT r.request_id, {failed} AS failed, {effect_list} AS effects"
                  f" FROM {source} r {relations.joins(comp.row_reads > 0)}{plan_join}{comp.throughout_joins()})")
@@ -446,7 +450,7 @@ SELECT request_id, TRUE AS accepted, TRUE AS dcc_accepted, CAST(NULL AS {dialect
     # indexing a list literal three times per request.
     checks = [f"({i}, {lit(ch.layer.value, dialect)}, CAST({lit(ch.code, dialect)} AS {dialect.text}), {lit(ch.name, dialect)},"
               f" {lit(ch.layer.value == 'Device', dialect)})" for i, ch in enumerate(rs.checks)]
-    items.append(f"checks AS (SELECT * FROM {_values(checks, dialect)} AS k(i, layer, code, name, device_layer))")
+    items.append(f"checks AS (SELECT * FROM {dialect.values(checks)} AS k(i, layer, code, name, device_layer))")
     return f"""WITH {_with(items)}
 SELECT j.request_id,
        j.failed IS NULL AS accepted,
