@@ -12,8 +12,15 @@
    With `--spark`, the stuck-state analysis is run again with Spark judging the candidate corrections
    (`redline impact fleet --engine spark`), and the same requests are judged on Spark in local mode too;
    each Spark figure is printed with its session start, first run (JIT warm-up) and second run.
+3. End to end (`--end-to-end N`, e.g. 100,000,000): a synthetic fleet of `--devices` and an N-request log
+   generated in DuckDB and written as Parquet, then replayed as `redline impact replay` does it (load and
+   check every row, judge under baseline and mp107, the summaries, the changes, and, timed apart, the
+   semantic diff and the tying of each changed request to its region) in a file-backed DuckDB under
+   `--memory-limit` (default 8GB here), which spills to disk rather than fail; phase times, requests/s
+   and the peak resident set. Only counts and examples reach Python.
 
     PYTHONPATH=src .venv/bin/python bench/impact.py [--devices N] [--replay-requests N] [--memory-limit 4GB] [--spark]
+    PYTHONPATH=src .venv/bin/python bench/impact.py --end-to-end 100000000 [--work-dir DIR]
 """
 
 from __future__ import annotations
@@ -35,7 +42,8 @@ from redline.check.checked import Program, carrying_srvs
 from redline.impact.fleet import analyse
 from redline.impact.fromjson import write_requests, write_state
 from redline.impact.params import FleetParams
-from redline.impact.replay import judge
+from redline.impact.regions import tie
+from redline.impact.replay import changes, judge, summary
 from redline.impact.synth import generate, write
 from redline.impact.tables import Loader
 from redline.loading import load_program, repo_rules
@@ -186,9 +194,7 @@ def bench_replay(program: object, requests: int, check: int, spark: bool, runs: 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         module = bench_validate.load_generated(program, "mp107", root)
-        c0 = time.process_time()
-        py_wall, _ = bench_validate.generated_rate(module, state, raw)  # the median of its own runs
-        py_cpu = (time.process_time() - c0) / bench_validate.RUNS  # with the state's preparation: a little high
+        py_wall, py_cpu = generated_seconds(module, state, raw)
         print(f"  generated Python validator (mp107, one core): {requests / py_wall:,.0f} requests/s "
               f"({requests / py_cpu:,.0f} per CPU second); median of {bench_validate.RUNS}; {load()}")
         write_state(state, program, root)
@@ -217,6 +223,22 @@ def bench_replay(program: object, requests: int, check: int, spark: bool, runs: 
             (root / "impact.duckdb").unlink()
 
 
+def generated_seconds(module: Any, state: dict[str, Any], raw: list[dict[str, Any]]) -> tuple[float, float]:
+    """Median wall and CPU seconds of the generated validator judging every request (bench/validate.py's
+    loop, each run on a freshly prepared state; the preparation is not timed, as DuckDB's loading is not)."""
+    walls, cpus = [], []
+    for _ in range(bench_validate.RUNS):
+        prepared = module.prepare(state)
+        validate_prepared = module.validate_prepared
+        w0, c0 = clocks()
+        for r in raw:
+            validate_prepared(prepared, r)
+        w1, c1 = clocks()
+        walls.append(w1 - w0)
+        cpus.append(c1 - c0)
+    return statistics.median(walls), statistics.median(cpus)
+
+
 def bench_spark(program: object, con: duckdb.DuckDBPyConnection, root: Path, requests: int, duck_rate: float) -> None:
     """The same judged requests on Spark in local mode, every core; the first run includes the JVM's warm-up."""
     from redline.check.checked import Program
@@ -240,6 +262,50 @@ def bench_spark(program: object, con: duckdb.DuckDBPyConnection, root: Path, req
           f"({cpu:.1f} s JVM CPU) = {requests / second:,.0f} requests/s ({requests / second / duck_rate:.2f}x DuckDB); {load()}")
 
 
+def bench_end_to_end(program: Program, requests: int, devices: int, memory_limit: str, work: str | None) -> None:
+    from redline.props.diff import diff
+    rulesets = [program.rulesets["baseline"], program.rulesets["mp107"]]
+    params = FleetParams(devices=devices, requests=requests)
+    print(f"== end to end: {requests:,} requests over {devices:,} devices, baseline and mp107, memory limit {memory_limit} ==")
+    phases: dict[str, tuple[float, float]] = {}
+
+    def timed(name: str, step: Any) -> Any:
+        w0, c0 = clocks()
+        out = step()
+        w1, c1 = clocks()
+        phases[name] = (w1 - w0, c1 - c0)
+        print(f"  {name}: {w1 - w0:.1f} s ({c1 - c0:.1f} s CPU); peak RSS {peak_gib():.2f} GiB; {load()}", flush=True)
+        return out
+
+    with tempfile.TemporaryDirectory(dir=work) as tmp:
+        root = Path(tmp)
+        con = connect(root, memory_limit)
+        timed("generate", lambda: generate(con, params, program.cells(), carrying_srvs(rulesets[0].catalogue)))
+        timed("write Parquet", lambda: write(con, root / "fleet", with_requests=True))
+        con.close()
+        (root / "impact.duckdb").unlink()
+        size = sum(f.stat().st_size for f in (root / "fleet").iterdir())
+        print(f"  the fleet's Parquet files: {size / 2**20:,.0f} MiB")
+        con = connect(root, memory_limit)
+        timed("load and check", lambda: Loader(con, program, rulesets[0].catalogue).load_dir(root / "fleet", with_requests=True))
+        tables = [timed(f"judge ({rs.name})", lambda rs=rs: judge(con, rs, program)) for rs in rulesets]
+        summaries = timed("summaries", lambda: [summary(con, t) for t in tables])
+        changed = timed("changes", lambda: changes(con, tables[0], tables[1]))
+        replay = ("load and check", "judge (baseline)", "judge (mp107)", "summaries", "changes")
+        wall, cpu = sum(phases[k][0] for k in replay), sum(phases[k][1] for k in replay)
+        print(f"  replay (load to changes): {wall:.1f} s wall, {cpu:.1f} s CPU = {requests / wall:,.0f} requests/s "
+              f"({requests / cpu:,.0f} per CPU second); accepted {summaries[0]['accepted']:,} / {summaries[1]['accepted']:,}; "
+              f"changed {changed['changed']:,}")
+        d = timed("semantic diff (solver)", lambda: diff(program, rulesets[0], rulesets[1], 10_000, 0))
+        tied = timed("tie to regions", lambda: tie(con, program, rulesets[0], rulesets[1], tables[0], tables[1],
+                                                   list(d.changes), d.complete))
+        print(f"  by region: {[r['requests'] for r in tied['regions']]}; outside every region "
+              f"{tied['outside_every_region']['requests']:,}; in several {tied['in_several_regions']['requests']:,}")
+        spilled = con.execute("SELECT coalesce(sum(size), 0) FROM duckdb_temporary_files()").fetchone()
+        print(f"  peak RSS {peak_gib():.2f} GiB; DuckDB temporary files now {int(spilled[0] if spilled else 0) / 2**30:.2f} GiB")
+        con.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--devices", type=int, default=1_000_000)
@@ -251,10 +317,16 @@ def main() -> int:
     parser.add_argument("--skip-replay", action="store_true")
     parser.add_argument("--skip-fleet", action="store_true")
     parser.add_argument("--spark", action="store_true", help="also judge on Spark (local mode): the candidate corrections and the replayed requests")
+    parser.add_argument("--end-to-end", type=int, default=0, metavar="N",
+                        help="only: generate an N-request log and replay it end to end (file-backed, spilling)")
+    parser.add_argument("--work-dir", default=None, help="where --end-to-end writes its files (default: the system's temp)")
     args = parser.parse_args()
     program, _ = load_program(repo_rules(), [])
     assert program is not None
     print(f"redline impact benchmark: DuckDB {duckdb.__version__}, Python {sys.version.split()[0]}; {load()}")
+    if args.end_to_end:
+        bench_end_to_end(program, args.end_to_end, args.devices, args.memory_limit or "8GB", args.work_dir)
+        return 0
     if not args.skip_fleet:
         bench_fleet(program, args.devices, args.memory_limit, args.runs, args.fleet_dir, args.spark)
     if not args.skip_replay:

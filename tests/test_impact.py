@@ -242,6 +242,34 @@ def test_replay_command_counts_and_changes(program: ir.Program, tmp_path: Path, 
     assert lines[0].startswith("request_id,ruleset,accepted") and len(lines) == 3
 
 
+def test_replay_breakdowns_are_the_verdicts_counted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The summaries and changes, counted in the engine, against the written verdicts counted here in Python."""
+    from collections import Counter
+    code, _, _ = run(capsys, "generate", str(tmp_path / "g"), "--devices", "400", "--requests", "3000",
+                     "--correction-share", "0.3", "--wrong-no-share", "0.3", "--format", "json")
+    assert code == 0
+    code, out, _ = run(capsys, "replay", str(tmp_path / "g"), "--format", "json", "--verdicts", str(tmp_path / "v.csv"))
+    assert code == 0
+    result = json.loads(out)
+    requests = {int(r[0]): r[1:] for r in duckdb.sql(
+        f"SELECT request_id, srv, role, sender FROM '{tmp_path / 'g' / 'requests.parquet'}'").fetchall()}
+    with (tmp_path / "v.csv").open(encoding="utf-8") as f:
+        verdicts = {(int(v["request_id"]), v["ruleset"]): v for v in csv.DictReader(f)}
+    for name in ("baseline", "mp107"):
+        for i, key in enumerate(("by_srv", "by_role", "by_sender")):
+            total = Counter(q[i] for q in requests.values())
+            accepted = Counter(q[i] for rid, q in requests.items() if verdicts[rid, name]["accepted"] == "true")
+            want = sorted(({"key": k, "requests": n, "accepted": accepted[k]} for k, n in total.items()),
+                          key=lambda x: (-x["requests"], x["key"]))
+            assert result["summary"][name][key] == want
+    fields = ("accepted", "layer", "code", "check", "effects")
+    changed = [rid for rid in requests if any(verdicts[rid, "baseline"][f] != verdicts[rid, "mp107"][f] for f in fields)]
+    assert changed and result["changes"]["changed"] == len(changed)
+    assert result["changes"]["examples"][0]["request_id"] == min(changed)
+    by_srv = Counter(requests[rid][0] for rid in changed)
+    assert result["changes"]["by_srv"] == [{"key": k, "requests": n} for k, n in sorted(by_srv.items(), key=lambda x: (-x[1], x[0]))]
+
+
 def test_generate_then_fleet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "generate", str(tmp_path / "g"), "--devices", "300", "--requests", "200", "--format", "json")
     assert code == 0 and json.loads(out)["devices"] == 300

@@ -28,14 +28,15 @@ def _truth(value: Any, like: ir.Expr) -> ir.Const:
     return ir.Const(value=bool(value), type=BOOL, span=like.span)
 
 
-def fold(e: ir.Expr, srv: str, catalogue: Mapping[str, Mapping[str, Any]]) -> ir.Expr:
-    """`e` with everything that depends only on the SRV evaluated."""
+def fold(e: ir.Expr, srv: str | None, catalogue: Mapping[str, Mapping[str, Any]]) -> ir.Expr:
+    """`e` with everything that depends only on the SRV evaluated. `srv` None stands for any SRV outside
+    the catalogue: `srv` itself stays unknown, and each of its attributes is null (it has no row)."""
     def f(x: ir.Expr) -> ir.Expr:
         return fold(x, srv, catalogue)
 
     match e:
         case ir.Var(name="srv"):
-            return _const(srv, e)
+            return e if srv is None else _const(srv, e)
         case ir.Const() | ir.Var():
             return e
         case ir.Defined(value=v):
@@ -45,6 +46,8 @@ def fold(e: ir.Expr, srv: str, catalogue: Mapping[str, Mapping[str, Any]]) -> ir
             if isinstance(fo, ir.Const):
                 row = catalogue.get(fo.value) if fo.value is not None else None
                 return _const(None if row is None else row.get(name), e)
+            if srv is None and isinstance(fo, ir.Var) and fo.name == "srv":
+                return _const(None, e)
             return replace(e, obj=fo)
         case ir.GetField(obj=o):
             fo = f(o)

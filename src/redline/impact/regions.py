@@ -111,10 +111,6 @@ def fact_sql(comp: Compiler, rs: ir.RuleSet, old: ir.RuleSet, new: ir.RuleSet, n
     raise Unsupported(f"the diff region condition `{name}` names nothing in `{rs.name}`")
 
 
-def _verdict(accepted: bool) -> str:
-    return "accept" if accepted else "reject"
-
-
 def tie(con: duckdb.DuckDBPyConnection, program: ir.Program, old: ir.RuleSet, new: ir.RuleSet, old_table: str,
         new_table: str, regions: list[Change], complete: bool, examples: int = 20) -> JsonObject:
     """Counts of the changed requests per region (`regions[i]`: a props/diff change, with its `facts`), and those
@@ -124,36 +120,38 @@ def tie(con: duckdb.DuckDBPyConnection, program: ir.Program, old: ir.RuleSet, ne
     con.execute(f"""CREATE OR REPLACE TEMP TABLE changed_requests AS SELECT q.*, a.accepted AS old_accepted,
         a."check" AS old_check, b.accepted AS new_accepted, b."check" AS new_check
         FROM {old_table} a JOIN {new_table} b USING (request_id) JOIN requests q USING (request_id) WHERE {differ}""")
-    outcomes = {int(r[0]): ((bool(r[1]), r[2]), (bool(r[3]), r[4])) for r in con.execute(
-        "SELECT request_id, old_accepted, old_check, new_accepted, new_check FROM changed_requests").fetchall()}
-    holds: dict[int, list[bool]] = {rid: [True] * len(regions) for rid in outcomes}
-    for rs in (old, new):
+    # Each rule set's truth of every region's facts, per changed request; then which regions hold, all in the
+    # engine: a log's changed requests can be millions, too many to hold in Python.
+    for side, rs in (("old", old), ("new", new)):
         def columns(comp: Compiler, rs: ir.RuleSet = rs) -> list[str]:
             out = []
             for region in regions:
                 parts = [fact_sql(comp, rs, old, new, n, vs) for n, vs in region.facts.items()]
                 out.append(" AND ".join(["TRUE", *(p for p in parts if p is not None)]))
             return out
-        for row in con.execute(select_sql(rs, program, "changed_requests", columns)).fetchall():
-            rid = int(row[0])
-            holds[rid] = [h and bool(x) for h, x in zip(holds[rid], row[1:], strict=True)]
-    counts, outside, several = [0] * len(regions), [], []
-    for rid, (was, now) in sorted(outcomes.items()):
-        hits = [i for i, region in enumerate(regions)
-                if holds[rid][i] and (region.before.check, region.after.check) == (was[1], now[1]) and
-                (region.before.verdict, region.after.verdict) == (_verdict(was[0]), _verdict(now[0]))]
-        if not hits:
-            outside.append(rid)
-        elif len(hits) > 1:
-            several.append(rid)
-        else:
-            counts[hits[0]] += 1
+        con.execute(f"CREATE OR REPLACE TEMP TABLE region_facts_{side} AS {select_sql(rs, program, 'changed_requests', columns)}")
+    hits = [f"""(COALESCE(o.c{i} AND n.c{i}, FALSE) AND q.old_check IS NOT DISTINCT FROM {lit(r.before.check)}
+        AND q.new_check IS NOT DISTINCT FROM {lit(r.after.check)} AND q.old_accepted = {lit(r.before.verdict == 'accept')}
+        AND q.new_accepted = {lit(r.after.verdict == 'accept')})""" for i, r in enumerate(regions)]
+    listed = "".join(f", {h} AS h{i}" for i, h in enumerate(hits))
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE region_hits AS SELECT q.request_id{listed}
+        FROM changed_requests q JOIN region_facts_old o USING (request_id) JOIN region_facts_new n USING (request_id)""")
+    found = " + ".join(f"CAST(h{i} AS INTEGER)" for i in range(len(regions))) or "0"
+    counted = "".join(f", count(*) FILTER (WHERE h{i} AND found = 1)" for i in range(len(regions)))
+    row = con.execute(f"SELECT count(*) FILTER (WHERE found = 0), count(*) FILTER (WHERE found > 1){counted}"
+                      f" FROM (SELECT *, {found} AS found FROM region_hits)").fetchone()
+    assert row is not None
+
+    def example(where: str) -> list[int]:
+        return [int(r[0]) for r in con.execute(f"SELECT request_id FROM (SELECT *, {found} AS found FROM region_hits)"
+                                              f" WHERE {where} ORDER BY request_id LIMIT {int(examples)}").fetchall()]
+    counts = [int(n) for n in row[2:]]
     out: JsonObject = {
         "regions": [{"region": i + 1, "summary": r.summary, "before": judgement_json(r.before),
                      "after": judgement_json(r.after), "requests": n}
                     for i, (r, n) in enumerate(zip(regions, counts, strict=True))],
         "diff_complete": complete,
-        "outside_every_region": {"requests": len(outside), "examples": outside[:examples]},
-        "in_several_regions": {"requests": len(several), "examples": several[:examples]},
+        "outside_every_region": {"requests": int(row[0]), "examples": example("found = 0")},
+        "in_several_regions": {"requests": int(row[1]), "examples": example("found > 1")},
     }
     return out

@@ -40,13 +40,23 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[JsonObject]:
 
 def summary(con: duckdb.DuckDBPyConnection, table: str) -> JsonObject:
     """Counts: in all, accepted, and by SRV, role, sender and failing check."""
+    # One join of the verdicts with the requests and one aggregation for the three breakdowns: the log can
+    # hold billions of rows, and each pass over it is the cost.
+    keys = ("srv", "role", "sender")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE summary_counts AS SELECT {", ".join(f"q.{k}" for k in keys)},
+        grouping(q.srv, q.role, q.sender) AS g, count(*) AS requests, count(*) FILTER (WHERE v.accepted) AS accepted
+        FROM {table} v JOIN requests q USING (request_id) GROUP BY GROUPING SETS ((q.srv), (q.role), (q.sender))""")
+
     def by(col: str) -> list[JsonObject]:
-        return _rows(con, f"""SELECT q.{col} AS key, count(*) AS requests, count(*) FILTER (WHERE v.accepted) AS accepted
-            FROM {table} v JOIN requests q USING (request_id) GROUP BY q.{col} ORDER BY requests DESC, key""")
+        mask = sum(1 << (len(keys) - 1 - i) for i, k in enumerate(keys) if k != col)  # grouping(): 1 for each key left out
+        return _rows(con, f"""SELECT {col} AS key, requests, accepted FROM summary_counts WHERE g = {mask}
+            ORDER BY requests DESC, key""")
     total = _rows(con, f"SELECT count(*) AS requests, count(*) FILTER (WHERE accepted) AS accepted FROM {table}")[0]
     checks = _rows(con, f"""SELECT layer, code, "check", count(*) AS requests FROM {table} WHERE NOT accepted
         GROUP BY ALL ORDER BY requests DESC, "check" """)
-    return {**total, "by_srv": by("srv"), "by_role": by("role"), "by_sender": by("sender"), "rejected_by": checks}
+    out: JsonObject = {**total, "by_srv": by("srv"), "by_role": by("role"), "by_sender": by("sender"), "rejected_by": checks}
+    con.execute("DROP TABLE summary_counts")
+    return out
 
 
 def _outcome(alias: str) -> str:
@@ -59,13 +69,17 @@ def changes(con: duckdb.DuckDBPyConnection, old: str, new: str, limit: int = 20)
     SRV and role (by `redline diff` region: impact/regions.py)."""
     differ = ("(a.accepted, a.layer, a.code, a.\"check\", a.effects) IS DISTINCT FROM "
               "(b.accepted, b.layer, b.code, b.\"check\", b.effects)")
-    classes = _rows(con, f"""SELECT {_outcome('a')} AS old, {_outcome('b')} AS new, count(*) AS requests
-        FROM {old} a JOIN {new} b USING (request_id) WHERE {differ} GROUP BY ALL ORDER BY requests DESC, old, new""")
-    examples = _rows(con, f"""SELECT request_id, {_outcome('a')} AS old, {_outcome('b')} AS new
-        FROM {old} a JOIN {new} b USING (request_id) WHERE {differ} ORDER BY request_id LIMIT {int(limit)}""")
+    # The one pass over both verdict tables; every count below reads the (few) changed requests.
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE changed_verdicts AS SELECT request_id, {_outcome('a')} AS old,
+        {_outcome('b')} AS new FROM {old} a JOIN {new} b USING (request_id) WHERE {differ}""")
+    classes = _rows(con, """SELECT old, new, count(*) AS requests FROM changed_verdicts GROUP BY ALL
+        ORDER BY requests DESC, old, new""")
+    examples = _rows(con, f"SELECT request_id, old, new FROM changed_verdicts ORDER BY request_id LIMIT {int(limit)}")
 
     def by(col: str) -> list[JsonObject]:
-        return _rows(con, f"""SELECT q.{col} AS key, count(*) AS requests FROM {old} a JOIN {new} b USING (request_id)
-            JOIN requests q USING (request_id) WHERE {differ} GROUP BY q.{col} ORDER BY requests DESC, key""")
-    return {"changed": sum(int(c["requests"]) for c in classes), "classes": classes, "examples": examples,
-            "by_srv": by("srv"), "by_role": by("role")}
+        return _rows(con, f"""SELECT q.{col} AS key, count(*) AS requests FROM changed_verdicts JOIN requests q USING (request_id)
+            GROUP BY q.{col} ORDER BY requests DESC, key""")
+    out: JsonObject = {"changed": sum(int(c["requests"]) for c in classes), "classes": classes, "examples": examples,
+                       "by_srv": by("srv"), "by_role": by("role")}
+    con.execute("DROP TABLE changed_verdicts")
+    return out

@@ -2,23 +2,30 @@
 
 The query reads a request relation `r` (the columns of `REQUEST_COLUMNS`,
 times as microseconds since the epoch (as redline.times), `now` the instant each request is judged at) joined
-to the device it targets (`d`, absent when the SMI does not hold it), its
-sender (`s`) and its catalogue row (`c`). Each check becomes one Boolean
-`fail_i`; the first failing check in the interpreter's order decides the
-verdict. Null semantics are those of redline.check.checked: SQL's NULL is
-null, `==` is IS NOT DISTINCT FROM, and every condition is read through
-COALESCE(..., false). Whatever this compiler cannot express exactly is
-refused with `Unsupported`, naming the construct.
+to the device it targets (`d`, absent when the SMI does not hold it) and its
+sender (`s`). As in the generated validators (codegen/fold.py), each SRV's
+catalogue row is folded into the checks first; the SRVs whose folded
+condition of a check reads alike share a plan, and a small table of each
+SRV's plans (`p`) chooses among them: the verdicts need no join to the
+catalogue (`c`, which select_sql's unfolded questions still read; a
+Service field of another SRV is a lookup). Each check becomes one Boolean;
+the first failing check in the interpreter's order decides the verdict. Null
+semantics are those of redline.check.checked: SQL's NULL is null, `==` is
+IS NOT DISTINCT FROM, and every condition is read through COALESCE(..., false).
+Whatever this compiler cannot express exactly is refused with `Unsupported`,
+naming the construct.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, NoReturn, assert_never
 
 from redline.check import checked as ir
 from redline.check.types import BOOL, DATERANGE, KNOWN_FIELDS, EnumT, Prim, SetT, strip
+from redline.codegen.fold import decided, fold
 
 # The request relation every verdict query reads (see README "Fleet impact").
 REQUEST_COLUMNS = ("request_id", "now", "sender", "role", "srv", "device", "remote_party_role",
@@ -32,7 +39,7 @@ class Unsupported(Exception):
 @dataclass(frozen=True, slots=True)
 class Dialect:
     """The few places DuckDB's and Spark's SQL differ, for the constructs this compiler emits. Owning
-    them (rather than transpiling) keeps every engine's meaning of list indexing and null in view here."""
+    them (rather than transpiling) keeps every engine's meaning of lists and null in view here."""
 
     name: str
     text: str  # the string type
@@ -49,9 +56,10 @@ class Dialect:
     def text_array(self) -> str:
         return f"{self.text}[]" if self.name == "duckdb" else f"ARRAY<{self.text}>"
 
-    def at(self, items: list[str], index: str) -> str:
-        """The 1-based `index`th item, null when the index is null."""
-        return f"element_at({self.array(items)}, {index})" if self.name == "spark" else f"({self.array(items)})[{index}]"
+    def values(self, rows: list[str]) -> str:
+        """A VALUES relation of the `rows` given (each `(...)`), as a FROM item (DuckDB's parenthesised)."""
+        values = f"VALUES {', '.join(rows)}"
+        return values if self.name == "spark" else f"({values})"
 
     def ident(self, name: str) -> str:
         return f"{self.quote}{name}{self.quote}"
@@ -88,9 +96,10 @@ class Relations:
     devices: str = "devices"
     islands: str = "registration_islands"
 
-    def joins(self) -> str:
+    def joins(self, catalogue: bool = True) -> str:
+        """The joins of the request relation `r`: its device, its sender and, when asked for, its catalogue row."""
         return (f"LEFT JOIN {self.devices} d ON d.device = r.device LEFT JOIN parties s ON s.party = r.sender"
-                " LEFT JOIN catalogue c ON c.srv = r.srv")
+                + (" LEFT JOIN catalogue c ON c.srv = r.srv" if catalogue else ""))
 
 
 LOADED = Relations()  # the whole fleet, as tables.py loads it
@@ -104,7 +113,9 @@ class Compiler:
         self.cells, self.source, self.dialect = cells, source, dialect  # RemotePartyRole members: one trust-anchor column each
         self.tables = relations
         self.mpxns: set[str] = set()  # the MPxN argument of each `registered(...)`, as SQL (see Relations)
-        self.relations: dict[str, str] = {}  # the SELECT of each `throughout` relation -> its name
+        self.relations: dict[str, str] = {}  # the join condition of each `throughout` (islands as {g}) -> its alias
+        self.row_reads = 0  # reads of the request's catalogue row `c` so far (folding removes most)
+        self.catalogue_read = False  # whether anything reads the catalogue relation (`c` or a lookup)
 
     def truth(self, e: ir.Expr) -> str:
         """A condition: never null (null counts as false)."""
@@ -207,7 +218,9 @@ class Compiler:
                     return f"s.{name}"
                 return f"(SELECT max(p.{name}) FROM parties p WHERE p.party = {self.value(o)})"  # one row: party is unique
             case "Service":
+                self.catalogue_read = True
                 if isinstance(o, ir.Var) and o.name == "srv":
+                    self.row_reads += 1
                     return f"c.{name}"
                 return f"(SELECT max(k.{name}) FROM catalogue k WHERE k.srv = {self.value(o)})"  # one row
             case "DateRange":
@@ -251,23 +264,25 @@ class Compiler:
 
     def _throughout(self, p: ir.Registered, t: ir.Expr) -> str:
         # Registration islands merge each party's touching or overlapping assignments per (MPxN,
-        # role); covering [lo, hi] is then one island starting by lo and ending after hi, which is
-        # what the interpreter's sweep (interp.compile.covers) decides. Each distinct question is one
-        # join of the requests with the islands (a relation of the request ids it holds for), not a
-        # correlated subquery, which DuckDB ran about three times slower.
+        # role); covering [lo, hi] is then one island holding lo and ending after hi, which is what
+        # the interpreter's sweep (interp.compile.covers) decides. The islands of one key are disjoint,
+        # so at most one holds lo: each distinct question is one LEFT JOIN of the islands to the
+        # requests, adding no row (an equi-join both engines hash; a correlated subquery ran about three
+        # times slower on DuckDB, and an IN subquery inside CASE is a nested-loop join on Spark).
         before = len(self.relations)
         lo, hi = self.times(t)
         party, role, mpxn = self.value(p.party), self.value(p.role), self.value(p.mpxn)
         self.mpxns.add(mpxn)
         if len(self.relations) != before:
             self._refuse("a `throughout` inside the arguments of another")
-        body = (f"SELECT r.request_id FROM {self.source} r {self.tables.joins()}"
-                f" JOIN {self.tables.islands} g ON g.mpxn = {mpxn} AND g.role = {role} AND g.party = {party}"
-                f" AND g.start_us <= {lo} AND (g.end_us IS NULL OR g.end_us > {hi}) WHERE {lo} IS NOT NULL")
-        name = self.relations.setdefault(body, f"throughout_{len(self.relations)}")
-        # Joined to the requests by id (see verdict_sql): an equi-join both engines hash, where an IN
-        # subquery inside CASE becomes a nested-loop join on Spark.
-        return f"({name}.request_id IS NOT NULL)"
+        on = (f"{{g}}.mpxn = {mpxn} AND {{g}}.role = {role} AND {{g}}.party = {party} AND {{g}}.start_us <= {lo}"
+              f" AND ({{g}}.end_us IS NULL OR ({{g}}.end_us > {lo} AND {{g}}.end_us > {hi}))")
+        name = self.relations.setdefault(on, f"throughout_{len(self.relations)}")
+        return f"({name}.mpxn IS NOT NULL)"
+
+    def throughout_joins(self) -> str:
+        """The joins of the islands each `throughout` compiled so far reads."""
+        return "".join(f" LEFT JOIN {self.tables.islands} {name} ON {on.format(g=name)}" for on, name in self.relations.items())
 
 
 def sql_type(t: Any, dialect: Dialect = DUCKDB) -> str:
@@ -289,8 +304,19 @@ def catalogue_sql(catalogue: Mapping[str, Mapping[str, Any]], fields: Mapping[st
     for srv in sorted(catalogue):
         row = catalogue[srv]
         rows.append("(" + ", ".join([lit(srv, dialect)] + [f"CAST({lit(row.get(n), dialect)} AS {types[n]})" for n in names]) + ")")
-    values = f"VALUES {', '.join(rows)}"
-    return f"{values if dialect.name == 'spark' else '(' + values + ')'} AS k(srv, {', '.join(names)})"
+    return f"{dialect.values(rows)} AS k(srv, {', '.join(names)})"
+
+
+def _with(items: list[str]) -> str:
+    return ",\n".join(items)
+
+
+def _catalogue(rs: ir.RuleSet, program: ir.Program, comp: Compiler) -> list[str]:
+    """The WITH item of the catalogue relation, when anything compiled by `comp` still reads it."""
+    if not comp.catalogue_read:
+        return []
+    fields = {n: t for n, t in program.records["Service"].items()}
+    return [f"catalogue AS (SELECT * FROM {catalogue_sql(rs.catalogue, fields, comp.dialect)})"]
 
 
 def select_sql(rs: ir.RuleSet, program: ir.Program, source: str, columns: Callable[[Compiler], list[str]]) -> str:
@@ -299,13 +325,11 @@ def select_sql(rs: ir.RuleSet, program: ir.Program, source: str, columns: Callab
     reads, for other questions about the same requests (impact/regions.py)."""
     comp = Compiler(program.cells(), source)
     cols = columns(comp)
-    fields = {n: t for n, t in program.records["Service"].items()}
-    relations = "".join(f",\n{name}_rows AS ({body})" for body, name in comp.relations.items())
-    hits = "".join(f" LEFT JOIN (SELECT DISTINCT request_id FROM {name}_rows) {name} ON {name}.request_id = r.request_id"
-                   for name in comp.relations.values())
+    items = _catalogue(rs, program, comp)
+    with_ = "WITH " + ",\n".join(items) + "\n" if items else ""
     listed = "".join(f", {c} AS c{i}" for i, c in enumerate(cols))
-    return f"""WITH catalogue AS (SELECT * FROM {catalogue_sql(rs.catalogue, fields)}){relations}
-SELECT r.request_id{listed} FROM {source} r {comp.tables.joins()}{hits} ORDER BY r.request_id"""
+    return (f"{with_}SELECT r.request_id{listed} FROM {source} r {comp.tables.joins(comp.row_reads > 0)}{comp.throughout_joins()}"
+            " ORDER BY r.request_id")
 
 
 def registered_at_device_only(rs: ir.RuleSet, program: ir.Program) -> bool:
@@ -321,47 +345,119 @@ def registered_at_device_only(rs: ir.RuleSet, program: ir.Program) -> bool:
     return comp.mpxns <= {"d.mpxn"}
 
 
-def verdict_sql(rs: ir.RuleSet, program: ir.Program, source: str, dialect: Dialect = DUCKDB,
-                relations: Relations = LOADED) -> str:
-    """SELECT request_id, accepted, dcc_accepted, layer, code, check, effects FROM `source` judged under `rs`."""
-    comp = Compiler(program.cells(), source, dialect, relations)
-    fails = []
-    for ch in rs.checks:
-        try:
-            parts = [] if ch.applies is None else [comp.truth(ch.applies)]
-            parts.extend(f"NOT {comp.truth(x.when)}" for x in ch.exceptions)
-            parts.append("TRUE" if ch.requires is None else f"NOT {comp.truth(ch.requires)}")
-        except Unsupported as e:
-            raise Unsupported(f"rule set `{rs.name}`, check `{ch.name}`: {e}") from None
-        fails.append(" AND ".join(parts))
-    failed = "CASE " + " ".join(f"WHEN {cond} THEN {i}" for i, cond in enumerate(fails)) + " END" if fails else "NULL"
+def _failure(comp: Compiler, ch: ir.Check, catalogue: Mapping[str, Mapping[str, Any]], srv: str | None) -> str:
+    """When check `ch` fails a request for `srv` (None: an SRV outside the catalogue), as SQL: it applies,
+    no exception waives it and its requirement does not hold (FALSE when it cannot fail for `srv`)."""
+    parts = []
+    if ch.applies is not None:
+        applies = fold(ch.applies, srv, catalogue)
+        if decided(applies) is False:
+            return "FALSE"
+        if decided(applies) is None:
+            parts.append(comp.truth(applies))
+    for x in ch.exceptions:
+        waived = fold(x.when, srv, catalogue)
+        if decided(waived) is True:
+            return "FALSE"
+        if decided(waived) is None:
+            parts.append(f"NOT {comp.truth(waived)}")
+    if ch.requires is not None:
+        holds = fold(ch.requires, srv, catalogue)
+        if decided(holds) is True:
+            return "FALSE"
+        if decided(holds) is None:
+            parts.append(f"NOT {comp.truth(holds)}")
+    return " AND ".join(parts) or "TRUE"
+
+
+def _effects(comp: Compiler, rs: ir.RuleSet, srv: str | None) -> str:
+    """The effects an accepted request for `srv` has, as SQL text `cell=owner;...`."""
     effects = []
     for ef in rs.effects:
         try:
-            cell, owner, when = comp.value(ef.cell), comp.value(ef.owner), comp.truth(ef.when)
+            when = fold(ef.when, srv, rs.catalogue)
+            if decided(when) is False:
+                continue
+            cell, owner = comp.value(fold(ef.cell, srv, rs.catalogue)), comp.value(fold(ef.owner, srv, rs.catalogue))
+            cond = "" if decided(when) is True else f"{comp.truth(when)} AND "
         except Unsupported as e:
             raise Unsupported(f"rule set `{rs.name}`, effect `{ef.name}`: {e}") from None
-        effects.append(f"CASE WHEN {when} AND d.device IS NOT NULL AND {cell} IS NOT NULL"
+        effects.append(f"CASE WHEN {cond}d.device IS NOT NULL AND {cell} IS NOT NULL"
                        f" AND {owner} IS NOT NULL THEN {cell} || '=' || {owner} END")
+    return f"concat_ws(';', {', '.join(effects)})" if effects else "''"
 
-    def column(values: list[Any]) -> str:
-        return dialect.at([lit(v, dialect) for v in values], "failed + 1")
-    device_layer = [str(i) for i, ch in enumerate(rs.checks) if ch.layer.value == "Device"]
-    dcc = f"failed IS NULL OR failed IN ({', '.join(device_layer)})" if device_layer else "failed IS NULL"
-    fields = {n: t for n, t in program.records["Service"].items()}
-    effect_list = f"concat_ws(';', {', '.join(effects)})" if effects else "''"
-    throughouts = "".join(f",\n{name}_rows AS ({body})" for body, name in comp.relations.items())
-    hits = "".join(f" LEFT JOIN (SELECT DISTINCT request_id FROM {name}_rows) {name} ON {name}.request_id = r.request_id"
-                   for name in comp.relations.values())
-    return f"""
-WITH catalogue AS (SELECT * FROM {catalogue_sql(rs.catalogue, fields, dialect)}){throughouts},
-judged AS (SELECT r.request_id, {failed} AS failed, {effect_list} AS effects FROM {source} r {relations.joins()}{hits})
-SELECT request_id,
-       failed IS NULL AS accepted,
-       {dcc} AS dcc_accepted,
-       {column([ch.layer.value for ch in rs.checks])} AS layer,
-       {column([ch.code for ch in rs.checks])} AS code,
-       {column([ch.name for ch in rs.checks])} AS {dialect.ident("check")},
-       CASE WHEN failed IS NULL THEN effects ELSE '' END AS effects
-FROM judged
+
+def _plans(rs: ir.RuleSet, of_srv: Callable[[str | None], str]) -> tuple[dict[str, int], list[str], str]:
+    """`of_srv` folded for each SRV of the catalogue, SRVs whose folded texts read alike sharing one plan:
+    (SRV -> its plan's number, each plan's text, the text for an SRV outside the catalogue)."""
+    texts: dict[str, int] = {}
+    plan_of = {srv: texts.setdefault(of_srv(srv), len(texts)) for srv in sorted(rs.catalogue)}
+    return plan_of, list(texts), of_srv(None)
+
+
+def _dispatch(column: str, texts: list[str], outside: str) -> str:
+    """The plan numbered by `column` (null for an SRV outside the catalogue) as one SQL expression."""
+    arms = [f"WHEN {column} = {i} THEN {text}" for i, text in enumerate(texts) if text != outside]
+    return f"(CASE {' '.join(arms)} ELSE {outside} END)" if arms else outside
+
+
+def verdict_sql(rs: ir.RuleSet, program: ir.Program, source: str, dialect: Dialect = DUCKDB,
+                relations: Relations = LOADED) -> str:
+    """SELECT request_id, accepted, dcc_accepted, layer, code, check, effects FROM `source` judged under `rs`.
+
+    As the generated validators do (codegen/fold.py), each SRV's catalogue row is folded into the checks
+    before any request is read: a check that cannot apply to an SRV costs its requests nothing, and
+    what is left reads no catalogue row, so the query needs no catalogue join."""
+    comp = Compiler(program.cells(), source, dialect, relations)
+    plan_of: dict[str, list[int]] = {srv: [] for srv in rs.catalogue}  # SRV -> its plan's number for each column
+    columns: list[str] = []
+
+    def by_srv(of_srv: Callable[[str | None], str]) -> str:
+        # One plan column only where the SRVs' folded texts differ; a small join, where testing every row
+        # against one SRV list per plan cost more than the catalogue join it replaces.
+        numbers, texts, outside = _plans(rs, of_srv)
+        if set(texts) == {outside}:
+            return outside
+        for srv, number in numbers.items():
+            plan_of[srv].append(number)
+        columns.append(f"plan_{len(columns)}")
+        return _dispatch(f"p.{columns[-1]}", texts, outside)
+
+    arms = []
+    for i, ch in enumerate(rs.checks):
+        try:
+            fails = by_srv(partial(_failure, comp, ch, rs.catalogue))
+        except Unsupported as e:
+            raise Unsupported(f"rule set `{rs.name}`, check `{ch.name}`: {e}") from None
+        if fails != "FALSE":
+            arms.append(f"WHEN {fails} THEN {i}")
+    failed = f"CASE {' '.join(arms)} END" if arms else "NULL"
+    effect_list = by_srv(lambda srv: _effects(comp, rs, srv))
+    plans = ["(" + ", ".join([lit(srv, dialect), *map(str, plan_of[srv])]) + ")" for srv in sorted(rs.catalogue)]
+    items = _catalogue(rs, program, comp)
+    plan_join = ""
+    if columns:
+        items.append(f"plans AS (SELECT * FROM {dialect.values(plans)} AS p(srv, {', '.join(columns)}))")
+        plan_join = " LEFT JOIN plans p ON p.srv = r.srv"
+    items.append(f"judged AS (SELECT r.request_id, {failed} AS failed, {effect_list} AS effects"
+                 f" FROM {source} r {relations.joins(comp.row_reads > 0)}{plan_join}{comp.throughout_joins()})")
+    check = dialect.ident("check")
+    if not rs.checks:
+        return f"""WITH {_with(items)}
+SELECT request_id, TRUE AS accepted, TRUE AS dcc_accepted, CAST(NULL AS {dialect.text}) AS layer,
+       CAST(NULL AS {dialect.text}) AS code, CAST(NULL AS {dialect.text}) AS {check}, effects FROM judged"""
+    # The failing check's layer, code and name by a join to a small table of the checks: cheaper than
+    # indexing a list literal three times per request.
+    checks = [f"({i}, {lit(ch.layer.value, dialect)}, CAST({lit(ch.code, dialect)} AS {dialect.text}), {lit(ch.name, dialect)},"
+              f" {lit(ch.layer.value == 'Device', dialect)})" for i, ch in enumerate(rs.checks)]
+    items.append(f"checks AS (SELECT * FROM {dialect.values(checks)} AS k(i, layer, code, name, device_layer))")
+    return f"""WITH {_with(items)}
+SELECT j.request_id,
+       j.failed IS NULL AS accepted,
+       j.failed IS NULL OR k.device_layer AS dcc_accepted,
+       k.layer AS layer,
+       k.code AS code,
+       k.name AS {check},
+       CASE WHEN j.failed IS NULL THEN j.effects ELSE '' END AS effects
+FROM judged j LEFT JOIN checks k ON k.i = j.failed
 """
