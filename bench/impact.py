@@ -106,7 +106,7 @@ def fleet_once(program: Program, devices: int, memory_limit: str | None,
         (Path(tmp) / "impact.duckdb").unlink()
         con = connect(Path(tmp), memory_limit)
         steps = [("load and check", lambda: Loader(con, program, rulesets[0].catalogue).load_dir(files, with_requests=False)),
-                 ("analyse", lambda: analyse(con, program, rulesets, parse_iso(params.at), visit_cost=100.0))]
+                 ("analyse", lambda: analyse(con, program, rulesets, parse_iso(params.at), visit_cost=100.0, frugal=True))]
         for name, step in steps:
             w0, c0 = clocks()
             result = step()

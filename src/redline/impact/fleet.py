@@ -54,7 +54,7 @@ def mis_set(con: duckdb.DuckDBPyConnection, program: ir.Program, at: int, cell: 
     for reg in (f"({covering}) reg(mpxn, registered)",
                 f"(SELECT mpxn, min(party) AS registered FROM ({covering}) c GROUP BY mpxn) reg"):
         con.execute(f"""CREATE OR REPLACE TEMP TABLE fleet_devices AS
-            SELECT d.device, d.type, d.generation, d.smi_status, d.mpxn, reg.registered, {verdict}
+            SELECT d.device, d.type, d.generation, d.smi_status, reg.registered, {verdict}
             FROM devices d LEFT JOIN {reg} USING (mpxn)""")
         counts = con.execute("SELECT (SELECT count(*) FROM fleet_devices), (SELECT count(*) FROM devices)").fetchone()
         if counts is not None and counts[0] == counts[1]:
@@ -95,7 +95,7 @@ def scope(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def stuck(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, program: ir.Program, at: int, cell: str,
-          judging: Judge = judge) -> str:
+          judging: Judge = judge, frugal: bool = False) -> str:
     """`stuck_<rule set>(device)`: the mis-set devices no candidate correction frees under `rs`."""
     note(f"judging the corrections of mis-set devices under {rs.name}")
     source = candidates(con, rs, at, cell)
@@ -108,17 +108,27 @@ def stuck(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, program: ir.Program, a
         SELECT f.device FROM fleet_devices f WHERE f.mis_set AND f.device NOT IN (
           SELECT c.device FROM {source} c JOIN {verdicts} v USING (request_id)
           WHERE v.accepted AND list_contains(string_split(v.effects, ';'), {lit(cell)} || '=' || c.new_certificate_owner))""")
+    if frugal:
+        con.execute(f"DROP TABLE {verdicts}")
     return name
 
 
 def analyse(con: duckdb.DuckDBPyConnection, program: ir.Program, rulesets: list[ir.RuleSet], at: int,
             visit_cost: float | None = None, cell: str = "NetworkOperator", group: str = "NetworkOperator",
-            judging: Judge = judge) -> JsonObject:
-    """Counts, shares and breakdowns of mis-set and stuck devices, and of those the last rule set frees."""
+            judging: Judge = judge, frugal: bool = False) -> JsonObject:
+    """Counts, shares and breakdowns of mis-set and stuck devices, and of those the last rule set frees.
+
+    `frugal`: the connection is this question's alone (`redline impact fleet`), so each table is dropped
+    once nothing asks about it any more. For a national fleet that is most of the memory: Registration
+    Data, once the registered parties and the mis-set devices' islands are found, and each rule set's
+    verdicts on the candidates, once its stuck devices are."""
     note("finding mis-set devices")
     mis_set(con, program, at, cell, group)
     scope(con)
-    tables = [stuck(con, rs, program, at, cell, judging) for rs in rulesets]
+    if frugal and all(registered_at_device_only(rs, program) for rs in rulesets):
+        con.execute("DROP VIEW registration_islands")
+        con.execute("DROP TABLE checked_registration")
+    tables = [stuck(con, rs, program, at, cell, judging, frugal) for rs in rulesets]
     note("counting")
     sums = ", ".join(f"count(*) FILTER (WHERE stuck_{i}) AS stuck_{i}" for i in range(len(tables)))
     freed = ", count(*) FILTER (WHERE stuck_0 AND NOT stuck_1) AS freed" if len(tables) == 2 else ""

@@ -76,7 +76,7 @@ def run_fleet(program: ir.Program, rulesets: list[ir.RuleSet], root: Path, at: i
     with Ticker("impact fleet"), _judging(engine, threads) as judging:
         con = _connect(threads)
         loader = _load(con, program, rulesets, root, bad_rows, with_requests=False)
-        result = analyse(con, program, rulesets, at, visit_cost, judging=judging)
+        result = analyse(con, program, rulesets, at, visit_cost, judging=judging, frugal=True)
     result["rejected_rows"] = loader.rejected
     return result
 
