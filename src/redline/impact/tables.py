@@ -13,6 +13,13 @@ Loaded (what the compiled queries read): `parties(party, dcc_user, roles)`,
 with each device's MPxN resolved through its associations (A5),
 `registration_islands(mpxn, role, party, start_us, end_us)` and
 `requests(<REQUEST_COLUMNS>)`, times as microseconds since the epoch (as redline.times).
+`devices` and `registration_islands` are views of the checked rows, not copies: a national fleet
+is tens of millions of rows, and each copy costs seconds and gigabytes.
+
+Rows are checked the fast way first (`Loader._fast`): one pass computes each row's own problems
+and nothing else, then keys and invariants are checked over the typed rows. Only when something is
+wrong is a table checked again the careful way, keeping raw values and row numbers, so that every
+bad row is told (or set aside) exactly as before; good input never pays for that.
 """
 
 from __future__ import annotations
