@@ -42,18 +42,17 @@ def rules_copy(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def evidence_bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, str]:
-    """`redline report` on the shipped rules, run once per session: (bundle dir, exit code, stdout)."""
-    import contextlib
-    import io
+def bundles(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The shipped rules' evidence bundles, built once per test run (tests/bundle_support.py)."""
+    from bundle_support import bundles_once
 
-    from redline.cli import main
+    return bundles_once(tmp_path_factory)
 
-    out = tmp_path_factory.mktemp("evidence") / "bundle"
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        code = main(["report", "--rules", str(REPO / "rules"), "--out", str(out)])
-    return out, code, buf.getvalue()
+
+@pytest.fixture(scope="session")
+def evidence_bundle(bundles: Any) -> tuple[Path, int, str]:
+    """`redline report` on the shipped rules: (bundle dir, exit code, stdout)."""
+    return bundles.plain, bundles.code, bundles.stdout
 
 
 _PROGRAMS: dict[tuple[str, tuple[str, ...]], Any] = {}
