@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from bundle_support import Bundles, bundles_once
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -42,15 +44,13 @@ def rules_copy(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def bundles(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def bundles(tmp_path_factory: pytest.TempPathFactory) -> Bundles:
     """The shipped rules' evidence bundles, built once per test run (tests/bundle_support.py)."""
-    from bundle_support import bundles_once
-
     return bundles_once(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
-def evidence_bundle(bundles: Any) -> tuple[Path, int, str]:
+def evidence_bundle(bundles: Bundles) -> tuple[Path, int, str]:
     """`redline report` on the shipped rules: (bundle dir, exit code, stdout)."""
     return bundles.plain, bundles.code, bundles.stdout
 
@@ -96,8 +96,8 @@ def generated_validators(tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
 
 # Under `--dist loadfile` xdist hands out whole modules, by default those with the most tests first; a
 # module with few tests but minutes of CPU then starts last, and one worker idles while the other
-# finishes it. These go first instead, heaviest first (CPU seconds measured on the suite; re-measure
-# with `--durations` when a module grows): a stale list costs only time, never a test.
+# finishes it. These go first instead, heaviest first (by a full run's `--durations`; re-measure when a
+# module grows): a stale list costs only time, never a test.
 HEAVY_FIRST = (
     "test_differential.py",  # one test, about 300 s: xdist's order put it last
     "test_report.py",  # builds the shared evidence bundles early (bundle_support.py), then a second plain bundle
