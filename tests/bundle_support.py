@@ -40,7 +40,7 @@ def shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def bundles_once(tmp_path_factory: pytest.TempPathFactory) -> Bundles:
-    """Built once per test run, not once per module or per worker: a bundle costs about 40 s of CPU. The
+    """Built once per test run, not once per module or per worker: a plain bundle costs about 25 s of CPU. The
     first worker to ask builds under a lock; the others wait for it and read what it wrote. Tests only read
     the bundles (test_report.py builds its own to compare or to break)."""
     import fcntl
