@@ -62,7 +62,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/mypy
 
-# pytest-xdist: one worker per core; a test file stays on one worker (its session fixtures are built once).
+# pytest-xdist: one worker per core; a test file stays on one worker (its module fixtures are built once).
+# tests/conftest.py starts the heaviest files first and builds the evidence bundles once for all workers.
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -n auto --dist loadfile
 

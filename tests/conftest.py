@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from bundle_support import Bundles, bundles_once
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -42,18 +44,15 @@ def rules_copy(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def evidence_bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, str]:
-    """`redline report` on the shipped rules, run once per session: (bundle dir, exit code, stdout)."""
-    import contextlib
-    import io
+def bundles(tmp_path_factory: pytest.TempPathFactory) -> Bundles:
+    """The shipped rules' evidence bundles, built once per test run (tests/bundle_support.py)."""
+    return bundles_once(tmp_path_factory)
 
-    from redline.cli import main
 
-    out = tmp_path_factory.mktemp("evidence") / "bundle"
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        code = main(["report", "--rules", str(REPO / "rules"), "--out", str(out)])
-    return out, code, buf.getvalue()
+@pytest.fixture(scope="session")
+def evidence_bundle(bundles: Bundles) -> tuple[Path, int, str]:
+    """`redline report` on the shipped rules: (bundle dir, exit code, stdout)."""
+    return bundles.plain, bundles.code, bundles.stdout
 
 
 _PROGRAMS: dict[tuple[str, tuple[str, ...]], Any] = {}
@@ -93,3 +92,39 @@ def generated_validators(tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
         spec.loader.exec_module(module)
         modules[name] = module
     return modules
+
+
+# Under `--dist loadfile` xdist hands out whole modules, by default those with the most tests first; a
+# module with few tests but minutes of CPU then starts last, and one worker idles while the other
+# finishes it. These go first instead, heaviest first (by a full run's `--durations`; re-measure when a
+# module grows): a stale list costs only time, never a test.
+HEAVY_FIRST = (
+    "test_differential.py",  # one test, about 300 s: xdist's order put it last
+    "test_report.py",  # builds the shared evidence bundles early (bundle_support.py), then a second plain bundle
+    "test_cos_certificate.py",
+    "test_codegen.py",
+    "test_vocabulary.py",
+    "test_prove.py",
+    "test_fmt.py",
+    "test_packaging.py",
+    "test_declared.py",
+    "test_example_modifications.py",
+    "test_codegen_vendor.py",
+    "test_impact_spark.py",
+    "test_properties.py",
+    "test_generic_properties.py",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if getattr(config.option, "dist", "no") == "loadfile":
+        config.option.loadscopereorder = False  # keep the order below
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The modules of HEAVY_FIRST first, in its order; the rest after, most tests first (xdist's own order)."""
+    rank = {name: i for i, name in enumerate(HEAVY_FIRST)}
+    count: dict[str, int] = {}
+    for item in items:
+        count[item.path.name] = count.get(item.path.name, 0) + 1
+    items.sort(key=lambda item: (rank.get(item.path.name, len(rank)), -count[item.path.name], item.path.name))

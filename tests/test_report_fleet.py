@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 
+from bundle_support import FLEET_AT, Bundles
 from redline.cli import main
 from redline.output import MANIFEST, not_ours
 
 ROOT = Path(__file__).resolve().parents[1]
-AT = "2026-03-01T12:00:00Z"
+AT = FLEET_AT
 
 
 def _json(capsys: pytest.CaptureFixture[str], args: list[str]) -> Any:
@@ -25,20 +26,16 @@ def _json(capsys: pytest.CaptureFixture[str], args: list[str]) -> Any:
 
 
 @pytest.fixture(scope="module")
-def fleet_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("fleet") / "tables"
-    assert main(["impact", "generate", str(out), "--devices", "3000", "--requests", "3000", "--wrong-no-share", "0.03",
-                 "--seed", "7", "--format", "json"]) == 0
-    return out
+def fleet_dir(bundles: Bundles) -> Path:
+    """3,000 devices and 3,000 requests, 3% with a wrong NO certificate, seed 7 (tests/conftest.py)."""
+    return bundles.fleet
 
 
 @pytest.fixture(scope="module")
-def bundle(fleet_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("evidence") / "bundle"
-    code = main(["report", "--rules", str(ROOT / "rules"), "--out", str(out), "--fleet", str(fleet_dir), "--at", AT,
-                 "--visit-cost", "150", "--format", "json"])
-    assert code == 0
-    return out
+def bundle(bundles: Bundles) -> Path:
+    """`redline report --fleet` on that fleet at AT, visit cost 150 (tests/conftest.py)."""
+    assert bundles.fleet_code == 0
+    return bundles.with_fleet
 
 
 def test_the_bundle_holds_the_figures_of_impact_fleet_and_replay(bundle: Path, fleet_dir: Path,
