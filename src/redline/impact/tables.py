@@ -170,10 +170,9 @@ class Loader:
         `extra`: (column, message, condition over the typed columns, or UNIQUE). `among`: problems of a row among
         the others, (message, SELECT of the row_numbers it fits among the rows of `{rows}` with no other problem).
 
-        First the fast way, for the usual input where every row is good: the typed columns and the row's own
-        problems only, one parallel pass; then each key's uniqueness and each `among` check over the typed rows.
-        Only if one of them finds something is the table built again the careful way, with the raw values and
-        row numbers a bad row is reported by (`_settle`), so a bad row is told exactly as before."""
+        Without `among`, first the fast way (`_fast`), for the usual input where every row is good. Only if it
+        finds something is the table built again the careful way, with the raw values and row numbers a bad
+        row is reported by (`_settle`), so a bad row is told exactly as before."""
         note(f"checking every row of {table}")
         cols = self.schemas[table]
         described = self.con.execute(f"DESCRIBE raw_{table}").fetchall()
@@ -186,7 +185,7 @@ class Loader:
             raise ImpactInputError(table, unknown[0], f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
                                    f"expected exactly {', '.join(c.name for c in cols)}")
         typed = {c.name: _typed(c, found[c.name]) for c in cols}
-        if fast and self._fast(table, cols, typed, extra, joins, among or []):
+        if fast and not among and self._fast(table, cols, typed, extra, joins):
             return
         # The typed columns are computed once, below the checks that read them: written inline, each
         # id's pattern match ran twice per row (for the value and for its check).
@@ -219,9 +218,10 @@ class Loader:
         return problems
 
     def _fast(self, table: str, cols: tuple[Column, ...], typed: dict[str, str], extra: list[tuple[str, str, str]],
-              joins: str, among: list[tuple[str, str]]) -> bool:
+              joins: str) -> bool:
         """checked_<table> with the typed columns and a null `problem`, if no row has any problem; else False
-        (and nothing is left behind). One pass computes each row's own problems; keys and `among` follow."""
+        (and nothing is left behind). One pass computes each row's own problems; uniqueness follows. Problems
+        among rows are the caller's to look for first (as `_registration` does, where they can be)."""
         # A column whose every value must be a loaded party needs no pattern match here: a value that is not
         # an Entity Identifier is no party either, and is then told exactly by the careful way.
         parties = {col for col, _, cond in extra if cond == PARTY}
@@ -242,10 +242,6 @@ class Loader:
             if ok and cond == UNIQUE:
                 ok = self.con.execute(f'SELECT count(*) FROM (SELECT "{col}" FROM checked_{table} GROUP BY ALL '
                                       "HAVING count(*) > 1) t").fetchone() == (0,)
-        for _, rows in among:
-            if ok:
-                view = f"SELECT *, rowid AS row_number FROM checked_{table}"
-                ok = self.con.execute(f"SELECT count(*) FROM ({rows.format(rows=f'({view})')}) t").fetchone() == (0,)
         if not ok:
             self.con.execute(f"DROP TABLE checked_{table}")
         return ok
