@@ -173,6 +173,16 @@ def test_stuck_devices_agree_with_the_interpreter(program: ir.Program, synthetic
     assert by_gen["SMETS2"]["freed"] == 0 and by_gen["SMETS1"]["freed"] == result["freed"]
 
 
+def test_a_second_analysis_on_one_connection_asks_afresh(program: ir.Program, synthetic: duckdb.DuckDBPyConnection) -> None:
+    # Before anyone was registered nothing is mis-set, so that analysis has no candidate corrections; the
+    # next one, at AT, must make its own rather than reuse that empty table (rule sets share candidates
+    # within one analysis only).
+    before = analyse(synthetic, program, rulesets(program), parse_iso("2014-01-01T00:00:00Z"))
+    assert before["mis_set"] == 0
+    again = analyse(synthetic, program, rulesets(program), parse_iso(AT), visit_cost=100.0)
+    assert again["mis_set"] > 0 and again["freed"] > 0
+
+
 def test_a_construct_the_compiler_cannot_express_is_refused_by_name() -> None:
     party_of_device = ir.GetField(obj=ir.Var(name="sender", type=RecordT("Party")), record="Device", name="type", type=BOOL)
     with pytest.raises(Unsupported, match="a Device field of anything but the request's `device`"):

@@ -87,7 +87,11 @@ def candidates(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, at: int, cell: st
 
 def scope(con: duckdb.DuckDBPyConnection) -> None:
     """The devices the candidates are about and the registration islands of their MPxNs: a few per cent
-    of the fleet, so that judging the candidates builds its joins over those rows only (sql.Relations)."""
+    of the fleet, so that judging the candidates builds its joins over those rows only (sql.Relations).
+    Candidates of an earlier analysis on this connection (another instant, or other tables) are dropped:
+    `candidates` shares a table between rule sets of one analysis only."""
+    for (name,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name LIKE 'candidates_%'").fetchall():
+        con.execute(f"DROP TABLE {name}")
     con.execute("""CREATE OR REPLACE TEMP TABLE scope_devices AS
         SELECT d.* FROM devices d SEMI JOIN (SELECT device FROM fleet_devices WHERE mis_set) m USING (device)""")
     con.execute("""CREATE OR REPLACE TEMP TABLE scope_islands AS
