@@ -326,7 +326,7 @@ def select_sql(rs: ir.RuleSet, program: ir.Program, source: str, columns: Callab
     comp = Compiler(program.cells(), source)
     cols = columns(comp)
     items = _catalogue(rs, program, comp)
-    with_ = "WITH " + ",\n".join(items) + "\n" if items else ""
+    with_ = f"WITH {_with(items)}\n" if items else ""
     listed = "".join(f", {c} AS c{i}" for i, c in enumerate(cols))
     return (f"{with_}SELECT r.request_id{listed} FROM {source} r {comp.tables.joins(comp.row_reads > 0)}{comp.throughout_joins()}"
             " ORDER BY r.request_id")

@@ -165,7 +165,7 @@ class Loader:
     # ---- the shared machinery: typed columns, problems, bad rows -----------
 
     def _checked(self, table: str, extra: list[tuple[str, str, str]], joins: str = "",
-                 among: list[tuple[str, str]] | None = None, fast: bool = True) -> None:
+                 among: list[tuple[str, str]] | None = None, fast: bool = True) -> bool:
         """checked_<table>: the typed columns plus `problem`, the first thing wrong with the row (null if none).
         `extra`: (column, message, condition over the typed columns, or UNIQUE). `among`: problems of a row among
         the others, (message, SELECT of the row_numbers it fits among the rows of `{rows}` with no other problem).
@@ -186,7 +186,7 @@ class Loader:
                                    f"expected exactly {', '.join(c.name for c in cols)}")
         typed = {c.name: _typed(c, found[c.name]) for c in cols}
         if fast and not among and self._fast(table, cols, typed, extra, joins):
-            return
+            return True
         # The typed columns are computed once, below the checks that read them: written inline, each
         # id's pattern match ran twice per row (for the value and for its check).
         problems = self._row_problems(cols)
@@ -204,6 +204,7 @@ class Loader:
             self.con.execute(f"UPDATE checked_{table} SET problem = {lit(msg)} WHERE problem IS NULL AND row_number IN "
                              f"({rows.format(rows=f'checked_{table}')})")
         self._settle(table, cols)
+        return False
 
     @staticmethod
     def _row_problems(cols: tuple[Column, ...]) -> list[tuple[str, str]]:
@@ -304,10 +305,10 @@ class Loader:
         if row != (0,):  # a fleet of meters only needs no lookup of every device id
             extra.append(("associated_device", "not in devices", "{associated_device} IS NOT NULL AND {associated_device} "
                           "NOT IN (SELECT upper(CAST(device AS VARCHAR)) FROM raw_devices)"))
-        self._checked("devices", extra)
-        if not self._associations():
+        careful = not self._checked("devices", extra)
+        if not self._associations(mark=careful):
             self._checked("devices", extra, fast=False)  # to report the bad rows with their raw values
-            self._associations()
+            self._associations(mark=True)
         self._settle("devices", self.schemas["devices"])
         # The loaded devices are a view of the checked rows, not a copy of them (a copy of 35 M rows
         # costs seconds and gigabytes); a device's MPxN found through its associations is written in.
@@ -318,7 +319,7 @@ class Loader:
             SELECT device, type, generation, smi_status, mpxn, {anchors} FROM checked_devices WHERE problem IS NULL""")
         self._drop("resolved")
 
-    def _associations(self) -> bool:
+    def _associations(self, mark: bool) -> bool:
         """`resolved(device, mpxn)` for each device without its own MPxN; marks those whose associations cycle,
         run too deep or end at a device not loaded, and says whether there were none."""
         note("resolving associated devices' MPxNs")
@@ -335,8 +336,7 @@ class Loader:
         unresolved = self.con.execute("SELECT count(*) FROM resolved WHERE mpxn IS NULL").fetchone()
         if unresolved == (0,):
             return True
-        if self.con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name = 'checked_devices' "
-                            "AND column_name = 'row_number'").fetchone() == (0,):
+        if not mark:
             return False  # the fast way's table cannot report a row
         self.con.execute("""UPDATE checked_devices SET problem = 'associated_device: associations form a cycle, are too deep'
                             || ' or end at a device that is not loaded'
