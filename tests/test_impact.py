@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from impact_support import disagreements, interpreter_stuck, state_from_raw
+from impact_support import disagreements, interpreter_stuck, interpreter_verdicts, state_from_raw
 from redline.check import checked as ir
 from redline.check.types import BOOL, RecordT
 from redline.cli import main
@@ -426,3 +426,69 @@ def test_touching_assignments_of_two_parties_and_one_party_twice_keep_the_invari
     code, out, err = run(capsys, "fleet", str(root), "--at", AT, "--format", "json")
     assert code == 0, err
     assert json.loads(out)["rejected_rows"] == {}
+
+
+# Parquet columns of a type that cannot hold what the column means: each would otherwise be read as some
+# other string or number (a struct MPxN as "{'a': ...}", an id given as an integer, a fractional request_id
+# rounded), so each is refused by table and column before any row is read.
+WRONG_TYPES = [
+    ("devices", "SELECT * REPLACE ({'a': mpxn} AS mpxn) FROM t", "devices.mpxn: a column of type STRUCT(a VARCHAR)"),
+    ("registration", "SELECT * REPLACE (CAST(length(mpxn) AS BIGINT) AS mpxn) FROM t", "registration.mpxn: a column of type BIGINT"),
+    ("parties", "SELECT CAST(party AS BLOB) AS party, dcc_user FROM t", "parties.party: a column of type BLOB"),
+    ("parties", "SELECT party, CASE WHEN dcc_user = 'true' THEN 1 ELSE 0 END AS dcc_user FROM t", "parties.dcc_user: a column of type INTEGER"),
+    ("requests", "SELECT * REPLACE (CAST(request_id AS DOUBLE) + 0.5 AS request_id) FROM t", "requests.request_id: a column of type DOUBLE"),
+    ("registration", "SELECT * REPLACE (CAST(CAST(from_time AS TIMESTAMP) AS DATE) AS from_time) FROM t", "registration.from_time: a column of type DATE"),
+]
+
+
+@pytest.mark.parametrize(("table", "sql", "message"), WRONG_TYPES)
+def test_a_column_of_the_wrong_type_is_refused(program: ir.Program, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                               table: str, sql: str, message: str) -> None:
+    root = world(program, tmp_path)
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{root / table}.csv', header = true, all_varchar = true)")
+    con.execute(f"COPY ({sql}) TO '{root / table}.parquet' (FORMAT parquet)")
+    (root / f"{table}.csv").unlink()
+    code, out, err = run(capsys, "replay", str(root))
+    assert code == 2 and out == "" and message in err
+
+
+def test_typed_parquet_columns_that_hold_their_values_are_read(program: ir.Program, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    root = world(program, tmp_path)
+    code, want, _ = run(capsys, "replay", str(root), "--format", "json")
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")  # the CSV's times are UTC; a TIMESTAMPTZ made here must be the same instants
+    con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{root}/requests.csv', header = true, all_varchar = true)")
+    con.execute(f"""COPY (SELECT * REPLACE (CAST(request_id AS DECIMAL(18, 0)) AS request_id,
+                     CAST(CAST("timestamp" AS TIMESTAMP) AS TIMESTAMPTZ) AS "timestamp") FROM t)
+                    TO '{root}/requests.parquet' (FORMAT parquet)""")
+    (root / "requests.csv").unlink()
+    code2, got, _ = run(capsys, "replay", str(root), "--format", "json")
+    assert code == code2 == 0 and got == want
+
+
+def test_hopeless_pairs_are_never_accepted(program: ir.Program) -> None:
+    """The fleet question skips candidate corrections whose (SRV, role) `hopeless` says every request is
+    rejected: that is exact only if the interpreter accepts no such request, whoever sends it, about any device."""
+    from redline.impact.fleet import hopeless
+    state, requests = random_requests(3, 300, 2500, program)
+    by_id = {rid: raw for rid, _, raw in requests}
+    every = [rs for rs in program.rulesets.values() if compiles(rs, program)]  # (smi_joins reads a declared relation)
+    assert len(every) >= 4
+    skipped = 0
+    for rs, verdicts in zip(every, interpreter_verdicts(program, every, state, requests).values(), strict=True):
+        for rid, (accepted, *_) in verdicts.items():
+            if hopeless(rs, by_id[rid]["srv"], by_id[rid]["role"]):
+                skipped += 1
+                assert not accepted, f"{rs.name}: request {rid} {by_id[rid]} is accepted"
+    assert skipped > 1000  # the random requests do reach such pairs
+    assert not hopeless(program.rulesets["mp107"], "6.15.1", "ED") and hopeless(program.rulesets["mp107"], "6.15.1", "OU")
+
+
+def compiles(rs: ir.RuleSet, program: ir.Program) -> bool:
+    try:
+        verdict_sql(rs, program, "requests")
+    except Unsupported:
+        return False
+    return True

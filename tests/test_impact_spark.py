@@ -53,7 +53,7 @@ def fleet(program: ir.Program, tmp_path_factory: pytest.TempPathFactory) -> tupl
              tuple(program.enums["RemotePartyRole"]), ir.carrying_srvs(program.rulesets["baseline"].catalogue))
     Loader(con, program, program.rulesets["baseline"].catalogue).stage(with_requests=True)
     mis_set(con, program, parse_iso("2026-03-01T12:00:00Z"), "NetworkOperator", "NetworkOperator")
-    cands = candidates(con, program.rulesets["mp107"], parse_iso("2026-03-01T12:00:00Z"), "NetworkOperator")
+    cands = candidates(con, program.rulesets["mp107"], program, parse_iso("2026-03-01T12:00:00Z"), "NetworkOperator")
     # One source for both questions (a log and the fleet's candidate corrections): each Spark query costs.
     con.execute(f"""CREATE TEMP TABLE sample AS SELECT * FROM requests UNION ALL
                     SELECT * REPLACE (request_id + 1000000 AS request_id) FROM {cands}""")

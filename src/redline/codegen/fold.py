@@ -28,15 +28,21 @@ def _truth(value: Any, like: ir.Expr) -> ir.Const:
     return ir.Const(value=bool(value), type=BOOL, span=like.span)
 
 
-def fold(e: ir.Expr, srv: str | None, catalogue: Mapping[str, Mapping[str, Any]]) -> ir.Expr:
+def fold(e: ir.Expr, srv: str | None, catalogue: Mapping[str, Mapping[str, Any]],
+         known: Mapping[str, Any] | None = None) -> ir.Expr:
     """`e` with everything that depends only on the SRV evaluated. `srv` None stands for any SRV outside
-    the catalogue: `srv` itself stays unknown, and each of its attributes is null (it has no row)."""
+    the catalogue: `srv` itself stays unknown, and each of its attributes is null (it has no row).
+    `known`: request fields whose value is known too (`{"role": "ED"}` folds `role` and `request.role`),
+    for a question that generates its own requests (impact/fleet.py)."""
     def f(x: ir.Expr) -> ir.Expr:
-        return fold(x, srv, catalogue)
+        return fold(x, srv, catalogue, known)
 
     match e:
         case ir.Var(name="srv"):
             return e if srv is None else _const(srv, e)
+        case ir.Var(name=name) | ir.GetField(obj=ir.Var(name="request"), record="Request", name=name) \
+                if known and name in known and name != "srv":
+            return _const(known[name], e)
         case ir.Const() | ir.Var():
             return e
         case ir.Defined(value=v):

@@ -61,17 +61,34 @@ def mis_set(con: duckdb.DuckDBPyConnection, program: ir.Program, at: int, cell: 
             return
 
 
-def candidates(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, at: int, cell: str) -> str:
-    """`candidates_<SRVs>`: the correction requests for every mis-set device, in the request relation's shape.
-    Rule sets whose correcting SRVs are the same (and whose catalogues agree on which carry a certificate)
-    share one table: the requests are the same, only their verdicts differ."""
-    srvs = correcting_srvs(rs, cell)
+def hopeless(rs: ir.RuleSet, srv: str, role: str) -> bool:
+    """Whether `rs` rejects every request for `srv` sent in `role`, whatever its sender, device and time:
+    some check, folded with the SRV and the role known, is decided to fail (it applies, no exception can
+    waive it and its requirement is decided false). Such a candidate could free no device."""
+    known = {"role": role}
+    for ch in rs.checks:
+        if ch.applies is not None and decided(fold(ch.applies, srv, rs.catalogue, known)) is not True:
+            continue
+        if any(decided(fold(x.when, srv, rs.catalogue, known)) is not False for x in ch.exceptions):
+            continue
+        if ch.requires is not None and decided(fold(ch.requires, srv, rs.catalogue, known)) is False:
+            return True
+    return False
+
+
+def candidates(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, program: ir.Program, at: int, cell: str) -> str:
+    """`candidates_<shape>`: the correction requests for every mis-set device, in the request relation's shape.
+    Only the (SRV, role) pairs that are not `hopeless` are generated: judging the others can only reject
+    them, and at a national fleet they are most of the candidates. Rule sets whose pairs are the same (and
+    whose catalogues agree on which carry a certificate) share one table: the requests are the same,
+    only their verdicts differ."""
     carrying = ir.carrying_srvs(rs.catalogue)  # such a request carries the registered party's certificate for the cell
-    shape = tuple((s, s in carrying) for s in srvs)
+    roles = program.enums[program.vocab.role]
+    shape = tuple((s, r, s in carrying) for s in correcting_srvs(rs, cell) for r in roles if not hopeless(rs, s, r))
     name = "candidates_" + str(zlib.crc32(repr(shape).encode()))
     if con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [name]).fetchone() != (0,):
         return name
-    srv_rows = ", ".join(f"({lit(s)}, {lit(c)})" for s, c in shape) or "(NULL, FALSE)"
+    pairs = ", ".join(f"({lit(s)}, {lit(r)}, {lit(c)})" for s, r, c in shape) or "(NULL, NULL, FALSE)"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE {name} AS
         SELECT row_number() OVER () AS request_id, {at}::BIGINT AS now, p.party AS sender, u.role, k.srv,
                f.device, CASE WHEN k.carrying THEN {lit(cell)} END AS remote_party_role,
@@ -80,8 +97,8 @@ def candidates(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, at: int, cell: st
         FROM fleet_devices f
         CROSS JOIN (SELECT party, unnest(roles) AS role FROM parties) u
         JOIN parties p ON p.party = u.party
-        CROSS JOIN (VALUES {srv_rows}) AS k(srv, carrying)
-        WHERE f.mis_set AND k.srv IS NOT NULL""")
+        JOIN (VALUES {pairs}) AS k(srv, role, carrying) ON k.role = u.role
+        WHERE f.mis_set""")
     return name
 
 
@@ -102,7 +119,7 @@ def stuck(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, program: ir.Program, a
           judging: Judge = judge, frugal: bool = False) -> str:
     """`stuck_<rule set>(device)`: the mis-set devices no candidate correction frees under `rs`."""
     note(f"judging the corrections of mis-set devices under {rs.name}")
-    source = candidates(con, rs, at, cell)
+    source = candidates(con, rs, program, at, cell)
     # Every candidate's device is a scope device; its registration is in scope too when every
     # `registered(...)` asks about the device's own MPxN (else the whole of Registration Data is read).
     islands = "scope_islands" if registered_at_device_only(rs, program) else "registration_islands"

@@ -115,6 +115,16 @@ _EXPECT = {"id": "an Entity Identifier of eight hex pairs such as 90-B3-D5-1F-30
            "time": "an ISO 8601 UTC time such as 2026-03-01T12:00:00Z (or a Parquet TIMESTAMP)"}
 
 
+# The Parquet types each kind of column may come as besides a string (CSV columns are all strings).
+_INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
+_SOURCE_TYPES: dict[str, tuple[str, ...]] = {
+    "id": (), "enum": (), "text": (), "bool": ("BOOLEAN",), "int": _INTEGERS,
+    "time": ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S")}
+_TYPE_NAMES = {"bool": ["a BOOLEAN"], "int": ["an integer"], "time": ["a TIMESTAMP"]}
+_EXPECT_KIND = {"id": "Entity Identifiers", "enum": "names from a vocabulary", "bool": "true or false", "int": "integers",
+                "text": "text (a number read as text can lose its form, as an MPAN its leading zeros)", "time": "instants"}
+
+
 def _party(col: str) -> str:
     """The condition "this row's `col` names no loaded party" (a condition over the typed columns)."""
     return f"{{{col}}} IS NOT NULL AND {{{col}}} NOT IN (SELECT party FROM parties)"
@@ -184,6 +194,8 @@ class Loader:
         if unknown:
             raise ImpactInputError(table, unknown[0], f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
                                    f"expected exactly {', '.join(c.name for c in cols)}")
+        for c in cols:
+            self._column_type(table, c, found[c.name])
         typed = {c.name: _typed(c, found[c.name]) for c in cols}
         if fast and not among and self._fast(table, cols, typed, extra, joins):
             return True
@@ -205,6 +217,23 @@ class Loader:
                              f"({rows.format(rows=f'checked_{table}')})")
         self._settle(table, cols)
         return False
+
+    def _column_type(self, table: str, col: Column, source_type: str) -> None:
+        """Refuse a Parquet column whose type cannot hold what `col` means: a struct, a list or a number read
+        as text would otherwise parse as some other string (a struct MPxN as "{'a': ...}", an MPAN given
+        as an integer losing its form), and a fraction would round to an integer id. A column with no
+        value at all is let through whatever its type (writers type an all-null column as they like)."""
+        allowed = _SOURCE_TYPES[col.kind]
+        if source_type in allowed or source_type in ("VARCHAR", "NULL"):
+            return
+        if col.kind == "int" and source_type.startswith("DECIMAL(") and source_type.endswith(",0)"):
+            return  # a decimal with no fraction digits holds integers only
+        row = self.con.execute(f'SELECT count("{col.name}") FROM raw_{table}').fetchone()
+        if row == (0,):
+            return
+        kinds = " or ".join(["a string", *(_TYPE_NAMES[col.kind] if allowed else [])])
+        raise ImpactInputError(table, col.name, f"a column of type {source_type} cannot hold {_EXPECT_KIND[col.kind]}; "
+                               f"give {kinds} column")
 
     @staticmethod
     def _row_problems(cols: tuple[Column, ...]) -> list[tuple[str, str]]:
