@@ -43,7 +43,7 @@ from redline.impact.fleet import analyse
 from redline.impact.fromjson import write_requests, write_state
 from redline.impact.params import FleetParams
 from redline.impact.regions import tie
-from redline.impact.replay import changes, judge, summary
+from redline.impact.replay import CHANGED, changes, judge, summary
 from redline.impact.synth import generate, write
 from redline.impact.tables import Loader
 from redline.loading import load_program, repo_rules
@@ -290,7 +290,7 @@ def bench_end_to_end(program: Program, requests: int, devices: int, memory_limit
         timed("load and check", lambda: Loader(con, program, rulesets[0].catalogue).load_dir(root / "fleet", with_requests=True))
         tables = [timed(f"judge ({rs.name})", lambda rs=rs: judge(con, rs, program)) for rs in rulesets]
         summaries = timed("summaries", lambda: [summary(con, t) for t in tables])
-        changed = timed("changes", lambda: changes(con, tables[0], tables[1]))
+        changed = timed("changes", lambda: changes(con, tables[0], tables[1], keep=True))  # kept for the tie, as run.py does
         replay = ("load and check", "judge (baseline)", "judge (mp107)", "summaries", "changes")
         wall, cpu = sum(phases[k][0] for k in replay), sum(phases[k][1] for k in replay)
         print(f"  replay (load to changes): {wall:.1f} s wall, {cpu:.1f} s CPU = {requests / wall:,.0f} requests/s "
@@ -298,7 +298,7 @@ def bench_end_to_end(program: Program, requests: int, devices: int, memory_limit
               f"changed {changed['changed']:,}")
         d = timed("semantic diff (solver)", lambda: diff(program, rulesets[0], rulesets[1], 10_000, 0))
         tied = timed("tie to regions", lambda: tie(con, program, rulesets[0], rulesets[1], tables[0], tables[1],
-                                                   list(d.changes), d.complete))
+                                                   list(d.changes), d.complete, changed=CHANGED))
         print(f"  by region: {[r['requests'] for r in tied['regions']]}; outside every region "
               f"{tied['outside_every_region']['requests']:,}; in several {tied['in_several_regions']['requests']:,}")
         spilled = con.execute("SELECT coalesce(sum(size), 0) FROM duckdb_temporary_files()").fetchone()

@@ -16,7 +16,7 @@ from redline.check import checked as ir
 from redline.impact.fromjson import write_requests, write_state
 from redline.impact.regions import tie
 from redline.impact.render import format_replay
-from redline.impact.replay import judge
+from redline.impact.replay import CHANGED, changes, judge
 from redline.impact.tables import Loader
 from redline.loading import load_program, repo_rules
 from redline.props.diff import Change, DiffReport, diff
@@ -88,3 +88,60 @@ def test_a_missing_or_narrowed_region_leaves_requests_outside_and_says_so(progra
     text = format_replay({"rulesets": ["baseline", "mp107"], "summary": {}, "changes": {
         "changed": 1, "classes": [], "examples": [], "by_srv": [], "by_role": [], "by_region": out}})
     assert "BUG:" in text and "fall outside every region" in text
+
+
+def _loaded(program: ir.Program, root: Path, state: dict[str, Any], requests: list[Any],
+            con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
+    old, new = program.rulesets["baseline"], program.rulesets["mp107"]
+    root.mkdir()
+    write_state(state, program, root)
+    write_requests(requests, program, root)
+    Loader(con, program, old.catalogue).load_dir(root, with_requests=True)
+    return judge(con, old, program), judge(con, new, program)
+
+
+def test_the_tie_reads_the_changed_set_changes_kept_not_the_verdict_tables(program: ir.Program, regions: DiffReport,
+                                                                           tmp_path: Path) -> None:
+    """The tie from `changes(..., keep=True)`'s table is the tie from the verdict tables, on requests in several
+    regions; and it never reads the verdict tables (here gone: reading them would fail)."""
+    old, new = program.rulesets["baseline"], program.rulesets["mp107"]
+    scenarios = [sc for sc in program.scenarios if set(sc.expected) == {"baseline", "mp107"}]
+    state, requests = merged_scenarios(scenarios)
+    con = duckdb.connect()
+    a, b = _loaded(program, tmp_path / "fleet", state, requests, con)
+    before = tie(con, program, old, new, a, b, list(regions.changes), regions.complete, 5)
+    counted = changes(con, a, b, keep=True)
+    con.execute(f"DROP TABLE {a}")
+    con.execute(f"DROP TABLE {b}")
+    after = tie(con, program, old, new, a, b, list(regions.changes), regions.complete, 5, changed=CHANGED)
+    assert after == before
+    assert sum(r["requests"] > 0 for r in after["regions"]) >= 2 and sum(r["requests"] for r in after["regions"]) == \
+        counted["changed"] > 0
+
+
+def test_two_replays_on_one_connection_each_tie_their_own_changed_requests(program: ir.Program, regions: DiffReport,
+                                                                          tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`impact replay` twice on one connection (two logs, each changing other requests): each answers as on a
+    connection of its own, and leaves no changed set behind for the next to read."""
+    import redline.impact.run as run
+    import redline.props.diff
+
+    monkeypatch.setattr(redline.props.diff, "diff", lambda *_: regions)  # the solver's answer is not what this is about
+    scenarios = [sc for sc in program.scenarios if set(sc.expected) == {"baseline", "mp107"}]
+    fleets = [merged_scenarios(scenarios), random_requests(1, 200, 3000, program)]
+    roots = []
+    for i, (state, requests) in enumerate(fleets):
+        roots.append(tmp_path / f"fleet{i}")
+        roots[-1].mkdir()
+        write_state(state, program, roots[-1])
+        write_requests(requests, program, roots[-1])
+    rulesets = [program.rulesets["baseline"], program.rulesets["mp107"]]
+    alone = [run.run_replay(program, rulesets, root) for root in roots]
+    shared = duckdb.connect()
+    monkeypatch.setattr(run, "_connect", lambda threads: shared)
+    together = [run.run_replay(program, rulesets, root) for root in roots]
+    assert together == alone
+    assert alone[0]["changes"]["by_region"] != alone[1]["changes"]["by_region"]  # not vacuous: the two logs differ
+    assert alone[1]["changes"]["changed"] > 0
+    left = {r[0] for r in shared.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert CHANGED not in left

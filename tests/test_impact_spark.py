@@ -99,3 +99,51 @@ def test_cli_engine_spark_prints_the_same_json_as_duckdb(program: ir.Program, se
         # the answer is not empty: devices freed, requests changed (so an engine that judged wrongly would show)
         assert result.get("freed", 0) > 0 or result.get("changes", {}).get("changed", 0) > 0, result
     assert session.sparkContext._jsc is not None  # still running: the command did not stop a session it did not start
+
+
+class _InProcess:
+    """A stand-in for fleet_impact's one-worker process pool: the work runs here, on the module's Spark session."""
+
+    def __init__(self, **_: Any) -> None:
+        pass
+
+    def __enter__(self) -> _InProcess:
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        pass
+
+    def submit(self, fn: Any, *args: Any) -> Any:
+        from concurrent.futures import Future
+        done: Future[Any] = Future()
+        done.set_result(fn(*args))
+        return done
+
+
+def test_report_fleet_engine_spark_gives_the_bundle_the_same_impact_section(
+        program: ir.Program, session: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`redline report --fleet DIR --engine spark`: the bundle's impact section (results.json's `impact`, the HTML and
+    Markdown sections, the chart files) byte for byte DuckDB's. Run in this process (its own child would start
+    another JVM); the proofs are not what this is about."""
+    import concurrent.futures
+
+    from redline.report import render_md
+    from redline.report.fleet_section import FleetInput, chart_files, fleet_impact, html_section, markdown_lines
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", _InProcess)
+    root = tmp_path / "fleet"
+    assert main(["impact", "generate", str(root), "--devices", "200", "--requests", "300", "--wrong-no-share", "0.3",
+                 "--correction-share", "0.4", "--seed", "5"]) == 0
+    capsys.readouterr()
+    from redline.impact.params import Engine
+    sections = []
+    for name in ("duckdb", "spark"):
+        jobs = len(session.sparkContext.statusTracker().getJobIdsForGroup())
+        impact = fleet_impact(program, program.rulesets["mp107"],
+                              FleetInput(root, parse_iso("2026-03-01T12:00:00Z"), 150.0, Engine(name)))
+        assert (len(session.sparkContext.statusTracker().getJobIdsForGroup()) > jobs) == (name == "spark")
+        sections.append((json.dumps(impact, indent=2, sort_keys=True), html_section(impact),
+                         markdown_lines(impact, render_md.inline, render_md.table), chart_files(impact)))
+        assert impact["fleet"]["freed"] > 0 and impact["replay"]["changes"]["changed"] > 0  # not empty
+    assert sections[0] == sections[1]

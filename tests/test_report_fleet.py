@@ -125,3 +125,48 @@ def test_a_bad_fleet_is_refused_before_any_solving(tmp_path: Path, capsys: pytes
 def test_fleet_options_without_a_fleet_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", "--rules", str(ROOT / "rules"), "--out", str(tmp_path / "out"), "--visit-cost", "150"]) == 2
     assert "give --fleet DIR" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("options", [["--engine", "spark"], ["--engine", "duckdb"], ["--spark-master", "local[1]"],
+                                     ["--spark-staging", "staging"]])
+def test_engine_options_without_a_fleet_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                    options: list[str]) -> None:
+    assert main(["report", "--rules", str(ROOT / "rules"), "--out", str(tmp_path / "out"), *options]) == 2
+    assert "--engine, --spark-master and --spark-staging are about a fleet: give --fleet DIR" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("option", ["--spark-master", "--spark-staging"])
+def test_spark_options_without_engine_spark_are_refused_as_impact_refuses_them(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, option: str) -> None:
+    from redline.report import bundle as bundle_mod
+    monkeypatch.setattr(bundle_mod, "collect", lambda *_, **__: pytest.fail("solving started"))
+    (tmp_path / "fleet").mkdir()
+    for engine in ([], ["--engine", "duckdb"]):
+        code = main(["report", "--rules", str(ROOT / "rules"), "--out", str(tmp_path / "out"), "--fleet",
+                     str(tmp_path / "fleet"), *engine, option, "x"])
+        assert code == 2
+        assert "--spark-master and --spark-staging are options of --engine spark" in capsys.readouterr().err
+
+
+def test_an_engine_that_cannot_run_is_exit_2_before_any_table_is_read(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """No Java (or no pyspark): refused as `redline impact --engine spark` refuses it. The fleet directory is empty,
+    so a run that read a table first would fail on the missing tables instead."""
+    from redline.report import bundle as bundle_mod
+    monkeypatch.setattr(bundle_mod, "collect", lambda *_, **__: pytest.fail("solving started"))
+    monkeypatch.setenv("PATH", str(tmp_path))  # the fleet is judged in a child process: it inherits this
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    (tmp_path / "fleet").mkdir()
+    code = main(["report", "--rules", str(ROOT / "rules"), "--out", str(tmp_path / "out"), "--fleet", str(tmp_path / "fleet"),
+                 "--at", AT, "--engine", "spark"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "--engine spark needs " in err and "parties" not in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unknown_engine_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["report", "--out", str(tmp_path / "out"), "--fleet", str(tmp_path), "--engine", "postgres"])
+    assert stop.value.code == 2 and "invalid choice" in capsys.readouterr().err

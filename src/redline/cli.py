@@ -28,8 +28,8 @@ from redline.completion import script as completion_script
 from redline.diagnostics import Diagnostic, bad_scenario, unsupported
 from redline.duis import DEFAULT_MAX_BYTES
 from redline.exits import Exit
+from redline.impact.options import add_engine_options, engine_of, rulesets_of
 from redline.impact.options import add_parser as add_impact_parser
-from redline.impact.options import engine_of, rulesets_of
 from redline.inputs import MAX_JSON_BYTES, BadInput, json_line, request_inputs
 from redline.loading import load_program, named_rule_files, rule_files, rule_source
 from redline.progress import Ticker
@@ -310,9 +310,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     if args.fleet is None and (args.at is not None or args.visit_cost is not None):
         raise BadInput("--at and --visit-cost are about a fleet: give --fleet DIR as well")
-    # The fleet first: a bad one is refused (exit 2) before minutes of solving.
+    if args.fleet is None and (args.engine is not None or args.spark_master or args.spark_staging):
+        raise BadInput("--engine, --spark-master and --spark-staging are about a fleet: give --fleet DIR as well")
+    # The fleet first: a bad one, or an engine that cannot run, is refused (exit 2) before minutes of solving.
     impact = None if args.fleet is None else report.fleet_impact(
-        program, mod, report.FleetInput(Path(args.fleet), usage.instant(args.at), args.visit_cost))
+        program, mod, report.FleetInput(Path(args.fleet), usage.instant(args.at), args.visit_cost, engine_of(args)))
     settings = report.Settings(mod.name, args.timeout * 1000, args.rlimit, args.seed)
     built = _solving(args, lambda: report.build_bundle(program, files, settings, cvc5=cvc5, impact=impact))
     try:
@@ -534,6 +536,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--fleet", metavar="DIR", help="add the fleet impact (redline impact fleet and replay) of these fleet tables")
     p.add_argument("--at", metavar="TIME", help="with --fleet: the instant to judge the fleet at (default: now; give it for a reproducible bundle)")
     p.add_argument("--visit-cost", type=usage.cost, metavar="AMOUNT", help="with --fleet: the cost of one site visit")
+    add_engine_options(p, default=None, given="with --fleet: ")
     p.set_defaults(run=cmd_report)
     p = sub.add_parser("fmt", parents=[common], help="lay out rule files (comments kept); print them unless told otherwise")
     p.add_argument("paths", nargs="+", help="rule files or directories (their *.redline files)")

@@ -28,10 +28,22 @@ def rulesets_of(program: Program, names: list[str] | None) -> list[RuleSet]:
 
 
 def engine_of(args: argparse.Namespace) -> Engine:
-    """The engine `--engine` names, with its Spark options (refused without `--engine spark`)."""
+    """The engine `--engine` names (DuckDB when none is), with its Spark options (refused without `--engine spark`)."""
     if args.engine != "spark" and (args.spark_master or args.spark_staging):
         raise BadInput("--spark-master and --spark-staging are options of --engine spark")
-    return Engine(args.engine, args.spark_master, args.spark_staging)
+    return Engine(args.engine or "duckdb", args.spark_master, args.spark_staging)
+
+
+def add_engine_options(p: argparse.ArgumentParser, default: str | None = "duckdb", given: str = "") -> None:
+    """`--engine`, `--spark-master` and `--spark-staging`, as `redline impact fleet|replay` and
+    `redline report --fleet` take them; `given` begins each help text (report's: "with --fleet: ")."""
+    p.add_argument("--engine", choices=("duckdb", "spark"), default=default,
+                   help=f"{given}what judges the requests (default duckdb); loading, checking and counting stay with DuckDB")
+    p.add_argument("--spark-master", metavar="URL",
+                   help="with --engine spark: the Spark master (default local[N], N from --threads, else every core)")
+    p.add_argument("--spark-staging", metavar="DIR",
+                   help="with --engine spark: where the tables go to Spark as Parquet (default a temporary directory;"
+                        " on a cluster, storage every executor reads at the same path)")
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser, parser_class: type[argparse.ArgumentParser],
@@ -46,13 +58,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, parser_class: type[arg
     tables.add_argument("--ruleset", action="append", metavar="NAME",
                         help="a rule set; twice to compare old and new (default: baseline, then mp107)")
     tables.add_argument("--bad-rows", metavar="DIR", help="write bad rows to DIR/<table>.csv and go on (default: exit 2 at the first)")
-    tables.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
-                        help="what judges the requests (default duckdb); loading, checking and counting stay with DuckDB")
-    tables.add_argument("--spark-master", metavar="URL",
-                        help="with --engine spark: the Spark master (default local[N], N from --threads, else every core)")
-    tables.add_argument("--spark-staging", metavar="DIR",
-                        help="with --engine spark: where the tables go to Spark as Parquet (default a temporary directory;"
-                             " on a cluster, storage every executor reads at the same path)")
+    add_engine_options(tables)
     q = questions.add_parser("fleet", parents=[common, shared, tables], help="devices stuck with a trust anchor nobody can correct")
     q.add_argument("--at", metavar="TIME", help="the instant to judge the fleet at (default: now)")
     q.add_argument("--visit-cost", type=usage.cost, metavar="AMOUNT", help="the cost of one site visit, to price the devices freed")

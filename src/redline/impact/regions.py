@@ -112,14 +112,20 @@ def fact_sql(comp: Compiler, rs: ir.RuleSet, old: ir.RuleSet, new: ir.RuleSet, n
 
 
 def tie(con: duckdb.DuckDBPyConnection, program: ir.Program, old: ir.RuleSet, new: ir.RuleSet, old_table: str,
-        new_table: str, regions: list[Change], complete: bool, examples: int = 20) -> JsonObject:
+        new_table: str, regions: list[Change], complete: bool, examples: int = 20, changed: str | None = None) -> JsonObject:
     """Counts of the changed requests per region (`regions[i]`: a props/diff change, with its `facts`), and those
-    in no region or in several, with example request ids."""
-    differ = ("(a.accepted, a.layer, a.code, a.\"check\", a.effects) IS DISTINCT FROM "
-              "(b.accepted, b.layer, b.code, b.\"check\", b.effects)")
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE changed_requests AS SELECT q.*, a.accepted AS old_accepted,
-        a."check" AS old_check, b.accepted AS new_accepted, b."check" AS new_check
-        FROM {old_table} a JOIN {new_table} b USING (request_id) JOIN requests q USING (request_id) WHERE {differ}""")
+    in no region or in several, with example request ids.
+
+    `changed`: the table of changed requests `replay.changes(..., keep=True)` left (replay.CHANGED), read instead
+    of the verdict tables `old_table` and `new_table`, so the tie costs as many changed requests as there are,
+    not the log's size; without it, the two verdict tables are compared here."""
+    if changed is None:
+        differ = ("(a.accepted, a.layer, a.code, a.\"check\", a.effects) IS DISTINCT FROM "
+                  "(b.accepted, b.layer, b.code, b.\"check\", b.effects)")
+        changed = f"""(SELECT request_id, a.accepted AS old_accepted, a."check" AS old_check, b.accepted AS new_accepted,
+            b."check" AS new_check FROM {old_table} a JOIN {new_table} b USING (request_id) WHERE {differ})"""
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE changed_requests AS SELECT q.*, c.old_accepted, c.old_check,
+        c.new_accepted, c.new_check FROM {changed} c JOIN requests q USING (request_id)""")
     # Each rule set's truth of every region's facts, per changed request; then which regions hold, all in the
     # engine: a log's changed requests can be millions, too many to hold in Python.
     for side, rs in (("old", old), ("new", new)):

@@ -64,22 +64,28 @@ def _outcome(alias: str) -> str:
             f"COALESCE(' ' || {alias}.code, '') || ' by ' || {alias}.\"check\" END")
 
 
-def changes(con: duckdb.DuckDBPyConnection, old: str, new: str, limit: int = 20) -> JsonObject:
+CHANGED = "changed_verdicts"  # the changed requests `changes(..., keep=True)` leaves for impact/regions.py's `tie`
+
+
+def changes(con: duckdb.DuckDBPyConnection, old: str, new: str, limit: int = 20, keep: bool = False) -> JsonObject:
     """The requests whose verdict (outcome, layer, code, check, effects) differs, by (old, new) outcome class,
-    SRV and role (by `redline diff` region: impact/regions.py)."""
+    SRV and role (by `redline diff` region: impact/regions.py). With `keep`, the changed requests stay in table
+    CHANGED (request_id, old, new and each side's accepted and check) for the caller to use and drop."""
     differ = ("(a.accepted, a.layer, a.code, a.\"check\", a.effects) IS DISTINCT FROM "
               "(b.accepted, b.layer, b.code, b.\"check\", b.effects)")
     # The one pass over both verdict tables; every count below reads the (few) changed requests.
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE changed_verdicts AS SELECT request_id, {_outcome('a')} AS old,
-        {_outcome('b')} AS new FROM {old} a JOIN {new} b USING (request_id) WHERE {differ}""")
-    classes = _rows(con, """SELECT old, new, count(*) AS requests FROM changed_verdicts GROUP BY ALL
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE {CHANGED} AS SELECT request_id, {_outcome('a')} AS old,
+        {_outcome('b')} AS new, a.accepted AS old_accepted, a."check" AS old_check, b.accepted AS new_accepted,
+        b."check" AS new_check FROM {old} a JOIN {new} b USING (request_id) WHERE {differ}""")
+    classes = _rows(con, f"""SELECT old, new, count(*) AS requests FROM {CHANGED} GROUP BY ALL
         ORDER BY requests DESC, old, new""")
-    examples = _rows(con, f"SELECT request_id, old, new FROM changed_verdicts ORDER BY request_id LIMIT {int(limit)}")
+    examples = _rows(con, f"SELECT request_id, old, new FROM {CHANGED} ORDER BY request_id LIMIT {int(limit)}")
 
     def by(col: str) -> list[JsonObject]:
-        return _rows(con, f"""SELECT q.{col} AS key, count(*) AS requests FROM changed_verdicts JOIN requests q USING (request_id)
+        return _rows(con, f"""SELECT q.{col} AS key, count(*) AS requests FROM {CHANGED} JOIN requests q USING (request_id)
             GROUP BY q.{col} ORDER BY requests DESC, key""")
     out: JsonObject = {"changed": sum(int(c["requests"]) for c in classes), "classes": classes, "examples": examples,
                        "by_srv": by("srv"), "by_role": by("role")}
-    con.execute("DROP TABLE changed_verdicts")
+    if not keep:
+        con.execute(f"DROP TABLE {CHANGED}")
     return out

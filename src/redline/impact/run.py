@@ -17,7 +17,7 @@ from redline.check import checked as ir
 from redline.impact.fleet import analyse
 from redline.impact.params import DUCKDB, Engine, FleetParams
 from redline.impact.regions import tie
-from redline.impact.replay import Judge, changes, judge, summary
+from redline.impact.replay import CHANGED, Judge, changes, judge, summary
 from redline.impact.spark import EngineUnavailable
 from redline.impact.sql import Unsupported
 from redline.impact.synth import generate, write
@@ -93,8 +93,11 @@ def run_replay(program: ir.Program, rulesets: list[ir.RuleSet], root: Path, bad_
                                   "summary": {rs.name: summary(con, t) for rs, t in zip(rulesets, tables, strict=True)}}
         if len(tables) == 2:
             note("comparing verdicts")
-            result["changes"] = changes(con, tables[0], tables[1], examples)
-            result["changes"]["by_region"] = _by_region(con, program, rulesets, tables, examples)
+            result["changes"] = changes(con, tables[0], tables[1], examples, keep=True)
+            try:
+                result["changes"]["by_region"] = _by_region(con, program, rulesets, tables, examples)
+            finally:  # the changed requests changes() kept for the tie
+                con.execute(f"DROP TABLE IF EXISTS {CHANGED}")
         if verdicts_out is not None:
             note(f"writing {verdicts_out}")
             _writing(verdicts_out, lambda: _write_verdicts(con, rulesets, tables, verdicts_out))
@@ -112,7 +115,7 @@ def _by_region(con: duckdb.DuckDBPyConnection, program: ir.Program, rulesets: li
     note(f"the semantic diff {old.name} -> {new.name}, to tie each changed request to its region")
     d = diff(program, old, new, DIFF_TIMEOUT_MS, 0)
     note("tying the changed requests to the diff's regions")
-    return tie(con, program, old, new, tables[0], tables[1], list(d.changes), d.complete, examples)
+    return tie(con, program, old, new, tables[0], tables[1], list(d.changes), d.complete, examples, changed=CHANGED)
 
 
 def _write_verdicts(con: duckdb.DuckDBPyConnection, rulesets: list[ir.RuleSet], tables: list[str], out: Path) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from redline.check import checked as ir
+from redline.impact.params import DUCKDB, Engine
 from redline.impact.render import region_problems
 from redline.inputs import BadInput
 from redline.jsondoc import JsonObject
@@ -33,6 +34,7 @@ class FleetInput:
     root: Path
     at: int  # microseconds since the epoch (redline.times)
     visit_cost: float | None = None
+    engine: Engine = DUCKDB  # what judges the requests (`--engine`); the answers are the same either way
 
 
 def fleet_impact(program: ir.Program, mod: ir.RuleSet, given: FleetInput) -> JsonObject:
@@ -60,12 +62,14 @@ def _answers(program: ir.Program, name: str, given: FleetInput) -> JsonObject:
     assert mod.base is not None
     rulesets = [program.rulesets[mod.base], mod]
     try:
-        fleet = impact.run_fleet(program, rulesets, given.root, given.at, given.visit_cost)
+        fleet = impact.run_fleet(program, rulesets, given.root, given.at, given.visit_cost, engine=given.engine)
         replay = None
         if table_file(given.root, "requests") is not None:
-            replay = impact.run_replay(program, rulesets, given.root)
+            replay = impact.run_replay(program, rulesets, given.root, engine=given.engine)
     except (impact.ImpactInputError, impact.Unsupported, impact.OutputError) as e:
         raise BadInput(f"--fleet {given.root}: {e}") from None
+    except impact.EngineUnavailable as e:  # as `redline impact` says it, before any table is read
+        raise BadInput(str(e)) from None
     return {"dir": str(given.root), "fleet": fleet, "replay": replay}
 
 
