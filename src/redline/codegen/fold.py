@@ -133,3 +133,17 @@ def decided(e: ir.Expr | None) -> bool | None:
     if isinstance(e, ir.Const):
         return bool(e.value)
     return None
+
+
+def check_fails(ch: ir.Check, srv: str | None, catalogue: Mapping[str, Mapping[str, Any]],
+                known: Mapping[str, Any] | None = None) -> bool | None:
+    """Whether check `ch` fails every request for `srv` (with the `known` fields), none of them, or it
+    depends (None): it fails when it applies, no exception waives it and its requirement does not hold."""
+    applies = decided(None if ch.applies is None else fold(ch.applies, srv, catalogue, known))
+    waived = [decided(fold(x.when, srv, catalogue, known)) for x in ch.exceptions]
+    holds = decided(None if ch.requires is None else fold(ch.requires, srv, catalogue, known))
+    if applies is False or True in waived or holds is True:
+        return False
+    if applies is True and all(w is False for w in waived) and holds is False:
+        return True
+    return None

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 
 from redline.check import checked as ir
-from redline.codegen.fold import decided, fold
+from redline.codegen.fold import check_fails, decided, fold
 from redline.impact.replay import Judge, judge
 from redline.impact.sql import Relations, anchor_column, lit, registered_at_device_only
 from redline.jsondoc import JsonObject
@@ -65,15 +65,7 @@ def hopeless(rs: ir.RuleSet, srv: str, role: str) -> bool:
     """Whether `rs` rejects every request for `srv` sent in `role`, whatever its sender, device and time:
     some check, folded with the SRV and the role known, is decided to fail (it applies, no exception can
     waive it and its requirement is decided false). Such a candidate could free no device."""
-    known = {"role": role}
-    for ch in rs.checks:
-        if ch.applies is not None and decided(fold(ch.applies, srv, rs.catalogue, known)) is not True:
-            continue
-        if any(decided(fold(x.when, srv, rs.catalogue, known)) is not False for x in ch.exceptions):
-            continue
-        if ch.requires is not None and decided(fold(ch.requires, srv, rs.catalogue, known)) is False:
-            return True
-    return False
+    return any(check_fails(ch, srv, rs.catalogue, {"role": role}) for ch in rs.checks)
 
 
 def candidates(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, program: ir.Program, at: int, cell: str) -> str:
