@@ -16,7 +16,7 @@ from redline.check import checked as ir
 from redline.impact.fromjson import write_requests, write_state
 from redline.impact.regions import tie
 from redline.impact.render import format_replay
-from redline.impact.replay import CHANGED, changes, judge
+from redline.impact.replay import CHANGED, changes, drop_verdicts, judge
 from redline.impact.tables import Loader
 from redline.loading import load_program, repo_rules
 from redline.props.diff import Change, DiffReport, diff
@@ -111,8 +111,8 @@ def test_the_tie_reads_the_changed_set_changes_kept_not_the_verdict_tables(progr
     a, b = _loaded(program, tmp_path / "fleet", state, requests, con)
     before = tie(con, program, old, new, a, b, list(regions.changes), regions.complete, 5)
     counted = changes(con, a, b, keep=True)
-    con.execute(f"DROP TABLE {a}")
-    con.execute(f"DROP TABLE {b}")
+    drop_verdicts(con, a)
+    drop_verdicts(con, b)
     after = tie(con, program, old, new, a, b, list(regions.changes), regions.complete, 5, changed=CHANGED)
     assert after == before
     assert sum(r["requests"] > 0 for r in after["regions"]) >= 2 and sum(r["requests"] for r in after["regions"]) == \

@@ -17,7 +17,7 @@ import duckdb
 
 from redline.check import checked as ir
 from redline.codegen.fold import check_fails, decided, fold
-from redline.impact.replay import Judge, judge
+from redline.impact.replay import Judge, drop_verdicts, judge
 from redline.impact.sql import Relations, anchor_column, lit, registered_at_device_only
 from redline.jsondoc import JsonObject
 from redline.progress import note
@@ -122,7 +122,7 @@ def stuck(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, program: ir.Program, a
           SELECT c.device FROM {source} c JOIN {verdicts} v USING (request_id)
           WHERE v.accepted AND list_contains(string_split(v.effects, ';'), {lit(cell)} || '=' || c.new_certificate_owner))""")
     if frugal:
-        con.execute(f"DROP TABLE {verdicts}")
+        drop_verdicts(con, verdicts)
     return name
 
 

@@ -8,7 +8,7 @@ from typing import Protocol
 import duckdb
 
 from redline.check import checked as ir
-from redline.impact.sql import LOADED, Relations, verdict_sql
+from redline.impact.sql import LOADED, Relations, verdict_sql, verdicts_from
 from redline.jsondoc import JsonObject
 from redline.progress import note
 
@@ -25,11 +25,27 @@ class Judge(Protocol):
 
 def judge(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, program: ir.Program, source: str = "requests",
           relations: Relations = LOADED) -> str:
-    """Materialise `verdicts_<rule set>` for the rows of `source`; returns the table's name."""
+    """Judge the rows of `source`: `judged_<rule set>(request_id, failed, effects)` is materialised and
+    `verdicts_<rule set>` is a view of it with the failing check's layer, code and name; returns the view's
+    name. The checks' strings are not stored once per request: at 100 M requests they were gigabytes."""
     name = f"verdicts_{rs.name}"
     note(f"judging {source} under {rs.name}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {verdict_sql(rs, program, source, relations=relations)}")
+    drop_verdicts(con, name)
+    judged = f"judged_{rs.name}"
+    con.execute(f"CREATE TEMP TABLE {judged} AS {verdict_sql(rs, program, source, relations=relations, narrow=True)}")
+    con.execute(f"CREATE TEMP VIEW {name} AS {verdicts_from(judged, rs)}")
     return name
+
+
+def drop_verdicts(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop the verdicts `name` and what holds them, whichever judge made them: a view of a `judged_` table
+    (`judge`), or a table (spark.SparkJudge)."""
+    judged = "judged_" + name.removeprefix("verdicts_")
+    views = {str(v) for (v,) in con.execute("SELECT view_name FROM duckdb_views() WHERE temporary").fetchall()}
+    if name in views:
+        con.execute(f"DROP VIEW {name}")
+    con.execute(f"DROP TABLE IF EXISTS {name}")
+    con.execute(f"DROP TABLE IF EXISTS {judged}")
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[JsonObject]:

@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 
 from redline.check import checked as ir
+from redline.impact.replay import drop_verdicts
 from redline.impact.sql import LOADED, SPARK, Relations, lit, verdict_sql
 from redline.progress import note
 
@@ -102,7 +103,8 @@ class SparkJudge:
         out = self.staging / f"verdicts_{self.calls}"
         judge(spark, program, rs, self.staging, source, relations).write.parquet(str(out))
         name = f"verdicts_{rs.name}"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM read_parquet({lit(str(out / '*.parquet'))})")
+        drop_verdicts(con, name)
+        con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM read_parquet({lit(str(out / '*.parquet'))})")
         return name
 
     def start(self) -> Any:

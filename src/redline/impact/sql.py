@@ -402,8 +402,10 @@ def _dispatch(column: str, texts: list[str], outside: str) -> str:
 
 
 def verdict_sql(rs: ir.RuleSet, program: ir.Program, source: str, dialect: Dialect = DUCKDB,
-                relations: Relations = LOADED) -> str:
-    """SELECT request_id, accepted, dcc_accepted, layer, code, check, effects FROM `source` judged under `rs`.
+                relations: Relations = LOADED, narrow: bool = False) -> str:
+    """SELECT request_id, accepted, dcc_accepted, layer, code, check, effects FROM `source` judged under `rs`;
+    `narrow`: request_id, failed, effects only, the failing check's index standing for its layer, code and
+    name (`verdicts_from` reads them back), so that a table of a billion verdicts holds no strings but effects.
 
     As the generated validators do (codegen/fold.py), each SRV's catalogue row is folded into the checks
     before any request is read: a check that cannot apply to an SRV costs its requests nothing, and
@@ -431,7 +433,7 @@ def verdict_sql(rs: ir.RuleSet, program: ir.Program, source: str, dialect: Diale
             raise Unsupported(f"rule set `{rs.name}`, check `{ch.name}`: {e}") from None
         if fails != "FALSE":
             arms.append(f"WHEN {fails} THEN {i}")
-    failed = f"CASE {' '.join(arms)} END" if arms else "NULL"
+    failed = f"CASE {' '.join(arms)} END" if arms else "CAST(NULL AS INT)"
     effect_list = by_srv(lambda srv: _effects(comp, rs, srv))
     plans = ["(" + ", ".join([lit(srv, dialect), *map(str, plan_of[srv])]) + ")" for srv in sorted(rs.catalogue)]
     items = _catalogue(rs, program, comp)
@@ -441,23 +443,28 @@ def verdict_sql(rs: ir.RuleSet, program: ir.Program, source: str, dialect: Diale
         plan_join = " LEFT JOIN plans p ON p.srv = r.srv"
     items.append(f"judged AS (SELECT r.request_id, {failed} AS failed, {effect_list} AS effects"
                  f" FROM {source} r {relations.joins(comp.row_reads > 0)}{plan_join}{comp.throughout_joins()})")
+    if narrow:
+        return f"WITH {_with(items)}\nSELECT request_id, failed, CASE WHEN failed IS NULL THEN effects ELSE '' END AS effects FROM judged"
+    return f"WITH {_with(items)}\n{verdicts_from('judged', rs, dialect)}"
+
+
+def verdicts_from(judged: str, rs: ir.RuleSet, dialect: Dialect = DUCKDB) -> str:
+    """SELECT request_id, accepted, dcc_accepted, layer, code, check, effects from a relation `judged` of
+    (request_id, failed, effects): `failed` the index of the failing check in `rs` (null: none fails)."""
     check = dialect.ident("check")
     if not rs.checks:
-        return f"""WITH {_with(items)}
-SELECT request_id, TRUE AS accepted, TRUE AS dcc_accepted, CAST(NULL AS {dialect.text}) AS layer,
-       CAST(NULL AS {dialect.text}) AS code, CAST(NULL AS {dialect.text}) AS {check}, effects FROM judged"""
+        return f"""SELECT request_id, TRUE AS accepted, TRUE AS dcc_accepted, CAST(NULL AS {dialect.text}) AS layer,
+       CAST(NULL AS {dialect.text}) AS code, CAST(NULL AS {dialect.text}) AS {check}, effects FROM {judged}"""
     # The failing check's layer, code and name by a join to a small table of the checks: cheaper than
     # indexing a list literal three times per request.
     checks = [f"({i}, {lit(ch.layer.value, dialect)}, CAST({lit(ch.code, dialect)} AS {dialect.text}), {lit(ch.name, dialect)},"
               f" {lit(ch.layer.value == 'Device', dialect)})" for i, ch in enumerate(rs.checks)]
-    items.append(f"checks AS (SELECT * FROM {dialect.values(checks)} AS k(i, layer, code, name, device_layer))")
-    return f"""WITH {_with(items)}
-SELECT j.request_id,
+    return f"""SELECT j.request_id,
        j.failed IS NULL AS accepted,
        j.failed IS NULL OR k.device_layer AS dcc_accepted,
        k.layer AS layer,
        k.code AS code,
        k.name AS {check},
        CASE WHEN j.failed IS NULL THEN j.effects ELSE '' END AS effects
-FROM judged j LEFT JOIN checks k ON k.i = j.failed
+FROM {judged} j LEFT JOIN {dialect.values(checks)} AS k(i, layer, code, name, device_layer) ON k.i = j.failed
 """
