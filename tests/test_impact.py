@@ -492,3 +492,23 @@ def compiles(rs: ir.RuleSet, program: ir.Program) -> bool:
     except Unsupported:
         return False
     return True
+
+
+@pytest.mark.parametrize("table", ["parties", "devices", "registration", "requests"])
+def test_ids_in_lower_case_give_the_same_answers(tmp_path: Path, capsys: pytest.CaptureFixture[str], table: str) -> None:
+    """Ids compare without regard to case. The fast way of loading takes them in upper case only; a table
+    with ids in lower case is loaded the careful way, and every answer is the same."""
+    root = tmp_path / "g"
+    assert run(capsys, "generate", str(root), "--devices", "300", "--requests", "400", "--wrong-no-share", "0.2")[0] == 0
+    questions = [("fleet", "--at", AT), ("replay",)]
+    answers = [run(capsys, *q[:1], str(root), *q[1:], "--format", "json") for q in questions]
+    con = duckdb.connect()
+    path = root / f"{table}.parquet"
+    columns = [str(c[0]) for c in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()]
+    ids = {"party", "device", "associated_device", "sender", "new_certificate_owner"} | {c for c in columns if c.startswith("trust_anchor_")}
+    lowered = ", ".join(f'lower("{c}") AS "{c}"' if c in ids else f'"{c}"' for c in columns)
+    con.execute(f"CREATE TABLE t AS SELECT {lowered} FROM read_parquet('{path}')")
+    assert con.execute("SELECT count(*) FROM t").fetchone() == con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()
+    con.execute(f"COPY t TO '{path}' (FORMAT parquet)")
+    again = [run(capsys, *q[:1], str(root), *q[1:], "--format", "json") for q in questions]
+    assert [a[0] for a in answers] == [0, 0] and again == answers

@@ -36,6 +36,7 @@ from redline.jsondoc import JsonObject
 from redline.progress import note
 
 EUI_RE = "[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){7}"
+CANONICAL_EUI_RE = "[0-9A-F]{2}(-[0-9A-F]{2}){7}"  # as the fast way takes ids: already in upper case
 TIME_RE = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z"  # to the microsecond, as redline.times
 MAX_ASSOCIATION_DEPTH = 8
 END_OF_TIME = 9223372036854775807  # an open-ended assignment's end, in microseconds
@@ -175,10 +176,12 @@ class Loader:
     # ---- the shared machinery: typed columns, problems, bad rows -----------
 
     def _checked(self, table: str, extra: list[tuple[str, str, str]], joins: str = "",
-                 among: list[tuple[str, str]] | None = None, fast: bool = True) -> bool:
+                 among: list[tuple[str, str]] | None = None, fast: bool = True,
+                 careful_extra: list[tuple[str, str, str]] | None = None) -> bool:
         """checked_<table>: the typed columns plus `problem`, the first thing wrong with the row (null if none).
         `extra`: (column, message, condition over the typed columns, or UNIQUE). `among`: problems of a row among
         the others, (message, SELECT of the row_numbers it fits among the rows of `{rows}` with no other problem).
+        `careful_extra`: more of `extra`, checked the careful way only (a later step finds such rows anyway).
 
         Without `among`, first the fast way (`_fast`), for the usual input where every row is good. Only if it
         finds something is the table built again the careful way, with the raw values and row numbers a bad
@@ -202,7 +205,7 @@ class Loader:
         # The typed columns are computed once, below the checks that read them: written inline, each
         # id's pattern match ran twice per row (for the value and for its check).
         problems = self._row_problems(cols)
-        for col, msg, cond in extra:
+        for col, msg, cond in [*extra, *(careful_extra or [])]:
             if cond == UNIQUE:
                 cond = self._repeated(table, col, typed[col])
             cond = _party(col) if cond == PARTY else cond
@@ -252,10 +255,16 @@ class Loader:
         """checked_<table> with the typed columns and a null `problem`, if no row has any problem; else False
         (and nothing is left behind). One pass computes each row's own problems; uniqueness follows. Problems
         among rows are the caller's to look for first (as `_registration` does, where they can be)."""
-        # A column whose every value must be a loaded party needs no pattern match here: a value that is not
-        # an Entity Identifier is no party either, and is then told exactly by the careful way.
+        # Ids are taken as they are, in upper case, as the synthetic fleet and most systems write them: upper()
+        # on every id of a national fleet (hundreds of millions) cost about a tenth of the loading. An id in
+        # lower case is then a row's problem here, and the careful way, which reads ids in any case, loads it.
+        # A column whose every value must be a loaded party needs no pattern match either: a value that is
+        # not an Entity Identifier is no party, and is then told exactly by the careful way.
         parties = {col for col, _, cond in extra if cond == PARTY}
-        typed = {name: f"upper(CAST(t.\"{name}\" AS VARCHAR))" if name in parties else sql for name, sql in typed.items()}
+        ids = {c.name for c in cols if c.kind == "id"}
+        typed = {name: f'CAST(t."{name}" AS VARCHAR)' if name in parties else
+                 f"""CASE WHEN regexp_full_match(CAST(t."{name}" AS VARCHAR), '{CANONICAL_EUI_RE}') THEN CAST(t."{name}" AS VARCHAR) END"""
+                 if name in ids else sql for name, sql in typed.items()}
         problems = self._row_problems(tuple(c for c in cols if c.name not in parties))
         problems += [(f't."raw_{c.name}" IS NULL', c.name) for c in cols if c.name in parties and not c.nullable]
         aliased = {c.name: f't."{c.name}"' for c in cols}
@@ -331,12 +340,13 @@ class Loader:
         described = {str(r[0]) for r in self.con.execute("DESCRIBE raw_devices").fetchall()}
         row = self.con.execute("SELECT count(associated_device) FROM raw_devices").fetchone() \
             if "associated_device" in described else None  # a missing column is told by _checked
-        if row != (0,):  # a fleet of meters only needs no lookup of every device id
-            extra.append(("associated_device", "not in devices", "{associated_device} IS NOT NULL AND {associated_device} "
-                          "NOT IN (SELECT upper(CAST(device AS VARCHAR)) FROM raw_devices)"))
-        careful = not self._checked("devices", extra)
+        # An associated device that is not loaded is told by name the careful way only: the fast way's
+        # associations walk finds it anyway, without a set of every device id built to look it up.
+        missing = [] if row == (0,) else [("associated_device", "not in devices", "{associated_device} IS NOT NULL AND "
+                                           "{associated_device} NOT IN (SELECT upper(CAST(device AS VARCHAR)) FROM raw_devices)")]
+        careful = not self._checked("devices", extra, careful_extra=missing)
         if not self._associations(mark=careful):
-            self._checked("devices", extra, fast=False)  # to report the bad rows with their raw values
+            self._checked("devices", extra, fast=False, careful_extra=missing)  # to report the bad rows with their raw values
             self._associations(mark=True)
         self._settle("devices", self.schemas["devices"])
         # The loaded devices are a view of the checked rows, not a copy of them (a copy of 35 M rows
