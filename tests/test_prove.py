@@ -17,6 +17,10 @@ from redline.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# Loading the rules and proofs costs about 0.8 s of CPU a command, and most tests here run several on the same
+# files; the ones that change a rule or a property write it to a directory of their own (a key of its own).
+pytestmark = pytest.mark.usefixtures("cached_rules")
+
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
