@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from bundle_support import Bundles, bundles_once
+from prove_support import Proved, proved_once
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -53,6 +54,12 @@ def bundles(tmp_path_factory: pytest.TempPathFactory) -> Bundles:
 def evidence_bundle(bundles: Bundles) -> tuple[Path, int, str]:
     """`redline report` on the shipped rules: (bundle dir, exit code, stdout)."""
     return bundles.plain, bundles.code, bundles.stdout
+
+
+@pytest.fixture(scope="session")
+def proved(tmp_path_factory: pytest.TempPathFactory) -> Proved:
+    """`redline prove` over every shipped property, run once per test run (tests/prove_support.py)."""
+    return proved_once(tmp_path_factory)
 
 
 _PROGRAMS: dict[tuple[str, tuple[str, ...]], Any] = {}

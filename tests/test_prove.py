@@ -4,15 +4,12 @@ diagnosed; the properties notice a broken modification."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from prove_support import Proved, properties_of
 from redline.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,24 +25,12 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-@pytest.fixture(scope="module")
-def shipped(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, list[dict[str, Any]], Path]:
-    """`prove` over every shipped property with its counterexamples written, once for the module: (exit code,
-    JSON results, cex dir). A run costs about 20 s of CPU, and the tests below only read it."""
-    cex = tmp_path_factory.mktemp("cex")
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf):
-        code = main(["prove", "--format", "json", "--cex-dir", str(cex), "--rules", str(ROOT / "rules"), str(ROOT / "proofs")])
-    return code, json.loads(buf.getvalue())["results"], cex
-
-
-def test_shipped_properties_match_their_expectations(shipped: tuple[int, list[dict[str, Any]], Path]) -> None:
-    code, every, _ = shipped
-    assert code == 0
+def test_shipped_properties_match_their_expectations(proved: Proved) -> None:
+    assert proved.code == 0
     # The properties of proofs/mp107.redline, every one of them (the run also holds the other proof files').
-    named = set(re.findall(r"^property (\w+)", (ROOT / "proofs" / "mp107.redline").read_text(), re.M))
+    named = properties_of(ROOT / "proofs" / "mp107.redline")
     assert len(named) == 13
-    results = [r for r in every if r["property"] in named]
+    results = [r for r in proved.results if r["property"] in named]
     got = {(r["property"], r["ruleset"]): r["status"] for r in results}
     assert got == {
         ("recoverable_no_certificate", "baseline"): "refuted",
@@ -93,9 +78,9 @@ def test_shipped_properties_match_their_expectations(shipped: tuple[int, list[di
 
 
 def test_counterexamples_and_witnesses_replay_with_validate(capsys: pytest.CaptureFixture[str],
-                                                           shipped: tuple[int, list[dict[str, Any]], Path]) -> None:
-    code, _, cex_dir = shipped
-    assert code == 0
+                                                           proved: Proved) -> None:
+    assert proved.code == 0
+    cex_dir = proved.cex_dir
     witness = cex_dir / "stuck_state_reachable.baseline"
     code, out, _ = run(capsys, "validate", "--ruleset", "baseline", "--format", "json",
                        "--state", str(witness / "state.json"), str(witness / "request.json"))
