@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -65,15 +66,30 @@ def proved(tmp_path_factory: pytest.TempPathFactory) -> Proved:
 _PROGRAMS: dict[tuple[str, tuple[str, ...]], Any] = {}
 
 
+def _contents(paths: tuple[Path, ...]) -> str:
+    """A digest of every rule file under `paths` (what loading reads: redline.loading.rule_files), so a test that
+    changes a rule file between two commands on one directory gets the new program, never a stale one."""
+    import hashlib
+
+    from redline.loading import rule_files
+
+    digest = hashlib.sha256()
+    for f in rule_files([p for p in paths if p.exists()]):
+        digest.update(str(f).encode() + b"\0" + f.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 @pytest.fixture
 def cached_rules(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Check the shipped rules once, not once per command: the validate path after loading is unchanged."""
+    """Check the rules once, not once per command (about 0.8 s of CPU for the shipped ones): the path after
+    loading is unchanged. Keyed by the files' contents as well as their paths."""
     from redline import cli
     real = cli.load_program
 
     def load_program(rules: Path | tuple[Path, ...], extra: Any) -> Any:
         roots = (rules,) if isinstance(rules, Path) else tuple(rules)
-        key = (":".join(str(r.resolve()) for r in roots), tuple(str(p) for p in extra))
+        key = (":".join(str(r.resolve()) for r in roots), tuple(str(p) for p in extra),
+               _contents(tuple(roots) + tuple(Path(p) for p in extra)), os.getcwd())  # sources are named from it
         if key not in _PROGRAMS:
             _PROGRAMS[key] = real(rules, extra)
         return _PROGRAMS[key]

@@ -17,6 +17,9 @@ from redline.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# Load each set of rules once per worker, not once per command (conftest.py; keyed by the files' contents).
+pytestmark = pytest.mark.usefixtures("cached_rules")
+
 # modification -> the property file that states what is expected of it
 EXAMPLES = {
     "owner_registered": "proofs/owner-registered.redline",  # another party's registration at the relevant times
