@@ -122,20 +122,21 @@ def generated_validators(tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
 # finishes it. These go first instead, heaviest first (by a full run's `--durations`; re-measure when a
 # module grows): a stale list costs only time, never a test.
 HEAVY_FIRST = (
-    "test_differential.py",  # one test, about 300 s: xdist's order put it last
     "test_report.py",  # builds the shared evidence bundles early (bundle_support.py), then a second plain bundle
-    "test_cos_certificate.py",
     "test_codegen.py",
+    "test_prove.py",  # builds the shared prove run early (prove_support.py); three modules below read it
+    "test_cos_certificate.py",
+    "test_generic_properties.py",
+    "test_differential.py",  # 300 examples, about 42 s (the 1,000 of `-m slow` are about 135 s)
     "test_vocabulary.py",
-    "test_prove.py",
-    "test_fmt.py",
     "test_packaging.py",
+    "test_diff.py",
     "test_declared.py",
+    "test_fmt.py",
     "test_example_modifications.py",
     "test_codegen_vendor.py",
     "test_impact_spark.py",
     "test_properties.py",
-    "test_generic_properties.py",
 )
 
 
