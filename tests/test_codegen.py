@@ -159,6 +159,7 @@ def test_generated_module_imports_only_the_standard_library() -> None:
     assert "z3" in stdlib_imports("import z3\nfrom redline.interp import x\n")
 
 
+@pytest.mark.usefixtures("cached_rules")  # the shipped rules loaded once per worker (conftest.py)
 def test_generated_module_runs_in_an_isolated_interpreter(tmp_path: Path) -> None:
     """`python -I -S`: no site-packages (so no z3, lark or redline) and no current directory on the path."""
     path = tmp_path / "mp107.py"
@@ -209,6 +210,7 @@ def test_codegen_architecture() -> None:
 # ---- the CLI --------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("cached_rules")  # the shipped rules loaded once per worker (conftest.py)
 def test_cli_errors_are_exit_2_without_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["codegen", "--ruleset", "mp108", "-o", str(tmp_path / "x.py")]) == 2
     err = capsys.readouterr().err
@@ -225,6 +227,7 @@ def test_cli_errors_are_exit_2_without_traceback(tmp_path: Path, capsys: pytest.
     assert e.value.code == 2
 
 
+@pytest.mark.usefixtures("cached_rules")  # the shipped rules loaded once per worker (conftest.py)
 def test_codegen_o_overwrites_only_its_own_module_and_never_follows_a_symlink(tmp_path: Path,
                                                                             capsys: pytest.CaptureFixture[str]) -> None:
     """Issue 15: `codegen -o` followed symlinks and overwrote any file silently. The policy of redline/output.py."""
@@ -246,6 +249,7 @@ def test_codegen_o_overwrites_only_its_own_module_and_never_follows_a_symlink(tm
     assert "symbolic link" in capsys.readouterr().err and out.read_bytes() == before and link.is_symlink()
 
 
+@pytest.mark.usefixtures("cached_rules")  # the shipped rules loaded once per worker (conftest.py)
 def test_cli_stdout_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["codegen", "--ruleset", "baseline"]) == 0
     text = capsys.readouterr().out

@@ -11,6 +11,9 @@ from redline.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# Load each set of rules once per worker, not once per command (conftest.py; keyed by the files' contents).
+pytestmark = pytest.mark.usefixtures("cached_rules")
+
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))

@@ -13,6 +13,9 @@ from redline.cli import main
 from redline.loading import load_program
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Load each set of rules once per worker, not once per command (conftest.py; keyed by the files' contents).
+pytestmark = pytest.mark.usefixtures("cached_rules")
 GENERIC = str(ROOT / "proofs" / "generic.redline")
 LIBRARY = ("changes_only_intended", "no_new_takeover", "smets2_verdicts_unchanged", "recovery_kept", "no_check_made_dead")
 

@@ -9,9 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from prove_support import Proved, properties_of
 from redline.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Loading the rules and proofs costs about 0.8 s of CPU a command, and most tests here run several on the same
+# files; the ones that change a rule or a property write it to a directory of their own (a key of its own).
+pytestmark = pytest.mark.usefixtures("cached_rules")
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -20,10 +25,12 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_shipped_properties_match_their_expectations(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "prove", "--format", "json", "--rules", str(ROOT / "rules"), str(ROOT / "proofs" / "mp107.redline"))
-    assert code == 0
-    results = json.loads(out)["results"]
+def test_shipped_properties_match_their_expectations(proved: Proved) -> None:
+    assert proved.code == 0
+    # The properties of proofs/mp107.redline, every one of them (the run also holds the other proof files').
+    named = properties_of(ROOT / "proofs" / "mp107.redline")
+    assert len(named) == 13
+    results = [r for r in proved.results if r["property"] in named]
     got = {(r["property"], r["ruleset"]): r["status"] for r in results}
     assert got == {
         ("recoverable_no_certificate", "baseline"): "refuted",
@@ -70,10 +77,11 @@ def test_shipped_properties_match_their_expectations(capsys: pytest.CaptureFixtu
     assert "A4" in p1["assumptions"]
 
 
-def test_counterexamples_and_witnesses_replay_with_validate(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, _, _ = run(capsys, "prove", "--cex-dir", str(tmp_path), "--rules", str(ROOT / "rules"), str(ROOT / "proofs"))
-    assert code == 0
-    witness = tmp_path / "stuck_state_reachable.baseline"
+def test_counterexamples_and_witnesses_replay_with_validate(capsys: pytest.CaptureFixture[str],
+                                                           proved: Proved) -> None:
+    assert proved.code == 0
+    cex_dir = proved.cex_dir
+    witness = cex_dir / "stuck_state_reachable.baseline"
     code, out, _ = run(capsys, "validate", "--ruleset", "baseline", "--format", "json",
                        "--state", str(witness / "state.json"), str(witness / "request.json"))
     assert code == 0
@@ -81,7 +89,7 @@ def test_counterexamples_and_witnesses_replay_with_validate(capsys: pytest.Captu
     assert verdict["verdict"] == "accept"
     assert verdict["effects"][0]["trust_anchor"] == "NetworkOperator"
     # The P1 counterexample: the wrong owner's own correction is rejected by the RDP check.
-    cex = tmp_path / "recoverable_no_certificate.baseline"
+    cex = cex_dir / "recoverable_no_certificate.baseline"
     candidates = sorted(cex.glob("candidate-*.json"))
     assert candidates
     for cand in candidates:
