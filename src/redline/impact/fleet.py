@@ -69,28 +69,31 @@ def hopeless(rs: ir.RuleSet, srv: str, role: str) -> bool:
 
 
 def candidates(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, program: ir.Program, at: int, cell: str) -> str:
-    """`candidates_<shape>`: the correction requests for every mis-set device, in the request relation's shape.
-    Only the (SRV, role) pairs that are not `hopeless` are generated: judging the others can only reject
-    them, and at a national fleet they are most of the candidates. Rule sets whose pairs are the same (and
-    whose catalogues agree on which carry a certificate) share one table: the requests are the same,
-    only their verdicts differ."""
+    """`candidates_<shape>`: the correction requests for every mis-set device, in the request relation's shape
+    (a view of `candidate_rows_<shape>`, each request's id its row's number). Only the (SRV, role) pairs that
+    are not `hopeless` are generated: judging the others could only reject them. Rule sets whose pairs are
+    the same (and whose catalogues agree on which carry a certificate) share one table: the requests are
+    the same, only their verdicts differ."""
     carrying = ir.carrying_srvs(rs.catalogue)  # such a request carries the registered party's certificate for the cell
     roles = program.enums[program.vocab.role]
     shape = tuple((s, r, s in carrying) for s in correcting_srvs(rs, cell) for r in roles if not hopeless(rs, s, r))
-    name = "candidates_" + str(zlib.crc32(repr(shape).encode()))
-    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [name]).fetchone() != (0,):
+    key = str(zlib.crc32(repr(shape).encode()))
+    name, rows = f"candidates_{key}", f"candidate_rows_{key}"
+    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [rows]).fetchone() != (0,):
         return name
     pairs = ", ".join(f"({lit(s)}, {lit(r)}, {lit(c)})" for s, r, c in shape) or "(NULL, NULL, FALSE)"
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE {name} AS
-        SELECT row_number() OVER () AS request_id, {at}::BIGINT AS now, p.party AS sender, u.role, k.srv,
+    # The ids are the table's row ids, not a row_number() window: a window over every candidate (tens of
+    # millions for a national fleet) runs on one core, the table is written on all of them.
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE {rows} AS
+        SELECT {at}::BIGINT AS now, u.party AS sender, u.role, k.srv,
                f.device, CASE WHEN k.carrying THEN {lit(cell)} END AS remote_party_role,
                CASE WHEN k.carrying THEN f.registered END AS new_certificate_owner,
                NULL::BIGINT AS execution_time, NULL::BIGINT AS date_range_from, NULL::BIGINT AS date_range_to
         FROM fleet_devices f
         CROSS JOIN (SELECT party, unnest(roles) AS role FROM parties) u
-        JOIN parties p ON p.party = u.party
         JOIN (VALUES {pairs}) AS k(srv, role, carrying) ON k.role = u.role
         WHERE f.mis_set""")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT rowid AS request_id, * FROM {rows}")
     return name
 
 
@@ -99,7 +102,9 @@ def scope(con: duckdb.DuckDBPyConnection) -> None:
     of the fleet, so that judging the candidates builds its joins over those rows only (sql.Relations).
     Candidates of an earlier analysis on this connection (another instant, or other tables) are dropped:
     `candidates` shares a table between rule sets of one analysis only."""
-    for (name,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name LIKE 'candidates_%'").fetchall():
+    for (name,) in con.execute("SELECT view_name FROM duckdb_views() WHERE temporary AND view_name LIKE 'candidates_%'").fetchall():
+        con.execute(f"DROP VIEW {name}")
+    for (name,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name LIKE 'candidate_rows_%'").fetchall():
         con.execute(f"DROP TABLE {name}")
     con.execute("""CREATE OR REPLACE TEMP TABLE scope_devices AS
         SELECT d.* FROM devices d SEMI JOIN (SELECT device FROM fleet_devices WHERE mis_set) m USING (device)""")
