@@ -28,7 +28,7 @@ from redline.completion import script as completion_script
 from redline.diagnostics import Diagnostic, bad_scenario, unsupported
 from redline.duis import DEFAULT_MAX_BYTES
 from redline.exits import Exit
-from redline.impact.options import add_engine_options, engine_of, rulesets_of
+from redline.impact.options import add_engine_options, engine_of, rulesets_of, without_fleet
 from redline.impact.options import add_parser as add_impact_parser
 from redline.inputs import MAX_JSON_BYTES, BadInput, json_line, request_inputs
 from redline.loading import load_program, named_rule_files, rule_files, rule_source
@@ -308,10 +308,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     report.require_property_about(program, mod)
     files = [report.RuleFile(name, data) for name, data in named_rule_files([*project.rules, *extra])]
     start = time.perf_counter()
-    if args.fleet is None and (args.at is not None or args.visit_cost is not None):
-        raise BadInput("--at and --visit-cost are about a fleet: give --fleet DIR as well")
-    if args.fleet is None and (args.engine is not None or args.spark_master or args.spark_staging):
-        raise BadInput("--engine, --spark-master and --spark-staging are about a fleet: give --fleet DIR as well")
+    without_fleet(args)
     # The fleet first: a bad one, or an engine that cannot run, is refused (exit 2) before minutes of solving.
     impact = None if args.fleet is None else report.fleet_impact(
         program, mod, report.FleetInput(Path(args.fleet), usage.instant(args.at), args.visit_cost, engine_of(args)))

@@ -34,6 +34,14 @@ def engine_of(args: argparse.Namespace) -> Engine:
     return Engine(args.engine or "duckdb", args.spark_master, args.spark_staging)
 
 
+def without_fleet(args: argparse.Namespace) -> None:
+    """Refuse `redline report`'s fleet options when no `--fleet DIR` is given."""
+    if args.fleet is None and (args.at is not None or args.visit_cost is not None):
+        raise BadInput("--at and --visit-cost are about a fleet: give --fleet DIR as well")
+    if args.fleet is None and (args.engine is not None or args.spark_master or args.spark_staging):
+        raise BadInput("--engine, --spark-master and --spark-staging are about a fleet: give --fleet DIR as well")
+
+
 def add_engine_options(p: argparse.ArgumentParser, default: str | None = "duckdb", given: str = "") -> None:
     """`--engine`, `--spark-master` and `--spark-staging`, as `redline impact fleet|replay` and
     `redline report --fleet` take them; `given` begins each help text (report's: "with --fleet: ")."""
