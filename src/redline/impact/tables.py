@@ -177,11 +177,12 @@ class Loader:
 
     def _checked(self, table: str, extra: list[tuple[str, str, str]], joins: str = "",
                  among: list[tuple[str, str]] | None = None, fast: bool = True,
-                 careful_extra: list[tuple[str, str, str]] | None = None) -> bool:
+                 careful_extra: list[tuple[str, str, str]] | None = None, computed: str = "") -> bool:
         """checked_<table>: the typed columns plus `problem`, the first thing wrong with the row (null if none).
         `extra`: (column, message, condition over the typed columns, or UNIQUE). `among`: problems of a row among
         the others, (message, SELECT of the row_numbers it fits among the rows of `{rows}` with no other problem).
         `careful_extra`: more of `extra`, checked the careful way only (a later step finds such rows anyway).
+        `computed`: more columns, `, <SQL over the typed columns t."..."> AS name`, computed in the same pass.
 
         Without `among`, first the fast way (`_fast`), for the usual input where every row is good. Only if it
         finds something is the table built again the careful way, with the raw values and row numbers a bad
@@ -200,7 +201,7 @@ class Loader:
         for c in cols:
             self._column_type(table, c, found[c.name])
         typed = {c.name: _typed(c, found[c.name]) for c in cols}
-        if fast and not among and self._fast(table, cols, typed, extra, joins):
+        if fast and not among and self._fast(table, cols, typed, extra, joins, computed):
             return True
         # The typed columns are computed once, below the checks that read them: written inline, each
         # id's pattern match ran twice per row (for the value and for its check).
@@ -214,7 +215,7 @@ class Loader:
         select = ", ".join(f'{typed[c.name]} AS "{c.name}"' for c in cols)
         raw_cols = ", ".join(f't."{c.name}" AS "raw_{c.name}"' for c in cols)
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE checked_{table} AS SELECT t.*, {problem} AS problem, "
-                         f"row_number() OVER () AS row_number FROM (SELECT {select}, {raw_cols} FROM raw_{table} t {joins}) t")
+                         f"row_number() OVER () AS row_number{computed} FROM (SELECT {select}, {raw_cols} FROM raw_{table} t {joins}) t")
         for msg, rows in among or []:
             self.con.execute(f"UPDATE checked_{table} SET problem = {lit(msg)} WHERE problem IS NULL AND row_number IN "
                              f"({rows.format(rows=f'checked_{table}')})")
@@ -251,7 +252,7 @@ class Loader:
         return problems
 
     def _fast(self, table: str, cols: tuple[Column, ...], typed: dict[str, str], extra: list[tuple[str, str, str]],
-              joins: str) -> bool:
+              joins: str, computed: str) -> bool:
         """checked_<table> with the typed columns and a null `problem`, if no row has any problem; else False
         (and nothing is left behind). One pass computes each row's own problems; uniqueness follows. Problems
         among rows are the caller's to look for first (as `_registration` does, where they can be)."""
@@ -274,7 +275,7 @@ class Loader:
         raw_cols = ", ".join(f't."{c.name}" AS "raw_{c.name}"' for c in cols)
         names = ", ".join(f'"{c.name}"' for c in cols)
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE checked_{table} AS SELECT {names}, NULL::VARCHAR AS problem, "
-                         f"{bad} AS bad FROM (SELECT {select}, {raw_cols} FROM raw_{table} t {joins}) t")
+                         f"{bad} AS bad{computed} FROM (SELECT {select}, {raw_cols} FROM raw_{table} t {joins}) t")
         clean = self.con.execute(f"SELECT NOT bool_or(bad) FROM checked_{table}").fetchone()
         ok = clean is None or clean[0] is not False  # an empty table, or no bad row
         def unique(key: str) -> bool:
@@ -417,14 +418,17 @@ class Loader:
         extra, among = self._invariants()
         rows = [("party", "not in parties", PARTY),
                 ("to_time", "must be after from_time", "{to_time} IS NOT NULL AND {to_time} <= {from_time}"), *extra]
-        self._checked("registration", rows)
+        # Each row's (MPxN, role) hash is computed in the pass that types it, for the three statements that
+        # find, collect and replace the rows of keys with several (tens of millions of rows each).
+        key = ', hash(t."mpxn", t."role") AS key_hash'
+        self._checked("registration", rows, computed=key)
         self._several()
         # An invariant between rows can only be broken by two rows of one (MPxN, role): such rows are all in
         # registration_several, usually a few per cent of them, so that is where it is looked for first.
         several = "(SELECT *, 0 AS row_number FROM registration_several)"
         if any(self.con.execute(f"SELECT count(*) FROM ({sql.format(rows=several)}) t").fetchone() != (0,)
                for _, sql in among):
-            self._checked("registration", rows, among=among, fast=False)
+            self._checked("registration", rows, among=among, fast=False, computed=key)
             self._several()
         note("merging registrations")
         # Islands: each party's touching or overlapping assignments per (MPxN, role), merged. Most keys
@@ -439,7 +443,7 @@ class Loader:
             SELECT mpxn, role, party, min(from_time) AS from_time,
                    CASE WHEN bool_or(to_time IS NULL) THEN NULL ELSE max(to_time) END AS to_time
             FROM n GROUP BY mpxn, role, party, island""")
-        self.con.execute("""DELETE FROM checked_registration WHERE hash(mpxn, role) IN (SELECT k FROM registration_several_keys)""")
+        self.con.execute("""DELETE FROM checked_registration WHERE key_hash IN (SELECT k FROM registration_several_keys)""")
         self.con.execute("""INSERT INTO checked_registration BY NAME
                             SELECT mpxn, role, party, from_time, to_time FROM registration_swept""")
         self.con.execute("""CREATE OR REPLACE TEMP VIEW registration_islands AS
@@ -452,10 +456,10 @@ class Loader:
         The keys are grouped by their hash, a fixed-size integer (a quarter faster than the two strings): two
         keys of one hash only bring a key of one row along, which is swept into the island it already is."""
         self.con.execute("""CREATE OR REPLACE TEMP TABLE registration_several_keys AS
-            SELECT hash(mpxn, role) AS k FROM checked_registration WHERE problem IS NULL GROUP BY k HAVING count(*) > 1""")
+            SELECT key_hash AS k FROM checked_registration WHERE problem IS NULL GROUP BY k HAVING count(*) > 1""")
         self.con.execute("""CREATE OR REPLACE TEMP TABLE registration_several AS
             SELECT mpxn, role, party, from_time, to_time, problem FROM checked_registration
-            WHERE problem IS NULL AND hash(mpxn, role) IN (SELECT k FROM registration_several_keys)""")
+            WHERE problem IS NULL AND key_hash IN (SELECT k FROM registration_several_keys)""")
 
     def _requests(self) -> None:
         carrying = sorted(ir.carrying_srvs(self.catalogue))
