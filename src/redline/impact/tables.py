@@ -126,6 +126,17 @@ _EXPECT_KIND = {"id": "Entity Identifiers", "enum": "names from a vocabulary", "
                 "text": "text (a number read as text can lose its form, as an MPAN its leading zeros)", "time": "instants"}
 
 
+def _as_given(col: Column, typed: str, party: bool) -> str:
+    """`col` as the fast way of loading types it: an id as it is, if in upper case (a party's id needs no
+    pattern: it is looked up among the parties); any other column as `typed`, what `_typed` made of it."""
+    v = f'CAST(t."{col.name}" AS VARCHAR)'
+    if party:
+        return v
+    if col.kind == "id":
+        return f"CASE WHEN regexp_full_match({v}, '{CANONICAL_EUI_RE}') THEN {v} END"
+    return typed
+
+
 def _party(col: str) -> str:
     """The condition "this row's `col` names no loaded party" (a condition over the typed columns)."""
     return f"{{{col}}} IS NOT NULL AND {{{col}}} NOT IN (SELECT party FROM parties)"
@@ -262,10 +273,7 @@ class Loader:
         # A column whose every value must be a loaded party needs no pattern match either: a value that is
         # not an Entity Identifier is no party, and is then told exactly by the careful way.
         parties = {col for col, _, cond in extra if cond == PARTY}
-        ids = {c.name for c in cols if c.kind == "id"}
-        typed = {name: f'CAST(t."{name}" AS VARCHAR)' if name in parties else
-                 f"""CASE WHEN regexp_full_match(CAST(t."{name}" AS VARCHAR), '{CANONICAL_EUI_RE}') THEN CAST(t."{name}" AS VARCHAR) END"""
-                 if name in ids else sql for name, sql in typed.items()}
+        typed = {c.name: _as_given(c, typed[c.name], c.name in parties) for c in cols}
         problems = self._row_problems(tuple(c for c in cols if c.name not in parties))
         problems += [(f't."raw_{c.name}" IS NULL', c.name) for c in cols if c.name in parties and not c.nullable]
         aliased = {c.name: f't."{c.name}"' for c in cols}
@@ -278,6 +286,7 @@ class Loader:
                          f"{bad} AS bad{computed} FROM (SELECT {select}, {raw_cols} FROM raw_{table} t {joins}) t")
         clean = self.con.execute(f"SELECT NOT bool_or(bad) FROM checked_{table}").fetchone()
         ok = clean is None or clean[0] is not False  # an empty table, or no bad row
+
         def unique(key: str) -> bool:
             return self.con.execute(f"SELECT count(*) FROM (SELECT {key} AS k FROM checked_{table} GROUP BY k "
                                     "HAVING count(*) > 1) t").fetchone() == (0,)
