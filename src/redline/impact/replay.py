@@ -41,8 +41,7 @@ def drop_verdicts(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Drop the verdicts `name` and what holds them, whichever judge made them: a view of a `judged_` table
     (`judge`), or a table (spark.SparkJudge)."""
     judged = "judged_" + name.removeprefix("verdicts_")
-    views = {str(v) for (v,) in con.execute("SELECT view_name FROM duckdb_views() WHERE temporary").fetchall()}
-    if name in views:
+    if con.execute("SELECT count(*) FROM duckdb_views() WHERE temporary AND view_name = ?", [name]).fetchone() != (0,):
         con.execute(f"DROP VIEW {name}")
     con.execute(f"DROP TABLE IF EXISTS {name}")
     con.execute(f"DROP TABLE IF EXISTS {judged}")
