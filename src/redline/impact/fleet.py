@@ -17,8 +17,10 @@ import duckdb
 
 from redline.check import checked as ir
 from redline.codegen.fold import check_fails, decided, fold
+from redline.impact import declared
 from redline.impact.replay import Judge, drop_verdicts, judge
-from redline.impact.sql import Relations, anchor_column, lit, registered_at_device_only
+from redline.impact.sql import Relations, Unsupported, anchor_column, lit, registered_at_device_only
+from redline.impact.tables import require_declared
 from redline.jsondoc import JsonObject
 from redline.progress import note
 from redline.times import format_iso
@@ -77,7 +79,8 @@ def candidates(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, program: ir.Progr
     carrying = ir.carrying_srvs(rs.catalogue)  # such a request carries the registered party's certificate for the cell
     roles = program.enums[program.vocab.role]
     shape = tuple((s, r, s in carrying) for s in correcting_srvs(rs, cell) for r in roles if not hopeless(rs, s, r))
-    key = str(zlib.crc32(repr(shape).encode()))
+    fields = _declared_fields(con, program, rs, sorted({s for s, _, _ in shape}))
+    key = str(zlib.crc32(repr((shape, fields)).encode()))
     name, rows = f"candidates_{key}", f"candidate_rows_{key}"
     if con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [rows]).fetchone() != (0,):
         return name
@@ -88,13 +91,49 @@ def candidates(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, program: ir.Progr
         SELECT {at}::BIGINT AS now, u.party AS sender, u.role, k.srv,
                f.device, CASE WHEN k.carrying THEN {lit(cell)} END AS remote_party_role,
                CASE WHEN k.carrying THEN f.registered END AS new_certificate_owner,
-               NULL::BIGINT AS execution_time, NULL::BIGINT AS date_range_from, NULL::BIGINT AS date_range_to
+               NULL::BIGINT AS execution_time, NULL::BIGINT AS date_range_from, NULL::BIGINT AS date_range_to{
+               "".join(f', {value} AS "{name}"' for name, value, _ in fields)}
         FROM fleet_devices f
         CROSS JOIN (SELECT party, unnest(roles) AS role FROM parties) u
-        JOIN (VALUES {pairs}) AS k(srv, role, carrying) ON k.role = u.role
+        JOIN (VALUES {pairs}) AS k(srv, role, carrying) ON k.role = u.role{"".join(join for _, _, join in fields)}
         WHERE f.mis_set""")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT rowid AS request_id, * FROM {rows}")
     return name
+
+
+_SQL_TYPES = {"bool": "BOOLEAN", "time": "BIGINT"}  # a declared column's loaded type; any other kind is VARCHAR
+
+
+def _declared_fields(con: duckdb.DuckDBPyConnection, program: ir.Program, rs: ir.RuleSet,
+                     srvs: list[str]) -> list[tuple[str, str, str]]:
+    """(name, value, join) for each declared Request field, as the candidate requests give it. A field `rs` does
+    not read for the candidate SRVs is null: no value of it changes a verdict. One it reads takes every value
+    of its type, each in a copy of the candidates (a join), so that none that would be accepted is missed:
+    a Bool's two, an enum's members, every loaded party, and null if it is optional. A field of any
+    other type has too many values to try, and the question is refused, naming it."""
+    read = declared.read_for(rs, srvs, "Request")
+    out = []
+    for i, c in enumerate(declared.columns(program, "Request")):
+        if c.name not in read:
+            out.append((c.name, f"NULL::{_SQL_TYPES.get(c.kind, 'VARCHAR')}", ""))
+            continue
+        if c.kind == "bool":
+            values = "(TRUE), (FALSE)"
+        elif c.kind == "enum":
+            values = ", ".join(f"({lit(m)})" for m in c.members)
+        elif c.refers == "Party":
+            values = ""
+        else:
+            raise Unsupported(f"rule set `{rs.name}` reads the declared request field `{c.name}` ({c.type}) for the "
+                              f"corrections of `{', '.join(srvs)}`: the fleet question tries every value of a field it "
+                              "reads, and a field of this type has too many (a Bool, an enum or a Party it can try)")
+        given = values or "SELECT party FROM parties"
+        if c.optional:
+            given = f"SELECT * FROM (VALUES {values}) v UNION ALL SELECT NULL" if values else f"{given} UNION ALL SELECT NULL"
+        elif values:
+            given = f"VALUES {values}"
+        out.append((c.name, f"x{i}.v", f" CROSS JOIN ({given}) x{i}(v)"))
+    return out
 
 
 def scope(con: duckdb.DuckDBPyConnection) -> None:
@@ -140,6 +179,7 @@ def analyse(con: duckdb.DuckDBPyConnection, program: ir.Program, rulesets: list[
     once nothing asks about it any more. For a national fleet that is most of the memory: Registration
     Data, once the registered parties and the mis-set devices' islands are found, and each rule set's
     verdicts on the candidates, once its stuck devices are."""
+    require_declared(con, program, rulesets, ("Device", "Party"))
     note("finding mis-set devices")
     mis_set(con, program, at, cell, group)
     scope(con)

@@ -21,7 +21,7 @@ from redline.impact.replay import CHANGED, Judge, changes, judge, summary
 from redline.impact.spark import EngineUnavailable
 from redline.impact.sql import Unsupported
 from redline.impact.synth import generate, write
-from redline.impact.tables import ImpactInputError, Loader
+from redline.impact.tables import ImpactInputError, Loader, require_declared
 from redline.jsondoc import JsonObject
 from redline.progress import Ticker, note
 
@@ -87,6 +87,7 @@ def run_replay(program: ir.Program, rulesets: list[ir.RuleSet], root: Path, bad_
     with Ticker("impact replay"), _judging(engine, threads) as judging:
         con = _connect(threads)
         loader = _load(con, program, rulesets, root, bad_rows, with_requests=True)
+        require_declared(con, program, rulesets)
         tables = [judging(con, rs, program) for rs in rulesets]
         note("counting verdicts")
         result: JsonObject = {"rulesets": [rs.name for rs in rulesets],

@@ -26,6 +26,7 @@ from typing import Any, NoReturn, assert_never
 from redline.check import checked as ir
 from redline.check.types import BOOL, DATERANGE, KNOWN_FIELDS, EnumT, Prim, SetT, strip
 from redline.codegen.fold import decided, fold
+from redline.impact.declared import column_kind
 
 # The request relation every verdict query reads (see README "Fleet impact").
 REQUEST_COLUMNS = ("request_id", "now", "sender", "role", "srv", "device", "remote_party_role",
@@ -199,7 +200,7 @@ class Compiler:
     def _field(self, e: ir.GetField) -> str:
         o, name = e.obj, e.name
         if e.record in ("Request", "Device", "Party") and name not in (KNOWN_FIELDS[e.record] or ()):
-            return self._refuse(f"the declared field `{e.record}.{name}` (the fleet tables have no columns for declared fields)")
+            return self._declared(e)
         match e.record:
             case "Request":
                 if not (isinstance(o, ir.Var) and o.name == "request"):
@@ -226,6 +227,23 @@ class Compiler:
             case "DateRange":
                 return self._refuse("a DateRange field (only whole ranges under `throughout`)")
         return self._refuse(f"a field of record {e.record}")
+
+    def _declared(self, e: ir.GetField) -> str:
+        """A declared field: its column in the record's table (impact/declared.py), if it is a column."""
+        o, name, column = e.obj, e.name, self.dialect.ident(e.name)
+        if column_kind(e.type) is None:
+            return self._refuse(f"the declared field `{e.record}.{name}` of type {e.type} (a fleet table's "
+                                "column holds one value: a Bool, an enum, a Time, Text, an MPxN or a Party or Device id)")
+        match e.record, o:
+            case "Request", ir.Var(name="request"):
+                return f"r.{column}"
+            case "Device", ir.Var(name="device"):
+                return f"d.{column}"
+            case "Party", ir.Var(name="sender"):
+                return f"s.{column}"
+            case "Party", _:
+                return f"(SELECT max(p.{column}) FROM parties p WHERE p.party = {self.value(o)})"  # one row: party is unique
+        return self._refuse(f"the declared field `{e.record}.{name}` of anything but the request's own {e.record.lower()}")
 
     def _index(self, o: ir.Expr, k: ir.Expr) -> str:
         if not (isinstance(o, ir.GetField) and o.record == "Device" and o.name == "trust_anchors"):

@@ -31,6 +31,7 @@ from typing import Any
 import duckdb
 
 from redline.check import checked as ir
+from redline.impact import declared
 from redline.impact.sql import REQUEST_COLUMNS, anchor_column, lit
 from redline.jsondoc import JsonObject
 from redline.progress import note
@@ -62,21 +63,33 @@ class Column:
     kind: str  # id | enum | text | bool | time | int
     nullable: bool = False
     members: tuple[str, ...] = ()
+    declared: bool = False  # a declared field's column (impact/declared.py): a file may leave it out
+    refers: str = ""  # a declared id column's record: Party or Device, whose id it must be
+
+
+def declared_columns(program: ir.Program, record: str) -> tuple[Column, ...]:
+    """The columns of `record`'s declared fields (impact/declared.py), each nullable in the file."""
+    try:
+        found = declared.columns(program, record)
+    except declared.ClashError as e:
+        raise ImpactInputError(declared.table_of(record), None, str(e)) from None
+    return tuple(Column(c.name, c.kind, nullable=True, members=c.members, declared=True, refers=c.refers) for c in found)
 
 
 def schemas(program: ir.Program) -> dict[str, tuple[Column, ...]]:
-    """The input schema of each table, from the program's vocabularies (declared cells flow through)."""
+    """The input schema of each table, from the program's vocabularies (declared cells and fields flow through)."""
     e, v = program.enums, program.vocab
     # Every User Role parses; one no Registration Data may name is refused by its invariant, by name (_registration).
     reg_roles = e[v.role]
     return {
-        "parties": (Column("party", "id"), Column("dcc_user", "bool")),
+        "parties": (Column("party", "id"), Column("dcc_user", "bool"), *declared_columns(program, "Party")),
         "party_roles": (Column("party", "id"), Column("role", "enum", members=e[v.role])),
         "devices": (Column("device", "id"), Column("type", "enum", members=e[v.device_type]),
                     Column("generation", "enum", members=e[v.generation]),
                     Column("smi_status", "enum", members=e[v.smi_status]),
                     Column("mpxn", "text", nullable=True), Column("associated_device", "id", nullable=True),
-                    *(Column(anchor_column(c), "id", nullable=True) for c in e[v.cell])),
+                    *(Column(anchor_column(c), "id", nullable=True) for c in e[v.cell]),
+                    *declared_columns(program, "Device")),
         "registration": (Column("mpxn", "text"), Column("role", "enum", members=reg_roles), Column("party", "id"),
                          Column("from_time", "time"), Column("to_time", "time", nullable=True)),
         "requests": (Column("request_id", "int"), Column("timestamp", "time"), Column("sender", "id"),
@@ -85,7 +98,8 @@ def schemas(program: ir.Program) -> dict[str, tuple[Column, ...]]:
                      Column("remote_party_role", "enum", nullable=True, members=e[v.cell]),
                      Column("new_certificate_owner", "id", nullable=True),
                      Column("execution_time", "time", nullable=True),
-                     Column("date_range_from", "time", nullable=True), Column("date_range_to", "time", nullable=True)),
+                     Column("date_range_from", "time", nullable=True), Column("date_range_to", "time", nullable=True),
+                     *declared_columns(program, "Request")),
     }
 
 
@@ -137,6 +151,25 @@ def _as_given(col: Column, typed: str, party: bool) -> str:
     return typed
 
 
+def _references(table: str, cols: tuple[Column, ...]) -> list[tuple[str, str, str]]:
+    """The extra checks of `table`'s declared id columns: each names a loaded party or device, as in STATE.json.
+    While a table is checked its own loaded form is not there yet: its ids are looked up as given."""
+    out = []
+    for c in cols:
+        if c.refers == "Party":
+            out.append((c.name, "not in parties", PARTY if table != "parties" else
+                        f"{{{c.name}}} IS NOT NULL AND {{{c.name}}} NOT IN (SELECT upper(CAST(party AS VARCHAR)) FROM raw_parties)"))
+        elif c.refers == "Device":
+            known = "SELECT device FROM devices" if table == "requests" else "SELECT upper(CAST(device AS VARCHAR)) FROM raw_devices"
+            out.append((c.name, "not in devices", f"{{{c.name}}} IS NOT NULL AND {{{c.name}}} NOT IN ({known})"))
+    return out
+
+
+def _declared_names(cols: tuple[Column, ...], alias: str) -> str:
+    """`, alias."name"` for each declared column: what a loaded table adds to its own columns."""
+    return "".join(f', {alias}"{c.name}"' for c in cols if c.declared)
+
+
 def _party(col: str) -> str:
     """The condition "this row's `col` names no loaded party" (a condition over the typed columns)."""
     return f"{{{col}}} IS NOT NULL AND {{{col}}} NOT IN (SELECT party FROM parties)"
@@ -145,6 +178,23 @@ def _party(col: str) -> str:
 def table_file(root: Path, table: str) -> Path | None:
     """`root/<table>.parquet`, else `root/<table>.csv`, else None."""
     return next((root / f"{table}.{ext}" for ext in ("parquet", "csv") if (root / f"{table}.{ext}").is_file()), None)
+
+
+KEYS = {"Device": ("devices", "device"), "Party": ("parties", "party"), "Request": ("requests", "request_id")}
+
+
+def require_declared(con: duckdb.DuckDBPyConnection, program: ir.Program, rulesets: list[ir.RuleSet],
+                     records: tuple[str, ...] = ("Device", "Party", "Request")) -> None:
+    """Refuse loaded tables in which a declared field that one of `rulesets` reads, and that is not optional,
+    is null (or its column left out): as STATE.json, such a field is required by the rule sets that read it."""
+    for rs in rulesets:
+        for record in records:
+            table, key = KEYS[record]
+            hit = declared.missing_value(con, program, rs, record, table, key)
+            if hit is not None:
+                column, row = hit
+                raise ImpactInputError(table, column, f"missing value: rule set `{rs.name}` reads this declared field, "
+                                       "which is not optional (give it in every row, or declare it optional)", {key: row})
 
 
 class Loader:
@@ -202,17 +252,18 @@ class Loader:
         cols = self.schemas[table]
         described = self.con.execute(f"DESCRIBE raw_{table}").fetchall()
         found = {str(r[0]): str(r[1]) for r in described}
-        missing = [c.name for c in cols if c.name not in found]
+        missing = [c.name for c in cols if c.name not in found and not c.declared]
         unknown = [n for n in found if n not in {c.name for c in cols}]
         if missing:
             raise ImpactInputError(table, missing[0], f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
         if unknown:
             raise ImpactInputError(table, unknown[0], f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
                                    f"expected exactly {', '.join(c.name for c in cols)}")
+        source = self._given(table, [c.name for c in cols if c.name not in found])
         for c in cols:
-            self._column_type(table, c, found[c.name])
+            self._column_type(table, c, found.setdefault(c.name, "NULL"))
         typed = {c.name: _typed(c, found[c.name]) for c in cols}
-        if fast and not among and self._fast(table, cols, typed, extra, joins, computed):
+        if fast and not among and self._fast(table, source, cols, typed, extra, joins, computed):
             return True
         # The typed columns are computed once, below the checks that read them: written inline, each
         # id's pattern match ran twice per row (for the value and for its check).
@@ -226,12 +277,20 @@ class Loader:
         select = ", ".join(f'{typed[c.name]} AS "{c.name}"' for c in cols)
         raw_cols = ", ".join(f't."{c.name}" AS "raw_{c.name}"' for c in cols)
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE checked_{table} AS SELECT t.*, {problem} AS problem, "
-                         f"row_number() OVER () AS row_number{computed} FROM (SELECT {select}, {raw_cols} FROM raw_{table} t {joins}) t")
+                         f"row_number() OVER () AS row_number{computed} FROM (SELECT {select}, {raw_cols} FROM {source} t {joins}) t")
         for msg, rows in among or []:
             self.con.execute(f"UPDATE checked_{table} SET problem = {lit(msg)} WHERE problem IS NULL AND row_number IN "
                              f"({rows.format(rows=f'checked_{table}')})")
         self._settle(table, cols)
         return False
+
+    def _given(self, table: str, absent: list[str]) -> str:
+        """What `table`'s rows are read from: raw_<table>, with a null column for each declared field it leaves out."""
+        if not absent:
+            return f"raw_{table}"
+        nulls = ", ".join(f'NULL::VARCHAR AS "{name}"' for name in absent)
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW given_{table} AS SELECT *, {nulls} FROM raw_{table}")
+        return f"given_{table}"
 
     def _column_type(self, table: str, col: Column, source_type: str) -> None:
         """Refuse a Parquet column whose type cannot hold what `col` means: a struct, a list or a number read
@@ -262,7 +321,7 @@ class Loader:
             problems.append((f'{raw} IS NOT NULL AND t."{c.name}" IS NULL', f"{c.name}: expected {what}"))
         return problems
 
-    def _fast(self, table: str, cols: tuple[Column, ...], typed: dict[str, str], extra: list[tuple[str, str, str]],
+    def _fast(self, table: str, source: str, cols: tuple[Column, ...], typed: dict[str, str], extra: list[tuple[str, str, str]],
               joins: str, computed: str) -> bool:
         """checked_<table> with the typed columns and a null `problem`, if no row has any problem; else False
         (and nothing is left behind). One pass computes each row's own problems; uniqueness follows. Problems
@@ -283,7 +342,7 @@ class Loader:
         raw_cols = ", ".join(f't."{c.name}" AS "raw_{c.name}"' for c in cols)
         names = ", ".join(f'"{c.name}"' for c in cols)
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE checked_{table} AS SELECT {names}, NULL::VARCHAR AS problem, "
-                         f"{bad} AS bad{computed} FROM (SELECT {select}, {raw_cols} FROM raw_{table} t {joins}) t")
+                         f"{bad} AS bad{computed} FROM (SELECT {select}, {raw_cols} FROM {source} t {joins}) t")
         clean = self.con.execute(f"SELECT NOT bool_or(bad) FROM checked_{table}").fetchone()
         ok = clean is None or clean[0] is not False  # an empty table, or no bad row
 
@@ -336,11 +395,11 @@ class Loader:
 
     def _parties(self) -> None:
         self._checked("parties", [("party", "listed twice (ids compare without regard to case)",
-                                   UNIQUE)])
+                                   UNIQUE), *_references("parties", self.schemas["parties"])])
         self._checked("party_roles", [
             ("party", "not in parties", "{party} NOT IN (SELECT party FROM checked_parties WHERE problem IS NULL)")])
-        self.con.execute("""CREATE OR REPLACE TEMP TABLE parties AS
-            SELECT p.party, p.dcc_user,
+        self.con.execute(f"""CREATE OR REPLACE TEMP TABLE parties AS
+            SELECT p.party, p.dcc_user{_declared_names(self.schemas["parties"], "p.")},
                    COALESCE((SELECT list(DISTINCT r.role ORDER BY r.role) FROM checked_party_roles r
                              WHERE r.party = p.party AND r.problem IS NULL), []::VARCHAR[]) AS roles
             FROM checked_parties p WHERE p.problem IS NULL""")
@@ -351,6 +410,7 @@ class Loader:
                  ("mpxn", "give exactly one of mpxn (a meter) and associated_device (any other device)",
                   "({mpxn} IS NULL) = ({associated_device} IS NULL)")]
         extra += [(anchor_column(c), "owner not in parties", PARTY) for c in cells]
+        extra += _references("devices", self.schemas["devices"])
         described = {str(r[0]) for r in self.con.execute("DESCRIBE raw_devices").fetchall()}
         row = self.con.execute("SELECT count(associated_device) FROM raw_devices").fetchone() \
             if "associated_device" in described else None  # a missing column is told by _checked
@@ -369,7 +429,8 @@ class Loader:
                          "AND checked_devices.problem IS NULL")
         anchors = ", ".join(anchor_column(c) for c in cells)
         self.con.execute(f"""CREATE OR REPLACE TEMP VIEW devices AS
-            SELECT device, type, generation, smi_status, mpxn, {anchors} FROM checked_devices WHERE problem IS NULL""")
+            SELECT device, type, generation, smi_status, mpxn, {anchors}{_declared_names(self.schemas["devices"], "")}
+            FROM checked_devices WHERE problem IS NULL""")
         self._drop("resolved")
 
     def _associations(self, mark: bool) -> bool:
@@ -485,8 +546,10 @@ class Loader:
             ("new_certificate_owner", "not in parties", PARTY),
             ("date_range_to", "give both date_range_from and date_range_to, or neither",
              "({date_range_from} IS NULL) <> ({date_range_to} IS NULL)"),
-            ("date_range_to", "inverted date range: before date_range_from", "{date_range_to} < {date_range_from}")])
+            ("date_range_to", "inverted date range: before date_range_from", "{date_range_to} < {date_range_from}"),
+            *_references("requests", self.schemas["requests"])])
         cols = ", ".join('"timestamp" AS now' if c == "now" else f'"{c}"' for c in REQUEST_COLUMNS)
+        cols += _declared_names(self.schemas["requests"], "")
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE requests AS SELECT {cols} FROM checked_requests WHERE problem IS NULL")
         self._drop("checked_requests")
 
