@@ -14,7 +14,8 @@ Two tables are not in any source: which device types an SRV suits (A6) and which
 the table the project chose, and every other step against the sources alone.
 
 The verdict is a small dict: verdict, layer, code, check (the step's name, see STEP_NAMES), clause
-keyword, dcc_accepted, effects.
+keyword, dcc_accepted, effects, and `waived`: the checks MP107 waived on the way (check id -> the
+section of the report whose change waived it).
 """
 
 from __future__ import annotations
@@ -173,9 +174,12 @@ def oracle(state: dict[str, Any], request: dict[str, Any], matrix: dict[str, Srv
     sender = next(p for k, p in state["parties"].items() if _same(k, request["sender"]))
     role = request["role"]
 
+    waived: dict[str, str] = {}
+
     def reject(step: str, layer: str, code: str | None) -> dict[str, Any]:
         return {"verdict": "reject", "layer": layer, "code": code, "check": STEP_NAMES[step],
-                "clause_word": CLAUSE_WORD[step], "dcc_accepted": layer == "Device", "effects": []}
+                "clause_word": CLAUSE_WORD[step], "dcc_accepted": layer == "Device", "effects": [],
+                "waived": dict(waived)}
 
     # ---- DSP, checks 1-6 in order, first failure rejects [D§5, A1] ----
     if not (sender["dcc_user"] and role in sender["roles"]):
@@ -198,6 +202,8 @@ def oracle(state: dict[str, Any], request: dict[str, Any], matrix: dict[str, Srv
     exempt = srv.non_device or role == "OU"  # [A2] 6.2: Non-Device exempt; [A3] OU eligible for any device
     if mp107 and srv.srv == "6.15.1" and role in NETWORK_OPERATOR:  # [MP107 §1]: sender is a NO
         exempt = True
+        if in_scope:
+            waived["eligible_user"] = "MP107 §1"
     if in_scope and not exempt and not eligible_user(state, request):
         return reject("E4 SRPD 6.1(f)", "DSP", "E4")
 
@@ -206,7 +212,9 @@ def oracle(state: dict[str, Any], request: dict[str, Any], matrix: dict[str, Srv
         if not sender_owns(state, request, authorising_cell(srv.srv, request)):  # (a) [A4]
             return reject("S1SP certificate owner", "S1SP", None)
         s1sp_exempt = mp107 and srv.srv == "6.15.1" and request.get("remote_party_role") == "NetworkOperator"  # [MP107 §3]
-        if not s1sp_exempt and not eligible_user(state, request):  # (b) "like 6.1(f)"
+        if s1sp_exempt:
+            waived["s1sp_registration"] = "MP107 §3"
+        elif not eligible_user(state, request):  # (b) "like 6.1(f)"
             return reject("S1SP registration", "S1SP", None)
 
     # ---- Device: SMETS2 Critical [D§5] ----
@@ -222,4 +230,4 @@ def oracle(state: dict[str, Any], request: dict[str, Any], matrix: dict[str, Srv
         effects.append({"device": _device_key(state, request["device"]), "trust_anchor": "Supplier",
                         "owner": request["sender"]})
     return {"verdict": "accept", "layer": None, "code": None, "check": None, "clause_word": None,
-            "dcc_accepted": True, "effects": effects}
+            "dcc_accepted": True, "effects": effects, "waived": waived}
