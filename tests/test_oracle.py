@@ -372,7 +372,8 @@ def test_scenarios_expect_what_the_oracle_does() -> None:
                     found.append(f"{sc.name} {name} {field}: scenario {getattr(exp, field)!r}, oracle {want[field]!r}")
             if exp.effect is not None:
                 e = exp.effect
-                if (e.device.upper(), e.trust_anchor, e.owner.upper()) not in {
+                owner = e.owner.upper() if e.owner is not None else None
+                if ((e.device or "").upper(), e.trust_anchor, owner) not in {
                         (x["device"].upper(), x["trust_anchor"], x["owner"].upper()) for x in want["effects"]}:
                     found.append(f"{sc.name} {name} effect: scenario {e}, oracle {want['effects']}")
     assert compared >= 100
