@@ -31,7 +31,8 @@ ELEC = {"IS", "ES", "ED"}
 GAS = {"GS", "GT"}
 ALL_DEVICES = ["ESME", "GSME", "GPF", "CHF", "HCALCS", "PPMID", "IHD", "CAD"]
 CREDENTIAL_DEVICES = ["ESME", "GSME", "GPF", "CHF", "HCALCS", "PPMID"]
-COMMISSIONING = {"8.1.1", "8.7.1", "8.7.2", "8.11", "8.12.1", "8.12.2", "12.2"}
+# 12.2 Device Pre-notification is a Non-Device SRV in the matrix: no SMI status is checked for it.
+COMMISSIONING = {"8.1.1", "8.7.1", "8.7.2", "8.11", "8.12.1", "8.12.2"}
 ROLE_ORDER = ["IS", "ES", "GS", "RSA", "ED", "GT", "OU"]
 # SRVs whose DUIS body holds replacement Organisation Certificates (the RTDS CS02b requests).
 CARRYING = {"6.15.1", "6.21", "6.23", "8.5"}
