@@ -213,3 +213,64 @@ def test_a_declared_request_field_of_too_many_values_is_refused_for_the_fleet(tm
     write_state(world(random.Random(1)), program, tmp_path)
     with pytest.raises(Unsupported, match=r"rule set `m` reads the declared request field `note` \(Text\)"):
         run_fleet(program, [program.rulesets["m"]], tmp_path, parse_iso(NOW))
+
+
+# ---- declared relations: the shipped smi_joins modification ---------------------------------------------
+
+JOINS_PROGRAM = program_of("")
+JOINS = JOINS_PROGRAM.rulesets["smi_joins"]
+
+
+def joins_world(rng: random.Random) -> dict[str, Any]:
+    state = world(rng)
+    for p in state["parties"].values():
+        p.pop("area", None)
+    for d in state["devices"].values():
+        d.pop("region")
+    pairs = [[a, b] for a in (M1, M2, M3) for b in (M1, M2, M3) if a != b]
+    state["relations"] = {"joined": rng.sample(pairs, rng.randint(0, 3))}
+    return state
+
+
+def joins_requests(rng: random.Random, n: int) -> list[tuple[int, str, dict[str, Any]]]:
+    out = []
+    for i in range(n):
+        r: dict[str, Any] = {"sender": rng.choice([P1, P1, P2]), "role": rng.choice(["IS", "IS", "ED"]),
+                             "srv": rng.choice(["8.7.1", "8.7.2", "8.8.1", "8.8.2", "4.1.1"]), "device": rng.choice([M1, M2, M3])}
+        if rng.random() < 0.9:
+            r["other_device"] = rng.choice([M1, M2, M3])
+        out.append((i, NOW, r))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_engine_judges_a_declared_relation_as_the_interpreter(seed: int) -> None:
+    rng = random.Random(seed)
+    assert disagreements(JOINS_PROGRAM, [BASELINE, JOINS], joins_world(rng), joins_requests(rng, 150)) == []
+
+
+def test_a_declared_relation_decides_verdicts_in_the_engine(tmp_path: Path) -> None:
+    rng = random.Random(1)
+    state = joins_world(rng)
+    write_state(state, JOINS_PROGRAM, tmp_path)
+    write_requests(joins_requests(rng, 300), JOINS_PROGRAM, tmp_path)
+    checks = {r["check"] for r in run_replay(JOINS_PROGRAM, [JOINS], tmp_path)["summary"]["smi_joins"]["rejected_by"]}
+    assert {"not_already_joined", "unjoin_only_joined"} & checks, checks
+
+
+def test_a_declared_relation_a_rule_set_reads_must_be_given(tmp_path: Path) -> None:
+    state = joins_world(random.Random(2))
+    del state["relations"]
+    write_state(state, JOINS_PROGRAM, tmp_path)
+    write_requests(joins_requests(random.Random(2), 10), JOINS_PROGRAM, tmp_path)
+    assert run_replay(JOINS_PROGRAM, [BASELINE], tmp_path)["summary"]["baseline"]["requests"] == 10
+    with pytest.raises(ImpactInputError, match=r"joined: no joined.parquet or joined.csv: rule set `smi_joins` reads"):
+        run_replay(JOINS_PROGRAM, [BASELINE, JOINS], tmp_path)
+
+
+def test_a_declared_relation_names_loaded_devices(tmp_path: Path) -> None:
+    state = joins_world(random.Random(3))
+    state["relations"] = {"joined": [[M1, "00-DB-12-34-56-78-91-FF"]]}
+    write_state(state, JOINS_PROGRAM, tmp_path)
+    with pytest.raises(ImpactInputError, match=r"joined\.device_2: not in devices"):
+        Loader(duckdb.connect(), JOINS_PROGRAM, BASELINE.catalogue).load_dir(tmp_path, with_requests=False)

@@ -38,6 +38,8 @@ def write_state(state: Mapping[str, Any], program: ir.Program, root: Path) -> No
              *((d.get("trust_anchors") or {}).get(c) for c in cells), *_declared(cols["devices"], d))
             for did, d in state["devices"].items()))
     assert [c.name for c in cols["devices"] if not c.declared][6:] == [anchor_column(c) for c in cells]
+    for name, tuples in (state.get("relations") or {}).items():
+        _write(root / f"{name}.csv", [c.name for c in cols[name]], tuples)
     _write(root / "registration.csv", [c.name for c in cols["registration"]],
            ((mpxn, a["role"], a["party"], a["from"], a.get("to")) for mpxn, items in state["registration"].items() for a in items))
 

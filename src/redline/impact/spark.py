@@ -20,8 +20,9 @@ from typing import Any
 import duckdb
 
 from redline.check import checked as ir
+from redline.check.reads import reads
 from redline.impact.replay import drop_verdicts
-from redline.impact.sql import LOADED, SPARK, Relations, lit, verdict_sql
+from redline.impact.sql import LOADED, SPARK, Relations, lit, relation_table, verdict_sql
 from redline.progress import note
 
 # Spark's logging: errors only (its start-up chatter is no use to someone asking about a fleet).
@@ -73,9 +74,14 @@ def session(master: str = "local[1]") -> Any:
 def judge(spark: Any, program: ir.Program, rs: ir.RuleSet, staged: Path, source: str = "requests",
           relations: Relations = LOADED) -> Any:
     """The verdict DataFrame of every row of `source` under `rs`, the tables read from `staged`."""
-    for t in ("parties", relations.devices, relations.islands, source):
+    for t in ("parties", relations.devices, relations.islands, source, *related(program, rs)):
         spark.read.parquet(str(staged / f"{t}.parquet")).createOrReplaceTempView(t)
     return spark.sql(verdict_sql(rs, program, source, SPARK, relations=relations))
+
+
+def related(program: ir.Program, rs: ir.RuleSet) -> list[str]:
+    """The tables of the declared relations `rs` reads (sql.relation_table)."""
+    return [relation_table(name) for name in sorted(reads(program, rs).relations)]
 
 
 class SparkJudge:
@@ -95,7 +101,7 @@ class SparkJudge:
                  relations: Relations = LOADED) -> str:
         note(f"judging {source} under {rs.name} on Spark ({self.master})")
         spark = self.start()
-        needed = tuple(dict.fromkeys(t for t in ("parties", relations.devices, relations.islands, source)
+        needed = tuple(dict.fromkeys(t for t in ("parties", relations.devices, relations.islands, source, *related(program, rs))
                                      if t not in self.staged))
         export(con, self.staging, needed)
         self.staged.update(needed)

@@ -110,11 +110,13 @@ class Compiler:
     """IR expressions to SQL text over the aliases r, d, s, c."""
 
     def __init__(self, cells: tuple[str, ...], source: str = "requests", dialect: Dialect = DUCKDB,
-                 relations: Relations = LOADED) -> None:
+                 relations: Relations = LOADED, declared_relations: Mapping[str, tuple[str, ...]] | None = None) -> None:
         self.cells, self.source, self.dialect = cells, source, dialect  # RemotePartyRole members: one trust-anchor column each
         self.tables = relations
         self.mpxns: set[str] = set()  # the MPxN argument of each `registered(...)`, as SQL (see Relations)
         self.relations: dict[str, str] = {}  # the join condition of each `throughout` (islands as {g}) -> its alias
+        self.declared_relations = declared_relations or {}  # a declared relation's name -> its records
+        self.tuples: dict[tuple[str, str], str] = {}  # (a relation's table, the join condition, as {g}) -> its alias
         self.row_reads = 0  # reads of the request's catalogue row `c` so far (folding removes most)
         self.catalogue_read = False  # whether anything reads the catalogue relation (`c` or a lookup)
 
@@ -147,8 +149,8 @@ class Compiler:
                 return f"COALESCE({self.value(e)}, FALSE)"
             case ir.SetE() | ir.Registered():
                 return self._refuse(f"a {type(e).__name__} as a condition")  # the checker admits neither
-            case ir.Related(name=name):
-                return self._refuse(f"the declared relation `{name}` (the fleet tables hold no declared relations)")
+            case ir.Related(name=name, args=args):
+                return self._related(name, args)
             case _:
                 assert_never(e)
 
@@ -189,8 +191,8 @@ class Compiler:
                 return self.truth(e)
             case ir.Registered():
                 self._refuse("`registered` outside `throughout`")
-            case ir.Related(name=name):
-                self._refuse(f"the declared relation `{name}` (the fleet tables hold no declared relations)")
+            case ir.Related():
+                return self.truth(e)
             case _:
                 assert_never(e)
 
@@ -298,9 +300,31 @@ class Compiler:
         name = self.relations.setdefault(on, f"throughout_{len(self.relations)}")
         return f"({name}.mpxn IS NOT NULL)"
 
+    def _related(self, name: str, args: tuple[ir.Expr, ...]) -> str:
+        # As `throughout`: a LEFT JOIN of the relation's table on every argument, adding no row (its tuples
+        # are distinct, tables.py); an argument that is null matches no tuple, so the relation is false.
+        kinds = self.declared_relations.get(name)
+        if kinds is None:
+            return self._refuse(f"the declared relation `{name}` (not among the relations this compiler was given)")
+        cols = relation_columns(kinds)
+        on = " AND ".join(f"{{g}}.{c} = {self.value(a)}" for c, a in zip(cols, args, strict=True))
+        alias = self.tuples.setdefault((relation_table(name), on), f"related_{len(self.tuples)}")
+        return f"({alias}.{cols[0]} IS NOT NULL)"
+
     def throughout_joins(self) -> str:
-        """The joins of the islands each `throughout` compiled so far reads."""
-        return "".join(f" LEFT JOIN {self.tables.islands} {name} ON {on.format(g=name)}" for on, name in self.relations.items())
+        """The joins of the islands each `throughout` compiled so far reads, and of each declared relation's tuples."""
+        return ("".join(f" LEFT JOIN {self.tables.islands} {name} ON {on.format(g=name)}" for on, name in self.relations.items())
+                + "".join(f" LEFT JOIN {table} {alias} ON {on.format(g=alias)}" for (table, on), alias in self.tuples.items()))
+
+
+def relation_table(name: str) -> str:
+    """The loaded table of a declared relation's tuples (tables.py): `relation_<name>`."""
+    return f"relation_{name}"
+
+
+def relation_columns(kinds: tuple[str, ...]) -> list[str]:
+    """A declared relation's columns, one per argument: its record and position, e.g. device_1, device_2."""
+    return [f"{k.lower()}_{i}" for i, k in enumerate(kinds, 1)]
 
 
 def sql_type(t: Any, dialect: Dialect = DUCKDB) -> str:
@@ -341,7 +365,7 @@ def select_sql(rs: ir.RuleSet, program: ir.Program, source: str, columns: Callab
     """SELECT request_id and the `columns` (SQL over r, d, s, c from the compiler given) for each row of
     `source`, with `rs`'s catalogue and the relations the columns' `throughout`s need: what verdict_sql
     reads, for other questions about the same requests (impact/regions.py)."""
-    comp = Compiler(program.cells(), source)
+    comp = Compiler(program.cells(), source, declared_relations=program.relations)
     cols = columns(comp)
     items = _catalogue(rs, program, comp)
     with_ = f"WITH {_with(items)}\n" if items else ""
@@ -353,7 +377,7 @@ def select_sql(rs: ir.RuleSet, program: ir.Program, source: str, columns: Callab
 def registered_at_device_only(rs: ir.RuleSet, program: ir.Program) -> bool:
     """Whether every `registered(...)` of `rs` asks about the MPxN of the request's device: then the
     registration islands of the requests' devices' MPxNs are all a verdict query can join (Relations)."""
-    comp = Compiler(program.cells())
+    comp = Compiler(program.cells(), declared_relations=program.relations)
     for ch in rs.checks:
         for e in (ch.applies, ch.requires, *(x.when for x in ch.exceptions)):
             if e is not None:
@@ -428,7 +452,7 @@ def verdict_sql(rs: ir.RuleSet, program: ir.Program, source: str, dialect: Diale
     As the generated validators do (codegen/fold.py), each SRV's catalogue row is folded into the checks
     before any request is read: a check that cannot apply to an SRV costs its requests nothing, and
     what is left reads no catalogue row, so the query needs no catalogue join."""
-    comp = Compiler(program.cells(), source, dialect, relations)
+    comp = Compiler(program.cells(), source, dialect, relations, program.relations)
     plan_of: dict[str, list[int]] = {srv: [] for srv in rs.catalogue}  # SRV -> its plan's number for each column
     columns: list[str] = []
 

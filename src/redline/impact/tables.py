@@ -31,8 +31,9 @@ from typing import Any
 import duckdb
 
 from redline.check import checked as ir
+from redline.check.reads import reads
 from redline.impact import declared
-from redline.impact.sql import REQUEST_COLUMNS, anchor_column, lit
+from redline.impact.sql import REQUEST_COLUMNS, anchor_column, lit, relation_columns, relation_table
 from redline.jsondoc import JsonObject
 from redline.progress import note
 
@@ -100,7 +101,16 @@ def schemas(program: ir.Program) -> dict[str, tuple[Column, ...]]:
                      Column("execution_time", "time", nullable=True),
                      Column("date_range_from", "time", nullable=True), Column("date_range_to", "time", nullable=True),
                      *declared_columns(program, "Request")),
+        **{name: relation_schema(name, kinds) for name, kinds in program.relations.items()},
     }
+
+
+def relation_schema(name: str, kinds: tuple[str, ...]) -> tuple[Column, ...]:
+    """A declared relation's table `<name>`: one id column per argument (sql.relation_columns), a tuple a row."""
+    if name in TABLES:
+        raise ImpactInputError(name, None, f"the declared relation `{name}` has the name of a fleet table; rename it "
+                               "to use it with redline impact")
+    return tuple(Column(c, "id", refers=k) for c, k in zip(relation_columns(kinds), kinds, strict=True))
 
 
 def _typed(col: Column, source_type: str) -> str:
@@ -160,7 +170,8 @@ def _references(table: str, cols: tuple[Column, ...]) -> list[tuple[str, str, st
             out.append((c.name, "not in parties", PARTY if table != "parties" else
                         f"{{{c.name}}} IS NOT NULL AND {{{c.name}}} NOT IN (SELECT upper(CAST(party AS VARCHAR)) FROM raw_parties)"))
         elif c.refers == "Device":
-            known = "SELECT device FROM devices" if table == "requests" else "SELECT upper(CAST(device AS VARCHAR)) FROM raw_devices"
+            known = ("SELECT upper(CAST(device AS VARCHAR)) FROM raw_devices" if table in ("parties", "devices")
+                     else "SELECT device FROM devices")
             out.append((c.name, "not in devices", f"{{{c.name}}} IS NOT NULL AND {{{c.name}}} NOT IN ({known})"))
     return out
 
@@ -188,6 +199,11 @@ def require_declared(con: duckdb.DuckDBPyConnection, program: ir.Program, rulese
     """Refuse loaded tables in which a declared field that one of `rulesets` reads, and that is not optional,
     is null (or its column left out): as STATE.json, such a field is required by the rule sets that read it."""
     for rs in rulesets:
+        for name in sorted(reads(program, rs).relations):
+            if con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?",
+                           [relation_table(name)]).fetchone() == (0,):
+                raise ImpactInputError(name, None, f"no {name}.parquet or {name}.csv: rule set `{rs.name}` reads the declared "
+                                       f"relation `{name}` (give the file, with its header only if no tuple holds)")
         for record in records:
             table, key = KEYS[record]
             hit = declared.missing_value(con, program, rs, record, table, key)
@@ -214,6 +230,10 @@ class Loader:
             if path is None:
                 raise ImpactInputError(table, None, f"no {table}.parquet or {table}.csv in {root}")
             self._source(table, path)
+        for name in self.program.relations:  # a relation's file is needed only if a rule set asked about reads it
+            path = table_file(root, name)
+            if path is not None:
+                self._source(name, path)
         self.stage(with_requests)
 
     def _source(self, table: str, path: Path) -> None:
@@ -231,6 +251,7 @@ class Loader:
         self._parties()
         self._devices()
         self._registration()
+        self._relations()
         if with_requests:
             self._requests()
 
@@ -530,6 +551,21 @@ class Loader:
         self.con.execute("""CREATE OR REPLACE TEMP TABLE registration_several AS
             SELECT mpxn, role, party, from_time, to_time, problem FROM checked_registration
             WHERE problem IS NULL AND key_hash IN (SELECT k FROM registration_several_keys)""")
+
+    def _relations(self) -> None:
+        """relation_<name>: the distinct tuples of each declared relation whose table was given."""
+        for name in self.program.relations:
+            if self.con.execute("SELECT count(*) FROM duckdb_views() WHERE temporary AND view_name = ?",
+                                [f"raw_{name}"]).fetchone() == (0,) and \
+               self.con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?",
+                                [f"raw_{name}"]).fetchone() == (0,):
+                continue
+            cols = self.schemas[name]
+            self._checked(name, _references(name, cols))
+            names = ", ".join(c.name for c in cols)
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {relation_table(name)} AS "
+                             f"SELECT DISTINCT {names} FROM checked_{name} WHERE problem IS NULL")
+            self._drop(f"checked_{name}")
 
     def _requests(self) -> None:
         carrying = sorted(ir.carrying_srvs(self.catalogue))
