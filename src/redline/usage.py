@@ -10,18 +10,27 @@ from redline.inputs import BadInput
 from redline.interp import InputError
 from redline.interp.values import parse_time
 
+MAX_THREADS = 1024  # DuckDB allocates per thread up front: --threads 100000 takes minutes and gigabytes, more aborts
+
 
 def positive(text: str) -> int:
     return whole(text, 1)
 
 
-def whole(text: str, least: int) -> int:
+def threads(text: str) -> int:
+    """A thread count: at least 1, at most MAX_THREADS (a huge one would exhaust memory before any work)."""
+    return whole(text, 1, MAX_THREADS)
+
+
+def whole(text: str, least: int, most: int | None = None) -> int:
     try:
         n = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, found `{text}`") from None
     if n < least:
         raise argparse.ArgumentTypeError(f"expected a number of at least {least}, found {n}")
+    if most is not None and n > most:
+        raise argparse.ArgumentTypeError(f"expected a number of at most {most}, found {n}")
     return n
 
 
