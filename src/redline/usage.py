@@ -4,13 +4,26 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
 
+from redline.exits import Exit
 from redline.inputs import BadInput
 from redline.interp import InputError
 from redline.interp.values import parse_time
 
 MAX_THREADS = 1024  # DuckDB allocates per thread up front: --threads 100000 takes minutes and gigabytes, more aborts
+
+
+def path_refused(e: OSError) -> int:
+    """An OSError that escaped every reader and writer: bad input (exit 2) when it names the path the file system
+    refused (one too long for it, a loop of links, no permission), every command alike; else a bug (exit 70)."""
+    if e.filename is None:
+        print(f"redline: internal error: {type(e).__name__}: {e} (this is a bug in redline; please report it)", file=sys.stderr)
+        return int(Exit.INTERNAL)
+    print(f"redline: error: {os.fsdecode(e.filename)}: {e.strerror or e}", file=sys.stderr)
+    return int(Exit.USAGE)
 
 
 def positive(text: str) -> int:
