@@ -334,3 +334,24 @@ def test_execution_times_are_xs_datetime(validate: Callable[..., Result], when: 
 def test_xs_datetime_forms_map_to_utc(validate: Callable[..., Result], when: str, mapped: str) -> None:
     r = validate(fixture("tariff-1.1.1.xml").replace("2026-04-01T00:00:00Z", when), "--role", "IS", "--format", "json")
     assert r.code == 0 and json.loads(r.out)["request"]["execution_time"] == mapped
+
+
+# ---- paths the file system refuses ----------------------------------------------------
+
+@pytest.mark.parametrize("argv", [["check", "--rules", "{long}"], ["check", "{long}"], ["fmt", "{long}"],
+                                  ["validate", "--ruleset", "mp107", "--state", str(EXAMPLE / "state.json"), "{long}"],
+                                  ["codegen", "--ruleset", "mp107", "-o", "{long}"], ["impact", "fleet", "{long}"],
+                                  ["report", "--out", "{long}"]])
+def test_a_path_too_long_for_the_file_system_is_bad_input(run: Run, argv: list[str]) -> None:
+    """ENAMETOOLONG escaped every reader as an internal error (exit 70): a path the user gave is bad input."""
+    long = "a" * 5000
+    r = run(*[a.replace("{long}", long) for a in argv])
+    assert r.code == 2 and f"redline: error: {long}" in r.err and "File name too long" in r.err
+
+
+def test_a_configured_path_too_long_for_the_file_system_is_bad_input(tmp_path: Path, run: Run,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "redline.toml").write_text(f'rules = ["{"a" * 5000}"]\n')
+    monkeypatch.chdir(tmp_path)
+    r = run("check")
+    assert r.code == 2 and "File name too long" in r.err

@@ -327,6 +327,42 @@ def test_bad_tables_exit_2_naming_table_column_and_row(program: ir.Program, tmp_
         assert "for example the row" in err
 
 
+@pytest.mark.parametrize("when", ["0000-01-01T00:00:00Z", "parquet:290000-01-01 00:00:00"])
+def test_times_outside_the_years_the_interpreter_reads_are_refused(program: ir.Program, tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str], when: str) -> None:
+    """DuckDB reads year 0 (as 1 BC) and Parquet TIMESTAMPs far past 9999; the interpreter reads neither: refused."""
+    root = world(program, tmp_path)
+    if when.startswith("parquet:"):
+        con = duckdb.connect()
+        con.execute(f"COPY (SELECT * REPLACE (TIMESTAMP '{when[8:]}' AS timestamp) FROM read_csv('{root / 'requests.csv'}', "
+                    f"all_varchar = true)) TO '{root / 'requests.parquet'}'")
+        (root / "requests.csv").unlink()
+    else:
+        edit(root / "requests.csv", lambda rows: rows[1].__setitem__(1, when))
+    code, out, err = run(capsys, "replay", str(root))
+    assert code == 2 and out == "" and "requests.timestamp: expected an ISO 8601 UTC time" in err and "years 1 to 9999" in err
+
+
+@pytest.mark.parametrize("flag", ["--bad-rows", "--verdicts"])
+def test_an_output_that_is_an_input_table_is_refused_before_any_work(program: ir.Program, tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str], flag: str) -> None:
+    """`--bad-rows DIR` with DIR the fleet directory overwrote the fleet's own tables with the bad rows."""
+    root = world(program, tmp_path)
+    edit(root / "registration.csv", lambda rows: rows[1].__setitem__(1, "OU"))
+    before = {p.name: p.read_bytes() for p in root.iterdir()}
+    target = str(root) if flag == "--bad-rows" else str(root / "." / "requests.csv")
+    code, out, err = run(capsys, "replay", str(root), flag, target)
+    assert code == 2 and out == "" and "cannot write: it is the fleet table" in err
+    assert {p.name: p.read_bytes() for p in root.iterdir()} == before
+
+
+def test_a_thread_count_is_bounded(program: ir.Program, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--threads 99999999999 aborted the process (std::bad_alloc in DuckDB); 100000 took minutes and gigabytes."""
+    with pytest.raises(SystemExit) as e:
+        run(capsys, "fleet", str(tmp_path), "--threads", "99999999999")
+    assert e.value.code == 2 and "--threads: expected a number of at most 1024" in capsys.readouterr().err
+
+
 def test_bad_rows_set_aside_and_counted(program: ir.Program, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = world(program, tmp_path)
     edit(root / "registration.csv", lambda rows: rows.append(["1900000000001", "ED", "90-B3-D5-1F-30-03-00-00",

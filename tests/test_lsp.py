@@ -236,3 +236,15 @@ def test_rules_given_on_the_command_line(root: Path, tmp_path: Path, capsys: pyt
         editor.close()
     assert main(["lsp", "--rules", str(tmp_path / "absent")]) == 2
     assert "absent: rules directory not found" in capsys.readouterr().err
+
+
+def test_a_content_length_over_the_limit_ends_the_session_not_the_process() -> None:
+    """Content-Length: 99999999999999 ended the server with a MemoryError (exit 70); now a message and exit 0."""
+    import os
+    import subprocess
+    import sys as _sys
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root / "src")}
+    r = subprocess.run([_sys.executable, "-m", "redline", "lsp"], input=b"Content-Length: 99999999999999\r\n\r\n{}",
+                       capture_output=True, timeout=60, env=env)
+    assert r.returncode == 0 and b"over the limit" in r.stderr and b"internal error" not in r.stderr

@@ -589,6 +589,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return Exit.INTERRUPTED
     except BrokenPipeError:
         return Exit.OK
+    except OSError as e:  # a path the file system refuses (name too long, a loop) that no reader caught
+        return usage.path_refused(e)
     except Exception as e:  # a bug in redline, not bad input: say so, without a traceback
         print(f"redline: internal error: {type(e).__name__}: {e} (this is a bug in redline; please report it)", file=sys.stderr)
         return Exit.INTERNAL

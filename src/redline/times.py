@@ -15,6 +15,10 @@ TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[
 MAX_FRACTION_DIGITS = 6
 SECOND = 1_000_000  # microseconds
 _EPOCH, _MICROSECOND = datetime(1970, 1, 1, tzinfo=UTC), timedelta(microseconds=1)
+# The times parse_iso can give (years 1 to 9999): a back end that can hold others (DuckDB: year 0, Parquet
+# TIMESTAMPs far beyond 9999) bounds its times to these, so no engine reads a time the interpreter cannot.
+EARLIEST = (datetime(1, 1, 1, tzinfo=UTC) - _EPOCH) // _MICROSECOND
+LATEST = (datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC) - _EPOCH) // _MICROSECOND
 
 
 def parse_iso(text: str) -> int:

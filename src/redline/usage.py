@@ -4,24 +4,46 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
 
+from redline.exits import Exit
 from redline.inputs import BadInput
 from redline.interp import InputError
 from redline.interp.values import parse_time
+
+MAX_THREADS = 1024  # DuckDB allocates per thread up front: --threads 100000 takes minutes and gigabytes, more aborts
+
+
+def path_refused(e: OSError) -> int:
+    """An OSError that escaped every reader and writer: bad input (exit 2) when it names the path the file system
+    refused (one too long for it, a loop of links, no permission), every command alike; else a bug (exit 70)."""
+    if e.filename is None:
+        print(f"redline: internal error: {type(e).__name__}: {e} (this is a bug in redline; please report it)", file=sys.stderr)
+        return int(Exit.INTERNAL)
+    print(f"redline: error: {os.fsdecode(e.filename)}: {e.strerror or e}", file=sys.stderr)
+    return int(Exit.USAGE)
 
 
 def positive(text: str) -> int:
     return whole(text, 1)
 
 
-def whole(text: str, least: int) -> int:
+def threads(text: str) -> int:
+    """A thread count: at least 1, at most MAX_THREADS (a huge one would exhaust memory before any work)."""
+    return whole(text, 1, MAX_THREADS)
+
+
+def whole(text: str, least: int, most: int | None = None) -> int:
     try:
         n = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, found `{text}`") from None
     if n < least:
         raise argparse.ArgumentTypeError(f"expected a number of at least {least}, found {n}")
+    if most is not None and n > most:
+        raise argparse.ArgumentTypeError(f"expected a number of at most {most}, found {n}")
     return n
 
 

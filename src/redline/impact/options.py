@@ -60,7 +60,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser, parser_class: type[arg
     p = sub.add_parser("impact", help="fleet impact on DuckDB or Spark: stuck devices, log replay, a synthetic fleet")
     questions = p.add_subparsers(dest="question", required=True, parser_class=parser_class)
     shared = parser_class(add_help=False)
-    shared.add_argument("--threads", type=usage.positive, metavar="N", help="DuckDB threads, and with --engine spark its local[N] (default: every core)")
+    shared.add_argument("--threads", type=usage.threads, metavar="N", help="DuckDB threads, and with --engine spark its local[N] (default: every core)")
     tables = parser_class(add_help=False)
     tables.add_argument("fleet", metavar="DIR", help="the fleet tables: <table>.parquet or <table>.csv (README: Fleet impact)")
     tables.add_argument("--ruleset", action="append", metavar="NAME",

@@ -21,7 +21,7 @@ from redline.impact.replay import CHANGED, Judge, changes, judge, summary
 from redline.impact.spark import EngineUnavailable
 from redline.impact.sql import Unsupported
 from redline.impact.synth import generate, write
-from redline.impact.tables import ImpactInputError, Loader, require_declared
+from redline.impact.tables import TABLES, ImpactInputError, Loader, require_declared, table_file
 from redline.jsondoc import JsonObject
 from redline.progress import Ticker, note
 
@@ -40,6 +40,27 @@ def _writing(what: Path, work: Callable[[], None]) -> None:
         work()
     except (OSError, duckdb.IOException) as e:
         raise OutputError(f"{what}: cannot write: {str(e).splitlines()[0]}") from None
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
+def _refuse_overwriting_inputs(program: ir.Program, root: Path, with_requests: bool, bad_rows: Path | None,
+                               verdicts_out: Path | None) -> None:
+    """An output (a --bad-rows table, the --verdicts file) that is one of the fleet tables read is refused before any
+    work: writing it would destroy the input (`--bad-rows DIR` with DIR the fleet directory overwrote its tables)."""
+    tables = (*TABLES, *program.relations)  # a declared relation's table too
+    inputs = [p for t in tables if with_requests or t != "requests" if (p := table_file(root, t)) is not None]
+    outputs = [bad_rows / f"{t}.csv" for t in tables] if bad_rows is not None else []
+    outputs += [verdicts_out] if verdicts_out is not None else []
+    for out in outputs:
+        for given in inputs:
+            if _same_file(out, given):
+                raise OutputError(f"{out}: cannot write: it is the fleet table {given} being read; write elsewhere")
 
 
 def _connect(threads: int | None) -> duckdb.DuckDBPyConnection:
@@ -73,6 +94,7 @@ def _load(con: duckdb.DuckDBPyConnection, program: ir.Program, rulesets: list[ir
 
 def run_fleet(program: ir.Program, rulesets: list[ir.RuleSet], root: Path, at: int, visit_cost: float | None = None,
               bad_rows: Path | None = None, threads: int | None = None, engine: Engine = DUCKDB) -> JsonObject:
+    _refuse_overwriting_inputs(program, root, False, bad_rows, None)
     with Ticker("impact fleet"), _judging(engine, threads) as judging:
         con = _connect(threads)
         loader = _load(con, program, rulesets, root, bad_rows, with_requests=False)
@@ -84,6 +106,7 @@ def run_fleet(program: ir.Program, rulesets: list[ir.RuleSet], root: Path, at: i
 def run_replay(program: ir.Program, rulesets: list[ir.RuleSet], root: Path, bad_rows: Path | None = None,
                verdicts_out: Path | None = None, examples: int = 20, threads: int | None = None,
                engine: Engine = DUCKDB) -> JsonObject:
+    _refuse_overwriting_inputs(program, root, True, bad_rows, verdicts_out)
     with Ticker("impact replay"), _judging(engine, threads) as judging:
         con = _connect(threads)
         loader = _load(con, program, rulesets, root, bad_rows, with_requests=True)

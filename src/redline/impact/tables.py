@@ -36,6 +36,7 @@ from redline.impact import declared
 from redline.impact.sql import REQUEST_COLUMNS, anchor_column, lit, relation_columns, relation_table
 from redline.jsondoc import JsonObject
 from redline.progress import note
+from redline.times import EARLIEST, LATEST
 
 EUI_RE = "[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){7}"
 CANONICAL_EUI_RE = "[0-9A-F]{2}(-[0-9A-F]{2}){7}"  # as the fast way takes ids: already in upper case
@@ -128,16 +129,16 @@ def _typed(col: Column, source_type: str) -> str:
             return x if source_type == "BOOLEAN" else f"CASE lower(trim({v})) WHEN 'true' THEN TRUE WHEN 'false' THEN FALSE END"
         case "int":
             return f"TRY_CAST({x} AS BIGINT)"
-        case "time":
-            if source_type.startswith("TIMESTAMP"):
-                return f"epoch_us({x})"
-            return f"CASE WHEN regexp_full_match({v}, '{TIME_RE}') THEN epoch_us(TRY_CAST({v} AS TIMESTAMP)) END"
+        case "time":  # bounded to the years parse_iso reads: DuckDB also holds year 0 and Parquet far beyond 9999
+            us = f"epoch_us({x})" if source_type.startswith("TIMESTAMP") else \
+                f"CASE WHEN regexp_full_match({v}, '{TIME_RE}') THEN epoch_us(TRY_CAST({v} AS TIMESTAMP)) END"
+            return f"CASE WHEN {us} BETWEEN {EARLIEST} AND {LATEST} THEN {us} END"
     raise AssertionError(col.kind)  # pragma: no cover
 
 
 _EXPECT = {"id": "an Entity Identifier of eight hex pairs such as 90-B3-D5-1F-30-01-00-00",
            "text": "a non-empty string", "bool": "true or false", "int": "an integer",
-           "time": "an ISO 8601 UTC time such as 2026-03-01T12:00:00Z (or a Parquet TIMESTAMP)"}
+           "time": "an ISO 8601 UTC time such as 2026-03-01T12:00:00Z (or a Parquet TIMESTAMP), in the years 1 to 9999"}
 
 
 # The Parquet types each kind of column may come as besides a string (CSV columns are all strings).

@@ -10,9 +10,11 @@ computed off the event loop, and are dropped if the text changed meanwhile.
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import BinaryIO
 
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
@@ -199,6 +201,27 @@ def formatting(ls: RedlineServer, params: lsp.DocumentFormattingParams) -> list[
     return [lsp.TextEdit(range=whole, new_text=text)]
 
 
-def serve(rules: Path | None = None) -> None:
+MAX_MESSAGE_BYTES = 64 << 20  # as a JSON input file (redline.inputs.MAX_JSON_BYTES)
+
+
+class BoundedStdin:
+    """Standard input for pygls, whose reader reads a message's Content-Length in one call: a header claiming more
+    than MAX_MESSAGE_BYTES (99999999999999 ended the server with a MemoryError, exit 70) ends the session instead."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+
+    def readline(self) -> bytes:
+        return self.raw.readline(MAX_MESSAGE_BYTES)
+
+    def read(self, n: int = -1) -> bytes:
+        if n < 0 or n > MAX_MESSAGE_BYTES:
+            print(f"redline lsp: error: a message of {n} bytes (Content-Length) is over the limit of {MAX_MESSAGE_BYTES}; "
+                  "stopping", file=sys.stderr)
+            return b""
+        return self.raw.read(n)
+
+
+def serve(rules: Path | None = None, stdin: BinaryIO | None = None) -> None:
     server.project.rules = rules
-    server.start_io()
+    server.start_io(BoundedStdin(stdin or sys.stdin.buffer))  # type: ignore[arg-type]
