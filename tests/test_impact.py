@@ -26,7 +26,7 @@ from redline.ids import is_eui64
 from redline.impact.fleet import analyse, correcting_srvs
 from redline.impact.fromjson import write_requests, write_state
 from redline.impact.params import FleetParams
-from redline.impact.sql import Compiler, Unsupported, verdict_sql
+from redline.impact.sql import Compiler, Unsupported, registered_at_device_only, verdict_sql
 from redline.impact.synth import generate
 from redline.impact.tables import Loader
 from redline.loading import load_program, repo_rules
@@ -198,6 +198,13 @@ def test_refusal_names_the_check(program: ir.Program) -> None:
         requires=bad, rests=(), origin="broken"),), effects=(), catalogue=rs.catalogue)
     with pytest.raises(Unsupported, match=f"rule set `broken`, check `{first.name}`"):
         verdict_sql(broken, program, "requests")
+    # every path that compiles a rule names it: `impact fleet` first asks which MPxNs the rules read
+    with pytest.raises(Unsupported, match=f"rule set `broken`, check `{first.name}`"):
+        registered_at_device_only(broken, program)
+    with pytest.raises(Unsupported, match="rule set `broken`, effect `bad_effect`"):
+        registered_at_device_only(ir.RuleSet(name="broken", cite="", base=None, checks=(), effects=(ir.Effect(
+            name="bad_effect", cite="", when=bad, cell=ir.Const(value="Supplier", type=BOOL),
+            owner=ir.Const(value=None, type=BOOL), rests=(), origin="broken"),), catalogue=rs.catalogue), program)
 
 
 # ---- bad input ------------------------------------------------------------------

@@ -18,7 +18,8 @@ naming the construct.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, NoReturn, assert_never
@@ -34,6 +35,15 @@ REQUEST_COLUMNS = ("request_id", "now", "sender", "role", "srv", "device", "remo
 
 class Unsupported(Exception):
     """An IR construct the SQL compiler cannot express exactly."""
+
+
+@contextmanager
+def naming(rs: ir.RuleSet, kind: str, name: str) -> Iterator[None]:
+    """Whatever is refused inside names the rule (`rule set `x`, check `y`: ...`), on every path that compiles it."""
+    try:
+        yield
+    except Unsupported as e:
+        raise Unsupported(f"rule set `{rs.name}`, {kind} `{name}`: {e}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,11 +347,13 @@ def registered_at_device_only(rs: ir.RuleSet, program: ir.Program) -> bool:
     registration islands of the requests' devices' MPxNs are all a verdict query can join (Relations)."""
     comp = Compiler(program.cells())
     for ch in rs.checks:
-        for e in (ch.applies, ch.requires, *(x.when for x in ch.exceptions)):
-            if e is not None:
-                comp.truth(e)
+        with naming(rs, "check", ch.name):
+            for e in (ch.applies, ch.requires, *(x.when for x in ch.exceptions)):
+                if e is not None:
+                    comp.truth(e)
     for ef in rs.effects:
-        comp.truth(ef.when)
+        with naming(rs, "effect", ef.name):
+            comp.truth(ef.when)
     return comp.mpxns <= {"d.mpxn"}
 
 
@@ -374,14 +386,12 @@ def _effects(comp: Compiler, rs: ir.RuleSet, srv: str | None) -> str:
     """The effects an accepted request for `srv` has, as SQL text `cell=owner;...`."""
     effects = []
     for ef in rs.effects:
-        try:
+        with naming(rs, "effect", ef.name):
             when = fold(ef.when, srv, rs.catalogue)
             if decided(when) is False:
                 continue
             cell, owner = comp.value(fold(ef.cell, srv, rs.catalogue)), comp.value(fold(ef.owner, srv, rs.catalogue))
             cond = "" if decided(when) is True else f"{comp.truth(when)} AND "
-        except Unsupported as e:
-            raise Unsupported(f"rule set `{rs.name}`, effect `{ef.name}`: {e}") from None
         effects.append(f"CASE WHEN {cond}d.device IS NOT NULL AND {cell} IS NOT NULL"
                        f" AND {owner} IS NOT NULL THEN {cell} || '=' || {owner} END")
     return f"concat_ws(';', {', '.join(effects)})" if effects else "''"
@@ -427,10 +437,8 @@ def verdict_sql(rs: ir.RuleSet, program: ir.Program, source: str, dialect: Diale
 
     arms = []
     for i, ch in enumerate(rs.checks):
-        try:
+        with naming(rs, "check", ch.name):
             fails = by_srv(partial(_failure, comp, ch, rs.catalogue))
-        except Unsupported as e:
-            raise Unsupported(f"rule set `{rs.name}`, check `{ch.name}`: {e}") from None
         if fails != "FALSE":
             arms.append(f"WHEN {fails} THEN {i}")
     failed = f"CASE {' '.join(arms)} END" if arms else "CAST(NULL AS INT)"
