@@ -19,6 +19,7 @@ import duckdb
 import pytest
 
 from impact_support import disagreements, interpreter_stuck, interpreter_verdicts, state_from_raw
+from redline.build import build
 from redline.check import checked as ir
 from redline.check.types import BOOL, RecordT
 from redline.cli import main
@@ -29,7 +30,8 @@ from redline.impact.params import FleetParams
 from redline.impact.sql import Compiler, Unsupported, registered_at_device_only, verdict_sql
 from redline.impact.synth import generate
 from redline.impact.tables import Loader
-from redline.loading import load_program, repo_rules
+from redline.loading import load_program, repo_rules, rule_files
+from redline.source import Source
 from redline.times import format_iso, parse_iso
 
 REPO = Path(__file__).resolve().parents[1]
@@ -181,6 +183,34 @@ def test_a_second_analysis_on_one_connection_asks_afresh(program: ir.Program, sy
     assert before["mis_set"] == 0
     again = analyse(synthetic, program, rulesets(program), parse_iso(AT), visit_cost=100.0)
     assert again["mis_set"] > 0 and again["freed"] > 0
+
+
+KEEP_SENDER = """
+modification keep_sender "test: a second effect on the NO cell, which wins" amends mp107
+  add effect keep_senders_no "test: the NO cell stays the sender's"
+    when srv == "6.15.1" and request.remote_party_role == NetworkOperator
+    set device.trust_anchors[NetworkOperator] to sender
+"""
+
+
+def test_a_device_is_freed_by_what_its_cell_holds_after_every_effect() -> None:
+    """A correction whose effects set the cell to the registered party and then back to the sender frees
+    nothing: the later effect wins (as applying a verdict's effects in order does), so every mis-set device
+    stays stuck under keep_sender, however many an earlier effect names the registered party for."""
+    sources = [Source(f.name, f.read_text(encoding="utf-8")) for f in rule_files([repo_rules()])]
+    program, diags = build([*sources, Source("keep-sender.redline", KEEP_SENDER)])
+    assert program is not None, diags
+    con = duckdb.connect()
+    generate(con, FleetParams(devices=200, wrong_no_share=0.2, seed=3), program.cells(),
+             ir.carrying_srvs(program.rulesets["baseline"].catalogue))
+    Loader(con, program, program.rulesets["baseline"].catalogue).stage(with_requests=False)
+    state = state_from_raw(con, program, AT)
+    pair = [program.rulesets["mp107"], program.rulesets["keep_sender"]]
+    result = analyse(con, program, pair, parse_iso(AT))
+    for rs in pair:
+        mis, stuck = interpreter_stuck(program, rs, state, correcting_srvs(rs, "NetworkOperator"))
+        assert {r[0] for r in con.execute(f"SELECT device FROM stuck_{rs.name}").fetchall()} == stuck, rs.name
+    assert result["mis_set"] == len(mis) > 0 and len(stuck) == len(mis) and result["freed"] == 0
 
 
 def test_a_construct_the_compiler_cannot_express_is_refused_by_name() -> None:
