@@ -113,6 +113,24 @@ def test_random_requests_agree(program: ir.Program, seed: int) -> None:
     assert disagreements(program, rulesets(program), state, requests) == []
 
 
+SET_OF_VALUES = """
+modification not_root "test: a set literal of values read from the request" amends baseline
+  add check not_root "test: no Root certificate replacement" at DSP reject E4
+    applies when srv.replaces_trust_anchor
+    requires Root not in {request.remote_party_role, Recovery}
+"""
+
+
+def test_a_set_literal_of_request_values_compiles_and_agrees(program: ir.Program) -> None:
+    """A set literal whose items are read from the request (a list with its nulls dropped in SQL) is judged as
+    the interpreter judges it, on DuckDB 2.0 too (which refuses the old lambda arrow `x -> ...`)."""
+    sources = [Source(f.name, f.read_text(encoding="utf-8")) for f in rule_files([repo_rules()])]
+    with_set, diags = build([*sources, Source("not-root.redline", SET_OF_VALUES)])
+    assert with_set is not None, diags
+    state, requests = random_requests(3, 200, 1500, with_set)
+    assert disagreements(with_set, [with_set.rulesets["not_root"]], state, requests) == []
+
+
 @pytest.mark.slow
 def test_hundred_thousand_random_requests_agree(program: ir.Program) -> None:
     total = 0

@@ -56,11 +56,15 @@ class Dialect:
     array_open: str  # a list literal: array_open + items + array_close
     array_close: str
     contains: str  # list_contains(list, x) / array_contains(list, x)
-    filter: str  # list_filter / filter, with a lambda
     quote: str  # identifier quote
 
     def array(self, items: list[str]) -> str:
         return f"CAST({self.array_open}{', '.join(items)}{self.array_close} AS {self.text_array})"
+
+    def without_nulls(self, array: str) -> str:
+        """The list's non-null items. DuckDB's lambda syntax changed (2.0 refuses `x -> ...`), so no lambda
+        there: list_distinct drops nulls (and duplicates, which a set's membership does not see)."""
+        return f"list_distinct({array})" if self.name == "duckdb" else f"filter({array}, x -> x IS NOT NULL)"
 
     @property
     def text_array(self) -> str:
@@ -75,8 +79,8 @@ class Dialect:
         return f"{self.quote}{name}{self.quote}"
 
 
-DUCKDB = Dialect("duckdb", "VARCHAR", "[", "]", "list_contains", "list_filter", '"')
-SPARK = Dialect("spark", "STRING", "array(", ")", "array_contains", "filter", "`")
+DUCKDB = Dialect("duckdb", "VARCHAR", "[", "]", "list_contains", '"')
+SPARK = Dialect("spark", "STRING", "array(", ")", "array_contains", "`")
 
 
 def lit(v: Any, dialect: Dialect = DUCKDB) -> str:
@@ -193,7 +197,7 @@ class Compiler:
                 return f"(CASE WHEN {self.truth(c)} THEN {self.value(t)} ELSE {self.value(o)} END)"
             case ir.SetE(items=items):
                 vals = ", ".join(self.value(x) for x in items)
-                return f"{self.dialect.filter}({self.dialect.array([vals])}, x -> x IS NOT NULL)"
+                return self.dialect.without_nulls(self.dialect.array([vals]))
             case ir.Eq() | ir.Member() | ir.AndE() | ir.OrE() | ir.NotE() | ir.ThroughoutE():
                 return self.truth(e)
             case ir.Registered():
