@@ -104,3 +104,30 @@ def test_keep_sender_frees_nothing_in_the_fleet(tmp_path: Path, capsys: pytest.C
     assert code == 0, err
     got = json.loads(out)
     assert got["mis_set"] > 0 and got["freed"] == 0, got
+
+
+OPTIONAL_ENUM_COLUMN = """
+extend Service "test: the SMI status an SRV needs on SMETS1, where it names one" { min_status: optional SmiStatus }
+modification min_status "test: 6.15.1 on SMETS1 needs a Commissioned device" amends baseline
+  amend row "6.15.1" "test" { min_status = Commissioned }
+  add after role_eligible_for_srv check min_status "test" at DSP reject E2
+    applies when device.generation == SMETS1
+    requires srv.min_status == null or device.smi_status == srv.min_status
+"""
+
+
+def test_an_optional_enum_catalogue_column_left_null_is_encoded_as_null(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every row but one leaves `min_status` null: the Z3 encoding read the null rows as an enum member
+    (an internal error, exit 70, in diff, prove, liveness and impact replay's regions)."""
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "min-status.redline").write_text(OPTIONAL_ENUM_COLUMN, encoding="utf-8")
+    (tmp_path / "redline.toml").write_text('rules = ["rules"]\nshipped = true\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "diff", "baseline", "min_status", "--format", "json")
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["complete"] and d["changes"] and all(c["summary"].startswith("6.15.1") for c in d["changes"])
+    code, out, err = run(capsys, "liveness", "--ruleset", "min_status", "--format", "json")
+    assert code == 0, err
+    assert {r["status"] for r in json.loads(out)["rules"] if r["origin"] == "min_status"} == {"live"}
