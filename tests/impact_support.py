@@ -112,7 +112,8 @@ def interpreter_stuck(program: ir.Program, rs: ir.RuleSet, state: Mapping[str, A
                     if replaces:
                         raw |= {"remote_party_role": cell, "new_certificate_owner": registered[0]}
                     v = validator.validate(loaded, load_request(raw, loaded, program, rs))
-                    freed = freed or (v.accepted and (did, cell, registered[0]) in v.effects)
+                    owners = [o for d, c, o in v.effects if (d, c) == (did, cell)]  # a later effect on the cell wins
+                    freed = freed or (v.accepted and owners[-1:] == [registered[0]])
         if not freed:
             stuck.add(did)
     return mis, stuck

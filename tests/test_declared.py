@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import json
 import os
 import sys
 from pathlib import Path
@@ -190,6 +191,25 @@ def test_a_required_declared_field_is_required_of_every_device_by_the_rule_set_t
     state = load_state(state_json, program)
     verdict = Validator(program.rulesets["m"]).validate(state, load_request(request, state, program, program.rulesets["m"]))
     assert verdict.failed is not None and verdict.failed.name == "c"
+
+
+def test_a_duis_request_is_refused_by_a_rule_set_reading_a_declared_request_field(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The DUIS XML mapping fills the built-in fields only: a Join's OtherDeviceID would be read as null, and
+    smi_joins would reject a Join that names its device. Refused by name (exit 2), never judged as another request."""
+    xml = (Path(__file__).parent / "duis" / "decommission-8.3.xml").read_text(encoding="utf-8")
+    xml = (xml.replace("<sr:ServiceReference>8.3<", "<sr:ServiceReference>8.7<")
+           .replace("<sr:ServiceReferenceVariant>8.3<", "<sr:ServiceReferenceVariant>8.7.2<")
+           .replace("<sr:CommandVariant>8<", "<sr:CommandVariant>1<").replace("DecommissionDevice", "JoinService")
+           .replace(":90-B3-D5-1F-30-00-00-02:", f":{METER}:")
+           .replace("<sr:DeviceID>00-DB-12-34-56-78-90-A0</sr:DeviceID>", f"<sr:OtherDeviceID>{IHD}</sr:OtherDeviceID>"))
+    (tmp_path / "join.xml").write_text(xml, encoding="utf-8")
+    (tmp_path / "state.json").write_text(json.dumps(joins_state(relations={"joined": []})), encoding="utf-8")
+    argv = ["validate", "--role", "IS", "--state", str(tmp_path / "state.json"), str(tmp_path / "join.xml")]
+    assert main([*argv, "--ruleset", "smi_joins"]) == 2
+    err = capsys.readouterr().err
+    assert "rule set `smi_joins` reads the declared Request field `other_device`" in err and "REQUEST.json" in err
+    assert main([*argv, "--ruleset", "baseline"]) == 0  # reads no declared Request field: the XML is the whole request
 
 
 # ---- smi_joins end to end ------------------------------------------------------------

@@ -194,3 +194,22 @@ def test_a_run_property_reads_a_relation_and_binds_a_device(tmp_path: Path, caps
     d = witness["values"]["d"]
     [start] = [step["state"] for step in witness["trace"][:1]]
     assert d in start["devices"] and [DEVICE, d] in start["relations"]["joined"]
+
+
+def test_a_story_tells_the_declared_data_it_rests_on() -> None:
+    """A counterexample told in words shows the declared fields and relations its state and request give:
+    without them a reader sees no reason for the verdict (the device's region, the party's licence)."""
+    from redline.report.findings import request_text, setting
+
+    who = str
+    state = {"now": "2026-03-01T12:00:00Z",
+             "parties": {"P": {"roles": ["ED"], "dcc_user": True, "region": "North", "licences": ["ED", "GT"]}},
+             "devices": {"D": {"type": "ESME", "generation": "SMETS1", "smi_status": "Commissioned", "mpxn": "1",
+                               "trust_anchors": {}, "dno_region": "South", "paired": False, "unset": None}},
+             "registration": {}, "relations": {"joined": [["D", "E"]], "empty": []}}
+    text = "\n".join(setting(state, who))
+    assert "party P: roles ED; a DCC User; with licences {ED, GT}, region North" in text
+    assert "trust anchors: none; with dno_region South, paired false" in text and "unset" not in text
+    assert "holds joined(D, E)" in text and "empty" not in text
+    request = {"sender": "P", "role": "ED", "srv": "8.7.2", "device": "D", "other_device": "E"}
+    assert request_text(request, who) == "sends 8.7.2 to D; with other_device E"

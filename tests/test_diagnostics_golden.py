@@ -135,6 +135,7 @@ EXPECTED: dict[str, tuple[list[Want], int]] = {
         1,
     ),
     "group_needs_in": ([W("E201", "NetworkOperator", has=("expected UserRole", "RemotePartyRole"))], 1),
+    "set_of_parties": ([W("E201", "sender", has=("expected an enum value or SRV", "sets of records are not supported"))], 1),
     "quoted_enum_value": ([W("E201", 'device.generation == "SMETS1"', has=("Generation", "Text"))], 1),
     "duplicate_ruleset": ([W("E102", "MP107", has=("rule set `MP107` is defined more than once",))], 1),
     "clean_modification": ([], 0),

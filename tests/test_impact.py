@@ -19,6 +19,7 @@ import duckdb
 import pytest
 
 from impact_support import disagreements, interpreter_stuck, interpreter_verdicts, state_from_raw
+from redline.build import build
 from redline.check import checked as ir
 from redline.check.reads import reads
 from redline.check.types import BOOL, RecordT
@@ -27,10 +28,11 @@ from redline.ids import is_eui64
 from redline.impact.fleet import analyse, correcting_srvs
 from redline.impact.fromjson import write_requests, write_state
 from redline.impact.params import FleetParams
-from redline.impact.sql import Compiler, Unsupported, verdict_sql
+from redline.impact.sql import Compiler, Unsupported, registered_at_device_only, verdict_sql
 from redline.impact.synth import generate
 from redline.impact.tables import Loader
-from redline.loading import load_program, repo_rules
+from redline.loading import load_program, repo_rules, rule_files
+from redline.source import Source
 from redline.times import format_iso, parse_iso
 
 REPO = Path(__file__).resolve().parents[1]
@@ -111,6 +113,24 @@ def test_random_requests_agree(program: ir.Program, seed: int) -> None:
     assert disagreements(program, rulesets(program), state, requests) == []
 
 
+SET_OF_VALUES = """
+modification not_root "test: a set literal of values read from the request" amends baseline
+  add check not_root "test: no Root certificate replacement" at DSP reject E4
+    applies when srv.replaces_trust_anchor
+    requires Root not in {request.remote_party_role, Recovery}
+"""
+
+
+def test_a_set_literal_of_request_values_compiles_and_agrees(program: ir.Program) -> None:
+    """A set literal whose items are read from the request (a list with its nulls dropped in SQL) is judged as
+    the interpreter judges it, on DuckDB 2.0 too (which refuses the old lambda arrow `x -> ...`)."""
+    sources = [Source(f.name, f.read_text(encoding="utf-8")) for f in rule_files([repo_rules()])]
+    with_set, diags = build([*sources, Source("not-root.redline", SET_OF_VALUES)])
+    assert with_set is not None, diags
+    state, requests = random_requests(3, 200, 1500, with_set)
+    assert disagreements(with_set, [with_set.rulesets["not_root"]], state, requests) == []
+
+
 @pytest.mark.slow
 def test_hundred_thousand_random_requests_agree(program: ir.Program) -> None:
     total = 0
@@ -183,6 +203,34 @@ def test_a_second_analysis_on_one_connection_asks_afresh(program: ir.Program, sy
     assert again["mis_set"] > 0 and again["freed"] > 0
 
 
+KEEP_SENDER = """
+modification keep_sender "test: a second effect on the NO cell, which wins" amends mp107
+  add effect keep_senders_no "test: the NO cell stays the sender's"
+    when srv == "6.15.1" and request.remote_party_role == NetworkOperator
+    set device.trust_anchors[NetworkOperator] to sender
+"""
+
+
+def test_a_device_is_freed_by_what_its_cell_holds_after_every_effect() -> None:
+    """A correction whose effects set the cell to the registered party and then back to the sender frees
+    nothing: the later effect wins (as applying a verdict's effects in order does), so every mis-set device
+    stays stuck under keep_sender, however many an earlier effect names the registered party for."""
+    sources = [Source(f.name, f.read_text(encoding="utf-8")) for f in rule_files([repo_rules()])]
+    program, diags = build([*sources, Source("keep-sender.redline", KEEP_SENDER)])
+    assert program is not None, diags
+    con = duckdb.connect()
+    generate(con, FleetParams(devices=200, wrong_no_share=0.2, seed=3), program.cells(),
+             ir.carrying_srvs(program.rulesets["baseline"].catalogue))
+    Loader(con, program, program.rulesets["baseline"].catalogue).stage(with_requests=False)
+    state = state_from_raw(con, program, AT)
+    pair = [program.rulesets["mp107"], program.rulesets["keep_sender"]]
+    result = analyse(con, program, pair, parse_iso(AT))
+    for rs in pair:
+        mis, stuck = interpreter_stuck(program, rs, state, correcting_srvs(rs, "NetworkOperator"))
+        assert {r[0] for r in con.execute(f"SELECT device FROM stuck_{rs.name}").fetchall()} == stuck, rs.name
+    assert result["mis_set"] == len(mis) > 0 and len(stuck) == len(mis) and result["freed"] == 0
+
+
 def test_a_construct_the_compiler_cannot_express_is_refused_by_name() -> None:
     party_of_device = ir.GetField(obj=ir.Var(name="sender", type=RecordT("Party")), record="Device", name="type", type=BOOL)
     with pytest.raises(Unsupported, match="a Device field of anything but the request's `device`"):
@@ -198,6 +246,13 @@ def test_refusal_names_the_check(program: ir.Program) -> None:
         requires=bad, rests=(), origin="broken"),), effects=(), catalogue=rs.catalogue)
     with pytest.raises(Unsupported, match=f"rule set `broken`, check `{first.name}`"):
         verdict_sql(broken, program, "requests")
+    # every path that compiles a rule names it: `impact fleet` first asks which MPxNs the rules read
+    with pytest.raises(Unsupported, match=f"rule set `broken`, check `{first.name}`"):
+        registered_at_device_only(broken, program)
+    with pytest.raises(Unsupported, match="rule set `broken`, effect `bad_effect`"):
+        registered_at_device_only(ir.RuleSet(name="broken", cite="", base=None, checks=(), effects=(ir.Effect(
+            name="bad_effect", cite="", when=bad, cell=ir.Const(value="Supplier", type=BOOL),
+            owner=ir.Const(value=None, type=BOOL), rests=(), origin="broken"),), catalogue=rs.catalogue), program)
 
 
 # ---- bad input ------------------------------------------------------------------

@@ -14,7 +14,7 @@ from redline.check.checked import Program, RuleSet
 from redline.duis import DuisError, map_request, parse_xml
 from redline.inputs import MAX_JSON_BYTES, BadInput, parse_json, read_json, read_request
 from redline.interp import InputError, Validator, load_request, load_state
-from redline.interp.values import State
+from redline.interp.values import State, declared_reads
 from redline.jsondoc import JsonObject
 from redline.suggest import did_you_mean
 
@@ -74,6 +74,12 @@ def validate_file(run: Run, path: Path) -> tuple[JsonObject, bool]:
             raise BadInput(f"{path}: {e.where}: {e.message}") from None
         verdict = run.validator.validate(run.state, request)
         return verdict.to_json(), verdict.accepted
+    unmapped = sorted(declared_reads(run.program, run.ruleset).field_names("Request"))
+    if unmapped:  # left null by the mapping, the verdict would be of another request than the XML's
+        names = ", ".join(f"`{n}`" for n in unmapped)
+        raise BadInput(f"{path}: rule set `{run.ruleset.name}` reads the declared Request field {names}, which the DUIS XML "
+                       "mapping does not fill (it maps the built-in fields only): give the request as REQUEST.json "
+                       f"with {names} (`validate --format json` under a rule set that does not read it shows the mapped request)")
     try:
         mapped = map_request(parse_xml(data, run.max_xml_bytes),
                              run.ruleset.catalogue, run.state.signing_certificates, run.role)

@@ -198,7 +198,12 @@ def _set(env: Env, e: ast.SetLit, expected: Type | None) -> ir.Expr | None:
         elem = first
     for x, src in zip(checked, e.items, strict=True):
         if strip(x.type) != elem:
-            env.error(diag.type_mismatch(src.span, "set element", str(elem), str(x.type)))
+            found = strip(x.type)
+            if isinstance(found, RecordT) and str(found) == str(elem):  # a record where its enum was expected
+                env.error(diag.type_mismatch(src.span, "set element", "an enum value or SRV",
+                                             f"a {found} (sets of records are not supported: write `a == x or a == y`)"))
+            else:
+                env.error(diag.type_mismatch(src.span, "set element", str(elem), str(x.type)))
             return None
     set_type = SetT(elem) if isinstance(elem, EnumT) else SetT(EnumT(str(elem)))
     if all(isinstance(x, ir.Const) for x in checked):

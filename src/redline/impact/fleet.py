@@ -161,10 +161,14 @@ def stuck(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, program: ir.Program, a
     islands = "scope_islands" if registered_at_device_only(rs, program) else "registration_islands"
     verdicts = judging(con, rs, program, source, Relations(devices="scope_devices", islands=islands))
     name = f"stuck_{rs.name}"
+    # What the cell holds after the request: its last effect on the cell (a later effect on a cell wins, as
+    # applying a verdict's effects in order does), not any of them.
+    # `.*` is greedy, so the match is the last `;CELL=owner`; a cell is an enum member's name (no regex syntax)
+    last = f"regexp_extract(';' || v.effects, {lit('.*;' + cell + '=([^;]*)')}, 1)"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE {name} AS
         SELECT f.device FROM fleet_devices f WHERE f.mis_set AND f.device NOT IN (
           SELECT c.device FROM {source} c JOIN {verdicts} v USING (request_id)
-          WHERE v.accepted AND list_contains(string_split(v.effects, ';'), {lit(cell)} || '=' || c.new_certificate_owner))""")
+          WHERE v.accepted AND {last} = c.new_certificate_owner)""")
     if frugal:
         drop_verdicts(con, verdicts)
     return name

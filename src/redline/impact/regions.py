@@ -21,6 +21,7 @@ import duckdb
 from redline.check import checked as ir
 from redline.check.types import BOOL, strip
 from redline.codec import judgement_json
+from redline.impact.replay import differ
 from redline.impact.sql import Compiler, Unsupported, anchor_column, lit, select_sql
 from redline.jsondoc import JsonObject
 from redline.props.diff import Change
@@ -120,10 +121,9 @@ def tie(con: duckdb.DuckDBPyConnection, program: ir.Program, old: ir.RuleSet, ne
     of the verdict tables `old_table` and `new_table`, so the tie costs as many changed requests as there are,
     not the log's size; without it, the two verdict tables are compared here."""
     if changed is None:
-        differ = ("(a.accepted, a.layer, a.code, a.\"check\", a.effects) IS DISTINCT FROM "
-                  "(b.accepted, b.layer, b.code, b.\"check\", b.effects)")
+        joins, differs = differ(program.cells())
         changed = f"""(SELECT request_id, a.accepted AS old_accepted, a."check" AS old_check, b.accepted AS new_accepted,
-            b."check" AS new_check FROM {old_table} a JOIN {new_table} b USING (request_id) WHERE {differ})"""
+            b."check" AS new_check FROM {old_table} a JOIN {new_table} b USING (request_id) {joins} WHERE {differs})"""
     con.execute(f"""CREATE OR REPLACE TEMP TABLE changed_requests AS SELECT q.*, c.old_accepted, c.old_check,
         c.new_accepted, c.new_check FROM {changed} c JOIN requests q USING (request_id)""")
     # Each rule set's truth of every region's facts, per changed request; then which regions hold, all in the

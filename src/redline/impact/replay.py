@@ -8,7 +8,7 @@ from typing import Protocol
 import duckdb
 
 from redline.check import checked as ir
-from redline.impact.sql import LOADED, Relations, verdict_sql, verdicts_from
+from redline.impact.sql import LOADED, Relations, anchor_column, lit, verdict_sql, verdicts_from
 from redline.jsondoc import JsonObject
 from redline.progress import note
 
@@ -82,16 +82,34 @@ def _outcome(alias: str) -> str:
 CHANGED = "changed_verdicts"  # the changed requests `changes(..., keep=True)` leaves for impact/regions.py's `tie`
 
 
-def changes(con: duckdb.DuckDBPyConnection, old: str, new: str, limit: int = 20, keep: bool = False) -> JsonObject:
-    """The requests whose verdict (outcome, layer, code, check, effects) differs, by (old, new) outcome class,
-    SRV and role (by `redline diff` region: impact/regions.py). With `keep`, the changed requests stay in table
-    CHANGED (request_id, old, new and each side's accepted and check) for the caller to use and drop."""
-    differ = ("(a.accepted, a.layer, a.code, a.\"check\", a.effects) IS DISTINCT FROM "
-              "(b.accepted, b.layer, b.code, b.\"check\", b.effects)")
+def differ(cells: tuple[str, ...]) -> tuple[str, str]:
+    """(the joins, the condition) saying that verdicts `a` and `b` of one request differ as `redline diff` says
+    two verdicts differ: in outcome, layer, code or check, or in the device's trust anchors after the effects.
+    Two effect lists that leave the cells alike (a write of the owner a cell already has, a cell written twice
+    of which the last write is the same) are no change. Without `cells`, the effect lists are compared as text."""
+    verdict = "(a.accepted, a.layer, a.code, a.\"check\") IS DISTINCT FROM (b.accepted, b.layer, b.code, b.\"check\")"
+    if not cells:
+        return "", f"({verdict} OR a.effects IS DISTINCT FROM b.effects)"
+
+    def after(side: str, cell: str) -> str:  # the last write of the cell (`.*` is greedy), else what it holds
+        return (f"COALESCE(NULLIF(regexp_extract(';' || {side}.effects, {lit('.*;' + cell + '=([^;]*)')}, 1), ''),"
+                f" d.{anchor_column(cell)})")
+    cells_differ = " OR ".join(f"{after('a', c)} IS DISTINCT FROM {after('b', c)}" for c in cells)
+    joins = "JOIN requests q USING (request_id) LEFT JOIN devices d ON d.device = q.device"
+    return joins, f"({verdict} OR (a.effects IS DISTINCT FROM b.effects AND ({cells_differ})))"
+
+
+def changes(con: duckdb.DuckDBPyConnection, old: str, new: str, limit: int = 20, keep: bool = False,
+            cells: tuple[str, ...] = ()) -> JsonObject:
+    """The requests whose verdict (outcome, layer, code, check, effects on `cells`: `differ`) differs, by (old,
+    new) outcome class, SRV and role (by `redline diff` region: impact/regions.py). With `keep`, the changed
+    requests stay in table CHANGED (request_id, old, new and each side's accepted and check) for the caller to
+    use and drop."""
+    joins, differs = differ(cells)
     # The one pass over both verdict tables; every count below reads the (few) changed requests.
     con.execute(f"""CREATE OR REPLACE TEMP TABLE {CHANGED} AS SELECT request_id, {_outcome('a')} AS old,
         {_outcome('b')} AS new, a.accepted AS old_accepted, a."check" AS old_check, b.accepted AS new_accepted,
-        b."check" AS new_check FROM {old} a JOIN {new} b USING (request_id) WHERE {differ}""")
+        b."check" AS new_check FROM {old} a JOIN {new} b USING (request_id) {joins} WHERE {differs}""")
     classes = _rows(con, f"""SELECT old, new, count(*) AS requests FROM {CHANGED} GROUP BY ALL
         ORDER BY requests DESC, old, new""")
     examples = _rows(con, f"SELECT request_id, old, new FROM {CHANGED} ORDER BY request_id LIMIT {int(limit)}")

@@ -117,7 +117,7 @@ def run_replay(program: ir.Program, rulesets: list[ir.RuleSet], root: Path, bad_
                                   "summary": {rs.name: summary(con, t) for rs, t in zip(rulesets, tables, strict=True)}}
         if len(tables) == 2:
             note("comparing verdicts")
-            result["changes"] = changes(con, tables[0], tables[1], examples, keep=True)
+            result["changes"] = changes(con, tables[0], tables[1], examples, keep=True, cells=program.cells())
             try:
                 result["changes"]["by_region"] = _by_region(con, program, rulesets, tables, examples)
             finally:  # the changed requests changes() kept for the tie

@@ -18,7 +18,8 @@ naming the construct.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, NoReturn, assert_never
@@ -37,6 +38,15 @@ class Unsupported(Exception):
     """An IR construct the SQL compiler cannot express exactly."""
 
 
+@contextmanager
+def naming(rs: ir.RuleSet, kind: str, name: str) -> Iterator[None]:
+    """Whatever is refused inside names the rule (`rule set `x`, check `y`: ...`), on every path that compiles it."""
+    try:
+        yield
+    except Unsupported as e:
+        raise Unsupported(f"rule set `{rs.name}`, {kind} `{name}`: {e}") from None
+
+
 @dataclass(frozen=True, slots=True)
 class Dialect:
     """The few places DuckDB's and Spark's SQL differ, for the constructs this compiler emits. Owning
@@ -47,11 +57,15 @@ class Dialect:
     array_open: str  # a list literal: array_open + items + array_close
     array_close: str
     contains: str  # list_contains(list, x) / array_contains(list, x)
-    filter: str  # list_filter / filter, with a lambda
     quote: str  # identifier quote
 
     def array(self, items: list[str]) -> str:
         return f"CAST({self.array_open}{', '.join(items)}{self.array_close} AS {self.text_array})"
+
+    def without_nulls(self, array: str) -> str:
+        """The list's non-null items. DuckDB's lambda syntax changed (2.0 refuses `x -> ...`), so no lambda
+        there: list_distinct drops nulls (and duplicates, which a set's membership does not see)."""
+        return f"list_distinct({array})" if self.name == "duckdb" else f"filter({array}, x -> x IS NOT NULL)"
 
     @property
     def text_array(self) -> str:
@@ -66,8 +80,8 @@ class Dialect:
         return f"{self.quote}{name}{self.quote}"
 
 
-DUCKDB = Dialect("duckdb", "VARCHAR", "[", "]", "list_contains", "list_filter", '"')
-SPARK = Dialect("spark", "STRING", "array(", ")", "array_contains", "filter", "`")
+DUCKDB = Dialect("duckdb", "VARCHAR", "[", "]", "list_contains", '"')
+SPARK = Dialect("spark", "STRING", "array(", ")", "array_contains", "`")
 
 
 def lit(v: Any, dialect: Dialect = DUCKDB) -> str:
@@ -186,7 +200,7 @@ class Compiler:
                 return f"(CASE WHEN {self.truth(c)} THEN {self.value(t)} ELSE {self.value(o)} END)"
             case ir.SetE(items=items):
                 vals = ", ".join(self.value(x) for x in items)
-                return f"{self.dialect.filter}({self.dialect.array([vals])}, x -> x IS NOT NULL)"
+                return self.dialect.without_nulls(self.dialect.array([vals]))
             case ir.Eq() | ir.Member() | ir.AndE() | ir.OrE() | ir.NotE() | ir.ThroughoutE():
                 return self.truth(e)
             case ir.Registered():
@@ -379,11 +393,13 @@ def registered_at_device_only(rs: ir.RuleSet, program: ir.Program) -> bool:
     registration islands of the requests' devices' MPxNs are all a verdict query can join (Relations)."""
     comp = Compiler(program.cells(), declared_relations=program.relations)
     for ch in rs.checks:
-        for e in (ch.applies, ch.requires, *(x.when for x in ch.exceptions)):
-            if e is not None:
-                comp.truth(e)
+        with naming(rs, "check", ch.name):
+            for e in (ch.applies, ch.requires, *(x.when for x in ch.exceptions)):
+                if e is not None:
+                    comp.truth(e)
     for ef in rs.effects:
-        comp.truth(ef.when)
+        with naming(rs, "effect", ef.name):
+            comp.truth(ef.when)
     return comp.mpxns <= {"d.mpxn"}
 
 
@@ -416,14 +432,12 @@ def _effects(comp: Compiler, rs: ir.RuleSet, srv: str | None) -> str:
     """The effects an accepted request for `srv` has, as SQL text `cell=owner;...`."""
     effects = []
     for ef in rs.effects:
-        try:
+        with naming(rs, "effect", ef.name):
             when = fold(ef.when, srv, rs.catalogue)
             if decided(when) is False:
                 continue
             cell, owner = comp.value(fold(ef.cell, srv, rs.catalogue)), comp.value(fold(ef.owner, srv, rs.catalogue))
             cond = "" if decided(when) is True else f"{comp.truth(when)} AND "
-        except Unsupported as e:
-            raise Unsupported(f"rule set `{rs.name}`, effect `{ef.name}`: {e}") from None
         effects.append(f"CASE WHEN {cond}d.device IS NOT NULL AND {cell} IS NOT NULL"
                        f" AND {owner} IS NOT NULL THEN {cell} || '=' || {owner} END")
     return f"concat_ws(';', {', '.join(effects)})" if effects else "''"
@@ -469,10 +483,8 @@ def verdict_sql(rs: ir.RuleSet, program: ir.Program, source: str, dialect: Diale
 
     arms = []
     for i, ch in enumerate(rs.checks):
-        try:
+        with naming(rs, "check", ch.name):
             fails = by_srv(partial(_failure, comp, ch, rs.catalogue))
-        except Unsupported as e:
-            raise Unsupported(f"rule set `{rs.name}`, check `{ch.name}`: {e}") from None
         if fails != "FALSE":
             arms.append(f"WHEN {fails} THEN {i}")
     failed = f"CASE {' '.join(arms)} END" if arms else "CAST(NULL AS INT)"

@@ -281,7 +281,8 @@ def _relations(raw: Any, program: ir.Program, parties: Mapping[str, Any], device
 _READS: dict[int, tuple[ir.RuleSet, Reads]] = {}
 
 
-def _reads(program: ir.Program, rs: ir.RuleSet) -> Reads:
+def declared_reads(program: ir.Program, rs: ir.RuleSet) -> Reads:
+    """What declared data `rs` reads (`reads`), computed once per rule set."""
     hit = _READS.get(id(rs))
     if hit is None or hit[0] is not rs:
         hit = (rs, reads(program, rs))
@@ -291,7 +292,7 @@ def _reads(program: ir.Program, rs: ir.RuleSet) -> Reads:
 
 def require_declared(state: State, request: Request, program: ir.Program, rs: ir.RuleSet, where: str) -> None:
     """A rule set that reads a declared field or relation needs it given (an optional field may be null)."""
-    r = _reads(program, rs)
+    r = declared_reads(program, rs)
     if not r.fields and not r.relations:
         return
     sw = state.where

@@ -8,6 +8,7 @@ that is a state alone, what each candidate request would get.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,20 +55,44 @@ def verdict_text(v: JsonObject | None) -> str:
     return text
 
 
+# The built-in keys of each record (docs/formats.md); any other key is declared data (`extend ...`).
+BUILT_IN = {
+    "party": {"roles", "dcc_user"},
+    "device": {"type", "generation", "smi_status", "mpxn", "associated_device", "trust_anchors"},
+    "request": {"sender", "role", "srv", "device", "remote_party_role", "new_certificate_owner", "execution_time",
+                "date_range"},
+}
+
+
+def declared(record: JsonObject, kind: str, who: Any) -> str:
+    """The declared fields a record gives a value (`; with dno_region North`), so a reader sees what decides."""
+    def shown(v: Any) -> str:
+        if isinstance(v, list):
+            return "{" + ", ".join(shown(x) for x in v) + "}"
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{k}: {shown(x)}" for k, x in sorted(v.items())) + "}"
+        return str(who(v)) if isinstance(v, str) else json.dumps(v)
+    given = [f"{k} {shown(v)}" for k, v in sorted(record.items()) if k not in BUILT_IN[kind] and v is not None]
+    return f"; with {', '.join(given)}" if given else ""
+
+
 def setting(state: JsonObject | None, who: Any) -> list[str]:
     if not state:
         return []
     lines = [f"now {state.get('now')}"]
     for pid, p in sorted((state.get("parties") or {}).items()):
         lines.append(f"party {who(pid)}: roles {', '.join(p.get('roles') or []) or 'none'}; "
-                     f"{'a DCC User' if p.get('dcc_user') else 'NOT a DCC User'}")
+                     f"{'a DCC User' if p.get('dcc_user') else 'NOT a DCC User'}{declared(p, 'party', who)}")
     for did, d in sorted((state.get("devices") or {}).items()):
         anchors = ", ".join(f"{c} owned by {who(o)}" for c, o in sorted((d.get("trust_anchors") or {}).items())) or "none"
         where = f"MPxN {d['mpxn']}" if d.get("mpxn") else f"associated with {d.get('associated_device')}"
-        lines.append(f"device {did}: {d.get('type')} {d.get('generation')} {d.get('smi_status')}, {where}; trust anchors: {anchors}")
+        lines.append(f"device {did}: {d.get('type')} {d.get('generation')} {d.get('smi_status')}, {where}; "
+                     f"trust anchors: {anchors}{declared(d, 'device', who)}")
     for mpxn, items in sorted((state.get("registration") or {}).items()):
         for a in items:
             lines.append(f"registered for {mpxn}: {who(a['party'])} as {a['role']} from {a['from']} to {a.get('to') or 'open'}")
+    for name, tuples in sorted((state.get("relations") or {}).items()):
+        lines.extend(f"holds {name}({', '.join(who(x) for x in t)})" for t in tuples)
     return lines
 
 
@@ -81,7 +106,7 @@ def request_text(q: JsonObject, who: Any) -> str:
         text += f", to execute at {q['execution_time']}"
     if q.get("date_range"):
         text += f", for {q['date_range'].get('from')} to {q['date_range'].get('to')}"
-    return text
+    return text + declared(q, "request", who)
 
 
 def changes(before: JsonObject | None, after: JsonObject | None, who: Any) -> list[str]:

@@ -463,13 +463,15 @@ class _Env:
                          for v, srvs in groups.items() if v]
                 return z3.And(srv.some, z3.Or(cases)) if cases else self.F
             return SetV(contains)
-        if isinstance(t, EnumT):
+        if isinstance(t, EnumT):  # an optional column's null rows are absent values, not members
             out: z3.ExprRef | None = None
             for v, srvs in groups.items():
-                m = self.sorts.member(t.name, v)
-                out = m if out is None else z3.If(is_one_of(srvs), m, out)
-            assert out is not None
-            return Opt(srv.some, out)
+                if v is not None:
+                    m = self.sorts.member(t.name, v)
+                    out = m if out is None else z3.If(is_one_of(srvs), m, out)
+            if out is None:
+                return Opt(self.F, None)
+            return Opt(z3.And(srv.some, z3.Not(is_one_of(groups.get(None, [])))), out)
         raise Unsupported(f"the catalogue column `{e.name}` of type {e.type}", e.span)
 
     def _comparable(self, e: ir.Expr, other: ir.Expr) -> Opt:
@@ -489,7 +491,7 @@ class _Env:
             members = [self.sorts.member(t.elem.name, m) for m in sorted(v)]
             return SetV(lambda x: z3.And(some, z3.Or([x == m for m in members])) if members else self.F)
         if isinstance(t, EnumT):
-            return Opt(some, self.sorts.member(t.name, v))
+            return Opt(self.F, None) if v is None else Opt(some, self.sorts.member(t.name, v))
         raise Unsupported(f"the catalogue column `{e.name}` of type {e.type}", e.span)
 
     def _eq(self, a: Opt, b: Opt) -> z3.BoolRef:
