@@ -290,7 +290,7 @@ def bench_end_to_end(program: Program, requests: int, devices: int, memory_limit
         timed("load and check", lambda: Loader(con, program, rulesets[0].catalogue).load_dir(root / "fleet", with_requests=True))
         tables = [timed(f"judge ({rs.name})", lambda rs=rs: judge(con, rs, program)) for rs in rulesets]
         summaries = timed("summaries", lambda: [summary(con, t) for t in tables])
-        changed = timed("changes", lambda: changes(con, tables[0], tables[1], keep=True))  # kept for the tie, as run.py does
+        changed = timed("changes", lambda: changes(con, tables[0], tables[1], keep=True, cells=program.cells()))  # as run.py does
         replay = ("load and check", "judge (baseline)", "judge (mp107)", "summaries", "changes")
         wall, cpu = sum(phases[k][0] for k in replay), sum(phases[k][1] for k in replay)
         print(f"  replay (load to changes): {wall:.1f} s wall, {cpu:.1f} s CPU = {requests / wall:,.0f} requests/s "

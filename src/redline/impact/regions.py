@@ -117,6 +117,11 @@ def tie(con: duckdb.DuckDBPyConnection, program: ir.Program, old: ir.RuleSet, ne
     """Counts of the changed requests per region (`regions[i]`: a props/diff change, with its `facts`), and those
     in no region or in several, with example request ids.
 
+    The diff's regions cover the difference but may overlap: each is a cube generalised after the earlier ones
+    were blocked (smt/diff.py), so a later one can reach into an earlier one of the same outcomes. A request
+    in several is counted in the first of them, in the diff's order, so that the regions' counts add up to
+    the changed requests; how many were is said (`in_several_regions`). Only a request in none is a bug.
+
     `changed`: the table of changed requests `replay.changes(..., keep=True)` left (replay.CHANGED), read instead
     of the verdict tables `old_table` and `new_table`, so the tie costs as many changed requests as there are,
     not the log's size; without it, the two verdict tables are compared here."""
@@ -143,9 +148,10 @@ def tie(con: duckdb.DuckDBPyConnection, program: ir.Program, old: ir.RuleSet, ne
     con.execute(f"""CREATE OR REPLACE TEMP TABLE region_hits AS SELECT q.request_id{listed}
         FROM changed_requests q JOIN region_facts_old o USING (request_id) JOIN region_facts_new n USING (request_id)""")
     found = " + ".join(f"CAST(h{i} AS INTEGER)" for i in range(len(regions))) or "0"
-    counted = "".join(f", count(*) FILTER (WHERE h{i} AND found = 1)" for i in range(len(regions)))
+    first = "CASE " + " ".join(f"WHEN h{i} THEN {i}" for i in range(len(regions))) + " END" if regions else "NULL"
+    counted = "".join(f", count(*) FILTER (WHERE first = {i})" for i in range(len(regions)))
     row = con.execute(f"SELECT count(*) FILTER (WHERE found = 0), count(*) FILTER (WHERE found > 1){counted}"
-                      f" FROM (SELECT *, {found} AS found FROM region_hits)").fetchone()
+                      f" FROM (SELECT *, {found} AS found, {first} AS first FROM region_hits)").fetchone()
     assert row is not None
 
     def example(where: str) -> list[int]:

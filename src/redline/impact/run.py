@@ -21,6 +21,7 @@ from redline.impact.replay import CHANGED, Judge, changes, judge, summary
 from redline.impact.spark import EngineUnavailable
 from redline.impact.sql import Unsupported
 from redline.impact.synth import generate, write
+from redline.impact.synth_declared import add_declared
 from redline.impact.tables import TABLES, ImpactInputError, Loader, require_declared, table_file
 from redline.jsondoc import JsonObject
 from redline.progress import Ticker, note
@@ -156,7 +157,8 @@ def run_generate(program: ir.Program, params: FleetParams, out: Path, threads: i
         con = _connect(threads)
         catalogue = next(iter(program.rulesets.values())).catalogue if program.rulesets else {}
         generate(con, params, program.cells(), ir.carrying_srvs(catalogue))
-        _writing(out, lambda: write(con, out, with_requests=params.requests > 0))
+        add_declared(con, program, params)
+        _writing(out, lambda: write(con, out, with_requests=params.requests > 0, relations=tuple(program.relations)))
     counts = {}
     for t in ("parties", "party_roles", "devices", "registration", "requests"):
         if t != "requests" or params.requests:

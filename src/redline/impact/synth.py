@@ -132,9 +132,10 @@ def _requests(con: duckdb.DuckDBPyConnection, p: FleetParams, carrying: frozense
                         WHERE remote_party_role IS NULL AND srv IN ({", ".join(lit(x) for x in mixed)})""")
 
 
-def write(con: duckdb.DuckDBPyConnection, out: Path, with_requests: bool) -> None:
+def write(con: duckdb.DuckDBPyConnection, out: Path, with_requests: bool, relations: tuple[str, ...] = ()) -> None:
+    """Each generated table as `<table>.parquet` in `out`, and each declared relation's (impact/synth_declared.py)."""
     out.mkdir(parents=True, exist_ok=True)
-    for table in TABLES:
+    for table in (*TABLES, *relations):
         if table == "requests" and not with_requests:
             continue
         note(f"writing {table}")

@@ -20,7 +20,7 @@ from typing import Any
 
 from redline.check import checked as ir
 from redline.impact.params import DUCKDB, Engine
-from redline.impact.render import region_problems
+from redline.impact.render import region_overlaps, region_problems
 from redline.inputs import BadInput
 from redline.jsondoc import JsonObject
 
@@ -185,6 +185,8 @@ def summary_lines(impact: JsonObject) -> list[str]:
                      f"({_pct(ch['changed'], total)}).")
         if ch.get("by_region") is not None:
             lines += region_problems(ch["by_region"])
+            overlap = region_overlaps(ch["by_region"])
+            lines += [overlap[0].upper() + overlap[1:] + "."] if overlap else []
     return lines
 
 
