@@ -274,3 +274,14 @@ def test_a_declared_relation_names_loaded_devices(tmp_path: Path) -> None:
     write_state(state, JOINS_PROGRAM, tmp_path)
     with pytest.raises(ImpactInputError, match=r"joined\.device_2: not in devices"):
         Loader(duckdb.connect(), JOINS_PROGRAM, BASELINE.catalogue).load_dir(tmp_path, with_requests=False)
+
+
+@pytest.mark.parametrize("text", ['extend Device "test" { Mpxn: optional Text }\n',
+                                  'extend Request "test" { Urgent: optional Bool\n  urgent: optional Bool }\n',
+                                  'relation Devices "test" (Device, Device)\n'])
+def test_a_declared_name_clashing_in_any_case_is_refused(tmp_path: Path, text: str) -> None:
+    """SQL compares names without regard to case: `Mpxn` would be read as the devices table's `mpxn`."""
+    program = program_of(text)
+    write_state(world(random.Random(1)), program_of(""), tmp_path)
+    with pytest.raises(ImpactInputError, match=r"has the name of a"):
+        Loader(duckdb.connect(), program, BASELINE.catalogue).load_dir(tmp_path, with_requests=False)

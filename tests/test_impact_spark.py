@@ -21,9 +21,11 @@ from redline.impact.fleet import candidates, mis_set
 from redline.impact.params import FleetParams
 from redline.impact.replay import judge
 from redline.impact.synth import generate
+from redline.impact.synth_declared import add_declared
 from redline.impact.tables import Loader
 from redline.loading import load_program, repo_rules
 from redline.times import parse_iso
+from test_impact_declared import REGIONAL, program_of
 
 pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed (pip install '.[spark]')")
 if shutil.which("java") is None:
@@ -147,3 +149,21 @@ def test_report_fleet_engine_spark_gives_the_bundle_the_same_impact_section(
                          markdown_lines(impact, render_md.inline, render_md.table), chart_files(impact)))
         assert impact["fleet"]["freed"] > 0 and impact["replay"]["changes"]["changed"] > 0  # not empty
     assert sections[0] == sections[1]
+
+
+def test_declared_fields_and_relations_give_the_same_verdict_table(session: Any, tmp_path: Path) -> None:
+    """Data a modification declares (impact/declared.py) on both engines: a field of each record (regional) and a
+    relation with a declared request field (the shipped smi_joins), over a generated fleet that fills them."""
+    prog = program_of(REGIONAL)
+    con = duckdb.connect()
+    params = FleetParams(devices=300, requests=1000, wrong_no_share=0.2, correction_share=0.3, seed=5)
+    generate(con, params, prog.cells(), ir.carrying_srvs(prog.rulesets["baseline"].catalogue))
+    add_declared(con, prog, params)
+    Loader(con, prog, prog.rulesets["baseline"].catalogue).stage(with_requests=True)
+    staged = tmp_path / "staged"
+    for rs in (prog.rulesets["regional"], prog.rulesets["smi_joins"]):
+        engine.export(con, staged, (*engine.TABLES, *engine.related(prog, rs)))
+        on_spark = sorted(tuple(row) for row in engine.judge(session, prog, rs, staged).collect())
+        on_duckdb = sorted(con.execute(f"SELECT * FROM {judge(con, rs, prog)}").fetchall())
+        assert len(on_duckdb) == 1000 and {row[1] for row in on_duckdb} == {True, False}
+        assert on_spark == on_duckdb, rs.name

@@ -18,7 +18,7 @@ import duckdb
 
 from redline.check import checked as ir
 from redline.check.reads import reads, ruleset_exprs
-from redline.check.types import BOOL, MPXN, TEXT, TIME, EnumT, OptT, Prim, RecordT, Type, strip
+from redline.check.types import BOOL, KNOWN_FIELDS, MPXN, TEXT, TIME, EnumT, OptT, Prim, RecordT, Type, strip
 from redline.codegen.fold import fold
 
 RECORD_TABLES = {"Device": "devices", "Party": "parties", "Request": "requests"}
@@ -64,14 +64,17 @@ def column_kind(t: Type) -> str | None:
 def columns(program: ir.Program, record: str) -> tuple[DeclaredColumn, ...]:
     """The declared fields of `record` that are columns of its table, in declaration order."""
     table = RECORD_TABLES[record]
-    out = []
+    out: list[DeclaredColumn] = []
     for name, t in program.declared.get(record, {}).items():
         kind = column_kind(t)
         if kind is None:
             continue
-        if name in OWN_COLUMNS[table] or name in INTERNAL or name.startswith(("trust_anchor_", "raw_")):
+        # SQL names are compared without regard to case (in DuckDB and Spark alike): so are the clashes.
+        low = name.lower()
+        if low in OWN_COLUMNS[table] or low in INTERNAL or low.startswith(("trust_anchor_", "raw_")) or \
+                any(c.name.lower() == low for c in out):
             raise ClashError(f"the declared field `{record}.{name}` has the name of a column the {table} table holds "
-                             f"already; rename it to use it with redline impact")
+                             f"already (names compare without regard to case); rename it to use it with redline impact")
         inner = strip(t)
         members = tuple(program.enums[inner.name]) if isinstance(inner, EnumT) else ()
         out.append(DeclaredColumn(record, name, t, kind, members))
@@ -108,7 +111,7 @@ def read_for(rs: ir.RuleSet, srvs: list[str], record: str) -> frozenset[str]:
     found: set[str] = set()
 
     def visit(e: Any) -> None:
-        if isinstance(e, ir.GetField) and e.record == record and e.name not in _builtin(record):
+        if isinstance(e, ir.GetField) and e.record == record and e.name not in (KNOWN_FIELDS[record] or ()):
             found.add(e.name)
         for child in ir.children(e):
             visit(child)
@@ -117,8 +120,3 @@ def read_for(rs: ir.RuleSet, srvs: list[str], record: str) -> frozenset[str]:
         for x in ruleset_exprs(rs):
             visit(fold(x, srv, rs.catalogue))
     return frozenset(found)
-
-
-def _builtin(record: str) -> frozenset[str]:
-    from redline.check.types import KNOWN_FIELDS
-    return KNOWN_FIELDS[record] or frozenset()

@@ -108,7 +108,7 @@ def schemas(program: ir.Program) -> dict[str, tuple[Column, ...]]:
 
 def relation_schema(name: str, kinds: tuple[str, ...]) -> tuple[Column, ...]:
     """A declared relation's table `<name>`: one id column per argument (sql.relation_columns), a tuple a row."""
-    if name in TABLES:
+    if name.lower() in TABLES:  # SQL names compare without regard to case
         raise ImpactInputError(name, None, f"the declared relation `{name}` has the name of a fleet table; rename it "
                                "to use it with redline impact")
     return tuple(Column(c, "id", refers=k) for c, k in zip(relation_columns(kinds), kinds, strict=True))
