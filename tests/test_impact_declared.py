@@ -11,13 +11,16 @@ from typing import Any
 import duckdb
 import pytest
 
-from impact_support import disagreements
+from impact_support import disagreements, state_from_raw
+from impact_support import interpreter_stuck as stuck_by_interpreter
 from redline.build import build
 from redline.check import checked as ir
-from redline.impact.fleet import analyse
+from redline.impact.fleet import analyse, correcting_srvs
 from redline.impact.fromjson import write_requests, write_state
+from redline.impact.params import FleetParams
 from redline.impact.run import run_fleet, run_replay
 from redline.impact.sql import Unsupported
+from redline.impact.synth import generate
 from redline.impact.tables import ImpactInputError, Loader
 from redline.interp import Validator, load_request, load_state
 from redline.loading import repo_rules, rule_files
@@ -285,3 +288,29 @@ def test_a_declared_name_clashing_in_any_case_is_refused(tmp_path: Path, text: s
     write_state(world(random.Random(1)), program_of(""), tmp_path)
     with pytest.raises(ImpactInputError, match=r"has the name of a"):
         Loader(duckdb.connect(), program, BASELINE.catalogue).load_dir(tmp_path, with_requests=False)
+
+
+# ---- an effect that gives the cell to its sender, on an SRV that carries no certificate -------------------
+
+SELF_CLAIM = """
+modification self_claim "test: a Network Operator reading its meter's register takes the NO cell" amends baseline
+  add effect claims_no "test: the NO cell becomes the sender's"
+    when srv == "4.1.1" and role in NetworkOperator
+    set device.trust_anchors[NetworkOperator] to sender
+"""
+
+
+def test_a_device_is_freed_when_its_cell_ends_with_the_registered_party(tmp_path: Path) -> None:
+    """A candidate of an SRV that carries no certificate names no new owner; what frees the device is the cell
+    holding the registered party after the effects, whoever's effect wrote it (the interpreter's criterion)."""
+    program = program_of(SELF_CLAIM)
+    base, claim = program.rulesets["baseline"], program.rulesets["self_claim"]
+    con = duckdb.connect()
+    generate(con, FleetParams(devices=150, wrong_no_share=0.4, seed=4), program.cells(), ir.carrying_srvs(base.catalogue))
+    Loader(con, program, base.catalogue).stage(with_requests=False)
+    result = analyse(con, program, [base, claim], parse_iso(NOW))
+    state = state_from_raw(con, program, NOW)
+    for rs in (base, claim):
+        got = {d for (d,) in con.execute(f"SELECT device FROM stuck_{rs.name}").fetchall()}
+        assert got == stuck_by_interpreter(program, rs, state, correcting_srvs(rs, "NetworkOperator"))[1], rs.name
+    assert "4.1.1" in result["candidate_srvs"]["self_claim"] and result["freed"] > 0

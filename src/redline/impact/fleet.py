@@ -165,10 +165,13 @@ def stuck(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, program: ir.Program, a
     # applying a verdict's effects in order does), not any of them.
     # `.*` is greedy, so the match is the last `;CELL=owner`; a cell is an enum member's name (no regex syntax)
     last = f"regexp_extract(';' || v.effects, {lit('.*;' + cell + '=([^;]*)')}, 1)"
+    # A device is freed when that is its registered party, whoever's effect wrote it: a candidate of an SRV that
+    # carries no certificate names no new owner, yet an effect may give the cell to its sender.
     con.execute(f"""CREATE OR REPLACE TEMP TABLE {name} AS
-        SELECT f.device FROM fleet_devices f WHERE f.mis_set AND f.device NOT IN (
-          SELECT c.device FROM {source} c JOIN {verdicts} v USING (request_id)
-          WHERE v.accepted AND {last} = c.new_certificate_owner)""")
+        WITH wrong AS (SELECT device, registered FROM fleet_devices WHERE mis_set)
+        SELECT device FROM wrong WHERE device NOT IN (
+          SELECT c.device FROM {source} c JOIN {verdicts} v USING (request_id) JOIN wrong w ON w.device = c.device
+          WHERE v.accepted AND {last} = w.registered)""")
     if frugal:
         drop_verdicts(con, verdicts)
     return name
