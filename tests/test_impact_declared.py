@@ -15,6 +15,7 @@ from impact_support import disagreements, state_from_raw
 from impact_support import interpreter_stuck as stuck_by_interpreter
 from redline.build import build
 from redline.check import checked as ir
+from redline.cli import main
 from redline.impact.fleet import analyse, correcting_srvs
 from redline.impact.fromjson import write_requests, write_state
 from redline.impact.params import FleetParams
@@ -314,3 +315,12 @@ def test_a_device_is_freed_when_its_cell_ends_with_the_registered_party(tmp_path
         got = {d for (d,) in con.execute(f"SELECT device FROM stuck_{rs.name}").fetchall()}
         assert got == stuck_by_interpreter(program, rs, state, correcting_srvs(rs, "NetworkOperator"))[1], rs.name
     assert "4.1.1" in result["candidate_srvs"]["self_claim"] and result["freed"] > 0
+
+
+def test_a_table_given_both_as_parquet_and_as_csv_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Which was meant cannot be told (an edited CSV beside a stale Parquet file): neither is read silently."""
+    write_state(world(random.Random(1)), PROGRAM, tmp_path)
+    (tmp_path / "devices.parquet").write_bytes(b"PAR1")
+    code = main(["impact", "fleet", str(tmp_path), "--at", NOW, "--threads", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and "devices: both" in err and "keep one of them" in err, err

@@ -188,8 +188,12 @@ def _party(col: str) -> str:
 
 
 def table_file(root: Path, table: str) -> Path | None:
-    """`root/<table>.parquet`, else `root/<table>.csv`, else None."""
-    return next((root / f"{table}.{ext}" for ext in ("parquet", "csv") if (root / f"{table}.{ext}").is_file()), None)
+    """`root/<table>.parquet` or `root/<table>.csv`, or None; both is refused: which one was meant (an edited CSV
+    beside a stale Parquet file, say) cannot be told, and reading one would silently ignore the other."""
+    found = [root / f"{table}.{ext}" for ext in ("parquet", "csv") if (root / f"{table}.{ext}").is_file()]
+    if len(found) > 1:
+        raise ImpactInputError(table, None, f"both {found[0]} and {found[1]}: keep one of them")
+    return found[0] if found else None
 
 
 KEYS = {"Device": ("devices", "device"), "Party": ("parties", "party"), "Request": ("requests", "request_id")}
