@@ -210,6 +210,11 @@ def test_a_duis_request_is_refused_by_a_rule_set_reading_a_declared_request_fiel
     err = capsys.readouterr().err
     assert "rule set `smi_joins` reads the declared Request field `other_device`" in err and "REQUEST.json" in err
     assert main([*argv, "--ruleset", "baseline"]) == 0  # reads no declared Request field: the XML is the whole request
+    # smi_joins reads `other_device` for Join and Unjoin only: the XML of any other SRV is the whole request under it
+    (tmp_path / "decommission.xml").write_text((Path(__file__).parent / "duis" / "decommission-8.3.xml").read_text(encoding="utf-8"),
+                                               encoding="utf-8")
+    capsys.readouterr()
+    assert main([*argv[:-1], str(tmp_path / "decommission.xml"), "--ruleset", "smi_joins"]) == 0, capsys.readouterr().err
 
 
 # ---- smi_joins end to end ------------------------------------------------------------

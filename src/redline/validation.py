@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from redline.check.checked import Program, RuleSet
+from redline.codegen.fold import declared_read
 from redline.duis import DuisError, map_request, parse_xml
 from redline.inputs import MAX_JSON_BYTES, BadInput, parse_json, read_json, read_request
 from redline.interp import InputError, Validator, load_request, load_state
-from redline.interp.values import State, declared_reads
+from redline.interp.values import State
 from redline.jsondoc import JsonObject
 from redline.suggest import did_you_mean
 
@@ -74,17 +75,18 @@ def validate_file(run: Run, path: Path) -> tuple[JsonObject, bool]:
             raise BadInput(f"{path}: {e.where}: {e.message}") from None
         verdict = run.validator.validate(run.state, request)
         return verdict.to_json(), verdict.accepted
-    unmapped = sorted(declared_reads(run.program, run.ruleset).field_names("Request"))
-    if unmapped:  # left null by the mapping, the verdict would be of another request than the XML's
-        names = ", ".join(f"`{n}`" for n in unmapped)
-        raise BadInput(f"{path}: rule set `{run.ruleset.name}` reads the declared Request field {names}, which the DUIS XML "
-                       "mapping does not fill (it maps the built-in fields only): give the request as REQUEST.json "
-                       f"with {names} (`validate --format json` under a rule set that does not read it shows the mapped request)")
     try:
         mapped = map_request(parse_xml(data, run.max_xml_bytes),
                              run.ruleset.catalogue, run.state.signing_certificates, run.role)
     except DuisError as e:
         raise BadInput(f"{path}: {e.where}: {e.message}") from None
+    srv = mapped.request.get("srv")
+    unmapped = sorted(declared_read(run.ruleset, [srv if srv in run.ruleset.catalogue else None], "Request"))
+    if unmapped:  # left null by the mapping, the verdict would be of another request than the XML's
+        names = ", ".join(f"`{n}`" for n in unmapped)
+        raise BadInput(f"{path}: rule set `{run.ruleset.name}` reads the declared Request field {names} for SRV {srv}, which "
+                       "the DUIS XML mapping does not fill (it maps the built-in fields only): give the request as REQUEST.json "
+                       f"with {names} (`validate --format json` under a rule set that does not read it shows the mapped request)")
     try:
         request = load_request(mapped.request, run.state, run.program, run.ruleset, where="request")
     except InputError as e:

@@ -10,12 +10,12 @@ interpreter does.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, assert_never
 
 from redline.check import checked as ir
-from redline.check.types import Prim
+from redline.check.types import KNOWN_FIELDS, Prim
 
 BOOL = Prim("Bool")
 
@@ -147,3 +147,31 @@ def check_fails(ch: ir.Check, srv: str | None, catalogue: Mapping[str, Mapping[s
     if applies is True and all(w is False for w in waived) and holds is False:
         return True
     return None
+
+
+def declared_read(rs: ir.RuleSet, srvs: Sequence[str | None], record: str) -> frozenset[str]:
+    """The declared fields of `record` that `rs` still reads once the catalogue row of one of `srvs` (None: an SRV
+    outside the catalogue) is folded in: a field only other SRVs read cannot change the verdict of a request
+    for one of these (impact/fleet.py's candidates; a DUIS request, whose mapping fills no declared field)."""
+    found: set[str] = set()
+
+    def visit(e: object) -> None:
+        if isinstance(e, ir.GetField) and e.record == record and e.name not in (KNOWN_FIELDS[record] or ()):
+            found.add(e.name)
+        for child in ir.children(e):
+            visit(child)
+
+    for srv in srvs:
+        for ch in rs.checks:  # a check that cannot apply to the SRV reads nothing for it
+            applies = fold(ch.applies, srv, rs.catalogue) if ch.applies is not None else None
+            if applies is not None and decided(applies) is False:
+                continue
+            for x in (applies, ch.requires, *(w.when for w in ch.exceptions)):
+                if x is not None:
+                    visit(fold(x, srv, rs.catalogue))
+        for ef in rs.effects:
+            when = fold(ef.when, srv, rs.catalogue)
+            if decided(when) is not False:
+                for x in (when, ef.cell, ef.owner):
+                    visit(fold(x, srv, rs.catalogue))
+    return frozenset(found)

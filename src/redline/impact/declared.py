@@ -17,9 +17,8 @@ from typing import Any
 import duckdb
 
 from redline.check import checked as ir
-from redline.check.reads import reads, ruleset_exprs
-from redline.check.types import BOOL, KNOWN_FIELDS, MPXN, TEXT, TIME, EnumT, OptT, Prim, RecordT, Type, strip
-from redline.codegen.fold import fold
+from redline.check.reads import reads
+from redline.check.types import BOOL, MPXN, TEXT, TIME, EnumT, OptT, Prim, RecordT, Type, strip
 
 RECORD_TABLES = {"Device": "devices", "Party": "parties", "Request": "requests"}
 # Each table's own columns (as given and as loaded): a declared field of the same name would be read as it.
@@ -104,19 +103,3 @@ def missing_value(con: duckdb.DuckDBPyConnection, program: ir.Program, rs: ir.Ru
             return c.name, row[0]
     return None
 
-
-def read_for(rs: ir.RuleSet, srvs: list[str], record: str) -> frozenset[str]:
-    """The declared fields of `record` that `rs` still reads once the catalogue row of one of `srvs` is folded
-    in: a field only SRVs outside `srvs` read cannot change the verdict of a request for one of them."""
-    found: set[str] = set()
-
-    def visit(e: Any) -> None:
-        if isinstance(e, ir.GetField) and e.record == record and e.name not in (KNOWN_FIELDS[record] or ()):
-            found.add(e.name)
-        for child in ir.children(e):
-            visit(child)
-
-    for srv in srvs:
-        for x in ruleset_exprs(rs):
-            visit(fold(x, srv, rs.catalogue))
-    return frozenset(found)

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 
 from redline.check import checked as ir
-from redline.codegen.fold import check_fails, decided, fold
+from redline.codegen.fold import check_fails, decided, declared_read, fold
 from redline.impact import declared
 from redline.impact.replay import Judge, drop_verdicts, judge
 from redline.impact.sql import Relations, Unsupported, anchor_column, lit, registered_at_device_only
@@ -111,7 +111,7 @@ def _declared_fields(con: duckdb.DuckDBPyConnection, program: ir.Program, rs: ir
     of its type, each in a copy of the candidates (a join), so that none that would be accepted is missed:
     a Bool's two, an enum's members, every loaded party, and null if it is optional. A field of any
     other type has too many values to try, and the question is refused, naming it."""
-    read = declared.read_for(rs, srvs, "Request")
+    read = declared_read(rs, srvs, "Request")
     out = []
     for i, c in enumerate(declared.columns(program, "Request")):
         if c.name not in read:
