@@ -250,15 +250,11 @@ class Compiler:
         if column_kind(e.type) is None:
             return self._refuse(f"the declared field `{e.record}.{name}` of type {e.type} (a fleet table's "
                                 "column holds one value: a Bool, an enum, a Time, Text, an MPxN or a Party or Device id)")
-        match e.record, o:
-            case "Request", ir.Var(name="request"):
-                return f"r.{column}"
-            case "Device", ir.Var(name="device"):
-                return f"d.{column}"
-            case "Party", ir.Var(name="sender"):
-                return f"s.{column}"
-            case "Party", _:
-                return f"(SELECT max(p.{column}) FROM parties p WHERE p.party = {self.value(o)})"  # one row: party is unique
+        own = {"Request": ("request", "r"), "Device": ("device", "d"), "Party": ("sender", "s")}[e.record]
+        if isinstance(o, ir.Var) and o.name == own[0]:
+            return f"{own[1]}.{column}"  # the request's, its device's or its sender's
+        if e.record == "Party":
+            return f"(SELECT max(p.{column}) FROM parties p WHERE p.party = {self.value(o)})"  # one row: party is unique
         return self._refuse(f"the declared field `{e.record}.{name}` of anything but the request's own {e.record.lower()}")
 
     def _index(self, o: ir.Expr, k: ir.Expr) -> str:
