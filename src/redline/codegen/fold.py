@@ -164,14 +164,17 @@ def declared_read(rs: ir.RuleSet, srvs: Sequence[str | None], record: str) -> fr
     for srv in srvs:
         for ch in rs.checks:  # a check that cannot apply to the SRV reads nothing for it
             applies = fold(ch.applies, srv, rs.catalogue) if ch.applies is not None else None
-            if applies is not None and decided(applies) is False:
-                continue
-            for x in (applies, ch.requires, *(w.when for w in ch.exceptions)):
+            if applies is not None:
+                if decided(applies) is False:
+                    continue
+                visit(applies)
+            for x in (ch.requires, *(w.when for w in ch.exceptions)):
                 if x is not None:
                     visit(fold(x, srv, rs.catalogue))
         for ef in rs.effects:
             when = fold(ef.when, srv, rs.catalogue)
             if decided(when) is not False:
-                for x in (when, ef.cell, ef.owner):
-                    visit(fold(x, srv, rs.catalogue))
+                visit(when)
+                visit(fold(ef.cell, srv, rs.catalogue))
+                visit(fold(ef.owner, srv, rs.catalogue))
     return frozenset(found)

@@ -33,7 +33,6 @@ INTERNAL = {"problem", "row_number", "bad", "key_hash"}  # what the loader adds 
 
 @dataclass(frozen=True, slots=True)
 class DeclaredColumn:
-    record: str
     name: str
     type: Type
     kind: str  # as tables.Column: id | enum | text | bool | time
@@ -76,16 +75,12 @@ def columns(program: ir.Program, record: str) -> tuple[DeclaredColumn, ...]:
                              f"already (names compare without regard to case); rename it to use it with redline impact")
         inner = strip(t)
         members = tuple(program.enums[inner.name]) if isinstance(inner, EnumT) else ()
-        out.append(DeclaredColumn(record, name, t, kind, members))
+        out.append(DeclaredColumn(name, t, kind, members))
     return tuple(out)
 
 
 class ClashError(Exception):
     """A declared field whose name the fleet tables use for something else."""
-
-
-def table_of(record: str) -> str:
-    return RECORD_TABLES[record]
 
 
 def required(program: ir.Program, rs: ir.RuleSet, record: str) -> list[DeclaredColumn]:

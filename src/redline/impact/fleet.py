@@ -79,7 +79,7 @@ def candidates(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, program: ir.Progr
     carrying = ir.carrying_srvs(rs.catalogue)  # such a request carries the registered party's certificate for the cell
     roles = program.enums[program.vocab.role]
     shape = tuple((s, r, s in carrying) for s in correcting_srvs(rs, cell) for r in roles if not hopeless(rs, s, r))
-    fields = _declared_fields(con, program, rs, sorted({s for s, _, _ in shape}))
+    fields = _declared_fields(program, rs, sorted({s for s, _, _ in shape}))
     key = str(zlib.crc32(repr((shape, fields)).encode()))
     name, rows = f"candidates_{key}", f"candidate_rows_{key}"
     if con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?", [rows]).fetchone() != (0,):
@@ -106,8 +106,7 @@ def candidates(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, program: ir.Progr
 _SQL_TYPES = {"bool": "BOOLEAN", "time": "BIGINT"}  # a declared column's loaded type; any other kind is VARCHAR
 
 
-def _declared_fields(con: duckdb.DuckDBPyConnection, program: ir.Program, rs: ir.RuleSet,
-                     srvs: list[str]) -> list[tuple[str, str, str]]:
+def _declared_fields(program: ir.Program, rs: ir.RuleSet, srvs: list[str]) -> list[tuple[str, str, str]]:
     """(name, value, join) for each declared Request field, as the candidate requests give it. A field `rs` does
     not read for the candidate SRVs is null: no value of it changes a verdict. One it reads takes every value
     of its type, each in a copy of the candidates (a join), so that none that would be accepted is missed:
@@ -129,11 +128,9 @@ def _declared_fields(con: duckdb.DuckDBPyConnection, program: ir.Program, rs: ir
             raise Unsupported(f"rule set `{rs.name}` reads the declared request field `{c.name}` ({c.type}) for the "
                               f"corrections of `{', '.join(srvs)}`: the fleet question tries every value of a field it "
                               "reads, and a field of this type has too many (a Bool, an enum or a Party it can try)")
-        given = values or "SELECT party FROM parties"
+        given = f"SELECT * FROM (VALUES {values}) v" if values else "SELECT party FROM parties"
         if c.optional:
-            given = f"SELECT * FROM (VALUES {values}) v UNION ALL SELECT NULL" if values else f"{given} UNION ALL SELECT NULL"
-        elif values:
-            given = f"VALUES {values}"
+            given += " UNION ALL SELECT NULL"
         out.append((c.name, f"x{i}.v", f" CROSS JOIN ({given}) x{i}(v)"))
     return out
 

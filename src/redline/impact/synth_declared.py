@@ -16,16 +16,13 @@ from redline.check import checked as ir
 from redline.impact import declared
 from redline.impact.params import FleetParams
 from redline.impact.sql import lit, relation_columns
+from redline.impact.synth import _u
 
 # The raw table of each record and the column whose value makes a row's draws its own.
 _ROWS = {"Party": ("raw_parties", "party"), "Device": ("raw_devices", "device"), "Request": ("raw_requests", "request_id")}
 _TYPES = {"bool": "BOOLEAN", "time": "TIMESTAMP"}  # any other kind is a VARCHAR column
 NULL_SHARE = 0.1
 RELATION_SHARE = 0.01
-
-
-def _u(seed: int, row: str, tag: str) -> str:
-    return f"((hash({seed}, {row}, {lit(tag)}) % 1000000007) / 1000000007.0)"
 
 
 def _pick(items: str, u: str) -> str:

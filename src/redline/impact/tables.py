@@ -76,7 +76,7 @@ def declared_columns(program: ir.Program, record: str) -> tuple[Column, ...]:
     try:
         found = declared.columns(program, record)
     except declared.ClashError as e:
-        raise ImpactInputError(declared.table_of(record), None, str(e)) from None
+        raise ImpactInputError(declared.RECORD_TABLES[record], None, str(e)) from None
     return tuple(Column(c.name, c.kind, nullable=True, members=c.members, declared=True, refers=c.refers) for c in found)
 
 
@@ -198,6 +198,11 @@ def table_file(root: Path, table: str) -> Path | None:
     return found[0] if found else None
 
 
+def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether `con` holds a table or view `name` (a file's raw view, a test's raw table, a loaded table)."""
+    return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone() != (0,)
+
+
 KEYS = {"Device": ("devices", "device"), "Party": ("parties", "party"), "Request": ("requests", "request_id")}
 
 
@@ -207,8 +212,7 @@ def require_declared(con: duckdb.DuckDBPyConnection, program: ir.Program, rulese
     is null (or its column left out): as STATE.json, such a field is required by the rule sets that read it."""
     for rs in rulesets:
         for name in sorted(reads(program, rs).relations):
-            if con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?",
-                           [relation_table(name)]).fetchone() == (0,):
+            if not _exists(con, relation_table(name)):
                 raise ImpactInputError(name, None, f"no {name}.parquet or {name}.csv: rule set `{rs.name}` reads the declared "
                                        f"relation `{name}` (give the file, with its header only if no tuple holds)")
         for record in records:
@@ -562,10 +566,7 @@ class Loader:
     def _relations(self) -> None:
         """relation_<name>: the distinct tuples of each declared relation whose table was given."""
         for name in self.program.relations:
-            if self.con.execute("SELECT count(*) FROM duckdb_views() WHERE temporary AND view_name = ?",
-                                [f"raw_{name}"]).fetchone() == (0,) and \
-               self.con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?",
-                                [f"raw_{name}"]).fetchone() == (0,):
+            if not _exists(self.con, f"raw_{name}"):
                 continue
             cols = self.schemas[name]
             self._checked(name, _references(name, cols))
