@@ -157,7 +157,7 @@ def thread_requests() -> tuple[dict[str, Any], list[dict[str, Any]]]:
     state, requests = next(iter(codegen_space.space(RULESETS["baseline"].catalogue, PROGRAM.enums, sorted(PROGRAM.relations))))
     out = []
     for i, q in enumerate(itertools.islice(requests, 0, None, 7)):
-        if len(out) >= 4000:
+        if len(out) >= 1500:
             break
         q = dict(q)
         if i % 3 == 0 and isinstance(q.get("device"), str):
@@ -182,7 +182,7 @@ def validate_in_threads(module: ModuleType, prepared: Any, requests: list[dict[s
         got[t] = [results[i] for i in range(len(requests))]
 
     interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter will
+    sys.setswitchinterval(5e-6)  # switch threads every few requests
     try:
         threads = [threading.Thread(target=work, args=(t,)) for t in range(n)]
         for th in threads:

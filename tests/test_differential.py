@@ -28,7 +28,7 @@ from redline.smt import Encoder, Sorts
 from redline.smt.concrete import agrees
 from test_properties import CATALOGUE, PROGRAM, REG_ROLES, RULESETS, SRVS, TIMES, VALIDATORS, worlds
 
-EXAMPLES = int(os.environ.get("REDLINE_DIFFERENTIAL_EXAMPLES", "300"))
+EXAMPLES = int(os.environ.get("REDLINE_DIFFERENTIAL_EXAMPLES", "150"))
 FULL_EXAMPLES = int(os.environ.get("REDLINE_DIFFERENTIAL_EXAMPLES", "1000"))
 SORTS = Sorts(PROGRAM, sorted(RULESETS["baseline"].catalogue))
 ENCODERS = {name: Encoder(SORTS, rs) for name, rs in RULESETS.items()}

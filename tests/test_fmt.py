@@ -82,8 +82,8 @@ def test_layout_keeps_every_comment_and_is_idempotent(path: Path) -> None:
 
 
 def test_shipped_files_are_formatted(in_repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """`make test` holds every shipped rule file to `redline fmt --check`."""
-    assert main(["fmt", "--check", "rules", "proofs"]) == 0, capsys.readouterr().err
+    """`make test` holds every shipped rule file, and the tests' modifications, to `redline fmt --check`."""
+    assert main(["fmt", "--check", "rules", "proofs", "tests/modifications"]) == 0, capsys.readouterr().err
 
 
 def test_layout_keeps_the_checked_program(tmp_path: Path) -> None:
