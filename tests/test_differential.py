@@ -6,9 +6,9 @@ rejecting check, hence layer and code, and the effects) must equal what Z3
 computes from the encoding with those inputs pinned. Two independent
 implementations of one semantics: this is what makes a proof worth trusting.
 
-The default run draws 300 examples; `pytest -m slow tests/test_differential.py`
-draws 1,000 (the default run's count until it cost about 250 s of CPU, a
-quarter of the suite). `REDLINE_DIFFERENTIAL_EXAMPLES` sets the count of both.
+The default run draws 150 examples (about 30 s); `pytest -m slow
+tests/test_differential.py` draws 1,000 (the default run's count until it cost
+about 250 s of CPU, a quarter of the suite). `REDLINE_DIFFERENTIAL_EXAMPLES` sets the count of both.
 """
 
 from __future__ import annotations
