@@ -130,15 +130,36 @@ def judged_everywhere(tmp: Path, capsys: pytest.CaptureFixture[str], rules: str,
     lines = [json.loads(line) for line in out.splitlines()] if len(first) > 1 else [json.loads(out)]
     assert [said(v) for v in lines] == [cases[i][3] for i in first], lines
     fields = ("verdict", "layer", "code", "check", "effects")
-    by_state: dict[str, list[tuple[int, str, dict[str, Any]]]] = {}
     for i, (state, req, want_base, want_mod) in enumerate(cases):
         got = [interpreted(program, rs, state, req) for rs in rulesets]
         assert [said(v) for v in got] == [want_base, want_mod], (i, got)
         module = copy.deepcopy(generated.validate(state, req))
         assert {k: module[k] for k in fields} == {k: got[1][k] for k in fields}, i
-        by_state.setdefault(json.dumps(state), []).append((i, state["now"], req))
-    for state_text, requests in by_state.items():
-        assert disagreements(program, rulesets, json.loads(state_text), requests) == []
+    state, requests = one_world(cases)
+    assert disagreements(program, rulesets, state, requests) == []
+
+
+def one_world(cases: list[Case]) -> tuple[dict[str, Any], list[tuple[int, str, dict[str, Any]]]]:
+    """The cases' worlds as one, for one run of the engine: the k-th distinct world's meter and MPxN renamed
+    (`...-A<k>`, `...0<k>`), each request sent to its world's meter. The worlds differ only in the meter and
+    the relations, and share `now` and the parties (a later world may add some)."""
+    worlds: list[str] = []
+    merged: dict[str, Any] = {"now": NOW, "parties": {}, "devices": {}, "registration": {}, "relations": {}}
+    requests = []
+    for i, (state, req, _, _) in enumerate(cases):
+        text = json.dumps(state, sort_keys=True)
+        if text not in worlds:
+            worlds.append(text)
+            k = len(worlds) - 1
+            renamed = json.loads(text.replace(METER, METER[:-1] + str(k)).replace("1900000000001", f"19000000000{k}1"))
+            for key in ("parties", "devices", "registration", "relations"):
+                for name, value in renamed.get(key, {}).items():
+                    merged[key][name] = merged[key].get(name, []) + value if key == "relations" else value
+        k = worlds.index(text)
+        requests.append((i, NOW, req | {"device": METER[:-1] + str(k)}))
+    if not merged["relations"]:
+        del merged["relations"]
+    return merged, requests
 
 
 def diff(capsys: pytest.CaptureFixture[str], old: str, new: str) -> dict[str, Any]:
@@ -152,7 +173,6 @@ def diff(capsys: pytest.CaptureFixture[str], old: str, new: str) -> dict[str, An
 def test_ed_daily_reads_only_widens(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(project(tmp_path, "ed-daily-reads.redline"))
-    assert run(capsys, "check")[0] == 0
     d = diff(capsys, "baseline", "ed_daily_reads")
     assert d["intent"]["status"] == "satisfied"
     # only 4.6.1 from an ED changes, and every change leaves the E2 refusal of the matrix check
@@ -276,19 +296,20 @@ def test_device_type_code_moves_a_check(tmp_path: Path, capsys: pytest.CaptureFi
     ])
 
 
+@pytest.mark.slow
 def test_fleet_of_a_modification_that_changes_a_sampled_srv(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """The synthetic fleet's requests include 6.23: replay counts the changes cos_critical makes, each in a region of
-    the diff, and fleet answers for both rule sets."""
+    the diff, and fleet answers for both rule sets (about 15 s; the engine agrees with the interpreter on every
+    request above, in the default run)."""
     monkeypatch.chdir(project(tmp_path, "cos-critical.redline"))
-    assert run(capsys, "impact", "generate", "fleet", "--devices", "300", "--requests", "1000", "--wrong-no-share", "0.2",
+    assert run(capsys, "impact", "generate", "fleet", "--devices", "200", "--requests", "1000", "--wrong-no-share", "0.2",
                "--threads", "1")[0] == 0
     code, out, err = run(capsys, "impact", "replay", "fleet", "--ruleset", "baseline", "--ruleset", "cos_critical",
                          "--format", "json", "--threads", "1")
     changes = json.loads(out)["changes"]
     assert code == 0 and changes["changed"] > 0, err
-    assert {c["srv"] for c in changes["by_srv"]} == {"6.23"} if changes["by_srv"] and "srv" in changes["by_srv"][0] \
-        else {c["key"] for c in changes["by_srv"]} == {"6.23"}
+    assert {c["key"] for c in changes["by_srv"]} == {"6.23"}
     assert changes["by_region"]["outside_every_region"]["requests"] == 0
     assert sum(r["requests"] for r in changes["by_region"]["regions"]) == changes["changed"]
     code, out, err = run(capsys, "impact", "fleet", "fleet", "--at", NOW, "--ruleset", "baseline", "--ruleset",
