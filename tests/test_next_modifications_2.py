@@ -338,6 +338,26 @@ def test_an_effect_only_change_outside_the_intents_refutes_changes_only_intended
     assert owners[0] != owners[1]  # accepted under both, the NO cell left to another owner
 
 
+def test_a_replay_whose_diff_cannot_be_encoded_is_refused_by_name(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """ou_consent written with `== true`: the prover's fragment lacks `==` between truth values, so `diff` refuses
+    it (E402, exit 2); `impact replay`, which ties its changes to the diff's regions, met the same refusal as an
+    internal error (exit 70). It now refuses by name too, with the place."""
+    (tmp_path / "rules").mkdir()
+    text = (MODS / "ou-consent.redline").read_text(encoding="utf-8")
+    text = text.replace("requires request.consent_confirmed\n", "requires request.consent_confirmed == true\n")
+    (tmp_path / "rules" / "eq.redline").write_text(text, encoding="utf-8")
+    (tmp_path / "redline.toml").write_text('rules = ["rules"]\nshipped = true\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "diff", "baseline", "ou_consent")
+    assert code == 2 and "error[E402]" in err, err
+    assert run(capsys, "impact", "generate", "fleet", "--devices", "50", "--requests", "100", "--threads", "1")[0] == 0
+    code, out, err = run(capsys, "impact", "replay", "fleet", "--ruleset", "baseline", "--ruleset", "ou_consent",
+                         "--threads", "1")
+    assert code == 2, out + err
+    assert "cannot encode `==` between truth values at rules/eq.redline:12:14" in err, err
+
+
 RSA, RSA_OTHER = "90-B3-D5-1F-30-05-00-00", "90-B3-D5-1F-30-06-00-00"
 
 
