@@ -135,10 +135,17 @@ def _by_region(con: duckdb.DuckDBPyConnection, program: ir.Program, rulesets: li
                examples: int) -> JsonObject:
     """The changed requests counted by the `redline diff` region each falls in (impact/regions.py)."""
     from redline.props.diff import diff
+    from redline.smt import Unsupported as Unencodable
 
     old, new = rulesets
     note(f"the semantic diff {old.name} -> {new.name}, to tie each changed request to its region")
-    d = diff(program, old, new, DIFF_TIMEOUT_MS, 0)
+    try:
+        d = diff(program, old, new, DIFF_TIMEOUT_MS, 0)
+    except Unencodable as e:  # what `redline diff` refuses (exit 2), the replay's regions cannot be had either
+        where = e.span.source
+        at = f" at {where.path}:{':'.join(map(str, where.line_col(e.span.start)))}" if where is not None else ""
+        raise Unsupported(f"the diff {old.name} -> {new.name} that gives the replay its regions cannot encode "
+                          f"{e.what}{at}") from None
     note("tying the changed requests to the diff's regions")
     return tie(con, program, old, new, tables[0], tables[1], list(d.changes), d.complete, examples, changed=CHANGED)
 
