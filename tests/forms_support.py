@@ -69,11 +69,10 @@ TIMES = ["2015-01-01T00:00:00Z", "2020-01-01T00:00:00Z", "2026-03-01T11:59:59.75
          "2026-06-01T00:00:00Z", "2030-01-01T00:00:00Z"]
 TIME_LITERALS = [t for t in TIMES if "." not in t]  # the grammar's TIME has no fraction
 
-# The types expressions are drawn at. Scalars can be compared with `==`; `Bool` and the sets cannot
-# (the encoder refuses `==` on truth values, which the checker allows: see EQ_TYPES).
+# The types expressions are drawn at. Scalars and truth values can be compared with `==`; the sets cannot.
 SCALARS = ["Party", "Service", "Device", "Time", "MPxN", *ENUMS]
 SETS = [f"set {e}" for e in ENUMS]
-EQ_TYPES = SCALARS
+EQ_TYPES = [*SCALARS, "Bool"]
 
 
 class Gen:

@@ -316,8 +316,8 @@ def test_the_encoding_refuses_fields_of_another_device_by_name() -> None:
 
 # (type text, literal values, how a rule reads a field `X` of that type to a truth)
 TYPES = {
-    "Bool": ([True, False], ["X", "not X"]),
-    "optional Bool": ([True, False, None], ["X", "not X"]),  # the encodings refuse `==` on truth values
+    "Bool": ([True, False], ["X", "not X", "X == true", "X != false"]),
+    "optional Bool": ([True, False, None], ["X", "not X", "X == false", "X != true", "X == null"]),
     "Generation": (["SMETS1", "SMETS2"], ["X == SMETS1", "X != SMETS2"]),
     "optional SmiStatus": (["Pending", "Commissioned", None], ["X == Commissioned", "X == null", "X in {Pending, Suspended}"]),
     "set of UserRole": ([[], ["IS"], ["IS", "ED"]], ["IS in X", "role in X", "ED not in X"]),

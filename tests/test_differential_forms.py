@@ -129,7 +129,7 @@ def test_rule_sets_reach_every_outcome() -> None:
     """Not vacuous: generated rule sets accept, reject at each layer, waive checks and apply effects."""
     outcomes: set[str] = set()
 
-    @settings(max_examples=60, deadline=None, database=None, derandomize=True,
+    @settings(max_examples=90, deadline=None, database=None, derandomize=True,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(rule_sets(), worlds())
     def collect(text: str, world: tuple[dict[str, Any], dict[str, Any]]) -> None:

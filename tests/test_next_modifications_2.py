@@ -340,22 +340,48 @@ def test_an_effect_only_change_outside_the_intents_refutes_changes_only_intended
 
 def test_a_replay_whose_diff_cannot_be_encoded_is_refused_by_name(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    """ou_consent written with `== true`: the prover's fragment lacks `==` between truth values, so `diff` refuses
-    it (E402, exit 2); `impact replay`, which ties its changes to the diff's regions, met the same refusal as an
-    internal error (exit 70). It now refuses by name too, with the place."""
-    (tmp_path / "rules").mkdir()
-    text = (MODS / "ou-consent.redline").read_text(encoding="utf-8")
-    text = text.replace("requires request.consent_confirmed\n", "requires request.consent_confirmed == true\n")
-    (tmp_path / "rules" / "eq.redline").write_text(text, encoding="utf-8")
-    (tmp_path / "redline.toml").write_text('rules = ["rules"]\nshipped = true\n', encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    code, _, err = run(capsys, "diff", "baseline", "ou_consent")
-    assert code == 2 and "error[E402]" in err, err
+    """`impact replay` ties its changes to the diff's regions; a rule set the SQL compiler takes but the prover
+    cannot encode (`==` between truth values was one, before the encoder learnt it) met the prover's refusal as
+    an internal error (exit 70). It is refused by name, with the place, exit 2, as `redline diff` refuses it.
+    No construct is in that gap today, so the prover's refusal is stood in for, at the check's own place."""
+    import redline.props.diff as diff_module
+    from redline.smt import Unsupported as Unencodable
+
+    def refusing(program: Any, old: Any, new: Any, *_: Any) -> Any:
+        check = next(c for c in new.checks if c.name == "ou_consent_stated")
+        raise Unencodable("a construct the prover lacks", check.span)
+
+    monkeypatch.chdir(project(tmp_path, "ou-consent.redline"))
     assert run(capsys, "impact", "generate", "fleet", "--devices", "50", "--requests", "100", "--threads", "1")[0] == 0
+    monkeypatch.setattr(diff_module, "diff", refusing)
     code, out, err = run(capsys, "impact", "replay", "fleet", "--ruleset", "baseline", "--ruleset", "ou_consent",
                          "--threads", "1")
     assert code == 2, out + err
-    assert "cannot encode `==` between truth values at rules/eq.redline:12:14" in err, err
+    assert "cannot encode a construct the prover lacks at " in err and "ou-consent.redline:" in err, err
+
+
+def test_truth_values_compared_with_eq_diff_as_the_plain_condition(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """`requires request.consent_confirmed == true` (an optional Bool: null is not true) is in the prover's
+    fragment and reads as `requires request.consent_confirmed`: the same diff, region for region."""
+    texts = {"plain": (MODS / "ou-consent.redline").read_text(encoding="utf-8")}
+    texts["eq"] = texts["plain"].replace("requires request.consent_confirmed\n",
+                                         "requires request.consent_confirmed == true\n")
+    texts["ne"] = texts["plain"].replace("requires request.consent_confirmed\n",
+                                         "requires not (request.consent_confirmed != true)\n")
+    assert len(set(texts.values())) == 3
+    diffs = {}
+    for name, text in texts.items():
+        root = tmp_path / name
+        (root / "rules").mkdir(parents=True)
+        (root / "rules" / "m.redline").write_text(text, encoding="utf-8")
+        (root / "redline.toml").write_text('rules = ["rules"]\nshipped = true\n', encoding="utf-8")
+        monkeypatch.chdir(root)
+        code, out, err = run(capsys, "diff", "baseline", "ou_consent", "--format", "json")
+        assert code in (0, 1), err
+        doc = json.loads(out)
+        diffs[name] = (doc["complete"], doc["count"], [(r["before"], r["after"], r["count"]) for r in doc["changes"]])
+    assert diffs["plain"][2] and diffs["eq"] == diffs["plain"] == diffs["ne"]
 
 
 RSA, RSA_OTHER = "90-B3-D5-1F-30-05-00-00", "90-B3-D5-1F-30-06-00-00"

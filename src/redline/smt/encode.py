@@ -250,6 +250,65 @@ class _Env:
             return self.F  # `null` (as an `if` branch): a null truth value counts as false
         raise Unsupported(f"a condition of type {e.type}", e.span)
 
+    def truth(self, e: ir.Expr) -> Opt:
+        """A side of `==` between truth values: the value and whether it is there, for `null` equals only
+        `null` (the interpreter compares the values themselves). A condition reads a missing truth value as
+        false (`boolean`); here a field of a missing record, an unset declared field or a catalogue row's
+        empty cell is kept apart from `false`. Logical forms (and, or, not, ==, in, throughout, a relation)
+        are never null."""
+        t = strip(e.type)
+        if t == NULL:
+            return Opt(self.F, None)
+        if isinstance(e, ir.Const):
+            return Opt(self.T, z3.BoolVal(bool(e.value), ctx=self.enc.ctx))
+        if isinstance(e, ir.Defined):
+            return self.truth(e.value)
+        if isinstance(e, ir.IfE):
+            c, a, b = self.boolean(e.cond), self.truth(e.then), self.truth(e.otherwise)
+            if a.val is None and b.val is None:
+                return Opt(self.F, None)
+            return Opt(z3.If(c, a.some, b.some), z3.If(c, self._bool_of(a), self._bool_of(b)))
+        if isinstance(e, ir.GetField):
+            return self._truth_field(e)
+        if isinstance(e, ir.GetIndex | ir.Var | ir.Registered):
+            raise Unsupported(f"`==` with {type(e).__name__} as a truth value", e.span)
+        return Opt(self.T, self.boolean(e))
+
+    def _bool_of(self, o: Opt) -> z3.BoolRef:
+        return self.F if o.val is None else o.val  # a Bool-sorted value here
+
+    def _truth_field(self, e: ir.GetField) -> Opt:
+        """A truth-valued field with its presence: a declared field, a party's `dcc_user`, a catalogue column."""
+        builtin = KNOWN_FIELDS.get(e.record, frozenset())
+        if builtin is not None and e.record in ("Request", "Device", "Party") and e.name not in builtin:
+            v = self._declared(e, keep_null=True)
+            assert isinstance(v, Opt)
+            return v
+        if e.record == "Party" and e.name == "dcc_user":
+            obj = self.opt(e.obj)
+            return Opt(self.F, None) if obj.val is None else Opt(obj.some, self.st.dcc_user(obj.val))
+        if e.record == "Service":
+            return self._service_truth(self.opt(e.obj), e)
+        raise Unsupported(f"`==` with the field `{e.record}.{e.name}` as a truth value", e.span)
+
+    def _service_truth(self, srv: Opt, e: ir.GetField) -> Opt:
+        """A truth-valued catalogue column with its presence: a row whose cell is empty gives `null`."""
+        known = self.sorts.srv_names.get(str(srv.val))
+        if known is not None:
+            v = self.enc.catalogue[known].get(e.name)
+            return Opt(self.F, None) if v is None else Opt(srv.some, z3.BoolVal(bool(v), ctx=self.enc.ctx))
+        if srv.val is None:
+            return Opt(self.F, None)
+        srv_val = srv.val
+        by_value: dict[Any, list[z3.ExprRef]] = {}
+        for s, row in self.enc.catalogue.items():
+            by_value.setdefault(row.get(e.name), []).append(self.sorts.srvs[s])
+
+        def one_of(value: Any) -> z3.BoolRef:
+            srvs = by_value.get(value, [])
+            return z3.Or([srv_val == x for x in srvs]) if srvs else self.F
+        return Opt(z3.And(srv.some, z3.Not(one_of(None))), one_of(True))
+
     def opt(self, e: ir.Expr) -> Opt:
         v = self.value(e)
         if isinstance(v, Opt):
@@ -285,8 +344,9 @@ class _Env:
                 return m.get(self.opt(k))
             case ir.Eq(left=a, right=b, negated=neg):
                 if strip(a.type) == BOOL or strip(b.type) == BOOL:
-                    raise Unsupported("`==` between truth values", e.span)
-                eq = self._eq(self._comparable(a, b), self._comparable(b, a))
+                    eq = self._eq(self.truth(a), self.truth(b))
+                else:
+                    eq = self._eq(self._comparable(a, b), self._comparable(b, a))
                 return z3.Not(eq) if neg else eq
             case ir.Member(item=i, collection=c, negated=neg):
                 item, coll = self.opt(i), self.value(c)
@@ -351,7 +411,7 @@ class _Env:
                 return Opt(st.in_smi, st.device_id)
         raise Unsupported(f"the variable `{name}`", e.span)
 
-    def _declared(self, e: ir.GetField) -> Value:
+    def _declared(self, e: ir.GetField, keep_null: bool = False) -> Value:
         """A declared field, from its slot (smt/declared.py); `some` says whether its record is there."""
         st, rq, name = self.st, self.rq, e.name
         if e.record == "Request":
@@ -372,7 +432,7 @@ class _Env:
         given = z3.And(some, slot.has(arg))
         base = strip(slot.type)
         v = slot.value(arg)
-        if base == BOOL:
+        if base == BOOL and not keep_null:
             return z3.And(given, v)
         if isinstance(base, SetT):
             return SetV(lambda x: z3.And(given, v(x)))
