@@ -1,0 +1,90 @@
+"""Hostile input, second campaign: classes test_hostile_inputs.py and test_fuzz_inputs.py do not cover.
+
+Each is a precise refusal (exit 2, one clear line), a correct answer or a
+record of its own in a batch; never a traceback or an internal error (70).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lsp_support import SRC
+from redline.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "stuck-smets1"
+
+
+class Result:
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.code, self.out, self.err = code, out, err
+
+    def lines(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.out.splitlines()]
+
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]) -> Run:
+    def go(*argv: str) -> Result:
+        capsys.readouterr()
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        assert "Traceback" not in err and "internal error" not in err, err
+        return Result(code, out, err)
+    return go
+
+
+# ---- the language server: malformed JSON-RPC ------------------------------------------
+
+def _frame(body: bytes) -> bytes:
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def _message(obj: Any) -> bytes:
+    return _frame(json.dumps(obj).encode())
+
+
+def test_the_language_server_logs_a_malformed_message_in_one_line_and_keeps_serving(tmp_path: Path) -> None:
+    """pygls printed its traceback (for some, two) for each of these on stderr; now one line each, and serving goes on."""
+    doc = tmp_path / "x.redline"
+    doc.write_text('ruleset x "y"\n')
+    hover = {"textDocument": {"uri": doc.as_uri()}, "position": {"line": 0, "character": 0}}
+    stream = b"".join([
+        _message({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}),
+        _frame(b"{not json"),
+        _frame(b"\xff\xfe not UTF-8"),
+        _frame(b"[" * 100_000),
+        b"Content-Length: abc\r\n\r\n",
+        _message({"jsonrpc": "2.0", "id": 2, "method": "textDocument/hover",
+                  "params": {**hover, "position": {"line": "x", "character": 0}}}),
+        _message({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": 7}}),
+        _message([1, 2, 3]),
+        _message({"jsonrpc": "2.0", "id": 3, "method": "textDocument/hover", "params": hover}),
+        _message({"jsonrpc": "2.0", "id": 4, "method": "shutdown"}),
+        _message({"jsonrpc": "2.0", "method": "exit"}),
+    ])
+    p = subprocess.run([sys.executable, "-c", "from redline.cli import entry; entry()", "lsp"], input=stream,
+                       capture_output=True, timeout=60, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(SRC)})
+    err = p.stderr.decode()
+    assert "Traceback" not in err and "Exception Group" not in err, err
+    lines = err.splitlines()
+    assert len(lines) == 7 and all(line.startswith("redline lsp: error: ") for line in lines), err
+    assert "JSONDecodeError: Expecting property name enclosed in double quotes" in lines[0]
+    assert "JSONDecodeError" in lines[1] and "RecursionError" in lines[2]
+    assert lines[3] == "redline lsp: error: a Content-Length header that is not a number of bytes " \
+                       "(b'Content-Length: abc\\r\\n'); the message is skipped"
+    assert lines[4].endswith("params of the wrong type: invalid value for type, expected int @ $.params.position.line")
+    assert "params of the wrong type" in lines[5] and "'list' object has no attribute 'jsonrpc'" in lines[6]
+    out = p.stdout.decode()
+    assert '"id": 3, "jsonrpc": "2.0", "result": null' in out and '"id": 4, "jsonrpc": "2.0", "result": null' in out
