@@ -88,3 +88,21 @@ def test_the_language_server_logs_a_malformed_message_in_one_line_and_keeps_serv
     assert "params of the wrong type" in lines[5] and "'list' object has no attribute 'jsonrpc'" in lines[6]
     out = p.stdout.decode()
     assert '"id": 3, "jsonrpc": "2.0", "result": null' in out and '"id": 4, "jsonrpc": "2.0", "result": null' in out
+
+
+# ---- batches: paths that are not request files ------------------------------------------
+
+def test_a_batch_item_the_file_system_refuses_is_that_items_record(tmp_path: Path, run: Run) -> None:
+    """A name too long for the file system ended the whole batch (exit 2, no records); an empty directory was
+    no input at all, so a batch of it validated nothing and exited 0."""
+    long, empty = "a" * 5000, tmp_path / "empty"
+    empty.mkdir()
+    good = str(EXAMPLE / "request.json")
+    r = run("validate", "--ruleset", "mp107", "--state", str(EXAMPLE / "state.json"), good, long, str(empty), good)
+    records = r.lines()
+    assert r.code == 2 and [x["input"] for x in records] == [good, long, str(empty), good]
+    assert records[0]["verdict"] == records[3]["verdict"] == "accept"
+    assert records[1]["error"] == f"{long}: cannot read: File name too long"
+    assert records[2]["error"] == f"{empty}: a directory with no *.xml or *.json file to validate"
+    r = run("validate", "--ruleset", "mp107", "--state", str(EXAMPLE / "state.json"), str(empty))
+    assert r.code == 2 and [x["input"] for x in r.lines()] == [str(empty)]

@@ -89,14 +89,21 @@ def _reject_constant(name: str) -> Any:
 # ---- request files ----------------------------------------------------------
 
 def request_inputs(paths: Sequence[Path]) -> list[Path]:
-    """The files of a batch in input order: a directory gives its *.xml and *.json files (not recursing), sorted by name."""
+    """The files of a batch in input order: a directory gives its *.xml and *.json files (not recursing), sorted by name.
+    A path the file system refuses (a name too long) is kept, to be that input's error record, and so is a
+    directory with no such file, lest a batch that validated nothing pass as one that validated everything."""
     out: list[Path] = []
     for p in paths:
-        if p.is_dir():
-            out.extend(sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in (".xml", ".json")))
-        else:
-            out.append(p)
+        found = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in (".xml", ".json")) if _is_dir(p) else []
+        out.extend(found or [p])
     return out
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # ENAMETOOLONG, which Path.is_dir does not take for "no"
+        return False
 
 
 def read_request(path: Path, xml_bound: int, json_bound: int) -> tuple[bool, bytes]:
@@ -110,6 +117,8 @@ def read_request(path: Path, xml_bound: int, json_bound: int) -> tuple[bool, byt
             bound = xml_bound if is_xml else json_bound
             more = len(head) == 4096 and len(head) <= bound  # else the head is all there is, or already too much
             data = head + f.read(bound + 1 - len(head)) if more else head
+    except IsADirectoryError:
+        raise BadInput(f"{path}: a directory with no *.xml or *.json file to validate") from None
     except OSError as e:
         raise BadInput(f"{path}: cannot read: {e.strerror or e}") from None
     if not is_xml and len(data) > json_bound:
