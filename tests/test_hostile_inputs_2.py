@@ -106,3 +106,18 @@ def test_a_batch_item_the_file_system_refuses_is_that_items_record(tmp_path: Pat
     assert records[2]["error"] == f"{empty}: a directory with no *.xml or *.json file to validate"
     r = run("validate", "--ruleset", "mp107", "--state", str(EXAMPLE / "state.json"), str(empty))
     assert r.code == 2 and [x["input"] for x in r.lines()] == [str(empty)]
+
+
+# ---- solver options: bounds ---------------------------------------------------------------
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["prove", "--depth", "1000"], "argument --depth: expected a number of at most 32, found 1000"),
+    (["prove", "--timeout", "4294968"], "argument --timeout: expected a number of at most 4294967, found 4294968"),
+    (["diff", "baseline", "mp107", "--rlimit", "4294967297"], "argument --rlimit: expected a number of at most 4294967295"),
+    (["liveness", "mp107", "--timeout", str(10**30)], "argument --timeout: expected a number of at most 4294967"),
+])
+def test_solver_options_beyond_what_is_meant_are_refused(capsys: pytest.CaptureFixture[str], argv: list[str], said: str) -> None:
+    """--depth 1000 ran for minutes; Z3 wraps a timeout or rlimit past 32 bits to a tiny one (`unknown` at once)."""
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2 and said in capsys.readouterr().err

@@ -30,6 +30,32 @@ def positive(text: str) -> int:
     return whole(text, 1)
 
 
+# Each step of the bounded search adds a copy of the transition relation to one solver, and each depth is a solver
+# call: on the shipped temporal properties 4 steps take 11 s, 32 take 23 s, 64 take 190 s, 1000 never end in
+# reasonable time. Every shipped story is at most two steps long; a longer bound would only look like thoroughness.
+MAX_DEPTH = 32
+
+
+# Z3 takes its timeout (in milliseconds) and resource limit as 32-bit unsigned numbers and silently wraps a larger
+# one: `--timeout 4294968` was a timeout of 704 ms, `--rlimit 4294967297` a limit of 1 (every call `unknown`).
+MAX_TIMEOUT_SECONDS = (2**32 - 1) // 1000
+MAX_RLIMIT = 2**32 - 1
+
+
+def timeout(text: str) -> int:
+    """`--timeout SECONDS` per solver call: at least 1, at most MAX_TIMEOUT_SECONDS (49 days)."""
+    return whole(text, 1, MAX_TIMEOUT_SECONDS)
+
+
+def rlimit(text: str) -> int:
+    return whole(text, 1, MAX_RLIMIT)
+
+
+def depth(text: str) -> int:
+    """`prove --depth`: at least 1, at most MAX_DEPTH."""
+    return whole(text, 1, MAX_DEPTH)
+
+
 def threads(text: str) -> int:
     """A thread count: at least 1, at most MAX_THREADS (a huge one would exhaust memory before any work)."""
     return whole(text, 1, MAX_THREADS)
