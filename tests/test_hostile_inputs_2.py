@@ -121,3 +121,15 @@ def test_solver_options_beyond_what_is_meant_are_refused(capsys: pytest.CaptureF
     with pytest.raises(SystemExit) as e:
         main(argv)
     assert e.value.code == 2 and said in capsys.readouterr().err
+
+
+# ---- redline.toml -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["[" * 5000 + "]" * 5000, "{x=" * 2000 + "1" + "}" * 2000])
+def test_a_configuration_nested_too_deeply_names_the_file(tmp_path: Path, run: Run, monkeypatch: pytest.MonkeyPatch,
+                                                           value: str) -> None:
+    """Before: `redline: error: input nested too deeply`, naming no file."""
+    (tmp_path / "redline.toml").write_text(f"a = {value}\n")
+    monkeypatch.chdir(tmp_path)
+    r = run("check")
+    assert r.code == 2 and r.err == f"redline: error: {tmp_path / 'redline.toml'}: arrays or tables nested too deeply for a configuration\n"
