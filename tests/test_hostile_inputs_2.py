@@ -18,6 +18,8 @@ import pytest
 
 from lsp_support import SRC
 from redline.cli import main
+from redline.impact.fromjson import write_requests, write_state
+from redline.loading import load_program, repo_rules
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "stuck-smets1"
@@ -133,3 +135,39 @@ def test_a_configuration_nested_too_deeply_names_the_file(tmp_path: Path, run: R
     monkeypatch.chdir(tmp_path)
     r = run("check")
     assert r.code == 2 and r.err == f"redline: error: {tmp_path / 'redline.toml'}: arrays or tables nested too deeply for a configuration\n"
+
+
+# ---- impact: CSV past what DuckDB's sniffer reads ---------------------------------------------
+
+@pytest.fixture(scope="module")
+def fleet_world() -> Any:
+    program, _ = load_program(repo_rules(), [])
+    sc = next(s for s in program.scenarios if s.name == "stuck_owner_no_fixes_under_mp107")
+
+    def write(root: Path) -> Path:
+        write_state(sc.state, program, root)
+        write_requests([(1, sc.state["now"], sc.request)], program, root)
+        return root
+    return write
+
+
+_GOOD_PARTIES = "".join(f"90-B3-D5-1F-40-{i >> 8:02X}-{i & 255:02X}-00,true\r\n" for i in range(30_000)).encode()
+
+
+@pytest.mark.usefixtures("cached_rules")
+@pytest.mark.parametrize(("last", "said"), [
+    (b"90-B3-D5-1F-30-0A-00-00,true,x\r\n", "CSV Error on Line: 30006: Expected Number of Columns: 2 Found: 3"),
+    (b"90-B3-D5-1F-30-0A-00-00\r\n", "CSV Error on Line: 30006: Expected Number of Columns: 2 Found: 1"),
+    (b"90-B3-D5-1F-30-0A-00-0\xe9,true\r\n", "CSV Error on Line: 30006: Invalid unicode (byte sequence mismatch) detected"),
+    (b"90-B3-D5-1F-30-0A-00-00," + b"x" * 2_100_000 + b"\r\n", "CSV Error on Line: 30006: Maximum line size of 2000000 bytes"),
+])
+def test_a_bad_csv_row_past_the_sniffed_rows_is_bad_input(tmp_path: Path, run: Run, fleet_world: Any, last: bytes,
+                                                           said: str) -> None:
+    """DuckDB sniffs the first 20,480 rows; a ragged, non-UTF-8 or over-long row after them was an internal error (70)."""
+    root = fleet_world(tmp_path)
+    parties = root / "parties.csv"
+    parties.write_bytes(parties.read_bytes() + _GOOD_PARTIES + last)
+    for command in (["replay", str(root)], ["fleet", str(root), "--at", "2026-03-01T12:00:00Z"]):
+        r = run("impact", *command)
+        assert r.code == 2 and r.out == "" and r.err.startswith(f"redline: error: parties: cannot read {parties}: {said}"), r.err
+        assert len(r.err) < 400 and r.err.count("\n") == 1
