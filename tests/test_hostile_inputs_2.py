@@ -171,3 +171,30 @@ def test_a_bad_csv_row_past_the_sniffed_rows_is_bad_input(tmp_path: Path, run: R
         r = run("impact", *command)
         assert r.code == 2 and r.out == "" and r.err.startswith(f"redline: error: parties: cannot read {parties}: {said}"), r.err
         assert len(r.err) < 400 and r.err.count("\n") == 1
+
+
+# ---- odd option values ----------------------------------------------------------------------
+
+@pytest.mark.usefixtures("cached_rules")
+@pytest.mark.parametrize("bound", ["--max-json-bytes", "--max-xml-bytes"])
+def test_a_huge_input_bound_reads_only_what_is_there(tmp_path: Path, run: Run, bound: str) -> None:
+    """A bound of a terabyte was a MemoryError (f.read allocates the bound up front); past sys.maxsize an OverflowError."""
+    r = run("validate", "--ruleset", "mp107", "--state", str(EXAMPLE / "state.json"), bound, str(10**12),
+            str(EXAMPLE / "request.json"))
+    assert r.code == 0 and "mp107: ACCEPT" in r.out
+    with pytest.raises(SystemExit) as e:
+        main(["validate", "--ruleset", "mp107", "--state", str(EXAMPLE / "state.json"), bound, str(10**20), "r.json"])
+    assert e.value.code == 2
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["check", "--rules", ""], "argument --rules: an empty value"),  # was: the shipped rules, silently
+    (["validate", "--ruleset", "mp107", "--state", str(EXAMPLE / "state.json"), ""], "argument REQUEST: an empty value"),
+    (["fmt", ""], "argument paths: an empty value"),  # was: the working directory's files
+    (["codegen", "--ruleset", "mp107", "-o", ""], "argument -o/--output: an empty value"),
+    (["impact", "fleet", ""], "argument DIR: an empty value"),
+])
+def test_an_empty_argument_is_refused(capsys: pytest.CaptureFixture[str], argv: list[str], said: str) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2 and said in capsys.readouterr().err

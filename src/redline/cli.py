@@ -484,9 +484,9 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--fail-on-reject", action="store_true", help="exit 1 if any request is rejected")
     p.add_argument("--role", metavar="ROLE", help="the sender's User Role for DUIS XML requests (default: from the "
                    "signing certificate, through the state's signing_certificates)")
-    p.add_argument("--max-xml-bytes", type=usage.positive, default=DEFAULT_MAX_BYTES, metavar="N",
+    p.add_argument("--max-xml-bytes", type=usage.byte_bound, default=DEFAULT_MAX_BYTES, metavar="N",
                    help=f"refuse a DUIS XML request larger than this (default {DEFAULT_MAX_BYTES})")
-    p.add_argument("--max-json-bytes", type=usage.positive, default=MAX_JSON_BYTES, metavar="N",
+    p.add_argument("--max-json-bytes", type=usage.byte_bound, default=MAX_JSON_BYTES, metavar="N",
                    help=f"refuse a STATE.json or REQUEST.json larger than this (default {MAX_JSON_BYTES})")
     p.add_argument("request", nargs="+", metavar="REQUEST",
                    help="REQUEST.json or DUIS XML (recognised by content); several files or a directory: JSON Lines")
@@ -573,7 +573,7 @@ def cmd_completion(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = make_parser().parse_args(argv)
+    args = usage.parse(make_parser(), argv)
     try:
         code: int = args.run(args)
         return code
