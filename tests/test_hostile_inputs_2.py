@@ -198,3 +198,44 @@ def test_an_empty_argument_is_refused(capsys: pytest.CaptureFixture[str], argv: 
     with pytest.raises(SystemExit) as e:
         main(argv)
     assert e.value.code == 2 and said in capsys.readouterr().err
+
+
+# ---- the language server: a file with no declaration ------------------------------------------
+
+def test_a_file_with_no_declaration_gets_its_diagnostics_and_breaks_no_other(tmp_path: Path) -> None:
+    """The parse kept for a file with errors split it at its declarations, and failed on a file with none
+    (`hello`, or one starting with a BOM): every request on it or on any file beside it was an internal error."""
+    from lsp_support import Editor
+
+    (tmp_path / "junk.redline").write_text("hello\n")
+    good = tmp_path / "good.redline"
+    good.write_text('ruleset x "y"\n  check c "z" at DSP reject E4\n    requires true\n')
+    editor = Editor(tmp_path, timeout=30)
+    try:
+        uri = editor.open(good)
+        assert editor.symbols(uri)[0].name == "x"
+        junk = editor.open(tmp_path / "junk.redline")
+        assert [d.code for d in editor.diagnostics(junk, 1)] == ["E001"]
+    finally:
+        editor.close()
+
+
+def test_a_failed_check_after_an_edit_is_one_line() -> None:
+    """asyncio logged a failed background check ("Task exception was never retrieved") with its traceback."""
+    import io
+    import logging
+
+    from redline.lsp import logs
+
+    saved = {n: (logging.getLogger(n).handlers[:], logging.getLogger(n).propagate) for n in ("pygls", "asyncio")}
+    stream = io.StringIO()
+    try:
+        logs.install(stream)
+        try:
+            raise ValueError("boom\nmore")
+        except ValueError:
+            logging.getLogger("asyncio").error("Task exception was never retrieved\nfuture: <Task ...>", exc_info=True)
+    finally:
+        for n, (handlers, propagate) in saved.items():
+            logging.getLogger(n).handlers[:], logging.getLogger(n).propagate = handlers, propagate
+    assert stream.getvalue() == "redline lsp: error: Task exception was never retrieved: ValueError: boom\n"

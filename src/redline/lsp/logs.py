@@ -53,6 +53,9 @@ class OneLine(logging.Handler):
 
 
 def install(stream: TextIO) -> None:
-    log = logging.getLogger("pygls")
-    log.handlers[:] = [OneLine(stream)]
-    log.propagate = False
+    """pygls's records, and asyncio's (a check run after an edit that fails is "Task exception was never
+    retrieved", with the traceback), one line each."""
+    for name in ("pygls", "asyncio"):
+        log = logging.getLogger(name)
+        log.handlers[:] = [OneLine(stream)]
+        log.propagate = False
