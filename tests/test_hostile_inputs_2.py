@@ -239,3 +239,18 @@ def test_a_failed_check_after_an_edit_is_one_line() -> None:
         for n, (handlers, propagate) in saved.items():
             logging.getLogger(n).handlers[:], logging.getLogger(n).propagate = handlers, propagate
     assert stream.getvalue() == "redline lsp: error: Task exception was never retrieved: ValueError: boom\n"
+
+
+# ---- rule files with old Mac line endings ----------------------------------------------------
+
+@pytest.mark.parametrize("end", ["\r", "\r\n"])
+def test_a_diagnostic_in_a_file_with_cr_line_endings_points_into_it(tmp_path: Path, run: Run, end: str) -> None:
+    """The grammar takes a lone CR for white space, so such a file checks; its diagnostics said line 1, column 59,
+    and printed the whole file as that line (which a terminal overprints at each CR)."""
+    f = tmp_path / "cr.redline"
+    f.write_bytes(end.join(['ruleset x "y"', '  check c "z" at DSP reject E4', "    requires nope", ""]).encode())
+    r = run("check", "--rules", str(REPO / "rules"), str(f))
+    at = r.err.index(f"{f}:")
+    head, line, caret = r.err[at:].splitlines()[:3]
+    assert r.code == 1 and head.startswith(f"{f}:3:14: error[E101]: unknown name `nope`")
+    assert line == "   3 |     requires nope" and caret == "     |              ^^^^"
