@@ -484,9 +484,9 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--fail-on-reject", action="store_true", help="exit 1 if any request is rejected")
     p.add_argument("--role", metavar="ROLE", help="the sender's User Role for DUIS XML requests (default: from the "
                    "signing certificate, through the state's signing_certificates)")
-    p.add_argument("--max-xml-bytes", type=usage.positive, default=DEFAULT_MAX_BYTES, metavar="N",
+    p.add_argument("--max-xml-bytes", type=usage.byte_bound, default=DEFAULT_MAX_BYTES, metavar="N",
                    help=f"refuse a DUIS XML request larger than this (default {DEFAULT_MAX_BYTES})")
-    p.add_argument("--max-json-bytes", type=usage.positive, default=MAX_JSON_BYTES, metavar="N",
+    p.add_argument("--max-json-bytes", type=usage.byte_bound, default=MAX_JSON_BYTES, metavar="N",
                    help=f"refuse a STATE.json or REQUEST.json larger than this (default {MAX_JSON_BYTES})")
     p.add_argument("request", nargs="+", metavar="REQUEST",
                    help="REQUEST.json or DUIS XML (recognised by content); several files or a directory: JSON Lines")
@@ -499,36 +499,36 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--property", metavar="NAME", help="prove only this property")
     p.add_argument("--modification", metavar="NAME",
                    help="the properties naming this modification, and the generic ones (proofs/generic.redline) applied to it and its base")
-    p.add_argument("--timeout", type=usage.positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
-    p.add_argument("--rlimit", type=usage.positive, default=DEFAULT_RLIMIT, help="Z3 resource limit per call, for reproducible give-ups")
+    p.add_argument("--timeout", type=usage.timeout, default=10, metavar="SECONDS", help="per solver call (default 10)")
+    p.add_argument("--rlimit", type=usage.rlimit, default=DEFAULT_RLIMIT, help="Z3 resource limit per call, for reproducible give-ups")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
     p.add_argument("--smt2", metavar="DIR", help="write every proof obligation as SMT-LIB2")
-    p.add_argument("--depth", type=usage.positive, default=None, metavar="K",
-                   help="how many steps the model checker searches for a run (default 4)")
+    p.add_argument("--depth", type=usage.depth, default=None, metavar="K",
+                   help=f"how many steps the model checker searches for a run (default 4, at most {usage.MAX_DEPTH})")
     p.add_argument("--cex-dir", metavar="DIR", help="write each counterexample and witness as state.json / request.json")
     p.set_defaults(run=cmd_prove)
     p = sub.add_parser("diff", parents=[common], help="the semantic difference between two rule sets")
     p.add_argument("old", help="the rule set before, e.g. baseline")
     p.add_argument("new", help="the rule set after, e.g. mp107")
-    p.add_argument("--timeout", type=usage.positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
+    p.add_argument("--timeout", type=usage.timeout, default=10, metavar="SECONDS", help="per solver call (default 10)")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
     p.add_argument("--limit", type=usage.positive, default=2000, help="stop after this many regions of requests (default 2000)")
-    p.add_argument("--rlimit", type=usage.positive, default=DEFAULT_RLIMIT, help="Z3 resource limit per call, for reproducible give-ups")
+    p.add_argument("--rlimit", type=usage.rlimit, default=DEFAULT_RLIMIT, help="Z3 resource limit per call, for reproducible give-ups")
     p.add_argument("--cex-dir", metavar="DIR", help="write each witness as DIR/region-N (and DIR/intent-N) state.json / request.json")
     p.set_defaults(run=cmd_diff)
     p = sub.add_parser("liveness", parents=[common], help="can every check reject and every exception decide a request?")
     p.add_argument("--ruleset", required=True, metavar="NAME", help="the rule set whose rules are examined")
     p.add_argument("--fail-on-dead", action="store_true", help="exit 1 if a check or exception is dead or redundant, or a disjunct of a condition never holds")
-    p.add_argument("--timeout", type=usage.positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
-    p.add_argument("--rlimit", type=usage.positive, default=DEFAULT_RLIMIT, help="Z3 resource limit per call, for reproducible give-ups")
+    p.add_argument("--timeout", type=usage.timeout, default=10, metavar="SECONDS", help="per solver call (default 10)")
+    p.add_argument("--rlimit", type=usage.rlimit, default=DEFAULT_RLIMIT, help="Z3 resource limit per call, for reproducible give-ups")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
     p.set_defaults(run=cmd_liveness)
     p = sub.add_parser("report", parents=[common], help="write an evidence bundle for a modification (HTML, Markdown, JSON, SMT-LIB2)")
     p.add_argument("paths", nargs="*", help="property files or directories (default: proofs/)")
     p.add_argument("--modification", default="mp107", metavar="NAME", help="the modification (default mp107)")
     p.add_argument("--out", default=".redline-out/evidence", metavar="DIR", help="the bundle directory (default .redline-out/evidence)")
-    p.add_argument("--timeout", type=usage.positive, default=10, metavar="SECONDS", help="per solver call (default 10)")
-    p.add_argument("--rlimit", type=usage.positive, default=DEFAULT_RLIMIT, help="Z3 resource limit per call")
+    p.add_argument("--timeout", type=usage.timeout, default=10, metavar="SECONDS", help="per solver call (default 10)")
+    p.add_argument("--rlimit", type=usage.rlimit, default=DEFAULT_RLIMIT, help="Z3 resource limit per call")
     p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default 0)")
     p.add_argument("--fleet", metavar="DIR", help="add the fleet impact (redline impact fleet and replay) of these fleet tables")
     p.add_argument("--at", metavar="TIME", help="with --fleet: the instant to judge the fleet at (default: now; give it for a reproducible bundle)")
@@ -573,7 +573,7 @@ def cmd_completion(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = make_parser().parse_args(argv)
+    args = usage.parse(make_parser(), argv)
     try:
         code: int = args.run(args)
         return code

@@ -10,7 +10,7 @@ import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from redline.jsondoc import JsonObject
 
@@ -26,12 +26,25 @@ def read_bounded(path: Path, cap: int, what: str, advice: str) -> bytes:
     device (`/dev/zero`) is bounded like a file, whatever its size claims to be."""
     try:
         with path.open("rb") as f:
-            data = f.read(cap + 1)
+            data = read_upto(f, cap + 1)
     except OSError as e:
         raise BadInput(f"{path}: cannot read: {e.strerror or e}") from None
     if len(data) > cap:
         raise BadInput(f"{path}: larger than {size_text(cap)}, the bound for {what}; {advice}")
     return data
+
+
+def read_upto(f: BinaryIO, n: int) -> bytes:
+    """At most `n` bytes of `f`, in chunks: `f.read(n)` allocates all `n` up front, so a bound of a terabyte
+    (`--max-json-bytes 1000000000000`) was a MemoryError however small the file."""
+    chunks = []
+    while n > 0:
+        chunk = f.read(min(n, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
 
 
 def size_text(n: int) -> str:
@@ -89,14 +102,21 @@ def _reject_constant(name: str) -> Any:
 # ---- request files ----------------------------------------------------------
 
 def request_inputs(paths: Sequence[Path]) -> list[Path]:
-    """The files of a batch in input order: a directory gives its *.xml and *.json files (not recursing), sorted by name."""
+    """The files of a batch in input order: a directory gives its *.xml and *.json files (not recursing), sorted by name.
+    A path the file system refuses (a name too long) is kept, to be that input's error record, and so is a
+    directory with no such file, lest a batch that validated nothing pass as one that validated everything."""
     out: list[Path] = []
     for p in paths:
-        if p.is_dir():
-            out.extend(sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in (".xml", ".json")))
-        else:
-            out.append(p)
+        found = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in (".xml", ".json")) if _is_dir(p) else []
+        out.extend(found or [p])
     return out
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # ENAMETOOLONG, which Path.is_dir does not take for "no"
+        return False
 
 
 def read_request(path: Path, xml_bound: int, json_bound: int) -> tuple[bool, bytes]:
@@ -109,7 +129,9 @@ def read_request(path: Path, xml_bound: int, json_bound: int) -> tuple[bool, byt
             is_xml = head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"<")
             bound = xml_bound if is_xml else json_bound
             more = len(head) == 4096 and len(head) <= bound  # else the head is all there is, or already too much
-            data = head + f.read(bound + 1 - len(head)) if more else head
+            data = head + read_upto(f, bound + 1 - len(head)) if more else head
+    except IsADirectoryError:
+        raise BadInput(f"{path}: a directory with no *.xml or *.json file to validate") from None
     except OSError as e:
         raise BadInput(f"{path}: cannot read: {e.strerror or e}") from None
     if not is_xml and len(data) > json_bound:

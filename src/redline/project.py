@@ -74,6 +74,8 @@ def _load_toml(path: Path) -> JsonObject:
         raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
+    except RecursionError:  # tomllib recurses per nested array or inline table
+        raise ConfigError(f"{path}: arrays or tables nested too deeply for a configuration") from None
 
 
 def _table(path: Path) -> JsonObject | None:

@@ -7,7 +7,10 @@ are computed only when a diagnostic is rendered, so passes never carry them.
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass, field
+
+_LINE_END = re.compile(r"\n|\r(?!\n)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,14 +20,16 @@ class Source:
     _line_starts: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        starts = [0]
-        for i, ch in enumerate(self.text):
-            if ch == "\n":
-                starts.append(i + 1)
+        """Lines end at \n, \r\n or a lone \r, as editors (and LSP) count them: the grammar takes a lone \r
+        for white space, so a file with old Mac line endings checks, and its diagnostics must point into it."""
+        starts = [0] + [m.end() for m in _LINE_END.finditer(self.text)]
         object.__setattr__(self, "_line_starts", tuple(starts))
 
     def __repr__(self) -> str:
         return f"Source({self.path!r})"
+
+    def line_starts(self) -> tuple[int, ...]:
+        return self._line_starts
 
     def line_col(self, offset: int) -> tuple[int, int]:
         """1-based line and column of a character offset."""
@@ -34,8 +39,9 @@ class Source:
 
     def line_text(self, line: int) -> str:
         start = self._line_starts[line - 1]
-        end = self.text.find("\n", start)
-        return self.text[start:] if end < 0 else self.text[start:end]
+        end = self._line_starts[line] if line < len(self._line_starts) else len(self.text)
+        text = self.text[start:end]
+        return text.removesuffix("\n").removesuffix("\r")
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ import duckdb
 
 from redline.check import checked as ir
 from redline.check.reads import reads
-from redline.impact import declared
+from redline.impact import declared, unreadable
 from redline.impact.sql import REQUEST_COLUMNS, anchor_column, lit, relation_columns, relation_table
 from redline.jsondoc import JsonObject
 from redline.progress import note
@@ -232,6 +232,8 @@ class Loader:
         self.con, self.program, self.catalogue, self.bad_rows = con, program, catalogue, bad_rows
         self.schemas = schemas(program)
         self.rejected: dict[str, int] = {}
+        self.files: dict[str, str] = {}  # each file read: path -> table
+        self.paths: dict[str, Path] = {}  # table -> its file
 
     def load_dir(self, root: Path, with_requests: bool) -> None:
         for table in TABLES:
@@ -245,9 +247,16 @@ class Loader:
             path = table_file(root, name)
             if path is not None:
                 self._source(name, path)
-        self.stage(with_requests)
+        try:
+            self.stage(with_requests)
+        except (duckdb.InvalidInputException, duckdb.IOException) as e:  # a row past what DuckDB's sniffer looked at
+            named = unreadable.named_file(e, self.files)
+            if named is None:
+                raise
+            raise ImpactInputError(named, None, f"cannot read {self.paths[named]}: {unreadable.reason(e)}") from None
 
     def _source(self, table: str, path: Path) -> None:
+        self.files[str(path)], self.paths[table] = table, path
         quoted = lit(str(path))
         reader = f"read_parquet({quoted})" if path.suffix == ".parquet" else \
             f"read_csv({quoted}, header = true, all_varchar = true, auto_detect = true)"
@@ -255,7 +264,7 @@ class Loader:
             self.con.execute(f"CREATE OR REPLACE TEMP VIEW raw_{table} AS SELECT * FROM {reader}")
             self.con.execute(f"DESCRIBE raw_{table}").fetchall()
         except duckdb.Error as e:
-            raise ImpactInputError(table, None, f"cannot read {path}: {str(e).splitlines()[0]}") from None
+            raise ImpactInputError(table, None, f"cannot read {path}: {unreadable.reason(e)}") from None
 
     def stage(self, with_requests: bool) -> None:
         """raw_<table> views (from files or tests) to the checked, loaded tables."""

@@ -20,11 +20,12 @@ def span_range(span: Span) -> lsp.Range:
 
 def offset(text: str, pos: lsp.Position) -> int:
     """The character offset of an LSP position in `text`, clamped to the text."""
-    lines = text.split("\n")
-    if pos.line >= len(lines):
+    source = Source("", text)  # lines as editors count them: ending at \n, \r\n or a lone \r
+    starts = source.line_starts()
+    if pos.line >= len(starts):
         return len(text)
-    start = sum(len(line) + 1 for line in lines[: pos.line])
-    units, i, line = 0, 0, lines[pos.line]
+    start = starts[pos.line]
+    units, i, line = 0, 0, source.line_text(pos.line + 1)
     while i < len(line) and units < pos.character:
         units += 2 if ord(line[i]) > 0xFFFF else 1
         i += 1

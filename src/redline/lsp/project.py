@@ -77,7 +77,7 @@ def partial_module(source: Source, errors: Sequence[Diagnostic]) -> ast.Module:
         text = _blank_lines(text, bad)
         starts = [m.start() for m in TOP_LEVEL.finditer(text)]
         decls, bad = [], []
-        for start, end in zip(starts, [*starts[1:], len(text)], strict=True):
+        for start, end in zip(starts, [*starts[1:], len(text)][:len(starts)], strict=True):  # no start: no chunk
             key = (start, text[start:end])
             if key not in parsed:
                 head = "".join(ch if ch == "\n" else " " for ch in text[:start])

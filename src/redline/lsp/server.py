@@ -10,6 +10,7 @@ computed off the event loop, and are dropped if the text changed meanwhile.
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -24,6 +25,7 @@ from redline.diagnostics import Diagnostic, Severity
 from redline.lsp.complete import complete
 from redline.lsp.cursor import resolve, word_at
 from redline.lsp.index import Index, build_index, hover_text, merge
+from redline.lsp.logs import install
 from redline.lsp.positions import offset, position, span_range
 from redline.lsp.project import Parsed, Project, diagnostics
 from redline.lsp.symbols import document_symbols
@@ -202,6 +204,7 @@ def formatting(ls: RedlineServer, params: lsp.DocumentFormattingParams) -> list[
 
 
 MAX_MESSAGE_BYTES = 64 << 20  # as a JSON input file (redline.inputs.MAX_JSON_BYTES)
+_CONTENT_LENGTH = re.compile(rb"Content-Length: \d+\r\n")  # what pygls reads; any other such header it ignores
 
 
 class BoundedStdin:
@@ -212,7 +215,11 @@ class BoundedStdin:
         self.raw = raw
 
     def readline(self) -> bytes:
-        return self.raw.readline(MAX_MESSAGE_BYTES)
+        line = self.raw.readline(MAX_MESSAGE_BYTES)
+        if line[:15].lower() == b"content-length:" and not _CONTENT_LENGTH.fullmatch(line):
+            print(f"redline lsp: error: a Content-Length header that is not a number of bytes ({line[:80]!r}); "
+                  "the message is skipped", file=sys.stderr)
+        return line
 
     def read(self, n: int = -1) -> bytes:
         if n < 0 or n > MAX_MESSAGE_BYTES:
@@ -224,4 +231,5 @@ class BoundedStdin:
 
 def serve(rules: Path | None = None, stdin: BinaryIO | None = None) -> None:
     server.project.rules = rules
+    install(sys.stderr)  # one line per malformed message, no traceback; the server keeps serving
     server.start_io(BoundedStdin(stdin or sys.stdin.buffer))  # type: ignore[arg-type]
