@@ -254,3 +254,31 @@ def test_a_diagnostic_in_a_file_with_cr_line_endings_points_into_it(tmp_path: Pa
     head, line, caret = r.err[at:].splitlines()[:3]
     assert r.code == 1 and head.startswith(f"{f}:3:14: error[E101]: unknown name `nope`")
     assert line == "   3 |     requires nope" and caret == "     |              ^^^^"
+
+
+# ---- rule files: a pipe in a rules directory, a byte order mark -----------------------------------
+
+def test_a_pipe_named_like_a_rule_file_is_refused_not_waited_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`check` read every *.redline below the rules directory; a FIFO of that name blocked it for ever."""
+    import os
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "ok.redline").write_text('ruleset x "y"\n  check c "z" at DSP reject E4\n    requires true\n')
+    os.mkfifo(rules / "stuck.redline")
+    assert main(["check", "--rules", str(rules)]) == 2
+    err = capsys.readouterr().err
+    assert "stuck.redline: not a regular file" in err and "Traceback" not in err
+
+
+def test_a_rule_file_with_a_byte_order_mark_checks_as_without(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A byte order mark (as some Windows editors save UTF-8) was E002 at 1:1; it is not part of the text."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    text = 'ruleset x "y"\n  check c "z" at DSP reject E4\n    requires (true and\n'
+    (rules / "a.redline").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    code = main(["check", "--rules", str(rules)])
+    with_bom = capsys.readouterr().err
+    (rules / "a.redline").write_text(text)
+    assert main(["check", "--rules", str(rules)]) == code == 1
+    assert capsys.readouterr().err == with_bom and "a.redline:3:20: error[E001]" in with_bom, with_bom

@@ -26,7 +26,8 @@ def rule_bytes(path: Path) -> bytes:
 
 
 def rule_text(path: Path) -> str:
-    return utf8_text(rule_bytes(path), path)
+    """A rule file's text; a byte order mark at its start (some Windows editors write one) is not part of it."""
+    return utf8_text(rule_bytes(path), path).removeprefix("\ufeff")
 
 
 def rule_files(paths: Sequence[Path]) -> list[Path]:
@@ -34,7 +35,7 @@ def rule_files(paths: Sequence[Path]) -> list[Path]:
     found: list[Path] = []
     for p in paths:
         if p.is_dir():
-            found.extend(sorted(p.rglob("*.redline")))
+            found.extend(regular_rule_files(p))
         elif p.exists():
             found.append(p)
         else:
@@ -43,6 +44,17 @@ def rule_files(paths: Sequence[Path]) -> list[Path]:
     for f in found:
         unique.setdefault(f.resolve(), f)
     return list(unique.values())
+
+
+def regular_rule_files(root: Path) -> list[Path]:
+    """The *.redline files below `root`. Anything else of that name is refused: a pipe would block the read
+    for ever, waiting for a writer (a pipe named on the command line is read, as the user asked)."""
+    found = []
+    for f in sorted(root.rglob("*.redline")):
+        if not f.is_file():
+            raise BadInput(f"{f}: not a regular file; a rules directory holds rule files (*.redline)")
+        found.append(f)
+    return found
 
 
 def rule_source(path: Path) -> Source:

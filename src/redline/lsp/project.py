@@ -14,6 +14,7 @@ keep working while a file is edited.
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,11 +143,13 @@ class Project:
         """A file's text, read again only when its modification time or size changes."""
         try:
             st = path.stat()
+            if not stat.S_ISREG(st.st_mode):
+                return None  # a pipe named *.redline would block the server for ever, waiting for a writer
             stamp = (st.st_mtime_ns, st.st_size)
             cached = self._disk.get(path)
             if cached is not None and cached[0] == stamp:
                 return cached[1]
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")  # a byte order mark is not part of the text
         except (OSError, UnicodeDecodeError):
             return None
         self._disk[path] = (stamp, text)
