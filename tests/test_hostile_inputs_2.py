@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -90,6 +91,11 @@ def test_the_language_server_logs_a_malformed_message_in_one_line_and_keeps_serv
     assert "params of the wrong type" in lines[5] and "'list' object has no attribute 'jsonrpc'" in lines[6]
     out = p.stdout.decode()
     assert '"id": 3, "jsonrpc": "2.0", "result": null' in out and '"id": 4, "jsonrpc": "2.0", "result": null' in out
+    # The request whose params do not fit is answered (Invalid Params, with why): an editor waiting on it stops.
+    answers = [json.loads(body) for body in re.split(rb"Content-Length: \d+\r\n(?:[^\r\n]+\r\n)*\r\n", p.stdout) if body]
+    refused = [a for a in answers if a.get("id") == 2]
+    assert len(refused) == 1 and refused[0]["error"]["code"] == -32602, answers
+    assert "expected int @ $.params.position.line" in refused[0]["error"]["message"], refused
 
 
 # ---- batches: paths that are not request files ------------------------------------------

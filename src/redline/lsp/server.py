@@ -22,6 +22,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
 from redline.diagnostics import Diagnostic, Severity
+from redline.lsp.answering import AnsweringProtocol
 from redline.lsp.complete import complete
 from redline.lsp.cursor import resolve, word_at
 from redline.lsp.index import Index, build_index, hover_text, merge
@@ -48,7 +49,8 @@ def _version() -> str:
 
 class RedlineServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("redline", _version(), text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
+        super().__init__("redline", _version(), protocol_cls=AnsweringProtocol,
+                         text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
         self.project = Project()
         self.published: set[str] = set()  # URIs that were last given a non-empty list
         self.pending: dict[str, asyncio.Task[None]] = {}
