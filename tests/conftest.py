@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bundle_support import Bundles, bundles_once
+from cli_support import Run, run_cli
 from prove_support import Proved, proved_once
 
 REPO = Path(__file__).resolve().parents[1]
@@ -26,6 +27,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def regen(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--regen"))
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]) -> Run:
+    """run(*argv): redline's command line in this process, its code, output and records (tests/cli_support.py)."""
+    return run_cli(capsys)
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from __future__ import annotations
 import ast
 import copy
 import hashlib
-import importlib.util
 import itertools
 import json
 import os
@@ -30,6 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import codegen_space
+from modifications_support import import_file
 from redline.check.reads import reads
 from redline.cli import main
 from redline.codegen import RuleFile, generate
@@ -49,14 +49,6 @@ VALIDATORS = {name: Validator(rs) for name, rs in RULESETS.items()}
 def rule_set_files() -> list[RuleFile]:
     rules = repo_rules()
     return [RuleFile(f.relative_to(rules).as_posix(), f.read_bytes()) for f in rule_files([rules])]
-
-
-def import_file(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from cli_support import Result, Run
 from duis_support import NO_A, fixture, krp, make_cert, state
 from redline import loading, validation
 from redline.cli import main
@@ -29,28 +30,6 @@ from redline.cli import main
 pytestmark = pytest.mark.usefixtures("cached_rules")
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "stuck-smets1"
-
-
-class Result:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code, self.out, self.err = code, out, err
-
-    def lines(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.out.splitlines()]
-
-
-Run = Callable[..., Result]
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str]) -> Run:
-    def go(*argv: str) -> Result:
-        capsys.readouterr()
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        assert "Traceback" not in err and "internal error" not in err, err
-        return Result(code, out, err)
-    return go
 
 
 @pytest.fixture

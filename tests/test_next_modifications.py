@@ -15,25 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from redline.cli import main
+from modifications_support import MODS, project, run
 
-MODS = Path(__file__).resolve().parent / "modifications"
 P1, P2, P3 = (f"90-B3-D5-1F-30-0{i}-00-00" for i in (1, 2, 3))
 METER = "00-DB-12-34-56-78-90-A0"
-
-
-def project(tmp: Path, rules: str, proofs: str | None = None) -> Path:
-    (tmp / "redline.toml").write_text(
-        f'rules = ["{MODS / rules}"]\n' + (f'proofs = ["{MODS / proofs}"]\n' if proofs else "") + "shipped = true\n",
-        encoding="utf-8")
-    return tmp
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
 
 
 def state(regions: bool = False, **device: object) -> dict[str, object]:

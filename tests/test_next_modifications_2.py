@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import copy
 import functools
-import importlib.util
 import json
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -31,31 +29,16 @@ import pytest
 from duis_support import cos
 from duis_support import state as duis_state
 from impact_support import disagreements
+from modifications_support import MODS, import_file, project, run
 from redline.build import build
 from redline.check import checked as ir
-from redline.cli import main
 from redline.interp import Validator, load_request, load_state
 from redline.loading import repo_rules, rule_files
 from redline.source import Source
 
-MODS = Path(__file__).resolve().parent / "modifications"
 P1, P2, P3, P4 = (f"90-B3-D5-1F-30-0{i}-00-00" for i in (1, 2, 3, 4))
 METER = "00-DB-12-34-56-78-90-A0"
 NOW = "2026-03-01T12:00:00Z"
-
-
-def project(tmp: Path, rules: str, proofs: str | None = None) -> Path:
-    (tmp / "redline.toml").write_text(
-        f'rules = ["{MODS / rules}"]\n' + (f'proofs = ["{MODS / proofs}"]\n' if proofs else "") + "shipped = true\n",
-        encoding="utf-8")
-    return tmp
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
 
 
 def world(generation: str = "SMETS2", status: str = "Commissioned", type_: str = "ESME") -> dict[str, Any]:
@@ -82,14 +65,6 @@ def said(verdict: dict[str, Any]) -> str:
     if verdict["verdict"] == "accept":
         return "accept"
     return f"reject {verdict['layer']} {verdict['code']} by {verdict['check']}"
-
-
-def import_file(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 Case = tuple[dict[str, Any], dict[str, Any], str, str]  # state, request, verdict under the base, under the modification
