@@ -266,3 +266,35 @@ def test_a_rule_file_with_a_byte_order_mark_checks_as_without(tmp_path: Path, ca
     (rules / "a.redline").write_text(text)
     assert main(["check", "--rules", str(rules)]) == code == 1
     assert capsys.readouterr().err == with_bom and "a.redline:3:20: error[E001]" in with_bom, with_bom
+
+
+# ---- the language server: a reviewer's project -----------------------------------------------------
+
+def test_a_document_under_a_project_configuration_is_checked_with_its_rules(tmp_path: Path) -> None:
+    """A reviewer's modification in a project (`redline.toml`: its own rules over the shipped ones) was checked
+    with its own directory only: `amends baseline` named nothing, and every other rule was an error. It is now
+    checked as `redline check` checks it from there; a typo in it is the one diagnostic. And a lone file in a
+    directory with many below it (a home directory) does not make the server search them all."""
+    from lsp_support import Editor
+
+    mods = tmp_path / "project" / "mods"
+    mods.mkdir(parents=True)
+    (tmp_path / "project" / "redline.toml").write_text('rules = ["mods"]\nshipped = true\n')
+    good = mods / "widen.redline"
+    good.write_text('modification widen "x" amends baseline\n\n'
+                    '  amend row "4.6.1" "x" { eligible_roles = {IS, GS, ED} }\n')
+    typo = mods / "typo.redline"
+    typo.write_text('modification typo "x" amends baseline\n\n'
+                    '  amend row "4.6.1" "x" { eligible_roles = {IS, GS, EDD} }\n')
+    lone = tmp_path / "home" / "draft.redline"
+    (tmp_path / "home" / "deep" / "deeper").mkdir(parents=True)
+    (tmp_path / "home" / "deep" / "deeper" / "broken.redline").write_text("this does not parse\n")
+    lone.write_text('ruleset draft "x"\n')
+    editor = Editor(tmp_path, timeout=60)
+    try:
+        assert editor.diagnostics(editor.open(good), 1) == []
+        said = editor.diagnostics(editor.open(typo), 1)
+        assert len(said) == 1 and "EDD" in said[0].message and said[0].range.start.line == 2, said
+        assert editor.diagnostics(editor.open(lone), 1) == []  # deep/deeper/broken.redline is not read
+    finally:
+        editor.close()

@@ -555,8 +555,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_completion)
     p = sub.add_parser("lsp", parents=[common], help="run the language server (for editors) on standard input and output",
                        description="Serve the Language Server Protocol on stdin/stdout. Each document is checked with "
-                                   "its rules directory (the enclosing rules/, or the rules/ beside its directory), "
-                                   "or with --rules DIR when given. --format is accepted and has no effect.")
+                                   "--rules DIR, else as redline check would from its directory (a project configuration "
+                                   "above it), else with its rules/ (enclosing, or beside). --format has no effect.")
     p.add_argument("--stdio", action="store_true", help="accepted for editors that pass it; stdio is the only transport")
     p.set_defaults(run=cmd_lsp)
     for name, sp in sub.choices.items():

@@ -1,10 +1,15 @@
 """The rule files an open document is checked with, parsed once per text.
 
-A document is checked the way `redline check` checks it: with every rule
-file of its rules directory (the nearest enclosing directory named `rules`,
-else the `rules` beside its own directory, as for `proofs/`, else its own
-directory), and with the files of its own directory when that is not inside
-the rules. Open documents' text replaces what is on disk.
+A document is checked the way `redline check` checks it. With `--rules DIR`,
+with every rule file of that directory. Else, under a project configuration
+(`redline.toml` or `[tool.redline]`, found upwards from the document, as the
+command line finds it from the working directory), with the configuration's
+rules and proofs (the shipped ones underneath, when it says so) and the
+document. Else with every rule file of its rules directory (the nearest
+enclosing directory named `rules`, else the `rules` beside its own directory,
+as for `proofs/`, else its own directory, not searched below: that may be a
+home directory). The files of its own directory come too when that is not
+inside the rules. Open documents' text replaces what is on disk.
 
 A document with syntax errors still yields declarations: each top-level
 declaration is parsed on its own, its lines in error blanked, and one that
@@ -14,6 +19,7 @@ keep working while a file is edited.
 
 from __future__ import annotations
 
+import logging
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +29,9 @@ from redline import ast
 from redline.check import check
 from redline.check.checked import Program
 from redline.diagnostics import Diagnostic
+from redline.inputs import BadInput
+from redline.loading import rule_files
+from redline.project import ConfigError, find_config, read_config
 from redline.source import Source
 from redline.syntax import parse
 from redline.syntax.parser import TOP_LEVEL as PARSER_TOP_LEVEL
@@ -41,13 +50,39 @@ def rules_dir(path: Path) -> Path:
 
 
 def project_files(path: Path, rules: Path | None = None) -> list[Path]:
-    """The rule files checked with `path`: its rules directory's (or `rules`), its own directory's, itself."""
+    """The rule files checked with `path`: `rules`', or its project configuration's, or its rules directory's
+    and its own directory's; and itself."""
+    if rules is None:
+        configured = configured_files(path)
+        if configured is not None:
+            return sorted({*configured, path})
     rules = rules_dir(path) if rules is None else rules
-    found = set(rules.rglob("*.redline"))
+    below = rules != path.parent or rules.name == "rules"  # an arbitrary directory is not searched below
+    found = set(rules.rglob("*.redline") if below else rules.glob("*.redline"))
     if rules not in path.parents:
         found.update(path.parent.glob("*.redline"))
     found.add(path)
-    return sorted(found)
+    return sorted(f for f in found if f == path or f.is_file())
+
+
+def configured_files(path: Path) -> list[Path] | None:
+    """The rule and property files of the project configuration above `path`, or None without one. A
+    configuration that cannot be used is said once on standard error (as `redline check` would say it, exit 2)
+    and the document is checked as if there were none."""
+    try:
+        config = find_config(path.parent)
+        if config is None:
+            return None
+        project = read_config(config)
+        return [f.resolve() for f in rule_files([*project.rules, *project.proofs])]
+    except (ConfigError, BadInput) as e:
+        if str(e) not in _said:
+            _said.add(str(e))
+            logging.getLogger("pygls").warning("%s; the document is checked without the configuration", e)
+        return None
+
+
+_said: set[str] = set()
 
 
 @dataclass(frozen=True, slots=True)
