@@ -1,0 +1,119 @@
+"""A third campaign of modifications, of classes the first two lack, loaded as a reviewer loads one (a
+redline.toml beside them) and run through the analyses that apply; each answers, or refuses by name.
+Each request below is judged by `redline validate`, by the module `redline codegen` writes, by the
+interpreter under both rule sets and by the fleet engine (tests/impact_support.py), and all agree.
+
+- a new SRV row: refused by name (E105: a modification amends rows, the catalogue is the DUIS matrix).
+- krp-withdrawn.redline: an SRV made unusable (no eligible User Role): every mis-set NO cell is stuck.
+- a vocabulary change (a new trust anchor cell, a new User Role in the NetworkOperator group, a new SMI
+  status and device type), in a copy of the shipped rules loaded with `shipped = false`.
+- mp107-gt-restricted.redline: a modification of mp107, diffed against mp107 and against the baseline
+  (where it breaks MP107's own declared intent, and the diff says so).
+- no-to-sender.redline (+ -properties): an effect changed; P1 re-proved under mp107 and refuted under it,
+  every candidate request replayed; a temporal property proved by induction under it, its mp107 trace replayed.
+- mp107-ed-only-slip.redline: a restriction drafted as a new `requires` that MP107's inherited exception
+  still waives: the diff finds no change and says the intent is violated.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from duis_support import krp, make_cert
+from duis_support import state as duis_state
+from impact_support import disagreements
+from redline.build import build
+from redline.check import checked as ir
+from redline.loading import repo_rules, rule_files
+from redline.source import Source
+from test_next_modifications_2 import (METER, NOW, P1, P2, P3, P4, Case, diff, import_file, interpreted, one_world,
+                                       project, request, run, said, world)
+
+MODS = Path(__file__).resolve().parent / "modifications"
+KRP_NO = {"remote_party_role": "NetworkOperator"}
+
+
+def program_of(paths: list[Path]) -> ir.Program:
+    program, diags = build([Source(f.as_posix(), f.read_text(encoding="utf-8")) for f in rule_files(paths)])
+    assert program is not None, [str(d) for d in diags]
+    return program
+
+
+def shipped_and(*mods: str) -> ir.Program:
+    return program_of([repo_rules(), *(MODS / m for m in mods)])
+
+
+def judged(tmp: Path, capsys: pytest.CaptureFixture[str], program: ir.Program, base: str, name: str,
+           cases: list[Case]) -> None:
+    """Each case as the rules say: under both rule sets by the interpreter and the fleet engine, and under the
+    modification by `redline validate` and the module `redline codegen` writes."""
+    rulesets = [program.rulesets[base], program.rulesets[name]]
+    code, _, err = run(capsys, "codegen", "--ruleset", name, "-o", str(tmp / f"gen_{name}.py"))
+    assert code == 0, err
+    generated = import_file(tmp / f"gen_{name}.py", f"nextmod3_{name}_{tmp.name}")
+    for i, (state, req, want_base, want_mod) in enumerate(cases):
+        (tmp / "s.json").write_text(json.dumps(state), encoding="utf-8")
+        (tmp / "r.json").write_text(json.dumps(req), encoding="utf-8")
+        code, out, err = run(capsys, "validate", "--ruleset", name, "--format", "json", "--state", str(tmp / "s.json"),
+                             str(tmp / "r.json"))
+        assert code == 0 and said(json.loads(out)) == want_mod, (i, out, err)
+        got = [interpreted(program, rs, state, req) for rs in rulesets]
+        assert [said(v) for v in got] == [want_base, want_mod], (i, got)
+        module = copy.deepcopy(generated.validate(state, req))
+        fields = ("verdict", "layer", "code", "check", "effects")
+        assert {k: module[k] for k in fields} == {k: got[1][k] for k in fields}, i
+    merged, requests = one_world(cases)
+    assert disagreements(program, rulesets, merged, requests) == []
+
+
+def mis_set(generation: str = "SMETS1") -> dict[str, Any]:
+    """P2 (ED) owns the NO cell, but P3, an ED too, is the registered one."""
+    state = world(generation)
+    state["parties"][P3] = {"roles": ["ED"], "dcc_user": True}
+    state["registration"]["1900000000001"][2]["party"] = P3
+    return state
+
+
+def test_a_new_srv_row_is_refused_by_name(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The language has no way to add an SRV: a row is amended, never added, and a second catalogue is refused."""
+    (tmp_path / "m.redline").write_text(
+        'modification new_srv "Illustrative: SRV 6.99" amends baseline\n\n'
+        '  amend row "6.99" "Illustrative: a new SRV" { eligible_roles = {ED} }\n', encoding="utf-8")
+    (tmp_path / "redline.toml").write_text('rules = ["m.redline"]\nshipped = true\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert run(capsys, "check")[0] == 1
+    for argv in (("diff", "baseline", "new_srv"), ("liveness", "--ruleset", "new_srv"),
+                 ("codegen", "--ruleset", "new_srv", "-o", "g.py")):
+        code, out, err = run(capsys, *argv)
+        assert code == 2 and "error[E105]: cannot amend catalogue row `6.99`" in err, (argv, out, err)
+    (tmp_path / "m.redline").write_text('catalogue extra "Illustrative" of Service\n', encoding="utf-8")
+    code, _, err = run(capsys, "diff", "baseline", "mp107")
+    assert code == 2 and "error[E102]" in err and "there is one DUIS catalogue" in err, err
+
+
+def test_an_srv_withdrawn_is_refused_everywhere(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(project(tmp_path, "krp-withdrawn.redline"))
+    code, _, err = run(capsys, "check")
+    assert code == 0 and "warning[W001]: SRV `6.15.1` lists no eligible User Role" in err, err
+    d = diff(capsys, "baseline", "krp_withdrawn")
+    assert d["intent"]["status"] == "satisfied"
+    assert {c["after"]["code"] for c in d["changes"]} == {"E2"}
+    assert all(c["summary"].startswith("6.15.1 ") for c in d["changes"])
+    code, out, _ = run(capsys, "liveness", "--ruleset", "krp_withdrawn", "--format", "json")
+    dead = [r for r in json.loads(out)["rules"] if r["status"] == "dead"]
+    assert code == 0 and [r["check"] for r in dead] == ["s1sp_registration"], dead  # dead in the baseline too
+    judged(tmp_path, capsys, shipped_and("krp-withdrawn.redline"), "baseline", "krp_withdrawn", [
+        (mis_set(), request(P2, "ED", "6.15.1", **KRP_NO, new_certificate_owner=P3),
+         "reject DSP E4 by eligible_user", "reject DSP E2 by role_eligible_for_srv"),
+        (world(), request(P1, "IS", "6.15.1", remote_party_role="Supplier", new_certificate_owner=P1),
+         "accept", "reject DSP E2 by role_eligible_for_srv"),
+        (world(), request(P1, "IS", "4.1.1"), "accept", "accept"),
+    ])
