@@ -117,3 +117,79 @@ def test_an_srv_withdrawn_is_refused_everywhere(tmp_path: Path, capsys: pytest.C
          "accept", "reject DSP E2 by role_eligible_for_srv"),
         (world(), request(P1, "IS", "4.1.1"), "accept", "accept"),
     ])
+
+
+def test_a_modification_of_mp107_diffed_against_both(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Against mp107 it does what it says; against the baseline it keeps MP107's changes for EDs, and it breaks
+    MP107's own declared intent (§2: the owner, an active NO, can correct it) for GTs: the diff finds that."""
+    monkeypatch.chdir(project(tmp_path, "mp107-gt-restricted.redline"))
+    d = diff(capsys, "mp107", "mp107_gt_restricted")
+    assert d["intent"]["status"] == "satisfied"
+    assert {c["after"]["code"] for c in d["changes"]} == {"E4"}
+    assert all(c["summary"].startswith("6.15.1 (Update Security Credentials (KRP)) sent as GT,") for c in d["changes"])
+    d = diff(capsys, "baseline", "mp107_gt_restricted")
+    assert all(" sent as ED," in c["summary"] for c in d["changes"])
+    mp107_intent, own = d["intent"]["violations"]
+    assert mp107_intent["intent"].startswith("MP107 §2") and mp107_intent["kind"] == "accept", mp107_intent
+    assert mp107_intent["witness"]["request"]["role"] == "GT"
+    # ... and its own intent is no change against the baseline, which rejected these already
+    assert own["kind"] == "reject" and own["problem"].startswith("`baseline` already rejects everything here"), own
+    gt = mis_set()
+    gt["parties"][P2]["roles"] = gt["parties"][P3]["roles"] = ["GT"]
+    gt["registration"]["1900000000001"][2]["role"] = "GT"
+    judged(tmp_path, capsys, shipped_and("mp107-gt-restricted.redline"), "mp107", "mp107_gt_restricted", [
+        (gt, request(P2, "GT", "6.15.1", **KRP_NO, new_certificate_owner=P3), "accept",
+         "reject DSP E4 by gt_still_registered"),
+        (mis_set(), request(P2, "ED", "6.15.1", **KRP_NO, new_certificate_owner=P3), "accept", "accept"),
+        (gt, request(P3, "GT", "6.15.1", **KRP_NO, new_certificate_owner=P3), "reject S1SP None by s1sp_certificate_owner",
+         "reject S1SP None by s1sp_certificate_owner"),
+    ])
+
+
+def test_a_restriction_an_inherited_exception_still_waives_changes_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(project(tmp_path, "mp107-ed-only-slip.redline"))
+    d = diff(capsys, "mp107", "mp107_ed_only")
+    assert d["count"] == 0 and d["changes"] == [] and d["intent"]["status"] == "violated"
+    assert d["intent"]["violations"][0]["problem"] == "nothing changes where this intent says it does"
+
+
+def test_an_effect_changed_refutes_p1_and_the_counterexamples_replay(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """no_to_sender leaves a replaced NO cell to its sender: P1 is refuted under it (a state in which no candidate
+    request puts the registered NO in the cell, each replayed), and the NO cell provably never leaves its owner
+    (induction), which mp107 refutes with a one-request trace that replays."""
+    monkeypatch.chdir(project(tmp_path, "no-to-sender.redline", "no-to-sender-properties.redline"))
+    code, out, err = run(capsys, "prove", str(MODS / "no-to-sender-properties.redline"), "--format", "json",
+                         "--cex-dir", "cex")
+    results = {(r["property"], r["ruleset"]): r for r in json.loads(out)["results"]}
+    assert code == 0 and all(r["status"] == r["expected"] for r in results.values()), out + err
+    assert results[("no_cell_never_leaves_owner", "no_to_sender")]["settled_by"] == "unbounded"
+    cex = tmp_path / "cex" / "recoverable_no_certificate_no_to_sender.no_to_sender"
+    state = json.loads((cex / "state.json").read_text(encoding="utf-8"))
+    registered = {r["party"] for rows in state["registration"].values() for r in rows}
+    candidates = sorted(cex.glob("candidate-*.json"))
+    assert candidates
+    for candidate in candidates:
+        code, out, err = run(capsys, "validate", "--ruleset", "no_to_sender", "--format", "json", "--state",
+                             str(cex / "state.json"), str(candidate))
+        verdict = json.loads(out)
+        assert code == 0, err
+        assert not {e["owner"] for e in verdict["effects"] if e["trust_anchor"] == "NetworkOperator"} & registered
+    trace = tmp_path / "cex" / "no_cell_never_leaves_owner.mp107"
+    code, out, err = run(capsys, "validate", "--ruleset", "mp107", "--format", "json", "--state",
+                         str(trace / "step-1-state.json"), str(trace / "step-1-request.json"))
+    verdict = json.loads(out)
+    owner = json.loads((trace / "step-1-state.json").read_text(encoding="utf-8"))["devices"][METER]["trust_anchors"]
+    assert verdict["verdict"] == "accept" and verdict["effects"][-1]["owner"] != owner["NetworkOperator"], out + err
+    code, out, err = run(capsys, "validate", "--ruleset", "no_to_sender", "--format", "json", "--state",
+                         str(trace / "step-1-state.json"), str(trace / "step-1-request.json"))
+    assert json.loads(out)["effects"][-1]["owner"] == owner["NetworkOperator"], out + err
+    d = diff(capsys, "mp107", "no_to_sender")
+    assert {(c["before"]["verdict"], c["after"]["verdict"]) for c in d["changes"]} == {("accept", "accept")}
+    judged(tmp_path, capsys, shipped_and("no-to-sender.redline"), "mp107", "no_to_sender", [
+        (mis_set(), request(P2, "ED", "6.15.1", **KRP_NO, new_certificate_owner=P3), "accept", "accept"),
+        (mis_set("SMETS2"), request(P2, "ED", "6.15.1", **KRP_NO, new_certificate_owner=P3), "accept", "accept"),
+        (world(), request(P1, "IS", "6.15.1", remote_party_role="Supplier", new_certificate_owner=P4), "accept", "accept"),
+    ])
