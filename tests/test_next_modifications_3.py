@@ -23,15 +23,22 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from duis_support import krp, make_cert
 from duis_support import state as duis_state
-from impact_support import disagreements
+from impact_support import disagreements, interpreter_stuck, state_from_raw
 from redline.build import build
 from redline.check import checked as ir
+from redline.impact.fleet import analyse, correcting_srvs
+from redline.impact.fromjson import write_state
+from redline.impact.params import FleetParams
+from redline.impact.synth import generate
+from redline.impact.tables import Loader
 from redline.loading import repo_rules, rule_files
 from redline.source import Source
+from redline.times import parse_iso
 from test_next_modifications_2 import (METER, NOW, P1, P2, P3, P4, Case, diff, import_file, interpreted, one_world,
                                        project, request, run, said, world)
 
@@ -70,6 +77,32 @@ def judged(tmp: Path, capsys: pytest.CaptureFixture[str], program: ir.Program, b
         assert {k: module[k] for k in fields} == {k: got[1][k] for k in fields}, i
     merged, requests = one_world(cases)
     assert disagreements(program, rulesets, merged, requests) == []
+
+
+def stuck_everywhere(program: ir.Program, base: str, name: str, state: dict[str, Any] | None = None,
+                     tmp: Path | None = None) -> dict[str, set[str]]:
+    """The stuck devices of `impact fleet` under both rule sets, held to the interpreter's (every candidate
+    correction judged), on a small synthetic fleet or on `state` written as fleet tables."""
+    con, pair = duckdb.connect(), [program.rulesets[base], program.rulesets[name]]
+    loader = Loader(con, program, pair[0].catalogue)
+    if state is None:
+        generate(con, FleetParams(devices=150, wrong_no_share=0.3, seed=5), program.cells(),
+                 ir.carrying_srvs(pair[0].catalogue))
+        loader.stage(with_requests=False)
+        state = state_from_raw(con, program, NOW)
+    else:
+        assert tmp is not None
+        write_state(state, program, tmp)
+        loader.load_dir(tmp, with_requests=False)
+    result = analyse(con, program, pair, parse_iso(NOW))
+    out = {}
+    for rs in pair:
+        mis, stuck = interpreter_stuck(program, rs, state, correcting_srvs(rs, "NetworkOperator"))
+        out[rs.name] = {r[0] for r in con.execute(f"SELECT device FROM stuck_{rs.name}").fetchall()}
+        assert out[rs.name] == stuck and result["mis_set"] == len(mis), rs.name
+    assert result["freed"] == len(out[base] - out[name])
+    out["mis_set"] = mis
+    return out
 
 
 def mis_set(generation: str = "SMETS1") -> dict[str, Any]:
@@ -117,6 +150,9 @@ def test_an_srv_withdrawn_is_refused_everywhere(tmp_path: Path, capsys: pytest.C
          "accept", "reject DSP E2 by role_eligible_for_srv"),
         (world(), request(P1, "IS", "4.1.1"), "accept", "accept"),
     ])
+    # no correction can be sent: every mis-set device is stuck, as the interpreter finds candidate by candidate
+    stuck = stuck_everywhere(shipped_and("krp-withdrawn.redline"), "baseline", "krp_withdrawn")
+    assert stuck["krp_withdrawn"] == stuck["mis_set"] and stuck["baseline"] < stuck["mis_set"]
 
 
 def test_a_modification_of_mp107_diffed_against_both(tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -145,6 +181,8 @@ def test_a_modification_of_mp107_diffed_against_both(tmp_path: Path, capsys: pyt
         (gt, request(P3, "GT", "6.15.1", **KRP_NO, new_certificate_owner=P3), "reject S1SP None by s1sp_certificate_owner",
          "reject S1SP None by s1sp_certificate_owner"),
     ])
+    stuck = stuck_everywhere(shipped_and("mp107-gt-restricted.redline"), "mp107", "mp107_gt_restricted")
+    assert stuck["mp107"] <= stuck["mp107_gt_restricted"]
 
 
 def test_a_restriction_an_inherited_exception_still_waives_changes_nothing(
@@ -193,3 +231,5 @@ def test_an_effect_changed_refutes_p1_and_the_counterexamples_replay(
         (mis_set("SMETS2"), request(P2, "ED", "6.15.1", **KRP_NO, new_certificate_owner=P3), "accept", "accept"),
         (world(), request(P1, "IS", "6.15.1", remote_party_role="Supplier", new_certificate_owner=P4), "accept", "accept"),
     ])
+    stuck = stuck_everywhere(shipped_and("no-to-sender.redline"), "mp107", "no_to_sender")
+    assert stuck["no_to_sender"] == stuck["mis_set"] and stuck["mp107"] < stuck["mis_set"]
