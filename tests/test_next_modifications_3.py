@@ -233,3 +233,95 @@ def test_an_effect_changed_refutes_p1_and_the_counterexamples_replay(
     ])
     stuck = stuck_everywhere(shipped_and("no-to-sender.redline"), "mp107", "no_to_sender")
     assert stuck["no_to_sender"] == stuck["mis_set"] and stuck["mp107"] < stuck["mis_set"]
+
+
+WAN_CELL = """# A next modification in a changed vocabulary (tests/test_next_modifications_3.py).
+modification wan_cell "Illustrative: the WanProvider certificate is replaced only by a Supplier" amends baseline
+
+  add check wan_cell_by_supplier "Illustrative: WanProvider cell replaced only by a Supplier" at DSP reject E4
+    applies when srv.replaces_trust_anchor and request.remote_party_role == WanProvider
+    requires role in Supplier
+
+  intends reject "Illustrative: a Network Operator may not replace the WanProvider cell"
+    where srv.replaces_trust_anchor and request.remote_party_role == WanProvider and role in NetworkOperator
+"""
+IDNO = "90-B3-D5-1F-30-07-00-00"
+
+
+def new_vocabulary(root: Path) -> Path:
+    """The shipped rules and proofs copied, with a new trust anchor cell (WanProvider, GBCS code 6), a new User
+    Role in the NetworkOperator group (IDNO, eligible for 6.15.1), a new device type and a new SMI status."""
+    shutil.copytree(repo_rules(), root / "rules")
+    shutil.copytree(repo_rules().parent / "proofs", root / "proofs")
+    edits = {"vocabulary.redline": [
+        ('TransCoS "5 transitionalCoS",', 'TransCoS "5 transitionalCoS", WanProvider "6 wanProvider",'),
+        ('GT "Gas Transporter",', 'GT "Gas Transporter", IDNO "Independent Distribution Network Operator",'),
+        ("group NetworkOperator of UserRole = {ED, GT}", "group NetworkOperator of UserRole = {ED, GT, IDNO}"),
+        ('CAD "consumer access device",', 'CAD "consumer access device", SCHF "SMETS1 communications hub function",'),
+        ("Suspended,", "Suspended, Recovered,")],
+        "duis-catalogue.redline": []}
+    for name, pairs in edits.items():
+        path = root / "rules" / name
+        text = path.read_text(encoding="utf-8")
+        for old, new in pairs:
+            assert text.count(old) == 1, old
+            text = text.replace(old, new)
+        if name == "duis-catalogue.redline":  # the 6.15.1 row's eligible roles gain IDNO
+            at = text.index("eligible_roles = {IS, GS, ED, GT}", text.index('row "6.15.1" {'))
+            text = text[:at] + "eligible_roles = {IS, GS, ED, GT, IDNO}" + text[at + len("eligible_roles = {IS, GS, ED, GT}"):]
+        path.write_text(text, encoding="utf-8")
+    (root / "rules" / "wan.redline").write_text(WAN_CELL, encoding="utf-8")
+    (root / "redline.toml").write_text('rules = ["rules"]\nproofs = ["proofs"]\nshipped = false\n', encoding="utf-8")
+    return root
+
+
+def test_a_new_cell_role_device_type_and_smi_status(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(new_vocabulary(tmp_path / "project"))
+    program = program_of([tmp_path / "project" / "rules"])
+    assert "WanProvider" in program.cells() and "IDNO" in program.groups["NetworkOperator"][1]
+    d = diff(capsys, "baseline", "wan_cell")
+    assert d["intent"]["status"] == "satisfied" and d["changes"]
+    assert all("request.remote_party_role == WanProvider" in c["summary"] for c in d["changes"])
+    assert {c["after"]["code"] for c in d["changes"]} == {"E4"}
+    code, out, _ = run(capsys, "liveness", "--ruleset", "wan_cell", "--format", "json")
+    assert code == 0 and next(r for r in json.loads(out)["rules"] if r["check"] == "wan_cell_by_supplier")["status"] == "live"
+
+    state = world("SMETS1")
+    state["parties"][IDNO] = {"roles": ["IDNO"], "dcc_user": True}
+    state["devices"][METER]["trust_anchors"]["WanProvider"] = P2
+    idno_meter = copy.deepcopy(state)
+    idno_meter["devices"][METER]["trust_anchors"]["NetworkOperator"] = IDNO
+    idno_meter["registration"]["1900000000001"][2] |= {"role": "IDNO", "party": IDNO}
+    wan = {"remote_party_role": "WanProvider"}
+    judged(tmp_path, capsys, program, "baseline", "wan_cell", [
+        (state, request(P2, "ED", "6.15.1", **wan, new_certificate_owner=P1), "accept",
+         "reject DSP E4 by wan_cell_by_supplier"),
+        (state, request(P1, "IS", "6.15.1", **wan, new_certificate_owner=P1), "reject S1SP None by s1sp_certificate_owner",
+         "reject S1SP None by s1sp_certificate_owner"),
+        (idno_meter, request(IDNO, "IDNO", "6.15.1", **KRP_NO, new_certificate_owner=P2), "accept", "accept"),
+        (idno_meter, request(IDNO, "IDNO", "4.1.1"), "reject DSP E2 by role_eligible_for_srv",
+         "reject DSP E2 by role_eligible_for_srv"),
+        (world(type_="SCHF"), request(P1, "IS", "4.1.1"), "reject DSP E11 by srv_suits_device_type",
+         "reject DSP E11 by srv_suits_device_type"),
+        (world(status="Recovered"), request(P1, "IS", "4.1.1"), "reject DSP E5 by smi_status_suits_srv",
+         "reject DSP E5 by smi_status_suits_srv"),
+    ])
+    # the fleet tables gain the cell's column; an IDNO-registered device whose NO cell an ED holds is mis-set
+    mis = copy.deepcopy(idno_meter)
+    mis["devices"][METER]["trust_anchors"]["NetworkOperator"] = P2
+    (tmp_path / "fleet").mkdir()
+    stuck = stuck_everywhere(program, "baseline", "wan_cell", mis, tmp_path / "fleet")
+    assert "trust_anchor_WanProvider" in (tmp_path / "fleet" / "devices.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert stuck["mis_set"] == {METER} and stuck["baseline"] == stuck["wan_cell"] == {METER}
+    assert run(capsys, "impact", "generate", "gen", "--devices", "60", "--requests", "100", "--threads", "1")[0] == 0
+    code, out, err = run(capsys, "impact", "replay", "gen", "--ruleset", "baseline", "--ruleset", "wan_cell",
+                         "--format", "json", "--threads", "1")
+    assert code == 0 and json.loads(out)["changes"]["changed"] == 0, err  # the synthetic requests name no WanProvider
+
+    # DUIS: a replacement wanProvider certificate is refused by name (the mapping knows GBCS codes 0-5 and 8)
+    (tmp_path / "duis-state.json").write_text(json.dumps(duis_state()), encoding="utf-8")
+    (tmp_path / "krp.xml").write_text(krp("06"), encoding="utf-8")
+    code, out, err = run(capsys, "validate", "--ruleset", "wan_cell", "--state", str(tmp_path / "duis-state.json"),
+                         str(tmp_path / "krp.xml"))
+    assert code == 2 and "role code 06 (wanProvider) is not a Remote Party role" in err, out + err
