@@ -224,6 +224,8 @@ def test_an_effect_changed_refutes_p1_and_the_counterexamples_replay(
     code, out, err = run(capsys, "validate", "--ruleset", "no_to_sender", "--format", "json", "--state",
                          str(trace / "step-1-state.json"), str(trace / "step-1-request.json"))
     assert json.loads(out)["effects"][-1]["owner"] == owner["NetworkOperator"], out + err
+    code, out, err = run(capsys, "test")
+    assert code == 0 and "ok   no_to_sender_keeps_the_wrong_owner" in out, out + err
     d = diff(capsys, "mp107", "no_to_sender")
     assert {(c["before"]["verdict"], c["after"]["verdict"]) for c in d["changes"]} == {("accept", "accept")}
     judged(tmp_path, capsys, shipped_and("no-to-sender.redline"), "mp107", "no_to_sender", [
