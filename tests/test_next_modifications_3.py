@@ -26,7 +26,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from duis_support import krp, make_cert
+from duis_support import krp
 from duis_support import state as duis_state
 from impact_support import disagreements, interpreter_stuck, state_from_raw
 from redline.build import build
@@ -39,8 +39,24 @@ from redline.impact.tables import Loader
 from redline.loading import repo_rules, rule_files
 from redline.source import Source
 from redline.times import parse_iso
-from test_next_modifications_2 import (METER, NOW, P1, P2, P3, P4, Case, diff, import_file, interpreted, one_world,
-                                       project, request, run, said, world)
+from test_next_modifications_2 import (
+    METER,
+    NOW,
+    P1,
+    P2,
+    P3,
+    P4,
+    Case,
+    diff,
+    import_file,
+    interpreted,
+    one_world,
+    project,
+    request,
+    run,
+    said,
+    world,
+)
 
 MODS = Path(__file__).resolve().parent / "modifications"
 KRP_NO = {"remote_party_role": "NetworkOperator"}
@@ -133,7 +149,7 @@ def test_a_new_srv_row_is_refused_by_name(tmp_path: Path, capsys: pytest.Capture
 
 def test_an_srv_withdrawn_is_refused_everywhere(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(project(tmp_path, "krp-withdrawn.redline"))
+    monkeypatch.chdir(project(tmp_path, "krp-withdrawn.redline", "krp-withdrawn-properties.redline"))
     code, _, err = run(capsys, "check")
     assert code == 0 and "warning[W001]: SRV `6.15.1` lists no eligible User Role" in err, err
     d = diff(capsys, "baseline", "krp_withdrawn")
@@ -150,6 +166,25 @@ def test_an_srv_withdrawn_is_refused_everywhere(tmp_path: Path, capsys: pytest.C
          "accept", "reject DSP E2 by role_eligible_for_srv"),
         (world(), request(P1, "IS", "4.1.1"), "accept", "accept"),
     ])
+    # a temporal property: proved by induction under krp_withdrawn; under the baseline a run of two steps (a change
+    # of Network Operator, then the new NO's correction) frees the cell, and its last request replays
+    code, out, err = run(capsys, "prove", str(MODS / "krp-withdrawn-properties.redline"), "--format", "json",
+                         "--cex-dir", "cex")
+    results = {r["ruleset"]: r for r in json.loads(out)["results"]}
+    assert code == 0 and results["krp_withdrawn"]["settled_by"] == "unbounded", out + err
+    trace = tmp_path / "cex" / "stuck_whatever_registration_does.baseline"
+    steps = sorted(trace.glob("step-*-request.json"))
+    assert [s.name for s in steps] == ["step-2-request.json"]  # step 1 is the event
+    first = json.loads((trace / "state.json").read_text(encoding="utf-8"))
+    last = json.loads((trace / "step-3-state.json").read_text(encoding="utf-8"))
+    assert first["registration"] != last["registration"]
+    verdicts = {}
+    for rs, want in (("baseline", "accept"), ("krp_withdrawn", "reject DSP E2 by role_eligible_for_srv")):
+        code, out, err = run(capsys, "validate", "--ruleset", rs, "--format", "json", "--state",
+                             str(trace / "step-2-state.json"), str(steps[0]))
+        verdicts[rs] = json.loads(out)
+        assert code == 0 and said(verdicts[rs]) == want, out + err
+    assert last["devices"][METER]["trust_anchors"]["NetworkOperator"] == verdicts["baseline"]["effects"][-1]["owner"]
     # no correction can be sent: every mis-set device is stuck, as the interpreter finds candidate by candidate
     stuck = stuck_everywhere(shipped_and("krp-withdrawn.redline"), "baseline", "krp_withdrawn")
     assert stuck["krp_withdrawn"] == stuck["mis_set"] and stuck["baseline"] < stuck["mis_set"]
