@@ -362,3 +362,27 @@ def test_a_new_cell_role_device_type_and_smi_status(tmp_path: Path, capsys: pyte
     code, out, err = run(capsys, "validate", "--ruleset", "wan_cell", "--state", str(tmp_path / "duis-state.json"),
                          str(tmp_path / "krp.xml"))
     assert code == 2 and "role code 06 (wanProvider) is not a Remote Party role" in err, out + err
+
+
+def test_recovery_kept_is_refuted_by_an_accepted_correction_that_no_longer_corrects(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """no_to_sender still accepts the owner's correction of a mis-set NO certificate but leaves the cell its own:
+    recovery is lost everywhere (every mis-set device stuck, above). The generic `recovery_kept` asked only that
+    the modification accept the recovering request, and was proved: with an intent covering the change, a clean
+    bundle for a modification under which no mis-set certificate can ever be corrected. It asks that the request
+    still put the party back, and its counterexample replays."""
+    monkeypatch.chdir(project(tmp_path, "no-to-sender.redline"))
+    code, out, err = run(capsys, "prove", str(repo_rules().parent / "proofs" / "generic.redline"), "--modification",
+                         "no_to_sender", "--property", "recovery_kept", "--format", "json", "--cex-dir", "cex")
+    [result] = json.loads(out)["results"]
+    assert code == 1 and result["status"] == "refuted", out + err
+    replay = next((tmp_path / "cex").glob("recovery_kept*"))
+    req = json.loads((replay / "request.json").read_text(encoding="utf-8"))
+    owners = {}
+    for rs in ("mp107", "no_to_sender"):
+        code, out, err = run(capsys, "validate", "--ruleset", rs, "--format", "json", "--state",
+                             str(replay / "state.json"), str(replay / "request.json"))
+        verdict = json.loads(out)
+        assert code == 0 and verdict["verdict"] == "accept", err
+        owners[rs] = [e["owner"] for e in verdict["effects"] if e["trust_anchor"] == req["remote_party_role"]][-1]
+    assert owners == {"mp107": req["new_certificate_owner"], "no_to_sender": req["sender"]} and req["sender"] != req["new_certificate_owner"]
