@@ -476,3 +476,18 @@ def test_smt2_let_names_are_renumbered_in_order_of_first_appearance() -> None:
     a = '(let (($x6422 (f ?x93))) (and $x6422 ?x93 $x6422 |a $x5 b| "s $x7" $x6422b))'
     b = '(let (($x17 (f ?x4))) (and $x17 ?x4 $x17 |a $x5 b| "s $x7" $x6422b))'
     assert canonical(a) == canonical(b) == '(let (($x1 (f ?x2))) (and $x1 ?x2 $x1 |a $x5 b| "s $x7" $x6422b))'
+
+
+def test_a_counterexample_under_two_rule_sets_tells_each_ones_cells_after_its_effects() -> None:
+    """A request accepted under two rule sets, one of which writes the cell twice (the last effect wins): the
+    story listed every effect of both as one list, three `changed` lines for one cell, and did not say whose."""
+    meter, w, c = "00-DB-12-34-56-78-90-A0", "90-B3-D5-1F-30-01-00-00", "90-B3-D5-1F-30-02-00-00"
+    effect = lambda owner: {"device": meter, "trust_anchor": "NetworkOperator", "owner": owner}  # noqa: E731
+    accept = lambda *owners: {"verdict": "accept", "effects": [effect(o) for o in owners]}  # noqa: E731
+    request = {"sender": w, "role": "GT", "srv": "6.15.1", "device": meter, "remote_party_role": "NetworkOperator",
+               "new_certificate_owner": c}
+    s = story({"counterexample": {"state": {"parties": {}, "devices": {}}, "request": request,
+                                  "verdicts": {"r@mp107": accept(c), "r@keep_sender": accept(c, w)}}})
+    assert s is not None
+    assert s.steps[0].changed == [f"under keep_sender: device {meter} NetworkOperator cell -> {w}",
+                                  f"under mp107: device {meter} NetworkOperator cell -> {c}"]

@@ -185,9 +185,13 @@ def story(result: JsonObject) -> Story | None:
             s.steps.append(Step(i, actor, action, verdicts, changed))
     elif found.get("request") is not None:
         q = found["request"]
-        verdicts = [f"{key_from_json(key).ruleset}: {verdict_text(v)}" for key, v in sorted((found.get("verdicts") or {}).items())]
-        effects = [e for v in (found.get("verdicts") or {}).values() for e in v.get("effects") or []]
-        changed = [f"device {e['device']} {e['trust_anchor']} cell -> {who(e['owner'])}" for e in effects]
+        judged = sorted((found.get("verdicts") or {}).items())
+        verdicts = [f"{key_from_json(key).ruleset}: {verdict_text(v)}" for key, v in judged]
+        changed = []
+        for key, v in judged:  # each rule set's cells after its effects (the last effect on a cell wins)
+            after = {(e["device"], e["trust_anchor"]): e["owner"] for e in v.get("effects") or []}
+            under = f"under {key_from_json(key).ruleset}: " if len(judged) > 1 else ""
+            changed += [f"{under}device {d} {cell} cell -> {who(owner)}" for (d, cell), owner in after.items()]
         s.steps.append(Step(1, f"{who(q.get('sender'))} as {q.get('role')}", request_text(q, who), verdicts, changed))
     for c in result.get("candidates") or []:
         q = c["request"]
