@@ -38,6 +38,7 @@ from redline.impact.synth import generate
 from redline.impact.tables import Loader
 from redline.loading import repo_rules, rule_files
 from redline.source import Source
+from modifications_support import MODS, import_file, project, run
 from redline.times import parse_iso
 from test_next_modifications_2 import (
     METER,
@@ -48,17 +49,13 @@ from test_next_modifications_2 import (
     P4,
     Case,
     diff,
-    import_file,
     interpreted,
     one_world,
-    project,
     request,
-    run,
     said,
     world,
 )
 
-MODS = Path(__file__).resolve().parent / "modifications"
 KRP_NO = {"remote_party_role": "NetworkOperator"}
 
 
@@ -386,3 +383,33 @@ def test_recovery_kept_is_refuted_by_an_accepted_correction_that_no_longer_corre
         assert code == 0 and verdict["verdict"] == "accept", err
         owners[rs] = [e["owner"] for e in verdict["effects"] if e["trust_anchor"] == req["remote_party_role"]][-1]
     assert owners == {"mp107": req["new_certificate_owner"], "no_to_sender": req["sender"]} and req["sender"] != req["new_certificate_owner"]
+
+
+def test_a_new_srv_is_a_row_no_role_may_send_that_the_modification_opens(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A modification cannot add an SRV (E105 says how instead): the new SRV is a catalogue row in a copy of the
+    rules with no eligible User Role, so every rule set before rejects it (E2), and the modification amends the
+    row to give it its roles. The diff is then exactly the new SRV for its new role."""
+    shutil.copytree(repo_rules(), tmp_path / "rules")
+    catalogue = tmp_path / "rules" / "duis-catalogue.redline"
+    text = catalogue.read_text(encoding="utf-8")
+    start = text.index('  row "6.32" {')
+    end = text.index("\n  }\n", start) + 5
+    row = (text[start:end].replace('"6.32"', '"6.99"').replace('"Read CHF Sub GHz Channel Log"', '"Illustrative new SRV"')
+           .replace("eligible_roles = {IS, GS, RSA}", "eligible_roles = {}"))
+    assert row != text[start:end]
+    catalogue.write_text(text[:end] + row + text[end:], encoding="utf-8")
+    (tmp_path / "new.redline").write_text(
+        'modification new_srv "Illustrative: SRV 6.99 for Import Suppliers" amends baseline\n\n'
+        '  amend row "6.99" "Illustrative: an Import Supplier may send 6.99" { eligible_roles = {IS} }\n\n'
+        '  intends change "Illustrative: only 6.99 sent by an IS"\n    where srv == "6.99" and role == IS\n',
+        encoding="utf-8")
+    (tmp_path / "redline.toml").write_text('rules = ["rules", "new.redline"]\nshipped = false\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "check")
+    assert code == 0 and "SRV `6.99` lists no eligible User Role" in err, err
+    d = diff(capsys, "baseline", "new_srv")
+    assert d["complete"] and d["intent"]["status"] == "satisfied", d["intent"]
+    assert d["changes"] and all(c["conditions"][:2] == ["srv == 6.99", "role == IS"] for c in d["changes"]), d["changes"]
+    assert {c["before"]["code"] for c in d["changes"]} == {"E2"}
+    assert "accept" in {c["after"]["verdict"] for c in d["changes"]}

@@ -106,9 +106,11 @@ def unknown_assumption(span: Span, name: str, candidates: Iterable[str]) -> Diag
 
 def missing_target(span: Span, kind: str, name: str, base: str, candidates: Iterable[str]) -> Diagnostic:
     # A new Service Request is a change to DUIS itself: the catalogue holds DUIS's SRVs, one for every rule set,
-    # so a modification amends the rows there are; a new SRV is a row of the catalogue in a copy of the rules.
+    # so a modification amends the rows there are. A new SRV is a catalogue row that no User Role may send (every
+    # rule set before rejects it, E2), which the modification amends to give it its roles.
     new_srv = (" (a modification cannot add an SRV: add its row to the catalogue, rules/duis-catalogue.redline, in a "
-               "copy of the rules loaded with `shipped = false`)") if kind == "catalogue row" else ""
+               "copy of the rules loaded with `shipped = false`, with `eligible_roles = {}`, so that the rule sets "
+               "before reject it; then amend the row here to give it its roles)") if kind == "catalogue row" else ""
     return Diagnostic(
         "E105",
         f"cannot amend {kind} `{name}`: rule set `{base}` has no such {kind}{did_you_mean(name, candidates)}{new_srv}",
