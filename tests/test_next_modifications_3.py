@@ -29,6 +29,7 @@ import pytest
 from duis_support import krp
 from duis_support import state as duis_state
 from impact_support import disagreements, interpreter_stuck, state_from_raw
+from modifications_support import MODS, import_file, project, run
 from redline.build import build
 from redline.check import checked as ir
 from redline.impact.fleet import analyse, correcting_srvs
@@ -38,7 +39,6 @@ from redline.impact.synth import generate
 from redline.impact.tables import Loader
 from redline.loading import repo_rules, rule_files
 from redline.source import Source
-from modifications_support import MODS, import_file, project, run
 from redline.times import parse_iso
 from test_next_modifications_2 import (
     METER,
