@@ -5,12 +5,14 @@ generated validator imported from its file."""
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from redline.cli import main
+from redline.loading import repo_rules
 
 MODS = Path(__file__).resolve().parent / "modifications"
 
@@ -35,3 +37,13 @@ def import_file(path: Path, name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def refuted_generic(tmp: Path, capsys: pytest.CaptureFixture[str], modification: str, prop: str) -> Path:
+    """Prove one generic property (proofs/generic.redline) of a modification run from `tmp`; it must be refuted.
+    The directory its counterexample was written to (state.json, request.json)."""
+    code, out, err = run(capsys, "prove", str(repo_rules().parent / "proofs" / "generic.redline"), "--modification",
+                         modification, "--property", prop, "--format", "json", "--cex-dir", "cex")
+    [result] = json.loads(out)["results"]
+    assert code == 1 and result["status"] == "refuted", out + err
+    return next((tmp / "cex").glob(f"{prop}*"))

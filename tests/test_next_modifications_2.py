@@ -29,7 +29,7 @@ import pytest
 from duis_support import cos
 from duis_support import state as duis_state
 from impact_support import disagreements
-from modifications_support import MODS, import_file, project, run
+from modifications_support import MODS, import_file, project, refuted_generic, run
 from redline.build import build
 from redline.check import checked as ir
 from redline.interp import Validator, load_request, load_state
@@ -298,11 +298,7 @@ def test_an_effect_only_change_outside_the_intents_refutes_changes_only_intended
     no intent: the diff counts those changes, and so must the generic property said to be the diff's intent
     check (it was proved: a clean bundle for a modification undoing every correction)."""
     monkeypatch.chdir(project(tmp_path, "keep-sender.redline"))
-    code, out, err = run(capsys, "prove", str(repo_rules().parent / "proofs" / "generic.redline"), "--modification",
-                         "keep_sender", "--property", "changes_only_intended", "--format", "json", "--cex-dir", "cex")
-    [result] = json.loads(out)["results"]
-    assert code == 1 and result["status"] == "refuted", out + err
-    replay = next((tmp_path / "cex").glob("changes_only_intended*"))
+    replay = refuted_generic(tmp_path, capsys, "keep_sender", "changes_only_intended")
     owners = []
     for rs in ("mp107", "keep_sender"):
         code, out, err = run(capsys, "validate", "--ruleset", rs, "--format", "json", "--state",

@@ -29,7 +29,7 @@ import pytest
 from duis_support import krp
 from duis_support import state as duis_state
 from impact_support import disagreements, interpreter_stuck, state_from_raw
-from modifications_support import MODS, import_file, project, run
+from modifications_support import MODS, import_file, project, refuted_generic, run
 from redline.build import build
 from redline.check import checked as ir
 from redline.impact.fleet import analyse, correcting_srvs
@@ -369,11 +369,7 @@ def test_recovery_kept_is_refuted_by_an_accepted_correction_that_no_longer_corre
     bundle for a modification under which no mis-set certificate can ever be corrected. It asks that the request
     still put the party back, and its counterexample replays."""
     monkeypatch.chdir(project(tmp_path, "no-to-sender.redline"))
-    code, out, err = run(capsys, "prove", str(repo_rules().parent / "proofs" / "generic.redline"), "--modification",
-                         "no_to_sender", "--property", "recovery_kept", "--format", "json", "--cex-dir", "cex")
-    [result] = json.loads(out)["results"]
-    assert code == 1 and result["status"] == "refuted", out + err
-    replay = next((tmp_path / "cex").glob("recovery_kept*"))
+    replay = refuted_generic(tmp_path, capsys, "no_to_sender", "recovery_kept")
     req = json.loads((replay / "request.json").read_text(encoding="utf-8"))
     owners = {}
     for rs in ("mp107", "no_to_sender"):
