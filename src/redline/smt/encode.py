@@ -279,8 +279,7 @@ class _Env:
 
     def _truth_field(self, e: ir.GetField) -> Opt:
         """A truth-valued field with its presence: a declared field, a party's `dcc_user`, a catalogue column."""
-        builtin = KNOWN_FIELDS.get(e.record, frozenset())
-        if builtin is not None and e.record in ("Request", "Device", "Party") and e.name not in builtin:
+        if _is_declared(e):
             v = self._declared(e, keep_null=True)
             assert isinstance(v, Opt)
             return v
@@ -299,15 +298,19 @@ class _Env:
             return Opt(self.F, None) if v is None else Opt(srv.some, z3.BoolVal(bool(v), ctx=self.enc.ctx))
         if srv.val is None:
             return Opt(self.F, None)
-        srv_val = srv.val
-        by_value: dict[Any, list[z3.ExprRef]] = {}
-        for s, row in self.enc.catalogue.items():
-            by_value.setdefault(row.get(e.name), []).append(self.sorts.srvs[s])
+        groups = self._srvs_by_value(e.name)
+        return Opt(z3.And(srv.some, z3.Not(self._is_one_of(srv.val, groups.get(None, [])))),
+                   self._is_one_of(srv.val, groups.get(True, [])))
 
-        def one_of(value: Any) -> z3.BoolRef:
-            srvs = by_value.get(value, [])
-            return z3.Or([srv_val == x for x in srvs]) if srvs else self.F
-        return Opt(z3.And(srv.some, z3.Not(one_of(None))), one_of(True))
+    def _srvs_by_value(self, column: str) -> dict[Any, list[z3.ExprRef]]:
+        """The catalogue's SRVs grouped by their value in `column`."""
+        groups: dict[Any, list[z3.ExprRef]] = {}
+        for s, row in self.enc.catalogue.items():
+            groups.setdefault(row.get(column), []).append(self.sorts.srvs[s])
+        return groups
+
+    def _is_one_of(self, srv: z3.ExprRef, srvs: list[z3.ExprRef]) -> z3.BoolRef:
+        return z3.Or([srv == s for s in srvs]) if srvs else self.F  # no SRV: false, in this context
 
     def opt(self, e: ir.Expr) -> Opt:
         v = self.value(e)
@@ -442,8 +445,7 @@ class _Env:
 
     def _field(self, e: ir.GetField) -> Value:
         st, rq, name = self.st, self.rq, e.name
-        builtin = KNOWN_FIELDS.get(e.record, frozenset())
-        if builtin is not None and e.record in ("Request", "Device", "Party") and name not in builtin:
+        if _is_declared(e):
             return self._declared(e)
         if e.record == "Request":
             if not isinstance(e.obj, ir.Var):
@@ -503,15 +505,13 @@ class _Env:
         known = self.sorts.srv_names.get(str(srv.val))
         if known is not None:
             return self._row_value(srv.some, self.enc.catalogue[known].get(e.name), e)
-        groups: dict[Any, list[z3.ExprRef]] = {}
-        for s, row in self.enc.catalogue.items():
-            groups.setdefault(row.get(e.name), []).append(self.sorts.srvs[s])
+        groups = self._srvs_by_value(e.name)
         t = strip(e.type)
         assert srv.val is not None
         srv_val = srv.val
 
         def is_one_of(srvs: list[z3.ExprRef]) -> z3.BoolRef:
-            return z3.Or([srv_val == s for s in srvs]) if srvs else self.F  # no SRV: false, in this context
+            return self._is_one_of(srv_val, srvs)
 
         if t == BOOL:
             return z3.And(srv.some, is_one_of(groups.get(True, [])))
@@ -603,6 +603,12 @@ class _Env:
                                              self.st.registered(party.val, role.val, mpxn.val, ti)))
         return z3.And(party.some, role.some, mpxn.some, times.some, covered)
 
+
+
+def _is_declared(e: ir.GetField) -> bool:
+    """A field a rule file declared (smt/declared.py holds it), not one of the records' own."""
+    builtin = KNOWN_FIELDS.get(e.record, frozenset())
+    return builtin is not None and e.record in ("Request", "Device", "Party") and e.name not in builtin
 
 
 def _is_request_device(e: ir.Expr) -> bool:
