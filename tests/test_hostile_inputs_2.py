@@ -6,6 +6,7 @@ record of its own in a batch; never a traceback or an internal error (70).
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -155,6 +156,41 @@ def test_a_bad_csv_row_past_the_sniffed_rows_is_bad_input(tmp_path: Path, run: R
         r = run("impact", *command)
         assert r.code == 2 and r.out == "" and r.err.startswith(f"redline: error: parties: cannot read {parties}: {said}"), r.err
         assert len(r.err) < 400 and r.err.count("\n") == 1
+
+
+@pytest.mark.usefixtures("cached_rules")
+@pytest.mark.parametrize(("edit", "said"), [
+    # A ragged row among the first rows made DuckDB's sniffer read each line as one column ("missing columns").
+    (lambda t: t.replace(b"\r\n", b",x\r\n", 2).replace(b",x\r\n", b"\r\n", 1), "CSV Error on Line: 2: Expected Number of Columns"),
+    (lambda t: t.replace(b"party,", b"party,party,", 1), "its header names party more than once"),
+    (lambda t: b"", "it is empty"),
+    (lambda t: b"\r\n" + t, "its first line is empty"),
+    (lambda t: b"\xff" + t, "its header line is not UTF-8"),
+])
+def test_a_csv_files_dialect_is_its_headers_and_a_bad_row_is_named_by_its_line(
+        tmp_path: Path, run: Run, fleet_world: Any, edit: Any, said: str) -> None:
+    root = fleet_world(tmp_path)
+    parties = root / "parties.csv"
+    parties.write_bytes(edit(parties.read_bytes()))
+    r = run("impact", "replay", str(root))
+    assert r.code == 2 and r.err.startswith(f"redline: error: parties: cannot read {parties}: ") and said in r.err, r.err
+    assert r.err.count("\n") == 1
+
+
+@pytest.mark.usefixtures("cached_rules")
+def test_a_semicolon_csv_with_a_byte_order_mark_reads_as_the_comma_one(tmp_path: Path, run: Run, fleet_world: Any) -> None:
+    """A spreadsheet's export (a BOM, `;` between fields, a quoted field holding a `;`) gives the same answer."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    want = run("impact", "replay", str(fleet_world(tmp_path / "a")), "--format", "json")
+    root = fleet_world(tmp_path / "b")
+    for path in root.glob("*.csv"):
+        with path.open(encoding="utf-8", newline="") as f:
+            rows = list(csv.reader(f))
+        with path.open("w", encoding="utf-8-sig", newline="") as f:
+            csv.writer(f, delimiter=";", quoting=csv.QUOTE_ALL).writerows(rows)
+    got = run("impact", "replay", str(root), "--format", "json")
+    assert want.code == got.code == 0 and json.loads(want.out)["rulesets"] == json.loads(got.out)["rulesets"], got.err
 
 
 # ---- odd option values ----------------------------------------------------------------------

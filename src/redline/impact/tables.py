@@ -34,7 +34,7 @@ import duckdb
 
 from redline.check import checked as ir
 from redline.check.reads import reads
-from redline.impact import declared, unreadable
+from redline.impact import csvfiles, declared, unreadable
 from redline.impact.sql import REQUEST_COLUMNS, anchor_column, lit, relation_columns, relation_table
 from redline.jsondoc import JsonObject
 from redline.progress import note
@@ -257,9 +257,10 @@ class Loader:
 
     def _source(self, table: str, path: Path) -> None:
         self.files[str(path)], self.paths[table] = table, path
-        quoted = lit(str(path))
-        reader = f"read_parquet({quoted})" if path.suffix == ".parquet" else \
-            f"read_csv({quoted}, header = true, all_varchar = true, auto_detect = true)"
+        try:
+            reader = f"read_parquet({lit(str(path))})" if path.suffix == ".parquet" else csvfiles.reader(path, lit)
+        except csvfiles.HeaderError as e:
+            raise ImpactInputError(table, None, f"cannot read {path}: {e}") from None
         try:
             self.con.execute(f"CREATE OR REPLACE TEMP VIEW raw_{table} AS SELECT * FROM {reader}")
             self.con.execute(f"DESCRIBE raw_{table}").fetchall()
