@@ -110,5 +110,7 @@ def no_check_made_dead(program: ir.Program, modification: ir.RuleSet, timeout_ms
             result = replace(result, witness=Found(first.state, first.request, (), {}, {}, first.verdicts, tuple(rest)))
     elif unsettled:
         result = replace(result, status="unknown", settled_by=None,
-                         reason="the liveness of " + ", ".join(f"`{n}`" for n in unsettled) + f" under {modification.name} was not settled")
+                         reason="the liveness of " + ", ".join(
+                             f"`{n}` under {base.name if before[n].status == 'unknown' else modification.name}" for n in unsettled)
+                         + " was not settled")
     return replace(result, seconds=time.perf_counter() - start)
