@@ -14,6 +14,9 @@ Bugs these found (each test below failed before its fix):
   while `redline diff` said the intent was violated; `intended` read the region, not its direction.
 - remove-check.redline: no_check_made_dead was proved though a live check was removed (a removed check was
   skipped); and a check whose base liveness was unsettled was left out, so an unknown could read as proved.
+- carry-row.redline: every relational property was proved for a row amendment that makes 4.1.1 replace the
+  trust anchor it names (requests were quantified as the base's catalogue shapes them, and the base refuses a
+  4.1.1 carrying a certificate as input): now unknown, naming the SRV. `redline diff` still finds no change.
 """
 
 from __future__ import annotations
@@ -183,3 +186,15 @@ def test_recovery_refused_through_a_declared_field(tmp_path: Path, capsys: pytes
     v = r["counterexample"]["verdicts"]
     assert r["status"] == "refuted" and v["r@urgent_krp"]["check"] == "urgent_only"
     assert r["counterexample"]["request"].get("urgent") in (False, None)
+
+
+def test_a_row_that_now_carries_a_certificate_is_never_proved(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """4.1.1 made to replace a trust anchor: its requests with a certificate are input under the modification
+    only, and requests were quantified as the base shapes them, so every relational property was proved (a new
+    takeover by anyone eligible for 4.1.1). Now unknown, naming the SRV (exit 3)."""
+    monkeypatch.chdir(project(tmp_path, "carry-row.redline"))
+    code, out, err = run(capsys, "prove", GENERIC, "--modification", "carry_row", "--property", "no_new_takeover",
+                         "--format", "json")
+    [r] = json.loads(out)["results"]
+    assert code == 3 and r["status"] == "unknown" and "SRV 4.1.1" in r["reason"], out + err
