@@ -198,3 +198,21 @@ def test_a_row_that_now_carries_a_certificate_is_never_proved(tmp_path: Path, ca
                          "--format", "json")
     [r] = json.loads(out)["results"]
     assert code == 3 and r["status"] == "unknown" and "SRV 4.1.1" in r["reason"], out + err
+
+
+def test_recovery_refused_through_the_relevant_times(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Eligibility judged at the time of the check, not throughout the request's relevant times (SRPD 6.1(f)):
+    a recovery for a date range the party is registered throughout is refused."""
+    monkeypatch.chdir(project(tmp_path, "times-now.redline"))
+    r = prove(capsys, "times_now", "recovery_kept")
+    v = r["counterexample"]["verdicts"]
+    assert r["status"] == "refuted" and v["r@times_now"]["check"] in ("eligible_user", "s1sp_registration")
+    assert r["counterexample"]["request"]["date_range"] or r["counterexample"]["request"]["execution_time"]
+
+
+def test_near_miss_a_declared_field_read_on_smets1_only(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(project(tmp_path, "legacy-smets1.redline"))
+    assert prove(capsys, "legacy_smets1", "smets2_verdicts_unchanged")["status"] == "proved"
+    assert prove(capsys, "legacy_smets1", "changes_only_intended")["status"] == "proved"
