@@ -160,7 +160,7 @@ def test_an_acknowledged_refutation_is_as_expected_and_says_why(capsys: pytest.C
     assert code == 0, err
     [r] = json.loads(out)["results"]
     assert (r["status"], r["expected"]) == ("refuted", "refuted")
-    assert r["claim"] == "declared scope unchanged: no SMETS2 device's verdict changes"  # still the generic claim
+    assert r["claim"] == "declared scope unchanged: no SMETS2 device's verdict changes, nor the owner an accepted request leaves in its trust anchor cells"  # still the generic claim
     assert r["acknowledged"].startswith("by design: the new DSP check applies to every Network Operator")
     code, out, err = run(capsys, *argv)
     assert code == 0 and "ok   smets2_verdicts_unchanged [baseline..owner_registered]: REFUTED (expected refuted)" in out

@@ -70,8 +70,15 @@ def no_check_made_dead(program: ir.Program, modification: ir.RuleSet, timeout_ms
         return {e.check: e for e in runs[rs.name].rules if e.exception is None}
     before, after = checks(base), checks(modification)
     live_before = [name for name, e in before.items() if e.status == "live"]
-    dead = [n for n in live_before if n in after and after[n].status == "dead"]
+    # A live check the modification removes (`remove check`) can reject nothing under it: made dead as
+    # surely as one whose `applies` never holds (it was skipped, so removing the S1SP's certificate
+    # owner check was "proved"). A check moved under another name is a removal too: the claim is by name.
+    removed = [n for n in live_before if n not in after]
+    dead = [n for n in live_before if n in after and after[n].status == "dead"] + removed
     unsettled = [n for n in live_before if n in after and after[n].status == "unknown"]
+    # A check whose base liveness was not settled may have been live: unless it is still live, the
+    # claim about it is not settled either (it was left out, so an unknown could read as proved).
+    unsettled += [n for n, e in before.items() if e.status == "unknown" and (n not in after or after[n].status != "live")]
     result = ProofResult(NO_CHECK_MADE_DEAD, (base.name, modification.name), "proved", "proved", 0.0,
                          tuple(before[n].clause for n in live_before), (), proof="liveness",
                          settled_by="unbounded", claim=NO_CHECK_MADE_DEAD_CLAIM)
@@ -83,7 +90,8 @@ def no_check_made_dead(program: ir.Program, modification: ir.RuleSet, timeout_ms
         if verdicts[VerdictKey("r", modification.name)].check == name:  # proved dead, yet it rejects: a bug, never a finding
             raise ReplayError(f"check `{name}` is dead under {modification.name}, yet rejects its base witness")
         result = replace(result, status="refuted", settled_by=None,
-                         reason="made dead: " + ", ".join(f"`{n}` ({before[n].clause})" for n in dead),
+                         reason="made dead: " + ", ".join(f"`{n}` ({before[n].clause})" + (" (removed)" if n in removed else "")
+                                                          for n in dead),
                          clauses=tuple(before[n].clause for n in dead),
                          counterexample=Found(w.state, w.request, (), {}, {}, verdicts))
     elif not unsettled and live_before:
@@ -102,5 +110,7 @@ def no_check_made_dead(program: ir.Program, modification: ir.RuleSet, timeout_ms
             result = replace(result, witness=Found(first.state, first.request, (), {}, {}, first.verdicts, tuple(rest)))
     elif unsettled:
         result = replace(result, status="unknown", settled_by=None,
-                         reason="the liveness of " + ", ".join(f"`{n}`" for n in unsettled) + f" under {modification.name} was not settled")
+                         reason="the liveness of " + ", ".join(
+                             f"`{n}` under {base.name if before[n].status == 'unknown' else modification.name}" for n in unsettled)
+                         + " was not settled")
     return replace(result, seconds=time.perf_counter() - start)

@@ -295,7 +295,14 @@ class PropertyCompiler:
                 return after(s, self.outcome(0 if e.fn is Builtin.AFTER_BASE else 1, s, r))
             case Builtin.INTENDED:
                 s, r = args
-                return z3.Or([self.encoders[1].condition(i.where, s, r) for i in self._intents()] or [F])
+                # Within a region and judged its way: `intends reject` declares requests the modification
+                # refuses, so one it accepts there is not intended (nor one it refuses in an `intends
+                # accept`), as `redline diff`'s intent check reads them; `intends change`, either way.
+                # The region alone let a waiver drafted `intends reject` prove changes_only_intended.
+                accepted = self.outcome(1, s, r).accepted
+                way = {"accept": accepted, "reject": z3.Not(accepted)}
+                return z3.Or([z3.And(self.encoders[1].condition(i.where, s, r), way.get(i.kind, z3.BoolVal(True, ctx=self.ctx)))
+                              for i in self._intents()] or [F])
             case Builtin.OWNER:
                 st, cell = args
                 return Opt(z3.And(st.in_smi, st.anchor_set(cell.val)), st.anchor_owner(cell.val))
