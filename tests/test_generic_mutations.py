@@ -16,7 +16,7 @@ Bugs these found (each test below failed before its fix):
   skipped); and a check whose base liveness was unsettled was left out, so an unknown could read as proved.
 - carry-row.redline: every relational property was proved for a row amendment that makes 4.1.1 replace the
   trust anchor it names (requests were quantified as the base's catalogue shapes them, and the base refuses a
-  4.1.1 carrying a certificate as input): now unknown, naming the SRV. `redline diff` still finds no change.
+  4.1.1 carrying a certificate as input): now unknown, naming the SRV; `redline diff`, which said complete with no change, is incomplete for the same reason.
 """
 
 from __future__ import annotations
@@ -198,6 +198,10 @@ def test_a_row_that_now_carries_a_certificate_is_never_proved(tmp_path: Path, ca
                          "--format", "json")
     [r] = json.loads(out)["results"]
     assert code == 3 and r["status"] == "unknown" and "SRV 4.1.1" in r["reason"], out + err
+    # The diff looked only at requests the base takes as input, and said "complete, no change": now incomplete.
+    code, out, err = run(capsys, "diff", "baseline", "carry_row", "--format", "json")
+    d = json.loads(out)
+    assert code == 3 and not d["complete"] and "SRV 4.1.1" in d["reason"] and "UNKNOWN" in err, out + err
 
 
 def test_recovery_refused_through_the_relevant_times(tmp_path: Path, capsys: pytest.CaptureFixture[str],

@@ -21,6 +21,7 @@ from redline.smt import Encoder, Sorts
 from redline.smt.concrete import agrees
 from redline.smt.decode import Records, decode
 from redline.smt.properties import Decided, decide, model_verdicts
+from redline.smt.symbolic import reshaped_srvs, unshaped_reason
 
 
 class _GaveUp(Exception):
@@ -181,30 +182,11 @@ def _prove(
                                  settled_by=decided.mode, claim=prop.cite, acknowledged=prop.acknowledged(key))
             if decided.model is not None and decided.compiler is not None:
                 result = _finding(program, rulesets, decided, result, (timeout_ms, rlimit, seed))
-            if result.status == "proved" and (reshaped := _reshaped(rulesets)):
-                result = replace(result, status="unknown", settled_by=None, reason=reshaped)
+            if result.status == "proved" and (reshaped := reshaped_srvs(rulesets)):
+                # A refutation still stands (it is replayed); a proof covered only one side's request shapes.
+                result = replace(result, status="unknown", settled_by=None, reason=unshaped_reason(rulesets, reshaped))
             results.append(replace(result, seconds=time.perf_counter() - start))
     return results
-
-
-def _reshaped(rulesets: list[ir.RuleSet]) -> str | None:
-    """Why a relational proof over `rulesets` proves nothing, or None: a request is quantified as the first
-    rule set's catalogue shapes it (whether it carries a certificate, and must), so where the rule sets' rows
-    disagree (a modification's `amend row` making an SRV carry or replace a trust anchor) the requests only the
-    other accepts as input are never compared. Such an SRV, opened to replace any cell, got every generic property
-    proved: a refutation still stands (it is replayed), a proof is unknown."""
-    if len(rulesets) < 2:
-        return None
-    def shape(rs: ir.RuleSet, srv: str) -> tuple[bool, bool] | None:
-        row = rs.catalogue.get(srv)
-        return None if row is None else (ir.carries_certificate(row), bool(row.get("replaces_trust_anchor")))
-    srvs = sorted({s for rs in rulesets for s in rs.catalogue})
-    differ = [s for s in srvs if len({shape(rs, s) for rs in rulesets}) > 1]
-    if not differ:
-        return None
-    return (f"{' and '.join(rs.name for rs in rulesets)} disagree on which requests of SRV {', '.join(differ)} carry or must "
-            "carry a certificate (carries_certificate, replaces_trust_anchor): a request one of them refuses as input is "
-            "compared under neither, so this is not proved")
 
 
 def _finding(program: ir.Program, rulesets: list[ir.RuleSet], decided: Decided, result: ProofResult,

@@ -27,7 +27,7 @@ from redline.smt.decode import DEVICE_ID, Decoder
 from redline.smt.encode import Encoder, Outcome, source_text
 from redline.smt.properties import prefer, readable, same_verdict
 from redline.smt.solver import new_solver
-from redline.smt.symbolic import Sorts, SymRequest, SymState, bounded_state, well_formed
+from redline.smt.symbolic import Sorts, SymRequest, SymState, bounded_state, reshaped_srvs, unshaped_reason, well_formed
 
 # The finite attributes of a request, in the order a sentence names them; a device's
 # attributes are facts only of a device in the SMI, the target only of an SRV that has one.
@@ -371,6 +371,10 @@ def semantic_diff(sorts: Sorts, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: in
         reason = f"more than {limit} regions of requests differ; the regions below are the first {limit} (raise --limit)"
     z.bs.pop()
     complete = False
+    if reason is None and (reshaped := reshaped_srvs([old, new])):
+        # Regions are found among the requests `old`'s catalogue shapes; where `new` shapes an SRV's requests
+        # otherwise, what changes for the requests only `new` takes as input is not looked at.
+        reason = unshaped_reason([old, new], reshaped).replace("so this is not proved", "so the regions may not be all")
     if reason is None:
         # Completeness over every state: no difference outside the cubes found.
         z.us.push()

@@ -4,11 +4,12 @@ STATE.json and REQUEST.json, as far as the rules can observe them."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import z3
 
+from redline.check import checked as ir
 from redline.check.checked import Program, carrying_srvs
 from redline.smt import declared
 from redline.smt.declared import Slot
@@ -289,3 +290,23 @@ def well_formed(sorts: Sorts, catalogue: Mapping[str, Mapping[str, object]], r: 
         z3.Implies(r.has_range, r.lo <= r.hi),
         *[c for s in r.ext.values() for c in declared.well_formed(s, None, sorts)],
     )
+
+
+def reshaped_srvs(rulesets: Sequence[ir.RuleSet]) -> list[str]:
+    """The SRVs whose catalogue rows in `rulesets` disagree on a request's shape (whether it carries a
+    certificate, and must: `well_formed`). Requests are quantified as one rule set's catalogue shapes them,
+    so where another's row differs (a modification's `amend row` making an SRV carry or replace a trust
+    anchor) the requests only it accepts as input are compared under neither: a row amendment that let 4.1.1
+    replace any trust anchor got every generic property proved, and `redline diff` found no change at all."""
+    def shape(rs: ir.RuleSet, srv: str) -> tuple[bool, bool] | None:
+        row = rs.catalogue.get(srv)
+        return None if row is None else (ir.carries_certificate(row), bool(row.get("replaces_trust_anchor")))
+
+    srvs = sorted({s for rs in rulesets for s in rs.catalogue})
+    return [s for s in srvs if len({shape(rs, s) for rs in rulesets}) > 1]
+
+
+def unshaped_reason(rulesets: Sequence[ir.RuleSet], srvs: list[str]) -> str:
+    return (f"{' and '.join(rs.name for rs in rulesets)} disagree on which requests of SRV {', '.join(srvs)} carry or must "
+            "carry a certificate (carries_certificate, replaces_trust_anchor): a request one of them refuses as input is "
+            "compared under neither, so this is not proved")
