@@ -25,6 +25,7 @@ from redline.build import build
 from redline.check import checked as ir
 from redline.impact.fromjson import write_requests, write_state
 from redline.loading import repo_rules, rule_files
+from redline.report.redline_view import rule_changes
 from redline.lsp.project import Parsed
 from redline.lsp.symbols import document_symbols
 from redline.source import Source
@@ -91,6 +92,9 @@ def test_the_modification_checks_clean_and_every_rule_set_has_the_new_srvs(
     assert {**base["6.32"], "name": "Illustrative new SRV", "service_reference": "6.99",
             "eligible_roles": frozenset({"IS"})} == program.rulesets["new_srv"].catalogue["6.99"]
     assert "Illustrative: a new SRV, sendable by an Import Supplier" in program.rulesets["new_srv"].redline_clauses
+    assert program.rulesets["new_srv"].added == ("6.99",) and program.rulesets["baseline"].added == ()
+    [row] = [c for c in rule_changes(program, "new_srv") if c.kind == "row"]  # the bundle's redline: the whole row
+    assert (row.name, row.how) == ("6.99", "added")
 
 
 def test_the_diff_is_the_new_srv_for_its_new_role(both: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -76,6 +76,7 @@ def apply_modification(
     catalogue: dict[str, ir.Row | Mapping[str, Any]] = dict(base.catalogue)
     clauses = [m.cite]
     intents: list[ir.Intent] = []
+    added: list[str] = []
     first_reused = len(out)
 
     def find(kind: str, ident: ast.Ident, items: list[Any]) -> int | None:
@@ -166,6 +167,7 @@ def apply_modification(
                 if sum(d.is_error for d in out) == errors:
                     rows.add(srv, row, name, out)
                 catalogue[srv.value] = row
+                added.append(srv.value)
                 clauses.append(cite)
             case _:
                 assert_never(r)
@@ -174,7 +176,7 @@ def apply_modification(
     check_layer_order(checks, out)
     return ir.RuleSet(
         name=name, cite=m.cite, base=base.name, checks=tuple(checks), effects=tuple(effects),
-        catalogue=catalogue, redline_clauses=tuple(dict.fromkeys(clauses)), intents=tuple(intents),
+        catalogue=catalogue, redline_clauses=tuple(dict.fromkeys(clauses)), intents=tuple(intents), added=tuple(added),
     )
 
 
