@@ -113,7 +113,14 @@ EXPECTED: dict[str, tuple[list[Want], int]] = {
         ],
         1,
     ),
-    "amend_missing_row": ([W("E105", '"6.16.1"', has=("cannot amend catalogue row `6.16.1`",))], 1),
+    "amend_missing_row": ([W("E105", '"6.16.1"', has=("cannot amend catalogue row `6.16.1`", '`add row "6.16.1"'))], 1),
+    "add_existing_row": ([W("E108", '"6.32"', has=("cannot add catalogue row `6.32`", "already has it", '`amend row "6.32"`'))], 1),
+    "add_row_missing_field": (
+        [W("E201", '"no"', has=("row field `critical`", "expected Bool")),
+         W("E205", '"6.99"', has=("row is missing field `smi_statuses` of `Service`",))],
+        1,
+    ),
+    "add_row_disagree": ([W("E109", '"6.99"', has=("modifications `one` and `other` both add SRV `6.99`", "`critical`, `device_types`"))], 1),
     "unknown_base": ([W("E106", "baseln", has=("unknown rule set `baseln`", "did you mean `baseline`"))], 1),
     "unknown_assumption": ([W("E104", "A99", has=("unknown assumption `A99`",))], 1),
     "duplicate_check": ([W("E102", "twice", has=("check `twice` is defined more than once",))], 1),
@@ -147,6 +154,7 @@ HINTS: dict[str, str] = {
     "group_needs_in": "= note: `NetworkOperator` is also a group of UserRole: test membership with `in`, e.g. `role in NetworkOperator`",
     "quoted_enum_value": '= note: enum values are written bare: `SMETS1`, not `"SMETS1"`',
     "duplicate_ruleset": "= note: first defined at rules/mp107.redline:",
+    "add_row_disagree": "= note: `one` adds it at tests/cases/add_row_disagree.redline:4:11",
 }
 
 

@@ -3,7 +3,8 @@ redline.toml beside them) and run through the analyses that apply; each answers,
 Each request below is judged by `redline validate`, by the module `redline codegen` writes, by the
 interpreter under both rule sets and by the fleet engine (tests/impact_support.py), and all agree.
 
-- a new SRV row: refused by name (E105: a modification amends rows, the catalogue is the DUIS matrix).
+- a new SRV row amended: refused by name (E105, which names `add row`); written as the documented workaround
+  (a row no User Role may send, in a copy of the rules, amended by the modification) it works end to end.
 - krp-withdrawn.redline: an SRV made unusable (no eligible User Role): every mis-set NO cell is stuck.
 - a vocabulary change (a new trust anchor cell, a new User Role in the NetworkOperator group, a new SMI
   status and device type), in a copy of the shipped rules loaded with `shipped = false`.
@@ -128,7 +129,8 @@ def mis_set(generation: str = "SMETS1") -> dict[str, Any]:
 
 def test_a_new_srv_row_is_refused_by_name(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    """The language has no way to add an SRV: a row is amended, never added, and a second catalogue is refused."""
+    """`amend row` of an SRV no rule set has is still E105, which now says how a new SRV is written (`add row`,
+    tests/test_add_row.py); a second catalogue is refused."""
     (tmp_path / "m.redline").write_text(
         'modification new_srv "Illustrative: SRV 6.99" amends baseline\n\n'
         '  amend row "6.99" "Illustrative: a new SRV" { eligible_roles = {ED} }\n', encoding="utf-8")
@@ -139,6 +141,7 @@ def test_a_new_srv_row_is_refused_by_name(tmp_path: Path, capsys: pytest.Capture
                  ("codegen", "--ruleset", "new_srv", "-o", "g.py")):
         code, out, err = run(capsys, *argv)
         assert code == 2 and "error[E105]: cannot amend catalogue row `6.99`" in err, (argv, out, err)
+        assert 'a new SRV is added with `add row "6.99" "clause" { ... }`' in err, err
     (tmp_path / "m.redline").write_text('catalogue extra "Illustrative" of Service\n', encoding="utf-8")
     code, _, err = run(capsys, "diff", "baseline", "mp107")
     assert code == 2 and "error[E102]" in err and "there is one DUIS catalogue" in err, err
@@ -383,9 +386,9 @@ def test_recovery_kept_is_refuted_by_an_accepted_correction_that_no_longer_corre
 
 def test_a_new_srv_is_a_row_no_role_may_send_that_the_modification_opens(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    """A modification cannot add an SRV (E105 says how instead): the new SRV is a catalogue row in a copy of the
-    rules with no eligible User Role, so every rule set before rejects it (E2), and the modification amends the
-    row to give it its roles. The diff is then exactly the new SRV for its new role."""
+    """The semantics of `add row` (tests/test_add_row.py), written by hand: the new SRV is a catalogue row in a
+    copy of the rules with no eligible User Role, so every rule set before rejects it (E2), and the modification
+    amends the row to give it its roles. The diff is then exactly the new SRV for its new role."""
     shutil.copytree(repo_rules(), tmp_path / "rules")
     catalogue = tmp_path / "rules" / "duis-catalogue.redline"
     text = catalogue.read_text(encoding="utf-8")

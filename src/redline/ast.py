@@ -368,6 +368,15 @@ class AmendRow:
 
 
 @dataclass(**NODE)
+class AddRow:
+    """A new SRV: its catalogue row, every field given. Every other rule set has it with no eligible User Role."""
+
+    srv: Str
+    cite: str
+    fields: tuple[RowField, ...]
+
+
+@dataclass(**NODE)
 class Intent:
     """What a modification means to do: `change`, newly `accept` or newly `reject` where `where` holds."""
 
@@ -376,7 +385,7 @@ class Intent:
     where: Expr
 
 
-Redline = AddCheck | AddEffect | AddDefine | RemoveCheck | RemoveEffect | AmendCheck | AmendRow | Intent
+Redline = AddCheck | AddEffect | AddDefine | RemoveCheck | RemoveEffect | AmendCheck | AmendRow | AddRow | Intent
 
 
 @dataclass(**NODE)

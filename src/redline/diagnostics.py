@@ -105,16 +105,43 @@ def unknown_assumption(span: Span, name: str, candidates: Iterable[str]) -> Diag
 
 
 def missing_target(span: Span, kind: str, name: str, base: str, candidates: Iterable[str]) -> Diagnostic:
-    # A new Service Request is a change to DUIS itself: the catalogue holds DUIS's SRVs, one for every rule set,
-    # so a modification amends the rows there are. A new SRV is a catalogue row that no User Role may send (every
-    # rule set before rejects it, E2), which the modification amends to give it its roles.
-    new_srv = (" (a modification cannot add an SRV: add its row to the catalogue, rules/duis-catalogue.redline, in a "
-               "copy of the rules loaded with `shipped = false`, with `eligible_roles = {}`, so that the rule sets "
-               "before reject it; then amend the row here to give it its roles)") if kind == "catalogue row" else ""
+    # A new Service Request is a change to DUIS itself: the catalogue holds DUIS's SRVs, one for every rule set.
+    # A modification amends the rows its base has, and adds a new SRV with `add row` (check/redlines.py).
+    new_srv = (f" (a new SRV is added with `add row \"{name}\" \"clause\" {{ ... }}`, giving every field of a catalogue "
+               "row; every other rule set then has it with `eligible_roles = {}`, so rejects it)") if kind == "catalogue row" else ""
     return Diagnostic(
         "E105",
         f"cannot amend {kind} `{name}`: rule set `{base}` has no such {kind}{did_you_mean(name, candidates)}{new_srv}",
         span,
+    )
+
+
+def row_exists(span: Span, srv: str, base: str) -> Diagnostic:
+    """`add row` of an SRV the rule set amended already has."""
+    return Diagnostic("E108", f"cannot add catalogue row `{srv}`: rule set `{base}` already has it; "
+                              f"write `amend row \"{srv}\"` to change its fields", span)
+
+
+def rows_disagree(span: Span, srv: str, modification: str, first_modification: str, fields: Iterable[str],
+                  first: Span) -> Diagnostic:
+    """Two modifications add one SRV with rows that differ beyond `eligible_roles`: DUIS has one message."""
+    shown = ", ".join(f"`{f}`" for f in fields)
+    return Diagnostic(
+        "E109",
+        f"modifications `{first_modification}` and `{modification}` both add SRV `{srv}` with different rows "
+        f"(they differ in {shown}); only `eligible_roles` may differ, as every rule set shares DUIS's SRVs",
+        span, notes=(f"`{first_modification}` adds it at {where(first)}",),
+    )
+
+
+def row_needs_eligible_roles(span: Span, srv: str) -> Diagnostic:
+    """`add row` in a world whose `Service` has no `eligible_roles` column."""
+    return Diagnostic(
+        "E209",
+        f"cannot add catalogue row `{srv}`: the rules declare no field `eligible_roles` of `Service`",
+        span, notes=("every other rule set is given the new SRV with `eligible_roles = {}`, so that no User Role may "
+                     "send it there; without that column they could not be told to refuse it. Add the row to the "
+                     "catalogue instead",),
     )
 
 

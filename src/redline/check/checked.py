@@ -264,6 +264,7 @@ class RuleSet:
     redline_clauses: tuple[str, ...] = ()
     intents: tuple[Intent, ...] = ()  # what the modification that made this rule set declares it means to do
     reused: tuple[str, ...] = ()  # modifications whose redlines it applies (`with redlines of`), innermost first
+    added: tuple[str, ...] = ()  # the SRVs its modification adds (`add row`); every other rule set has them, no role eligible
 
 
 def carries_certificate(row: Mapping[str, Any]) -> bool:

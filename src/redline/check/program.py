@@ -18,11 +18,10 @@ from redline.check.exprs import Env
 from redline.check.generic import check_acknowledgements
 from redline.check.properties import World, check_body
 from redline.check.propir import BASE, MODIFICATION, PLACEHOLDERS, Expectation, Outcome
-from redline.check.redlines import apply_modification
-from redline.check.rules import add_define, check_check, check_effect, check_layer_order, row_fields
+from redline.check.redlines import NewRows, apply_modification
+from redline.check.rules import add_define, check_check, check_effect, check_layer_order, full_row
 from redline.check.scenarios import check_scenarios
 from redline.check.types import (
-    BOOL,
     KNOWN_FIELDS,
     PRIMS,
     RECORDS,
@@ -98,9 +97,11 @@ def check_program(modules: Sequence[ast.Module]) -> tuple[ir.Program | None, lis
     invariants = _invariants(decls, enums, groups, vocab, out)
     vocab = replace(vocab, unregistered=frozenset().union(*(i.roles for i in invariants if i.form == "never_registered")))
     srvs, catalogue = _catalogue(decls, enums, groups, records, out, declared.get("Service", {}), relations)
+    new_rows = NewRows(declared.get("Service", {}))
+    srvs |= NewRows.named([d for d in decls.rulesets.values() if isinstance(d, ast.ModificationDecl)])
     rulesets: dict[str, ir.RuleSet] = {}
     if not any(d.is_error for d in out):
-        rulesets = _rulesets(decls, enums, groups, records, srvs, catalogue, out, relations)
+        rulesets = new_rows.complete(_rulesets(decls, enums, groups, records, srvs, catalogue, out, relations, new_rows))
     _check_rests(decls, out)
     if any(d.is_error for d in out):
         return None, out
@@ -110,7 +111,7 @@ def check_program(modules: Sequence[ast.Module]) -> tuple[ir.Program | None, lis
     if any(d.is_error for d in out):
         return None, out
     world = World(vocab=vocab, records=records, declared=declared, relations=relations)
-    properties = _properties(decls, expectations, enums, groups, catalogue, events, world, out)
+    properties = _properties(decls, expectations, enums, groups, {**catalogue, **new_rows.rows}, events, world, out)
     generic = tuple(x for x in properties if _is_generic(x))
     acknowledgements = check_acknowledgements(decls.acknowledgements, generic, rulesets, out)
     if any(d.is_error for d in out):
@@ -368,23 +369,13 @@ def _catalogue(decls: _Decls, enums: Any, groups: Any, records: dict[str, dict[s
         if row.srv.value in table:
             out.append(diag.duplicate(row.srv.span, "catalogue row", row.srv.value))
             continue
-        values = row_fields(env, records["Service"], row.fields, out)
-        for fname, ftype in records["Service"].items():
-            if fname not in values and not any(f.name.name == fname for f in row.fields):
-                # A declared column may be left out of rows it does not concern: it reads as false,
-                # the empty set or null. A column of any other type has no neutral value.
-                if fname in (declared or {}) and (ftype == BOOL or isinstance(ftype, SetT | OptT)):
-                    values[fname] = False if ftype == BOOL else frozenset() if isinstance(ftype, SetT) else None
-                else:
-                    out.append(diag.missing_field(row.srv.span, "Service", fname))
-        if values.get("eligible_roles") == frozenset():
-            out.append(diag.no_eligible_role(row.srv.span, row.srv.value))
-        table[row.srv.value] = values
+        table[row.srv.value] = full_row(env, declared or {}, row.srv, row.fields, out)
     return srvs, table
 
 
 def _rulesets(decls: _Decls, enums: Any, groups: Any, records: dict[str, dict[str, Type]], srvs: frozenset[str], catalogue: dict[str, ir.Row],
-              out: list[Diagnostic], relations: Mapping[str, tuple[str, ...]] | None = None) -> dict[str, ir.RuleSet]:
+              out: list[Diagnostic], relations: Mapping[str, tuple[str, ...]] | None = None,
+              new_rows: NewRows | None = None) -> dict[str, ir.RuleSet]:
     done: dict[str, ir.RuleSet] = {}
     defines: dict[str, dict[str, ir.Defined]] = {}
     for key, d in decls.rulesets.items():
@@ -405,7 +396,7 @@ def _rulesets(decls: _Decls, enums: Any, groups: Any, records: dict[str, dict[st
                 env = _env(enums, groups, records, srvs, out, relations)
                 env.defines.update(defines[base])
                 reused, names = _reused_redlines(decls, m, out)
-                done[key] = replace(apply_modification(env, m, done[base], out, reused), reused=names)
+                done[key] = replace(apply_modification(env, m, done[base], out, reused, new_rows), reused=names)
                 defines[key] = dict(env.defines)
                 del pending[key]
                 progressed = True

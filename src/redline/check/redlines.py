@@ -2,24 +2,72 @@
 
 A redline that names a check, effect or catalogue row the base does not
 have is an error (E105): a modification must amend what exists.
+
+A modification adds a new SRV with `add row` (every field of its catalogue
+row, as a `row` of the catalogue gives them). DUIS has one set of messages
+for every rule set, so every other rule set of the program that lacks the
+SRV gets the same row with `eligible_roles = {}`: no User Role may send it
+there, and it is rejected (E2 under the shipped rules). That is exactly a
+row added to the catalogue with no eligible role and amended by the
+modification, so no engine sees anything new (`NewRows`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, assert_never
 
 from redline import ast
 from redline import diagnostics as diag
 from redline.check import checked as ir
 from redline.check.exprs import Env, check_bool
-from redline.check.rules import add_define, check_check, check_effect, check_except, check_layer_order, row_fields
+from redline.check.rules import (
+    add_define,
+    check_check,
+    check_effect,
+    check_except,
+    check_layer_order,
+    full_row,
+    row_fields,
+)
+from redline.check.types import Type
 from redline.diagnostics import Diagnostic
+
+
+@dataclass
+class NewRows:
+    """The SRVs the program's modifications add (`add row`), each with its row and who added it first."""
+
+    declared: Mapping[str, Type]  # the declared columns of `Service`, which a row may leave out
+    rows: dict[str, tuple[ir.Row, ast.Str, str]] = field(default_factory=dict)  # SRV -> (row, where, modification)
+
+    @staticmethod
+    def named(modifications: list[ast.ModificationDecl]) -> frozenset[str]:
+        """The SRVs some modification adds: every rule set's rules, scenarios and properties may name them."""
+        return frozenset(r.srv.value for m in modifications for r in m.redlines if isinstance(r, ast.AddRow))
+
+    def add(self, srv: ast.Str, row: ir.Row, modification: str, out: list[Diagnostic]) -> None:
+        first = self.rows.setdefault(srv.value, (row, srv, modification))
+        differ = sorted(k for k in row.keys() | first[0].keys() if k != "eligible_roles" and row.get(k) != first[0].get(k))
+        if differ:
+            out.append(diag.rows_disagree(srv.span, srv.value, modification, first[2], differ, first[1].span))
+
+    def complete(self, rulesets: Mapping[str, ir.RuleSet]) -> dict[str, ir.RuleSet]:
+        """Every rule set with every added SRV, after the catalogue's own rows: its own row, or the first
+        modification's row with no eligible User Role (so no W001: the row is DUIS's, the refusal this SEC's)."""
+        done = {}
+        for key, rs in rulesets.items():
+            catalogue = {s: row for s, row in rs.catalogue.items() if s not in self.rows}
+            for s, (row, _, _) in self.rows.items():
+                catalogue[s] = rs.catalogue.get(s) or {**row, "eligible_roles": frozenset()}
+            done[key] = replace(rs, catalogue=catalogue) if self.rows else rs
+        return done
 
 
 def apply_modification(
     env: Env, m: ast.ModificationDecl, base: ir.RuleSet, out: list[Diagnostic], reused: tuple[ast.Redline, ...] = (),
+    new_rows: NewRows | None = None,
 ) -> ir.RuleSet:
     """`base` with `reused` (redlines written in another modification) and then `m`'s own redlines applied."""
     name = m.name.name.lower()
@@ -28,6 +76,7 @@ def apply_modification(
     catalogue: dict[str, ir.Row | Mapping[str, Any]] = dict(base.catalogue)
     clauses = [m.cite]
     intents: list[ir.Intent] = []
+    added: list[str] = []
     first_reused = len(out)
 
     def find(kind: str, ident: ast.Ident, items: list[Any]) -> int | None:
@@ -102,12 +151,32 @@ def apply_modification(
                     out.append(diag.no_eligible_role(srv.span, srv.value))
                 catalogue[srv.value] = row
                 clauses.append(cite)
+            case ast.AddRow(srv=srv, cite=cite, fields=fields):
+                if srv.value in base.catalogue:
+                    out.append(diag.row_exists(srv.span, srv.value, base.name))
+                    continue
+                if srv.value in catalogue:
+                    out.append(diag.duplicate(srv.span, "catalogue row", srv.value))
+                    continue
+                if "eligible_roles" not in env.records["Service"]:
+                    out.append(diag.row_needs_eligible_roles(srv.span, srv.value))
+                    continue
+                rows = new_rows if new_rows is not None else NewRows({})
+                errors = sum(d.is_error for d in out)
+                row = full_row(env, rows.declared, srv, fields, out)
+                if sum(d.is_error for d in out) == errors:
+                    rows.add(srv, row, name, out)
+                catalogue[srv.value] = row
+                added.append(srv.value)
+                clauses.append(cite)
+            case _:
+                assert_never(r)
     if reused:
         _note_reuse(out, first_reused, own_start if m.redlines else len(out), m)
     check_layer_order(checks, out)
     return ir.RuleSet(
         name=name, cite=m.cite, base=base.name, checks=tuple(checks), effects=tuple(effects),
-        catalogue=catalogue, redline_clauses=tuple(dict.fromkeys(clauses)), intents=tuple(intents),
+        catalogue=catalogue, redline_clauses=tuple(dict.fromkeys(clauses)), intents=tuple(intents), added=tuple(added),
     )
 
 

@@ -13,7 +13,7 @@ from redline import diagnostics as diag
 from redline.check import checked as ir
 from redline.check.depth import expanded_depth
 from redline.check.exprs import Env, check_bool, check_expr
-from redline.check.types import Layer, RecordT, Type, strip
+from redline.check.types import BOOL, Layer, OptT, RecordT, SetT, Type, strip
 from redline.diagnostics import Diagnostic
 from redline.syntax.limits import MAX_NESTING
 
@@ -34,6 +34,25 @@ def row_fields(env: Env, fields: Mapping[str, Type], given: Sequence[ast.RowFiel
             out.append(diag.type_mismatch(f.value.span, f"row field `{f.name.name}`", str(want), str(got.type)))
         else:
             values[f.name.name] = got.value
+    return values
+
+
+def full_row(env: Env, declared: Mapping[str, Type], srv: ast.Str, given: Sequence[ast.RowField],
+             out: list[Diagnostic]) -> ir.Row:
+    """A whole catalogue row (a `row` of the catalogue, a modification's `add row`): every column of
+    `Service` given, its values type-checked; a declared column of a neutral type may be left out."""
+    fields = env.records["Service"]
+    values = row_fields(env, fields, given, out)
+    for fname, ftype in fields.items():
+        if fname not in values and not any(f.name.name == fname for f in given):
+            # A declared column may be left out of rows it does not concern: it reads as false,
+            # the empty set or null. A column of any other type has no neutral value.
+            if fname in declared and (ftype == BOOL or isinstance(ftype, SetT | OptT)):
+                values[fname] = False if ftype == BOOL else frozenset() if isinstance(ftype, SetT) else None
+            else:
+                out.append(diag.missing_field(srv.span, "Service", fname))
+    if values.get("eligible_roles") == frozenset():
+        out.append(diag.no_eligible_role(srv.span, srv.value))
     return values
 
 

@@ -155,6 +155,8 @@ def _decl(index: Index, d: ast.Decl) -> None:
                         _rule_item(index, it, name)
                     case ast.AmendCheck():
                         index.amendments.setdefault(r.name.name, []).append(_amendment(r, name))
+                    case ast.AddRow():  # a new SRV: completed and hovered like a catalogue row
+                        index.rows.setdefault(r.srv.value, _row(r, name))
         case ast.PropertyDecl():
             expects = ", ".join(f"{x.ruleset.name}{'..' + x.other.name if x.other else ''} {x.outcome}"
                                 for x in d.expectations)
@@ -190,7 +192,7 @@ def hover_text(index: Index, d: Definition) -> str:
     return "\n\n".join([d.hover, *index.amendments.get(d.name, [])])
 
 
-def _row(row: ast.Row, catalogue: str) -> Definition:
+def _row(row: ast.Row | ast.AddRow, catalogue: str) -> Definition:
     values = {f.name.name: expr(f.value) for f in row.fields}
     title = values.get("name", "").strip('"')
     table = "\n".join(f"| {k} | {v} |" for k, v in values.items() if k != "name")

@@ -45,6 +45,8 @@ def _redline(r: ast.Redline) -> lsp.DocumentSymbol | None:
             return _leaf(f"amend {n.name}", K.Function, n.span, "; ".join(e.cite for e in r.excepts) or None)
         case ast.AmendRow(srv=s, cite=c):
             return _leaf(f"amend row {s.value}", K.Object, s.span, c)
+        case ast.AddRow(srv=s, cite=c):
+            return _leaf(f"add row {s.value}", K.Object, s.span, c)
     return None  # an intent has no name of its own
 
 

@@ -139,7 +139,9 @@ def rule_changes(program: ir.Program, name: str) -> list[RuleChange]:
     for srv in sorted(set(old.catalogue) | set(new.catalogue)):
         ra, rb = old.catalogue.get(srv, {}), new.catalogue.get(srv, {})
         fields = [f for f in dict.fromkeys([*ra, *rb]) if ra.get(f) != rb.get(f)]
-        if fields:
+        if srv in new.added:  # a new SRV: the whole row (the base has it with no eligible User Role)
+            out.append(_change("row", srv, str(rb.get("name") or srv), [], _row_lines(srv, rb, list(rb))))
+        elif fields:
             out.append(_change("row", srv, str(rb.get("name") or ra.get("name") or srv),
                                _row_lines(srv, ra, fields), _row_lines(srv, rb, fields)))
     return [c for c in out if c is not None]

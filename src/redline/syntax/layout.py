@@ -38,7 +38,7 @@ _PART_RULES = {
     "check_decl": {"applies_clause", "except_clause", "requires_clause", "rests"},
     "effect_decl": {"rests"},
     "modification_decl": {"add_check", "add_effect", "add_define", "remove_check", "remove_effect",
-                          "amend_check", "amend_row", "intent"},
+                          "amend_check", "amend_row", "add_row", "intent"},
     "amend_check": {"applies_clause", "except_clause", "requires_clause"},
     "property_decl": {"expectation", "rests", "allowing"},
     "acknowledgement_decl": {"expectation"},

@@ -229,6 +229,8 @@ def _redline(r: ast.Redline) -> list[str]:
             return [f"  intends {k} {quote(c)}", f"    where {expr(w)}"]
         case ast.AmendRow(srv=s, cite=c, fields=fs):
             return [f"  amend row {quote(s.value)} {quote(c)} {{", _fields(fs, "    "), "  }"]
+        case ast.AddRow(srv=s, cite=c, fields=fs):
+            return [f"  add row {quote(s.value)} {quote(c)} {{", _fields(fs, "    "), "  }"]
     raise AssertionError("unhandled redline")  # pragma: no cover
 
 

@@ -276,6 +276,9 @@ class _Builder(Transformer[Token, Any]):
     def amend_row(self, meta: Any, c: list[Any]) -> ast.AmendRow:
         return ast.AmendRow(srv=self._str(c[0]), cite=c[1].text, fields=tuple(_pick(c, ast.RowField)))
 
+    def add_row(self, meta: Any, c: list[Any]) -> ast.AddRow:
+        return ast.AddRow(srv=self._str(c[0]), cite=c[1].text, fields=tuple(_pick(c, ast.RowField)))
+
     # -- properties --
     def property_decl(self, meta: Any, c: list[Any]) -> ast.PropertyDecl:
         return ast.PropertyDecl(
