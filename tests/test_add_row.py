@@ -25,9 +25,9 @@ from redline.build import build
 from redline.check import checked as ir
 from redline.impact.fromjson import write_requests, write_state
 from redline.loading import repo_rules, rule_files
-from redline.report.redline_view import rule_changes
 from redline.lsp.project import Parsed
 from redline.lsp.symbols import document_symbols
+from redline.report.redline_view import rule_changes
 from redline.source import Source
 from redline.syntax import parse
 from redline.syntax.parser import format_source
