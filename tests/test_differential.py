@@ -58,6 +58,8 @@ def deep_worlds(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
     parties[sender]["dcc_user"] = draw(usually)
     if draw(usually) and role not in parties[sender]["roles"]:
         parties[sender]["roles"].append(role)
+    if not draw(usually):  # a party `parties` does not list (no DCC User, no role): the sender now and then
+        del parties[draw(st.sampled_from(PARTIES))]
     types = sorted(row["device_types"]) or list(PROGRAM.enums["DeviceType"])
     statuses = sorted(row["smi_statuses"]) or list(PROGRAM.enums["SmiStatus"])
     anchors = {c: draw(st.sampled_from(PARTIES)) for c in draw(st.lists(st.sampled_from(CELLS), max_size=4, unique=True))}

@@ -183,7 +183,7 @@ def test_unknown_role_option(validate: Validate) -> None:
     ("no bar here", {"party": NO_B, "role": "ED"}, "is not of the form `<issuer name>|<serial>`"),
     ("CN=X|12a", {"party": NO_B, "role": "ED"}, "is not a decimal integer"),
     ("=X|12", {"party": NO_B, "role": "ED"}, "is not an attribute"),
-    ("CN=X|1", {"party": "90-B3-D5-1F-30-09-00-00", "role": "ED"}, "is not in `parties`"),
+    ("CN=X|1", {"party": "90-B3-D5-1F-30-09-00", "role": "ED"}, "a party id must be an Entity Identifier"),
     ("CN=X|1", {"party": NO_B, "role": "XX"}, "unknown User Role"),
     ("CN=X|1", {"party": NO_B}, "missing field `role`"),
 ])
@@ -315,10 +315,14 @@ def test_bad_duis_gets_a_precise_error(validate: Validate, edit: Callable[[str],
 
 
 def test_mapped_request_is_checked_like_request_json(validate: Validate) -> None:
-    r = validate(krp().replace("90-B3-D5-1F-30-03-00-00:00", "90-B3-D5-1F-30-09-00-00:00"), "--role", "ED")
-    assert r.code == 2 and "the mapped request.sender: party `90-B3-D5-1F-30-09-00-00` is not in the state's `parties`" in r.err
-    r = validate(krp(owner="90-B3-D5-1F-30-09-00-00"))
-    assert r.code == 2 and "request.new_certificate_owner: party `90-B3-D5-1F-30-09-00-00` is not in the state's `parties`" in r.err
+    # A party the state's `parties` does not list is no DCC User and holds no role (docs/formats.md), as in
+    # REQUEST.json: such a sender is rejected at the DSP's first check, such a new owner goes into the cell.
+    r = validate(krp().replace("90-B3-D5-1F-30-03-00-00:00", "90-B3-D5-1F-30-09-00-00:00"), "--role", "ED", "--format", "json")
+    assert r.code == 0, r.err
+    assert (r.json()["verdict"], r.json()["code"], r.json()["check"]) == ("reject", "E1", "dcc_user_in_role")
+    r = validate(krp(owner="90-B3-D5-1F-30-09-00-00"), "--format", "json")
+    assert r.code == 0, r.err
+    assert r.json()["verdict"] == "accept" and r.json()["effects"][0]["owner"] == "90-B3-D5-1F-30-09-00-00"
 
 
 def test_bad_execution_time(validate: Validate) -> None:

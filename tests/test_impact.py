@@ -356,9 +356,9 @@ BAD = [
     ("registration.csv", lambda rows: rows[1].__setitem__(4, "2001-01-01T00:00:00Z"), "registration.to_time: must be after from_time"),
     ("registration.csv", lambda rows: rows[1].__setitem__(3, "2020-01-01 00:00"), "registration.from_time: expected an ISO 8601"),
     ("requests.csv", lambda rows: rows[1].__setitem__(4, "6.15.9"), "requests.srv: not in the DUIS catalogue"),
-    ("requests.csv", lambda rows: rows[1].__setitem__(2, "90-B3-D5-1F-30-77-00-00"), "requests.sender: not in parties"),
-    # A party's id is matched against the parties only, when loading the fast way: a malformed one is still
-    # told as malformed, not as a party that is not there.
+    # A party's id need not be a row of `parties` (one that is not is no DCC User and holds no role, as in
+    # STATE.json: the contract's own example names one); a malformed one is still told as malformed.
+    ("requests.csv", lambda rows: rows[1].__setitem__(7, "90-b3-d5-1f-30-77-00"), "requests.new_certificate_owner: expected an Entity"),
     ("registration.csv", lambda rows: rows[1].__setitem__(2, "not-an-id"), "registration.party: expected an Entity Identifier"),
     ("devices.csv", lambda rows: rows[1].__setitem__(len(rows[1]) - 1, "zz"), "devices.trust_anchor_LoadController: expected an Entity"),
     ("requests.csv", lambda rows: rows[1].__setitem__(2, "90-B3-D5-1F-30-01-00"), "requests.sender: expected an Entity Identifier"),

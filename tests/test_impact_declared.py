@@ -123,12 +123,18 @@ def test_a_declared_column_is_checked_like_a_built_in_one(tmp_path: Path) -> Non
         Loader(duckdb.connect(), PROGRAM, BASELINE.catalogue).load_dir(tmp_path, with_requests=False)
 
 
-def test_a_declared_id_must_name_a_loaded_party(tmp_path: Path) -> None:
+def test_a_declared_party_id_need_not_name_a_loaded_party_but_must_be_one(tmp_path: Path) -> None:
+    """As in STATE.json: a party `parties` does not list is no DCC User and holds no role; a malformed id is refused."""
     program = program_of('extend Device "test" { installer: optional Party }\n')
     state = world(random.Random(1))
     state["devices"][M1]["installer"] = "90-B3-D5-1F-30-09-00-00"
     write_state(state, program, tmp_path)
-    with pytest.raises(ImpactInputError, match=r"devices\.installer: not in parties"):
+    con = duckdb.connect()
+    Loader(con, program, BASELINE.catalogue).load_dir(tmp_path, with_requests=False)
+    assert con.execute(f"SELECT installer FROM devices WHERE device = '{M1}'").fetchone() == ("90-B3-D5-1F-30-09-00-00",)
+    state["devices"][M1]["installer"] = "90-B3-D5-1F-30-09"
+    write_state(state, program, tmp_path)
+    with pytest.raises(ImpactInputError, match=r"devices\.installer: expected an Entity Identifier"):
         Loader(duckdb.connect(), program, BASELINE.catalogue).load_dir(tmp_path, with_requests=False)
 
 

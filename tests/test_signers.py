@@ -95,7 +95,7 @@ SIGNERS_BAD = [
     ("bad_serial", {"CN=X|12a": {"party": NO_B, "role": "ED"}}),
     ("no_attribute", {"=X|12": {"party": NO_B, "role": "ED"}}),
     ("not_rfc4514", {"CN=a\"b|12": {"party": NO_B, "role": "ED"}}),
-    ("unknown_party", {"CN=X|1": {"party": "90-B3-D5-1F-30-09-00-00", "role": "ED"}}),
+    ("party_too_short", {"CN=X|1": {"party": "90-B3-D5-1F-30-09-00", "role": "ED"}}),
     ("party_not_an_id", {"CN=X|1": {"party": NO_B + "\n", "role": "ED"}}),
     ("unknown_role", {"CN=X|1": {"party": NO_B, "role": "XX"}}),
     ("missing_role", {"CN=X|1": {"party": NO_B}}),
@@ -118,6 +118,8 @@ def test_generated_prepare_refuses_signing_certificates_as_the_interpreter_does(
 
 
 def test_generated_prepare_takes_good_signing_certificates(generated_validators: dict[str, ModuleType]) -> None:
-    state = dict(STATE, signing_certificates={"CN=U1, OU=07|3003": {"party": NO_B, "role": "ED"}})
-    for name, module in generated_validators.items():
-        assert module.validate(state, REQUEST) == interpreted(name, state, REQUEST)[1]
+    # a party `parties` does not list is no DCC User and holds no role, but not bad input (docs/formats.md)
+    for party in (NO_B, "90-B3-D5-1F-30-09-00-00"):
+        state = dict(STATE, signing_certificates={"CN=U1, OU=07|3003": {"party": party, "role": "ED"}})
+        for name, module in generated_validators.items():
+            assert module.validate(state, REQUEST) == interpreted(name, state, REQUEST)[1]

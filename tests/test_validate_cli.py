@@ -25,6 +25,10 @@ REQUEST: dict[str, Any] = json.loads((EXAMPLE / "request.json").read_text())
 DEV = "00-DB-12-34-56-78-90-A0"
 SUPPLIER, NO_A, NO_B = "90-B3-D5-1F-30-01-00-00", "90-B3-D5-1F-30-02-00-00", "90-B3-D5-1F-30-03-00-00"
 STRANGER = "90-B3-D5-1F-30-09-00-00"
+# Not an Entity Identifier (seven hex pairs). A well-formed party id that `parties` does not list is not bad
+# input: it is a party that is no DCC User and holds no role (the contract's own example names one as the
+# new certificate owner; tests/test_unlisted_parties.py).
+MALFORMED = "90-B3-D5-1F-30-09-00"
 MPXN = "1900000000001"
 
 VERDICT_FIELDS = {"ruleset", "verdict", "layer", "code", "check", "clause", "effects", "trace"}
@@ -184,6 +188,24 @@ def test_lower_case_ids_are_the_same_party_and_device(validate: Callable[..., Ru
     assert v["effects"] == [{"device": DEV, "trust_anchor": "NetworkOperator", "owner": NO_A}]
 
 
+@pytest.mark.parametrize("which,mutate,verdict", [
+    ("request", lambda q: q.update(sender=STRANGER), ("reject", "DSP", "E1", "dcc_user_in_role")),
+    ("request", lambda q: q.update(new_certificate_owner=STRANGER), ("accept", None, None, None)),
+    ("state", lambda s: s["devices"][DEV]["trust_anchors"].update(NetworkOperator=STRANGER),
+     ("reject", "S1SP", None, "s1sp_certificate_owner")),
+    ("state", lambda s: s["registration"][MPXN][0].update(party=STRANGER), ("accept", None, None, None)),
+], ids=["sender", "new_certificate_owner", "trust_anchor_owner", "registration_party"])
+def test_a_party_parties_does_not_list_is_judged_not_bad_input(
+    validate: Callable[..., Run], which: str, mutate: Callable[[dict[str, Any]], None], verdict: tuple[Any, ...]
+) -> None:
+    """Not a DCC User, no User Role (docs/formats.md); an unlisted sender is rejected at the first check (E1)."""
+    r = validate(ruleset="mp107", extra=("--format", "json"),
+                 **({"state": with_state(mutate)} if which == "state" else {"request": with_request(mutate)}))
+    assert r.code == 0, r.err
+    v = r.json()
+    assert (v["verdict"], v["layer"], v["code"], v["check"]) == verdict
+
+
 # ---- bad input: exit 2, a precise message naming the field, no traceback ----
 
 
@@ -207,28 +229,28 @@ BAD_INPUT: list[tuple[str, str, Callable[[dict[str, Any]], None], tuple[str, ...
         (f'$.parties["{SUPPLIER}"].role', "unknown field `role`", "did you mean `roles`"),
     ),
     (
-        "unknown_sender",
+        "malformed_sender",
         "request",
-        _set("sender", STRANGER),
-        ("$.sender", f"`{STRANGER}`", "not in the state's `parties`"),
+        _set("sender", MALFORMED),
+        ("$.sender", "the sender must be an Entity Identifier", f"found `{MALFORMED}`"),
     ),
     (
-        "unknown_trust_anchor_owner",
+        "malformed_trust_anchor_owner",
         "state",
-        lambda s: s["devices"][DEV]["trust_anchors"].update(Supplier=STRANGER),
-        (f'$.devices["{DEV}"].trust_anchors.Supplier', f"`{STRANGER}`", "not in `parties`"),
+        lambda s: s["devices"][DEV]["trust_anchors"].update(Supplier=MALFORMED),
+        (f'$.devices["{DEV}"].trust_anchors.Supplier', "a trust anchor owner must be an Entity Identifier", f"found `{MALFORMED}`"),
     ),
     (
-        "unknown_registration_party",
+        "malformed_registration_party",
         "state",
-        lambda s: s["registration"][MPXN][0].update(party=STRANGER),
-        (f'$.registration["{MPXN}"][0].party', f"`{STRANGER}`", "not in `parties`"),
+        lambda s: s["registration"][MPXN][0].update(party=MALFORMED),
+        (f'$.registration["{MPXN}"][0].party', "a party id must be an Entity Identifier", f"found `{MALFORMED}`"),
     ),
     (
-        "unknown_new_certificate_owner",
+        "malformed_new_certificate_owner",
         "request",
-        _set("new_certificate_owner", STRANGER),
-        ("$.new_certificate_owner", f"`{STRANGER}`", "not in the state's `parties`"),
+        _set("new_certificate_owner", MALFORMED),
+        ("$.new_certificate_owner", "the new certificate owner must be an Entity Identifier", f"found `{MALFORMED}`"),
     ),
     (
         "unknown_srv",
@@ -285,10 +307,10 @@ BAD_INPUT: list[tuple[str, str, Callable[[dict[str, Any]], None], tuple[str, ...
         ("$", "SRV 6.23 carries a certificate", "`new_certificate_owner`"),
     ),
     (
-        "6.23_unknown_certificate_owner",
+        "6.23_malformed_certificate_owner",
         "request",
-        lambda q: q.update(srv="6.23", new_certificate_owner=STRANGER),
-        ("$.new_certificate_owner", f"`{STRANGER}`", "not in the state's `parties`"),
+        lambda q: q.update(srv="6.23", new_certificate_owner=MALFORMED),
+        ("$.new_certificate_owner", "Entity Identifier", f"`{MALFORMED}`"),
     ),
     ("number_for_string_role", "request", _set("role", 5), ("$.role", "5")),
     ("number_for_string_sender", "request", _set("sender", 5), ("$.sender", "Entity Identifier", "found 5")),

@@ -17,9 +17,12 @@ rather than restating it. A value of an `optional` type, and the literal
 `null`, may be null.
 
 - Reading. A field of a null record is null, and so is a field of a record
-  the state does not hold (a Party or Device id not in STATE.json, an SRV
-  without a catalogue row). `device` is null when the SMI does not hold the
-  request's device. An absent optional request field is null. Indexing a
+  the state does not hold (a Device id not in STATE.json, an SRV without a
+  catalogue row). A Party id the state's `parties` does not list names a
+  party that is not a DCC User and holds no User Role: its `dcc_user` is
+  false, its `roles` the empty set and its declared fields null (as
+  smt/concrete.py pins a state). `device` is null when the SMI does not
+  hold the request's device. An absent optional request field is null. Indexing a
   null map, indexing with a null key, or a key the map lacks gives null;
   `.from`/`.to` of a null date range are null.
 - `==` and `!=` are plain equality on values with null as one more value:

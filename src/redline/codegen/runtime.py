@@ -128,6 +128,11 @@ class Party:
         self.ext = NO_EXT if ext is None else ext  # declared fields (DECLARED) given in the JSON
 
 
+# A party id the state's `parties` does not list: not a DCC User, no User Role, no declared field given
+# (redline.interp.values.UNLISTED).
+UNLISTED = Party(frozenset(), False, {})
+
+
 class Device:
     __slots__ = ("type", "generation", "smi_status", "mpxn", "trust_anchors", "ext")
 
@@ -360,10 +365,7 @@ def prepare(data: Any, where: str = "$") -> Prepared:
             _enum(role, aw, ENUMS[VOCAB["cell"]], VOCAB["cell"])
             if owner is None:
                 continue
-            oid = _eui(owner, aw, "a trust anchor owner")
-            if oid not in parties:
-                raise InputError(aw, f"owner `{owner}` is not in `parties`")
-            anchors[role] = oid
+            anchors[role] = _eui(owner, aw, "a trust anchor owner")  # a party `parties` need not list (UNLISTED)
         has_mpxn, has_assoc = b.get("mpxn") is not None, b.get("associated_device") is not None
         if has_mpxn == has_assoc:
             raise InputError(dw, "give exactly one of `mpxn` (a meter) and `associated_device` (any other device)")
@@ -399,8 +401,8 @@ def prepare(data: Any, where: str = "$") -> Prepared:
         party.ext = (_declared_values(party.ext, party_ext, f'{where}.parties["{pid}"]', parties, staged)
                      if party_ext else NO_EXT)
     relations = _relations(top.get("relations"), parties, devices, f"{where}.relations")
-    registration = _registration(top["registration"], parties, f"{where}.registration")
-    _signing_certificates(top.get("signing_certificates", {}), parties, roles_enum, f"{where}.signing_certificates")
+    registration = _registration(top["registration"], f"{where}.registration")
+    _signing_certificates(top.get("signing_certificates", {}), roles_enum, f"{where}.signing_certificates")
     prepared = Prepared(now, parties, devices, registration, data)
     prepared.relations = relations
     prepared.missing = _missing(prepared, where)
@@ -435,10 +437,11 @@ def _declared(v: Any, t: tuple[Any, ...], where: str, parties: Mapping[str, Any]
         return {_enum(k, f"{where}.{k}", ENUMS[t[1]], t[1]): _declared(x, t[2], f"{where}.{k}", parties, devices)
                 for k, x in v.items()}
     if kind == "ref":
-        table, what = (parties, "parties") if t[1] == "Party" else (devices, "devices")
-        ident = _eui(v, where, f"a {t[1].lower()} id")
-        if ident not in table:
-            raise InputError(where, f"{t[1].lower()} `{v}` is not in `{what}`")
+        if t[1] == "Party":
+            return _eui(v, where, "a party id")  # a party `parties` need not list (UNLISTED)
+        ident = _eui(v, where, "a device id")
+        if ident not in devices:
+            raise InputError(where, f"device `{v}` is not in `devices`")
         return ident
     if kind == "bool":
         if not isinstance(v, bool):
@@ -498,7 +501,7 @@ def _missing(p: Prepared, where: str) -> tuple[str, str] | None:
     return None
 
 
-def _signing_certificates(raw: Any, parties: Mapping[str, Party], roles: tuple[str, ...], where: str) -> None:
+def _signing_certificates(raw: Any, roles: tuple[str, ...], where: str) -> None:
     if not isinstance(raw, dict):
         raise InputError(where, f"expected an object of \"<issuer name>|<serial>\": {{party, role}},"
                                 f" found {_show(raw)}")
@@ -514,14 +517,11 @@ def _signing_certificates(raw: Any, parties: Mapping[str, Party], roles: tuple[s
                                  " (issuer names and serials are compared normalised)")
         seen.add(canon)
         b = _obj(body, kw, frozenset({"party", "role"}))
-        pid = _eui(b["party"], f"{kw}.party", "a party id")
-        if pid not in parties:
-            raise InputError(f"{kw}.party", f"party `{b['party']}` is not in `parties`")
+        _eui(b["party"], f"{kw}.party", "a party id")  # a party `parties` need not list (UNLISTED)
         _enum(b["role"], f"{kw}.role", roles, "User Role")
 
 
-def _registration(raw: Any, parties: Mapping[str, Party],
-                  where: str) -> dict[tuple[str, str], tuple[tuple[str, int, int | None], ...]]:
+def _registration(raw: Any, where: str) -> dict[tuple[str, str], tuple[tuple[str, int, int | None], ...]]:
     if not isinstance(raw, dict):
         raise InputError(where, f"expected an object of MPxN: assignments, found {_show(raw)}")
     out: dict[tuple[str, str], list[tuple[str, int, int | None]]] = {}
@@ -540,9 +540,7 @@ def _registration(raw: Any, parties: Mapping[str, Party],
                 raise InputError(f"{aw}.role",
                                  f"`{b['role']}` is never in Registration Data: invariant `{name}` ({cite})")
             role = _enum(b["role"], f"{aw}.role", reg_roles, "registration role")
-            pid = _eui(b["party"], f"{aw}.party", "a party id")
-            if pid not in parties:
-                raise InputError(f"{aw}.party", f"party `{b['party']}` is not in `parties`")
+            pid = _eui(b["party"], f"{aw}.party", "a party id")  # Registration Data may name a party `parties` does not list
             start = parse_time(b["from"], f"{aw}.from")
             end = parse_time(b["to"], f"{aw}.to") if b.get("to") is not None else None
             if end is not None and end <= start:
@@ -579,10 +577,7 @@ def _load_request(p: Prepared, data: Any, where: str = "$") -> tuple[Any, ...]:
     """The faithful loader: the interpreter's checks in the interpreter's order."""
     request_ext = DECLARED.get("Request", {})
     b = _obj(data, where, REQUEST_REQUIRED, REQUEST_OPTIONAL | frozenset(request_ext))
-    sender = _eui(b["sender"], f"{where}.sender", "the sender")
-    if sender not in p.parties:
-        raise InputError(f"{where}.sender", f"party `{b['sender']}` is not in the state's `parties`"
-                                            " (list a former User with \"dcc_user\": false)")
+    sender = _eui(b["sender"], f"{where}.sender", "the sender")  # unlisted: no DCC User, so E1 rejects it (UNLISTED)
     role = _enum(b["role"], f"{where}.role", ENUMS[VOCAB["role"]], "User Role")
     srv = b["srv"]
     if not isinstance(srv, str):
@@ -601,10 +596,7 @@ def _load_request(p: Prepared, data: Any, where: str = "$") -> tuple[Any, ...]:
                              f"SRV {srv} carries a certificate: give both `remote_party_role` and"
                              " `new_certificate_owner`, or neither")
         rpr = _enum(rpr, f"{where}.remote_party_role", ENUMS[VOCAB["cell"]], VOCAB["cell"])
-        owner = _eui(owner, f"{where}.new_certificate_owner", "the new certificate owner")
-        if owner not in p.parties:
-            raise InputError(f"{where}.new_certificate_owner",
-                             f"party `{b['new_certificate_owner']}` is not in the state's `parties`")
+        owner = _eui(owner, f"{where}.new_certificate_owner", "the new certificate owner")  # need not be listed (UNLISTED)
     elif rpr is not None or owner is not None:
         raise InputError(where, f"SRV {srv} carries no certificate:"
                                 " `remote_party_role` and `new_certificate_owner` must be absent")
@@ -626,7 +618,7 @@ def _load_request(p: Prepared, data: Any, where: str = "$") -> tuple[Any, ...]:
     for name in sorted(n for r, n in READS_FIELDS if r == "Request"):
         if name not in rx:
             raise InputError(where, f"missing declared field `{name}`: rule set `{RULESET}` reads it")
-    return (plan, p, sender, p.parties[sender], role, srv, row, device if dev is not None else None, dev, rpr, owner,
+    return (plan, p, sender, p.parties.get(sender, UNLISTED), role, srv, row, device if dev is not None else None, dev, rpr, owner,
             exec_time, rng, rx)
 
 
@@ -645,7 +637,7 @@ def validate_prepared(p: Prepared, request: Any) -> JsonObject:
             sender = request["sender"]
             role = request["role"]
             row, plan = SRVS[request["srv"]]
-            sp = p.parties[sender]
+            sp = p.parties[sender]  # a sender the state does not list (or spells otherwise) takes the loader's way
             if role in USER_ROLES:
                 device = request["device"]
                 exec_time = request["execution_time"]
@@ -654,7 +646,7 @@ def validate_prepared(p: Prepared, request: Any) -> JsonObject:
                     rpr = request["remote_party_role"]
                     owner = request["new_certificate_owner"]
                     if len(request) != 8 or rpr not in REMOTE_PARTY_ROLES or owner not in p.parties:
-                        raise KeyError
+                        raise KeyError  # an owner the state does not list: the loader checks how it is spelt
                 elif len(request) != 6:
                     raise KeyError
                 else:
@@ -727,8 +719,10 @@ def _set(items: tuple[Any, ...]) -> frozenset[Any]:
 
 
 def _party_field(p: Prepared, pid: Any, name: str) -> Any:
-    party = p.parties.get(pid) if pid is not None else None
-    return None if party is None else getattr(party, name) if name in ("roles", "dcc_user") else party.ext.get(name)
+    if pid is None:
+        return None
+    party = p.parties.get(pid, UNLISTED)  # a party the state does not list: no DCC User, no role
+    return getattr(party, name) if name in ("roles", "dcc_user") else party.ext.get(name)
 
 
 def _device_field(p: Prepared, did: Any, name: str) -> Any:

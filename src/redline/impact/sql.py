@@ -231,9 +231,14 @@ class Compiler:
                     return self._refuse("`device.trust_anchors` as a whole (only indexed by a role)")
                 return f"d.{name}"
             case "Party":
-                if isinstance(o, ir.Var) and o.name == "sender":
-                    return f"s.{name}"
-                return f"(SELECT max(p.{name}) FROM parties p WHERE p.party = {self.value(o)})"  # one row: party is unique
+                # A party `parties` does not list (no row joins) is no DCC User and holds no User Role
+                # (redline.check.checked, "Null semantics"); a null party's fields are null.
+                unlisted = "FALSE" if name == "dcc_user" else self.dialect.array([])
+                if isinstance(o, ir.Var) and o.name == "sender":  # never null: a request's sender is required
+                    return f"COALESCE(s.{name}, {unlisted})"
+                pid = self.value(o)
+                return (f"(CASE WHEN {pid} IS NOT NULL THEN COALESCE((SELECT max(p.{name}) FROM parties p "
+                        f"WHERE p.party = {pid}), {unlisted}) END)")  # one row: party is unique
             case "Service":
                 self.catalogue_read = True
                 if isinstance(o, ir.Var) and o.name == "srv":

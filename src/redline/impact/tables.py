@@ -18,6 +18,11 @@ declared field is one more column of its record's table, and each declared relat
 `devices` and `registration_islands` are views of the checked rows, not copies: a national fleet
 is tens of millions of rows, and each copy costs seconds and gigabytes.
 
+A party id need not be a row of `parties` (as in STATE.json, redline.interp.values.UNLISTED): a trust
+anchor's owner, a registered party, a request's sender or new certificate owner, a declared Party column
+or a relation's party may name one the table does not list, which is then not a DCC User and holds no
+User Role (the compiled queries LEFT JOIN `parties`). Such ids are checked for their form only.
+
 Rows are checked the fast way first (`Loader._fast`): one pass computes each row's own problems
 and nothing else, then keys and invariants are checked over the typed rows. Only when something is
 wrong is a table checked again the careful way, keeping raw values and row numbers, so that every
@@ -47,7 +52,6 @@ MAX_ASSOCIATION_DEPTH = 8
 END_OF_TIME = 9223372036854775807  # an open-ended assignment's end, in microseconds
 TABLES = ("parties", "party_roles", "devices", "registration", "requests")
 UNIQUE = "<unique>"  # an extra check's condition: the column's value appears in no other row
-PARTY = "<party>"  # an extra check's condition: the column's value, if any, is a loaded party
 
 
 class ImpactInputError(Exception):
@@ -68,7 +72,7 @@ class Column:
     nullable: bool = False
     members: tuple[str, ...] = ()
     declared: bool = False  # a declared field's column (impact/declared.py): a file may leave it out
-    refers: str = ""  # a declared id column's record: Party or Device, whose id it must be
+    refers: str = ""  # a declared id column's record: Party or Device (a Device id must be loaded; a Party's need not)
 
 
 def declared_columns(program: ir.Program, record: str) -> tuple[Column, ...]:
@@ -153,26 +157,22 @@ _EXPECT_KIND = {"id": "Entity Identifiers", "enum": "names from a vocabulary", "
                 "text": "text (a number read as text can lose its form, as an MPAN its leading zeros)", "time": "instants"}
 
 
-def _as_given(col: Column, typed: str, party: bool) -> str:
-    """`col` as the fast way of loading types it: an id as it is, if in upper case (a party's id needs no
-    pattern: it is looked up among the parties); any other column as `typed`, what `_typed` made of it."""
+def _as_given(col: Column, typed: str) -> str:
+    """`col` as the fast way of loading types it: an id as it is, if in upper case; any other column as
+    `typed`, what `_typed` made of it."""
     v = f'CAST(t."{col.name}" AS VARCHAR)'
-    if party:
-        return v
     if col.kind == "id":
         return f"CASE WHEN regexp_full_match({v}, '{CANONICAL_EUI_RE}') THEN {v} END"
     return typed
 
 
 def _references(table: str, cols: tuple[Column, ...]) -> list[tuple[str, str, str]]:
-    """The extra checks of `table`'s declared id columns: each names a loaded party or device, as in STATE.json.
+    """The extra checks of `table`'s declared id columns: each Device id names a loaded device, as in STATE.json
+    (a Party id need not name a loaded party: one `parties` does not list is no DCC User and holds no role).
     While a table is checked its own loaded form is not there yet: its ids are looked up as given."""
     out = []
     for c in cols:
-        if c.refers == "Party":
-            out.append((c.name, "not in parties", PARTY if table != "parties" else
-                        f"{{{c.name}}} IS NOT NULL AND {{{c.name}}} NOT IN (SELECT upper(CAST(party AS VARCHAR)) FROM raw_parties)"))
-        elif c.refers == "Device":
+        if c.refers == "Device":
             known = ("SELECT upper(CAST(device AS VARCHAR)) FROM raw_devices" if table in ("parties", "devices")
                      else "SELECT device FROM devices")
             out.append((c.name, "not in devices", f"{{{c.name}}} IS NOT NULL AND {{{c.name}}} NOT IN ({known})"))
@@ -182,11 +182,6 @@ def _references(table: str, cols: tuple[Column, ...]) -> list[tuple[str, str, st
 def _declared_names(cols: tuple[Column, ...], alias: str) -> str:
     """`, alias."name"` for each declared column: what a loaded table adds to its own columns."""
     return "".join(f', {alias}"{c.name}"' for c in cols if c.declared)
-
-
-def _party(col: str) -> str:
-    """The condition "this row's `col` names no loaded party" (a condition over the typed columns)."""
-    return f"{{{col}}} IS NOT NULL AND {{{col}}} NOT IN (SELECT party FROM parties)"
 
 
 def table_file(root: Path, table: str) -> Path | None:
@@ -313,7 +308,6 @@ class Loader:
         for col, msg, cond in [*extra, *(careful_extra or [])]:
             if cond == UNIQUE:
                 cond = self._repeated(table, col, typed[col])
-            cond = _party(col) if cond == PARTY else cond
             problems.append((cond.format(**{c.name: f't."{c.name}"' for c in cols}), f"{col}: {msg}"))
         problem = "CASE " + " ".join(f"WHEN {cond} THEN {lit(msg)}" for cond, msg in problems) + " END"
         select = ", ".join(f'{typed[c.name]} AS "{c.name}"' for c in cols)
@@ -371,14 +365,10 @@ class Loader:
         # Ids are taken as they are, in upper case, as the synthetic fleet and most systems write them: upper()
         # on every id of a national fleet (hundreds of millions) cost about a tenth of the loading. An id in
         # lower case is then a row's problem here, and the careful way, which reads ids in any case, loads it.
-        # A column whose every value must be a loaded party needs no pattern match either: a value that is
-        # not an Entity Identifier is no party, and is then told exactly by the careful way.
-        parties = {col for col, _, cond in extra if cond == PARTY}
-        typed = {c.name: _as_given(c, typed[c.name], c.name in parties) for c in cols}
-        problems = self._row_problems(tuple(c for c in cols if c.name not in parties))
-        problems += [(f't."raw_{c.name}" IS NULL', c.name) for c in cols if c.name in parties and not c.nullable]
+        typed = {c.name: _as_given(c, typed[c.name]) for c in cols}
+        problems = self._row_problems(cols)
         aliased = {c.name: f't."{c.name}"' for c in cols}
-        problems += [((_party(col) if cond == PARTY else cond).format(**aliased), col) for col, _, cond in extra if cond != UNIQUE]
+        problems += [(cond.format(**aliased), col) for col, _, cond in extra if cond != UNIQUE]
         bad = " OR ".join(f"COALESCE({cond}, FALSE)" for cond, _ in problems) or "FALSE"  # as CASE WHEN reads a null
         select = ", ".join(f'{typed[c.name]} AS "{c.name}"' for c in cols)
         raw_cols = ", ".join(f't."{c.name}" AS "raw_{c.name}"' for c in cols)
@@ -451,7 +441,6 @@ class Loader:
         extra = [("device", "listed twice (ids compare without regard to case)", UNIQUE),
                  ("mpxn", "give exactly one of mpxn (a meter) and associated_device (any other device)",
                   "({mpxn} IS NULL) = ({associated_device} IS NULL)")]
-        extra += [(anchor_column(c), "owner not in parties", PARTY) for c in cells]
         extra += _references("devices", self.schemas["devices"])
         described = {str(r[0]) for r in self.con.execute("DESCRIBE raw_devices").fetchall()}
         row = self.con.execute("SELECT count(associated_device) FROM raw_devices").fetchone() \
@@ -528,8 +517,7 @@ class Loader:
 
     def _registration(self) -> None:
         extra, among = self._invariants()
-        rows = [("party", "not in parties", PARTY),
-                ("to_time", "must be after from_time", "{to_time} IS NOT NULL AND {to_time} <= {from_time}"), *extra]
+        rows = [("to_time", "must be after from_time", "{to_time} IS NOT NULL AND {to_time} <= {from_time}"), *extra]
         # Each row's (MPxN, role) hash is computed in the pass that types it, for the three statements that
         # find, collect and replace the rows of keys with several (tens of millions of rows each).
         key = ', hash(t."mpxn", t."role") AS key_hash'
@@ -591,13 +579,11 @@ class Loader:
         rep = ", ".join(lit(s) for s in carrying) or "NULL"
         self._checked("requests", [
             ("request_id", "listed twice", UNIQUE),
-            ("sender", "not in parties", PARTY),
             ("srv", "not in the DUIS catalogue", f"{{srv}} NOT IN ({srvs})"),
             ("remote_party_role", "an SRV that carries a certificate needs remote_party_role and new_certificate_owner",
              f"{{srv}} IN ({rep}) AND ({{remote_party_role}} IS NULL OR {{new_certificate_owner}} IS NULL)"),
             ("remote_party_role", "must be empty, with new_certificate_owner, for an SRV that carries no certificate",
              f"{{srv}} NOT IN ({rep}) AND ({{remote_party_role}} IS NOT NULL OR {{new_certificate_owner}} IS NOT NULL)"),
-            ("new_certificate_owner", "not in parties", PARTY),
             ("date_range_to", "give both date_range_from and date_range_to, or neither",
              "({date_range_from} IS NULL) <> ({date_range_to} IS NULL)"),
             ("date_range_to", "inverted date range: before date_range_from", "{date_range_to} < {date_range_from}"),

@@ -13,7 +13,7 @@ from typing import Any, assert_never
 
 from redline.check import checked as ir
 from redline.check.types import KNOWN_FIELDS
-from redline.interp.values import Request, State
+from redline.interp.values import UNLISTED, Request, State
 
 Fn = Callable[[State, Request], Any]
 
@@ -112,9 +112,8 @@ def _field(e: ir.GetField, catalogue: Mapping[str, Mapping[str, Any]]) -> Fn:
     match e.record:
         case "Party":
             def party(s: State, r: Request) -> Any:
-                pid = fo(s, r)
-                p = s.parties.get(pid) if pid is not None else None
-                return None if p is None else get(p)
+                pid = fo(s, r)  # a party the state does not list is UNLISTED: no DCC User, no role
+                return None if pid is None else get(s.parties.get(pid, UNLISTED))
             return party
         case "Device":
             def device(s: State, r: Request) -> Any:

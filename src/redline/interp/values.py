@@ -1,10 +1,17 @@
 """Concrete values: STATE.json and REQUEST.json loaded, validated, indexed.
 
 Loading fails closed: a missing or unknown field, a value outside its
-vocabulary, a reference to a party or device that is not there, an invalid
-time or an inverted range raises `InputError` naming the JSON path. Only
-the device a request targets may be absent from the state: that is the
-DSP's own E19 check, not an input error.
+vocabulary, a reference to a device that is not there, an invalid time or
+an inverted range raises `InputError` naming the JSON path. Only the device
+a request targets may be absent from the state: that is the DSP's own E19
+check, not an input error.
+
+A party id must be well formed, but need not be listed in `parties`: a party
+the state does not list is one that is not a DCC User and holds no User Role,
+its declared fields null (`UNLISTED`, and redline.check.checked's "Null
+semantics"). The contract's own example names such a party as the new owner
+of a certificate; a sender the state does not list is rejected by the DSP's
+first check (E1), never accepted.
 """
 
 from __future__ import annotations
@@ -81,6 +88,10 @@ class PartyV:
     roles: frozenset[str]
     dcc_user: bool
     ext: Mapping[str, Any] = field(default_factory=dict)  # declared fields present in the JSON
+
+
+# A party id the state's `parties` does not list: not a DCC User, no User Role, no declared field given.
+UNLISTED = PartyV(roles=frozenset(), dcc_user=False, ext={})
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,10 +186,7 @@ def load_state(data: Any, program: ir.Program, where: str = "$") -> State:
             _enum(role, aw, enums[vocab.cell], vocab.cell)
             if owner is None:
                 continue
-            oid = _eui(owner, aw, "a trust anchor owner")
-            if oid not in parties:
-                raise InputError(aw, f"owner `{owner}` is not in `parties`")
-            anchors[role] = oid
+            anchors[role] = _eui(owner, aw, "a trust anchor owner")  # a party `parties` need not list (UNLISTED)
         has_mpxn, has_assoc = b.get("mpxn") is not None, b.get("associated_device") is not None
         if has_mpxn == has_assoc:
             raise InputError(dw, "give exactly one of `mpxn` (a meter) and `associated_device` (any other device)")
@@ -198,8 +206,8 @@ def load_state(data: Any, program: ir.Program, where: str = "$") -> State:
     parties = {pid: PartyV(p.roles, p.dcc_user, _declared_values(p.ext, party_ext, f'{where}.parties["{pid}"]', program, parties, staged))
                for pid, p in parties.items()}
     relations = _relations(top.get("relations"), program, parties, devices, f"{where}.relations")
-    registration = _registration(top["registration"], parties, program, f"{where}.registration")
-    signers = _signing_certificates(top.get("signing_certificates", {}), parties, roles_enum, f"{where}.signing_certificates")
+    registration = _registration(top["registration"], program, f"{where}.registration")
+    signers = _signing_certificates(top.get("signing_certificates", {}), roles_enum, f"{where}.signing_certificates")
     return State(now=now, parties=parties, devices=devices, registration=registration, raw=data, signing_certificates=signers,
                  relations=relations, where=where)
 
@@ -232,11 +240,12 @@ def declared_value(v: Any, t: Type, where: str, program: ir.Program, parties: Ma
             raise InputError(where, f"expected an object of {t.key.name}: value, found {_show(v)}")
         return {_enum(k, f"{where}.{k}", program.enums[t.key.name], t.key.name):
                 declared_value(x, t.value, f"{where}.{k}", program, parties, devices) for k, x in v.items()}
-    if t == RecordT("Party") or t == RecordT("Device"):
-        table, what = (parties, "parties") if t == RecordT("Party") else (devices, "devices")
-        ident = _eui(v, where, f"a {t.name.lower()} id")
-        if ident not in table:
-            raise InputError(where, f"{t.name.lower()} `{v}` is not in `{what}`")
+    if t == RecordT("Party"):
+        return _eui(v, where, "a party id")  # a party `parties` need not list (UNLISTED)
+    if t == RecordT("Device"):
+        ident = _eui(v, where, "a device id")
+        if ident not in devices:
+            raise InputError(where, f"device `{v}` is not in `devices`")
         return ident
     if t == BOOL:
         if not isinstance(v, bool):
@@ -256,7 +265,8 @@ def declared_value(v: Any, t: Type, where: str, program: ir.Program, parties: Ma
 
 
 def _relations(raw: Any, program: ir.Program, parties: Mapping[str, Any], devices: Mapping[str, Any], where: str) -> dict[str, frozenset[tuple[str, ...]]]:
-    """`{"joined": [["id1", "id2"], ...]}`: the tuples of each declared relation; every id must be listed."""
+    """`{"joined": [["id1", "id2"], ...]}`: the tuples of each declared relation; every device id must be listed
+    (a party id need not be: UNLISTED)."""
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -312,7 +322,7 @@ def require_declared(state: State, request: Request, program: ir.Program, rs: ir
             raise InputError(where, f"missing declared field `{name}`: rule set `{rs.name}` reads it")
 
 
-def _signing_certificates(raw: Any, parties: Mapping[str, PartyV], roles: tuple[str, ...], where: str) -> dict[str, tuple[str, str]]:
+def _signing_certificates(raw: Any, roles: tuple[str, ...], where: str) -> dict[str, tuple[str, str]]:
     """`{"<issuer name>|<serial>": {"party": ID, "role": ROLE}}`: whose certificate signs, in which User Role."""
     if not isinstance(raw, dict):
         raise InputError(where, f"expected an object of \"<issuer name>|<serial>\": {{party, role}}, found {_show(raw)}")
@@ -326,9 +336,7 @@ def _signing_certificates(raw: Any, parties: Mapping[str, PartyV], roles: tuple[
         if canon in out:
             raise InputError(kw, f"the certificate `{canon}` is listed twice (issuer names and serials are compared normalised)")
         b = _obj(body, kw, {"party", "role"})
-        pid = _eui(b["party"], f"{kw}.party", "a party id")
-        if pid not in parties:
-            raise InputError(f"{kw}.party", f"party `{b['party']}` is not in `parties`")
+        pid = _eui(b["party"], f"{kw}.party", "a party id")  # a party `parties` need not list (UNLISTED)
         out[canon] = (pid, _enum(b["role"], f"{kw}.role", roles, "User Role"))
     return out
 
@@ -345,7 +353,7 @@ def _resolve_mpxn(did: str, d: DeviceV, devices: dict[str, DeviceV], where: str)
     return DeviceV(d.type, d.generation, d.smi_status, cur.own_mpxn, d.trust_anchors, d.own_mpxn, d.associated_device, d.ext)
 
 
-def _registration(raw: Any, parties: Mapping[str, PartyV], program: ir.Program, where: str) -> dict[tuple[str, str], tuple[Assignment, ...]]:
+def _registration(raw: Any, program: ir.Program, where: str) -> dict[tuple[str, str], tuple[Assignment, ...]]:
     if not isinstance(raw, dict):
         raise InputError(where, f"expected an object of MPxN: assignments, found {_show(raw)}")
     out: dict[tuple[str, str], list[Assignment]] = {}
@@ -363,9 +371,7 @@ def _registration(raw: Any, parties: Mapping[str, PartyV], program: ir.Program, 
                 inv = never[b["role"]]
                 raise InputError(f"{aw}.role", f"`{b['role']}` is never in Registration Data: invariant `{inv.name}` ({inv.cite})")
             role = _enum(b["role"], f"{aw}.role", reg_roles, "registration role")
-            pid = _eui(b["party"], f"{aw}.party", "a party id")
-            if pid not in parties:
-                raise InputError(f"{aw}.party", f"party `{b['party']}` is not in `parties`")
+            pid = _eui(b["party"], f"{aw}.party", "a party id")  # Registration Data may name a party `parties` does not list
             start = parse_time(b["from"], f"{aw}.from")
             end = parse_time(b["to"], f"{aw}.to") if b.get("to") is not None else None
             if end is not None and end <= start:
@@ -397,9 +403,7 @@ def _one_at_a_time(assignments: tuple[Assignment, ...], paths: Mapping[int, tupl
 def load_request(data: Any, state: State, program: ir.Program, ruleset: ir.RuleSet, where: str = "$") -> Request:
     request_ext = program.declared.get("Request", {})
     b = _obj(data, where, {"sender", "role", "srv"}, {"device", "remote_party_role", "new_certificate_owner", "execution_time", "date_range", *request_ext})
-    sender = _eui(b["sender"], f"{where}.sender", "the sender")
-    if sender not in state.parties:
-        raise InputError(f"{where}.sender", f"party `{b['sender']}` is not in the state's `parties` (list a former User with \"dcc_user\": false)")
+    sender = _eui(b["sender"], f"{where}.sender", "the sender")  # unlisted: no DCC User, so E1 rejects it (UNLISTED)
     role = _enum(b["role"], f"{where}.role", program.roles(), "User Role")
     srv = b["srv"]
     if not isinstance(srv, str):
@@ -417,9 +421,7 @@ def load_request(data: Any, state: State, program: ir.Program, ruleset: ir.RuleS
                              if row.get("replaces_trust_anchor") else
                              f"SRV {srv} carries a certificate: give both `remote_party_role` and `new_certificate_owner`, or neither")
         rpr = _enum(rpr, f"{where}.remote_party_role", program.cells(), program.vocab.cell)
-        owner = _eui(owner, f"{where}.new_certificate_owner", "the new certificate owner")
-        if owner not in state.parties:
-            raise InputError(f"{where}.new_certificate_owner", f"party `{b['new_certificate_owner']}` is not in the state's `parties`")
+        owner = _eui(owner, f"{where}.new_certificate_owner", "the new certificate owner")  # need not be listed (UNLISTED)
     elif rpr is not None or owner is not None:
         raise InputError(where, f"SRV {srv} carries no certificate: `remote_party_role` and `new_certificate_owner` must be absent")
     exec_time = parse_time(b["execution_time"], f"{where}.execution_time") if b.get("execution_time") is not None else None
