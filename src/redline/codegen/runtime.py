@@ -540,7 +540,8 @@ def _registration(raw: Any, where: str) -> dict[tuple[str, str], tuple[tuple[str
                 raise InputError(f"{aw}.role",
                                  f"`{b['role']}` is never in Registration Data: invariant `{name}` ({cite})")
             role = _enum(b["role"], f"{aw}.role", reg_roles, "registration role")
-            pid = _eui(b["party"], f"{aw}.party", "a party id")  # Registration Data may name a party `parties` does not list
+            # Registration Data may name a party `parties` does not list
+            pid = _eui(b["party"], f"{aw}.party", "a party id")
             start = parse_time(b["from"], f"{aw}.from")
             end = parse_time(b["to"], f"{aw}.to") if b.get("to") is not None else None
             if end is not None and end <= start:
@@ -596,7 +597,8 @@ def _load_request(p: Prepared, data: Any, where: str = "$") -> tuple[Any, ...]:
                              f"SRV {srv} carries a certificate: give both `remote_party_role` and"
                              " `new_certificate_owner`, or neither")
         rpr = _enum(rpr, f"{where}.remote_party_role", ENUMS[VOCAB["cell"]], VOCAB["cell"])
-        owner = _eui(owner, f"{where}.new_certificate_owner", "the new certificate owner")  # need not be listed (UNLISTED)
+        # the owner need not be listed (UNLISTED)
+        owner = _eui(owner, f"{where}.new_certificate_owner", "the new certificate owner")
     elif rpr is not None or owner is not None:
         raise InputError(where, f"SRV {srv} carries no certificate:"
                                 " `remote_party_role` and `new_certificate_owner` must be absent")
@@ -618,8 +620,8 @@ def _load_request(p: Prepared, data: Any, where: str = "$") -> tuple[Any, ...]:
     for name in sorted(n for r, n in READS_FIELDS if r == "Request"):
         if name not in rx:
             raise InputError(where, f"missing declared field `{name}`: rule set `{RULESET}` reads it")
-    return (plan, p, sender, p.parties.get(sender, UNLISTED), role, srv, row, device if dev is not None else None, dev, rpr, owner,
-            exec_time, rng, rx)
+    return (plan, p, sender, p.parties.get(sender, UNLISTED), role, srv, row, device if dev is not None else None, dev,
+            rpr, owner, exec_time, rng, rx)
 
 
 def validate_prepared(p: Prepared, request: Any) -> JsonObject:
