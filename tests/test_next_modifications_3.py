@@ -200,7 +200,10 @@ def test_a_modification_of_mp107_diffed_against_both(tmp_path: Path, capsys: pyt
     assert {c["after"]["code"] for c in d["changes"]} == {"E4"}
     assert all(c["summary"].startswith("6.15.1 (Update Security Credentials (KRP)) sent as GT,") for c in d["changes"])
     d = diff(capsys, "baseline", "mp107_gt_restricted")
-    assert all(" sent as ED," in c["summary"] for c in d["changes"])
+    # ED: MP107's changes; GT: only the check that rejects (E4 at the DSP, by the new check, citing its clause)
+    assert all(" sent as ED," in c["summary"] or (" sent as GT," in c["summary"] and (c["before"]["clause"], c["after"]["clause"])
+               == ("SRPD 6.1(f)", "Illustrative: a GT correcting a NO certificate is registered") and c["before"]["code"] == c["after"]["code"] == "E4")
+               for c in d["changes"]), [c["summary"] for c in d["changes"]]
     mp107_intent, own = d["intent"]["violations"]
     assert mp107_intent["intent"].startswith("MP107 §2") and mp107_intent["kind"] == "accept", mp107_intent
     assert mp107_intent["witness"]["request"]["role"] == "GT"

@@ -285,8 +285,8 @@ def _where(o: Judgement) -> str:
 
 
 def rejection_moves(regions: list[Region], total: set[Shape]) -> RejectionMoves | None:
-    """The request shapes whose every change only moves where a request is rejected (another layer or
-    code, still rejected): invisible to the meter, but seen by a DCC User's error handling."""
+    """The request shapes whose every change only moves where a request is rejected (another layer, code or
+    check, still rejected): invisible to the meter, but seen by a DCC User's error handling."""
     def moves(r: Region) -> bool:
         return r.before.verdict == r.after.verdict == "reject"
     if any(r.shapes is None for r in regions):
@@ -298,11 +298,15 @@ def rejection_moves(regions: list[Region], total: set[Shape]) -> RejectionMoves 
     by: dict[Move, set[Shape]] = {}
     for r in regions:
         if moves(r):
-            by.setdefault(Move(_where(r.before), _where(r.after)), set()).update((r.shapes or set()) & moved)
+            before, after = _where(r.before), _where(r.after)
+            if before == after:  # the same layer and code, another check: say which
+                before, after = f"{before} ({r.before.check})", f"{after} ({r.after.check})"
+            by.setdefault(Move(before, after), set()).update((r.shapes or set()) & moved)
     ways = "; ".join(f"{k.before} -> {k.after} ({len(v)})" for k, v in by.items() if v)
     return RejectionMoves(len(moved), len(total), {k: len(v) for k, v in by.items() if v},
                           f"{len(moved)} of {len(total)} changed request shapes only move where a request is rejected: {ways}. "
-                          "The request is rejected before and after, but a DCC User's error handling sees another layer or response code.")
+                          "The request is rejected before and after, but a DCC User's error handling sees another layer or response code "
+                          "(or the verdict cites another check).")
 
 
 def diff(program: ir.Program, old: ir.RuleSet, new: ir.RuleSet, timeout_ms: int, seed: int, limit: int = 2000,

@@ -444,12 +444,14 @@ class PropertyCompiler:
 
 
 def same_verdict(a: Outcome, b: Outcome) -> z3.BoolRef:
-    """Same verdict: both accept, or both reject at the same layer with the same code."""
-    def rejects_with(o: Outcome, layer: str, code: str | None) -> z3.BoolRef:
-        hits = [c.rejects for c in o.checks if c.check.layer.value == layer and c.check.code == code]
+    """Same verdict: both accept, or both reject by the same check (by name) at the same layer with the same
+    code. A rejection that moves to another check of the same layer and code (a check split, renamed or
+    reordered) is a change, as `redline impact replay` counts it: the verdict cites another check and clause."""
+    def rejects_with(o: Outcome, name: str, layer: str, code: str | None) -> z3.BoolRef:
+        hits = [c.rejects for c in o.checks if (c.check.name, c.check.layer.value, c.check.code) == (name, layer, code)]
         return z3.Or(hits) if hits else z3.BoolVal(False, ctx=a.accepted.ctx)
-    keys = {(c.check.layer.value, c.check.code) for o in (a, b) for c in o.checks}
-    return z3.And(a.accepted == b.accepted, *[rejects_with(a, la, co) == rejects_with(b, la, co) for la, co in sorted(keys, key=str)])
+    keys = {(c.check.name, c.check.layer.value, c.check.code) for o in (a, b) for c in o.checks}
+    return z3.And(a.accepted == b.accepted, *[rejects_with(a, *k) == rejects_with(b, *k) for k in sorted(keys, key=str)])
 
 
 def after(st: SymState, out: Outcome) -> SymState:
