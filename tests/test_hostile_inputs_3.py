@@ -108,3 +108,18 @@ def test_a_csv_file_with_cr_line_endings_reads_as_with_crlf(tmp_path: Path, run:
     got = run("impact", "replay", str(root), "--format", "json")
     assert want.code == got.code == 0, got.err
     assert got.out.replace(str(root), "") == want.out.replace(str(tmp_path / "a"), "")
+
+
+def test_relations_whose_names_differ_only_in_case_are_refused_for_the_fleet(tmp_path: Path, run: Run,
+                                                                             fleet_world: Any) -> None:
+    """`relation Joined` beside the shipped `joined` checks (the rule language tells case), but to SQL both are one
+    table: the second file loaded (`Joined.csv`) silently replaced the first's tuples, which `smi_joins` reads."""
+    rules = tmp_path / "rules"
+    shutil.copytree(repo_rules(), rules)
+    (rules / "joined-again.redline").write_text('relation Joined "another relation" (Device, Device)\n', encoding="utf-8")
+    root = fleet_world(tmp_path / "fleet")
+    (root / "Joined.csv").write_text("device_1,device_2\n")
+    r = run("impact", "replay", str(root), "--rules", str(rules), "--ruleset", "baseline", "--ruleset", "smi_joins")
+    assert r.code == 2 and r.out == "", r.err
+    assert r.err == ("redline: error: Joined: the declared relations `Joined` and `joined` have names that differ only in "
+                     "case, one table name to SQL; rename one to use them with redline impact\n")
