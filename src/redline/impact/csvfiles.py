@@ -28,10 +28,13 @@ def header(path: Path) -> tuple[str, list[str]]:
             first = f.readline(MAX_HEADER_BYTES + 1)
     except OSError as e:
         raise HeaderError(e.strerror or type(e).__name__) from None
-    if len(first) > MAX_HEADER_BYTES:
+    # A line ends at LF, CRLF or a lone CR (as DuckDB reads the rows: a file saved with CR line endings
+    # is one line to readline, and a CR inside the header's text was csv.Error, an internal error).
+    end = min((i for i in (first.find(b"\r"), first.find(b"\n")) if i >= 0), default=None)
+    if end is None and len(first) > MAX_HEADER_BYTES:
         raise HeaderError(f"its first line is longer than {MAX_HEADER_BYTES:,} bytes (no header?)")
     try:
-        line = first.decode("utf-8-sig").rstrip("\r\n")
+        line = first[:end].decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise HeaderError(f"its header line is not UTF-8 (byte {e.start + 1})") from None
     if not line.strip():

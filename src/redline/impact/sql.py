@@ -92,7 +92,8 @@ def lit(v: Any, dialect: Dialect = DUCKDB) -> str:
     if isinstance(v, int):
         return str(v)
     if isinstance(v, str):
-        return "'" + v.replace("'", "''") + "'"
+        text: str = v.replace("\\", "\\\\") if dialect.name == "spark" else v  # Spark's string literals read
+        return "'" + text.replace("'", "''") + "'"  # backslash escapes (`'a\\'` is `a\`): doubled, one is itself
     if isinstance(v, frozenset):
         return dialect.array([lit(x, dialect) for x in sorted(v)])
     raise Unsupported(f"a constant of Python type {type(v).__name__}")
@@ -100,6 +101,14 @@ def lit(v: Any, dialect: Dialect = DUCKDB) -> str:
 
 def anchor_column(cell: str) -> str:
     return f"trust_anchor_{cell}"
+
+
+def service_column(name: str) -> str:
+    """The catalogue relation's column of the Service field `name`. A rule file names its fields, so the
+    column is never the name alone: a field `select`, `from` or `check` is an SQL keyword, a field `srv`
+    the relation's key, and two fields differing only in case one column to SQL. The name's UTF-8 in hex
+    keeps every field's column its own (and a valid identifier); the name before it is for a reader."""
+    return f"f_{name}_{name.encode().hex()}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,8 +252,8 @@ class Compiler:
                 self.catalogue_read = True
                 if isinstance(o, ir.Var) and o.name == "srv":
                     self.row_reads += 1
-                    return f"c.{name}"
-                return f"(SELECT max(k.{name}) FROM catalogue k WHERE k.srv = {self.value(o)})"  # one row
+                    return f"c.{service_column(name)}"
+                return f"(SELECT max(k.{service_column(name)}) FROM catalogue k WHERE k.srv = {self.value(o)})"  # one row
             case "DateRange":
                 return self._refuse("a DateRange field (only whole ranges under `throughout`)")
         return self._refuse(f"a field of record {e.record}")
@@ -361,7 +370,7 @@ def catalogue_sql(catalogue: Mapping[str, Mapping[str, Any]], fields: Mapping[st
     for srv in sorted(catalogue):
         row = catalogue[srv]
         rows.append("(" + ", ".join([lit(srv, dialect)] + [f"CAST({lit(row.get(n), dialect)} AS {types[n]})" for n in names]) + ")")
-    return f"{dialect.values(rows)} AS k(srv, {', '.join(names)})"
+    return f"{dialect.values(rows)} AS k(srv, {', '.join(map(service_column, names))})"
 
 
 def _with(items: list[str]) -> str:

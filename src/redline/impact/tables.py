@@ -31,6 +31,7 @@ bad row is told (or set aside) exactly as before; good input never pays for that
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,15 +109,21 @@ def schemas(program: ir.Program) -> dict[str, tuple[Column, ...]]:
                      Column("execution_time", "time", nullable=True),
                      Column("date_range_from", "time", nullable=True), Column("date_range_to", "time", nullable=True),
                      *declared_columns(program, "Request")),
-        **{name: relation_schema(name, kinds) for name, kinds in program.relations.items()},
+        **{name: relation_schema(name, kinds, program.relations) for name, kinds in program.relations.items()},
     }
 
 
-def relation_schema(name: str, kinds: tuple[str, ...]) -> tuple[Column, ...]:
+def relation_schema(name: str, kinds: tuple[str, ...], others: Iterable[str] | None = None) -> tuple[Column, ...]:
     """A declared relation's table `<name>`: one id column per argument (sql.relation_columns), a tuple a row."""
     if name.lower() in TABLES:  # SQL names compare without regard to case
         raise ImpactInputError(name, None, f"the declared relation `{name}` has the name of a fleet table; rename it "
                                "to use it with redline impact")
+    if others is not None:
+        same = sorted(o for o in others if o != name and o.lower() == name.lower())
+        if same:  # one table to SQL: the second file loaded would silently replace the first's tuples
+            a, b = sorted((name, same[0]))
+            raise ImpactInputError(a, None, f"the declared relations `{a}` and `{b}` have names that differ "
+                                   "only in case, one table name to SQL; rename one to use them with redline impact")
     return tuple(Column(c, "id", refers=k) for c, k in zip(relation_columns(kinds), kinds, strict=True))
 
 
