@@ -123,3 +123,19 @@ def test_relations_whose_names_differ_only_in_case_are_refused_for_the_fleet(tmp
     assert r.code == 2 and r.out == "", r.err
     assert r.err == ("redline: error: Joined: the declared relations `Joined` and `joined` have names that differ only in "
                      "case, one table name to SQL; rename one to use them with redline impact\n")
+
+
+def test_trust_anchor_cells_whose_names_differ_only_in_case_are_refused_for_the_fleet(tmp_path: Path, run: Run,
+                                                                                       fleet_world: Any) -> None:
+    """`Root` and `root` are two cells to the rule language but one column `trust_anchor_root` to SQL: the loader's
+    query was a DuckDB Binder error (a duplicate named argument); now it names both members."""
+    rules = tmp_path / "rules"
+    shutil.copytree(repo_rules(), rules)
+    vocabulary = rules / "vocabulary.redline"
+    text = vocabulary.read_text(encoding="utf-8")
+    vocabulary.write_text(text.replace('Root "0 root",', 'Root "0 root", root "a second root",', 1), encoding="utf-8")
+    root = fleet_world(tmp_path / "fleet")
+    r = run("impact", "replay", str(root), "--rules", str(rules))
+    assert r.code == 2 and r.out == "", r.err
+    assert r.err == ("redline: error: devices.trust_anchor_Root: the RemotePartyRole members `Root` and `root` differ "
+                     "only in case, one trust anchor column to SQL; rename one to use them with redline impact\n"), r.err

@@ -90,6 +90,12 @@ def schemas(program: ir.Program) -> dict[str, tuple[Column, ...]]:
     e, v = program.enums, program.vocab
     # Every User Role parses; one no Registration Data may name is refused by its invariant, by name (_registration).
     reg_roles = e[v.role]
+    cells = e[v.cell]
+    same = sorted((a, b) for a in cells for b in cells if a < b and a.lower() == b.lower())
+    if same:  # one column per cell, and SQL names compare without regard to case (as declared fields' clashes)
+        raise ImpactInputError("devices", anchor_column(same[0][0]), f"the {v.cell} members `{same[0][0]}` and "
+                               f"`{same[0][1]}` differ only in case, one trust anchor column to SQL; rename one to use "
+                               "them with redline impact")
     return {
         "parties": (Column("party", "id"), Column("dcc_user", "bool"), *declared_columns(program, "Party")),
         "party_roles": (Column("party", "id"), Column("role", "enum", members=e[v.role])),
