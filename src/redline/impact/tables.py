@@ -98,20 +98,20 @@ def schemas(program: ir.Program) -> dict[str, tuple[Column, ...]]:
                                "them with redline impact")
     return {
         "parties": (Column("party", "id"), Column("dcc_user", "bool"), *declared_columns(program, "Party")),
-        "party_roles": (Column("party", "id"), Column("role", "enum", members=e[v.role])),
+        "party_roles": (Column("party", "id", refers="Party"), Column("role", "enum", members=e[v.role])),
         "devices": (Column("device", "id"), Column("type", "enum", members=e[v.device_type]),
                     Column("generation", "enum", members=e[v.generation]),
                     Column("smi_status", "enum", members=e[v.smi_status]),
                     Column("mpxn", "text", nullable=True), Column("associated_device", "id", nullable=True),
-                    *(Column(anchor_column(c), "id", nullable=True) for c in e[v.cell]),
+                    *(Column(anchor_column(c), "id", nullable=True, refers="Party") for c in e[v.cell]),
                     *declared_columns(program, "Device")),
-        "registration": (Column("mpxn", "text"), Column("role", "enum", members=reg_roles), Column("party", "id"),
+        "registration": (Column("mpxn", "text"), Column("role", "enum", members=reg_roles), Column("party", "id", refers="Party"),
                          Column("from_time", "time"), Column("to_time", "time", nullable=True)),
-        "requests": (Column("request_id", "int"), Column("timestamp", "time"), Column("sender", "id"),
+        "requests": (Column("request_id", "int"), Column("timestamp", "time"), Column("sender", "id", refers="Party"),
                      Column("role", "enum", members=e[v.role]), Column("srv", "text"),
                      Column("device", "id", nullable=True),
                      Column("remote_party_role", "enum", nullable=True, members=e[v.cell]),
-                     Column("new_certificate_owner", "id", nullable=True),
+                     Column("new_certificate_owner", "id", nullable=True, refers="Party"),
                      Column("execution_time", "time", nullable=True),
                      Column("date_range_from", "time", nullable=True), Column("date_range_to", "time", nullable=True),
                      *declared_columns(program, "Request")),
@@ -170,12 +170,15 @@ _EXPECT_KIND = {"id": "Entity Identifiers", "enum": "names from a vocabulary", "
                 "text": "text (a number read as text can lose its form, as an MPAN its leading zeros)", "time": "instants"}
 
 
-def _as_given(col: Column, typed: str) -> str:
+def _as_given(col: Column, typed: str, listed: bool) -> str:
     """`col` as the fast way of loading types it: an id as it is, if in upper case; any other column as
-    `typed`, what `_typed` made of it."""
+    `typed`, what `_typed` made of it. With `listed` (the parties are loaded), a party id that is a loaded
+    party's needs no pattern: a hash lookup among a few hundred parties is cheaper than the pattern on each
+    of a national fleet's hundreds of millions of ids (most are listed; an unlisted one gets the pattern)."""
     v = f'CAST(t."{col.name}" AS VARCHAR)'
     if col.kind == "id":
-        return f"CASE WHEN regexp_full_match({v}, '{CANONICAL_EUI_RE}') THEN {v} END"
+        known = f"{v} IN (SELECT party FROM parties) OR " if listed and col.refers == "Party" else ""
+        return f"CASE WHEN {known}regexp_full_match({v}, '{CANONICAL_EUI_RE}') THEN {v} END"
     return typed
 
 
@@ -378,7 +381,7 @@ class Loader:
         # Ids are taken as they are, in upper case, as the synthetic fleet and most systems write them: upper()
         # on every id of a national fleet (hundreds of millions) cost about a tenth of the loading. An id in
         # lower case is then a row's problem here, and the careful way, which reads ids in any case, loads it.
-        typed = {c.name: _as_given(c, typed[c.name]) for c in cols}
+        typed = {c.name: _as_given(c, typed[c.name], table not in ("parties", "party_roles")) for c in cols}  # loaded after them
         problems = self._row_problems(cols)
         aliased = {c.name: f't."{c.name}"' for c in cols}
         problems += [(cond.format(**aliased), col) for col, _, cond in extra if cond != UNIQUE]
