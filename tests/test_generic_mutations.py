@@ -220,3 +220,19 @@ def test_near_miss_a_declared_field_read_on_smets1_only(tmp_path: Path, capsys: 
     monkeypatch.chdir(project(tmp_path, "legacy-smets1.redline"))
     assert prove(capsys, "legacy_smets1", "smets2_verdicts_unchanged")["status"] == "proved"
     assert prove(capsys, "legacy_smets1", "changes_only_intended")["status"] == "proved"
+
+
+def test_an_incomplete_diff_with_no_region_is_not_read_as_no_change() -> None:
+    """The bundle's first screen said "Nothing: every request is judged as before." above the line saying the diff
+    was NOT complete (carry_row): the headline must not be the all clear the diff cannot give."""
+    from types import SimpleNamespace
+
+    from redline.report.answer import answer
+
+    def first_line(complete: bool) -> str:
+        diff = {"old": "baseline", "changes": [], "complete": complete, "reason": None if complete else "SRV 4.1.1 ...",
+                "intent": {"status": "absent", "violations": []}}
+        ev = SimpleNamespace(diff=diff, modification="carry_row", unsettled=[], view=None, results=[], assumptions=[])
+        return answer(ev).none_found  # type: ignore[arg-type]
+    assert first_line(True) == "Nothing: every request is judged as before."
+    assert "NOT complete" in first_line(False) and "not a finding of no change" in first_line(False)

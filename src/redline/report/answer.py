@@ -29,6 +29,7 @@ class Answer:
     changes: list[str] = field(default_factory=list)  # one sentence per region of the diff, in prose, with its witness
     change_rules: list[list[str]] = field(default_factory=list)  # each region's conditions in rule syntax, for the expert
     coverage: str = ""  # whether those are all the changes
+    none_found: str = "Nothing: every request is judged as before."  # said when the diff has no region
     intended: str = ""  # whether they are all the modification declared
     # A property may state a safeguard ("any mis-set certificate can be corrected") or describe the problem
     # ("the stuck state is reachable"); redline does not know which, so these say what changed, not whether
@@ -68,6 +69,8 @@ def answer(ev: Evidence) -> Answer:
             a.change_rules.append(list(c["conditions"]))
         a.coverage = ("These are all the changes: no request outside them is judged differently (proved over every state)."
                       if d["complete"] else f"These may NOT be all the changes: {d.get('reason')}.")
+        if not d["complete"]:  # "nothing changes" would be the all clear the incomplete diff cannot give
+            a.none_found = "No change was found, but the search is NOT complete (below): this is not a finding of no change."
         if "rejection_moves" in d:
             a.coverage += " " + d["rejection_moves"]["sentence"]
         intent = d["intent"]

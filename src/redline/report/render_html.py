@@ -201,7 +201,7 @@ def _answer(a: Answer, view: View | None) -> str:
     if a.base is not None:
         out.append(f"<h3>What {e(a.modification)} changes (against {e(a.base)})</h3>")
         out.append("<ul>" + "".join(_change(i, text, rules) for i, (text, rules) in enumerate(zip(a.changes, a.change_rules, strict=True), 1))
-                   + "</ul>" if a.changes else "<p>Nothing: every request is judged as before.</p>")
+                   + "</ul>" if a.changes else f"<p>{e(a.none_found)}</p>")
         out.append(f"<p>{e(a.coverage)}</p><p>{e(a.intended)}</p>")
     out.append("<h3>Properties</h3><ul>"
                f"<li>Holds now, did not before: {_claims(a.gained, view)}</li>"

@@ -141,7 +141,7 @@ def answer_lines(a: Answer, view: View | None = None) -> list[str]:
     if a.base is not None:
         lines += [f"### What {inline(a.modification)} changes (against {inline(a.base)})", ""]
         lines += [f"- {inline(text)} ([the rule conditions](#region-{i}))" for i, text in enumerate(a.changes, 1)] \
-            or [inline("Nothing: every request is judged as before.")]
+            or [inline(a.none_found)]
         lines += ["", inline(a.coverage), "", inline(a.intended), ""]
     lines += ["### Properties", "", "- Holds now, did not before:", *claims(a.gained),
               "- Held before, no longer holds:", *claims(a.broken), "- Holds before and after:", *claims(a.kept), ""]
