@@ -202,8 +202,10 @@ __all__ = ["candidate_json", "expectation_json", "scenario_json", "liveness_json
 # ---- the semantic difference (props/diff.py) -----------------------------------
 
 def judgement_json(o: Judgement) -> JsonObject:
-    """A rule set's outcome in a region, as the diff shows it (the rejecting check is in the clause)."""
-    return {"verdict": o.verdict, "layer": o.layer, "code": o.code, "clause": o.clause, "effects": list(o.effects)}
+    """A rule set's outcome in a region, as the diff shows it: the rejecting check by its clause and, since a
+    rejection moved to another check of the same layer and code is a change, by its name too (as a verdict)."""
+    return {"verdict": o.verdict, "layer": o.layer, "code": o.code, "clause": o.clause, "check": o.check,
+            "effects": list(o.effects)}
 
 
 def _region_witness(w: DiffWitness) -> JsonObject:
