@@ -374,8 +374,7 @@ def _catalogue(decls: _Decls, enums: Any, groups: Any, records: dict[str, dict[s
 
 
 def _rulesets(decls: _Decls, enums: Any, groups: Any, records: dict[str, dict[str, Type]], srvs: frozenset[str], catalogue: dict[str, ir.Row],
-              out: list[Diagnostic], relations: Mapping[str, tuple[str, ...]] | None = None,
-              new_rows: NewRows | None = None) -> dict[str, ir.RuleSet]:
+              out: list[Diagnostic], relations: Mapping[str, tuple[str, ...]] | None, new_rows: NewRows) -> dict[str, ir.RuleSet]:
     done: dict[str, ir.RuleSet] = {}
     defines: dict[str, dict[str, ir.Defined]] = {}
     for key, d in decls.rulesets.items():

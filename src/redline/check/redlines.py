@@ -66,8 +66,8 @@ class NewRows:
 
 
 def apply_modification(
-    env: Env, m: ast.ModificationDecl, base: ir.RuleSet, out: list[Diagnostic], reused: tuple[ast.Redline, ...] = (),
-    new_rows: NewRows | None = None,
+    env: Env, m: ast.ModificationDecl, base: ir.RuleSet, out: list[Diagnostic], reused: tuple[ast.Redline, ...],
+    new_rows: NewRows,
 ) -> ir.RuleSet:
     """`base` with `reused` (redlines written in another modification) and then `m`'s own redlines applied."""
     name = m.name.name.lower()
@@ -161,11 +161,10 @@ def apply_modification(
                 if "eligible_roles" not in env.records["Service"]:
                     out.append(diag.row_needs_eligible_roles(srv.span, srv.value))
                     continue
-                rows = new_rows if new_rows is not None else NewRows({})
                 errors = sum(d.is_error for d in out)
-                row = full_row(env, rows.declared, srv, fields, out)
+                row = full_row(env, new_rows.declared, srv, fields, out)
                 if sum(d.is_error for d in out) == errors:
-                    rows.add(srv, row, name, out)
+                    new_rows.add(srv, row, name, out)
                 catalogue[srv.value] = row
                 added.append(srv.value)
                 clauses.append(cite)

@@ -90,12 +90,15 @@ def schemas(program: ir.Program) -> dict[str, tuple[Column, ...]]:
     e, v = program.enums, program.vocab
     # Every User Role parses; one no Registration Data may name is refused by its invariant, by name (_registration).
     reg_roles = e[v.role]
-    cells = e[v.cell]
-    same = sorted((a, b) for a in cells for b in cells if a < b and a.lower() == b.lower())
-    if same:  # one column per cell, and SQL names compare without regard to case (as declared fields' clashes)
-        raise ImpactInputError("devices", anchor_column(same[0][0]), f"the {v.cell} members `{same[0][0]}` and "
-                               f"`{same[0][1]}` differ only in case, one trust anchor column to SQL; rename one to use "
+    # SQL names compare without regard to case (as declared fields' clashes, impact/declared.py): two names the
+    # rule language tells apart by case alone would be one column or one table.
+    if twins := _case_twins(e[v.cell]):
+        raise ImpactInputError("devices", anchor_column(twins[0]), f"the {v.cell} members `{twins[0]}` and "
+                               f"`{twins[1]}` differ only in case, one trust anchor column to SQL; rename one to use "
                                "them with redline impact")
+    if twins := _case_twins(program.relations):  # the second file loaded would silently replace the first's tuples
+        raise ImpactInputError(twins[0], None, f"the declared relations `{twins[0]}` and `{twins[1]}` have names that "
+                               "differ only in case, one table name to SQL; rename one to use them with redline impact")
     return {
         "parties": (Column("party", "id"), Column("dcc_user", "bool"), *declared_columns(program, "Party")),
         "party_roles": (Column("party", "id", refers="Party"), Column("role", "enum", members=e[v.role])),
@@ -115,21 +118,21 @@ def schemas(program: ir.Program) -> dict[str, tuple[Column, ...]]:
                      Column("execution_time", "time", nullable=True),
                      Column("date_range_from", "time", nullable=True), Column("date_range_to", "time", nullable=True),
                      *declared_columns(program, "Request")),
-        **{name: relation_schema(name, kinds, program.relations) for name, kinds in program.relations.items()},
+        **{name: relation_schema(name, kinds) for name, kinds in program.relations.items()},
     }
 
 
-def relation_schema(name: str, kinds: tuple[str, ...], others: Iterable[str] | None = None) -> tuple[Column, ...]:
+def _case_twins(names: Iterable[str]) -> tuple[str, str] | None:
+    """The first two of `names` (in order) that differ only in case, if any."""
+    pairs = sorted((a, b) for a in names for b in names if a < b and a.lower() == b.lower())
+    return pairs[0] if pairs else None
+
+
+def relation_schema(name: str, kinds: tuple[str, ...]) -> tuple[Column, ...]:
     """A declared relation's table `<name>`: one id column per argument (sql.relation_columns), a tuple a row."""
     if name.lower() in TABLES:  # SQL names compare without regard to case
         raise ImpactInputError(name, None, f"the declared relation `{name}` has the name of a fleet table; rename it "
                                "to use it with redline impact")
-    if others is not None:
-        same = sorted(o for o in others if o != name and o.lower() == name.lower())
-        if same:  # one table to SQL: the second file loaded would silently replace the first's tuples
-            a, b = sorted((name, same[0]))
-            raise ImpactInputError(a, None, f"the declared relations `{a}` and `{b}` have names that differ "
-                                   "only in case, one table name to SQL; rename one to use them with redline impact")
     return tuple(Column(c, "id", refers=k) for c, k in zip(relation_columns(kinds), kinds, strict=True))
 
 

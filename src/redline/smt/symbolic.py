@@ -306,7 +306,8 @@ def reshaped_srvs(rulesets: Sequence[ir.RuleSet]) -> list[str]:
     return [s for s in srvs if len({shape(rs, s) for rs in rulesets}) > 1]
 
 
-def unshaped_reason(rulesets: Sequence[ir.RuleSet], srvs: list[str]) -> str:
+def unshaped_reason(rulesets: Sequence[ir.RuleSet], srvs: list[str], so: str = "this is not proved") -> str:
+    """Why `reshaped_srvs` leaves a result short, ending with what that means for it (`so`)."""
     return (f"{' and '.join(rs.name for rs in rulesets)} disagree on which requests of SRV {', '.join(srvs)} carry or must "
             "carry a certificate (carries_certificate, replaces_trust_anchor): a request one of them refuses as input is "
-            "compared under neither, so this is not proved")
+            f"compared under neither, so {so}")
