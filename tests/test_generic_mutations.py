@@ -202,6 +202,10 @@ def test_a_row_that_now_carries_a_certificate_is_never_proved(tmp_path: Path, ca
     code, out, err = run(capsys, "diff", "baseline", "carry_row", "--format", "json")
     d = json.loads(out)
     assert code == 3 and not d["complete"] and "SRV 4.1.1" in d["reason"] and "UNKNOWN" in err, out + err
+    # The other way a region's witness carried a certificate the new side refuses as input: exit 70 on its replay.
+    code, out, err = run(capsys, "diff", "carry_row", "baseline", "--format", "json")
+    d = json.loads(out)
+    assert code == 3 and not d["complete"] and "SRV 4.1.1" in d["reason"], out + err
 
 
 def test_recovery_refused_through_the_relevant_times(tmp_path: Path, capsys: pytest.CaptureFixture[str],

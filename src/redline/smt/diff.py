@@ -110,7 +110,9 @@ class Setup:
         eo, en = Encoder(sorts, old), Encoder(sorts, new)
         self.before, self.after = eo.outcome(st, rq), en.outcome(st, rq)
         self.changes = z3.Not(_same(self.before, self.after, sorts))
-        self.base = base_constraints(sorts, old.catalogue, st, rq)
+        # Requests both rule sets take as input: one only `new` takes has no verdict under `old` to compare, and
+        # its witness would not replay (the diff says it is incomplete there: reshaped_srvs in semantic_diff).
+        self.base = [*base_constraints(sorts, old.catalogue, st, rq), well_formed(sorts, new.catalogue, rq)]
         self.finite: dict[str, z3.ExprRef] = {"srv": rq.srv, "role": rq.role, "device": st.in_smi, "device_type": st.device_type,
                                               "generation": st.generation, "smi_status": st.smi_status, "target": rq.rpr}
         # A condition the two rule sets word alike but judge differently (an amended catalogue row,

@@ -71,6 +71,7 @@ class PropertyCompiler:
             for i, enc in enumerate(self.encoders):
                 enc.use_selectors(f"rs{i}_")
         self.catalogue = rulesets[0].catalogue
+        self.catalogues = list({id(rs.catalogue): rs.catalogue for rs in rulesets}.values())
         self.constraints: list[z3.BoolRef] = []
         self.outcomes: dict[tuple[int, int, int], Outcome] = {}  # a memo of the encoding, by the symbols' identity
         # The objects the memo's ids name, held so that no id is reused by another state or request
@@ -86,6 +87,13 @@ class PropertyCompiler:
         self.ctx = sorts.ctx
 
     # -- binders --
+
+    def well_formed(self, r: SymRequest) -> z3.BoolRef:
+        """A request every rule set's loader takes as input. Where their catalogues shape an SRV's requests
+        differently (symbolic.reshaped_srvs), one only some take would be judged by the others as it can never
+        be, and its counterexample would not replay (a proof over them is unknown in any case, prover.py)."""
+        return z3.And([well_formed(self.sorts, c, r) for c in self.catalogues])
+
     def fresh(self, sort: Sort, name: str) -> Binding:
         self.counter += 1
         tag = f"{name}_{self.counter}"
@@ -139,8 +147,8 @@ class PropertyCompiler:
         formula = self.boolean(body.body, env)
         for binding in outer:
             if binding.sort is Prim.REQUEST:
-                formula = z3.And(well_formed(self.sorts, self.catalogue, binding.value), formula) \
-                    if body.kind is p.Quantifier.EXISTS else z3.Implies(well_formed(self.sorts, self.catalogue, binding.value), formula)
+                formula = z3.And(self.well_formed(binding.value), formula) \
+                    if body.kind is p.Quantifier.EXISTS else z3.Implies(self.well_formed(binding.value), formula)
         return body.kind, outer, formula
 
     def boolean(self, e: p.PExpr, env: dict[str, Binding]) -> z3.BoolRef:
@@ -411,7 +419,7 @@ class PropertyCompiler:
             r = SymRequest.fresh(self.sorts, f"w{self._fresh_id()}")
             out = self.outcome(0, st, r)
             deeper = reach(after(st, out), depth - 1)
-            return z3.Or(here, z3.Exists(self.request_vars(r), z3.And(well_formed(self.sorts, self.catalogue, r), out.accepted, deeper)))
+            return z3.Or(here, z3.Exists(self.request_vars(r), z3.And(self.well_formed(r), out.accepted, deeper)))
         return reach(env[e.origin].value, e.depth)
 
     def _column_has(self, srv: z3.ExprRef, column: str, enum: str, value: z3.ExprRef) -> z3.BoolRef:
@@ -434,7 +442,7 @@ class PropertyCompiler:
         for binding in self.bind(e.binders, inner):
             if binding.sort is Prim.REQUEST:
                 bound.extend(self.request_vars(binding.value))
-                guards.append(well_formed(self.sorts, self.catalogue, binding.value))
+                guards.append(self.well_formed(binding.value))
             else:
                 bound.append(binding.value)
         body = self.boolean(e.body, inner)
