@@ -79,6 +79,26 @@ class Dialect:
     def ident(self, name: str) -> str:
         return f"{self.quote}{name}{self.quote}"
 
+    def columns(self, names: list[str], rows: list[tuple[str | int, ...]]) -> str:
+        """A relation of `rows` (each a tuple of strings and integers, one per name), as a FROM item. DuckDB
+        binds each constant of a VALUES list: 900 rows of ten took 0.13 s to plan, a tenth of judging a million
+        requests. So each column there is one string literal, split and unnested (the columns zipped); a
+        column whose text holds the separator is a list literal, as Spark's is a VALUES list."""
+        if self.name == "spark" or not rows:
+            return f"{self.values(['(' + ', '.join(lit(v, self) for v in row) + ')' for row in rows])} AS t({', '.join(names)})"
+        items = []
+        for i, name in enumerate(names):
+            col = [row[i] for row in rows]
+            cast = "INTEGER[]" if all(isinstance(v, int) for v in col) else "VARCHAR[]"
+            text = [str(v) for v in col]
+            listed = (f"string_split({lit(_SEP.join(text))}, {lit(_SEP)})" if not any(_SEP in t for t in text)
+                      else f"[{', '.join(lit(v) for v in col)}]")
+            items.append(f"unnest(CAST({listed} AS {cast})) AS {name}")
+        return f"(SELECT {', '.join(items)})"
+
+
+_SEP = "\x1f"  # the ASCII unit separator, which no SRV or role name holds
+
 
 DUCKDB = Dialect("duckdb", "VARCHAR", "[", "]", "list_contains", '"')
 SPARK = Dialect("spark", "STRING", "array(", ")", "array_contains", "`")
@@ -190,6 +210,11 @@ class Compiler:
         if isinstance(coll, ir.Const):
             members = sorted(coll.value or ())
             return f"{x} IN ({', '.join(lit(m, self.dialect) for m in members)})" if members else "FALSE"
+        if isinstance(coll, ir.GetField) and coll.record == "Party" and coll.name == "roles" and \
+                isinstance(coll.obj, ir.Var) and coll.obj.name == "sender":
+            # An unlisted sender's null list holds nothing: the outer COALESCE says so, without one per request
+            # turning the loaded ENUM list into text.
+            return f"COALESCE({self.dialect.contains}(s.roles, {x}), FALSE)"
         return f"COALESCE({self.dialect.contains}({self.value(coll)}, {x}), FALSE)"
 
     def value(self, e: ir.Expr) -> str:
@@ -413,24 +438,51 @@ def registered_at_device_only(rs: ir.RuleSet, program: ir.Program) -> bool:
     return comp.mpxns <= {"d.mpxn"}
 
 
-def _failure(comp: Compiler, ch: ir.Check, catalogue: Mapping[str, Mapping[str, Any]], srv: str | None) -> str:
-    """When check `ch` fails a request for `srv` (None: an SRV outside the catalogue), as SQL: it applies,
-    no exception waives it and its requirement does not hold (FALSE when it cannot fail for `srv`)."""
+class _Folds:
+    """codegen/fold.py's `fold` for each SRV of a catalogue, with a known User Role as well only where that
+    decides the expression (a known field left in a residual would make one text per value: a `throughout`
+    per role, each its own join). Each expression is folded once per SRV and each residual once per role:
+    folding every (SRV, role) from the rule text was most of the time a million requests took to judge."""
+
+    def __init__(self, catalogue: Mapping[str, Mapping[str, Any]]) -> None:
+        self.catalogue = catalogue
+        self._by_srv: dict[tuple[int, str | None], ir.Expr] = {}
+        self._by_known: dict[tuple[int, tuple[tuple[str, Any], ...]], ir.Expr] = {}
+
+    def __call__(self, e: ir.Expr, srv: str | None, known: Mapping[str, Any] | None = None) -> ir.Expr:
+        key = (id(e), srv)  # the rule set's own expressions, alive while it is compiled
+        if key not in self._by_srv:
+            self._by_srv[key] = fold(e, srv, self.catalogue)
+        folded = self._by_srv[key]
+        if not known or decided(folded) is not None:
+            return folded
+        residual = (id(folded), tuple(sorted(known.items())))  # `folded` is kept in _by_srv: its id is its own
+        if residual not in self._by_known:
+            with_known = fold(folded, srv, self.catalogue, known)
+            self._by_known[residual] = with_known if decided(with_known) is not None else folded
+        return self._by_known[residual]
+
+
+def _failure(comp: Compiler, ch: ir.Check, folds: _Folds, srv: str | None,
+             known: Mapping[str, Any] | None = None) -> str:
+    """When check `ch` fails a request for `srv` (None: an SRV outside the catalogue) with the `known` request
+    fields, as SQL: it applies, no exception waives it and its requirement does not hold (FALSE when it
+    cannot fail for `srv`)."""
     parts = []
     if ch.applies is not None:
-        applies = fold(ch.applies, srv, catalogue)
+        applies = folds(ch.applies, srv, known)
         if decided(applies) is False:
             return "FALSE"
         if decided(applies) is None:
             parts.append(comp.truth(applies))
     for x in ch.exceptions:
-        waived = fold(x.when, srv, catalogue)
+        waived = folds(x.when, srv, known)
         if decided(waived) is True:
             return "FALSE"
         if decided(waived) is None:
             parts.append(f"NOT {comp.truth(waived)}")
     if ch.requires is not None:
-        holds = fold(ch.requires, srv, catalogue)
+        holds = folds(ch.requires, srv, known)
         if decided(holds) is True:
             return "FALSE"
         if decided(holds) is None:
@@ -438,27 +490,65 @@ def _failure(comp: Compiler, ch: ir.Check, catalogue: Mapping[str, Mapping[str, 
     return " AND ".join(parts) or "TRUE"
 
 
-def _effects(comp: Compiler, rs: ir.RuleSet, srv: str | None) -> str:
-    """The effects an accepted request for `srv` has, as SQL text `cell=owner;...`."""
+def _effects(comp: Compiler, rs: ir.RuleSet, folds: _Folds, srv: str | None, known: Mapping[str, Any] | None = None) -> str:
+    """The effects an accepted request for `srv` with the `known` request fields has, as SQL text `cell=owner;...`."""
     effects = []
     for ef in rs.effects:
         with naming(rs, "effect", ef.name):
-            when = fold(ef.when, srv, rs.catalogue)
+            when = folds(ef.when, srv, known)
             if decided(when) is False:
                 continue
-            cell, owner = comp.value(fold(ef.cell, srv, rs.catalogue)), comp.value(fold(ef.owner, srv, rs.catalogue))
+            cell, owner = comp.value(folds(ef.cell, srv)), comp.value(folds(ef.owner, srv))
             cond = "" if decided(when) is True else f"{comp.truth(when)} AND "
         effects.append(f"CASE WHEN {cond}d.device IS NOT NULL AND {cell} IS NOT NULL"
                        f" AND {owner} IS NOT NULL THEN {cell} || '=' || {owner} END")
     return f"concat_ws(';', {', '.join(effects)})" if effects else "''"
 
 
-def _plans(rs: ir.RuleSet, of_srv: Callable[[str | None], str]) -> tuple[dict[str, int], list[str], str]:
-    """`of_srv` folded for each SRV of the catalogue, SRVs whose folded texts read alike sharing one plan:
-    (SRV -> its plan's number, each plan's text, the text for an SRV outside the catalogue)."""
+# A plan is chosen by the request's SRV and User Role: with both known, most checks are decided before any
+# request is read (the role's eligibility for the SRV, `role == OU`), so the checks' CASE tests a plan
+# number where it tested role lists. A role outside the vocabulary (which the loader refuses, but a
+# query must not assume) takes its SRV's row with the role left unfolded: ROLE_UNFOLDED.
+ROLE_UNFOLDED = ""
+
+PlanKey = tuple[str, str]  # (SRV, User Role or ROLE_UNFOLDED)
+
+
+def _known(role: str) -> dict[str, Any] | None:
+    return {"role": role} if role != ROLE_UNFOLDED else None
+
+
+def reads_role(node: object) -> bool:
+    """Whether the IR `node` reads the request's User Role (so that folding a known role may change it): as
+    codegen/fold.py folds it, `role` or `request.role`."""
+    if isinstance(node, ir.Var) and node.name == "role" or isinstance(node, ir.GetField) and \
+            isinstance(node.obj, ir.Var) and node.obj.name == "request" and node.record == "Request" and node.name == "role":
+        return True
+    return any(reads_role(x) for x in (node if isinstance(node, tuple) else ir.children(node)))
+
+
+def _plans(keys: list[PlanKey], of_key: Callable[[str | None, dict[str, Any] | None], str], by_role: bool
+           ) -> tuple[dict[PlanKey, int], list[str], str]:
+    """`of_key` folded for each (SRV, role) of `keys`, keys whose folded texts read alike sharing one plan:
+    (key -> its plan's number, each plan's text, the text for an SRV outside the catalogue). Without
+    `by_role` (what is folded reads no role) each SRV is folded once, for all its keys. The folding is
+    Python's work: every (SRV, role) of a rule set's 129 SRVs and eight roles took longer than DuckDB
+    judging a million requests."""
     texts: dict[str, int] = {}
-    plan_of = {srv: texts.setdefault(of_srv(srv), len(texts)) for srv in sorted(rs.catalogue)}
-    return plan_of, list(texts), of_srv(None)
+    of_srv: dict[str, str] = {}
+    of_text: dict[tuple[str, str], str] = {}
+
+    def text(srv: str, role: str) -> str:
+        if srv not in of_srv:
+            of_srv[srv] = of_key(srv, None)
+        if not by_role or role == ROLE_UNFOLDED:
+            return of_srv[srv]
+        # SRVs whose folded texts read alike mean the same for every role: the role is folded once for them.
+        if (of_srv[srv], role) not in of_text:
+            of_text[of_srv[srv], role] = of_key(srv, _known(role))
+        return of_text[of_srv[srv], role]
+    plan_of = {(srv, role): texts.setdefault(text(srv, role), len(texts)) for srv, role in keys}
+    return plan_of, list(texts), of_key(None, None)
 
 
 def _dispatch(column: str, texts: list[str], outside: str) -> str:
@@ -473,38 +563,44 @@ def verdict_sql(rs: ir.RuleSet, program: ir.Program, source: str, dialect: Diale
     `narrow`: request_id, failed, effects only, the failing check's index standing for its layer, code and
     name (`verdicts_from` reads them back), so that a table of a billion verdicts holds no strings but effects.
 
-    As the generated validators do (codegen/fold.py), each SRV's catalogue row is folded into the checks
-    before any request is read: a check that cannot apply to an SRV costs its requests nothing, and
-    what is left reads no catalogue row, so the query needs no catalogue join."""
+    As the generated validators do (codegen/fold.py), each SRV's catalogue row, and the request's User
+    Role, are folded into the checks before any request is read: a check that cannot apply to an SRV
+    costs its requests nothing, and what is left reads no catalogue row, so the query needs no catalogue
+    join."""
     comp = Compiler(program.cells(), source, dialect, relations, program.relations)
-    plan_of: dict[str, list[int]] = {srv: [] for srv in rs.catalogue}  # SRV -> its plan's number for each column
+    folds = _Folds(rs.catalogue)
+    roles = program.roles()
+    keys = [(srv, role) for srv in sorted(rs.catalogue) for role in (*roles, ROLE_UNFOLDED)]
+    plan_of: dict[PlanKey, list[int]] = {key: [] for key in keys}  # (SRV, role) -> its plan's number for each column
     columns: list[str] = []
 
-    def by_srv(of_srv: Callable[[str | None], str]) -> str:
-        # One plan column only where the SRVs' folded texts differ; a small join, where testing every row
+    def by_key(of_key: Callable[[str | None, dict[str, Any] | None], str], folded: object) -> str:
+        # One plan column only where the folded texts differ; a small join, where testing every row
         # against one SRV list per plan cost more than the catalogue join it replaces.
-        numbers, texts, outside = _plans(rs, of_srv)
+        numbers, texts, outside = _plans(keys, of_key, reads_role(folded))
         if set(texts) == {outside}:
             return outside
-        for srv, number in numbers.items():
-            plan_of[srv].append(number)
+        for key, number in numbers.items():
+            plan_of[key].append(number)
         columns.append(f"plan_{len(columns)}")
         return _dispatch(f"p.{columns[-1]}", texts, outside)
 
     arms = []
     for i, ch in enumerate(rs.checks):
         with naming(rs, "check", ch.name):
-            fails = by_srv(partial(_failure, comp, ch, rs.catalogue))
+            fails = by_key(partial(_failure, comp, ch, folds), ch)
         if fails != "FALSE":
             arms.append(f"WHEN {fails} THEN {i}")
     failed = f"CASE {' '.join(arms)} END" if arms else "CAST(NULL AS INT)"
-    effect_list = by_srv(lambda srv: _effects(comp, rs, srv))
-    plans = ["(" + ", ".join([lit(srv, dialect), *map(str, plan_of[srv])]) + ")" for srv in sorted(rs.catalogue)]
+    effect_list = by_key(partial(_effects, comp, rs, folds), rs.effects)
     items = _catalogue(rs, program, comp)
     plan_join = ""
     if columns:
-        items.append(f"plans AS (SELECT * FROM {dialect.values(plans)} AS p(srv, {', '.join(columns)}))")
-        plan_join = " LEFT JOIN plans p ON p.srv = r.srv"
+        plans = [(srv, role, *plan_of[srv, role]) for srv, role in keys]
+        items.append(f"plans AS (SELECT * FROM {dialect.columns(['srv', 'role', *columns], plans)})")
+        role_key = (f"CASE WHEN r.role IN ({', '.join(lit(x, dialect) for x in roles)}) THEN r.role"
+                    f" ELSE {lit(ROLE_UNFOLDED, dialect)} END") if roles else lit(ROLE_UNFOLDED, dialect)
+        plan_join = f" LEFT JOIN plans p ON p.srv = r.srv AND p.role = {role_key}"
     items.append(f"judged AS (SELECT r.request_id, {failed} AS failed, {effect_list} AS effects"
                  f" FROM {source} r {relations.joins(comp.row_reads > 0)}{plan_join}{comp.throughout_joins()})")
     if narrow:

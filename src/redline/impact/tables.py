@@ -52,6 +52,8 @@ TIME_RE = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z"  # to the microsec
 MAX_ASSOCIATION_DEPTH = 8
 END_OF_TIME = 9223372036854775807  # an open-ended assignment's end, in microseconds
 TABLES = ("parties", "party_roles", "devices", "registration", "requests")
+PARTY_TYPE = "redline_party"  # the ENUM of the party ids the loaded tables hold (Loader._vocabularies)
+SRV_TYPE = "redline_srv"  # the ENUM of the rule sets' SRVs
 UNIQUE = "<unique>"  # an extra check's condition: the column's value appears in no other row
 
 
@@ -136,15 +138,18 @@ def relation_schema(name: str, kinds: tuple[str, ...]) -> tuple[Column, ...]:
     return tuple(Column(c, "id", refers=k) for c, k in zip(relation_columns(kinds), kinds, strict=True))
 
 
-def _typed(col: Column, source_type: str) -> str:
-    """The column as its loaded type, or null where it does not parse."""
+def _typed(col: Column, source_type: str, to: str | None) -> str:
+    """The column as its loaded type (`to`, its ENUM type, if it has one: `Loader._vocabularies`), or null where
+    it does not parse."""
     x = f't."{col.name}"'
     v = f"CAST({x} AS VARCHAR)"
     match col.kind:
         case "id":
-            return f"CASE WHEN regexp_full_match({v}, '{EUI_RE}') THEN upper({v}) END"
+            upper = f"CASE WHEN regexp_full_match({v}, '{EUI_RE}') THEN upper({v}) END"
+            return f"CAST({upper} AS {to})" if to else upper  # the vocabulary holds every well-formed id, in upper case
         case "enum":
-            return f"CASE WHEN {v} IN ({', '.join(lit(m) for m in col.members)}) THEN {v} END"
+            assert to is not None
+            return f"TRY_CAST({v} AS {to})"  # null for any string that is not a member, exactly (case, spaces)
         case "text":
             return f"CASE WHEN trim({v}) <> '' THEN {v} END"
         case "bool":
@@ -173,15 +178,15 @@ _EXPECT_KIND = {"id": "Entity Identifiers", "enum": "names from a vocabulary", "
                 "text": "text (a number read as text can lose its form, as an MPAN its leading zeros)", "time": "instants"}
 
 
-def _as_given(col: Column, typed: str, listed: bool) -> str:
+def _as_given(col: Column, typed: str, to: str | None) -> str:
     """`col` as the fast way of loading types it: an id as it is, if in upper case; any other column as
-    `typed`, what `_typed` made of it. With `listed` (the parties are loaded), a party id that is a loaded
-    party's needs no pattern: a hash lookup among a few hundred parties is cheaper than the pattern on each
-    of a national fleet's hundreds of millions of ids (most are listed; an unlisted one gets the pattern)."""
+    `typed`, what `_typed` made of it. A party id is cast to the party vocabulary (`to`), which holds every
+    well-formed id of the tables in upper case: one hash lookup, where a pattern on each of a national fleet's
+    hundreds of millions of ids cost a tenth of the loading; an id not in it (in lower case, or malformed)
+    is a row's problem here, and the careful way tells which."""
     v = f'CAST(t."{col.name}" AS VARCHAR)'
     if col.kind == "id":
-        known = f"{v} IN (SELECT party FROM parties) OR " if listed and col.refers == "Party" else ""
-        return f"CASE WHEN {known}regexp_full_match({v}, '{CANONICAL_EUI_RE}') THEN {v} END"
+        return f"TRY_CAST({v} AS {to})" if to else f"CASE WHEN regexp_full_match({v}, '{CANONICAL_EUI_RE}') THEN {v} END"
     return typed
 
 
@@ -283,12 +288,54 @@ class Loader:
 
     def stage(self, with_requests: bool) -> None:
         """raw_<table> views (from files or tests) to the checked, loaded tables."""
+        self._vocabularies(with_requests)
         self._parties()
         self._devices()
         self._registration()
         self._relations()
         if with_requests:
             self._requests()
+
+    # ---- the vocabularies: ENUM types of the loaded columns -------------------
+
+    def _vocabularies(self, with_requests: bool) -> None:
+        """An ENUM type for each vocabulary the loaded tables hold: each enum column's members, the SRVs of
+        the rule sets' catalogues and every well-formed party id the tables name (listed or not), each sorted,
+        so that an ENUM orders and prints as its strings do. A request's User Role, SRV and sender, a device's
+        type and trust anchors are then small integers to the queries that join and compare them (a third
+        less CPU to judge a log than as strings); to everything else they are the strings they were."""
+        self.types: dict[tuple[str, ...], str] = {}
+        for cols in self.schemas.values():
+            for c in cols:
+                if c.kind == "enum" and c.members not in self.types:
+                    self.types[c.members] = f"redline_enum_{len(self.types)}"
+                    self._create_type(self.types[c.members], sorted(c.members))
+        srvs = set(self.catalogue).union(*(rs.catalogue for rs in self.program.rulesets.values()))
+        self._create_type(SRV_TYPE, sorted(srvs))
+        ids = []
+        for table, cols in self.schemas.items():
+            if table == "requests" and not with_requests or not _exists(self.con, f"raw_{table}"):
+                continue
+            given = {str(r[0]): str(r[1]) for r in self.con.execute(f"DESCRIBE raw_{table}").fetchall()}
+            # Only text columns: any other type is refused by name when the table is checked.
+            ids += [f'SELECT DISTINCT CAST("{c.name}" AS VARCHAR) AS x FROM raw_{table}' for c in cols
+                    if self._loaded_type(table, c) == PARTY_TYPE and given.get(c.name) == "VARCHAR"]
+        # Each column's distinct values first: Parquet's dictionaries make that cheap, where upper() and the
+        # pattern on every value of 35 M devices' seven trust anchors were not.
+        found = f"SELECT DISTINCT upper(x) AS id FROM ({' UNION '.join(ids)}) t WHERE regexp_full_match(x, '{EUI_RE}')" \
+            if ids else "SELECT NULL::VARCHAR AS id WHERE FALSE"
+        self.con.execute(f"CREATE OR REPLACE TYPE {PARTY_TYPE} AS ENUM (SELECT id FROM ({found}) t ORDER BY id)")
+
+    def _create_type(self, name: str, members: list[str]) -> None:
+        self.con.execute(f"CREATE OR REPLACE TYPE {name} AS ENUM ({', '.join(lit(m) for m in members)})")
+
+    def _loaded_type(self, table: str, col: Column) -> str | None:
+        """The ENUM type `col` of `table` is loaded as, if any (`_vocabularies`)."""
+        if col.kind == "enum":
+            return self.types[col.members]
+        if col.kind == "id" and (col.refers == "Party" or (table, col.name) == ("parties", "party")):
+            return PARTY_TYPE
+        return None
 
     # ---- the shared machinery: typed columns, problems, bad rows -----------
 
@@ -318,8 +365,9 @@ class Loader:
         source = self._given(table, [c.name for c in cols if c.name not in found])
         for c in cols:
             self._column_type(table, c, found.setdefault(c.name, "NULL"))
-        typed = {c.name: _typed(c, found[c.name]) for c in cols}
-        if fast and not among and self._fast(table, source, cols, typed, extra, joins, computed):
+        to = {c.name: self._loaded_type(table, c) for c in cols}
+        typed = {c.name: _typed(c, found[c.name], to[c.name]) for c in cols}
+        if fast and not among and self._fast(table, source, cols, typed, to, extra, joins, computed):
             return True
         # The typed columns are computed once, below the checks that read them: written inline, each
         # id's pattern match ran twice per row (for the value and for its check).
@@ -376,15 +424,15 @@ class Loader:
             problems.append((f'{raw} IS NOT NULL AND t."{c.name}" IS NULL', f"{c.name}: expected {what}"))
         return problems
 
-    def _fast(self, table: str, source: str, cols: tuple[Column, ...], typed: dict[str, str], extra: list[tuple[str, str, str]],
-              joins: str, computed: str) -> bool:
+    def _fast(self, table: str, source: str, cols: tuple[Column, ...], typed: dict[str, str], to: dict[str, str | None],
+              extra: list[tuple[str, str, str]], joins: str, computed: str) -> bool:
         """checked_<table> with the typed columns and a null `problem`, if no row has any problem; else False
         (and nothing is left behind). One pass computes each row's own problems; uniqueness follows. Problems
         among rows are the caller's to look for first (as `_registration` does, where they can be)."""
         # Ids are taken as they are, in upper case, as the synthetic fleet and most systems write them: upper()
         # on every id of a national fleet (hundreds of millions) cost about a tenth of the loading. An id in
         # lower case is then a row's problem here, and the careful way, which reads ids in any case, loads it.
-        typed = {c.name: _as_given(c, typed[c.name], table not in ("parties", "party_roles")) for c in cols}  # loaded after them
+        typed = {c.name: _as_given(c, typed[c.name], to[c.name]) for c in cols}
         problems = self._row_problems(cols)
         aliased = {c.name: f't."{c.name}"' for c in cols}
         problems += [(cond.format(**aliased), col) for col, _, cond in extra if cond != UNIQUE]
@@ -452,7 +500,7 @@ class Loader:
         self.con.execute(f"""CREATE OR REPLACE TEMP TABLE parties AS
             SELECT p.party, p.dcc_user{_declared_names(self.schemas["parties"], "p.")},
                    COALESCE((SELECT list(DISTINCT r.role ORDER BY r.role) FROM checked_party_roles r
-                             WHERE r.party = p.party AND r.problem IS NULL), []::VARCHAR[]) AS roles
+                             WHERE r.party = p.party AND r.problem IS NULL), []::{self.types[self.program.roles()]}[]) AS roles
             FROM checked_parties p WHERE p.problem IS NULL""")
 
     def _devices(self) -> None:
@@ -607,7 +655,9 @@ class Loader:
              "({date_range_from} IS NULL) <> ({date_range_to} IS NULL)"),
             ("date_range_to", "inverted date range: before date_range_from", "{date_range_to} < {date_range_from}"),
             *_references("requests", self.schemas["requests"])])
-        cols = ", ".join('"timestamp" AS now' if c == "now" else f'"{c}"' for c in REQUEST_COLUMNS)
+        # The SRV is text until it is checked against the catalogue (an SRV of another rule set's is not one).
+        cols = ", ".join({"now": '"timestamp" AS now', "srv": f'CAST(srv AS {SRV_TYPE}) AS srv'}.get(c, f'"{c}"')
+                         for c in REQUEST_COLUMNS)
         cols += _declared_names(self.schemas["requests"], "")
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE requests AS SELECT {cols} FROM checked_requests WHERE problem IS NULL")
         self._drop("checked_requests")
