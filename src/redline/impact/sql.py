@@ -619,7 +619,7 @@ def compile_verdicts(rs: ir.RuleSet, program: ir.Program, source: str, dialect: 
     items = _catalogue(rs, program, comp)
     plan_join = ""
     if columns:
-        plans = [(srv, role, *plan_of[srv, role]) for srv, role in keys]
+        plans: list[tuple[str | int, ...]] = [(srv, role, *plan_of[srv, role]) for srv, role in keys]
         items.append(f"plans AS (SELECT * FROM {dialect.columns(['srv', 'role', *columns], plans)})")
         role_key = (f"CASE WHEN r.role IN ({', '.join(lit(x, dialect) for x in roles)}) THEN r.role"
                     f" ELSE {lit(ROLE_UNFOLDED, dialect)} END") if roles else lit(ROLE_UNFOLDED, dialect)
