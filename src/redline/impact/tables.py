@@ -12,7 +12,9 @@ Loaded (what the compiled queries read): `parties(party, dcc_user, roles)`,
 `devices(device, type, generation, smi_status, mpxn, trust_anchor_<cell>...)`
 with each device's MPxN resolved through its associations (A5),
 `registration_islands(mpxn, role, party, start_us, end_us)` and
-`requests(<REQUEST_COLUMNS>)`, times as microseconds since the epoch (as redline.times). Each
+`requests(<REQUEST_COLUMNS>)`, times as microseconds since the epoch (as redline.times), each
+vocabulary column (a role, an SRV, a cell, a device's type, generation and SMI status, a declared
+enum) and every party id a DuckDB ENUM of sorted members (`Loader._vocabularies`). Each
 declared field is one more column of its record's table, and each declared relation a table
 `relation_<name>` of its distinct tuples (impact/declared.py).
 `devices` and `registration_islands` are views of the checked rows, not copies: a national fleet
