@@ -325,11 +325,13 @@ class Loader:
                 ids.append(f"SELECT DISTINCT unnest([{', '.join(named)}]) AS x FROM raw_{table}")
             else:  # a column at a time: Parquet reads one column's dictionary, not the rows
                 ids += [f"SELECT DISTINCT {n} AS x FROM raw_{table}" for n in named]
-        # Each column's distinct values first: upper() and the pattern on every value of 35 M devices' seven
-        # trust anchors were seconds.
-        found = f"SELECT DISTINCT upper(x) AS id FROM ({' UNION '.join(ids)}) t WHERE regexp_full_match(x, '{EUI_RE}')" \
-            if ids else "SELECT NULL::VARCHAR AS id WHERE FALSE"
-        self.con.execute(f"CREATE OR REPLACE TYPE {PARTY_TYPE} AS ENUM (SELECT id FROM ({found}) t ORDER BY id)")
+        # Each column's distinct values first, held in a table: in one query, DuckDB pushed upper() and the
+        # pattern below the DISTINCT, onto every value of 5 M devices' seven trust anchors (2 s, not 0.1).
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE party_ids_given AS {' UNION '.join(ids)}" if ids else
+                         "CREATE OR REPLACE TEMP TABLE party_ids_given AS SELECT NULL::VARCHAR AS x WHERE FALSE")
+        self.con.execute(f"""CREATE OR REPLACE TYPE {PARTY_TYPE} AS ENUM (SELECT DISTINCT upper(x) AS id FROM party_ids_given
+                             WHERE regexp_full_match(x, '{EUI_RE}') ORDER BY id)""")
+        self._drop("party_ids_given")
 
     def _create_type(self, name: str, members: list[str]) -> None:
         self.con.execute(f"CREATE OR REPLACE TYPE {name} AS ENUM ({', '.join(lit(m) for m in members)})")
