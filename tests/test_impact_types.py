@@ -23,7 +23,8 @@ from redline.check import checked as ir
 from redline.check.types import EnumT, RecordT
 from redline.impact import sql
 from redline.impact.fromjson import write_requests, write_state
-from redline.impact.tables import PARTY_TYPE, SRV_TYPE, Loader
+from redline.impact.sql import PARTY_TYPE, SRV_TYPE
+from redline.impact.tables import Loader
 from redline.loading import load_program, repo_rules
 
 SUPPLIER, NO, NEW_OWNER = "90-B3-D5-1F-30-01-00-00", "90-B3-D5-1F-30-02-00-00", "90-B3-D5-1F-30-03-00-00"

@@ -149,6 +149,9 @@ class Relations:
 
 LOADED = Relations()  # the whole fleet, as tables.py loads it
 
+# The ENUM types tables.py loads vocabularies and party ids as (in DuckDB): the plans' keys are cast to them.
+SRV_TYPE, ROLE_TYPE, PARTY_TYPE = "redline_srv", "redline_role", "redline_party"
+
 
 class Compiler:
     """IR expressions to SQL text over the aliases r, d, s, c."""
@@ -620,10 +623,15 @@ def compile_verdicts(rs: ir.RuleSet, program: ir.Program, source: str, dialect: 
     plan_join = ""
     if columns:
         plans: list[tuple[str | int, ...]] = [(srv, role, *plan_of[srv, role]) for srv, role in keys]
-        items.append(f"plans AS (SELECT * FROM {dialect.columns(['srv', 'role', *columns], plans)})")
-        role_key = (f"CASE WHEN r.role IN ({', '.join(lit(x, dialect) for x in roles)}) THEN r.role"
-                    f" ELSE {lit(ROLE_UNFOLDED, dialect)} END") if roles else lit(ROLE_UNFOLDED, dialect)
-        plan_join = f" LEFT JOIN plans p ON p.srv = r.srv AND p.role = {role_key}"
+        # The keys as the loaded tables type them (tables.py: ENUMs), so that the join compares small integers;
+        # the unfolded role's row has a null role, which a role outside the vocabulary, or null, joins.
+        srv, role = "srv", f"NULLIF(role, {lit(ROLE_UNFOLDED, dialect)})"
+        if dialect.name == "duckdb":
+            srv, role = f"TRY_CAST(srv AS {SRV_TYPE})", f"CAST({role} AS {ROLE_TYPE})"
+        items.append(f"plans AS (SELECT {srv} AS srv, {role} AS role, {', '.join(columns)} "
+                     f"FROM {dialect.columns(['srv', 'role', *columns], plans)})")
+        role_key = f"CASE WHEN r.role IN ({', '.join(lit(x, dialect) for x in roles)}) THEN r.role END" if roles else "NULL"
+        plan_join = f" LEFT JOIN plans p ON p.srv = r.srv AND p.role IS NOT DISTINCT FROM {role_key}"
     items.append(f"judged AS (SELECT r.request_id, {failed} AS failed, {effect_list} AS effects"
                  f" FROM {source} r {relations.joins(comp.row_reads > 0)}{plan_join}{comp.throughout_joins()})")
     if narrow:

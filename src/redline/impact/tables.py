@@ -43,7 +43,16 @@ import duckdb
 from redline.check import checked as ir
 from redline.check.reads import reads
 from redline.impact import csvfiles, declared, unreadable
-from redline.impact.sql import REQUEST_COLUMNS, anchor_column, lit, relation_columns, relation_table
+from redline.impact.sql import (
+    PARTY_TYPE,
+    REQUEST_COLUMNS,
+    ROLE_TYPE,
+    SRV_TYPE,
+    anchor_column,
+    lit,
+    relation_columns,
+    relation_table,
+)
 from redline.jsondoc import JsonObject
 from redline.progress import note
 from redline.times import EARLIEST, LATEST
@@ -54,8 +63,6 @@ TIME_RE = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z"  # to the microsec
 MAX_ASSOCIATION_DEPTH = 8
 END_OF_TIME = 9223372036854775807  # an open-ended assignment's end, in microseconds
 TABLES = ("parties", "party_roles", "devices", "registration", "requests")
-PARTY_TYPE = "redline_party"  # the ENUM of the party ids the loaded tables hold (Loader._vocabularies)
-SRV_TYPE = "redline_srv"  # the ENUM of the rule sets' SRVs
 UNIQUE = "<unique>"  # an extra check's condition: the column's value appears in no other row
 
 
@@ -306,7 +313,8 @@ class Loader:
         so that an ENUM orders and prints as its strings do. A request's User Role, SRV and sender, a device's
         type and trust anchors are then small integers to the queries that join and compare them (a third
         less CPU to judge a log than as strings); to everything else they are the strings they were."""
-        self.types: dict[tuple[str, ...], str] = {}
+        self.types: dict[tuple[str, ...], str] = {self.program.roles(): ROLE_TYPE}  # the verdict query's plans use its name
+        self._create_type(ROLE_TYPE, sorted(self.program.roles()))
         for cols in self.schemas.values():
             for c in cols:
                 if c.kind == "enum" and c.members not in self.types:
