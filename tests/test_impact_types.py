@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from contract_example import METER, NEW_OWNER, NO, STATE, SUPPLIER
 from impact_support import disagreements
 from redline.check import checked as ir
 from redline.check.types import EnumT, RecordT
@@ -27,17 +28,7 @@ from redline.impact.sql import PARTY_TYPE, SRV_TYPE
 from redline.impact.tables import Loader
 from redline.loading import load_program, repo_rules
 
-SUPPLIER, NO, NEW_OWNER = "90-B3-D5-1F-30-01-00-00", "90-B3-D5-1F-30-02-00-00", "90-B3-D5-1F-30-03-00-00"
 LOWER_NO = NO.lower()
-METER, MPXN = "00-DB-12-34-56-78-90-A0", "1900000000001"
-STATE: dict[str, Any] = {
-    "now": "2026-03-01T12:00:00Z",
-    "parties": {SUPPLIER: {"roles": ["IS", "GS"], "dcc_user": True}, NO: {"roles": ["ED"], "dcc_user": True}},
-    "devices": {METER: {"type": "ESME", "generation": "SMETS1", "smi_status": "Commissioned", "mpxn": MPXN,
-                        "trust_anchors": {"Supplier": SUPPLIER, "NetworkOperator": NO}}},
-    "registration": {MPXN: [{"role": "IS", "party": SUPPLIER, "from": "2020-01-01T00:00:00Z", "to": None},
-                            {"role": "ED", "party": NO, "from": "2015-01-01T00:00:00Z", "to": None}]},
-}
 
 
 def request(**fields: Any) -> dict[str, Any]:

@@ -260,6 +260,7 @@ class Loader:
         self.con, self.program, self.catalogue, self.bad_rows = con, program, catalogue, bad_rows
         self.schemas = schemas(program)
         self.rejected: dict[str, int] = {}
+        self.types: dict[tuple[str, ...], str] = {}  # an enum column's members -> its ENUM type (_vocabularies)
         self.files: dict[str, str] = {}  # each file read: path -> table
         self.paths: dict[str, Path] = {}  # table -> its file
 
@@ -313,7 +314,7 @@ class Loader:
         so that an ENUM orders and prints as its strings do. A request's User Role, SRV and sender, a device's
         type and trust anchors are then small integers to the queries that join and compare them (a third
         less CPU to judge a log than as strings); to everything else they are the strings they were."""
-        self.types: dict[tuple[str, ...], str] = {self.program.roles(): ROLE_TYPE}  # the verdict query's plans use its name
+        self.types = {self.program.roles(): ROLE_TYPE}  # named: the verdict query's plans are cast to it
         self._create_type(ROLE_TYPE, sorted(self.program.roles()))
         for cols in self.schemas.values():
             for c in cols:
@@ -515,7 +516,7 @@ class Loader:
         self.con.execute(f"""CREATE OR REPLACE TEMP TABLE parties AS
             SELECT p.party, p.dcc_user{_declared_names(self.schemas["parties"], "p.")},
                    COALESCE((SELECT list(DISTINCT r.role ORDER BY r.role) FROM checked_party_roles r
-                             WHERE r.party = p.party AND r.problem IS NULL), []::{self.types[self.program.roles()]}[]) AS roles
+                             WHERE r.party = p.party AND r.problem IS NULL), []::{ROLE_TYPE}[]) AS roles
             FROM checked_parties p WHERE p.problem IS NULL""")
 
     def _devices(self) -> None:
