@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from cli_support import Run
+from redline.impact import csvfiles
 from redline.impact.fromjson import write_requests, write_state
 from redline.impact.sql import SPARK, lit
 from redline.loading import load_program, repo_rules
@@ -108,6 +109,33 @@ def test_a_csv_file_with_cr_line_endings_reads_as_with_crlf(tmp_path: Path, run:
     got = run("impact", "replay", str(root), "--format", "json")
     assert want.code == got.code == 0, got.err
     assert got.out.replace(str(root), "") == want.out.replace(str(tmp_path / "a"), "")
+
+
+@pytest.mark.parametrize("header_end, row_end, said", [(b"\n", b"\r\n", "CRLF, and the header line in LF"),
+                                                       (b"\r\n", b"\n", "LF, and the header line in CRLF")])
+def test_a_csv_file_whose_lines_end_unlike_its_header_is_told_by_line(tmp_path: Path, run: Run, fleet_world: Any,
+                                                                       header_end: bytes, row_end: bytes, said: str) -> None:
+    """DuckDB fixes a CSV file's line ending from its first line; a later line ending otherwise was "the CSV Parser
+    state machine reached an invalid state" with no line (and a `new_line` option read such a file as no rows)."""
+    root = fleet_world(tmp_path / "fleet")
+    path = root / "parties.csv"  # four rows (DuckDB reads one row ending in CRLF at the end of the file)
+    header, _, rest = path.read_bytes().replace(b"\r\n", b"\n").partition(b"\n")
+    path.write_bytes(header + header_end + rest.replace(b"\n", row_end))
+    r = run("impact", "replay", str(root))
+    assert r.code == 2 and r.out == "", r.err
+    assert f"parties: cannot read {path}: line 2 ends in {said}" in r.err, r.err
+    assert "Traceback" not in r.err and "invalid state" not in r.err
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 1 << 20])
+def test_the_mixed_line_ending_is_found_across_chunk_boundaries(tmp_path: Path, chunk: int) -> None:
+    """A CRLF split between two reads is one ending, not a CR then an LF."""
+    path = tmp_path / "t.csv"
+    for text, want in ((b"a,b\r\n1,2\r\n3,4\r\n", None), (b"a,b\r\n1,2\r\n3,4\n5,6\r\n", 3), (b"a,b\n1,2\r3,4\n", 2),
+                       (b"a,b\r1,2\r3,4\r", None), (b"a,b\n1,2", None), (b"a,b\r\n1,2\r", 2)):
+        path.write_bytes(text)
+        got = csvfiles.mixed_line_ending(path, chunk)
+        assert (got if got is None else int(got.split()[1])) == want, (text, chunk, got)
 
 
 def test_relations_whose_names_differ_only_in_case_are_refused_for_the_fleet(tmp_path: Path, run: Run,

@@ -56,3 +56,32 @@ def reader(path: Path, quote: Callable[[str], str]) -> str:
     columns = ", ".join(f"{quote(n)}: 'VARCHAR'" for n in names)
     return (f"read_csv({quote(str(path))}, header = true, auto_detect = false, delim = {quote(delimiter)},"
             f" quote = '\"', escape = '\"', columns = {{{columns}}})")
+
+
+_ENDINGS = {b"\r\n": "CRLF", b"\n": "LF", b"\r": "CR"}
+
+
+def mixed_line_ending(path: Path, chunk: int = 1 << 20) -> str | None:
+    """Where the file's lines stop ending as its header line does, in words, or None. DuckDB fixes a CSV
+    file's line ending from its first line, and a later line ending otherwise is "the CSV Parser state
+    machine reached an invalid state", with no line: this finds the line (read only when that happened)."""
+    with path.open("rb") as f:
+        data, line, first = b"", 1, None
+        while True:
+            more = f.read(chunk)
+            data += more
+            i = 0
+            while True:
+                j = min((k for k in (data.find(b"\r", i), data.find(b"\n", i)) if k >= 0), default=-1)
+                if j < 0 or (data[j:j + 1] == b"\r" and j + 1 == len(data) and more):
+                    break  # no line end left in this chunk, or a CR whose LF may be in the next
+                end = b"\r\n" if data[j:j + 2] == b"\r\n" else data[j:j + 1]
+                if first is None:
+                    first = end
+                elif end != first:
+                    return f"line {line} ends in {_ENDINGS[end]}, and the header line in {_ENDINGS[first]}: " \
+                           "give every line the same ending"
+                line, i = line + 1, j + len(end)
+            data = data[i:]
+            if not more:
+                return None

@@ -282,7 +282,9 @@ class Loader:
             named = unreadable.named_file(e, self.files)
             if named is None:
                 raise
-            raise ImpactInputError(named, None, f"cannot read {self.paths[named]}: {unreadable.reason(e)}") from None
+            path = self.paths[named]
+            why = csvfiles.mixed_line_ending(path) if path.suffix == ".csv" and "invalid state" in str(e) else None
+            raise ImpactInputError(named, None, f"cannot read {path}: {why or unreadable.reason(e)}") from None
 
     def _source(self, table: str, path: Path) -> None:
         self.files[str(path)], self.paths[table] = table, path
