@@ -63,7 +63,8 @@ TIME_RE = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z"  # to the microsec
 MAX_ASSOCIATION_DEPTH = 8
 END_OF_TIME = 9223372036854775807  # an open-ended assignment's end, in microseconds
 TABLES = ("parties", "party_roles", "devices", "registration", "requests")
-UNIQUE = "<unique>"  # an extra check's condition: the column's value appears in no other row
+UNIQUE = "<unique>"
+MAX_PARTY_ENUM = 65_535  # the most party ids loaded as an ENUM (two bytes a value); more stay text  # an extra check's condition: the column's value appears in no other row
 
 
 class ImpactInputError(Exception):
@@ -199,6 +200,11 @@ def _as_given(col: Column, typed: str, to: str | None) -> str:
     return typed
 
 
+def _is_party(table: str, col: Column) -> bool:
+    """Whether `col` of `table` holds party ids."""
+    return col.kind == "id" and (col.refers == "Party" or (table, col.name) == ("parties", "party"))
+
+
 def _references(table: str, cols: tuple[Column, ...]) -> list[tuple[str, str, str]]:
     """The extra checks of `table`'s declared id columns: each Device id names a loaded device, as in STATE.json
     (a Party id need not name a loaded party: one `parties` does not list is no DCC User and holds no role).
@@ -261,6 +267,7 @@ class Loader:
         self.schemas = schemas(program)
         self.rejected: dict[str, int] = {}
         self.types: dict[tuple[str, ...], str] = {}  # an enum column's members -> its ENUM type (_vocabularies)
+        self.party_type: str | None = PARTY_TYPE  # what party ids load as: PARTY_TYPE, or text (_vocabularies)
         self.files: dict[str, str] = {}  # each file read: path -> table
         self.paths: dict[str, Path] = {}  # table -> its file
 
@@ -331,7 +338,7 @@ class Loader:
                 continue
             given = {str(r[0]): str(r[1]) for r in self.con.execute(f"DESCRIBE raw_{table}").fetchall()}
             # Only text columns: any other type is refused by name when the table is checked.
-            named = [f'"{c.name}"' for c in cols if self._loaded_type(table, c) == PARTY_TYPE and given.get(c.name) == "VARCHAR"]
+            named = [f'"{c.name}"' for c in cols if _is_party(table, c) and given.get(c.name) == "VARCHAR"]
             if named and table in self.paths and self.paths[table].suffix == ".csv":  # one pass: each reads every column
                 ids.append(f"SELECT DISTINCT unnest([{', '.join(named)}]) AS x FROM raw_{table}")
             else:  # a column at a time: Parquet reads one column's dictionary, not the rows
@@ -340,9 +347,16 @@ class Loader:
         # pattern below the DISTINCT, onto every value of 5 M devices' seven trust anchors (2 s, not 0.1).
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE party_ids_given AS {' UNION '.join(ids)}" if ids else
                          "CREATE OR REPLACE TEMP TABLE party_ids_given AS SELECT NULL::VARCHAR AS x WHERE FALSE")
-        self.con.execute(f"""CREATE OR REPLACE TYPE {PARTY_TYPE} AS ENUM (SELECT DISTINCT upper(x) AS id FROM party_ids_given
-                             WHERE regexp_full_match(x, '{EUI_RE}') ORDER BY id)""")
-        self._drop("party_ids_given")
+        self.con.execute(f"""CREATE OR REPLACE TEMP TABLE party_ids AS SELECT DISTINCT upper(x) AS id FROM party_ids_given
+                             WHERE regexp_full_match(x, '{EUI_RE}')""")
+        # An ENUM's members are copied into every table and view that holds it: a few hundred DCC Users cost
+        # nothing, but millions of distinct unlisted ids made loading 20 times slower. Past MAX_PARTY_ENUM the
+        # party ids stay text (as strings they compare alike, only more slowly).
+        count = self.con.execute("SELECT count(*) FROM party_ids").fetchone()
+        self.party_type = PARTY_TYPE if count is not None and count[0] <= MAX_PARTY_ENUM else None
+        if self.party_type:
+            self.con.execute(f"CREATE OR REPLACE TYPE {PARTY_TYPE} AS ENUM (SELECT id FROM party_ids ORDER BY id)")
+        self._drop("party_ids_given", "party_ids")
 
     def _create_type(self, name: str, members: list[str]) -> None:
         self.con.execute(f"CREATE OR REPLACE TYPE {name} AS ENUM ({', '.join(lit(m) for m in members)})")
@@ -351,8 +365,8 @@ class Loader:
         """The ENUM type `col` of `table` is loaded as, if any (`_vocabularies`)."""
         if col.kind == "enum":
             return self.types[col.members]
-        if col.kind == "id" and (col.refers == "Party" or (table, col.name) == ("parties", "party")):
-            return PARTY_TYPE
+        if _is_party(table, col):
+            return self.party_type
         return None
 
     # ---- the shared machinery: typed columns, problems, bad rows -----------
