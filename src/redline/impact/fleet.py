@@ -19,7 +19,7 @@ from redline.check import checked as ir
 from redline.codegen.fold import check_fails, decided, declared_read, fold
 from redline.impact import declared
 from redline.impact.replay import Judge, drop_verdicts, judge
-from redline.impact.sql import Relations, Unsupported, anchor_column, lit, registered_at_device_only
+from redline.impact.sql import SRV_TYPE, Relations, Unsupported, anchor_column, lit, registered_at_device_only
 from redline.impact.tables import require_declared
 from redline.jsondoc import JsonObject
 from redline.progress import note
@@ -88,7 +88,7 @@ def candidates(con: duckdb.DuckDBPyConnection, rs: ir.RuleSet, program: ir.Progr
     # The ids are the table's row ids, not a row_number() window: a window over every candidate (tens of
     # millions for a national fleet) runs on one core, the table is written on all of them.
     con.execute(f"""CREATE OR REPLACE TEMP TABLE {rows} AS
-        SELECT f.registered, {at}::BIGINT AS now, u.party AS sender, u.role, k.srv,
+        SELECT f.registered, {at}::BIGINT AS now, u.party AS sender, u.role, CAST(k.srv AS {SRV_TYPE}) AS srv,
                f.device, CASE WHEN k.carrying THEN {lit(cell)} END AS remote_party_role,
                CASE WHEN k.carrying THEN f.registered END AS new_certificate_owner,
                NULL::BIGINT AS execution_time, NULL::BIGINT AS date_range_from, NULL::BIGINT AS date_range_to{
