@@ -445,13 +445,12 @@ def registered_at_device_only(rs: ir.RuleSet, program: ir.Program) -> bool:
 class _Folds:
     """codegen/fold.py's `fold` for each SRV of a catalogue, with a known User Role as well only where that
     decides the expression (a known field left in a residual would make one text per value: a `throughout`
-    per role, each its own join). Each expression is folded once per SRV and each residual once per role:
-    folding every (SRV, role) from the rule text was most of the time a million requests took to judge."""
+    per role, each its own join). Each expression is folded once per SRV; a known role is folded into that
+    residual (`_plans` asks once for all the SRVs whose texts read alike)."""
 
     def __init__(self, catalogue: Mapping[str, Mapping[str, Any]]) -> None:
         self.catalogue = catalogue
         self._by_srv: dict[tuple[int, str | None], ir.Expr] = {}
-        self._by_known: dict[tuple[int, tuple[tuple[str, Any], ...]], ir.Expr] = {}
 
     def __call__(self, e: ir.Expr, srv: str | None, known: Mapping[str, Any] | None = None) -> ir.Expr:
         key = (id(e), srv)  # the rule set's own expressions, alive while it is compiled
@@ -460,11 +459,8 @@ class _Folds:
         folded = self._by_srv[key]
         if not known or decided(folded) is not None:
             return folded
-        residual = (id(folded), tuple(sorted(known.items())))  # `folded` is kept in _by_srv: its id is its own
-        if residual not in self._by_known:
-            with_known = fold(folded, srv, self.catalogue, known)
-            self._by_known[residual] = with_known if decided(with_known) is not None else folded
-        return self._by_known[residual]
+        with_known = fold(folded, srv, self.catalogue, known)
+        return with_known if decided(with_known) is not None else folded
 
 
 def _failure(comp: Compiler, ch: ir.Check, folds: _Folds, srv: str | None,

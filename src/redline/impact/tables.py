@@ -193,7 +193,8 @@ def _as_given(col: Column, typed: str, to: str | None) -> str:
     `typed`, what `_typed` made of it. A party id is cast to the party vocabulary (`to`), which holds every
     well-formed id of the tables in upper case: one hash lookup, where a pattern on each of a national fleet's
     hundreds of millions of ids cost a tenth of the loading; an id not in it (in lower case, or malformed)
-    is a row's problem here, and the careful way tells which."""
+    is a row's problem here, and the careful way tells which. Without `to` (a device id, or party ids past
+    MAX_PARTY_ENUM) the id is matched against the pattern."""
     v = f'CAST(t."{col.name}" AS VARCHAR)'
     if col.kind == "id":
         return f"TRY_CAST({v} AS {to})" if to else f"CASE WHEN regexp_full_match({v}, '{CANONICAL_EUI_RE}') THEN {v} END"
